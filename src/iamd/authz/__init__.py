@@ -1,0 +1,30 @@
+"""The evaluator: compiled policy sets, the request context, ``evaluate`` -> ``Decision``.
+Pure: no I/O, no clock; the time and every condition key arrive in the request context."""
+
+from iamd.authz.compiled import CompiledStatement, NamedPolicy, PolicySet, PrincipalMatch, compile_policies
+from iamd.authz.evaluate import RCP_SERVICES, PrincipalPolicies, ResourcePolicies, evaluate
+from iamd.authz.explain import Decision, Layer, LayerResult, Outcome, Reason, StatementRef
+from iamd.authz.principal import Principal, PrincipalKind
+from iamd.authz.request import Request, normalize_context
+
+__all__ = [
+    "RCP_SERVICES",
+    "CompiledStatement",
+    "Decision",
+    "Layer",
+    "LayerResult",
+    "NamedPolicy",
+    "Outcome",
+    "PolicySet",
+    "Principal",
+    "PrincipalKind",
+    "PrincipalMatch",
+    "PrincipalPolicies",
+    "Reason",
+    "Request",
+    "ResourcePolicies",
+    "StatementRef",
+    "compile_policies",
+    "evaluate",
+    "normalize_context",
+]

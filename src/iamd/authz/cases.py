@@ -1,0 +1,134 @@
+"""Evaluation cases in the shared JSON format (one request, the policies in force, a decision).
+
+``decide_case`` reads one case, compiles its policies and returns the answer line that
+``iamd authorize`` prints. A case that cannot be read raises ``CaseError`` naming the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from iamd.authz.compiled import NamedPolicy, PolicySet, compile_policies
+from iamd.authz.evaluate import PrincipalPolicies, ResourcePolicies, evaluate
+from iamd.authz.explain import Decision
+from iamd.authz.principal import Principal
+from iamd.authz.request import Request, normalize_context
+from iamd.policy import PolicyError, PolicyKind, parse_policy
+
+__all__ = ["CaseError", "case_request", "decide_case"]
+
+
+class CaseError(ValueError):
+    pass
+
+
+def _policy(doc: object, kind: PolicyKind, where: str) -> NamedPolicy:
+    if not isinstance(doc, Mapping):
+        raise CaseError(f"{where}: expected an object with a policy")
+    name = str(doc.get("name", where))
+    body = doc.get("policy", doc)
+    if isinstance(body, str):
+        source: str | Mapping[str, object] = body
+    elif isinstance(body, Mapping):
+        source = body
+    else:
+        raise CaseError(f"{where}: the policy must be a JSON object or JSON text")
+    try:
+        return NamedPolicy(name, parse_policy(source, kind, strict=False))
+    except PolicyError as exc:
+        raise CaseError(f"{where} ({name}): {exc}") from exc
+
+
+def _policy_list(value: object, kind: PolicyKind, where: str) -> list[NamedPolicy]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise CaseError(f"{where} must be a list of policies")
+    return [_policy(p, kind, f"{where}[{i}]") for i, p in enumerate(value)]
+
+
+def _levels(value: object, kind: PolicyKind, where: str) -> tuple[tuple[str, PolicySet], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise CaseError(f"{where} must be a list of organization levels")
+    levels: list[tuple[str, PolicySet]] = []
+    for i, level in enumerate(value):
+        if not isinstance(level, Mapping):
+            raise CaseError(f"{where}[{i}] must be an object with orgIdentifier and policies")
+        ident = str(level.get("orgIdentifier", f"level-{i}"))
+        levels.append(
+            (ident, compile_policies(_policy_list(level.get("policies", []), kind, f"{where}[{i}]")))
+        )
+    return tuple(levels)
+
+
+def case_request(case: Mapping[str, Any]) -> Request:
+    request = case.get("request")
+    if not isinstance(request, Mapping):
+        raise CaseError("request: missing or not an object")
+    raw = request.get("principal")
+    try:
+        if isinstance(raw, Mapping) and raw.get("type") == "Anonymous":
+            principal = Principal.anonymous()
+        elif isinstance(raw, str):
+            principal = Principal.parse(raw)
+        else:
+            raise CaseError('request.principal: an ARN, a service principal or {"type": "Anonymous"}')
+    except ValueError as exc:
+        raise CaseError(f"request.principal: {exc}") from exc
+    action = request.get("action")
+    if not isinstance(action, str) or (action != "*" and ":" not in action):
+        raise CaseError("request.action: expected service:ActionName")
+    resource = request.get("resource")
+    account: str | None = None
+    if isinstance(resource, Mapping):
+        account = resource.get("accountId")
+        resource = resource.get("resource")
+    if not isinstance(resource, str) or not resource:
+        raise CaseError("request.resource: expected an ARN or *")
+    context = request.get("contextVariables") or {}
+    if not isinstance(context, Mapping):
+        raise CaseError("request.contextVariables: expected an object")
+    return Request(principal, action, resource, str(account) if account else None, normalize_context(context))
+
+
+def decide(case: Mapping[str, Any]) -> tuple[Request, Decision]:
+    request = case_request(case)
+    boundary = case.get("permissionBoundaryPolicies")
+    session = case.get("sessionPolicy")
+    principal_policies = PrincipalPolicies(
+        identity=compile_policies(
+            _policy_list(case.get("identityPolicies"), PolicyKind.IDENTITY, "identityPolicies")
+        ),
+        boundary=compile_policies(_policy_list(boundary, PolicyKind.MANAGED, "permissionBoundaryPolicies"))
+        if boundary
+        else None,
+        session=compile_policies(
+            [_policy({"name": "session", "policy": session}, PolicyKind.SESSION, "sessionPolicy")]
+        )
+        if session
+        else None,
+        scps=_levels(case.get("serviceControlPolicies"), PolicyKind.SCP, "serviceControlPolicies"),
+    )
+    resource_policy = case.get("resourcePolicy")
+    resource_policies = ResourcePolicies(
+        policy=compile_policies(
+            [_policy({"name": "resource", "policy": resource_policy}, PolicyKind.RESOURCE, "resourcePolicy")]
+        )
+        if resource_policy
+        else None,
+        rcps=_levels(case.get("resourceControlPolicies"), PolicyKind.RCP, "resourceControlPolicies"),
+    )
+    return request, evaluate(request, principal_policies, resource_policies)
+
+
+def decide_case(case: Mapping[str, Any]) -> dict[str, object]:
+    """The answer line for one case: name, decision, explanation and AWS's denial sentence."""
+    request, decision = decide(case)
+    out: dict[str, object] = {"name": case.get("name")}
+    out.update(decision.to_json())
+    if not decision.allowed:
+        out["message"] = decision.denial_message(request.principal.arn, request.action, request.resource)
+    return out

@@ -1,0 +1,251 @@
+"""Policies compiled for evaluation: matchers built once, statements indexed by service.
+
+A ``PolicySet`` holds the statements of one layer (all identity policies of a principal, say). For
+an action it finds the statements whose Action/NotAction matches through an index by service
+prefix, and remembers the answer per action, so a decision never scans unrelated statements and
+never builds a regular expression.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from iamd.authz.explain import StatementRef
+from iamd.authz.principal import Principal, PrincipalKind
+from iamd.policy.ast import Effect, Policy, PrincipalSpec, Statement
+from iamd.policy.conditions import CompiledClause, Context, compile_clause
+from iamd.policy.variables import has_variables, parse_template, resolve, to_tokens
+from iamd.policy.wildcards import Matcher, compile_arn_glob, compile_glob, has_wildcard, match_tokens
+
+__all__ = ["CompiledStatement", "NamedPolicy", "PolicySet", "PrincipalMatch", "compile_policies"]
+
+_ACCOUNT_ID = re.compile(r"\d{12}")
+_ROOT_ARN = re.compile(r"arn:[a-z-]+:iam::(\d{12}):root")
+_ROLE_ARN = re.compile(r"arn:[a-z-]+:iam::(\d{12}):role/(?:.*/)?([^/]+)")
+
+
+class PrincipalMatch(Enum):
+    """How a resource-policy statement named the caller; it decides what a grant is worth."""
+
+    DIRECT = "direct"
+    """The caller's own ARN (user, role session, federated user), or "*"."""
+    ROLE = "role"
+    """The role behind a session, or the IAM user behind a federated-user session."""
+    ACCOUNT = "account"
+    """The caller's account: a delegation to its identity policies."""
+
+
+@dataclass(frozen=True, slots=True)
+class NamedPolicy:
+    name: str
+    policy: Policy
+
+
+ResourceTest = Callable[[str, Context], bool]
+PrincipalTest = Callable[[Principal, bool], PrincipalMatch | None]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledStatement:
+    ref: StatementRef
+    effect: Effect
+    matches_action: Matcher
+    matches_resource: ResourceTest
+    matches_principal: PrincipalTest | None
+    conditions: tuple[CompiledClause, ...]
+    services: tuple[str, ...] | None
+    """Service prefixes this statement's Action can match; None when it can match any service."""
+    not_principal: bool = False
+
+    def applies(self, resource: str, context: Context) -> bool:
+        if not self.matches_resource(resource, context):
+            return False
+        return all(clause(context) for clause in self.conditions)
+
+
+def _any_resource(resource: str, context: Context) -> bool:
+    return True
+
+
+def _compile_actions(stmt: Statement) -> tuple[Matcher, tuple[str, ...] | None]:
+    matchers = [compile_glob(a.lower()) for a in stmt.actions]
+
+    def matches(action: str) -> bool:
+        return any(m(action) for m in matchers)
+
+    if stmt.not_action:
+        return (lambda action: not matches(action)), None
+    services: set[str] = set()
+    for pattern in stmt.actions:
+        prefix = pattern.split(":", 1)[0].lower() if ":" in pattern else "*"
+        if has_wildcard(prefix):
+            return matches, None
+        services.add(prefix)
+    return matches, tuple(sorted(services))
+
+
+def _compile_resources(stmt: Statement, substitute: bool) -> ResourceTest:
+    if stmt.resources is None:
+        return _any_resource
+    static: list[Matcher] = []
+    templated = []
+    for pattern in stmt.resources:
+        if substitute and "${" in pattern:
+            template, _ = parse_template(pattern)
+            if has_variables(template):
+                templated.append(template)
+                continue
+        static.append(compile_arn_glob(pattern))
+    negate = stmt.not_resource
+
+    if not templated:
+        if len(static) == 1 and not negate:
+            return lambda resource, context: static[0](resource)
+
+        def test_static(resource: str, context: Context) -> bool:
+            return any(m(resource) for m in static) != negate
+
+        return test_static
+
+    def test(resource: str, context: Context) -> bool:
+        hit = any(m(resource) for m in static)
+        if not hit:
+            for template in templated:
+                pieces = resolve(template, context)
+                # A variable with no value makes its entry match nothing (in NotResource: exclude nothing).
+                if pieces is not None and match_tokens(to_tokens(pieces, arn=True), resource):
+                    hit = True
+                    break
+        return hit != negate
+
+    return test
+
+
+def _compile_principal(spec: PrincipalSpec) -> PrincipalTest:
+    everyone = spec.wildcard or "*" in spec.aws
+    accounts: set[str] = set()
+    exact: set[str] = set()
+    roles: set[tuple[str, str]] = set()
+    role_arns: set[str] = set()
+    for entry in spec.aws:
+        if _ACCOUNT_ID.fullmatch(entry):
+            accounts.add(entry)
+            continue
+        root = _ROOT_ARN.fullmatch(entry)
+        if root:
+            accounts.add(root.group(1))
+            continue
+        role = _ROLE_ARN.fullmatch(entry)
+        if role:
+            roles.add((role.group(1), role.group(2)))
+            role_arns.add(entry)
+        exact.add(entry)
+    exact.update(spec.service)
+    exact.update(spec.federated)
+
+    def test(principal: Principal, exempting: bool) -> PrincipalMatch | None:
+        # exempting: matching a NotPrincipal list, where only the caller's own ARN (or its account,
+        # for the root user) exempts it; its role or account being listed does not.
+        if everyone:
+            return PrincipalMatch.DIRECT
+        if principal.kind is PrincipalKind.ANONYMOUS:
+            return None
+        if principal.arn in exact:
+            return PrincipalMatch.DIRECT
+        if principal.account in accounts and (not exempting or principal.kind is PrincipalKind.ROOT):
+            return PrincipalMatch.ACCOUNT
+        if exempting:
+            return None
+        if principal.kind is PrincipalKind.ASSUMED_ROLE and (
+            principal.role_arn in role_arns or (principal.account or "", principal.role_name or "") in roles
+        ):
+            return PrincipalMatch.ROLE
+        if principal.source_user_arn is not None and principal.source_user_arn in exact:
+            return PrincipalMatch.ROLE
+        return None
+
+    return test
+
+
+def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> CompiledStatement:
+    matches_action, services = _compile_actions(stmt)
+    spec = stmt.principal or stmt.not_principal
+    principal_test: PrincipalTest | None = None
+    if spec is not None:
+        base = _compile_principal(spec)
+        if stmt.not_principal is not None:
+
+            def principal_test(principal: Principal, exempting: bool) -> PrincipalMatch | None:
+                return None if base(principal, True) is not None else PrincipalMatch.DIRECT
+
+        else:
+            principal_test = base
+    return CompiledStatement(
+        ref=StatementRef(policy_name, stmt.index, stmt.sid, stmt.effect.value),
+        effect=stmt.effect,
+        matches_action=matches_action,
+        matches_resource=_compile_resources(stmt, substitute),
+        matches_principal=principal_test,
+        conditions=tuple(compile_clause(c, substitute) for c in stmt.conditions),
+        services=services,
+        not_principal=stmt.not_principal is not None,
+    )
+
+
+class PolicySet:
+    """The compiled statements of one layer, with a per-action index."""
+
+    __slots__ = ("_by_service", "_cache", "_wild", "has_not_principal", "names", "statements")
+
+    _CACHE_LIMIT = 20000
+
+    def __init__(
+        self,
+        statements: Sequence[CompiledStatement],
+        names: Sequence[str] = (),
+        has_not_principal: bool = False,
+    ) -> None:
+        self.statements = tuple(statements)
+        self.names = tuple(names)
+        self.has_not_principal = has_not_principal
+        self._by_service: dict[str, list[int]] = {}
+        self._wild: list[int] = []
+        for i, stmt in enumerate(self.statements):
+            if stmt.services is None:
+                self._wild.append(i)
+            else:
+                for service in stmt.services:
+                    self._by_service.setdefault(service, []).append(i)
+        self._cache: dict[str, tuple[CompiledStatement, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self.statements)
+
+    def for_action(self, action: str) -> tuple[CompiledStatement, ...]:
+        """The statements whose Action/NotAction matches ``action`` (lower-cased), in order."""
+        found = self._cache.get(action)
+        if found is not None:
+            return found
+        service = action.split(":", 1)[0]
+        indexes = sorted({*self._by_service.get(service, ()), *self._wild})
+        found = tuple(s for s in (self.statements[i] for i in indexes) if s.matches_action(action))
+        if len(self._cache) >= self._CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[action] = found
+        return found
+
+
+def compile_policies(policies: Iterable[NamedPolicy]) -> PolicySet:
+    statements: list[CompiledStatement] = []
+    names: list[str] = []
+    has_not_principal = False
+    for named in policies:
+        names.append(named.name)
+        substitute = named.policy.substitutes_variables
+        for stmt in named.policy.statements:
+            statements.append(compile_statement(named.name, stmt, substitute))
+            has_not_principal = has_not_principal or stmt.not_principal is not None
+    return PolicySet(statements, names, has_not_principal)

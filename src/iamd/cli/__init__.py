@@ -1,0 +1,1 @@
+"""The ``iamd`` command line: a thin layer over the library."""

@@ -1,0 +1,253 @@
+"""A JSON reader that remembers where every value stands.
+
+Python's ``json`` module forgets positions and silently keeps the last of duplicate keys. Policy
+findings must name the place of a problem (JSON path, line, column), the way Access Analyzer does,
+so policy text is read with this small recursive-descent parser instead. It accepts exactly RFC 8259
+JSON and reports the first syntax error with its position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["JsonNode", "JsonSyntaxError", "Position", "from_python", "parse_json"]
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """1-based line and column, 0-based character offset."""
+
+    line: int
+    column: int
+    offset: int
+
+
+@dataclass(slots=True)
+class JsonNode:
+    """One JSON value. ``kind`` is object, array, string, number, true, false or null.
+
+    ``items`` holds an object's members in order (duplicates included, so they can be reported);
+    ``elements`` an array's values; ``value`` a scalar's Python value.
+    """
+
+    kind: str
+    pos: Position
+    value: object = None
+    items: list[tuple[str, Position, JsonNode]] = field(default_factory=list)
+    elements: list[JsonNode] = field(default_factory=list)
+
+    def to_python(self) -> object:
+        if self.kind == "object":
+            return {k: v.to_python() for k, _, v in self.items}
+        if self.kind == "array":
+            return [e.to_python() for e in self.elements]
+        return self.value
+
+
+class JsonSyntaxError(ValueError):
+    def __init__(self, message: str, pos: Position) -> None:
+        super().__init__(f"{message} at line {pos.line}, column {pos.column}")
+        self.message = message
+        self.pos = pos
+
+
+_WS = " \t\n\r"
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+class _Reader:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.i = 0
+        self.line = 1
+        self.line_start = 0
+
+    def pos(self) -> Position:
+        return Position(self.line, self.i - self.line_start + 1, self.i)
+
+    def skip_ws(self) -> None:
+        text, n = self.text, len(self.text)
+        while self.i < n and text[self.i] in _WS:
+            if text[self.i] == "\n":
+                self.line += 1
+                self.line_start = self.i + 1
+            self.i += 1
+
+    def fail(self, message: str) -> JsonSyntaxError:
+        return JsonSyntaxError(message, self.pos())
+
+    def value(self, depth: int) -> JsonNode:
+        if depth > 64:
+            raise self.fail("JSON nested too deeply")
+        self.skip_ws()
+        if self.i >= len(self.text):
+            raise self.fail("Unexpected end of JSON input")
+        c = self.text[self.i]
+        if c == "{":
+            return self.obj(depth)
+        if c == "[":
+            return self.arr(depth)
+        if c == '"':
+            p = self.pos()
+            return JsonNode("string", p, self.string())
+        for word, kind, val in (("true", "true", True), ("false", "false", False), ("null", "null", None)):
+            if self.text.startswith(word, self.i):
+                p = self.pos()
+                self.i += len(word)
+                return JsonNode(kind, p, val)
+        if c == "-" or c.isdigit():
+            return self.number()
+        raise self.fail(f"Unexpected character {c!r}")
+
+    def obj(self, depth: int) -> JsonNode:
+        node = JsonNode("object", self.pos())
+        self.i += 1
+        self.skip_ws()
+        if self.text.startswith("}", self.i):
+            self.i += 1
+            return node
+        while True:
+            self.skip_ws()
+            if not self.text.startswith('"', self.i):
+                raise self.fail("Expected a string key")
+            kpos = self.pos()
+            key = self.string()
+            self.skip_ws()
+            if not self.text.startswith(":", self.i):
+                raise self.fail("Expected ':' after a key")
+            self.i += 1
+            node.items.append((key, kpos, self.value(depth + 1)))
+            self.skip_ws()
+            if self.text.startswith(",", self.i):
+                self.i += 1
+                continue
+            if self.text.startswith("}", self.i):
+                self.i += 1
+                return node
+            raise self.fail("Expected ',' or '}'")
+
+    def arr(self, depth: int) -> JsonNode:
+        node = JsonNode("array", self.pos())
+        self.i += 1
+        self.skip_ws()
+        if self.text.startswith("]", self.i):
+            self.i += 1
+            return node
+        while True:
+            node.elements.append(self.value(depth + 1))
+            self.skip_ws()
+            if self.text.startswith(",", self.i):
+                self.i += 1
+                continue
+            if self.text.startswith("]", self.i):
+                self.i += 1
+                return node
+            raise self.fail("Expected ',' or ']'")
+
+    def string(self) -> str:
+        text, n = self.text, len(self.text)
+        self.i += 1
+        out: list[str] = []
+        start = self.i
+        while True:
+            if self.i >= n:
+                raise self.fail("Unterminated string")
+            c = text[self.i]
+            if c == '"':
+                out.append(text[start : self.i])
+                self.i += 1
+                return "".join(out)
+            if c == "\\":
+                out.append(text[start : self.i])
+                esc = text[self.i + 1 : self.i + 2]
+                if esc in _ESCAPES:
+                    out.append(_ESCAPES[esc])
+                    self.i += 2
+                elif esc == "u":
+                    out.append(self._unicode_escape())
+                else:
+                    raise self.fail("Invalid escape in string")
+                start = self.i
+                continue
+            if c < " ":
+                raise self.fail("Control character in string")
+            self.i += 1
+
+    def _unicode_escape(self) -> str:
+        hexits = self.text[self.i + 2 : self.i + 6]
+        if len(hexits) != 4 or any(h not in "0123456789abcdefABCDEF" for h in hexits):
+            raise self.fail("Invalid \\u escape")
+        code = int(hexits, 16)
+        self.i += 6
+        if 0xD800 <= code < 0xDC00 and self.text.startswith("\\u", self.i):
+            low = self.text[self.i + 2 : self.i + 6]
+            if len(low) == 4 and all(h in "0123456789abcdefABCDEF" for h in low):
+                lc = int(low, 16)
+                if 0xDC00 <= lc < 0xE000:
+                    self.i += 6
+                    return chr(0x10000 + ((code - 0xD800) << 10) + (lc - 0xDC00))
+        return chr(code)
+
+    def number(self) -> JsonNode:
+        p = self.pos()
+        text, n, start = self.text, len(self.text), self.i
+        if text[self.i] == "-":
+            self.i += 1
+        if self.i < n and text[self.i] == "0":
+            self.i += 1
+        elif self.i < n and text[self.i].isdigit():
+            while self.i < n and text[self.i].isdigit():
+                self.i += 1
+        else:
+            raise self.fail("Invalid number")
+        if self.i < n and text[self.i] == ".":
+            self.i += 1
+            if not (self.i < n and text[self.i].isdigit()):
+                raise self.fail("Invalid number")
+            while self.i < n and text[self.i].isdigit():
+                self.i += 1
+        if self.i < n and text[self.i] in "eE":
+            self.i += 1
+            if self.i < n and text[self.i] in "+-":
+                self.i += 1
+            if not (self.i < n and text[self.i].isdigit()):
+                raise self.fail("Invalid number")
+            while self.i < n and text[self.i].isdigit():
+                self.i += 1
+        raw = text[start : self.i]
+        # Numbers keep their source text: policy values compare as strings ("10.0" stays "10.0").
+        return JsonNode("number", p, raw)
+
+
+def parse_json(text: str) -> JsonNode:
+    """Parse JSON text into a positioned tree. Numbers keep their source text as ``value``."""
+    reader = _Reader(text)
+    node = reader.value(0)
+    reader.skip_ws()
+    if reader.i != len(text):
+        raise reader.fail("Unexpected text after the JSON value")
+    return node
+
+
+_NOWHERE = Position(0, 0, -1)
+
+
+def from_python(value: object) -> JsonNode:
+    """Wrap already-decoded JSON (dicts, lists, scalars) in a tree without positions."""
+    if isinstance(value, dict):
+        node = JsonNode("object", _NOWHERE)
+        node.items = [(str(k), _NOWHERE, from_python(v)) for k, v in value.items()]
+        return node
+    if isinstance(value, list | tuple):
+        return JsonNode("array", _NOWHERE, elements=[from_python(v) for v in value])
+    if value is True:
+        return JsonNode("true", _NOWHERE, True)
+    if value is False:
+        return JsonNode("false", _NOWHERE, False)
+    if value is None:
+        return JsonNode("null", _NOWHERE, None)
+    if isinstance(value, int | float):
+        return JsonNode("number", _NOWHERE, repr(value) if isinstance(value, float) else str(value))
+    if isinstance(value, str):
+        return JsonNode("string", _NOWHERE, value)
+    return JsonNode("invalid", _NOWHERE, value)
