@@ -2,13 +2,12 @@
 Pure: no I/O, no clock; the time and every condition key arrive in the request context."""
 
 from iamd.authz.compiled import CompiledStatement, NamedPolicy, PolicySet, PrincipalMatch, compile_policies
-from iamd.authz.evaluate import RCP_SERVICES, PrincipalPolicies, ResourcePolicies, evaluate
+from iamd.authz.evaluate import PrincipalPolicies, ResourcePolicies, evaluate
 from iamd.authz.explain import Decision, Layer, LayerResult, Outcome, Reason, StatementRef
 from iamd.authz.principal import Principal, PrincipalKind
 from iamd.authz.request import Request, normalize_context
 
 __all__ = [
-    "RCP_SERVICES",
     "CompiledStatement",
     "Decision",
     "Layer",

@@ -94,7 +94,7 @@ def case_request(case: Mapping[str, Any]) -> Request:
     return Request(principal, action, resource, str(account) if account else None, normalize_context(context))
 
 
-def decide(case: Mapping[str, Any]) -> tuple[Request, Decision]:
+def decide(case: Mapping[str, Any], rcp_services: frozenset[str] | None = None) -> tuple[Request, Decision]:
     request = case_request(case)
     boundary = case.get("permissionBoundaryPolicies")
     session = case.get("sessionPolicy")
@@ -120,13 +120,16 @@ def decide(case: Mapping[str, Any]) -> tuple[Request, Decision]:
         if resource_policy
         else None,
         rcps=_levels(case.get("resourceControlPolicies"), PolicyKind.RCP, "resourceControlPolicies"),
+        rcp_services=rcp_services,
     )
     return request, evaluate(request, principal_policies, resource_policies)
 
 
-def decide_case(case: Mapping[str, Any]) -> dict[str, object]:
-    """The answer line for one case: name, decision, explanation and AWS's denial sentence."""
-    request, decision = decide(case)
+def decide_case(case: Mapping[str, Any], rcp_services: frozenset[str] | None = None) -> dict[str, object]:
+    """The answer line for one case: name, decision, explanation and AWS's denial sentence.
+
+    ``rcp_services``: the services RCPs govern (``iamd.catalog.rcp_services()``); None: all."""
+    request, decision = decide(case, rcp_services)
     out: dict[str, object] = {"name": case.get("name")}
     out.update(decision.to_json())
     if not decision.allowed:

@@ -18,7 +18,14 @@ from iamd.authz.principal import Principal, PrincipalKind
 from iamd.policy.ast import Effect, Policy, PrincipalSpec, Statement
 from iamd.policy.conditions import CompiledClause, Context, compile_clause
 from iamd.policy.variables import has_variables, parse_template, resolve, to_tokens
-from iamd.policy.wildcards import Matcher, compile_arn_glob, compile_glob, has_wildcard, match_tokens
+from iamd.policy.wildcards import (
+    Matcher,
+    arn_glob_test,
+    compile_arn_glob,
+    compile_glob,
+    has_wildcard,
+    match_tokens,
+)
 
 __all__ = ["CompiledStatement", "NamedPolicy", "PolicySet", "PrincipalMatch", "compile_policies"]
 
@@ -53,7 +60,10 @@ class CompiledStatement:
     ref: StatementRef
     effect: Effect
     matches_action: Matcher
-    matches_resource: ResourceTest
+    matches_resource: ResourceTest | None
+    """The Resource/NotResource test, or None when every resource matches."""
+    resource_test: Callable[[str], object] | None
+    """For a single static Resource pattern: its bare test (truthy on a match), checked first."""
     matches_principal: PrincipalTest | None
     conditions: tuple[CompiledClause, ...]
     services: tuple[str, ...] | None
@@ -61,13 +71,13 @@ class CompiledStatement:
     not_principal: bool = False
 
     def applies(self, resource: str, context: Context) -> bool:
-        if not self.matches_resource(resource, context):
+        test = self.resource_test
+        if test is not None:
+            if not test(resource):
+                return False
+        elif self.matches_resource is not None and not self.matches_resource(resource, context):
             return False
         return all(clause(context) for clause in self.conditions)
-
-
-def _any_resource(resource: str, context: Context) -> bool:
-    return True
 
 
 def _compile_actions(stmt: Statement) -> tuple[Matcher, tuple[str, ...] | None]:
@@ -87,9 +97,13 @@ def _compile_actions(stmt: Statement) -> tuple[Matcher, tuple[str, ...] | None]:
     return matches, tuple(sorted(services))
 
 
-def _compile_resources(stmt: Statement, substitute: bool) -> ResourceTest:
-    if stmt.resources is None:
-        return _any_resource
+def _compile_resources(
+    stmt: Statement, substitute: bool
+) -> tuple[ResourceTest | None, Callable[[str], object] | None]:
+    if stmt.resources is None or (stmt.resources == ("*",) and not stmt.not_resource):
+        return None, None
+    if len(stmt.resources) == 1 and not stmt.not_resource and not (substitute and "${" in stmt.resources[0]):
+        return None, arn_glob_test(stmt.resources[0])
     static: list[Matcher] = []
     templated = []
     for pattern in stmt.resources:
@@ -102,13 +116,11 @@ def _compile_resources(stmt: Statement, substitute: bool) -> ResourceTest:
     negate = stmt.not_resource
 
     if not templated:
-        if len(static) == 1 and not negate:
-            return lambda resource, context: static[0](resource)
 
         def test_static(resource: str, context: Context) -> bool:
             return any(m(resource) for m in static) != negate
 
-        return test_static
+        return test_static, None
 
     def test(resource: str, context: Context) -> bool:
         hit = any(m(resource) for m in static)
@@ -121,7 +133,7 @@ def _compile_resources(stmt: Statement, substitute: bool) -> ResourceTest:
                     break
         return hit != negate
 
-    return test
+    return test, None
 
 
 def _compile_principal(spec: PrincipalSpec) -> PrincipalTest:
@@ -183,11 +195,13 @@ def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> Co
 
         else:
             principal_test = base
+    matches_resource, resource_test = _compile_resources(stmt, substitute)
     return CompiledStatement(
         ref=StatementRef(policy_name, stmt.index, stmt.sid, stmt.effect.value),
         effect=stmt.effect,
         matches_action=matches_action,
-        matches_resource=_compile_resources(stmt, substitute),
+        matches_resource=matches_resource,
+        resource_test=resource_test,
         matches_principal=principal_test,
         conditions=tuple(compile_clause(c, substitute) for c in stmt.conditions),
         services=services,
@@ -219,19 +233,31 @@ class PolicySet:
             else:
                 for service in stmt.services:
                     self._by_service.setdefault(service, []).append(i)
-        self._cache: dict[str, tuple[CompiledStatement, ...]] = {}
+        self._cache: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
 
     def __len__(self) -> int:
         return len(self.statements)
 
     def for_action(self, action: str) -> tuple[CompiledStatement, ...]:
         """The statements whose Action/NotAction matches ``action`` (lower-cased), in order."""
+        denies, allows = self.split_for_action(action)
+        return tuple(sorted((*denies, *allows), key=lambda s: self.statements.index(s)))
+
+    def split_for_action(
+        self, action: str
+    ) -> tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]:
+        """The Deny and the Allow statements whose Action/NotAction matches ``action`` (lower-cased),
+        each in document order. Computed once per action, then remembered."""
         found = self._cache.get(action)
         if found is not None:
             return found
         service = action.split(":", 1)[0]
         indexes = sorted({*self._by_service.get(service, ()), *self._wild})
-        found = tuple(s for s in (self.statements[i] for i in indexes) if s.matches_action(action))
+        matching = [s for s in (self.statements[i] for i in indexes) if s.matches_action(action)]
+        found = (
+            tuple(s for s in matching if s.effect is Effect.DENY),
+            tuple(s for s in matching if s.effect is Effect.ALLOW),
+        )
         if len(self._cache) >= self._CACHE_LIMIT:
             self._cache.clear()
         self._cache[action] = found

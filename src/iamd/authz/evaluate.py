@@ -27,13 +27,7 @@ from iamd.authz.principal import PrincipalKind
 from iamd.authz.request import Request
 from iamd.policy.ast import Effect
 
-__all__ = ["RCP_SERVICES", "PrincipalPolicies", "ResourcePolicies", "evaluate"]
-
-# Services whose resources RCPs govern (AWS Organizations, "Resource control policies": the launch
-# five, and the services added since).
-RCP_SERVICES = frozenset(
-    {"s3", "sts", "kms", "sqs", "secretsmanager", "ecr", "aoss", "cognito-idp", "logs", "dynamodb"}
-)
+__all__ = ["PrincipalPolicies", "ResourcePolicies", "evaluate"]
 
 Levels = tuple[tuple[str, PolicySet], ...]
 
@@ -51,65 +45,100 @@ class PrincipalPolicies:
 
 @dataclass(frozen=True, slots=True)
 class ResourcePolicies:
-    """The resource's side: its resource-based policy and its account's RCPs by level."""
+    """The resource's side: its resource-based policy and its account's RCPs by level.
+
+    ``rcp_services`` names the services whose resources RCPs govern (``iamd.catalog`` loads AWS's
+    list); None applies RCPs to every service."""
 
     policy: PolicySet | None = None
     rcps: Levels = ()
+    rcp_services: frozenset[str] | None = None
 
 
 _NO_RESOURCE = ResourcePolicies()
 _MATCH_RANK = {PrincipalMatch.DIRECT: 3, PrincipalMatch.ROLE: 2, PrincipalMatch.ACCOUNT: 1}
+_DIRECT = PrincipalMatch.DIRECT
+_ROLE = PrincipalMatch.ROLE
+_DENY = Effect.DENY
+_RCP, _SCP, _RESOURCE = Layer.RCP, Layer.SCP, Layer.RESOURCE
+_IDENTITY, _BOUNDARY, _SESSION = Layer.IDENTITY, Layer.BOUNDARY, Layer.SESSION
+_ANONYMOUS, _SERVICE = PrincipalKind.ANONYMOUS, PrincipalKind.SERVICE
 
 
-class _Scan:
-    __slots__ = ("allows", "best", "denies")
-
-    def __init__(self) -> None:
-        self.allows: list[StatementRef] = []
-        self.denies: list[StatementRef] = []
-        self.best: PrincipalMatch | None = None
-
-
-def _scan(pset: PolicySet, request: Request, action: str, has_boundary: bool, needs_principal: bool) -> _Scan:
-    scan = _Scan()
-    principal = request.principal
-    resource = request.resource
-    context = request.context
-    statement: CompiledStatement
-    for statement in pset.for_action(action):
-        match = PrincipalMatch.DIRECT
-        if statement.matches_principal is not None:
-            found = statement.matches_principal(principal, False)
-            if found is not None:
-                match = found
-            else:
-                # A Deny with NotPrincipal always applies to a caller that has a permissions
-                # boundary, whatever it lists (IAM User Guide, "NotPrincipal").
-                if not (statement.not_principal and has_boundary and statement.effect is Effect.DENY):
-                    continue
-        elif needs_principal and statement.effect is Effect.ALLOW:
+def _denies(
+    statements: tuple[CompiledStatement, ...], request: Request, has_boundary: bool
+) -> tuple[StatementRef, ...]:
+    """Every applicable Deny among ``statements``."""
+    if not statements:
+        return ()
+    principal, resource, context = request.principal, request.resource, request.context
+    found: list[StatementRef] = []
+    for statement in statements:
+        # A Deny with NotPrincipal always applies to a caller that has a permissions boundary,
+        # whatever it lists (IAM User Guide, "NotPrincipal").
+        if (
+            statement.matches_principal is not None
+            and statement.matches_principal(principal, False) is None
+            and not (statement.not_principal and has_boundary)
+        ):
             continue
-        if not statement.applies(resource, context):
+        if statement.applies(resource, context):
+            found.append(statement.ref)
+    return tuple(found)
+
+
+def _first_allow(statements: tuple[CompiledStatement, ...], request: Request) -> tuple[StatementRef, ...]:
+    """The first applicable Allow (one is enough to decide; it is the one the explanation names)."""
+    resource, context = request.resource, request.context
+    for statement in statements:
+        test = statement.resource_test
+        if test is not None:
+            if not test(resource):
+                continue
+        elif statement.matches_resource is not None and not statement.matches_resource(resource, context):
             continue
-        if statement.effect is Effect.DENY:
-            scan.denies.append(statement.ref)
+        for clause in statement.conditions:
+            if not clause(context):
+                break
         else:
-            scan.allows.append(statement.ref)
-            if scan.best is None or _MATCH_RANK[match] > _MATCH_RANK[scan.best]:
-                scan.best = match
-    return scan
+            return (statement.ref,)
+    return ()
 
 
-def _layer(
-    layer: Layer, scan: _Scan, level: str | None = None, implicit_allow: bool = False, note: str | None = None
+def _resource_allows(
+    statements: tuple[CompiledStatement, ...], request: Request
+) -> tuple[tuple[StatementRef, ...], PrincipalMatch | None]:
+    """Every applicable Allow of a resource policy, and the strongest way one named the caller."""
+    principal, resource, context = request.principal, request.resource, request.context
+    found: list[StatementRef] = []
+    best: PrincipalMatch | None = None
+    for statement in statements:
+        if statement.matches_principal is None:
+            continue  # an Allow that names no principal grants nothing
+        match = statement.matches_principal(principal, False)
+        if match is None or not statement.applies(resource, context):
+            continue
+        found.append(statement.ref)
+        if best is None or _MATCH_RANK[match] > _MATCH_RANK[best]:
+            best = match
+    return tuple(found), best
+
+
+def _result(
+    layer: Layer,
+    allows: tuple[StatementRef, ...],
+    denies: tuple[StatementRef, ...],
+    level: str | None = None,
+    implicit_allow: bool = False,
+    note: str | None = None,
 ) -> LayerResult:
-    if scan.denies:
+    if denies:
         outcome = Outcome.DENY
-    elif scan.allows or implicit_allow:
+    elif allows or implicit_allow:
         outcome = Outcome.ALLOW
     else:
         outcome = Outcome.NO_MATCH
-    return LayerResult(layer, outcome, tuple(scan.allows), tuple(scan.denies), level, note)
+    return LayerResult(layer, outcome, allows, denies, level, note)
 
 
 def evaluate(
@@ -120,71 +149,83 @@ def evaluate(
     """Decide one request. Pure: everything it needs is in its arguments."""
     action = request.action.lower()
     principal = request.principal
-    anonymous = principal.kind in (PrincipalKind.ANONYMOUS, PrincipalKind.SERVICE)
+    kind = principal.kind
+    anonymous = kind is _ANONYMOUS or kind is _SERVICE
     has_boundary = principal_policies.boundary is not None
     results: list[LayerResult] = []
     explicit: list[tuple[Layer, StatementRef]] = []
 
     # Resource control policies: deny-only guardrails of the resource's account.
-    service = action.split(":", 1)[0]
-    if resource_policies.rcps and service in RCP_SERVICES:
-        for level, pset in resource_policies.rcps:
-            scan = _scan(pset, request, action, has_boundary, needs_principal=False)
-            results.append(
-                _layer(Layer.RCP, scan, level, implicit_allow=True, note="RCPFullAWSAccess is implied")
-            )
-            explicit.extend((Layer.RCP, ref) for ref in scan.denies)
+    if resource_policies.rcps:
+        services = resource_policies.rcp_services
+        if services is None or action.split(":", 1)[0] in services:
+            for level, pset in resource_policies.rcps:
+                denies = _denies(pset.split_for_action(action)[0], request, has_boundary)
+                results.append(_result(_RCP, (), denies, level, True, "RCPFullAWSAccess is implied"))
+                explicit.extend((_RCP, ref) for ref in denies)
 
     # Service control policies: every level of the caller's organization path must allow.
     scp_gap: str | None = None
     if principal_policies.scps and not anonymous:
         for level, pset in principal_policies.scps:
-            scan = _scan(pset, request, action, has_boundary, needs_principal=False)
-            results.append(_layer(Layer.SCP, scan, level))
-            explicit.extend((Layer.SCP, ref) for ref in scan.denies)
-            if not scan.allows and scp_gap is None:
+            deny_stmts, allow_stmts = pset.split_for_action(action)
+            denies = _denies(deny_stmts, request, has_boundary)
+            allows = _first_allow(allow_stmts, request)
+            results.append(_result(_SCP, allows, denies, level))
+            explicit.extend((_SCP, ref) for ref in denies)
+            if not allows and scp_gap is None:
                 scp_gap = level
 
     # The resource-based policy.
     resource_match: PrincipalMatch | None = None
     if resource_policies.policy is not None:
-        scan = _scan(resource_policies.policy, request, action, has_boundary, needs_principal=True)
-        results.append(_layer(Layer.RESOURCE, scan))
-        explicit.extend((Layer.RESOURCE, ref) for ref in scan.denies)
-        resource_match = scan.best
+        deny_stmts, allow_stmts = resource_policies.policy.split_for_action(action)
+        denies = _denies(deny_stmts, request, has_boundary)
+        allows, resource_match = _resource_allows(allow_stmts, request)
+        results.append(_result(_RESOURCE, allows, denies))
+        explicit.extend((_RESOURCE, ref) for ref in denies)
 
     # The identity side: identity policies, within the boundary and the session policies.
     identity_ok = boundary_ok = session_ok = False
     if not anonymous:
-        scan = _scan(principal_policies.identity, request, action, has_boundary, needs_principal=False)
-        root = principal.kind is PrincipalKind.ROOT
+        deny_stmts, allow_stmts = principal_policies.identity.split_for_action(action)
+        denies = _denies(deny_stmts, request, has_boundary)
+        allows = _first_allow(allow_stmts, request)
+        root = kind is PrincipalKind.ROOT
         results.append(
-            _layer(
-                Layer.IDENTITY,
-                scan,
-                implicit_allow=root,
-                note="the root user holds every permission in its account" if root else None,
+            _result(
+                _IDENTITY,
+                allows,
+                denies,
+                None,
+                root,
+                "the root user holds every permission in its account" if root else None,
             )
         )
-        explicit.extend((Layer.IDENTITY, ref) for ref in scan.denies)
-        identity_ok = bool(scan.allows) or root
+        if denies:
+            explicit.extend((_IDENTITY, ref) for ref in denies)
+        identity_ok = bool(allows) or root
         boundary_ok = True
         if principal_policies.boundary is not None:
-            scan = _scan(principal_policies.boundary, request, action, has_boundary, needs_principal=False)
-            results.append(_layer(Layer.BOUNDARY, scan))
-            explicit.extend((Layer.BOUNDARY, ref) for ref in scan.denies)
-            boundary_ok = bool(scan.allows)
+            deny_stmts, allow_stmts = principal_policies.boundary.split_for_action(action)
+            denies = _denies(deny_stmts, request, has_boundary)
+            allows = _first_allow(allow_stmts, request)
+            results.append(_result(_BOUNDARY, allows, denies))
+            explicit.extend((_BOUNDARY, ref) for ref in denies)
+            boundary_ok = bool(allows)
         session_ok = True
         if principal_policies.session is not None:
-            scan = _scan(principal_policies.session, request, action, has_boundary, needs_principal=False)
-            results.append(_layer(Layer.SESSION, scan))
-            explicit.extend((Layer.SESSION, ref) for ref in scan.denies)
-            session_ok = bool(scan.allows)
-        elif principal.kind is PrincipalKind.FEDERATED_USER:
+            deny_stmts, allow_stmts = principal_policies.session.split_for_action(action)
+            denies = _denies(deny_stmts, request, has_boundary)
+            allows = _first_allow(allow_stmts, request)
+            results.append(_result(_SESSION, allows, denies))
+            explicit.extend((_SESSION, ref) for ref in denies)
+            session_ok = bool(allows)
+        elif kind is PrincipalKind.FEDERATED_USER:
             # GetFederationToken without a policy gives a session with no identity permissions.
             results.append(
                 LayerResult(
-                    Layer.SESSION, Outcome.NO_MATCH, note="a federated-user session without a session policy"
+                    _SESSION, Outcome.NO_MATCH, note="a federated-user session without a session policy"
                 )
             )
             session_ok = False
@@ -200,13 +241,13 @@ def evaluate(
             f"Explicitly denied by {layer.phrase} statement {ref.label}",
         )
     if scp_gap is not None:
-        return _implicit(Layer.SCP, layers, f"no service control policy at level {scp_gap} allows the action")
+        return _implicit(_SCP, layers, f"no service control policy at level {scp_gap} allows the action")
 
     identity_side = identity_ok and boundary_ok and session_ok
     if anonymous:
         if resource_match is not None:
             return _allowed(layers, "Allowed by the resource-based policy")
-        return _implicit(Layer.RESOURCE, layers, "no resource-based policy allows the caller")
+        return _implicit(_RESOURCE, layers, "no resource-based policy allows the caller")
     if request.cross_account:
         if not identity_side:
             return _implicit(
@@ -215,19 +256,17 @@ def evaluate(
                 "cross-account: the identity side does not allow the action",
             )
         if resource_match is None:
-            return _implicit(
-                Layer.RESOURCE, layers, "cross-account: no resource-based policy allows the caller"
-            )
+            return _implicit(_RESOURCE, layers, "cross-account: no resource-based policy allows the caller")
         return _allowed(
             layers, "Allowed by identity-based policy and the resource-based policy (cross-account)"
         )
     if identity_side:
         return _allowed(layers, "Allowed by identity-based policy")
-    if resource_match is PrincipalMatch.DIRECT:
+    if resource_match is _DIRECT:
         return _allowed(layers, "Allowed by a resource-based policy that names the caller")
-    if resource_match is PrincipalMatch.ROLE and boundary_ok and session_ok:
+    if resource_match is _ROLE and boundary_ok and session_ok:
         return _allowed(layers, "Allowed by a resource-based policy that names the caller's role or user")
-    if resource_match is PrincipalMatch.ROLE:
+    if resource_match is _ROLE:
         return _implicit(
             _identity_gap(True, boundary_ok),
             layers,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 __all__ = ["Decision", "Layer", "LayerResult", "Outcome", "Reason", "StatementRef"]
 
@@ -50,8 +51,7 @@ class StatementRef:
         return {"policy": self.policy, "statement": self.index, "sid": self.sid, "effect": self.effect}
 
 
-@dataclass(frozen=True, slots=True)
-class LayerResult:
+class LayerResult(NamedTuple):
     layer: Layer
     outcome: Outcome
     allows: tuple[StatementRef, ...] = ()
@@ -73,8 +73,7 @@ class LayerResult:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """``decision`` is Allowed, ExplicitlyDenied or ImplicitlyDenied; ``deciding`` the layer that
     denied (None when allowed); ``layers`` every layer's result."""
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 __all__ = ["Principal", "PrincipalKind"]
 
@@ -22,8 +22,7 @@ class PrincipalKind(Enum):
     ANONYMOUS = "Anonymous"
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
+class Principal(NamedTuple):
     """The caller. ``arn`` is the caller's own ARN (the session ARN for a role session);
     ``role_arn`` the role behind a session (with its path, when known); ``source_user_arn`` the IAM
     user that created a federated-user session, when known."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import NamedTuple
 
 from iamd.authz.principal import Principal
 from iamd.policy.variables import ContextValue
 
 __all__ = ["Request", "normalize_context"]
+
+_EMPTY: Mapping[str, ContextValue] = MappingProxyType({})
 
 
 def normalize_context(values: Mapping[str, object]) -> dict[str, ContextValue]:
@@ -31,8 +34,7 @@ def _text(value: object) -> str:
     return str(value)
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(NamedTuple):
     """One (action, resource) pair to authorize. ``resource`` is an ARN, or ``*`` for actions that
     take no resource; ``resource_account`` owns it (same-account vs cross-account). ``context`` keys
     must already be lower-cased (see ``normalize_context``)."""
@@ -41,7 +43,7 @@ class Request:
     action: str
     resource: str
     resource_account: str | None = None
-    context: Mapping[str, ContextValue] = field(default_factory=dict)
+    context: Mapping[str, ContextValue] = _EMPTY
 
     @property
     def owner_account(self) -> str | None:
@@ -54,6 +56,9 @@ class Request:
 
     @property
     def cross_account(self) -> bool:
-        if self.principal.is_anonymous or self.principal.is_service:
+        principal = self.principal
+        if principal.account is None:
             return True
-        return self.owner_account != self.principal.account
+        if self.resource_account:
+            return self.resource_account != principal.account
+        return self.owner_account != principal.account

@@ -10,6 +10,7 @@ from typing import IO
 
 from iamd import __version__
 from iamd.authz.cases import CaseError, decide_case
+from iamd.catalog import rcp_services
 from iamd.policy import PolicyKind, check_policy
 
 __all__ = ["main"]
@@ -37,7 +38,7 @@ def cmd_authorize(args: argparse.Namespace) -> int:
             if not isinstance(case, dict):
                 raise CaseError("a case must be a JSON object")
             name = case.get("name", name)
-            answer = decide_case(case)
+            answer = decide_case(case, rcp_services())
         except json.JSONDecodeError as exc:
             answer = {"name": name, "error": f"line {number}: invalid JSON: {exc.msg} at column {exc.colno}"}
         except CaseError as exc:

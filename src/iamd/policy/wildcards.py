@@ -20,6 +20,7 @@ __all__ = [
     "ONE_IN_SEGMENT",
     "Matcher",
     "Token",
+    "arn_glob_test",
     "compile_arn_glob",
     "compile_glob",
     "has_wildcard",
@@ -61,21 +62,29 @@ def compile_glob(pattern: str, ignore_case: bool = False) -> Matcher:
 
 
 @lru_cache(maxsize=65536)
+def arn_glob_test(pattern: str) -> Callable[[str], object] | None:
+    """Like ``compile_arn_glob`` but returns the bare test (truthy on a match), with no wrapper
+    call in between; None for ``"*"``, which matches everything."""
+    if pattern == "*":
+        return None
+    if not has_wildcard(pattern):
+        return pattern.__eq__
+    parts = pattern.split(":", 5)
+    head = [_glob_regex(p, "[^:]*", "[^:]") for p in parts[:-1]]
+    return re.compile(":".join([*head, _glob_regex(parts[-1], ".*", ".")]), re.DOTALL).fullmatch
+
+
+@lru_cache(maxsize=65536)
 def compile_arn_glob(pattern: str) -> Matcher:
     """A case-sensitive matcher for an ARN pattern, segment-aware as described above.
 
     ``"*"`` alone matches everything. A pattern with fewer than six segments treats its last
     segment as the resource part.
     """
-    if pattern == "*":
+    test = arn_glob_test(pattern)
+    if test is None:
         return lambda text: True
-    if not has_wildcard(pattern):
-        return pattern.__eq__
-    parts = pattern.split(":", 5)
-    head = [_glob_regex(p, "[^:]*", "[^:]") for p in parts[:-1]]
-    regex = ":".join([*head, _glob_regex(parts[-1], ".*", ".")])
-    fullmatch = re.compile(regex, re.DOTALL).fullmatch
-    return lambda text: fullmatch(text) is not None
+    return lambda text: bool(test(text))
 
 
 def match_tokens(tokens: Sequence[Token], text: str, ignore_case: bool = False) -> bool:

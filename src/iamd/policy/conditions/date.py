@@ -9,12 +9,14 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from iamd.policy.conditions.base import Context, OperatorFamily, ValueMatcher, register
 
 _EPOCH = re.compile(r"-?\d+(\.\d+)?")
 
 
+@lru_cache(maxsize=4096)
 def parse_instant(text: str) -> Decimal | None:
     """Seconds since the epoch, exactly, or None when ``text`` is no date."""
     text = text.strip()

@@ -5,6 +5,7 @@ request value that is not an address makes the condition false. No policy variab
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from iamd.policy.conditions.base import Context, OperatorFamily, ValueMatcher, register
 
@@ -19,6 +20,7 @@ def parse_range(text: str) -> Range | None:
     return network.version, int(network.network_address), int(network.broadcast_address)
 
 
+@lru_cache(maxsize=4096)
 def parse_address(text: str) -> tuple[int, int] | None:
     try:
         address = ipaddress.ip_address(text.strip())

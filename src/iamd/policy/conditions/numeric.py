@@ -7,10 +7,12 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from iamd.policy.conditions.base import Context, OperatorFamily, ValueMatcher, register
 
 
+@lru_cache(maxsize=4096)
 def parse_number(text: str) -> Decimal | None:
     try:
         number = Decimal(text.strip())
