@@ -250,11 +250,8 @@ def evaluate(
         return _implicit(_RESOURCE, layers, "no resource-based policy allows the caller")
     if request.cross_account:
         if not identity_side:
-            return _implicit(
-                _identity_gap(identity_ok, boundary_ok),
-                layers,
-                "cross-account: the identity side does not allow the action",
-            )
+            gap = _identity_gap(identity_ok, boundary_ok)
+            return _implicit(gap, layers, f"cross-account: no {gap.phrase} allows the action")
         if resource_match is None:
             return _implicit(_RESOURCE, layers, "cross-account: no resource-based policy allows the caller")
         return _allowed(
@@ -272,7 +269,8 @@ def evaluate(
             layers,
             "the resource-based policy names the role, so the boundary and session policy still limit it",
         )
-    return _implicit(_identity_gap(identity_ok, boundary_ok), layers, "no policy allows the action")
+    gap = _identity_gap(identity_ok, boundary_ok)
+    return _implicit(gap, layers, f"no {gap.phrase} allows the action")
 
 
 _DENY_ORDER: Sequence[Layer] = (
