@@ -1,0 +1,101 @@
+"""AWS wire protocols, driven by botocore's service models.
+
+Which operation a request is for (:class:`ServiceCatalog`), who signed it (:class:`SigV4Verifier`),
+its parameters decoded and validated by the input shape, and the output or error encoded by the
+model (:func:`protocol_for` gives the :class:`Protocol`: query/XML, JSON 1.0/1.1 or REST-JSON).
+Errors are :class:`AwsError`; see :mod:`iamd.wire.errors` for the tree.
+"""
+
+from iamd.wire.base import Protocol
+from iamd.wire.errors import (
+    AccessDenied,
+    AuthenticationError,
+    AwsError,
+    ClientError,
+    DeleteConflict,
+    EntityAlreadyExists,
+    ExpiredToken,
+    IncompleteSignature,
+    InternalFailure,
+    InvalidAction,
+    InvalidClientTokenId,
+    InvalidInput,
+    LimitExceeded,
+    MalformedPolicyDocument,
+    MissingAction,
+    MissingAuthenticationToken,
+    NoSuchEntity,
+    RequestExpired,
+    SerializationError,
+    ServerError,
+    ServiceUnavailable,
+    SignatureDoesNotMatch,
+    Throttling,
+    UnsupportedOperation,
+    ValidationError,
+    Violation,
+    modeled_error,
+)
+from iamd.wire.http import Headers, HttpRequest, HttpResponse
+from iamd.wire.models import DEFAULT_SERVICES, OperationRef, ServiceCatalog, load_service_model, requires_auth
+from iamd.wire.protocols import protocol_for
+from iamd.wire.sigv4 import (
+    CredentialScope,
+    SecretLookup,
+    SignedRequest,
+    SigV4Verifier,
+    VerifiedIdentity,
+    check_scope,
+    has_signature,
+    parse_signature,
+)
+from iamd.wire.validate import validate
+
+__all__ = [
+    "DEFAULT_SERVICES",
+    "AccessDenied",
+    "AuthenticationError",
+    "AwsError",
+    "ClientError",
+    "CredentialScope",
+    "DeleteConflict",
+    "EntityAlreadyExists",
+    "ExpiredToken",
+    "Headers",
+    "HttpRequest",
+    "HttpResponse",
+    "IncompleteSignature",
+    "InternalFailure",
+    "InvalidAction",
+    "InvalidClientTokenId",
+    "InvalidInput",
+    "LimitExceeded",
+    "MalformedPolicyDocument",
+    "MissingAction",
+    "MissingAuthenticationToken",
+    "NoSuchEntity",
+    "OperationRef",
+    "Protocol",
+    "RequestExpired",
+    "SecretLookup",
+    "SerializationError",
+    "ServerError",
+    "ServiceCatalog",
+    "ServiceUnavailable",
+    "SigV4Verifier",
+    "SignatureDoesNotMatch",
+    "SignedRequest",
+    "Throttling",
+    "UnsupportedOperation",
+    "ValidationError",
+    "VerifiedIdentity",
+    "Violation",
+    "check_scope",
+    "has_signature",
+    "load_service_model",
+    "modeled_error",
+    "parse_signature",
+    "protocol_for",
+    "requires_auth",
+    "validate",
+]

@@ -1,0 +1,286 @@
+"""The AWS query protocol (IAM, STS): form-encoded parameters in, XML out.
+
+Requests flatten the input shape into ``Name=value`` pairs: nested members join with dots, list
+elements are ``Users.member.1`` (or ``Name.1`` for flattened lists), map entries are
+``Attrs.entry.1.key`` / ``Attrs.entry.1.value``, an empty list is ``Name=``. Booleans are
+``true``/``false``, timestamps ISO 8601, blobs base64. Unknown parameters are ignored, as AWS does.
+
+Responses::
+
+    <GetUserResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+      <GetUserResult><User>...</User></GetUserResult>
+      <ResponseMetadata><RequestId>...</RequestId></ResponseMetadata>
+    </GetUserResponse>
+
+and errors::
+
+    <ErrorResponse xmlns="...">
+      <Error><Type>Sender</Type><Code>NoSuchEntity</Code><Message>...</Message></Error>
+      <RequestId>...</RequestId>
+    </ErrorResponse>
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from botocore.model import OperationModel, ServiceModel, Shape
+
+from iamd.wire.base import Protocol, find_error_shape
+from iamd.wire.errors import AwsError, ValidationError, Violation
+from iamd.wire.http import HttpRequest, HttpResponse
+from iamd.wire.models import OperationRef
+from iamd.wire.validate import check
+from iamd.wire.values import TYPE_DESCRIPTIONS, encode_blob, format_timestamp, parse_scalar
+
+__all__ = ["QueryProtocol", "decode_params", "encode_output_xml"]
+
+CONTENT_TYPE = "text/xml"
+_MISSING: Any = object()
+_INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+class QueryProtocol(Protocol):
+    name = "query"
+
+    def decode_request(
+        self, ref: OperationRef, request: HttpRequest, *, validate: bool = True
+    ) -> dict[str, Any]:
+        shape = ref.operation_model.input_shape
+        if shape is None:
+            return {}
+        params = decode_params(shape, request.form_params)
+        if validate:
+            check(shape, params)
+        return params
+
+    def encode_response(
+        self, operation: OperationModel, output: Mapping[str, Any] | None, request_id: str
+    ) -> HttpResponse:
+        name = operation.name
+        namespace = _namespace(operation.service_model)
+        parts = [f"<{name}Response{namespace}>"]
+        shape = operation.output_shape
+        if shape is not None:
+            parts.append(encode_output_xml(shape, output or {}))
+        parts.append(_response_metadata(request_id))
+        parts.append(f"</{name}Response>")
+        return _xml_response(200, "".join(parts), request_id)
+
+    def encode_error(self, service: ServiceModel, error: AwsError, request_id: str) -> HttpResponse:
+        found = find_error_shape(service, error, json_names=False)
+        fault = "Sender" if found.sender_fault else "Receiver"
+        body = (
+            f"<ErrorResponse{_namespace(service)}><Error>"
+            f"<Type>{fault}</Type><Code>{_text(found.code)}</Code><Message>{_text(error.message)}</Message>"
+            f"</Error><RequestId>{_text(request_id)}</RequestId></ErrorResponse>"
+        )
+        return _xml_response(found.status, body, request_id)
+
+
+# --- decoding ------------------------------------------------------------------------------------
+
+
+def decode_params(shape: Shape, params: Mapping[str, str]) -> dict[str, Any]:
+    """The flat query parameters as a nested dict following ``shape``; raises
+    :class:`ValidationError` for a value that is not of its member's type."""
+    return _decode_members(shape, params, "", "")
+
+
+def _decode_members(shape: Shape, params: Mapping[str, str], key: str, path: str) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, member in shape.members.items():
+        wire = member.serialization.get("name", name)
+        member_key = f"{key}.{wire}" if key else wire
+        lowered = name[:1].lower() + name[1:]
+        member_path = f"{path}.{lowered}" if path else lowered
+        value = _decode(member, params, member_key, member_path)
+        if value is not _MISSING:
+            result[name] = value
+    return result
+
+
+def _decode(shape: Shape, params: Mapping[str, str], key: str, path: str) -> Any:
+    kind = shape.type_name
+    if kind == "structure":
+        if not _has_children(params, key):
+            return _MISSING
+        return _decode_members(shape, params, key, path)
+    if kind == "list":
+        return _decode_list(shape, params, key, path)
+    if kind == "map":
+        return _decode_map(shape, params, key, path)
+    text = params.get(key)
+    if text is None:
+        return _MISSING
+    return _scalar(shape, text, path)
+
+
+def _decode_list(shape: Shape, params: Mapping[str, str], key: str, path: str) -> Any:
+    member = shape.member
+    if shape.serialization.get("flattened"):
+        base = key
+        if member.serialization.get("name"):
+            base = ".".join([*key.split(".")[:-1], member.serialization["name"]])
+    else:
+        base = f"{key}.{member.serialization.get('name', 'member')}"
+    indices = _indices(params, base)
+    if not indices:
+        return [] if params.get(key) == "" else _MISSING
+    items = []
+    for index in indices:
+        item = _decode(member, params, f"{base}.{index}", f"{path}.{index}.member")
+        if item is not _MISSING:
+            items.append(item)
+    return items
+
+
+def _decode_map(shape: Shape, params: Mapping[str, str], key: str, path: str) -> Any:
+    base = key if shape.serialization.get("flattened") else f"{key}.entry"
+    key_name = shape.key.serialization.get("name", "key")
+    value_name = shape.value.serialization.get("name", "value")
+    indices = _indices(params, base)
+    if not indices:
+        return {} if params.get(key) == "" else _MISSING
+    result: dict[Any, Any] = {}
+    for index in indices:
+        entry_key = params.get(f"{base}.{index}.{key_name}")
+        if entry_key is None:
+            continue
+        value = _decode(shape.value, params, f"{base}.{index}.{value_name}", f"{path}.{entry_key}")
+        result[entry_key] = None if value is _MISSING else value
+    return result
+
+
+def _indices(params: Mapping[str, str], base: str) -> list[int]:
+    prefix = base + "."
+    found: set[int] = set()
+    for name in params:
+        if name.startswith(prefix):
+            head = name[len(prefix) :].split(".", 1)[0]
+            if head.isdigit():
+                found.add(int(head))
+    return sorted(found)
+
+
+def _has_children(params: Mapping[str, str], key: str) -> bool:
+    if not key:
+        return True
+    prefix = key + "."
+    return any(name.startswith(prefix) for name in params)
+
+
+def _scalar(shape: Shape, text: str, path: str) -> Any:
+    try:
+        return parse_scalar(shape.type_name, text)
+    except ValueError:
+        constraint = f"Member must be {TYPE_DESCRIPTIONS.get(shape.type_name, shape.type_name)}"
+        sensitive = bool(shape.metadata.get("sensitive"))
+        raise ValidationError(violations=[Violation(path, text, constraint, sensitive)]) from None
+
+
+# --- encoding ------------------------------------------------------------------------------------
+
+
+def encode_output_xml(shape: Shape, output: Mapping[str, Any]) -> str:
+    """``<XResult>...</XResult>`` for an output shape with a ``resultWrapper``, else the bare
+    member elements."""
+    parts: list[str] = []
+    wrapper = shape.serialization.get("resultWrapper")
+    if wrapper:
+        parts.append(f"<{wrapper}>")
+    _encode_members(shape, output, parts)
+    if wrapper:
+        parts.append(f"</{wrapper}>")
+    return "".join(parts)
+
+
+def _encode_members(shape: Shape, value: Mapping[str, Any], out: list[str]) -> None:
+    unknown = set(value) - set(shape.members)
+    if unknown:
+        raise ValueError(f"{shape.name} has no member(s) {sorted(unknown)}")
+    for name, member in shape.members.items():
+        item = value.get(name)
+        if item is not None:
+            _encode(member, item, member.serialization.get("name", name), out)
+
+
+def _encode(shape: Shape, value: Any, tag: str, out: list[str]) -> None:
+    kind = shape.type_name
+    if kind == "structure":
+        out.append(f"<{tag}>")
+        _encode_members(shape, value, out)
+        out.append(f"</{tag}>")
+    elif kind == "list":
+        member = shape.member
+        if shape.serialization.get("flattened"):
+            element = member.serialization.get("name", tag)
+            for item in value:
+                _encode(member, item, element, out)
+            return
+        element = member.serialization.get("name", "member")
+        out.append(f"<{tag}>")
+        for item in value:
+            _encode(member, item, element, out)
+        out.append(f"</{tag}>")
+    elif kind == "map":
+        key_tag = shape.key.serialization.get("name", "key")
+        value_tag = shape.value.serialization.get("name", "value")
+        flattened = shape.serialization.get("flattened")
+        if not flattened:
+            out.append(f"<{tag}>")
+        for key, item in value.items():
+            out.append(f"<{tag}>" if flattened else "<entry>")
+            _encode(shape.key, key, key_tag, out)
+            _encode(shape.value, item, value_tag, out)
+            out.append(f"</{tag}>" if flattened else "</entry>")
+        if not flattened:
+            out.append(f"</{tag}>")
+    else:
+        out.append(f"<{tag}>{_text(scalar_text(shape, value))}</{tag}>")
+
+
+def scalar_text(shape: Shape, value: Any) -> str:
+    """A scalar as query-protocol text."""
+    kind = shape.type_name
+    if kind == "boolean":
+        return "true" if value else "false"
+    if kind == "timestamp":
+        return str(format_timestamp(value, shape.serialization.get("timestampFormat", "iso8601")))
+    if kind == "blob":
+        return encode_blob(value)
+    if kind in ("float", "double"):
+        number = float(value)
+        if math.isnan(number):
+            return "NaN"
+        if math.isinf(number):
+            return "Infinity" if number > 0 else "-Infinity"
+        return repr(number) if not number.is_integer() else str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _text(value: str) -> str:
+    return escape(_INVALID_XML_CHARS.sub("\ufffd", value), {"\r": "&#xD;"})
+
+
+def _namespace(service: ServiceModel) -> str:
+    namespace = service.metadata.get("xmlNamespace")
+    if isinstance(namespace, Mapping):
+        namespace = namespace.get("uri")
+    return f' xmlns="{_text(str(namespace))}"' if namespace else ""
+
+
+def _response_metadata(request_id: str) -> str:
+    return f"<ResponseMetadata><RequestId>{_text(request_id)}</RequestId></ResponseMetadata>"
+
+
+def _xml_response(status: int, body: str, request_id: str) -> HttpResponse:
+    headers = [("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id)]
+    return HttpResponse(status, headers, body.encode("utf-8"))
