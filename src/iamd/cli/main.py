@@ -11,6 +11,7 @@ from typing import IO
 from iamd import __version__
 from iamd.authz.cases import CaseError, decide_case
 from iamd.catalog import rcp_services
+from iamd.cli import serve
 from iamd.policy import PolicyKind, check_policy
 
 __all__ = ["main"]
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--json", action="store_true", help="one JSON object per file")
     check.set_defaults(func=cmd_policy_check)
+    serve.add_parser(commands)
     return parser
 
 

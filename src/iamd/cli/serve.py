@@ -1,0 +1,70 @@
+"""``iamd serve``: run the server on a data directory."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+__all__ = ["add_parser"]
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="run the iamd server (AWS IAM and STS over HTTP)")
+    serve.add_argument("--data-dir", required=True, type=Path, help="where the database and keys live")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--database-url", help="SQLAlchemy URL; default: SQLite file DATA_DIR/iamd.db "
+                       "(PostgreSQL: postgresql+psycopg://user@host/db)")
+    serve.add_argument("--account-id", help="the management account's 12-digit id (first start only)")
+    serve.add_argument("--kek", help="key-encryption key(s), base64, comma-separated (default: "
+                       "$IAMD_KEK or DATA_DIR/kek)")
+    serve.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS",
+                       help="run with the clock moved by this many seconds (for tests)")
+    serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    serve.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import re
+
+    import uvicorn
+
+    from iamd.catalog import rcp_services
+    from iamd.clock import OffsetClock, SystemClock
+    from iamd.secrets.ids import RandomIds
+    from iamd.secrets.kek import load_kek
+    from iamd.server.app import create_app
+    from iamd.server.authorizer import Authorizer
+    from iamd.server.bootstrap import ADMIN_USER, PROFILE, bootstrap, write_profile
+    from iamd.server.pipeline import Pipeline
+    from iamd.store.engine import default_url
+    from iamd.store.store import open_store
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.account_id is not None and not re.fullmatch(r"\d{12}", args.account_id):
+        print("iamd serve: --account-id must be 12 digits", file=sys.stderr)
+        return 2
+    data_dir: Path = args.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    clock = OffsetClock(timedelta(seconds=args.clock_offset)) if args.clock_offset else SystemClock()
+    kek = load_kek(data_dir, key=args.kek)
+    store = open_store(args.database_url or default_url(data_dir), kek=kek)
+    ids = RandomIds()
+    result = bootstrap(store, ids, clock.now(), args.account_id)
+    endpoint = f"http://{args.host}:{args.port}"
+    write_profile(data_dir, result.account_id, endpoint)
+    pipeline = Pipeline(store, clock, ids, Authorizer(rcp_services()))
+    app = create_app(pipeline)
+    verb = "created" if result.created else "using"
+    print(f"iamd: {verb} account {result.account_id}; bootstrap administrator {ADMIN_USER} "
+          f"(profile {PROFILE!r} in {data_dir / 'credentials'})", flush=True)
+    print(f"export AWS_SHARED_CREDENTIALS_FILE={data_dir / 'credentials'}", flush=True)
+    print(f"export AWS_CONFIG_FILE={data_dir / 'config'}", flush=True)
+    print(f"aws --profile {PROFILE} iam get-user", flush=True)
+    print(f"iamd: listening on {endpoint}", flush=True)
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    uvicorn.Server(config).run()
+    return 0

@@ -1,0 +1,112 @@
+"""First start of a data directory: the management account, its root user (no access keys), the AWS
+managed policies, and a bootstrap administrator whose key is written once as AWS CLI profile
+``iamd``. Later starts reuse everything; nothing is regenerated."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+
+from iamd.secrets.ids import IdSource
+from iamd.store.schema import AWS_ACCOUNT
+from iamd.store.store import Store
+from iamd.store.unit import UnitOfWork
+
+__all__ = ["ADMIN_USER", "PROFILE", "Bootstrap", "bootstrap", "seed_managed_policies", "write_profile"]
+
+ADMIN_USER = "iamd-admin"
+PROFILE = "iamd"
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True, slots=True)
+class Bootstrap:
+    account_id: str
+    created: bool
+    access_key_id: str | None = None
+
+
+def managed_policy_data() -> dict[str, dict[str, object]]:
+    raw = resources.files("iamd").joinpath("data", "aws_managed_policies.json.gz").read_bytes()
+    loaded = json.loads(gzip.decompress(raw))
+    policies = loaded["policies"]
+    assert isinstance(policies, dict)
+    return policies
+
+
+def seed_managed_policies(uow: UnitOfWork, ids: IdSource, now: datetime) -> int:
+    """Add the AWS managed policies that the database does not have yet; returns how many."""
+    existing: set[str] = set()
+    marker: str | None = None
+    while True:
+        page = uow.policies.list(AWS_ACCOUNT, scope="AWS", marker=marker, max_items=1000)
+        existing.update(p.name for p in page.items)
+        marker = page.marker
+        if marker is None:
+            break
+    added = 0
+    for name, entry in managed_policy_data().items():
+        if name in existing:
+            continue
+        created = datetime.fromisoformat(str(entry["createDate"]))
+        uow.policies.create(
+            AWS_ACCOUNT,
+            policy_id=ids.policy_id(),
+            name=name,
+            path=str(entry["path"]),
+            document=json.dumps(entry["document"], indent=4),
+            created_at=created if created.tzinfo else created.replace(tzinfo=now.tzinfo),
+        )
+        added += 1
+    return added
+
+
+def bootstrap(store: Store, ids: IdSource, now: datetime, account_id: str | None = None) -> Bootstrap:
+    def work(uow: UnitOfWork) -> Bootstrap:
+        seed_managed_policies(uow, ids, now)
+        accounts = uow.accounts.list()
+        if accounts:
+            return Bootstrap(accounts[0].id, created=False)
+        account = account_id or ids.account_id()
+        uow.accounts.create(account, name="iamd", created_at=now, email=f"root@{account}.iamd.local")
+        user = uow.users.create(account, user_id=ids.user_id(), name=ADMIN_USER, path="/", created_at=now)
+        admin = uow.policies.get(AWS_ACCOUNT, "AdministratorAccess")
+        uow.policies.attach(admin.id, "user", user.id, account_id=account)
+        key_id = ids.access_key_id()
+        secret = ids.secret_access_key()
+        uow.access_keys.create(account, key_id=key_id, user_id=user.id, secret_access_key=secret, created_at=now)
+        pending[0] = (key_id, secret)
+        return Bootstrap(account, created=True, access_key_id=key_id)
+
+    pending: list[tuple[str, str]] = [("", "")]
+    result = store.run(work)
+    if result.created:
+        key_id, secret = pending[0]
+        _pending_secret[result.account_id] = (key_id, secret)
+    return result
+
+
+# The bootstrap secret lives only until it is written to the profile files.
+_pending_secret: dict[str, tuple[str, str]] = {}
+
+
+def write_profile(data_dir: Path, account_id: str, endpoint_url: str) -> None:
+    """Write the bootstrap key as profile ``iamd`` (credentials: once; config: the endpoint)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pending = _pending_secret.pop(account_id, None)
+    credentials = data_dir / "credentials"
+    if pending is not None:
+        key_id, secret = pending
+        text = f"[{PROFILE}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
+        fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    config = data_dir / "config"
+    config.write_text(
+        f"[profile {PROFILE}]\nregion = {DEFAULT_REGION}\nendpoint_url = {endpoint_url}\n", encoding="utf-8"
+    )

@@ -1,0 +1,190 @@
+"""The request pipeline (ARCHITECTURE.md): route, verify the signature, find the caller, decode,
+run the operation in one transaction with its authorization, encode the answer or the error."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import iamd.services.iam  # noqa: F401  (registers the IAM operations)
+from iamd.clock import Clock
+from iamd.secrets.ids import IdSource
+from iamd.server.authorizer import Authorizer
+from iamd.server.caller import caller_for_key
+from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for
+from iamd.store import errors as store_errors
+from iamd.store.records import AccessKeyRecord
+from iamd.store.store import Store
+from iamd.store.unit import UnitOfWork
+from iamd.wire import (
+    AwsError,
+    DeleteConflict,
+    EntityAlreadyExists,
+    HttpRequest,
+    HttpResponse,
+    InternalFailure,
+    InvalidClientTokenId,
+    NoSuchEntity,
+    OperationRef,
+    ServiceCatalog,
+    SignedRequest,
+    SigV4Verifier,
+    UnsupportedOperation,
+    ValidationError,
+    check_scope,
+    has_signature,
+    parse_signature,
+    protocol_for,
+    requires_auth,
+)
+
+__all__ = ["Pipeline"]
+
+log = logging.getLogger("iamd.server")
+
+_LAST_USED_EVERY = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    source_ip: str
+    secure: bool
+
+
+class Pipeline:
+    def __init__(self, store: Store, clock: Clock, ids: IdSource, authorizer: Authorizer,
+                 catalog: ServiceCatalog | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.ids = ids
+        self.authorizer = authorizer
+        self.catalog = catalog or ServiceCatalog()
+        self.verifier = SigV4Verifier()
+        self._last_used: dict[tuple[str, str, str], datetime] = {}
+        self._last_used_lock = threading.Lock()
+
+    def handle(self, request: HttpRequest, connection: Connection) -> HttpResponse:
+        request_id = str(uuid.uuid4())
+        now = self.clock.now()
+        signed: SignedRequest | None = None
+        auth_error: AwsError | None = None
+        if has_signature(request):
+            try:
+                signed = parse_signature(request)
+            except AwsError as error:
+                auth_error = error
+        try:
+            ref = self.catalog.resolve(request, signing_service=signed.scope.service if signed else None)
+        except AwsError as error:
+            return protocol_for(self.catalog.service("iam")).encode_error(
+                self.catalog.service("iam"), error, request_id
+            )
+        protocol = protocol_for(ref.service_model)
+        try:
+            if auth_error is not None:
+                raise auth_error
+            if signed is None:
+                if requires_auth(ref.operation_model):
+                    parse_signature(request)  # raises MissingAuthenticationToken
+                raise UnsupportedOperation(f"{ref.name} without a signature is not supported")
+            check_scope(signed, service=ref.service_model.signing_name)
+            info = RequestInfo(
+                request_id=request_id,
+                service=ref.service_name,
+                operation=ref.name,
+                region=signed.scope.region,
+                source_ip=connection.source_ip,
+                user_agent=request.headers.get("user-agent") or "",
+                secure_transport=connection.secure,
+                received_at=now,
+            )
+            output = self._run(ref, request, signed, info, now)
+            return protocol.encode_response(ref.operation_model, output, request_id)
+        except AwsError as error:
+            return protocol.encode_error(ref.service_model, error, request_id)
+        except Exception:
+            log.exception("internal error in %s:%s (request %s)", ref.service_name, ref.name, request_id)
+            return protocol.encode_error(
+                ref.service_model, InternalFailure("We encountered an internal error. Please try again."),
+                request_id,
+            )
+
+    def _run(self, ref: OperationRef, request: HttpRequest, signed: SignedRequest, info: RequestInfo,
+             now: datetime) -> dict[str, object] | None:
+        registration = handler_for(ref.service_name, ref.name)
+        protocol = protocol_for(ref.service_model)
+
+        def work(uow: UnitOfWork) -> tuple[dict[str, object] | None, Caller]:
+            caller = self._authenticate(uow, request, signed, now)
+            params = protocol.decode_request(ref, request)
+            if registration is None:
+                raise UnsupportedOperation(f"{ref.name} is not supported by iamd")
+            ctx = OperationContext(
+                uow=uow,
+                caller=caller,
+                info=info,
+                ids=self.ids,
+                now=now,
+                authorize_with=lambda action, resource, context=None, *, resource_account=None: (
+                    self.authorizer.decide(uow, caller, info, now, action, resource, context,
+                                           resource_account=resource_account)
+                ),
+            )
+            try:
+                output = registration.handler(ctx, params)
+            except store_errors.NotFound as exc:
+                raise NoSuchEntity(str(exc)) from exc
+            except store_errors.AlreadyExists as exc:
+                raise EntityAlreadyExists(str(exc)) from exc
+            except store_errors.Conflict as exc:
+                raise DeleteConflict(str(exc)) from exc
+            except store_errors.InvalidMarker as exc:
+                raise ValidationError("Invalid Marker: the pagination marker is not valid") from exc
+            if not ctx.authorized:
+                raise RuntimeError(f"{ref.service_name}:{ref.name} answered without authorizing")
+            return output, caller
+
+        readonly = registration.readonly if registration is not None else True
+        output, caller = self.store.run(work, readonly=readonly)
+        self._note_key_use(caller, info, now)
+        return output
+
+    def _authenticate(self, uow: UnitOfWork, request: HttpRequest, signed: SignedRequest,
+                      now: datetime) -> Caller:
+        found: list[AccessKeyRecord] = []
+
+        def lookup(key_id: str, token: str | None) -> str | None:
+            signing = uow.access_keys.signing_key(key_id)
+            if signing is None or signing.key.status != "Active":
+                return None
+            found.append(signing.key)
+            return signing.secret_access_key
+
+        self.verifier.verify(request, lookup, now=now, signed=signed)
+        if not found:
+            raise InvalidClientTokenId("The security token included in the request is invalid.")
+        return caller_for_key(uow, found[0])
+
+    def _note_key_use(self, caller: Caller, info: RequestInfo, now: datetime) -> None:
+        """Record an access key's last use (date, service, region), at most once a minute per key
+        and service, in its own small transaction."""
+        if caller.access_key_id is None:
+            return
+        mark = (caller.access_key_id, info.service, info.region)
+        with self._last_used_lock:
+            last = self._last_used.get(mark)
+            if last is not None and now - last < _LAST_USED_EVERY:
+                return
+            self._last_used[mark] = now
+        key_id = caller.access_key_id
+
+        def record(uow: UnitOfWork) -> None:
+            uow.access_keys.record_use(key_id, now, info.service, info.region)
+
+        try:
+            self.store.run(record)
+        except store_errors.StoreError:
+            log.warning("could not record the last use of access key %s", key_id)

@@ -1,0 +1,154 @@
+"""What every operation handler gets, and how handlers are registered.
+
+A handler is ``def handler(ctx: OperationContext, params: dict) -> dict | None``. It runs inside one
+store transaction (``ctx.uow``); it must call ``ctx.authorize(action, resource, ...)`` before it
+reads or changes anything the caller may not see: the dispatcher refuses to answer for a handler
+that never authorized (an internal error, so a forgotten check cannot pass silently).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from iamd.authz import Decision, Principal
+from iamd.secrets.ids import IdSource
+from iamd.store.unit import UnitOfWork
+
+__all__ = [
+    "Caller",
+    "Handler",
+    "OperationContext",
+    "RequestInfo",
+    "Registration",
+    "handler_for",
+    "operation",
+]
+
+Params = dict[str, Any]
+Result = dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """Facts about the HTTP request that policies and the trail can see."""
+
+    request_id: str
+    service: str
+    operation: str
+    region: str
+    source_ip: str
+    user_agent: str
+    secure_transport: bool
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The authenticated principal behind a request."""
+
+    principal: Principal
+    account_id: str
+    principal_type: str
+    """aws:PrincipalType: User, Account (root), AssumedRole, FederatedUser."""
+    unique_id: str
+    """aws:userid: the user id (AIDA…), the account id for root, ROLEID:session for sessions."""
+    arn: str
+    """aws:PrincipalArn: the user or role ARN (for a role session, the role's ARN)."""
+    access_key_id: str | None = None
+    user_id: str | None = None
+    user_name: str | None = None
+    role_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    mfa_authenticated: bool | None = None
+    """None for long-term access keys, where aws:MultiFactorAuthPresent is absent."""
+    mfa_age_seconds: int | None = None
+    session_policies: tuple[str, ...] = ()
+    session_issued_at: datetime | None = None
+    source_identity: str | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.principal_type == "Account"
+
+
+class Authorize(Protocol):
+    def __call__(
+        self,
+        action: str,
+        resource: str,
+        context: Mapping[str, object] | None = None,
+        *,
+        resource_account: str | None = None,
+    ) -> Decision: ...
+
+
+@dataclass
+class OperationContext:
+    uow: UnitOfWork
+    caller: Caller
+    info: RequestInfo
+    ids: IdSource
+    now: datetime
+    authorize_with: Authorize
+    authorized: bool = False
+
+    @property
+    def account_id(self) -> str:
+        return self.caller.account_id
+
+    @property
+    def partition(self) -> str:
+        return "aws"
+
+    def authorize(
+        self,
+        action: str,
+        resource: str,
+        context: Mapping[str, object] | None = None,
+        *,
+        resource_account: str | None = None,
+    ) -> Decision:
+        """Authorize ``action`` on ``resource`` for the caller, with extra condition keys
+        (aws:RequestTag/…, aws:ResourceTag/…, iam:PolicyARN, …). Raises AccessDenied with AWS's
+        sentence when denied."""
+        decision = self.authorize_with(action, resource, context, resource_account=resource_account)
+        self.authorized = True
+        return decision
+
+
+Handler = Callable[[OperationContext, Params], Result]
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    service: str
+    operation: str
+    handler: Handler
+    readonly: bool
+
+
+_HANDLERS: dict[tuple[str, str], Registration] = {}
+
+
+def operation(service: str, name: str, *, readonly: bool = False) -> Callable[[Handler], Handler]:
+    """Register ``handler`` as ``service``'s operation ``name`` (botocore's operation name)."""
+
+    def register(handler: Handler) -> Handler:
+        key = (service, name)
+        if key in _HANDLERS:
+            raise RuntimeError(f"{service}:{name} is registered twice")
+        _HANDLERS[key] = Registration(service, name, handler, readonly)
+        return handler
+
+    return register
+
+
+def handler_for(service: str, name: str) -> Registration | None:
+    return _HANDLERS.get((service, name))
+
+
+def registered(service: str) -> list[str]:
+    return sorted(op for svc, op in _HANDLERS if svc == service)

@@ -1,0 +1,8 @@
+"""AWS IAM: importing this package registers every IAM operation (each module of this package
+registers its own with ``@operation``)."""
+
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

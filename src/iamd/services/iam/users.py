@@ -1,0 +1,165 @@
+"""IAM users: CreateUser, GetUser, ListUsers, UpdateUser, DeleteUser, and their tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iamd.services.framework import OperationContext, operation
+from iamd.services.iam.boundaries import resolve_boundary
+from iamd.services.iam.common import (
+    entity_arn,
+    list_params,
+    no_such,
+    page_output,
+    policy_arn,
+    request_tag_context,
+    resource_tag_context,
+    tags_from_params,
+    tags_output,
+)
+from iamd.store.records import UserRecord
+from iamd.wire import EntityAlreadyExists, LimitExceeded
+
+MAX_USERS = 5000
+
+
+def render_user(ctx: OperationContext, user: UserRecord, *, with_tags: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "Path": user.path,
+        "UserName": user.name,
+        "UserId": user.id,
+        "Arn": entity_arn(user.account_id, "user", user.path, user.name),
+        "CreateDate": user.created_at,
+    }
+    if user.password_last_used is not None:
+        out["PasswordLastUsed"] = user.password_last_used
+    if user.permissions_boundary is not None:
+        out["PermissionsBoundary"] = {
+            "PermissionsBoundaryType": "Policy",
+            "PermissionsBoundaryArn": policy_arn(user.permissions_boundary),
+        }
+    if with_tags:
+        tags = ctx.uow.tags.list(user.account_id, "user", user.id)
+        if tags:
+            out["Tags"] = tags_output(tags)
+    return out
+
+
+def find_user(ctx: OperationContext, name: str) -> UserRecord:
+    user = ctx.uow.users.find(ctx.account_id, name)
+    if user is None:
+        raise no_such("user", name)
+    return user
+
+
+def authorize_user(ctx: OperationContext, action: str, user: UserRecord, extra: dict[str, object] | None = None) -> None:
+    context = resource_tag_context(ctx.uow.tags.list(user.account_id, "user", user.id))
+    if extra:
+        context.update(extra)
+    ctx.authorize(action, entity_arn(user.account_id, "user", user.path, user.name), context)
+
+
+@operation("iam", "CreateUser")
+def create_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    name, path = params["UserName"], params.get("Path") or "/"
+    tags = tags_from_params(params)
+    extra = request_tag_context(tags)
+    boundary = params.get("PermissionsBoundary")
+    if boundary:
+        extra["iam:PermissionsBoundary"] = boundary
+    ctx.authorize("iam:CreateUser", entity_arn(ctx.account_id, "user", path, name), extra)
+    if tags:
+        ctx.authorize("iam:TagUser", entity_arn(ctx.account_id, "user", path, name), extra)
+    if ctx.uow.users.find(ctx.account_id, name) is not None:
+        raise EntityAlreadyExists(f"User with name {name} already exists.")
+    if ctx.uow.accounts.summary(ctx.account_id).users >= MAX_USERS:
+        raise LimitExceeded(f"Cannot exceed quota for UsersPerAccount: {MAX_USERS}")
+    user = ctx.uow.users.create(ctx.account_id, user_id=ctx.ids.user_id(), name=name, path=path,
+                                created_at=ctx.now)
+    if boundary:
+        ctx.uow.users.set_permissions_boundary(user.id, resolve_boundary(ctx, boundary).id)
+        user = ctx.uow.users.get_by_id(user.id)
+    if tags:
+        ctx.uow.tags.put(ctx.account_id, "user", user.id, tags)
+    return {"User": render_user(ctx, user, with_tags=True)}
+
+
+@operation("iam", "GetUser", readonly=True)
+def get_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    name = params.get("UserName")
+    if name is None:
+        caller = ctx.caller
+        ctx.authorize("iam:GetUser", caller.arn)
+        if caller.user_id is None:
+            # The root user: AWS answers with the account's root identity.
+            account = ctx.uow.accounts.get(ctx.account_id)
+            return {"User": {"UserId": ctx.account_id, "Arn": caller.arn, "CreateDate": account.created_at,
+                             "Path": "/", "UserName": ""}}
+        user = ctx.uow.users.get_by_id(caller.user_id)
+    else:
+        user = find_user_authorized(ctx, "iam:GetUser", name)
+    return {"User": render_user(ctx, user, with_tags=True)}
+
+
+def find_user_authorized(ctx: OperationContext, action: str, name: str,
+                         extra: dict[str, object] | None = None) -> UserRecord:
+    """Authorize ``action`` on the named user, then return it (NoSuchEntity only to an allowed
+    caller, so a denied caller learns nothing about which users exist)."""
+    user = ctx.uow.users.find(ctx.account_id, name)
+    if user is None:
+        ctx.authorize(action, entity_arn(ctx.account_id, "user", "/", name), extra)
+        raise no_such("user", name)
+    authorize_user(ctx, action, user, extra)
+    return user
+
+
+@operation("iam", "ListUsers", readonly=True)
+def list_users(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    ctx.authorize("iam:ListUsers", "*")
+    marker, max_items = list_params(params)
+    page = ctx.uow.users.list(ctx.account_id, path_prefix=params.get("PathPrefix") or "/", marker=marker,
+                              max_items=max_items)
+    return page_output(page, "Users", lambda u: render_user(ctx, u))
+
+
+@operation("iam", "UpdateUser")
+def update_user(ctx: OperationContext, params: dict[str, Any]) -> None:
+    user = find_user_authorized(ctx, "iam:UpdateUser", params["UserName"])
+    new_name, new_path = params.get("NewUserName"), params.get("NewPath")
+    if new_name:
+        # Renaming needs permission on the new name too.
+        ctx.authorize("iam:UpdateUser", entity_arn(ctx.account_id, "user", new_path or user.path, new_name))
+        other = ctx.uow.users.find(ctx.account_id, new_name)
+        if other is not None and other.id != user.id:
+            raise EntityAlreadyExists(f"User with name {new_name} already exists.")
+    ctx.uow.users.update(user.id, name=new_name, path=new_path)
+
+
+@operation("iam", "DeleteUser")
+def delete_user(ctx: OperationContext, params: dict[str, Any]) -> None:
+    user = find_user_authorized(ctx, "iam:DeleteUser", params["UserName"])
+    ctx.uow.users.delete(user.id)
+
+
+@operation("iam", "TagUser")
+def tag_user(ctx: OperationContext, params: dict[str, Any]) -> None:
+    name = params["UserName"]
+    user = ctx.uow.users.find(ctx.account_id, name)
+    existing = ctx.uow.tags.count(ctx.account_id, "user", user.id) if user else 0
+    tags = tags_from_params(params, existing)
+    user = find_user_authorized(ctx, "iam:TagUser", name, request_tag_context(tags))
+    ctx.uow.tags.put(ctx.account_id, "user", user.id, tags)
+
+
+@operation("iam", "UntagUser")
+def untag_user(ctx: OperationContext, params: dict[str, Any]) -> None:
+    keys = [str(k) for k in params.get("TagKeys") or []]
+    user = find_user_authorized(ctx, "iam:UntagUser", params["UserName"], {"aws:TagKeys": keys})
+    ctx.uow.tags.remove(ctx.account_id, "user", user.id, keys)
+
+
+@operation("iam", "ListUserTags", readonly=True)
+def list_user_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    user = find_user_authorized(ctx, "iam:ListUserTags", params["UserName"])
+    tags = ctx.uow.tags.list(ctx.account_id, "user", user.id)
+    return {"Tags": tags_output(tags), "IsTruncated": False}
