@@ -53,6 +53,10 @@ class ResourcePolicies:
     policy: PolicySet | None = None
     rcps: Levels = ()
     rcp_services: frozenset[str] | None = None
+    required: bool = False
+    """The resource policy must allow even in the same account: role trust policies (for
+    sts:AssumeRole*) and KMS key policies. A grant that names the caller itself then suffices;
+    one that names its account still needs an identity-based allow."""
 
 
 _NO_RESOURCE = ResourcePolicies()
@@ -257,6 +261,17 @@ def evaluate(
         return _allowed(
             layers, "Allowed by identity-based policy and the resource-based policy (cross-account)"
         )
+    if resource_policies.required:
+        if resource_match is None:
+            return _implicit(
+                _RESOURCE, layers, "the resource-based policy (trust policy) does not allow the caller"
+            )
+        if resource_match is _DIRECT:
+            return _allowed(layers, "Allowed by a resource-based policy that names the caller")
+        if identity_side:
+            return _allowed(layers, "Allowed by identity-based policy and the resource-based policy")
+        gap = _identity_gap(identity_ok, boundary_ok)
+        return _implicit(gap, layers, f"no {gap.phrase} allows the action")
     if identity_side:
         return _allowed(layers, "Allowed by identity-based policy")
     if resource_match is _DIRECT:
