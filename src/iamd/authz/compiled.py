@@ -203,7 +203,7 @@ def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> Co
         matches_resource=matches_resource,
         resource_test=resource_test,
         matches_principal=principal_test,
-        conditions=tuple(compile_clause(c, substitute) for c in stmt.conditions),
+        conditions=tuple(compile_clause(c, substitute, stmt.effect is Effect.DENY) for c in stmt.conditions),
         services=services,
         not_principal=stmt.not_principal is not None,
     )

@@ -21,6 +21,10 @@ class Layer(Enum):
         self.key = key
         self.phrase = phrase
 
+    @property
+    def article(self) -> str:
+        return "an" if self.phrase[0] in "aeiou" else "a"
+
 
 class Outcome(Enum):
     ALLOW = "Allow"
@@ -95,7 +99,7 @@ class Decision(NamedTuple):
         if self.allowed or self.deciding is None:
             return head
         if self.reason is Reason.EXPLICIT_DENY:
-            return f"{head} with an explicit deny in a {self.deciding.phrase}"
+            return f"{head} with an explicit deny in {self.deciding.article} {self.deciding.phrase}"
         return f"{head} because no {self.deciding.phrase} allows the {action} action"
 
     def to_json(self) -> dict[str, object]:

@@ -17,14 +17,20 @@ from iamd.policy import PolicyKind, check_policy
 __all__ = ["main"]
 
 
-def _lines(path: str) -> Iterator[tuple[int, str]]:
-    stream: IO[str] = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+def _lines(path: str) -> Iterator[tuple[int, str | None]]:
+    """Non-blank lines with their numbers; None for a line that is not UTF-8."""
+    stream: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
     try:
-        for number, line in enumerate(stream, 1):
+        for number, raw in enumerate(stream, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                yield number, None
+                continue
             if line.strip():
                 yield number, line
     finally:
-        if stream is not sys.stdin:
+        if stream is not sys.stdin.buffer:
             stream.close()
 
 
@@ -34,6 +40,10 @@ def cmd_authorize(args: argparse.Namespace) -> int:
     out = sys.stdout
     for number, line in _lines(args.cases):
         name: object = f"line {number}"
+        if line is None:
+            errors += 1
+            out.write(json.dumps({"name": name, "error": f"line {number}: not UTF-8 text"}) + "\n")
+            continue
         try:
             case = json.loads(line)
             if not isinstance(case, dict):
@@ -66,6 +76,10 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
                 text = fh.read()
         except OSError as exc:
             print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+            failed = True
+            continue
+        except UnicodeDecodeError:
+            print(f"{path}: cannot read: not UTF-8 text", file=sys.stderr)
             failed = True
             continue
         result = check_policy(text, kind)

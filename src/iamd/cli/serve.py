@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 __all__ = ["add_parser"]
 
@@ -16,13 +22,28 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--data-dir", required=True, type=Path, help="where the database and keys live")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--database-url", help="SQLAlchemy URL; default: SQLite file DATA_DIR/iamd.db "
-                       "(PostgreSQL: postgresql+psycopg://user@host/db)")
+    serve.add_argument(
+        "--database-url",
+        help="SQLAlchemy URL; default: SQLite file DATA_DIR/iamd.db "
+        "(PostgreSQL: postgresql+psycopg://user@host/db)",
+    )
     serve.add_argument("--account-id", help="the management account's 12-digit id (first start only)")
-    serve.add_argument("--kek", help="key-encryption key(s), base64, comma-separated (default: "
-                       "$IAMD_KEK or DATA_DIR/kek)")
-    serve.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS",
-                       help="run with the clock moved by this many seconds (for tests)")
+    serve.add_argument(
+        "--kek", help="key-encryption key(s), base64, comma-separated (default: $IAMD_KEK or DATA_DIR/kek)"
+    )
+    serve.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="run with the clock moved by this many seconds (for tests)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port and the database (default 1)",
+    )
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=cmd_serve)
 
@@ -43,7 +64,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from iamd.store.engine import default_url
     from iamd.store.store import open_store
 
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     if args.account_id is not None and not re.fullmatch(r"\d{12}", args.account_id):
         print("iamd serve: --account-id must be 12 digits", file=sys.stderr)
         return 2
@@ -56,15 +79,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
     result = bootstrap(store, ids, clock.now(), args.account_id)
     endpoint = f"http://{args.host}:{args.port}"
     write_profile(data_dir, result.account_id, endpoint)
-    pipeline = Pipeline(store, clock, ids, Authorizer(rcp_services()))
-    app = create_app(pipeline)
     verb = "created" if result.created else "using"
-    print(f"iamd: {verb} account {result.account_id}; bootstrap administrator {ADMIN_USER} "
-          f"(profile {PROFILE!r} in {data_dir / 'credentials'})", flush=True)
+    print(
+        f"iamd: {verb} account {result.account_id}; bootstrap administrator {ADMIN_USER} "
+        f"(profile {PROFILE!r} in {data_dir / 'credentials'})",
+        flush=True,
+    )
     print(f"export AWS_SHARED_CREDENTIALS_FILE={data_dir / 'credentials'}", flush=True)
     print(f"export AWS_CONFIG_FILE={data_dir / 'config'}", flush=True)
     print(f"aws --profile {PROFILE} iam get-user", flush=True)
     print(f"iamd: listening on {endpoint}", flush=True)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    if args.workers > 1:
+        # Each worker process opens the store itself (migrations already applied here) and keeps
+        # its own caches, kept consistent by the database's generation counters.
+        os.environ[WORKER_ENV] = json.dumps(
+            {
+                "url": args.database_url or default_url(data_dir),
+                "data_dir": str(data_dir),
+                "kek": args.kek,
+                "clock_offset": args.clock_offset,
+            }
+        )
+        store.engine.dispose()
+        uvicorn.run(
+            "iamd.cli.serve:worker_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            access_log=False,
+        )
+        return 0
+    pipeline = Pipeline(store, clock, ids, Authorizer(rcp_services()))
+    config = uvicorn.Config(
+        create_app(pipeline), host=args.host, port=args.port, log_level=args.log_level, access_log=False
+    )
     uvicorn.Server(config).run()
     return 0
+
+
+WORKER_ENV = "IAMD_WORKER_CONFIG"
+
+
+def worker_app() -> Starlette:
+    """The application of one worker process (``--workers`` > 1)."""
+    from iamd.catalog import rcp_services
+    from iamd.clock import OffsetClock, SystemClock
+    from iamd.secrets.ids import RandomIds
+    from iamd.secrets.kek import load_kek
+    from iamd.server.app import create_app
+    from iamd.server.authorizer import Authorizer
+    from iamd.server.pipeline import Pipeline
+    from iamd.store.store import open_store
+
+    config = json.loads(os.environ[WORKER_ENV])
+    offset = float(config["clock_offset"] or 0)
+    clock = OffsetClock(timedelta(seconds=offset)) if offset else SystemClock()
+    store = open_store(config["url"], kek=load_kek(config["data_dir"], key=config["kek"]), migrate=False)
+    return create_app(Pipeline(store, clock, RandomIds(), Authorizer(rcp_services())))

@@ -83,6 +83,15 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
             root = parse_json(source)
         except JsonSyntaxError as exc:
             return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
+        bad = next((c for c in source if not (c in "\t\n\r" or " " <= c <= "\u00ff")), None)
+        if bad is not None:
+            checker.add(
+                "INVALID_CHARACTER",
+                f"Policy text may contain only tab, line feed, carriage return and U+0020 to U+00FF; "
+                f"found U+{ord(bad):04X}",
+                (),
+                None,
+            )
         size = policy_size(source)
         if size > kind.max_size:
             checker.add(
@@ -282,17 +291,16 @@ class _Checker:
             return None, False
         for i, action in enumerate(values):
             where = (*path, name) if m[name].kind == "string" else (*path, name, i)
+            at = _entry_pos(m[name], i)
             if "${" in action:
                 self.add(
                     "VARIABLE_UNSUPPORTED_IN_ELEMENT",
                     f"Policy variables are not allowed in {name}",
                     where,
-                    m[name].pos,
+                    at,
                 )
             elif action != "*" and not _ACTION.fullmatch(action):
-                self.add(
-                    "INVALID_ACTION", f"{action!r} is not of the form service:ActionName", where, m[name].pos
-                )
+                self.add("INVALID_ACTION", f"{action!r} is not of the form service:ActionName", where, at)
         if name == "NotAction" and self.kind is PolicyKind.RCP:
             self.add(
                 "RCP_SYNTAX_ERROR_NOTACTION", "RCPs do not support NotAction", (*path, name), m[name].pos
@@ -327,7 +335,8 @@ class _Checker:
             return None, False
         for i, resource in enumerate(values):
             where = (*path, name) if m[name].kind == "string" else (*path, name, i)
-            self.variables(resource, where, m[name].pos, allowed=True)
+            at = _entry_pos(m[name], i)
+            self.variables(resource, where, at, allowed=True)
             if resource == "*":
                 continue
             if not resource.startswith("arn:"):
@@ -335,14 +344,14 @@ class _Checker:
                     "INVALID_ARN_PREFIX",
                     f'{resource!r} must be "*" or an ARN starting with "arn:"',
                     where,
-                    m[name].pos,
+                    at,
                 )
             elif _colons_outside_variables(resource) < 5:
                 self.add(
                     "MISSING_ARN_FIELD",
                     f"{resource!r} must have the form arn:partition:service:region:account:resource",
                     where,
-                    m[name].pos,
+                    at,
                 )
         return values, name == "NotResource"
 
@@ -433,6 +442,9 @@ class _Checker:
             return None
         groups: dict[str, tuple[str, ...]] = {}
         for key, kpos, value in node.items:
+            if key in groups:
+                self.add("JSON_SYNTAX_ERROR", f"Duplicate principal type {key!r}", (*path, key), kpos)
+                continue
             if key not in _PRINCIPAL_KEYS:
                 self.add(
                     "INVALID_PRINCIPAL_KEY",
@@ -450,7 +462,7 @@ class _Checker:
                         "VARIABLE_UNSUPPORTED_IN_ELEMENT",
                         "Policy variables are not allowed in Principal",
                         (*path, key, i),
-                        value.pos,
+                        _entry_pos(value, i),
                     )
                 elif entry != "*" and ("*" in entry or "?" in entry):
                     self.add(
@@ -458,7 +470,7 @@ class _Checker:
                         f"{entry!r}: wildcards are not allowed in a "
                         'principal; use "*" with a condition on aws:PrincipalArn',
                         (*path, key, i),
-                        value.pos,
+                        _entry_pos(value, i),
                     )
             if key == "Federated" and self.kind is not PolicyKind.TRUST:
                 self.add(
@@ -484,8 +496,13 @@ class _Checker:
             self.add("DATA_TYPE_MISMATCH", "Condition must be an object of operators", base_path, node.pos)
             return None
         clauses: list[ConditionClause] = []
+        operators_seen: set[str] = set()
         for op_text, op_pos, block in node.items:
             op_path = (*base_path, op_text)
+            if op_text in operators_seen:
+                self.add("JSON_SYNTAX_ERROR", f"Duplicate condition operator {op_text!r}", op_path, op_pos)
+                continue
+            operators_seen.add(op_text)
             parsed = parse_operator(op_text)
             if parsed.family is None:
                 self.add(
@@ -501,6 +518,14 @@ class _Checker:
             lowered: dict[str, str] = {}
             for key, kpos, values_node in block.items:
                 key_path = (*op_path, key)
+                if key in lowered.values():
+                    self.add(
+                        "JSON_SYNTAX_ERROR",
+                        f"Duplicate condition key {key!r} under {op_text}",
+                        key_path,
+                        kpos,
+                    )
+                    continue
                 if key.lower() in lowered:
                     self.add(
                         "DUPLICATE_KEYS_WITH_DIFFERENT_CASE",
@@ -520,8 +545,9 @@ class _Checker:
                 if values is None:
                     return None
                 if parsed.family is not None:
-                    for value in values:
-                        self.variables(value, key_path, values_node.pos, allowed=parsed.family.variables)
+                    for index, value in enumerate(values):
+                        at = _entry_pos(values_node, index)
+                        self.variables(value, key_path, at, allowed=parsed.family.variables)
                         if "${" in value and parsed.family.variables:
                             continue
                         problem = parsed.family.check_value(value)
@@ -531,7 +557,7 @@ class _Checker:
                                 if parsed.base.endswith("IpAddress")
                                 else "INVALID_CONDITION_DATA_TYPE"
                             )
-                            self.add(code, f"{problem} (for {op_text})", key_path, values_node.pos)
+                            self.add(code, f"{problem} (for {op_text})", key_path, at)
                 clauses.append(
                     ConditionClause(
                         op_text, parsed.base, parsed.qualifier, parsed.if_exists, key, values, key_path
@@ -585,6 +611,13 @@ class _Checker:
             )
         if effect is Effect.DENY and "*" in actions and not not_action:
             self.add("RCP_SYNTAX_ERROR_ACTION", 'An RCP Deny must name service actions, not "*"', path, pos)
+
+
+def _entry_pos(node: JsonNode, index: int) -> Position:
+    """Where entry ``index`` of a string-or-array element stands."""
+    if node.kind == "array" and index < len(node.elements):
+        return node.elements[index].pos
+    return node.pos
 
 
 def _is_everyone(spec: PrincipalSpec) -> bool:

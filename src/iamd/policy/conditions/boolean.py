@@ -17,8 +17,10 @@ def _compile(values: tuple[str, ...], substitute: bool) -> ValueMatcher:
     static, templated = split_templates(values, substitute)
     wanted = frozenset(v.lower() for v in static)
 
-    def match(value: str, context: Context) -> bool:
+    def match(value: str, context: Context) -> bool | None:
         folded = value.lower()
+        if folded not in ("true", "false"):
+            return None  # not a Boolean: the condition is false
         if folded in wanted:
             return True
         for template in templated:

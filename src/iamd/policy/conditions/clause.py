@@ -53,11 +53,26 @@ def _never(_context: Context) -> bool:
     return False
 
 
-def compile_clause(clause: ConditionClause, substitute: bool) -> CompiledClause:
-    """A predicate over the request context (keys lower-cased). Unknown operators never hold."""
+def _always(_context: Context) -> bool:
+    return True
+
+
+def compile_clause(clause: ConditionClause, substitute: bool, on_invalid: bool = False) -> CompiledClause:
+    """A predicate over the request context (keys lower-cased).
+
+    A clause that cannot be read (an unknown operator, a policy value the operator cannot parse)
+    holds exactly when ``on_invalid`` says: False for an Allow, so it never grants; True for a
+    Deny, so it errs on the side of denying."""
     family = lookup(clause.base)
     if family is None or (clause.qualifier is not None and clause.qualifier not in QUALIFIERS):
-        return _never
+        return _always if on_invalid else _never
+    takes_variables = substitute and family.variables
+    if any(
+        family.check_value(value) is not None
+        for value in clause.values
+        if not (takes_variables and "${" in value)
+    ):
+        return _always if on_invalid else _never
     key = clause.key.lower()
     if family.presence:
         wants_absent = {v.lower() == "true" for v in clause.values if v.lower() in ("true", "false")}

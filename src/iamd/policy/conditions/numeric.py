@@ -5,15 +5,20 @@ policy variables. A request value that is not a number makes the condition false
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from iamd.policy.conditions.base import Context, OperatorFamily, ValueMatcher, register
 
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
 
 @lru_cache(maxsize=4096)
 def parse_number(text: str) -> Decimal | None:
+    if not _NUMBER.fullmatch(text.strip()):
+        return None
     try:
         number = Decimal(text.strip())
     except (InvalidOperation, ValueError):
