@@ -54,13 +54,19 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120)
 
 def signed_get_user(endpoint: str, key: str, secret: str, user: str) -> tuple[str, dict[str, str], bytes]:
     body = f"Action=GetUser&Version=2010-05-08&UserName={user}".encode()
-    request = AWSRequest("POST", endpoint + "/", data=body,
-                         headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    request = AWSRequest(
+        "POST",
+        endpoint + "/",
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
     SigV4Auth(Credentials(key, secret), "iam", "us-east-1").add_auth(request)
     return "/", dict(request.headers.items()), body
 
 
-def hammer(port: int, request: tuple[str, dict[str, str], bytes], seconds: float, threads: int) -> tuple[float, list[float]]:
+def hammer(
+    port: int, request: tuple[str, dict[str, str], bytes], seconds: float, threads: int
+) -> tuple[float, list[float]]:
     stop = time.monotonic() + seconds
     latencies: list[list[float]] = [[] for _ in range(threads)]
     failures: list[str] = []
@@ -92,11 +98,25 @@ def hammer(port: int, request: tuple[str, dict[str, str], bytes], seconds: float
     return len(flat) / elapsed, flat
 
 
-def run_iamd(seconds: float, threads: int) -> tuple[float, list[float]]:
+def run_iamd(seconds: float, threads: int, workers: int) -> tuple[float, list[float]]:
     data = Path(tempfile.mkdtemp(prefix="iamd-bench-"))
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "iamd.cli.main", "serve", "--data-dir", str(data / "d"),
-                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "iamd.cli.main",
+            "serve",
+            "--data-dir",
+            str(data / "d"),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         endpoint = f"http://127.0.0.1:{port}"
         wait_ready(endpoint + "/iamd/health", process)
@@ -104,9 +124,13 @@ def run_iamd(seconds: float, threads: int) -> tuple[float, list[float]]:
 
         creds = configparser.ConfigParser()
         creds.read(data / "d" / "credentials")
-        admin = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
-                             aws_access_key_id=creds["iamd"]["aws_access_key_id"],
-                             aws_secret_access_key=creds["iamd"]["aws_secret_access_key"])
+        admin = boto3.client(
+            "iam",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=creds["iamd"]["aws_access_key_id"],
+            aws_secret_access_key=creds["iamd"]["aws_secret_access_key"],
+        )
         return measure(admin, endpoint, port, seconds, threads)
     finally:
         process.terminate()
@@ -116,22 +140,35 @@ def run_iamd(seconds: float, threads: int) -> tuple[float, list[float]]:
 
 def run_moto(seconds: float, threads: int) -> tuple[float, list[float]]:
     port = free_port()
-    env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT="3", MOTO_IAM_LOAD_MANAGED_POLICIES="true", MOTO_ALLOW_NONEXISTENT_REGION="true")
+    env = dict(
+        os.environ,
+        INITIAL_NO_AUTH_ACTION_COUNT="3",
+        MOTO_IAM_LOAD_MANAGED_POLICIES="true",
+        MOTO_ALLOW_NONEXISTENT_REGION="true",
+    )
     moto = Path(sys.executable).parent / "moto_server"
-    process = subprocess.Popen([str(moto), "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(moto), "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         endpoint = f"http://127.0.0.1:{port}"
         wait_ready(endpoint + "/moto-api/", process)
-        admin = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
-                             aws_access_key_id="AKIAEXAMPLEEXAMPLE00", aws_secret_access_key="x" * 40)
+        admin = boto3.client(
+            "iam",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="AKIAEXAMPLEEXAMPLE00",
+            aws_secret_access_key="x" * 40,
+        )
         return measure(admin, endpoint, port, seconds, threads)
     finally:
         process.terminate()
         process.wait()
 
 
-def measure(admin: object, endpoint: str, port: int, seconds: float, threads: int) -> tuple[float, list[float]]:
+def measure(
+    admin: object, endpoint: str, port: int, seconds: float, threads: int
+) -> tuple[float, list[float]]:
     # Three set-up calls (moto lets exactly these through unauthenticated).
     admin.create_user(UserName="bench")  # type: ignore[attr-defined]
     admin.attach_user_policy(UserName="bench", PolicyArn=ADMIN_POLICY)  # type: ignore[attr-defined]
@@ -143,17 +180,28 @@ def measure(admin: object, endpoint: str, port: int, seconds: float, threads: in
 
 def report(name: str, rate: float, latencies: list[float]) -> None:
     latencies.sort()
-    print(f"{name:>5}: {rate:8.1f} GetUser/s   median {statistics.median(latencies) * 1000:6.2f} ms   "
-          f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:6.2f} ms   ({len(latencies)} requests)")
+    print(
+        f"{name:>5}: {rate:8.1f} GetUser/s   median {statistics.median(latencies) * 1000:6.2f} ms   "
+        f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:6.2f} ms   ({len(latencies)} requests)"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="iamd server processes (default: one per core; moto runs one)",
+    )
     args = parser.parse_args()
-    iamd_rate, iamd_lat = run_iamd(args.seconds, args.threads)
+    iamd_rate, iamd_lat = run_iamd(args.seconds, args.threads, args.workers)
     moto_rate, moto_lat = run_moto(args.seconds, args.threads)
+    print(f"iamd with --workers {args.workers}, {args.threads} client threads, {args.seconds:.0f} s each")
     report("iamd", iamd_rate, iamd_lat)
     report("moto", moto_rate, moto_lat)
     print(f"ratio iamd/moto: {iamd_rate / moto_rate:.2f}x")

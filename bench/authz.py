@@ -58,7 +58,9 @@ def resource_pattern(rng: random.Random, service: str, n: int) -> str:
         return f"arn:aws:s3:::bucket-{n}/*" if choice < 0.6 else f"arn:aws:s3:::bucket-{n}/data/file-?{n}*"
     if service == "iam":
         return f"arn:aws:iam::{ACCOUNT}:user/user-{n}*"
-    return f"arn:aws:{service}:*:{ACCOUNT}:thing-{n}" if choice < 0.6 else f"arn:aws:{service}:eu-*:*:thing-{n}*"
+    return (
+        f"arn:aws:{service}:*:{ACCOUNT}:thing-{n}" if choice < 0.6 else f"arn:aws:{service}:eu-*:*:thing-{n}*"
+    )
 
 
 CONDITIONS = [
@@ -164,7 +166,9 @@ def run(count: int, decisions: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--decisions", type=int, default=50_000)
     args = parser.parse_args()
     for count in (5, 1000):
