@@ -1,0 +1,99 @@
+"""Engines for SQLite and PostgreSQL, and schema migrations applied with Alembic's API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from iamd.store.errors import StoreError
+
+DB_FILE_NAME: Final = "iamd.db"
+SCRIPT_LOCATION: Final = "iamd.store:migrations"
+BUSY_TIMEOUT_SECONDS: Final = 30.0
+# Execution option read by the SQLite "begin" hook: "IMMEDIATE" (writers) or "DEFERRED" (readers).
+SQLITE_BEGIN: Final = "iamd_sqlite_begin"
+# Any constant will do, as long as every iamd node uses the same one.
+_MIGRATION_LOCK: Final = 0x69616D64  # "iamd"
+
+
+def default_url(data_dir: str | os.PathLike[str]) -> str:
+    """The SQLite database in a data directory."""
+    return f"sqlite:///{Path(data_dir).resolve() / DB_FILE_NAME}"
+
+
+def create_store_engine(url: str | URL) -> Engine:
+    """An engine configured for iamd: see :func:`_sqlite_engine` and :func:`_postgresql_engine`."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed)
+    if backend == "postgresql":
+        return _postgresql_engine(parsed)
+    raise StoreError(f"unsupported database {backend!r}: use sqlite:///PATH or postgresql+psycopg://…")
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    """SQLite with WAL, foreign keys, a busy timeout, and writers that BEGIN IMMEDIATE.
+
+    Python's sqlite3 module would open transactions lazily with a plain BEGIN; a writer that read
+    first would then fail to upgrade its lock when another writer got there in between. Taking
+    the write lock at BEGIN (IMMEDIATE) makes concurrent writers queue up instead, for at most
+    the busy timeout. Readers BEGIN DEFERRED and, under WAL, never wait for writers.
+    """
+    memory = url.database in (None, "", ":memory:")
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False}}
+    if memory:
+        kwargs["poolclass"] = StaticPool  # one shared connection: for single-threaded tests only
+    elif url.database is not None:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        try:
+            if not memory:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
+
+    return engine
+
+
+def _postgresql_engine(url: URL) -> Engine:
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config() -> Config:
+    """An Alembic configuration pointing at the migrations shipped in this package (no .ini file)."""
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema to `revision`, in one transaction; safe when several nodes start at once."""
+    config = alembic_config()
+    with engine.begin() as conn:  # on SQLite: BEGIN IMMEDIATE, so migrators take turns
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)

@@ -1,0 +1,44 @@
+"""Errors raised by the store. The service layer maps them to AWS errors.
+
+::
+
+    StoreError                  anything the store refuses or cannot do
+     ├── NotFound               no such entity            (-> NoSuchEntity)
+     ├── AlreadyExists          a name or id is taken     (-> EntityAlreadyExists)
+     ├── Conflict               the change would break a rule of the data model, e.g. deleting
+     │                          a user that still has access keys   (-> DeleteConflict)
+     ├── InvalidMarker          a pagination marker the store did not issue
+     └── RetryableError         the transaction lost a race (serialization failure, deadlock,
+                                database busy); run it again: Store.run does this for you
+
+Database driver exceptions (IntegrityError and friends) never leave the store: they are
+translated to one of the above.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AlreadyExists", "Conflict", "InvalidMarker", "NotFound", "RetryableError", "StoreError"]
+
+
+class StoreError(Exception):
+    """Base of every store error."""
+
+
+class NotFound(StoreError):
+    """The entity does not exist."""
+
+
+class AlreadyExists(StoreError):
+    """An entity with this name (compared case-insensitively) or id already exists."""
+
+
+class Conflict(StoreError):
+    """The change conflicts with related data, e.g. deleting something still in use."""
+
+
+class InvalidMarker(StoreError):
+    """The pagination marker is malformed."""
+
+
+class RetryableError(StoreError):
+    """The transaction was rolled back because of concurrent writers; retry it from the start."""

@@ -1,0 +1,75 @@
+"""Inline policies embedded in users, groups and roles (names unique per principal, any case)."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import InstrumentedAttribute
+
+from iamd.store.base import Repository, found
+from iamd.store.paging import paginate
+from iamd.store.records import InlinePolicyRecord, Page, PrincipalKind
+from iamd.store.schema import InlinePolicy
+
+_ORDER = (InlinePolicy.name_lower,)
+
+
+def _column(kind: PrincipalKind) -> InstrumentedAttribute[str | None]:
+    return {"user": InlinePolicy.user_id, "group": InlinePolicy.group_id, "role": InlinePolicy.role_id}[kind]
+
+
+class InlinePolicies(Repository):
+    def put(self, account_id: str, kind: PrincipalKind, principal_id: str, name: str, document: str) -> bool:
+        """Create or replace (Put{User,Group,Role}Policy). True when created."""
+        self._uow.changed(account_id)
+        row = self._row(kind, principal_id, name)
+        if row is not None:
+            row.name, row.document = name, document
+            self._session.flush()
+            return False
+        self._session.add(
+            InlinePolicy(
+                account_id=account_id,
+                name=name,
+                name_lower=name.lower(),
+                document=document,
+                **{_column(kind).key: principal_id},
+            )
+        )
+        self._session.flush()
+        return True
+
+    def find(self, kind: PrincipalKind, principal_id: str, name: str) -> InlinePolicyRecord | None:
+        row = self._row(kind, principal_id, name)
+        return None if row is None else InlinePolicyRecord(kind, principal_id, row.name, row.document)
+
+    def get(self, kind: PrincipalKind, principal_id: str, name: str) -> InlinePolicyRecord:
+        return found(self.find(kind, principal_id, name), f"policy {name}")
+
+    def list_names(
+        self, kind: PrincipalKind, principal_id: str, *, marker: str | None = None, max_items: int = 100
+    ) -> Page[str]:
+        stmt = select(InlinePolicy).where(_column(kind) == principal_id)
+        rows, next_marker = paginate(self._session, stmt, _ORDER, marker, max_items)
+        return Page(tuple(r.name for r in rows), next_marker)
+
+    def total_size(self, kind: PrincipalKind, principal_id: str) -> int:
+        """Characters in all of a principal's inline policies (for the aggregate size quotas)."""
+        return (
+            self._session.scalar(
+                select(func.coalesce(func.sum(func.length(InlinePolicy.document)), 0)).where(
+                    _column(kind) == principal_id
+                )
+            )
+            or 0
+        )
+
+    def delete(self, kind: PrincipalKind, principal_id: str, name: str) -> None:
+        row = found(self._row(kind, principal_id, name), f"policy {name}")
+        self._uow.changed(row.account_id)
+        self._session.delete(row)
+        self._session.flush()
+
+    def _row(self, kind: PrincipalKind, principal_id: str, name: str) -> InlinePolicy | None:
+        return self._session.scalar(
+            select(InlinePolicy).where(_column(kind) == principal_id, InlinePolicy.name_lower == name.lower())
+        )

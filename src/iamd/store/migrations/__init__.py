@@ -1,0 +1,1 @@
+"""Alembic migrations of the iamd schema, applied by iamd.store.open_store (no alembic.ini needed)."""

@@ -1,0 +1,1 @@
+"""Revisions, oldest first (r0001_…, r0002_…)."""

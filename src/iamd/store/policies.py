@@ -1,0 +1,403 @@
+"""Managed policies, their versions, and their attachments to users, groups and roles.
+
+AWS managed policies live in the pseudo-account ``"aws"`` (:data:`AWS_ACCOUNT`); attachment and
+boundary-usage counts are always counted within the account that asks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import ColumnElement, delete, exists, func, select, union_all
+from sqlalchemy.orm import InstrumentedAttribute
+
+from iamd.store.base import Repository, found
+from iamd.store.errors import AlreadyExists, Conflict, NotFound
+from iamd.store.paging import paginate, starts_with
+from iamd.store.records import (
+    EntityRef,
+    ManagedPolicyRecord,
+    Page,
+    PolicyEntities,
+    PolicyRef,
+    PolicyVersionRecord,
+    PrincipalKind,
+)
+from iamd.store.schema import (
+    AWS_ACCOUNT,
+    Group,
+    ManagedPolicy,
+    PolicyAttachment,
+    PolicyVersion,
+    Role,
+    User,
+)
+
+Scope = Literal["All", "AWS", "Local"]
+Usage = Literal["PermissionsPolicy", "PermissionsBoundary"]
+
+_Principal = type[User] | type[Group] | type[Role]
+_ORDER = (ManagedPolicy.name_lower, ManagedPolicy.account_id)
+
+
+def principal_column(kind: PrincipalKind) -> InstrumentedAttribute[str | None]:
+    """The attachment column that names a principal of this kind."""
+    return {
+        "user": PolicyAttachment.user_id,
+        "group": PolicyAttachment.group_id,
+        "role": PolicyAttachment.role_id,
+    }[kind]
+
+
+def _ref(row: ManagedPolicy) -> PolicyRef:
+    return PolicyRef(row.id, row.account_id, row.path, row.name)
+
+
+def _version(row: PolicyVersion, default_version_id: str) -> PolicyVersionRecord:
+    return PolicyVersionRecord(
+        row.policy_id, row.version_id, row.document, row.version_id == default_version_id, row.created_at
+    )
+
+
+def _record(row: ManagedPolicy, attachment_count: int = 0, boundary_count: int = 0) -> ManagedPolicyRecord:
+    return ManagedPolicyRecord(
+        row.id,
+        row.account_id,
+        row.name,
+        row.path,
+        row.description,
+        row.default_version_id,
+        row.is_attachable,
+        row.created_at,
+        row.updated_at,
+        attachment_count,
+        boundary_count,
+    )
+
+
+def _version_number(version_id: str) -> int:
+    return int(version_id[1:])
+
+
+class Policies(Repository):
+    # -- lookups --------------------------------------------------------------------------------
+
+    def find(
+        self, account_id: str, name: str, *, counts_for: str | None = None
+    ) -> ManagedPolicyRecord | None:
+        """The policy named `name` in `account_id` (``"aws"`` for AWS managed policies).
+
+        Counts are for `counts_for` (default: `account_id`).
+        """
+        row = self._session.scalar(
+            select(ManagedPolicy).where(
+                ManagedPolicy.account_id == account_id, ManagedPolicy.name_lower == name.lower()
+            )
+        )
+        return None if row is None else self._records([row], counts_for or account_id)[0]
+
+    def get(self, account_id: str, name: str, *, counts_for: str | None = None) -> ManagedPolicyRecord:
+        return found(self.find(account_id, name, counts_for=counts_for), f"policy {name}")
+
+    def get_by_id(self, policy_id: str, *, counts_for: str | None = None) -> ManagedPolicyRecord:
+        row = found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
+        return self._records([row], counts_for or row.account_id)[0]
+
+    def refs(self, policy_ids: Iterable[str]) -> dict[str, PolicyRef]:
+        """Names of these policies, by id, in one query."""
+        ids = set(policy_ids)
+        if not ids:
+            return {}
+        return {
+            row.id: _ref(row)
+            for row in self._session.scalars(select(ManagedPolicy).where(ManagedPolicy.id.in_(ids)))
+        }
+
+    def list(
+        self,
+        account_id: str,
+        *,
+        scope: Scope = "All",
+        only_attached: bool = False,
+        usage: Usage | None = None,
+        path_prefix: str = "/",
+        marker: str | None = None,
+        max_items: int = 100,
+    ) -> Page[ManagedPolicyRecord]:
+        """ListPolicies as seen from `account_id`: its own policies and/or AWS managed ones."""
+        owners = {"All": [account_id, AWS_ACCOUNT], "AWS": [AWS_ACCOUNT], "Local": [account_id]}[scope]
+        stmt = select(ManagedPolicy).where(ManagedPolicy.account_id.in_(owners))
+        if path_prefix != "/":
+            stmt = stmt.where(starts_with(ManagedPolicy.path, path_prefix))
+        if only_attached:
+            attached = exists().where(
+                PolicyAttachment.policy_id == ManagedPolicy.id, PolicyAttachment.account_id == account_id
+            )
+            bounding = self._used_as_boundary(account_id)
+            if usage == "PermissionsPolicy":
+                stmt = stmt.where(attached)
+            elif usage == "PermissionsBoundary":
+                stmt = stmt.where(bounding)
+            else:
+                stmt = stmt.where(attached | bounding)
+        rows, next_marker = paginate(self._session, stmt, _ORDER, marker, max_items)
+        return Page(tuple(self._records(rows, account_id)), next_marker)
+
+    @staticmethod
+    def _used_as_boundary(account_id: str) -> ColumnElement[bool]:
+        return exists().where(
+            User.permissions_boundary_id == ManagedPolicy.id, User.account_id == account_id
+        ) | exists().where(Role.permissions_boundary_id == ManagedPolicy.id, Role.account_id == account_id)
+
+    def _records(self, rows: Sequence[ManagedPolicy], account_id: str) -> Sequence[ManagedPolicyRecord]:
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        attachments = {
+            pid: n
+            for pid, n in self._session.execute(
+                select(PolicyAttachment.policy_id, func.count())
+                .where(PolicyAttachment.policy_id.in_(ids), PolicyAttachment.account_id == account_id)
+                .group_by(PolicyAttachment.policy_id)
+            )
+        }
+        bounded = union_all(
+            select(User.permissions_boundary_id.label("pid")).where(
+                User.permissions_boundary_id.in_(ids), User.account_id == account_id
+            ),
+            select(Role.permissions_boundary_id.label("pid")).where(
+                Role.permissions_boundary_id.in_(ids), Role.account_id == account_id
+            ),
+        ).subquery()
+        boundaries: dict[str, int] = {
+            pid: n
+            for pid, n in self._session.execute(select(bounded.c.pid, func.count()).group_by(bounded.c.pid))
+        }
+        return [_record(row, attachments.get(row.id, 0), boundaries.get(row.id, 0)) for row in rows]
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    def create(
+        self,
+        account_id: str,
+        *,
+        policy_id: str,
+        name: str,
+        path: str,
+        document: str,
+        created_at: datetime,
+        description: str | None = None,
+        is_attachable: bool = True,
+        version_id: str = "v1",
+        updated_at: datetime | None = None,
+    ) -> ManagedPolicyRecord:
+        """A new policy with one version, `document`, the default.
+
+        The version is ``v1`` for a new customer managed policy; an AWS managed policy loaded from
+        a snapshot keeps its own (``v11``), and later versions continue from there.
+        """
+        self._uow.changed(account_id)
+        if self.find(account_id, name) is not None:
+            raise AlreadyExists(f"policy {name} already exists")
+        row = ManagedPolicy(
+            id=policy_id,
+            account_id=account_id,
+            name=name,
+            name_lower=name.lower(),
+            path=path,
+            description=description,
+            default_version_id=version_id,
+            next_version=_version_number(version_id) + 1,
+            is_attachable=is_attachable,
+            created_at=created_at,
+            updated_at=updated_at or created_at,
+        )
+        self._session.add(row)
+        self._session.flush()
+        self._session.add(
+            PolicyVersion(
+                policy_id=policy_id, version_id=version_id, document=document, created_at=created_at
+            )
+        )
+        self._session.flush()
+        return _record(row)
+
+    def delete(self, policy_id: str) -> None:
+        """Delete a policy and all its versions; Conflict while it is attached or bounds anyone."""
+        row = found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
+        self._uow.changed(row.account_id)
+        in_use = self._session.scalar(
+            select(
+                exists().where(PolicyAttachment.policy_id == policy_id)
+                | exists().where(User.permissions_boundary_id == policy_id)
+                | exists().where(Role.permissions_boundary_id == policy_id)
+            )
+        )
+        if in_use:
+            raise Conflict("the policy is attached to an entity or used as a permissions boundary")
+        self._uow.tags.delete_all(row.account_id, "policy", policy_id)
+        self._session.execute(delete(PolicyVersion).where(PolicyVersion.policy_id == policy_id))
+        self._session.execute(delete(ManagedPolicy).where(ManagedPolicy.id == policy_id))
+
+    # -- versions -------------------------------------------------------------------------------
+
+    def create_version(
+        self, policy_id: str, *, document: str, created_at: datetime, set_as_default: bool
+    ) -> PolicyVersionRecord:
+        """Add the next version (``v2``, ``v3``…; ids are never reused). The 5-version limit is the
+        service's to enforce, see :meth:`count_versions`."""
+        row = found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
+        self._uow.changed(row.account_id)
+        version_id = f"v{row.next_version}"
+        row.next_version += 1
+        row.updated_at = created_at
+        if set_as_default:
+            row.default_version_id = version_id
+        version = PolicyVersion(
+            policy_id=policy_id, version_id=version_id, document=document, created_at=created_at
+        )
+        self._session.add(version)
+        self._session.flush()
+        return _version(version, row.default_version_id)
+
+    def get_version(self, policy_id: str, version_id: str) -> PolicyVersionRecord:
+        policy = found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
+        row = found(self._session.get(PolicyVersion, (policy_id, version_id)), f"policy version {version_id}")
+        return _version(row, policy.default_version_id)
+
+    def default_version(self, policy_id: str) -> PolicyVersionRecord:
+        policy = found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
+        return self.get_version(policy_id, policy.default_version_id)
+
+    def list_versions(self, policy_id: str) -> tuple[PolicyVersionRecord, ...]:
+        """All versions, newest first."""
+        policy = found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
+        rows = self._session.scalars(select(PolicyVersion).where(PolicyVersion.policy_id == policy_id))
+        ordered = sorted(rows, key=lambda r: _version_number(r.version_id), reverse=True)
+        return tuple(_version(r, policy.default_version_id) for r in ordered)
+
+    def count_versions(self, policy_id: str) -> int:
+        return (
+            self._session.scalar(
+                select(func.count()).select_from(PolicyVersion).where(PolicyVersion.policy_id == policy_id)
+            )
+            or 0
+        )
+
+    def set_default_version(self, policy_id: str, version_id: str) -> None:
+        policy = found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
+        found(self._session.get(PolicyVersion, (policy_id, version_id)), f"policy version {version_id}")
+        self._uow.changed(policy.account_id)
+        policy.default_version_id = version_id
+        self._session.flush()
+
+    def delete_version(self, policy_id: str, version_id: str) -> None:
+        """Delete a non-default version (Conflict for the default one)."""
+        policy = found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
+        version = found(
+            self._session.get(PolicyVersion, (policy_id, version_id)), f"policy version {version_id}"
+        )
+        if policy.default_version_id == version_id:
+            raise Conflict("cannot delete the default version of a policy")
+        self._uow.changed(policy.account_id)
+        self._session.delete(version)
+        self._session.flush()
+
+    # -- attachments ----------------------------------------------------------------------------
+
+    def attach(self, policy_id: str, kind: PrincipalKind, principal_id: str, *, account_id: str) -> bool:
+        """Attach to a principal of `account_id`; False (and no change) if already attached."""
+        self._uow.changed(account_id)
+        column = principal_column(kind)
+        if self._session.scalar(
+            select(exists().where(PolicyAttachment.policy_id == policy_id, column == principal_id))
+        ):
+            return False
+        self._session.add(
+            PolicyAttachment(account_id=account_id, policy_id=policy_id, **{column.key: principal_id})
+        )
+        self._session.flush()
+        return True
+
+    def detach(self, policy_id: str, kind: PrincipalKind, principal_id: str) -> None:
+        column = principal_column(kind)
+        row = self._session.scalar(
+            select(PolicyAttachment).where(PolicyAttachment.policy_id == policy_id, column == principal_id)
+        )
+        if row is None:
+            raise NotFound(f"policy {policy_id} is not attached to {kind} {principal_id}")
+        self._uow.changed(row.account_id)
+        self._session.delete(row)
+        self._session.flush()
+
+    def attached(
+        self,
+        kind: PrincipalKind,
+        principal_id: str,
+        *,
+        path_prefix: str = "/",
+        marker: str | None = None,
+        max_items: int = 100,
+    ) -> Page[PolicyRef]:
+        """The managed policies attached to a principal (ListAttached{User,Group,Role}Policies)."""
+        stmt = (
+            select(ManagedPolicy)
+            .join(PolicyAttachment, PolicyAttachment.policy_id == ManagedPolicy.id)
+            .where(principal_column(kind) == principal_id)
+        )
+        if path_prefix != "/":
+            stmt = stmt.where(starts_with(ManagedPolicy.path, path_prefix))
+        rows, next_marker = paginate(self._session, stmt, _ORDER, marker, max_items)
+        return Page(tuple(_ref(r) for r in rows), next_marker)
+
+    def count_attached(self, kind: PrincipalKind, principal_id: str) -> int:
+        return (
+            self._session.scalar(
+                select(func.count())
+                .select_from(PolicyAttachment)
+                .where(principal_column(kind) == principal_id)
+            )
+            or 0
+        )
+
+    def entities(
+        self,
+        policy_id: str,
+        account_id: str,
+        *,
+        kind: PrincipalKind | None = None,
+        path_prefix: str = "/",
+        usage: Usage = "PermissionsPolicy",
+    ) -> PolicyEntities:
+        """ListEntitiesForPolicy within `account_id`: who has it attached, or as a boundary."""
+        found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
+
+        def wanted(k: PrincipalKind) -> bool:
+            return kind is None or kind == k
+
+        def refs(model: _Principal, condition: ColumnElement[bool]) -> tuple[EntityRef, ...]:
+            stmt = select(model.id, model.name, model.path).where(model.account_id == account_id, condition)
+            if path_prefix != "/":
+                stmt = stmt.where(starts_with(model.path, path_prefix))
+            return tuple(EntityRef(*row) for row in self._session.execute(stmt.order_by(model.name_lower)))
+
+        if usage == "PermissionsBoundary":
+            return PolicyEntities(
+                refs(User, User.permissions_boundary_id == policy_id) if wanted("user") else (),
+                (),
+                refs(Role, Role.permissions_boundary_id == policy_id) if wanted("role") else (),
+            )
+
+        def attached_to(model: _Principal, k: PrincipalKind) -> tuple[EntityRef, ...]:
+            if not wanted(k):
+                return ()
+            return refs(
+                model,
+                exists().where(PolicyAttachment.policy_id == policy_id, principal_column(k) == model.id),
+            )
+
+        return PolicyEntities(
+            attached_to(User, "user"), attached_to(Group, "group"), attached_to(Role, "role")
+        )

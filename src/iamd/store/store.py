@@ -1,0 +1,144 @@
+"""The store: an engine, migrations applied on open, and transactions."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from iamd.secrets.kek import Kek
+from iamd.store.base import translate
+from iamd.store.engine import SQLITE_BEGIN, create_store_engine, upgrade
+from iamd.store.errors import RetryableError
+from iamd.store.unit import UnitOfWork
+
+T = TypeVar("T")
+
+DEFAULT_ATTEMPTS = 50
+_BACKOFF_BASE = 0.002  # seconds
+_BACKOFF_CAP = 0.1
+
+
+def _queue_key(account_id: str) -> int:
+    """A signed 64-bit advisory-lock key for an account's write queue."""
+    return int.from_bytes(
+        hashlib.sha256(f"iamd-writers:{account_id}".encode()).digest()[:8], "big", signed=True
+    )
+
+
+def _release(conn: Connection, key: int) -> None:
+    try:
+        conn.rollback()
+        conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
+        conn.commit()
+    except DBAPIError:
+        conn.invalidate()  # closing the session releases the lock on the server
+
+
+class Store:
+    """The database. Thread-safe: each transaction takes its own pooled connection."""
+
+    def __init__(self, engine: Engine, *, kek: Kek | None = None) -> None:
+        self.engine = engine
+        self.kek = kek
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.engine.dialect.name
+
+    def _begin_options(self, readonly: bool) -> dict[str, Any]:
+        if self.backend == "sqlite":
+            return {SQLITE_BEGIN: "DEFERRED" if readonly else "IMMEDIATE"}
+        if readonly:  # a consistent snapshot, never a serialization failure
+            return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        return {"isolation_level": "SERIALIZABLE"}
+
+    @contextmanager
+    def transaction(self, *, readonly: bool = False, account_id: str | None = None) -> Iterator[UnitOfWork]:
+        """One transaction, committed when the block ends normally, rolled back otherwise.
+
+        Writers are serializable: SERIALIZABLE on PostgreSQL, BEGIN IMMEDIATE on SQLite (where
+        writers take turns). Readers see a consistent snapshot and never block writers.
+
+        On PostgreSQL, overlapping writers to one account conflict (both bump its generation) and
+        all but one fail with :class:`RetryableError`; :meth:`run` retries for you. Naming the
+        account the transaction writes to (`account_id`) makes such writers queue for it instead
+        (an advisory lock held around the transaction), so they rarely need a retry. It is only a
+        hint: correctness never depends on it.
+
+        After a store error from a write the unit of work is unusable: let the exception end the
+        block.
+        """
+        queue = (
+            _queue_key(account_id) if account_id and not readonly and self.backend == "postgresql" else None
+        )
+        with self.engine.connect() as conn:
+            try:
+                if queue is not None:
+                    conn.exec_driver_sql(f"SELECT pg_advisory_lock({queue})")
+                    conn.commit()  # a session-level lock: the snapshot below is taken after it
+                conn.execution_options(**self._begin_options(readonly))
+                session = Session(bind=conn, expire_on_commit=False)
+                try:
+                    uow = UnitOfWork(session, self.kek, readonly=readonly)
+                    yield uow
+                    uow.commit()
+                finally:
+                    session.close()
+            except SQLAlchemyError as exc:
+                raise translate(exc) from exc
+            finally:
+                if queue is not None:
+                    _release(conn, queue)
+
+    def run(
+        self,
+        work: Callable[[UnitOfWork], T],
+        *,
+        readonly: bool = False,
+        account_id: str | None = None,
+        attempts: int = DEFAULT_ATTEMPTS,
+    ) -> T:
+        """Run `work` in a transaction, retrying it from the start when it loses a race.
+
+        See :meth:`transaction` for `readonly` and `account_id`. The wait before each retry is
+        random ("full jitter"), growing exponentially up to 0.1 s. `work` must have no effects
+        outside the unit of work, since it may run more than once.
+        """
+        for attempt in range(attempts):
+            try:
+                with self.transaction(readonly=readonly, account_id=account_id) as uow:
+                    return work(uow)
+            except RetryableError:
+                if attempt == attempts - 1:
+                    raise
+                time.sleep(random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)))
+        raise AssertionError("unreachable")
+
+    def migrate(self) -> None:
+        """Apply pending migrations (done by :func:`open_store`)."""
+        upgrade(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str, *, kek: Kek | None = None, migrate: bool = True) -> Store:
+    """Open the database at `url` and bring its schema up to date.
+
+    `url` is ``sqlite:///DIR/iamd.db`` (see :func:`iamd.store.engine.default_url`) or
+    ``postgresql+psycopg://user@host/db``. `kek` encrypts the secrets the store keeps (access key
+    secrets, TOTP seeds, service passwords, private keys); without it those operations fail.
+    """
+    store = Store(create_store_engine(url), kek=kek)
+    if migrate:
+        store.migrate()
+    return store

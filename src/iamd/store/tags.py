@@ -1,0 +1,97 @@
+"""Tags on any taggable resource: keys unique per resource, compared case-insensitively."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import delete, func, select
+
+from iamd.store.base import Repository
+from iamd.store.errors import Conflict
+from iamd.store.records import ResourceKind, Tag
+from iamd.store.schema import Tag as TagRow
+
+
+class Tags(Repository):
+    def list(self, account_id: str, kind: ResourceKind, resource_id: str) -> tuple[Tag, ...]:
+        rows = self._session.execute(
+            select(TagRow.key, TagRow.value)
+            .where(
+                TagRow.account_id == account_id,
+                TagRow.resource_kind == kind,
+                TagRow.resource_id == resource_id,
+            )
+            .order_by(TagRow.key_lower)
+        )
+        return tuple(Tag(key, value) for key, value in rows)
+
+    def count(self, account_id: str, kind: ResourceKind, resource_id: str) -> int:
+        return (
+            self._session.scalar(
+                select(func.count())
+                .select_from(TagRow)
+                .where(
+                    TagRow.account_id == account_id,
+                    TagRow.resource_kind == kind,
+                    TagRow.resource_id == resource_id,
+                )
+            )
+            or 0
+        )
+
+    def put(self, account_id: str, kind: ResourceKind, resource_id: str, tags: Mapping[str, str]) -> None:
+        """Add tags, or replace the value (and the key's spelling) of those whose key exists."""
+        wanted = {key.lower(): (key, value) for key, value in tags.items()}
+        if len(wanted) != len(tags):
+            raise Conflict("duplicate tag keys (keys are compared case-insensitively)")
+        self._uow.changed(account_id)
+        existing = {
+            row.key_lower: row
+            for row in self._session.scalars(
+                select(TagRow).where(
+                    TagRow.account_id == account_id,
+                    TagRow.resource_kind == kind,
+                    TagRow.resource_id == resource_id,
+                    TagRow.key_lower.in_(wanted),
+                )
+            )
+        }
+        for key_lower, (key, value) in wanted.items():
+            row = existing.get(key_lower)
+            if row is None:
+                self._session.add(
+                    TagRow(
+                        account_id=account_id,
+                        resource_kind=kind,
+                        resource_id=resource_id,
+                        key=key,
+                        key_lower=key_lower,
+                        value=value,
+                    )
+                )
+            else:
+                row.key, row.value = key, value
+        self._session.flush()
+
+    def remove(self, account_id: str, kind: ResourceKind, resource_id: str, keys: Iterable[str]) -> None:
+        """Remove the tags with these keys (case-insensitively); absent keys are ignored, as in AWS."""
+        self._uow.changed(account_id)
+        self._session.execute(
+            delete(TagRow).where(
+                TagRow.account_id == account_id,
+                TagRow.resource_kind == kind,
+                TagRow.resource_id == resource_id,
+                TagRow.key_lower.in_([k.lower() for k in keys]),
+            )
+        )
+
+    def delete_all(self, account_id: str, kind: ResourceKind, resource_id: str) -> None:
+        """Remove every tag of a resource (when the resource is deleted)."""
+        self._uow.changed(account_id)
+        self._session.execute(
+            delete(TagRow).where(
+                TagRow.account_id == account_id,
+                TagRow.resource_kind == kind,
+                TagRow.resource_id == resource_id,
+            )
+        )

@@ -1,0 +1,152 @@
+"""The unit of work: one database transaction and the repositories that run inside it."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from iamd.secrets.kek import Kek
+from iamd.store.access_keys import AccessKeys
+from iamd.store.accounts import Accounts
+from iamd.store.credentials import ServiceCredentials, SigningCertificates, SshPublicKeys
+from iamd.store.errors import StoreError
+from iamd.store.groups import Groups
+from iamd.store.inline_policies import InlinePolicies
+from iamd.store.instance_profiles import InstanceProfiles
+from iamd.store.login_profiles import LoginProfiles
+from iamd.store.mfa import MfaDevices
+from iamd.store.policies import Policies
+from iamd.store.principals import Principals
+from iamd.store.providers import OidcProviders, SamlProviders
+from iamd.store.rekey import Rekey
+from iamd.store.roles import Roles
+from iamd.store.schema import Account
+from iamd.store.server_certificates import ServerCertificates
+from iamd.store.tags import Tags
+from iamd.store.users import Users
+
+
+class UnitOfWork:
+    """One transaction: everything done through it commits together or not at all.
+
+    Get one from :meth:`iamd.store.Store.transaction` or :meth:`iamd.store.Store.run`. Each write
+    that can change an authorization decision marks its account (:meth:`changed`): the account's
+    ``generation`` counter goes up by one per transaction, however many writes it made, and only
+    if the transaction commits. Writes that cannot (last-used times, passwords, credential
+    reports) only check that the transaction may write (:meth:`writable`).
+    """
+
+    def __init__(self, session: Session, kek: Kek | None, *, readonly: bool) -> None:
+        self.session = session
+        self.readonly = readonly
+        self._kek = kek
+        self._changed_accounts: set[str] = set()
+
+    @property
+    def kek(self) -> Kek:
+        if self._kek is None:
+            raise StoreError("no key-encryption key configured: open the store with kek=…")
+        return self._kek
+
+    def writable(self) -> None:
+        """Raise unless this unit of work may write."""
+        if self.readonly:
+            raise StoreError("write in a read-only transaction")
+
+    def changed(self, account_id: str) -> None:
+        """Note a write that can change authorization decisions in `account_id`.
+
+        The first time per account, its generation goes up by one, right away: the row lock this
+        takes makes a concurrent writer to the same account wait here (and, on PostgreSQL, fail
+        and retry as soon as this transaction commits) instead of at the end of its work.
+        """
+        self.writable()
+        if account_id not in self._changed_accounts:
+            self._changed_accounts.add(account_id)
+            self.session.execute(
+                update(Account).where(Account.id == account_id).values(generation=Account.generation + 1)
+            )
+
+    def commit(self) -> None:
+        """Commit. Called by the Store when the transaction's block ends normally."""
+        self.session.commit()
+
+    # -- repositories ---------------------------------------------------------------------------
+
+    @cached_property
+    def accounts(self) -> Accounts:
+        return Accounts(self)
+
+    @cached_property
+    def users(self) -> Users:
+        return Users(self)
+
+    @cached_property
+    def groups(self) -> Groups:
+        return Groups(self)
+
+    @cached_property
+    def roles(self) -> Roles:
+        return Roles(self)
+
+    @cached_property
+    def policies(self) -> Policies:
+        return Policies(self)
+
+    @cached_property
+    def inline_policies(self) -> InlinePolicies:
+        return InlinePolicies(self)
+
+    @cached_property
+    def principals(self) -> Principals:
+        return Principals(self)
+
+    @cached_property
+    def access_keys(self) -> AccessKeys:
+        return AccessKeys(self)
+
+    @cached_property
+    def login_profiles(self) -> LoginProfiles:
+        return LoginProfiles(self)
+
+    @cached_property
+    def mfa(self) -> MfaDevices:
+        return MfaDevices(self)
+
+    @cached_property
+    def tags(self) -> Tags:
+        return Tags(self)
+
+    @cached_property
+    def instance_profiles(self) -> InstanceProfiles:
+        return InstanceProfiles(self)
+
+    @cached_property
+    def oidc_providers(self) -> OidcProviders:
+        return OidcProviders(self)
+
+    @cached_property
+    def saml_providers(self) -> SamlProviders:
+        return SamlProviders(self)
+
+    @cached_property
+    def signing_certificates(self) -> SigningCertificates:
+        return SigningCertificates(self)
+
+    @cached_property
+    def ssh_public_keys(self) -> SshPublicKeys:
+        return SshPublicKeys(self)
+
+    @cached_property
+    def service_credentials(self) -> ServiceCredentials:
+        return ServiceCredentials(self)
+
+    @cached_property
+    def server_certificates(self) -> ServerCertificates:
+        return ServerCertificates(self)
+
+    @cached_property
+    def rekey(self) -> Rekey:
+        return Rekey(self)

@@ -1,0 +1,146 @@
+"""IAM users."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, exists, or_, select, update
+
+from iamd.store.base import Repository, found, refuse_if_any
+from iamd.store.errors import AlreadyExists
+from iamd.store.paging import paginate, starts_with
+from iamd.store.records import Page, UserRecord
+from iamd.store.schema import (
+    AccessKey,
+    GroupMember,
+    InlinePolicy,
+    LoginProfile,
+    MfaDevice,
+    PolicyAttachment,
+    ServiceCredential,
+    SigningCertificate,
+    SshPublicKey,
+    User,
+)
+
+if TYPE_CHECKING:
+    from iamd.store.unit import UnitOfWork
+
+_ORDER = (User.name_lower,)
+
+
+class Users(Repository):
+    def create(
+        self, account_id: str, *, user_id: str, name: str, path: str, created_at: datetime
+    ) -> UserRecord:
+        self._uow.changed(account_id)
+        if self._row(account_id, name) is not None:
+            raise AlreadyExists(f"user {name} already exists")
+        row = User(
+            id=user_id,
+            account_id=account_id,
+            name=name,
+            name_lower=name.lower(),
+            path=path,
+            created_at=created_at,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return self._records([row])[0]
+
+    def find(self, account_id: str, name: str) -> UserRecord | None:
+        row = self._row(account_id, name)
+        return None if row is None else self._records([row])[0]
+
+    def get(self, account_id: str, name: str) -> UserRecord:
+        return found(self.find(account_id, name), f"user {name}")
+
+    def get_by_id(self, user_id: str) -> UserRecord:
+        return self._records([found(self._session.get(User, user_id), f"user {user_id}")])[0]
+
+    def list(
+        self, account_id: str, *, path_prefix: str = "/", marker: str | None = None, max_items: int = 100
+    ) -> Page[UserRecord]:
+        stmt = select(User).where(User.account_id == account_id)
+        if path_prefix != "/":
+            stmt = stmt.where(starts_with(User.path, path_prefix))
+        rows, next_marker = paginate(self._session, stmt, _ORDER, marker, max_items)
+        return Page(self._records(rows), next_marker)
+
+    def update(self, user_id: str, *, name: str | None = None, path: str | None = None) -> UserRecord:
+        """Rename and/or move a user (UpdateUser). Its id, and so its tags and keys, stay."""
+        row = found(self._session.get(User, user_id), f"user {user_id}")
+        self._uow.changed(row.account_id)
+        if name is not None:
+            other = self._row(row.account_id, name)
+            if other is not None and other.id != user_id:
+                raise AlreadyExists(f"user {name} already exists")
+            row.name, row.name_lower = name, name.lower()
+        if path is not None:
+            row.path = path
+        self._session.flush()
+        return self._records([row])[0]
+
+    def delete(self, user_id: str) -> None:
+        """Delete a user; Conflict while it still has credentials, policies or group memberships."""
+        row = found(self._session.get(User, user_id), f"user {user_id}")
+        self._uow.changed(row.account_id)
+        refuse_if_any(
+            self._session,
+            f"user {row.name}",
+            {
+                "a login profile": exists().where(LoginProfile.user_id == user_id),
+                "access keys": exists().where(AccessKey.user_id == user_id),
+                "signing certificates": exists().where(SigningCertificate.user_id == user_id),
+                "SSH public keys": exists().where(SshPublicKey.user_id == user_id),
+                "service-specific credentials": exists().where(ServiceCredential.user_id == user_id),
+                "MFA devices": exists().where(MfaDevice.user_id == user_id),
+                "inline policies": exists().where(InlinePolicy.user_id == user_id),
+                "attached policies": exists().where(PolicyAttachment.user_id == user_id),
+                "group memberships": exists().where(GroupMember.user_id == user_id),
+            },
+        )
+        self._uow.tags.delete_all(row.account_id, "user", user_id)
+        self._session.execute(delete(User).where(User.id == user_id))
+
+    def set_permissions_boundary(self, user_id: str, policy_id: str | None) -> None:
+        row = found(self._session.get(User, user_id), f"user {user_id}")
+        self._uow.changed(row.account_id)
+        row.permissions_boundary_id = policy_id
+        self._session.flush()
+
+    def record_password_use(self, user_id: str, when: datetime) -> None:
+        """Note a sign-in (PasswordLastUsed); not an authorization change, so no generation bump."""
+        self._uow.writable()
+        self._session.execute(
+            update(User)
+            .where(User.id == user_id, or_(User.password_last_used.is_(None), User.password_last_used < when))
+            .values(password_last_used=when)
+        )
+
+    def _row(self, account_id: str, name: str) -> User | None:
+        return self._session.scalar(
+            select(User).where(User.account_id == account_id, User.name_lower == name.lower())
+        )
+
+    def _records(self, rows: Sequence[User]) -> tuple[UserRecord, ...]:
+        return user_records(self._uow, rows)
+
+
+def user_records(uow: UnitOfWork, rows: Sequence[User]) -> tuple[UserRecord, ...]:
+    """Records for user rows, with their permissions boundaries named (one query for all)."""
+    refs = uow.policies.refs(r.permissions_boundary_id for r in rows if r.permissions_boundary_id)
+    return tuple(
+        UserRecord(
+            r.id,
+            r.account_id,
+            r.name,
+            r.path,
+            r.created_at,
+            r.password_last_used,
+            refs[r.permissions_boundary_id] if r.permissions_boundary_id else None,
+        )
+        for r in rows
+    )

@@ -1,0 +1,71 @@
+"""AWS-looking identifiers."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from iamd.secrets import IdSource, RandomIds, SeededIds
+from iamd.secrets.ids import (
+    ACCESS_KEY_ID_RE,
+    ACCOUNT_ID_RE,
+    SECRET_ACCESS_KEY_RE,
+    SESSION_KEY_ID_RE,
+    UNIQUE_ID_RE,
+)
+
+UNIQUE = [
+    ("user_id", "AIDA"),
+    ("group_id", "AGPA"),
+    ("role_id", "AROA"),
+    ("policy_id", "ANPA"),
+    ("policy_version_id", "ANVA"),
+    ("instance_profile_id", "AIPA"),
+    ("server_certificate_id", "ASCA"),
+    ("service_credential_id", "ACCA"),
+]
+
+
+@pytest.fixture(params=["random", "seeded"])
+def source(request: pytest.FixtureRequest) -> IdSource:
+    return RandomIds() if request.param == "random" else SeededIds(42)
+
+
+@pytest.mark.parametrize(("method", "prefix"), UNIQUE)
+def test_unique_ids_have_aws_prefixes(source: IdSource, method: str, prefix: str) -> None:
+    for _ in range(20):
+        value = getattr(source, method)()
+        assert re.fullmatch(prefix + r"[A-Z2-7]{17}", value), value
+        assert UNIQUE_ID_RE.fullmatch(value)
+
+
+def test_access_keys(source: IdSource) -> None:
+    for _ in range(50):
+        assert ACCESS_KEY_ID_RE.fullmatch(source.access_key_id())
+        assert re.fullmatch(r"AKIA[A-Z2-7]{16}", source.access_key_id())
+        assert SESSION_KEY_ID_RE.fullmatch(source.session_access_key_id())
+        assert re.fullmatch(r"ASIA[A-Z2-7]{16}", source.session_access_key_id())
+        assert SECRET_ACCESS_KEY_RE.fullmatch(source.secret_access_key())
+        assert re.fullmatch(r"[A-Za-z0-9/+]{40}", source.secret_access_key())
+
+
+def test_other_ids(source: IdSource) -> None:
+    for _ in range(50):
+        assert ACCOUNT_ID_RE.fullmatch(source.account_id())
+        assert re.fullmatch(r"[1-9][0-9]{11}", source.account_id())
+        assert re.fullmatch(r"APKA[A-Z2-7]{16}", source.ssh_public_key_id())
+        assert re.fullmatch(r"[A-Z2-7]{32}", source.signing_certificate_id())
+        assert re.fullmatch(r"[A-Za-z0-9/+]{44}", source.service_password())
+
+
+def test_seeded_ids_repeat_and_random_ones_do_not() -> None:
+    assert [SeededIds(7).user_id() for _ in range(3)] == [SeededIds(7).user_id() for _ in range(3)]
+    assert SeededIds(7).user_id() != SeededIds(8).user_id()
+    randoms = RandomIds()
+    assert len({randoms.access_key_id() for _ in range(1000)}) == 1000
+
+
+def test_the_implementations_satisfy_the_protocol() -> None:
+    sources: list[IdSource] = [RandomIds(), SeededIds("seed")]
+    assert all(s.role_id().startswith("AROA") for s in sources)

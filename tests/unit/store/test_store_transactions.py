@@ -1,0 +1,173 @@
+"""Transactions: all or nothing, read-only, generations, retries, concurrent writers, errors."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from iamd.secrets import SeededIds
+from iamd.store import AlreadyExists, RetryableError, Store, StoreError, UnitOfWork
+
+ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
+OTHER_ACCOUNT = "444455556666"
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def _user(uow: UnitOfWork, name: str, ids: SeededIds, account: str = ACCOUNT) -> str:
+    return uow.users.create(account, user_id=ids.user_id(), name=name, path="/", created_at=NOW).id
+
+
+def test_a_rolled_back_transaction_leaves_nothing(store: Store, ids: SeededIds) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as uow:
+        user_id = _user(uow, "alice", ids)
+        uow.inline_policies.put(ACCOUNT, "user", user_id, "p", "{}")
+        uow.tags.put(ACCOUNT, "user", user_id, {"team": "a"})
+        raise RuntimeError("abort")
+    with store.transaction(readonly=True) as uow:
+        assert uow.users.find(ACCOUNT, "alice") is None
+        assert uow.tags.list(ACCOUNT, "user", user_id) == ()
+        assert uow.accounts.generation(ACCOUNT) == 0
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM inline_policies")).scalar_one() == 0
+
+
+def test_a_committed_transaction_is_visible_to_the_next(store: Store, ids: SeededIds) -> None:
+    with store.transaction() as uow:
+        _user(uow, "alice", ids)
+    with store.transaction(readonly=True) as uow:
+        assert uow.users.get(ACCOUNT, "alice").name == "alice"
+
+
+def test_read_only_transactions_refuse_writes(store: Store, ids: SeededIds) -> None:
+    with pytest.raises(StoreError, match="read-only"), store.transaction(readonly=True) as uow:
+        _user(uow, "alice", ids)
+
+
+def test_generation_bumps_once_per_writing_transaction(store: Store, ids: SeededIds) -> None:
+    with store.transaction() as uow:
+        user_id = _user(uow, "alice", ids)
+        uow.inline_policies.put(ACCOUNT, "user", user_id, "p", "{}")
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": "v"})
+    with store.transaction() as uow:
+        uow.users.update(user_id, path="/x/")
+    with store.transaction(readonly=True) as uow:
+        assert uow.accounts.generations([ACCOUNT, OTHER_ACCOUNT]) == {ACCOUNT: 2, OTHER_ACCOUNT: 0}
+
+
+def test_usage_records_do_not_bump_the_generation(store: Store, ids: SeededIds) -> None:
+    with store.transaction() as uow:
+        user_id = _user(uow, "alice", ids)
+        key = uow.access_keys.create(
+            ACCOUNT,
+            key_id=ids.access_key_id(),
+            user_id=user_id,
+            secret_access_key=ids.secret_access_key(),
+            created_at=NOW,
+        )
+    with store.transaction() as uow:
+        uow.users.record_password_use(user_id, NOW)
+        uow.access_keys.record_use(key.id, NOW, "iam", None)
+    with store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == 1
+
+
+def test_generation_does_not_bump_when_the_transaction_fails(store: Store, ids: SeededIds) -> None:
+    with pytest.raises(AlreadyExists), store.transaction() as uow:
+        _user(uow, "alice", ids)
+        _user(uow, "ALICE", ids)
+    with store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == 0
+
+
+def test_run_retries_work_that_lost_a_race(store: Store, ids: SeededIds) -> None:
+    attempts = []
+
+    def work(uow: UnitOfWork) -> str:
+        attempts.append(1)
+        user_id = _user(uow, f"user{len(attempts)}", ids)
+        if len(attempts) < 3:
+            raise RetryableError("simulated serialization failure")
+        return user_id
+
+    store.run(work)
+    assert len(attempts) == 3
+    with store.transaction(readonly=True) as uow:
+        assert [u.name for u in uow.users.list(ACCOUNT).items] == ["user3"]  # the failed tries left nothing
+
+
+def test_run_gives_up_after_its_attempts(store: Store) -> None:
+    def work(uow: UnitOfWork) -> None:
+        raise RetryableError("always")
+
+    with pytest.raises(RetryableError):
+        store.run(work, attempts=2)
+
+
+@pytest.mark.parametrize("queue", [False, True], ids=["retrying", "queued"])
+def test_concurrent_writers_lose_nothing(store: Store, queue: bool) -> None:
+    """8 threads create users and delete every other one; every commit is counted once.
+
+    Without the account hint, PostgreSQL writers conflict and are retried; with it they queue.
+    """
+    hint = ACCOUNT if queue else None
+    threads, per_thread = 8, 12
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        thread_ids = SeededIds(f"thread-{n}")
+        try:
+            for i in range(per_thread):
+                name = f"t{n}-u{i:02d}"
+                user_id = store.run(lambda uow, name=name: _user(uow, name, thread_ids), account_id=hint)
+                if i % 2:
+                    store.run(lambda uow, user_id=user_id: uow.users.delete(user_id), account_id=hint)
+        except BaseException as exc:  # surfaced in the main thread below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    with store.transaction(readonly=True) as uow:
+        names = []
+        marker = None
+        while True:
+            page = uow.users.list(ACCOUNT, marker=marker, max_items=7)
+            names += [u.name for u in page.items]
+            if (marker := page.marker) is None:
+                break
+        assert sorted(names) == sorted(
+            f"t{n}-u{i:02d}" for n in range(threads) for i in range(0, per_thread, 2)
+        )
+        assert uow.accounts.generation(ACCOUNT) == threads * (per_thread + per_thread // 2)
+
+
+def test_integrity_errors_become_store_errors(store: Store, ids: SeededIds) -> None:
+    """A duplicate that slips past the repositories' checks still surfaces as AlreadyExists."""
+    with store.transaction() as uow:
+        user_id = _user(uow, "alice", ids)
+    with pytest.raises(AlreadyExists), store.transaction() as uow:
+        uow.access_keys.create(
+            ACCOUNT, key_id="AKIADUPLICATEDUPLICA", user_id=user_id, secret_access_key="s", created_at=NOW
+        )
+        uow.access_keys.create(
+            ACCOUNT, key_id="AKIADUPLICATEDUPLICA", user_id=user_id, secret_access_key="s", created_at=NOW
+        )
+
+
+def test_timestamps_come_back_aware_utc_and_naive_ones_are_refused(store: Store, ids: SeededIds) -> None:
+    with store.transaction() as uow:
+        _user(uow, "alice", ids)
+    with store.transaction(readonly=True) as uow:
+        created = uow.users.get(ACCOUNT, "alice").created_at
+    assert created == NOW
+    assert created.utcoffset() is not None and created.utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    with pytest.raises(StoreError), store.transaction() as uow:
+        uow.users.create(
+            ACCOUNT, user_id=ids.user_id(), name="bob", path="/", created_at=datetime(2026, 1, 1)
+        )
