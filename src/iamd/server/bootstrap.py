@@ -8,11 +8,12 @@ import gzip
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 from iamd.secrets.ids import IdSource
+from iamd.store.records import AwsManagedPolicy
 from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.store import Store
 from iamd.store.unit import UnitOfWork
@@ -41,29 +42,25 @@ def managed_policy_data() -> dict[str, dict[str, object]]:
 
 def seed_managed_policies(uow: UnitOfWork, ids: IdSource, now: datetime) -> int:
     """Add the AWS managed policies that the database does not have yet; returns how many."""
-    existing: set[str] = set()
-    marker: str | None = None
-    while True:
-        page = uow.policies.list(AWS_ACCOUNT, scope="AWS", marker=marker, max_items=1000)
-        existing.update(p.name for p in page.items)
-        marker = page.marker
-        if marker is None:
-            break
-    added = 0
-    for name, entry in managed_policy_data().items():
-        if name in existing:
-            continue
-        created = datetime.fromisoformat(str(entry["createDate"]))
-        uow.policies.create(
-            AWS_ACCOUNT,
-            policy_id=ids.policy_id(),
-            name=name,
-            path=str(entry["path"]),
-            document=json.dumps(entry["document"], indent=4),
-            created_at=created if created.tzinfo else created.replace(tzinfo=now.tzinfo),
-        )
-        added += 1
-    return added
+
+    def when(text: object) -> datetime:
+        moment = datetime.fromisoformat(str(text))
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    return uow.policies.load_aws_managed(
+        [
+            AwsManagedPolicy(
+                policy_id=ids.policy_id(),
+                name=name,
+                path=str(entry["path"]),
+                version_id=str(entry["defaultVersionId"]),
+                document=json.dumps(entry["document"], indent=4),
+                created_at=when(entry["createDate"]),
+                updated_at=when(entry["updateDate"]),
+            )
+            for name, entry in managed_policy_data().items()
+        ]
+    )
 
 
 def bootstrap(store: Store, ids: IdSource, now: datetime, account_id: str | None = None) -> Bootstrap:
@@ -79,7 +76,9 @@ def bootstrap(store: Store, ids: IdSource, now: datetime, account_id: str | None
         uow.policies.attach(admin.id, "user", user.id, account_id=account)
         key_id = ids.access_key_id()
         secret = ids.secret_access_key()
-        uow.access_keys.create(account, key_id=key_id, user_id=user.id, secret_access_key=secret, created_at=now)
+        uow.access_keys.create(
+            account, key_id=key_id, user_id=user.id, secret_access_key=secret, created_at=now
+        )
         pending[0] = (key_id, secret)
         return Bootstrap(account, created=True, access_key_id=key_id)
 

@@ -10,13 +10,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, delete, exists, func, select, union_all
+from sqlalchemy import ColumnElement, delete, exists, func, insert, select, union_all
 from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.base import Repository, found
 from iamd.store.errors import AlreadyExists, Conflict, NotFound
 from iamd.store.paging import paginate, starts_with
 from iamd.store.records import (
+    AwsManagedPolicy,
     EntityRef,
     ManagedPolicyRecord,
     Page,
@@ -242,6 +243,49 @@ class Policies(Repository):
         self._session.execute(delete(ManagedPolicy).where(ManagedPolicy.id == policy_id))
 
     # -- versions -------------------------------------------------------------------------------
+
+    def load_aws_managed(self, policies: Sequence[AwsManagedPolicy]) -> int:
+        """Insert the AWS managed policies not stored yet (by name), in two bulk statements.
+        Returns how many were added. For loading the snapshot at start; bumps ``"aws"``."""
+        have = set(
+            self._session.scalars(select(ManagedPolicy.name).where(ManagedPolicy.account_id == AWS_ACCOUNT))
+        )
+        fresh = [p for p in policies if p.name not in have]
+        if not fresh:
+            return 0
+        self._uow.changed(AWS_ACCOUNT)
+        self._session.execute(
+            insert(ManagedPolicy),
+            [
+                {
+                    "id": p.policy_id,
+                    "account_id": AWS_ACCOUNT,
+                    "name": p.name,
+                    "name_lower": p.name.lower(),
+                    "path": p.path,
+                    "description": None,
+                    "default_version_id": p.version_id,
+                    "next_version": _version_number(p.version_id) + 1,
+                    "is_attachable": True,
+                    "created_at": p.created_at,
+                    "updated_at": p.updated_at,
+                }
+                for p in fresh
+            ],
+        )
+        self._session.execute(
+            insert(PolicyVersion),
+            [
+                {
+                    "policy_id": p.policy_id,
+                    "version_id": p.version_id,
+                    "document": p.document,
+                    "created_at": p.updated_at,
+                }
+                for p in fresh
+            ],
+        )
+        return len(fresh)
 
     def create_version(
         self, policy_id: str, *, document: str, created_at: datetime, set_as_default: bool

@@ -160,6 +160,19 @@ class ManagedPolicyRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AwsManagedPolicy:
+    """One AWS managed policy from the snapshot, for :meth:`Policies.load_aws_managed`."""
+
+    policy_id: str
+    name: str
+    path: str
+    version_id: str
+    document: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class PolicyVersionRecord:
     policy_id: str
     version_id: str
