@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
-
 from tests.e2e.harness import Server, start_server, stop_server
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-
 from tests.e2e.harness import Server, start_server, stop_server
 
 ADMIN_URL = os.environ.get("IAMD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -21,8 +21,8 @@ __all__ = [
     "Caller",
     "Handler",
     "OperationContext",
-    "RequestInfo",
     "Registration",
+    "RequestInfo",
     "handler_for",
     "operation",
 ]

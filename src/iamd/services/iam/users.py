@@ -52,7 +52,9 @@ def find_user(ctx: OperationContext, name: str) -> UserRecord:
     return user
 
 
-def authorize_user(ctx: OperationContext, action: str, user: UserRecord, extra: dict[str, object] | None = None) -> None:
+def authorize_user(
+    ctx: OperationContext, action: str, user: UserRecord, extra: dict[str, object] | None = None
+) -> None:
     context = resource_tag_context(ctx.uow.tags.list(user.account_id, "user", user.id))
     if extra:
         context.update(extra)
@@ -74,8 +76,9 @@ def create_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
         raise EntityAlreadyExists(f"User with name {name} already exists.")
     if ctx.uow.accounts.summary(ctx.account_id).users >= MAX_USERS:
         raise LimitExceeded(f"Cannot exceed quota for UsersPerAccount: {MAX_USERS}")
-    user = ctx.uow.users.create(ctx.account_id, user_id=ctx.ids.user_id(), name=name, path=path,
-                                created_at=ctx.now)
+    user = ctx.uow.users.create(
+        ctx.account_id, user_id=ctx.ids.user_id(), name=name, path=path, created_at=ctx.now
+    )
     if boundary:
         ctx.uow.users.set_permissions_boundary(user.id, resolve_boundary(ctx, boundary).id)
         user = ctx.uow.users.get_by_id(user.id)
@@ -93,16 +96,24 @@ def get_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
         if caller.user_id is None:
             # The root user: AWS answers with the account's root identity.
             account = ctx.uow.accounts.get(ctx.account_id)
-            return {"User": {"UserId": ctx.account_id, "Arn": caller.arn, "CreateDate": account.created_at,
-                             "Path": "/", "UserName": ""}}
+            return {
+                "User": {
+                    "UserId": ctx.account_id,
+                    "Arn": caller.arn,
+                    "CreateDate": account.created_at,
+                    "Path": "/",
+                    "UserName": "",
+                }
+            }
         user = ctx.uow.users.get_by_id(caller.user_id)
     else:
         user = find_user_authorized(ctx, "iam:GetUser", name)
     return {"User": render_user(ctx, user, with_tags=True)}
 
 
-def find_user_authorized(ctx: OperationContext, action: str, name: str,
-                         extra: dict[str, object] | None = None) -> UserRecord:
+def find_user_authorized(
+    ctx: OperationContext, action: str, name: str, extra: dict[str, object] | None = None
+) -> UserRecord:
     """Authorize ``action`` on the named user, then return it (NoSuchEntity only to an allowed
     caller, so a denied caller learns nothing about which users exist)."""
     user = ctx.uow.users.find(ctx.account_id, name)
@@ -117,8 +128,9 @@ def find_user_authorized(ctx: OperationContext, action: str, name: str,
 def list_users(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("iam:ListUsers", "*")
     marker, max_items = list_params(params)
-    page = ctx.uow.users.list(ctx.account_id, path_prefix=params.get("PathPrefix") or "/", marker=marker,
-                              max_items=max_items)
+    page = ctx.uow.users.list(
+        ctx.account_id, path_prefix=params.get("PathPrefix") or "/", marker=marker, max_items=max_items
+    )
     return page_output(page, "Users", lambda u: render_user(ctx, u))
 
 

@@ -1,0 +1,135 @@
+"""Managed policies attached to users, groups and roles: Attach/Detach{User,Group,Role}Policy and
+ListAttached{User,Group,Role}Policies. At most 10 managed policies per entity (AWS's default)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from iamd.services.framework import OperationContext, operation
+from iamd.services.iam.common import list_params, page_output, policy_arn
+from iamd.services.iam.lookups import (
+    PolicyNotAttachable,
+    boundary_context,
+    find_group_authorized,
+    find_policy,
+    find_role_authorized,
+    refuse_service_linked,
+)
+from iamd.services.iam.users import find_user_authorized
+from iamd.store.records import ManagedPolicyRecord, PrincipalKind
+from iamd.wire import LimitExceeded, NoSuchEntity
+
+MAX_ATTACHED = 10
+
+_QUOTA_NAME = {"user": "PoliciesPerUser", "group": "PoliciesPerGroup", "role": "PoliciesPerRole"}
+
+
+def _principal(
+    ctx: OperationContext, kind: PrincipalKind, action: str, name: str, extra: dict[str, object]
+) -> str:
+    """Authorize ``action`` on the user, group or role; its id."""
+    if kind == "user":
+        return find_user_authorized(ctx, action, name, extra).id
+    if kind == "group":
+        return find_group_authorized(ctx, action, name, extra).id
+    role = find_role_authorized(ctx, action, name, extra)
+    if action != "iam:ListAttachedRolePolicies":
+        refuse_service_linked(role)
+    return role.id
+
+
+def _attached_ids(ctx: OperationContext, kind: PrincipalKind, principal_id: str) -> set[str]:
+    return {ref.id for ref in ctx.uow.policies.attached(kind, principal_id, max_items=1000).items}
+
+
+def _attachable(ctx: OperationContext, arn: str) -> ManagedPolicyRecord:
+    policy = find_policy(ctx, arn)
+    if policy is None:
+        raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
+    if not policy.is_attachable:
+        raise PolicyNotAttachable(f"Policy {arn} is not attachable.")
+    return policy
+
+
+def attach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], name_key: str) -> None:
+    arn = params["PolicyArn"]
+    action = f"iam:Attach{kind.capitalize()}Policy"
+    extra = {"iam:PolicyARN": arn, **boundary_context(ctx, kind, params[name_key])}
+    principal_id = _principal(ctx, kind, action, params[name_key], extra)
+    policy = _attachable(ctx, arn)
+    attached = _attached_ids(ctx, kind, principal_id)
+    if policy.id in attached:
+        return  # attaching again changes nothing, as in AWS
+    if len(attached) >= MAX_ATTACHED:
+        raise LimitExceeded(f"Cannot exceed quota for {_QUOTA_NAME[kind]}: {MAX_ATTACHED}")
+    ctx.uow.policies.attach(policy.id, kind, principal_id, account_id=ctx.account_id)
+
+
+def detach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], name_key: str) -> None:
+    arn = params["PolicyArn"]
+    action = f"iam:Detach{kind.capitalize()}Policy"
+    extra = {"iam:PolicyARN": arn, **boundary_context(ctx, kind, params[name_key])}
+    principal_id = _principal(ctx, kind, action, params[name_key], extra)
+    policy = find_policy(ctx, arn)
+    if policy is None or policy.id not in _attached_ids(ctx, kind, principal_id):
+        raise NoSuchEntity(f"Policy {arn} was not found.")
+    ctx.uow.policies.detach(policy.id, kind, principal_id)
+
+
+def list_attached(
+    ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], name_key: str
+) -> dict[str, Any]:
+    action = f"iam:ListAttached{kind.capitalize()}Policies"
+    principal_id = _principal(ctx, kind, action, params[name_key], {})
+    marker, max_items = list_params(params)
+    page = ctx.uow.policies.attached(
+        kind, principal_id, path_prefix=params.get("PathPrefix") or "/", marker=marker, max_items=max_items
+    )
+    return page_output(
+        page, "AttachedPolicies", lambda ref: {"PolicyName": ref.name, "PolicyArn": policy_arn(ref)}
+    )
+
+
+@operation("iam", "AttachUserPolicy")
+def attach_user_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
+    attach(ctx, "user", params, "UserName")
+
+
+@operation("iam", "AttachGroupPolicy")
+def attach_group_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
+    attach(ctx, "group", params, "GroupName")
+
+
+@operation("iam", "AttachRolePolicy")
+def attach_role_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
+    attach(ctx, "role", params, "RoleName")
+
+
+@operation("iam", "DetachUserPolicy")
+def detach_user_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
+    detach(ctx, "user", params, "UserName")
+
+
+@operation("iam", "DetachGroupPolicy")
+def detach_group_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
+    detach(ctx, "group", params, "GroupName")
+
+
+@operation("iam", "DetachRolePolicy")
+def detach_role_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
+    detach(ctx, "role", params, "RoleName")
+
+
+@operation("iam", "ListAttachedUserPolicies", readonly=True)
+def list_attached_user_policies(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    return list_attached(ctx, "user", params, "UserName")
+
+
+@operation("iam", "ListAttachedGroupPolicies", readonly=True)
+def list_attached_group_policies(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    return list_attached(ctx, "group", params, "GroupName")
+
+
+@operation("iam", "ListAttachedRolePolicies", readonly=True)
+def list_attached_role_policies(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    return list_attached(ctx, "role", params, "RoleName")

@@ -1,0 +1,191 @@
+"""Finding groups, roles and managed policies for an operation, authorized first; the errors IAM
+declares that the wire layer has no class for; in-memory pagination for short listings."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from typing import TypeVar
+
+from iamd.services.framework import OperationContext
+from iamd.services.iam.common import entity_arn, no_such, parse_policy_arn, policy_arn, resource_tag_context
+from iamd.store.records import GroupRecord, ManagedPolicyRecord, Page, RoleRecord, UserRecord
+from iamd.store.schema import AWS_ACCOUNT
+from iamd.wire import AccessDenied, ClientError, NoSuchEntity, ValidationError
+
+__all__ = [
+    "SERVICE_ROLE_PATH",
+    "KeyPairMismatch",
+    "MalformedCertificate",
+    "PolicyNotAttachable",
+    "UnmodifiableEntity",
+    "boundary_context",
+    "find_group_authorized",
+    "find_policy",
+    "find_policy_authorized",
+    "find_role_authorized",
+    "group_arn",
+    "is_service_linked",
+    "page_list",
+    "refuse_aws_managed",
+    "refuse_service_linked",
+    "role_arn",
+]
+
+T = TypeVar("T")
+
+SERVICE_ROLE_PATH = "/aws-service-role/"
+
+
+class UnmodifiableEntity(ClientError):
+    code = "UnmodifiableEntity"
+    json_code = "UnmodifiableEntityException"
+
+
+class PolicyNotAttachable(ClientError):
+    code = "PolicyNotAttachable"
+    json_code = "PolicyNotAttachableException"
+
+
+class MalformedCertificate(ClientError):
+    code = "MalformedCertificate"
+    json_code = "MalformedCertificateException"
+
+
+class KeyPairMismatch(ClientError):
+    code = "KeyPairMismatch"
+    json_code = "KeyPairMismatchException"
+
+
+# -- groups -----------------------------------------------------------------------------------------
+
+
+def group_arn(group: GroupRecord) -> str:
+    return entity_arn(group.account_id, "group", group.path, group.name)
+
+
+def find_group_authorized(
+    ctx: OperationContext, action: str, name: str, extra: dict[str, object] | None = None
+) -> GroupRecord:
+    """Authorize ``action`` on the named group, then return it (NoSuchEntity only when allowed)."""
+    group = ctx.uow.groups.find(ctx.account_id, name)
+    if group is None:
+        ctx.authorize(action, entity_arn(ctx.account_id, "group", "/", name), extra)
+        raise no_such("group", name)
+    ctx.authorize(action, group_arn(group), extra)
+    return group
+
+
+# -- roles ------------------------------------------------------------------------------------------
+
+
+def role_arn(role: RoleRecord) -> str:
+    return entity_arn(role.account_id, "role", role.path, role.name)
+
+
+def is_service_linked(role: RoleRecord) -> bool:
+    return role.path.startswith(SERVICE_ROLE_PATH)
+
+
+def refuse_service_linked(role: RoleRecord) -> None:
+    """Service-linked roles belong to their service: customers cannot change them."""
+    if is_service_linked(role):
+        raise UnmodifiableEntity(
+            f"Cannot perform the operation on the protected role '{role.name}' - "
+            "this role is only modifiable by AWS"
+        )
+
+
+def find_role_authorized(
+    ctx: OperationContext, action: str, name: str, extra: dict[str, object] | None = None
+) -> RoleRecord:
+    """Authorize ``action`` on the named role (with its aws:ResourceTag keys), then return it."""
+    role = ctx.uow.roles.find(ctx.account_id, name)
+    if role is None:
+        ctx.authorize(action, entity_arn(ctx.account_id, "role", "/", name), extra)
+        raise no_such("role", name)
+    context = resource_tag_context(ctx.uow.tags.list(role.account_id, "role", role.id))
+    if extra:
+        context.update(extra)
+    ctx.authorize(action, role_arn(role), context)
+    return role
+
+
+def boundary_context(ctx: OperationContext, kind: str, name: str) -> dict[str, object]:
+    """iam:PermissionsBoundary of the user or role named (its current boundary), for the actions
+    whose condition keys include it (attaching and embedding policies)."""
+    record: UserRecord | RoleRecord | None = None
+    if kind == "user":
+        record = ctx.uow.users.find(ctx.account_id, name)
+    elif kind == "role":
+        record = ctx.uow.roles.find(ctx.account_id, name)
+    if record is None or record.permissions_boundary is None:
+        return {}
+    return {"iam:PermissionsBoundary": policy_arn(record.permissions_boundary)}
+
+
+# -- managed policies -------------------------------------------------------------------------------
+
+
+def find_policy(ctx: OperationContext, arn: str) -> ManagedPolicyRecord | None:
+    """The managed policy this ARN names (path included), as seen from the caller's account: one of
+    its own policies or an AWS managed one. InvalidInput for a malformed ARN."""
+    owner, name = parse_policy_arn(arn)
+    account = AWS_ACCOUNT if owner == "aws" else owner
+    if account not in (AWS_ACCOUNT, ctx.account_id):
+        return None
+    policy = ctx.uow.policies.find(account, name, counts_for=ctx.account_id)
+    if policy is None or policy_arn(policy.ref) != arn:
+        return None
+    return policy
+
+
+def find_policy_authorized(
+    ctx: OperationContext, action: str, arn: str, extra: dict[str, object] | None = None
+) -> ManagedPolicyRecord:
+    """Authorize ``action`` on the policy ARN (with the policy's tags), then return the policy."""
+    policy = find_policy(ctx, arn)
+    context: dict[str, object] = {}
+    if policy is not None and policy.account_id != AWS_ACCOUNT:
+        context = resource_tag_context(ctx.uow.tags.list(policy.account_id, "policy", policy.id))
+    if extra:
+        context.update(extra)
+    ctx.authorize(action, arn, context)
+    if policy is None:
+        raise NoSuchEntity(f"Policy {arn} was not found.")
+    return policy
+
+
+def refuse_aws_managed(ctx: OperationContext, action: str, policy: ManagedPolicyRecord) -> None:
+    """AWS managed policies can be read and attached, never changed by a customer."""
+    if policy.account_id == AWS_ACCOUNT:
+        raise AccessDenied(
+            f"User: {ctx.caller.arn} is not authorized to perform: {action} on resource: policy "
+            f"{policy_arn(policy.ref)} because AWS managed policies can be changed only by AWS"
+        )
+
+
+# -- pagination of short listings -------------------------------------------------------------------
+
+
+def page_list(items: Sequence[T], marker: str | None, max_items: int) -> Page[T]:
+    """A page of a listing held in memory (a few hundred items at most), with an opaque marker."""
+    start = 0
+    if marker is not None:
+        try:
+            value = json.loads(base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4)))
+        except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+            raise ValidationError("Invalid Marker: the pagination marker is not valid") from exc
+        if not (
+            isinstance(value, list) and len(value) == 2 and value[0] == "l1" and isinstance(value[1], int)
+        ):
+            raise ValidationError("Invalid Marker: the pagination marker is not valid")
+        start = max(0, value[1])
+    end = start + max_items
+    next_marker = None
+    if end < len(items):
+        raw = json.dumps(["l1", end], separators=(",", ":")).encode()
+        next_marker = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return Page(tuple(items[start:end]), next_marker)

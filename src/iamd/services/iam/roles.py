@@ -1,0 +1,345 @@
+"""IAM roles: CreateRole, GetRole, ListRoles, UpdateRole, UpdateRoleDescription,
+UpdateAssumeRolePolicy, DeleteRole, tags, permissions boundaries, and service-linked roles
+(path ``/aws-service-role/SERVICE/``, protected from customer changes)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from iamd.policy import PolicyKind
+from iamd.services.framework import OperationContext, operation
+from iamd.services.iam.boundaries import resolve_boundary
+from iamd.services.iam.common import (
+    check_document,
+    encode_document,
+    entity_arn,
+    list_params,
+    no_such,
+    page_output,
+    policy_arn,
+    request_tag_context,
+    tags_from_params,
+    tags_output,
+)
+from iamd.services.iam.lookups import (
+    SERVICE_ROLE_PATH,
+    find_role_authorized,
+    is_service_linked,
+    page_list,
+    refuse_service_linked,
+    role_arn,
+)
+from iamd.store.records import RoleRecord
+from iamd.wire import DeleteConflict, EntityAlreadyExists, InvalidInput, LimitExceeded
+
+MAX_ROLES = 1000
+MIN_SESSION, MAX_SESSION = 3600, 43200
+
+
+def render_role(
+    ctx: OperationContext, role: RoleRecord, *, with_tags: bool = False, with_last_used: bool = False
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "Path": role.path,
+        "RoleName": role.name,
+        "RoleId": role.id,
+        "Arn": role_arn(role),
+        "CreateDate": role.created_at,
+        "AssumeRolePolicyDocument": encode_document(role.trust_policy),
+        "MaxSessionDuration": role.max_session_duration,
+    }
+    if role.description:
+        out["Description"] = role.description
+    if role.permissions_boundary is not None:
+        out["PermissionsBoundary"] = {
+            "PermissionsBoundaryType": "Policy",
+            "PermissionsBoundaryArn": policy_arn(role.permissions_boundary),
+        }
+    if with_tags:
+        tags = ctx.uow.tags.list(role.account_id, "role", role.id)
+        if tags:
+            out["Tags"] = tags_output(tags)
+    if with_last_used:
+        last_used: dict[str, Any] = {}
+        if role.last_used_at is not None:
+            last_used["LastUsedDate"] = role.last_used_at
+            if role.last_used_region:
+                last_used["Region"] = role.last_used_region
+        out["RoleLastUsed"] = last_used
+    return out
+
+
+def _session_duration(value: object) -> int | None:
+    if value is None:
+        return None
+    duration = int(str(value))
+    if not MIN_SESSION <= duration <= MAX_SESSION:
+        raise InvalidInput(
+            f"The requested MaxSessionDuration {duration} must be between {MIN_SESSION} and "
+            f"{MAX_SESSION} seconds."
+        )
+    return duration
+
+
+def _check_role_quota(ctx: OperationContext) -> None:
+    if ctx.uow.accounts.summary(ctx.account_id).roles >= MAX_ROLES:
+        raise LimitExceeded(f"Cannot exceed quota for RolesPerAccount: {MAX_ROLES}")
+
+
+@operation("iam", "CreateRole")
+def create_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    name, path = params["RoleName"], params.get("Path") or "/"
+    trust = params["AssumeRolePolicyDocument"]
+    tags = tags_from_params(params)
+    arn = entity_arn(ctx.account_id, "role", path, name)
+    extra = request_tag_context(tags)
+    boundary = params.get("PermissionsBoundary")
+    if boundary:
+        extra["iam:PermissionsBoundary"] = boundary
+    ctx.authorize("iam:CreateRole", arn, extra)
+    if tags:
+        ctx.authorize("iam:TagRole", arn, extra)
+    if path.startswith(SERVICE_ROLE_PATH):
+        raise InvalidInput(f"The path {SERVICE_ROLE_PATH} is reserved for service-linked roles.")
+    duration = _session_duration(params.get("MaxSessionDuration")) or MIN_SESSION
+    check_document(trust, PolicyKind.TRUST)
+    if ctx.uow.roles.find(ctx.account_id, name) is not None:
+        raise EntityAlreadyExists(f"Role with name {name} already exists.")
+    _check_role_quota(ctx)
+    boundary_policy = resolve_boundary(ctx, boundary) if boundary else None
+    role = ctx.uow.roles.create(
+        ctx.account_id,
+        role_id=ctx.ids.role_id(),
+        name=name,
+        path=path,
+        trust_policy=trust,
+        created_at=ctx.now,
+        description=params.get("Description") or None,
+        max_session_duration=duration,
+    )
+    if boundary_policy is not None:
+        ctx.uow.roles.set_permissions_boundary(role.id, boundary_policy.id)
+        role = ctx.uow.roles.get_by_id(role.id)
+    if tags:
+        ctx.uow.tags.put(ctx.account_id, "role", role.id, tags)
+    return {"Role": render_role(ctx, role, with_tags=True)}
+
+
+@operation("iam", "GetRole", readonly=True)
+def get_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    role = find_role_authorized(ctx, "iam:GetRole", params["RoleName"])
+    return {"Role": render_role(ctx, role, with_tags=True, with_last_used=True)}
+
+
+@operation("iam", "ListRoles", readonly=True)
+def list_roles(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    ctx.authorize("iam:ListRoles", "*")
+    marker, max_items = list_params(params)
+    page = ctx.uow.roles.list(
+        ctx.account_id, path_prefix=params.get("PathPrefix") or "/", marker=marker, max_items=max_items
+    )
+    return page_output(page, "Roles", lambda r: render_role(ctx, r))
+
+
+@operation("iam", "UpdateRole")
+def update_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    role = find_role_authorized(ctx, "iam:UpdateRole", params["RoleName"])
+    duration = _session_duration(params.get("MaxSessionDuration"))
+    if duration is not None and duration != role.max_session_duration:
+        refuse_service_linked(role)
+    description = params.get("Description")
+    ctx.uow.roles.update(role.id, description=description, max_session_duration=duration)
+    return {}
+
+
+@operation("iam", "UpdateRoleDescription")
+def update_role_description(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    role = find_role_authorized(ctx, "iam:UpdateRoleDescription", params["RoleName"])
+    role = ctx.uow.roles.update(role.id, description=params["Description"])
+    return {"Role": render_role(ctx, role, with_tags=True, with_last_used=True)}
+
+
+@operation("iam", "UpdateAssumeRolePolicy")
+def update_assume_role_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
+    role = find_role_authorized(ctx, "iam:UpdateAssumeRolePolicy", params["RoleName"])
+    refuse_service_linked(role)
+    document = params["PolicyDocument"]
+    check_document(document, PolicyKind.TRUST)
+    ctx.uow.roles.update(role.id, trust_policy=document)
+
+
+def _refuse_while_in_use(ctx: OperationContext, role: RoleRecord) -> None:
+    """AWS's DeleteConflict messages, in AWS's order."""
+    if ctx.uow.inline_policies.list_names("role", role.id, max_items=1).items:
+        raise DeleteConflict("Cannot delete entity, must delete policies first.")
+    if ctx.uow.policies.count_attached("role", role.id):
+        raise DeleteConflict("Cannot delete entity, must detach all policies first.")
+    if ctx.uow.instance_profiles.list_for_role(role.id, max_items=1).items:
+        raise DeleteConflict("Cannot delete entity, must remove roles from instance profile first.")
+
+
+@operation("iam", "DeleteRole")
+def delete_role(ctx: OperationContext, params: dict[str, Any]) -> None:
+    role = find_role_authorized(ctx, "iam:DeleteRole", params["RoleName"])
+    refuse_service_linked(role)
+    _refuse_while_in_use(ctx, role)
+    ctx.uow.roles.delete(role.id)
+
+
+# -- tags -----------------------------------------------------------------------------------------
+
+
+@operation("iam", "TagRole")
+def tag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
+    tags = tags_from_params(params)
+    role = find_role_authorized(ctx, "iam:TagRole", params["RoleName"], request_tag_context(tags))
+    existing = {t.key.lower() for t in ctx.uow.tags.list(role.account_id, "role", role.id)}
+    tags_from_params(params, len(existing - {k.lower() for k in tags}))
+    ctx.uow.tags.put(ctx.account_id, "role", role.id, tags)
+
+
+@operation("iam", "UntagRole")
+def untag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
+    keys = [str(k) for k in params.get("TagKeys") or []]
+    role = find_role_authorized(ctx, "iam:UntagRole", params["RoleName"], {"aws:TagKeys": keys})
+    ctx.uow.tags.remove(ctx.account_id, "role", role.id, keys)
+
+
+@operation("iam", "ListRoleTags", readonly=True)
+def list_role_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    role = find_role_authorized(ctx, "iam:ListRoleTags", params["RoleName"])
+    marker, max_items = list_params(params)
+    page = page_list(ctx.uow.tags.list(ctx.account_id, "role", role.id), marker, max_items)
+    return page_output(page, "Tags", lambda t: {"Key": t.key, "Value": t.value})
+
+
+# -- permissions boundary ---------------------------------------------------------------------------
+
+
+@operation("iam", "PutRolePermissionsBoundary")
+def put_role_permissions_boundary(ctx: OperationContext, params: dict[str, Any]) -> None:
+    arn = params["PermissionsBoundary"]
+    role = find_role_authorized(
+        ctx,
+        "iam:PutRolePermissionsBoundary",
+        params["RoleName"],
+        {"iam:PermissionsBoundary": arn, "iam:PolicyARN": arn},
+    )
+    refuse_service_linked(role)
+    ctx.uow.roles.set_permissions_boundary(role.id, resolve_boundary(ctx, arn).id)
+
+
+@operation("iam", "DeleteRolePermissionsBoundary")
+def delete_role_permissions_boundary(ctx: OperationContext, params: dict[str, Any]) -> None:
+    name = params["RoleName"]
+    found = ctx.uow.roles.find(ctx.account_id, name)
+    extra: dict[str, object] = {}
+    if found is not None and found.permissions_boundary is not None:
+        current = policy_arn(found.permissions_boundary)
+        extra = {"iam:PermissionsBoundary": current, "iam:PolicyARN": current}
+    role = find_role_authorized(ctx, "iam:DeleteRolePermissionsBoundary", name, extra)
+    refuse_service_linked(role)
+    if role.permissions_boundary is not None:  # a role without one: nothing to do, no error
+        ctx.uow.roles.set_permissions_boundary(role.id, None)
+
+
+# -- service-linked roles ---------------------------------------------------------------------------
+
+_SERVICE = re.compile(r"[a-z0-9][a-z0-9.-]*\.amazonaws\.com(\.cn)?")
+_SUFFIX = re.compile(r"[\w+=,.@-]{1,64}")
+_TASK = re.compile(r"task/aws-service-role/([a-z0-9.-]+)/([\w+=,.@-]+)/([0-9a-f-]{36})")
+_TASKS = uuid.UUID("6f1b7c1e-2a4b-4f61-9c1d-6a1d3c0e9b57")
+
+
+def service_role_name(service: str, suffix: str | None) -> str:
+    """``autoscaling.amazonaws.com`` -> ``AWSServiceRoleForAutoScaling``-like names: the service's
+    labels capitalized, then ``_SUFFIX`` when a custom suffix is given."""
+    prefix = service.split(".amazonaws.com", 1)[0]
+    words = [w for w in re.split(r"[.-]", prefix) if w]
+    name = "AWSServiceRoleFor" + "".join(w[:1].upper() + w[1:] for w in words)
+    return f"{name}_{suffix}" if suffix else name
+
+
+def _task_id(ctx: OperationContext, role: RoleRecord, service: str) -> str:
+    token = uuid.uuid5(_TASKS, f"{ctx.account_id}/{role.id}")
+    return f"task/aws-service-role/{service}/{role.name}/{token}"
+
+
+@operation("iam", "CreateServiceLinkedRole")
+def create_service_linked_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    service = params["AWSServiceName"]
+    suffix = params.get("CustomSuffix")
+    if not _SERVICE.fullmatch(service):
+        raise InvalidInput(
+            f"Invalid AWS service name {service}: expected a service principal "
+            "such as autoscaling.amazonaws.com."
+        )
+    if suffix is not None and not _SUFFIX.fullmatch(suffix):
+        raise InvalidInput(f"Invalid custom suffix {suffix}.")
+    name, path = service_role_name(service, suffix), f"{SERVICE_ROLE_PATH}{service}/"
+    ctx.authorize(
+        "iam:CreateServiceLinkedRole",
+        entity_arn(ctx.account_id, "role", path, name),
+        {"iam:AWSServiceName": service},
+    )
+    if ctx.uow.roles.find(ctx.account_id, name) is not None:
+        raise InvalidInput(
+            f"Service role name {name} has been taken in this account, please try a different suffix."
+        )
+    _check_role_quota(ctx)
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": [service]}, "Action": ["sts:AssumeRole"]}
+            ],
+        }
+    )
+    role = ctx.uow.roles.create(
+        ctx.account_id,
+        role_id=ctx.ids.role_id(),
+        name=name,
+        path=path,
+        trust_policy=trust,
+        created_at=ctx.now,
+        description=params.get("Description") or None,
+    )
+    return {"Role": render_role(ctx, role)}
+
+
+@operation("iam", "DeleteServiceLinkedRole")
+def delete_service_linked_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Deletion is immediate here (no AWS resources depend on the role); the task id still lets
+    GetServiceLinkedRoleDeletionStatus answer as AWS does."""
+    role = find_role_authorized(ctx, "iam:DeleteServiceLinkedRole", params["RoleName"])
+    if not is_service_linked(role):
+        raise InvalidInput(f"Role {role.name} is not a service-linked role.")
+    service = role.path[len(SERVICE_ROLE_PATH) :].strip("/")
+    task = _task_id(ctx, role, service)
+    for name in ctx.uow.inline_policies.list_names("role", role.id, max_items=1000).items:
+        ctx.uow.inline_policies.delete("role", role.id, name)
+    for ref in ctx.uow.policies.attached("role", role.id, max_items=1000).items:
+        ctx.uow.policies.detach(ref.id, "role", role.id)
+    for profile in ctx.uow.instance_profiles.list_for_role(role.id, max_items=1000).items:
+        ctx.uow.instance_profiles.remove_role(profile.id, role.id)
+    ctx.uow.roles.delete(role.id)
+    return {"DeletionTaskId": task}
+
+
+@operation("iam", "GetServiceLinkedRoleDeletionStatus", readonly=True)
+def get_service_linked_role_deletion_status(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    task = params["DeletionTaskId"]
+    match = _TASK.fullmatch(task)
+    if match is None:
+        raise InvalidInput(f"Invalid deletion task id {task}.")
+    service, name, token = match.groups()
+    path = f"{SERVICE_ROLE_PATH}{service}/"
+    ctx.authorize("iam:GetServiceLinkedRoleDeletionStatus", entity_arn(ctx.account_id, "role", path, name))
+    role = ctx.uow.roles.find(ctx.account_id, name)
+    if role is not None and str(uuid.uuid5(_TASKS, f"{ctx.account_id}/{role.id}")) == token:
+        # This very role is still there: the task was never run (deletions here are immediate).
+        raise no_such("deletion task", task)
+    return {"Status": "SUCCEEDED"}
