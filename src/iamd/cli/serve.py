@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import os
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from starlette.applications import Starlette
 
 __all__ = ["add_parser"]
 
@@ -37,12 +31,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=0.0,
         metavar="SECONDS",
         help="run with the clock moved by this many seconds (for tests)",
-    )
-    serve.add_argument(
-        "--workers",
-        type=int,
-        default=1,
-        help="server processes sharing the port and the database (default 1)",
     )
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     serve.set_defaults(func=cmd_serve)
@@ -89,52 +77,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"export AWS_CONFIG_FILE={data_dir / 'config'}", flush=True)
     print(f"aws --profile {PROFILE} iam get-user", flush=True)
     print(f"iamd: listening on {endpoint}", flush=True)
-    if args.workers > 1:
-        # Each worker process opens the store itself (migrations already applied here) and keeps
-        # its own caches, kept consistent by the database's generation counters.
-        os.environ[WORKER_ENV] = json.dumps(
-            {
-                "url": args.database_url or default_url(data_dir),
-                "data_dir": str(data_dir),
-                "kek": args.kek,
-                "clock_offset": args.clock_offset,
-            }
-        )
-        store.engine.dispose()
-        uvicorn.run(
-            "iamd.cli.serve:worker_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-            access_log=False,
-        )
-        return 0
     pipeline = Pipeline(store, clock, ids, Authorizer(rcp_services()))
     config = uvicorn.Config(
         create_app(pipeline), host=args.host, port=args.port, log_level=args.log_level, access_log=False
     )
     uvicorn.Server(config).run()
     return 0
-
-
-WORKER_ENV = "IAMD_WORKER_CONFIG"
-
-
-def worker_app() -> Starlette:
-    """The application of one worker process (``--workers`` > 1)."""
-    from iamd.catalog import rcp_services
-    from iamd.clock import OffsetClock, SystemClock
-    from iamd.secrets.ids import RandomIds
-    from iamd.secrets.kek import load_kek
-    from iamd.server.app import create_app
-    from iamd.server.authorizer import Authorizer
-    from iamd.server.pipeline import Pipeline
-    from iamd.store.store import open_store
-
-    config = json.loads(os.environ[WORKER_ENV])
-    offset = float(config["clock_offset"] or 0)
-    clock = OffsetClock(timedelta(seconds=offset)) if offset else SystemClock()
-    store = open_store(config["url"], kek=load_kek(config["data_dir"], key=config["kek"]), migrate=False)
-    return create_app(Pipeline(store, clock, RandomIds(), Authorizer(rcp_services())))
