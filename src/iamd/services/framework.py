@@ -94,6 +94,8 @@ class OperationContext:
     now: datetime
     authorize_with: Authorize
     authorized: bool = False
+    memo: dict[object, object] = field(default_factory=dict)
+    """Reads a handler may repeat within its request (e.g. a user's tags), kept for that request."""
 
     @property
     def account_id(self) -> str:

@@ -17,7 +17,7 @@ from iamd.services.iam.common import (
     tags_from_params,
     tags_output,
 )
-from iamd.store.records import UserRecord
+from iamd.store.records import Tag, UserRecord
 from iamd.wire import EntityAlreadyExists, LimitExceeded
 
 MAX_USERS = 5000
@@ -39,10 +39,20 @@ def render_user(ctx: OperationContext, user: UserRecord, *, with_tags: bool = Fa
             "PermissionsBoundaryArn": policy_arn(user.permissions_boundary),
         }
     if with_tags:
-        tags = ctx.uow.tags.list(user.account_id, "user", user.id)
+        tags = user_tags(ctx, user)
         if tags:
             out["Tags"] = tags_output(tags)
     return out
+
+
+def user_tags(ctx: OperationContext, user: UserRecord) -> tuple[Tag, ...]:
+    """The user's tags, read once per request."""
+    key = ("user-tags", user.id)
+    found = ctx.memo.get(key)
+    if found is None:
+        found = ctx.memo[key] = ctx.uow.tags.list(user.account_id, "user", user.id)
+    assert isinstance(found, tuple)
+    return found
 
 
 def find_user(ctx: OperationContext, name: str) -> UserRecord:
@@ -55,7 +65,7 @@ def find_user(ctx: OperationContext, name: str) -> UserRecord:
 def authorize_user(
     ctx: OperationContext, action: str, user: UserRecord, extra: dict[str, object] | None = None
 ) -> None:
-    context = resource_tag_context(ctx.uow.tags.list(user.account_id, "user", user.id))
+    context = resource_tag_context(user_tags(ctx, user))
     if extra:
         context.update(extra)
     ctx.authorize(action, entity_arn(user.account_id, "user", user.path, user.name), context)
