@@ -56,11 +56,20 @@ class Authorizer:
         self._cache_size = cache_size
         self._lock = threading.Lock()
 
-    def principal_policies(self, uow: UnitOfWork, caller: Caller) -> PrincipalPolicies:
-        generations = uow.accounts.generations([caller.account_id, AWS_ACCOUNT])
+    def principal_policies(
+        self, uow: UnitOfWork, caller: Caller, generations: Mapping[str, int] | None = None
+    ) -> PrincipalPolicies:
+        """The caller's compiled policies; ``generations`` (of its account and of "aws"), when the
+        caller already read them in this transaction."""
+        if generations is None:
+            generations = uow.accounts.generations([caller.account_id, AWS_ACCOUNT])
         principal_id = caller.user_id or caller.role_id or f"root:{caller.account_id}"
-        key = (principal_id, generations.get(caller.account_id, 0), generations.get(AWS_ACCOUNT, 0),
-               caller.session_policies)
+        key = (
+            principal_id,
+            generations.get(caller.account_id, 0),
+            generations.get(AWS_ACCOUNT, 0),
+            caller.session_policies,
+        )
         with self._lock:
             found = self._cache.get(key)
             if found is not None:
@@ -104,6 +113,7 @@ class Authorizer:
         *,
         resource_account: str | None = None,
         resource_policy: PolicySet | None = None,
+        generations: Mapping[str, int] | None = None,
     ) -> Decision:
         """Evaluate; raise AccessDenied with AWS's sentence on a denial."""
         context = base_context(caller, info, now)
@@ -112,7 +122,7 @@ class Authorizer:
         request = Request(caller.principal, action, resource, resource_account or caller.account_id, context)
         decision = evaluate(
             request,
-            self.principal_policies(uow, caller),
+            self.principal_policies(uow, caller, generations),
             ResourcePolicies(policy=resource_policy, rcp_services=self.rcp_services),
         )
         if not decision.allowed:

@@ -6,17 +6,19 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import iamd.services.iam  # noqa: F401  (registers the IAM operations)
+import iamd.services.sts as _sts  # noqa: F401  (registers the STS operations)
 from iamd.clock import Clock
 from iamd.secrets.ids import IdSource
 from iamd.server.authorizer import Authorizer
 from iamd.server.caller import caller_for_key
 from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for
 from iamd.store import errors as store_errors
-from iamd.store.records import AccessKeyRecord
+from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.store import Store
 from iamd.store.unit import UnitOfWork
 from iamd.wire import (
@@ -49,20 +51,57 @@ _LAST_USED_EVERY = timedelta(seconds=60)
 
 
 @dataclass(frozen=True, slots=True)
+class _KeyEntry:
+    secret: str
+    caller: Caller
+    generation: int
+
+
+class _LruCache:
+    """A small thread-safe LRU map (access key id -> verified key and caller)."""
+
+    def __init__(self, size: int) -> None:
+        self._items: OrderedDict[str, _KeyEntry] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> _KeyEntry | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: str, value: _KeyEntry) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Connection:
     source_ip: str
     secure: bool
 
 
 class Pipeline:
-    def __init__(self, store: Store, clock: Clock, ids: IdSource, authorizer: Authorizer,
-                 catalog: ServiceCatalog | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        ids: IdSource,
+        authorizer: Authorizer,
+        catalog: ServiceCatalog | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.ids = ids
         self.authorizer = authorizer
         self.catalog = catalog or ServiceCatalog()
         self.verifier = SigV4Verifier()
+        self._keys = _LruCache(4096)
         self._last_used: dict[tuple[str, str, str], datetime] = {}
         self._last_used_lock = threading.Lock()
 
@@ -108,17 +147,19 @@ class Pipeline:
         except Exception:
             log.exception("internal error in %s:%s (request %s)", ref.service_name, ref.name, request_id)
             return protocol.encode_error(
-                ref.service_model, InternalFailure("We encountered an internal error. Please try again."),
+                ref.service_model,
+                InternalFailure("We encountered an internal error. Please try again."),
                 request_id,
             )
 
-    def _run(self, ref: OperationRef, request: HttpRequest, signed: SignedRequest, info: RequestInfo,
-             now: datetime) -> dict[str, object] | None:
+    def _run(
+        self, ref: OperationRef, request: HttpRequest, signed: SignedRequest, info: RequestInfo, now: datetime
+    ) -> dict[str, object] | None:
         registration = handler_for(ref.service_name, ref.name)
         protocol = protocol_for(ref.service_model)
 
         def work(uow: UnitOfWork) -> tuple[dict[str, object] | None, Caller]:
-            caller = self._authenticate(uow, request, signed, now)
+            caller, generations = self._authenticate(uow, request, signed, now)
             params = protocol.decode_request(ref, request)
             if registration is None:
                 raise UnsupportedOperation(f"{ref.name} is not supported by iamd")
@@ -129,8 +170,17 @@ class Pipeline:
                 ids=self.ids,
                 now=now,
                 authorize_with=lambda action, resource, context=None, *, resource_account=None: (
-                    self.authorizer.decide(uow, caller, info, now, action, resource, context,
-                                           resource_account=resource_account)
+                    self.authorizer.decide(
+                        uow,
+                        caller,
+                        info,
+                        now,
+                        action,
+                        resource,
+                        context,
+                        resource_account=resource_account,
+                        generations=generations,
+                    )
                 ),
             )
             try:
@@ -152,21 +202,46 @@ class Pipeline:
         self._note_key_use(caller, info, now)
         return output
 
-    def _authenticate(self, uow: UnitOfWork, request: HttpRequest, signed: SignedRequest,
-                      now: datetime) -> Caller:
-        found: list[AccessKeyRecord] = []
+    def _authenticate(
+        self, uow: UnitOfWork, request: HttpRequest, signed: SignedRequest, now: datetime
+    ) -> tuple[Caller, dict[str, int]]:
+        """Verify the signature and return the caller, reading the database only when the key's
+        account has changed since the key was last seen (its generation counter moved)."""
+        key_id = signed.scope.access_key_id
+        if key_id.startswith("ASIA"):
+            # Session credentials: the sealed token is the session (iamd.server.sessions).
+            from iamd.server.sessions import resolver_for
 
-        def lookup(key_id: str, token: str | None) -> str | None:
+            resolver = resolver_for(self.store)
+            opened = []
+
+            def open_session(requested: str, token: str | None) -> str | None:
+                session = resolver.open(token, requested, now, service=signed.scope.service)
+                opened.append(session)
+                return session.secret_access_key
+
+            self.verifier.verify(request, open_session, now=now, signed=signed)
+            return resolver.caller(uow, opened[0], now)
+        entry = self._keys.get(key_id)
+        if entry is not None:
+            generations = uow.accounts.generations([entry.caller.account_id, AWS_ACCOUNT])
+            if generations.get(entry.caller.account_id) != entry.generation:
+                entry = None
+        if entry is None:
             signing = uow.access_keys.signing_key(key_id)
             if signing is None or signing.key.status != "Active":
-                return None
-            found.append(signing.key)
-            return signing.secret_access_key
+                raise InvalidClientTokenId("The security token included in the request is invalid.")
+            caller = caller_for_key(uow, signing.key)
+            generations = uow.accounts.generations([caller.account_id, AWS_ACCOUNT])
+            entry = _KeyEntry(signing.secret_access_key, caller, generations.get(caller.account_id, 0))
+            self._keys.put(key_id, entry)
+        secret = entry.secret
+
+        def lookup(requested: str, token: str | None) -> str | None:
+            return secret if requested == key_id else None
 
         self.verifier.verify(request, lookup, now=now, signed=signed)
-        if not found:
-            raise InvalidClientTokenId("The security token included in the request is invalid.")
-        return caller_for_key(uow, found[0])
+        return entry.caller, generations
 
     def _note_key_use(self, caller: Caller, info: RequestInfo, now: datetime) -> None:
         """Record an access key's last use (date, service, region), at most once a minute per key
