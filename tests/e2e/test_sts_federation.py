@@ -3,9 +3,8 @@ the test runs on loopback (HTTPS with a self-signed certificate, trusted through
 thumbprint; RSA key and JWKS made here), and AssumeRoleWithSAML with assertions the test signs
 with its own certificate (signxml).
 
-Both operations are unsigned in AWS (botocore sends them without a signature). Until the pipeline
-serves unsigned requests, the main tests sign them anyway (iamd ignores who signed); one test per
-operation sends them unsigned, as botocore does, and is marked xfail while the pipeline refuses.
+Both operations are unsigned in AWS (botocore sends them without a signature). Most tests sign them
+anyway (iamd ignores who signed); one test per operation sends them unsigned, as botocore does.
 """
 
 from __future__ import annotations
@@ -59,13 +58,9 @@ def signed_sts(server: Server) -> Any:
     return client
 
 
-def unsigned_or_xfail(call: Any) -> Any:
-    try:
-        return call()
-    except ClientError as exc:
-        if "without a signature is not supported" in exc.response["Error"]["Message"]:
-            pytest.xfail("the pipeline does not serve unsigned requests yet")
-        raise
+def unsigned(call: Any) -> Any:
+    """Run a call that botocore sends unsigned, as it does for these two operations."""
+    return call()
 
 
 def key_pair() -> tuple[rsa.RSAPrivateKey, bytes]:
@@ -270,7 +265,7 @@ def test_web_identity_refusals(
 
 def test_web_identity_unsigned_as_botocore_sends_it(server: Server, issuer: Issuer, web_role: str) -> None:
     sts = server.client("sts")
-    answer = unsigned_or_xfail(
+    answer = unsigned(
         lambda: sts.assume_role_with_web_identity(
             RoleArn=web_role, RoleSessionName="unsigned", WebIdentityToken=issuer.token()
         )
@@ -513,5 +508,5 @@ def test_saml_trust_conditions_decide(server: Server, idp: Idp, iam: Any) -> Non
 
 def test_saml_unsigned_request_as_botocore_sends_it(server: Server, idp: Idp) -> None:
     assertion = response_b64(sign(assertion_xml(idp, session_name="unsigned"), idp.key_pem, idp.cert_pem))
-    answer = unsigned_or_xfail(lambda: saml_call(server, idp, assertion, signed=False))
+    answer = unsigned(lambda: saml_call(server, idp, assertion, signed=False))
     assert answer["AssumedRoleUser"]["Arn"].endswith("/saml-role/unsigned")

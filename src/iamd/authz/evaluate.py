@@ -268,6 +268,10 @@ def evaluate(
             )
         if resource_match is _DIRECT:
             return _allowed(layers, "Allowed by a resource-based policy that names the caller")
+        if resource_match is _ROLE and boundary_ok and session_ok:
+            # As for any resource policy: naming the session's role stands in for an identity
+            # allow, within the role's boundary and the session policy.
+            return _allowed(layers, "Allowed by a resource-based policy that names the caller's role")
         if identity_side:
             return _allowed(layers, "Allowed by identity-based policy and the resource-based policy")
         gap = _identity_gap(identity_ok, boundary_ok)

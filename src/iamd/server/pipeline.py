@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import iamd.services.iam  # noqa: F401  (registers the IAM operations)
 import iamd.services.sts as _sts  # noqa: F401  (registers the STS operations)
+from iamd.authz import Principal
 from iamd.clock import Clock
 from iamd.secrets.ids import IdSource
 from iamd.server.authorizer import Authorizer
@@ -80,6 +81,11 @@ class _LruCache:
                 self._items.popitem(last=False)
 
 
+_ANONYMOUS = Caller(
+    principal=Principal.anonymous(), account_id="", principal_type="Anonymous", unique_id="anonymous", arn="*"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Connection:
     source_ip: str
@@ -128,13 +134,14 @@ class Pipeline:
             if signed is None:
                 if requires_auth(ref.operation_model):
                     parse_signature(request)  # raises MissingAuthenticationToken
-                raise UnsupportedOperation(f"{ref.name} without a signature is not supported")
-            check_scope(signed, service=ref.service_model.signing_name)
+            else:
+                check_scope(signed, service=ref.service_model.signing_name)
             info = RequestInfo(
                 request_id=request_id,
                 service=ref.service_name,
                 operation=ref.name,
-                region=signed.scope.region,
+                # Unsigned calls (AssumeRoleWithWebIdentity, AssumeRoleWithSAML) name no region.
+                region=signed.scope.region if signed is not None else "us-east-1",
                 source_ip=connection.source_ip,
                 user_agent=request.headers.get("user-agent") or "",
                 secure_transport=connection.secure,
@@ -153,13 +160,23 @@ class Pipeline:
             )
 
     def _run(
-        self, ref: OperationRef, request: HttpRequest, signed: SignedRequest, info: RequestInfo, now: datetime
+        self,
+        ref: OperationRef,
+        request: HttpRequest,
+        signed: SignedRequest | None,
+        info: RequestInfo,
+        now: datetime,
     ) -> dict[str, object] | None:
         registration = handler_for(ref.service_name, ref.name)
         protocol = protocol_for(ref.service_model)
 
         def work(uow: UnitOfWork) -> tuple[dict[str, object] | None, Caller]:
-            caller, generations = self._authenticate(uow, request, signed, now)
+            generations: dict[str, int]
+            if signed is None:
+                # Only operations that authenticate by their own parameters get here unsigned.
+                caller, generations = _ANONYMOUS, {}
+            else:
+                caller, generations = self._authenticate(uow, request, signed, now)
             params = protocol.decode_request(ref, request)
             if registration is None:
                 raise UnsupportedOperation(f"{ref.name} is not supported by iamd")
@@ -246,7 +263,7 @@ class Pipeline:
     def _note_key_use(self, caller: Caller, info: RequestInfo, now: datetime) -> None:
         """Record an access key's last use (date, service, region), at most once a minute per key
         and service, in its own small transaction."""
-        if caller.access_key_id is None:
+        if caller.access_key_id is None or caller.access_key_id.startswith("ASIA"):
             return
         mark = (caller.access_key_id, info.service, info.region)
         with self._last_used_lock:

@@ -18,7 +18,7 @@ from iamd.services.iam.common import (
     tags_output,
 )
 from iamd.store.records import Tag, UserRecord
-from iamd.wire import EntityAlreadyExists, LimitExceeded
+from iamd.wire import EntityAlreadyExists, LimitExceeded, ValidationError
 
 MAX_USERS = 5000
 
@@ -103,6 +103,8 @@ def get_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     if name is None:
         caller = ctx.caller
         ctx.authorize("iam:GetUser", caller.arn)
+        if not caller.is_root and caller.user_id is None:
+            raise ValidationError("Must specify userName when calling with non-User credentials")
         if caller.user_id is None:
             # The root user: AWS answers with the account's root identity.
             account = ctx.uow.accounts.get(ctx.account_id)
