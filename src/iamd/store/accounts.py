@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, ScalarSelect, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.base import Repository, found
@@ -37,6 +37,9 @@ _FIELDS = [f for f in AccountRecord.__dataclass_fields__ if f != "id"]
 
 def _record(row: Account) -> AccountRecord:
     return AccountRecord(row.id, **{f: getattr(row, f) for f in _FIELDS})
+
+
+_GENERATIONS = select(Account.id, Account.generation).where(Account.id.in_(bindparam("ids", expanding=True)))
 
 
 class Accounts(Repository):
@@ -137,10 +140,10 @@ class Accounts(Repository):
         )
 
     def generations(self, account_ids: Iterable[str]) -> dict[str, int]:
-        """Several generations at once, e.g. the caller's account's and ``"aws"``'s."""
-        rows = self._session.execute(
-            select(Account.id, Account.generation).where(Account.id.in_(set(account_ids)))
-        )
+        """Several generations at once, e.g. the caller's account's and ``"aws"``'s. On every
+        request's path: a prebuilt Core statement, no ORM loading."""
+        self._session.flush()
+        rows = self._session.connection().execute(_GENERATIONS, {"ids": sorted(set(account_ids))})
         return {account_id: generation for account_id, generation in rows}
 
     # -- password policy ------------------------------------------------------------------------

@@ -4,24 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 
 from iamd.store.base import Repository
 from iamd.store.errors import Conflict
 from iamd.store.records import ResourceKind, Tag
 from iamd.store.schema import Tag as TagRow
 
+# On the request path (resource tags for conditions): prebuilt, executed without the ORM.
+_LIST = (
+    select(TagRow.key, TagRow.value)
+    .where(
+        TagRow.account_id == bindparam("account_id"),
+        TagRow.resource_kind == bindparam("kind"),
+        TagRow.resource_id == bindparam("resource_id"),
+    )
+    .order_by(TagRow.key_lower)
+)
+
 
 class Tags(Repository):
     def list(self, account_id: str, kind: ResourceKind, resource_id: str) -> tuple[Tag, ...]:
-        rows = self._session.execute(
-            select(TagRow.key, TagRow.value)
-            .where(
-                TagRow.account_id == account_id,
-                TagRow.resource_kind == kind,
-                TagRow.resource_id == resource_id,
-            )
-            .order_by(TagRow.key_lower)
+        self._session.flush()
+        rows = self._session.connection().execute(
+            _LIST, {"account_id": account_id, "kind": kind, "resource_id": resource_id}
         )
         return tuple(Tag(key, value) for key, value in rows)
 
