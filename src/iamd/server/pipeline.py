@@ -87,6 +87,15 @@ _ANONYMOUS = Caller(
 
 
 @dataclass(frozen=True, slots=True)
+class Routed:
+    signed: SignedRequest | None
+    error: AwsError | None
+    """A malformed signature, or (with ``ref`` None) an unknown operation."""
+    ref: OperationRef | None
+    readonly: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Connection:
     source_ip: str
     secure: bool
@@ -111,9 +120,8 @@ class Pipeline:
         self._last_used: dict[tuple[str, str, str], datetime] = {}
         self._last_used_lock = threading.Lock()
 
-    def handle(self, request: HttpRequest, connection: Connection) -> HttpResponse:
-        request_id = str(uuid.uuid4())
-        now = self.clock.now()
+    def route(self, request: HttpRequest) -> Routed:
+        """Which operation ``request`` is for, and its signature's parts (nothing verified yet)."""
         signed: SignedRequest | None = None
         auth_error: AwsError | None = None
         if has_signature(request):
@@ -124,9 +132,23 @@ class Pipeline:
         try:
             ref = self.catalog.resolve(request, signing_service=signed.scope.service if signed else None)
         except AwsError as error:
-            return protocol_for(self.catalog.service("iam")).encode_error(
-                self.catalog.service("iam"), error, request_id
-            )
+            return Routed(signed, error, None, True)
+        registration = handler_for(ref.service_name, ref.name)
+        return Routed(signed, auth_error, ref, registration is None or registration.readonly)
+
+    def handle(
+        self, request: HttpRequest, connection: Connection, routed: Routed | None = None
+    ) -> HttpResponse:
+        """Answer ``request``. ``routed``: ``route(request)``, when the caller already has it (the
+        app routes first, to run reads on its event loop and writes on worker threads)."""
+        request_id = str(uuid.uuid4())
+        now = self.clock.now()
+        routed = routed or self.route(request)
+        signed, auth_error, ref = routed.signed, routed.error, routed.ref
+        if ref is None:
+            iam = self.catalog.service("iam")
+            assert auth_error is not None
+            return protocol_for(iam).encode_error(iam, auth_error, request_id)
         protocol = protocol_for(ref.service_model)
         try:
             if auth_error is not None:
