@@ -87,44 +87,23 @@ def compile_arn_glob(pattern: str) -> Matcher:
     return lambda text: bool(test(text))
 
 
+_TOKEN_REGEX = {ANY: ".*", ANY_IN_SEGMENT: "[^:]*", ONE: ".", ONE_IN_SEGMENT: "[^:]"}
+
+
+@lru_cache(maxsize=8192)
+def _tokens_matcher(tokens: tuple[Token, ...], ignore_case: bool) -> Callable[[str], object]:
+    if not any(isinstance(t, int) for t in tokens):
+        literal = "".join(t for t in tokens if isinstance(t, str))
+        if ignore_case:
+            folded = literal.lower()
+            return lambda text: text.lower() == folded
+        return literal.__eq__
+    regex = "".join(_TOKEN_REGEX[t] if isinstance(t, int) else re.escape(t) for t in tokens)
+    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0)).fullmatch
+
+
 def match_tokens(tokens: Sequence[Token], text: str, ignore_case: bool = False) -> bool:
-    """Match ``text`` against a token list (see the module docstring) by NFA simulation."""
-    if ignore_case:
-        text = text.lower()
-        tokens = [t.lower() if isinstance(t, str) else t for t in tokens]
-    n = len(tokens)
-
-    def closure(states: set[int]) -> set[int]:
-        # A star may match nothing: a state before a star also stands after it.
-        out = set(states)
-        stack = list(states)
-        while stack:
-            s = stack.pop()
-            if (
-                s < n
-                and isinstance(tokens[s], int)
-                and tokens[s] in (ANY, ANY_IN_SEGMENT)
-                and s + 1 not in out
-            ):
-                out.add(s + 1)
-                stack.append(s + 1)
-        return out
-
-    states = closure({0})
-    for ch in text:
-        nxt: set[int] = set()
-        for s in states:
-            if s >= n:
-                continue
-            tok = tokens[s]
-            if isinstance(tok, str):
-                if tok == ch:
-                    nxt.add(s + 1)
-            elif tok == ANY or (tok == ANY_IN_SEGMENT and ch != ":"):
-                nxt.add(s)
-            elif tok == ONE or (tok == ONE_IN_SEGMENT and ch != ":"):
-                nxt.add(s + 1)
-        if not nxt:
-            return False
-        states = closure(nxt)
-    return n in states
+    """Match ``text`` against a token list (a pattern whose variables were resolved; see the
+    module docstring). Each distinct resolved pattern becomes a matcher once and is remembered
+    (bounded), so repeated requests never build it again."""
+    return bool(_tokens_matcher(tuple(tokens), ignore_case)(text))
