@@ -13,7 +13,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from iamd.authz import (
     Decision,
@@ -29,11 +28,9 @@ from iamd.authz import (
 )
 from iamd.policy import PolicyError, PolicyKind, parse_policy
 from iamd.policy.variables import ContextValue
-from iamd.services.framework import Caller, OperationContext, RequestInfo
+from iamd.services.framework import OperationContext
+from iamd.services.policies import caller_context, principal_policies, request_context
 from iamd.services.sts.messages import encode_authorization_message
-from iamd.store.records import PolicyDocument
-from iamd.store.schema import AWS_ACCOUNT
-from iamd.store.unit import UnitOfWork
 from iamd.wire import AccessDenied
 
 __all__ = [
@@ -49,71 +46,9 @@ NO_PERMISSIONS = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","NotActi
 """A session policy that grants nothing: the session layer of a session whose managed session
 policies no longer exist."""
 
-_EMPTY = PolicySet(())
 _CACHE_SIZE = 2048
-_cache: OrderedDict[tuple[object, ...], PrincipalPolicies] = OrderedDict()
 _trust_cache: OrderedDict[str, PolicySet | None] = OrderedDict()
 _lock = threading.Lock()
-
-
-def _compile(documents: tuple[PolicyDocument, ...] | list[PolicyDocument]) -> PolicySet:
-    named: list[NamedPolicy] = []
-    for doc in documents:
-        label = doc.name if doc.via_group is None else f"{doc.via_group}/{doc.name}"
-        try:
-            named.append(NamedPolicy(label, parse_policy(doc.document, PolicyKind.MANAGED, strict=False)))
-        except PolicyError:
-            continue  # validated when stored; one that no longer parses grants nothing
-    return compile_policies(named)
-
-
-def _session_layer(texts: tuple[str, ...]) -> PolicySet | None:
-    if not texts:
-        return None
-    named: list[NamedPolicy] = []
-    for i, text in enumerate(texts):
-        try:
-            named.append(NamedPolicy(f"session-{i}", parse_policy(text, PolicyKind.SESSION, strict=False)))
-        except PolicyError:
-            continue
-    return compile_policies(named)
-
-
-def principal_policies(uow: UnitOfWork, caller: Caller) -> PrincipalPolicies:
-    """The caller's compiled identity policies, boundary and session policies (cached)."""
-    generations = uow.accounts.generations([caller.account_id, AWS_ACCOUNT])
-    principal_id = caller.user_id or caller.role_id or f"root:{caller.account_id}"
-    key = (
-        principal_id,
-        generations.get(caller.account_id, 0),
-        generations.get(AWS_ACCOUNT, 0),
-        caller.session_policies,
-    )
-    with _lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-    session = _session_layer(caller.session_policies)
-    if caller.user_id is not None:
-        docs = uow.principals.policies_for_user(caller.user_id)
-    elif caller.role_id is not None:
-        docs = uow.principals.policies_for_role(caller.role_id)
-    else:
-        docs = None
-    if docs is None:
-        compiled = PrincipalPolicies(identity=_EMPTY, session=session)
-    else:
-        compiled = PrincipalPolicies(
-            identity=_compile(docs.identity),
-            boundary=_compile([docs.boundary]) if docs.boundary is not None else None,
-            session=session,
-        )
-    with _lock:
-        _cache[key] = compiled
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return compiled
 
 
 def _trust_policy(text: str) -> PolicySet | None:
@@ -132,46 +67,6 @@ def _trust_policy(text: str) -> PolicySet | None:
         while len(_trust_cache) > _CACHE_SIZE:
             _trust_cache.popitem(last=False)
     return compiled
-
-
-def request_context(info: RequestInfo, now: datetime) -> dict[str, ContextValue]:
-    """The global condition keys of any request, whoever makes it (unsigned ones too)."""
-    return {
-        "aws:sourceip": info.source_ip,
-        "aws:securetransport": "true" if info.secure_transport else "false",
-        "aws:currenttime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "aws:epochtime": str(int(now.timestamp())),
-        "aws:requestedregion": info.region,
-        "aws:useragent": info.user_agent,
-        "aws:viaawsservice": "false",
-        "aws:principalisawsservice": "false",
-    }
-
-
-def caller_context(caller: Caller, info: RequestInfo, now: datetime) -> dict[str, ContextValue]:
-    """The keys AWS puts in every request by ``caller`` (as the server's authorizer does)."""
-    context = request_context(info, now)
-    context.update(
-        {
-            "aws:principalarn": caller.arn,
-            "aws:principalaccount": caller.account_id,
-            "aws:principaltype": caller.principal_type,
-            "aws:userid": caller.unique_id,
-        }
-    )
-    if caller.user_name is not None and caller.principal_type == "User":
-        context["aws:username"] = caller.user_name
-    for key, value in caller.tags.items():
-        context[f"aws:principaltag/{key.lower()}"] = value
-    if caller.mfa_authenticated is not None:
-        context["aws:multifactorauthpresent"] = "true" if caller.mfa_authenticated else "false"
-    if caller.mfa_age_seconds is not None:
-        context["aws:multifactorauthage"] = str(caller.mfa_age_seconds)
-    if caller.session_issued_at is not None:
-        context["aws:tokenissuetime"] = caller.session_issued_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if caller.source_identity is not None:
-        context["aws:sourceidentity"] = caller.source_identity
-    return context
 
 
 def deny(

@@ -1,0 +1,161 @@
+"""A caller's compiled policies and the condition keys of its requests, shared by the server's
+authorizer and the operations that evaluate policies themselves (STS trust policies).
+
+Compiled policy sets are cached per principal and invalidated by the generation counters of the
+principal's account and of the AWS managed policies, which every write that can change a decision
+bumps in the database; several iamd nodes on one database therefore stay consistent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from iamd.authz import NamedPolicy, PolicySet, PrincipalPolicies, compile_policies
+from iamd.policy import PolicyError, PolicyKind, parse_policy
+from iamd.policy.variables import ContextValue
+from iamd.services.framework import Caller, RequestInfo
+from iamd.store.records import PolicyDocument
+from iamd.store.schema import AWS_ACCOUNT
+from iamd.store.unit import UnitOfWork
+
+__all__ = [
+    "PolicyCache",
+    "caller_context",
+    "compile_documents",
+    "principal_policies",
+    "request_context",
+    "session_layer",
+]
+
+_EMPTY = PolicySet(())
+
+
+def compile_documents(documents: Sequence[PolicyDocument]) -> PolicySet:
+    named: list[NamedPolicy] = []
+    for doc in documents:
+        label = doc.name if doc.via_group is None else f"{doc.via_group}/{doc.name}"
+        try:
+            named.append(NamedPolicy(label, parse_policy(doc.document, PolicyKind.MANAGED, strict=False)))
+        except PolicyError:
+            continue  # validated when stored; one that no longer parses grants nothing
+    return compile_policies(named)
+
+
+def session_layer(texts: Sequence[str]) -> PolicySet | None:
+    """The session policies of a session (None: the session has none)."""
+    if not texts:
+        return None
+    named: list[NamedPolicy] = []
+    for i, text in enumerate(texts):
+        try:
+            named.append(NamedPolicy(f"session-{i}", parse_policy(text, PolicyKind.SESSION, strict=False)))
+        except PolicyError:
+            continue
+    return compile_policies(named)
+
+
+class PolicyCache:
+    """Compiled policies per principal and generation; thread-safe, bounded."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._cache: OrderedDict[tuple[object, ...], PrincipalPolicies] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def principal_policies(
+        self, uow: UnitOfWork, caller: Caller, generations: Mapping[str, int] | None = None
+    ) -> PrincipalPolicies:
+        """The caller's identity policies, boundary and session policies, compiled. Pass
+        ``generations`` (of its account and of "aws") when already read in this transaction."""
+        if generations is None:
+            generations = uow.accounts.generations([caller.account_id, AWS_ACCOUNT])
+        principal_id = caller.user_id or caller.role_id or f"root:{caller.account_id}"
+        key = (
+            principal_id,
+            generations.get(caller.account_id, 0),
+            generations.get(AWS_ACCOUNT, 0),
+            caller.session_policies,
+        )
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        compiled = self._load(uow, caller)
+        with self._lock:
+            self._cache[key] = compiled
+            while len(self._cache) > self._size:
+                self._cache.popitem(last=False)
+        return compiled
+
+    @staticmethod
+    def _load(uow: UnitOfWork, caller: Caller) -> PrincipalPolicies:
+        session = session_layer(caller.session_policies)
+        if caller.user_id is not None:
+            docs = uow.principals.policies_for_user(caller.user_id)
+        elif caller.role_id is not None:
+            docs = uow.principals.policies_for_role(caller.role_id)
+        else:
+            return PrincipalPolicies(identity=_EMPTY, session=session)
+        return PrincipalPolicies(
+            identity=compile_documents(docs.identity),
+            boundary=compile_documents([docs.boundary]) if docs.boundary is not None else None,
+            session=session,
+        )
+
+
+_SHARED = PolicyCache()
+
+
+def principal_policies(
+    uow: UnitOfWork, caller: Caller, generations: Mapping[str, int] | None = None
+) -> PrincipalPolicies:
+    """``PolicyCache.principal_policies`` on the process-wide cache."""
+    return _SHARED.principal_policies(uow, caller, generations)
+
+
+def shared_cache() -> PolicyCache:
+    return _SHARED
+
+
+def request_context(info: RequestInfo, now: datetime) -> dict[str, ContextValue]:
+    """The global condition keys of a request, whoever makes it."""
+    return {
+        "aws:sourceip": info.source_ip,
+        "aws:securetransport": "true" if info.secure_transport else "false",
+        "aws:currenttime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:epochtime": str(int(now.timestamp())),
+        "aws:requestedregion": info.region,
+        "aws:useragent": info.user_agent,
+        "aws:viaawsservice": "false",
+        "aws:principalisawsservice": "false",
+    }
+
+
+def caller_context(caller: Caller, info: RequestInfo, now: datetime) -> dict[str, ContextValue]:
+    """The keys AWS puts in every request by ``caller``."""
+    context = request_context(info, now)
+    context.update(
+        {
+            "aws:principalarn": caller.arn,
+            "aws:principalaccount": caller.account_id,
+            "aws:principaltype": caller.principal_type,
+            "aws:userid": caller.unique_id,
+        }
+    )
+    if caller.user_name is not None and caller.principal_type == "User":
+        context["aws:username"] = caller.user_name
+    for key, value in caller.tags.items():
+        context[f"aws:principaltag/{key.lower()}"] = value
+    if caller.mfa_authenticated is not None:
+        context["aws:multifactorauthpresent"] = "true" if caller.mfa_authenticated else "false"
+    if caller.mfa_age_seconds is not None:
+        context["aws:multifactorauthage"] = str(caller.mfa_age_seconds)
+    if caller.session_issued_at is not None:
+        context["aws:tokenissuetime"] = caller.session_issued_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if caller.source_identity is not None:
+        context["aws:sourceidentity"] = caller.source_identity
+    return context
