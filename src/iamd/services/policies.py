@@ -74,6 +74,7 @@ class PolicyCache:
             generations = uow.accounts.generations([caller.account_id, AWS_ACCOUNT])
         principal_id = caller.user_id or caller.role_id or f"root:{caller.account_id}"
         key = (
+            uow.database,  # ids and generations are per database (tests open several in one process)
             principal_id,
             generations.get(caller.account_id, 0),
             generations.get(AWS_ACCOUNT, 0),

@@ -45,6 +45,12 @@ class UnitOfWork:
         self._changed_accounts: set[str] = set()
 
     @property
+    def database(self) -> str:
+        """Which database this unit of work is in (its URL, password hidden)."""
+        bind = self.session.get_bind()
+        return bind.engine.url.render_as_string(hide_password=True)
+
+    @property
     def kek(self) -> Kek:
         if self._kek is None:
             raise StoreError("no key-encryption key configured: open the store with kek=…")
