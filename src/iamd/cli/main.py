@@ -11,7 +11,7 @@ from typing import IO
 from iamd import __version__
 from iamd.authz.cases import CaseError, decide_case
 from iamd.catalog import rcp_services
-from iamd.cli import serve
+from iamd.cli import root, serve, trail
 from iamd.policy import PolicyKind, check_policy
 
 __all__ = ["main"]
@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--json", action="store_true", help="one JSON object per file")
     check.set_defaults(func=cmd_policy_check)
     serve.add_parser(commands)
+    trail.add_parser(commands)
+    root.add_parser(commands)
     return parser
 
 

@@ -33,11 +33,37 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run with the clock moved by this many seconds (for tests)",
     )
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    trail = serve.add_argument_group("audit trail")
+    trail.add_argument(
+        "--trail-dir",
+        type=Path,
+        metavar="DIR",
+        help="also write the trail as files, in CloudTrail's layout "
+        "(DIR/AWSLogs/ACCOUNT/CloudTrail/REGION/YYYY/MM/DD/*.json.gz)",
+    )
+    trail.add_argument(
+        "--trail-interval",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how often trail files are written and the chain's digest is signed (default 300)",
+    )
+    trail.add_argument(
+        "--no-trail", action="store_true", help="record nothing (for measuring what the trail costs)"
+    )
+    trail.add_argument(
+        "--trail-sync",
+        action="store_true",
+        help="store every event in a transaction of its own before answering (instead of reads' "
+        "events in batches and writes' in the write's own transaction; slower, for comparison)",
+    )
     serve.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    import asyncio
     import re
+    import socket
 
     import uvicorn
 
@@ -77,9 +103,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"export AWS_CONFIG_FILE={data_dir / 'config'}", flush=True)
     print(f"aws --profile {PROFILE} iam get-user", flush=True)
     print(f"iamd: listening on {endpoint}", flush=True)
-    pipeline = Pipeline(store, clock, ids, Authorizer(rcp_services()))
+    recorder, writer = None, None
+    if not args.no_trail:
+        from iamd.services.cloudtrail import Recorder
+        from iamd.trail.chain import load_signing_key
+        from iamd.trail.writer import SPOOL_FILE_NAME, TrailWriter
+
+        writer = TrailWriter(
+            store,
+            clock,
+            signing_key=load_signing_key(data_dir),
+            trail_dir=args.trail_dir.resolve() if args.trail_dir else None,
+            spool=data_dir / SPOOL_FILE_NAME,
+            interval=args.trail_interval,
+            synchronous=args.trail_sync,
+        )
+        writer.start()
+        recorder = Recorder(writer, store)
+    pipeline = Pipeline(store, clock, ids, Authorizer(rcp_services()), trail=recorder)
     config = uvicorn.Config(
         create_app(pipeline), host=args.host, port=args.port, log_level=args.log_level, access_log=False
     )
-    uvicorn.Server(config).run()
+    trail_writer = writer
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().shutdown(sockets)
+            # Before uvicorn hands the stop signal back to the process: store, seal and sign what
+            # is pending, and write the last trail files.
+            if trail_writer is not None:
+                await asyncio.to_thread(trail_writer.close)
+
+    try:
+        Server(config).run()
+    finally:
+        if writer is not None:
+            writer.close()  # a no-op when the shutdown above did it
     return 0

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from iamd.console import console_mount
 from iamd.server.pipeline import Connection, Pipeline
 from iamd.wire import HttpRequest
 
@@ -48,6 +49,7 @@ def create_app(pipeline: Pipeline) -> Starlette:
     return Starlette(
         routes=[
             Route("/iamd/health", health, methods=["GET"]),
+            console_mount(pipeline),
             Route("/{path:path}", aws, methods=_METHODS),
         ]
     )

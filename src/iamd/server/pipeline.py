@@ -10,7 +10,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import iamd.services.cloudtrail as _cloudtrail  # (registers LookupEvents; records the trail)
 import iamd.services.iam  # noqa: F401  (registers the IAM operations)
+import iamd.services.rolesanywhere.sessions as _rolesanywhere_sessions  # (registers Roles Anywhere)
 import iamd.services.sts as _sts  # noqa: F401  (registers the STS operations)
 from iamd.authz import Principal
 from iamd.clock import Clock
@@ -109,11 +111,14 @@ class Pipeline:
         ids: IdSource,
         authorizer: Authorizer,
         catalog: ServiceCatalog | None = None,
+        trail: _cloudtrail.Recorder | None = None,
     ) -> None:
+        """``trail``: where every request is recorded (None: no trail, ``iamd serve --no-trail``)."""
         self.store = store
         self.clock = clock
         self.ids = ids
         self.authorizer = authorizer
+        self.trail = trail
         self.catalog = catalog or ServiceCatalog()
         self.verifier = SigV4Verifier()
         self._keys = _LruCache(4096)
@@ -122,6 +127,8 @@ class Pipeline:
 
     def route(self, request: HttpRequest) -> Routed:
         """Which operation ``request`` is for, and its signature's parts (nothing verified yet)."""
+        if _rolesanywhere_sessions.is_x509_session(request):
+            return self._route_x509(request)
         signed: SignedRequest | None = None
         auth_error: AwsError | None = None
         if has_signature(request):
@@ -150,6 +157,20 @@ class Pipeline:
             assert auth_error is not None
             return protocol_for(iam).encode_error(iam, auth_error, request_id)
         protocol = protocol_for(ref.service_model)
+        info = RequestInfo(
+            request_id=request_id,
+            service=ref.service_name,
+            operation=ref.name,
+            # Unsigned calls (AssumeRoleWithWebIdentity, AssumeRoleWithSAML) name no region.
+            region=signed.scope.region if signed is not None else "us-east-1",
+            source_ip=connection.source_ip,
+            user_agent=request.headers.get("user-agent") or "",
+            secure_transport=connection.secure,
+            received_at=now,
+        )
+        # The trail records every request once its outcome is known (a successful write inside
+        # its own transaction); recording never changes the answer.
+        observed = _cloudtrail.Observed()
         try:
             if auth_error is not None:
                 raise auth_error
@@ -158,28 +179,23 @@ class Pipeline:
                     parse_signature(request)  # raises MissingAuthenticationToken
             else:
                 check_scope(signed, service=ref.service_model.signing_name)
-            info = RequestInfo(
-                request_id=request_id,
-                service=ref.service_name,
-                operation=ref.name,
-                # Unsigned calls (AssumeRoleWithWebIdentity, AssumeRoleWithSAML) name no region.
-                region=signed.scope.region if signed is not None else "us-east-1",
-                source_ip=connection.source_ip,
-                user_agent=request.headers.get("user-agent") or "",
-                secure_transport=connection.secure,
-                received_at=now,
-            )
-            output = self._run(ref, request, signed, info, now)
-            return protocol.encode_response(ref.operation_model, output, request_id)
+            if self.trail is not None:
+                self.trail.before(ref)
+            output = self._run(ref, request, signed, info, now, observed)
+            response = protocol.encode_response(ref.operation_model, output, request_id)
         except AwsError as error:
+            if self.trail is not None:
+                self.trail.failed(ref, info, request, signed, observed, error)
             return protocol.encode_error(ref.service_model, error, request_id)
         except Exception:
             log.exception("internal error in %s:%s (request %s)", ref.service_name, ref.name, request_id)
-            return protocol.encode_error(
-                ref.service_model,
-                InternalFailure("We encountered an internal error. Please try again."),
-                request_id,
-            )
+            failure = InternalFailure("We encountered an internal error. Please try again.")
+            if self.trail is not None:
+                self.trail.failed(ref, info, request, signed, observed, failure)
+            return protocol.encode_error(ref.service_model, failure, request_id)
+        if self.trail is not None:
+            self.trail.completed(ref, info, observed, output)
+        return response
 
     def _run(
         self,
@@ -188,18 +204,25 @@ class Pipeline:
         signed: SignedRequest | None,
         info: RequestInfo,
         now: datetime,
+        observed: _cloudtrail.Observed | None = None,
     ) -> dict[str, object] | None:
         registration = handler_for(ref.service_name, ref.name)
         protocol = protocol_for(ref.service_model)
 
         def work(uow: UnitOfWork) -> tuple[dict[str, object] | None, Caller]:
+            if _rolesanywhere_sessions.is_session_operation(ref):
+                return self._x509_session(uow, request, info, now)
             generations: dict[str, int]
             if signed is None:
                 # Only operations that authenticate by their own parameters get here unsigned.
                 caller, generations = _ANONYMOUS, {}
             else:
                 caller, generations = self._authenticate(uow, request, signed, now)
+            if observed is not None:
+                observed.caller, observed.recorded = caller, False
             params = protocol.decode_request(ref, request)
+            if observed is not None:
+                observed.params = params
             if registration is None:
                 raise UnsupportedOperation(f"{ref.name} is not supported by iamd")
             ctx = OperationContext(
@@ -234,12 +257,31 @@ class Pipeline:
                 raise ValidationError("Invalid Marker: the pagination marker is not valid") from exc
             if not ctx.authorized:
                 raise RuntimeError(f"{ref.service_name}:{ref.name} answered without authorizing")
+            if observed is not None and self.trail is not None and not readonly:
+                self.trail.in_transaction(uow, ref, info, observed, output)
             return output, caller
 
         readonly = registration.readonly if registration is not None else True
         output, caller = self.store.run(work, readonly=readonly)
+        if observed is not None:
+            observed.caller = caller
         self._note_key_use(caller, info, now)
         return output
+
+    def _route_x509(self, request: HttpRequest) -> Routed:
+        """IAM Roles Anywhere's CreateSession (``POST /sessions`` signed with an X.509 certificate:
+        ``AWS4-X509-RSA-SHA256`` / ``AWS4-X509-ECDSA-SHA256``): not in botocore's model, and not
+        signed with an access key; ``_x509_session`` authenticates it."""
+        return Routed(None, None, _rolesanywhere_sessions.session_operation(), True)
+
+    def _x509_session(
+        self, uow: UnitOfWork, request: HttpRequest, info: RequestInfo, now: datetime
+    ) -> tuple[dict[str, object] | None, Caller]:
+        """Verify the certificate chain and the request's X.509 signature, then issue the role
+        session (:func:`iamd.services.rolesanywhere.sessions.create_session`)."""
+        ctx = _rolesanywhere_sessions.session_context(uow, info, self.ids, now)
+        output, caller = _rolesanywhere_sessions.create_session(ctx, request, self.verifier)
+        return dict(output), caller
 
     def _authenticate(
         self, uow: UnitOfWork, request: HttpRequest, signed: SignedRequest, now: datetime

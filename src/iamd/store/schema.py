@@ -402,3 +402,43 @@ class ServerCertificate(Base):
     private_key_ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     uploaded_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
+
+
+class RolesAnywhereTrustAnchor(Base):
+    """An IAM Roles Anywhere trust anchor: a CA certificate (bundle) that end-entity certificates
+    presented to CreateSession must chain to."""
+
+    __tablename__ = "rolesanywhere_trust_anchors"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = _account_fk()
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    source_type: Mapped[str] = mapped_column(String(32))
+    source_data: Mapped[str] = mapped_column(Text)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RolesAnywhereProfile(Base):
+    """An IAM Roles Anywhere profile: the roles a session may take, and its policies and duration."""
+
+    __tablename__ = "rolesanywhere_profiles"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = _account_fk()
+    region: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    role_arns: Mapped[list[str]] = mapped_column(JSON)
+    managed_policy_arns: Mapped[list[str]] = mapped_column(JSON)
+    session_policy: Mapped[str | None] = mapped_column(Text)
+    duration_seconds: Mapped[int] = mapped_column(Integer)
+    require_instance_properties: Mapped[bool] = mapped_column(Boolean)
+    accept_role_session_name: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(2048))
+    tags: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

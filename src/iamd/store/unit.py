@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from iamd.secrets.kek import Kek
 from iamd.store.access_keys import AccessKeys
 from iamd.store.accounts import Accounts
+from iamd.store.audit import Audit
 from iamd.store.credentials import ServiceCredentials, SigningCertificates, SshPublicKeys
 from iamd.store.errors import StoreError
 from iamd.store.groups import Groups
@@ -22,6 +23,7 @@ from iamd.store.principals import Principals
 from iamd.store.providers import OidcProviders, SamlProviders
 from iamd.store.rekey import Rekey
 from iamd.store.roles import Roles
+from iamd.store.rolesanywhere import RolesAnywhere
 from iamd.store.schema import Account
 from iamd.store.server_certificates import ServerCertificates
 from iamd.store.tags import Tags
@@ -156,3 +158,11 @@ class UnitOfWork:
     @cached_property
     def rekey(self) -> Rekey:
         return Rekey(self)
+
+    @cached_property
+    def rolesanywhere(self) -> RolesAnywhere:
+        return RolesAnywhere(self)
+
+    @cached_property
+    def audit(self) -> Audit:
+        return Audit(self)

@@ -1,0 +1,202 @@
+"""Who is signed in: password checks at sign-in, the ``Caller`` a console session acts as, and
+the root user's MFA deadline.
+
+Passwords are argon2id hashes (:func:`iamd.services.iam.passwords.password_hashing`); a sign-in
+naming no such user, or a user without a password, spends the time of one verification anyway,
+so the answer's timing does not tell which users exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final, cast
+
+from iamd.authz import Principal, PrincipalKind
+from iamd.console.sessions import ConsoleSession
+from iamd.services.framework import Caller
+from iamd.services.iam.passwords import password_expired, password_hashing
+from iamd.store import errors as store_errors
+from iamd.store.records import AccountRecord, ResourceKind
+from iamd.store.unit import UnitOfWork
+
+__all__ = [
+    "ROOT_MFA_GRACE",
+    "Candidate",
+    "SessionEnded",
+    "credential_mark",
+    "find_root_candidate",
+    "find_user_candidate",
+    "first_root_sign_in",
+    "root_first_sign_in",
+    "session_caller",
+]
+
+ROOT_MFA_GRACE: Final = timedelta(days=35)
+"""The root user must register MFA within this long of its first sign-in."""
+
+# The store has no column for the root user's first sign-in yet: it is kept as a tag on a
+# resource kind that no API lists (see the report: Accounts.note_root_sign_in_attempt).
+_STATE_KIND: Final = cast(ResourceKind, "console-state")
+_FIRST_SIGN_IN: Final = "root-first-sign-in"
+
+
+class SessionEnded(Exception):
+    """The identity behind a session is gone, or its password changed since the sign-in."""
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """Who a sign-in names, as read before the password is checked (outside any write)."""
+
+    account_id: str | None
+    user_id: str | None
+    password_hash: str | None
+    mark: str | None
+    reset_required: bool = False
+    expired: bool = False
+    hard_expiry: bool = False
+    label: str = ""
+
+    @property
+    def exists(self) -> bool:
+        return self.account_id is not None and self.password_hash is not None
+
+    def verify(self, password: str) -> bool:
+        hashing = password_hashing()
+        if self.password_hash is None:
+            return hashing.verify_dummy(password)
+        return hashing.verify(self.password_hash, password)
+
+
+_NOBODY: Final = Candidate(None, None, None, None)
+
+
+def credential_mark(changed_at: datetime | None) -> str | None:
+    return None if changed_at is None else changed_at.isoformat()
+
+
+def find_account(uow: UnitOfWork, reference: str) -> AccountRecord | None:
+    """An account by its 12-digit id or its alias."""
+    reference = reference.strip()
+    if reference.isdigit() and len(reference) == 12:
+        return uow.accounts.find(reference)
+    return uow.accounts.find_by_alias(reference.lower()) if reference else None
+
+
+def find_user_candidate(uow: UnitOfWork, account_ref: str, user_name: str, now: datetime) -> Candidate:
+    account = find_account(uow, account_ref)
+    if account is None or not user_name:
+        return _NOBODY
+    user = uow.users.find(account.id, user_name)
+    if user is None:
+        return Candidate(account.id, None, None, None)
+    profile = uow.login_profiles.find(user.id)
+    if profile is None:
+        return Candidate(account.id, None, None, None)
+    policy = uow.accounts.password_policy(account.id)
+    return Candidate(
+        account.id,
+        user.id,
+        profile.password_hash,
+        credential_mark(profile.password_changed_at),
+        reset_required=profile.password_reset_required,
+        expired=password_expired(profile, policy, now),
+        hard_expiry=policy is not None and policy.hard_expiry,
+        label=user.name,
+    )
+
+
+def find_root_candidate(uow: UnitOfWork, email: str) -> Candidate:
+    """The account whose root user signs in with ``email`` (compared case-insensitively).
+
+    The store has no lookup by email yet (see the report: Accounts.find_by_email); accounts are
+    few, so they are scanned."""
+    wanted = email.strip().lower()
+    if not wanted:
+        return _NOBODY
+    for account in uow.accounts.list():
+        if (account.email or "").lower() == wanted:
+            if account.root_password_hash is None:
+                return Candidate(account.id, None, None, None)
+            return Candidate(
+                account.id,
+                None,
+                account.root_password_hash,
+                credential_mark(account.root_password_changed_at),
+            )
+    return _NOBODY
+
+
+def root_first_sign_in(uow: UnitOfWork, account_id: str) -> datetime | None:
+    """When the root user of ``account_id`` first signed in with the right password, if ever."""
+    for tag in uow.tags.list(account_id, _STATE_KIND, account_id):
+        if tag.key == _FIRST_SIGN_IN:
+            try:
+                return datetime.fromisoformat(tag.value)
+            except ValueError:
+                return None
+    return None
+
+
+def first_root_sign_in(uow: UnitOfWork, account_id: str, now: datetime) -> datetime:
+    """:func:`root_first_sign_in`, recorded as ``now`` if this is the first time."""
+    first = root_first_sign_in(uow, account_id)
+    if first is None:
+        uow.tags.put(account_id, _STATE_KIND, account_id, {_FIRST_SIGN_IN: now.isoformat()})
+        first = now
+    return first
+
+
+def session_caller(uow: UnitOfWork, session: ConsoleSession, now: datetime) -> Caller:
+    """The caller a signed-in session acts as; SessionEnded when its identity no longer holds."""
+    account_id = session.account_id
+    if account_id is None:
+        raise SessionEnded("not signed in")
+    mfa = session.mfa_at is not None
+    common = {
+        "mfa_authenticated": mfa,
+        "mfa_age_seconds": max(0, int(now.timestamp()) - session.mfa_at)
+        if session.mfa_at is not None
+        else None,
+        "session_issued_at": datetime.fromtimestamp(session.issued_at, now.tzinfo)
+        if session.issued_at is not None
+        else None,
+    }
+    if session.user_id is None:
+        account = uow.accounts.find(account_id)
+        if account is None or account.root_password_hash is None:
+            raise SessionEnded("the account or its root password is gone")
+        if credential_mark(account.root_password_changed_at) != session.credential_mark:
+            raise SessionEnded("the root password changed")
+        arn = f"arn:aws:iam::{account_id}:root"
+        return Caller(
+            principal=Principal(PrincipalKind.ROOT, arn, account_id),
+            account_id=account_id,
+            principal_type="Account",
+            unique_id=account_id,
+            arn=arn,
+            **common,  # type: ignore[arg-type]
+        )
+    try:
+        user = uow.users.get_by_id(session.user_id)
+    except store_errors.NotFound as exc:
+        raise SessionEnded("the user is gone") from exc
+    profile = uow.login_profiles.find(user.id)
+    if user.account_id != account_id or profile is None:
+        raise SessionEnded("the user or its password is gone")
+    if credential_mark(profile.password_changed_at) != session.credential_mark:
+        raise SessionEnded("the password changed")
+    arn = f"arn:aws:iam::{account_id}:user{user.path}{user.name}"
+    tags = {tag.key: tag.value for tag in uow.tags.list(account_id, "user", user.id)}
+    return Caller(
+        principal=Principal(PrincipalKind.USER, arn, account_id),
+        account_id=account_id,
+        principal_type="User",
+        unique_id=user.id,
+        arn=arn,
+        user_id=user.id,
+        user_name=user.name,
+        tags=tags,
+        **common,  # type: ignore[arg-type]
+    )

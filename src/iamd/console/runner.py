@@ -1,0 +1,176 @@
+"""Console actions run as IAM operations: the same handlers, the same authorization
+(``Authorizer.decide`` with the session's caller, whose MFA state the sign-in set), one store
+transaction each, and the same error mapping as the API pipeline.
+
+Every console call goes onto the trail (when the server keeps one) as the IAM call it is, with the
+session's caller, source address and user agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from iamd.authz import Decision
+from iamd.console.identity import session_caller
+from iamd.console.sessions import ConsoleSession
+from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for
+from iamd.store import errors as store_errors
+from iamd.store.unit import UnitOfWork
+from iamd.wire import (
+    AwsError,
+    DeleteConflict,
+    EntityAlreadyExists,
+    NoSuchEntity,
+    OperationRef,
+    ValidationError,
+    load_service_model,
+    validate,
+)
+
+if TYPE_CHECKING:
+    from iamd.server.pipeline import Pipeline
+
+__all__ = ["ConsoleRunner", "RequestFacts"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    source_ip: str
+    user_agent: str
+    secure: bool
+    request_id: str
+
+
+class ConsoleRunner:
+    """Runs console work against the pipeline's store, clock, ids and authorizer."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.store = pipeline.store
+        self.clock = pipeline.clock
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def transaction(self, work: Callable[[UnitOfWork], T], *, readonly: bool = False) -> T:
+        return self.store.run(work, readonly=readonly)
+
+    def run(
+        self,
+        session: ConsoleSession,
+        facts: RequestFacts,
+        operation: str,
+        body: Callable[[OperationContext], T],
+        *,
+        readonly: bool = False,
+        params: Mapping[str, Any] | None = None,
+    ) -> T:
+        """Run ``body`` as the session's caller, authorized like an IAM call named ``operation``.
+        SessionEnded when the session's identity no longer holds; AwsError as the API answers.
+        ``params``: the operation's parameters as the trail shows them (secrets are redacted
+        there); None when the console's work is not one API call's parameters."""
+        now = self.now()
+        seen: list[Caller] = []
+        info = RequestInfo(
+            request_id=facts.request_id,
+            service="iam",
+            operation=operation,
+            region="us-east-1",
+            source_ip=facts.source_ip,
+            user_agent=facts.user_agent,
+            secure_transport=facts.secure,
+            received_at=now,
+        )
+        authorizer = self.pipeline.authorizer
+
+        def work(uow: UnitOfWork) -> tuple[T, Caller]:
+            caller = session_caller(uow, session, now)
+            seen.append(caller)
+
+            def authorize_with(
+                action: str,
+                resource: str,
+                context: Mapping[str, object] | None = None,
+                *,
+                resource_account: str | None = None,
+            ) -> Decision:
+                decision: Decision = authorizer.decide(
+                    uow, caller, info, now, action, resource, context, resource_account=resource_account
+                )
+                return decision
+
+            ctx = OperationContext(
+                uow=uow,
+                caller=caller,
+                info=info,
+                ids=self.pipeline.ids,
+                now=now,
+                authorize_with=authorize_with,
+            )
+            try:
+                output = body(ctx)
+            except store_errors.NotFound as exc:
+                raise NoSuchEntity(str(exc)) from exc
+            except store_errors.AlreadyExists as exc:
+                raise EntityAlreadyExists(str(exc)) from exc
+            except store_errors.Conflict as exc:
+                raise DeleteConflict(str(exc)) from exc
+            if not ctx.authorized:
+                raise RuntimeError(f"console:{operation} answered without authorizing")
+            return output, caller
+
+        try:
+            output, caller = self.transaction(work, readonly=readonly)
+        except AwsError as error:
+            self._record(seen[-1] if seen else None, info, operation, params, None, error)
+            raise
+        self._record(caller, info, operation, params, output if params is not None else None, None)
+        return output
+
+    def invoke(
+        self, session: ConsoleSession, facts: RequestFacts, operation: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The IAM operation ``operation`` (botocore's name), as the API would run it for this
+        caller. Without UserName the operation acts on the caller itself (an IAM user or root)."""
+        registration = handler_for("iam", operation)
+        if registration is None:
+            raise RuntimeError(f"iam:{operation} is not registered")
+        shape = load_service_model("iam").operation_model(operation).input_shape
+        violations = [
+            v
+            for v in validate(shape, params)
+            if not (v.path == "userName" and v.value is None and session.is_root)
+        ]
+        if violations:
+            raise ValidationError(violations=violations)
+        return self.run(
+            session,
+            facts,
+            operation,
+            lambda ctx: registration.handler(ctx, params),
+            readonly=registration.readonly,
+            params=params,
+        )
+
+    def _record(
+        self,
+        caller: Caller | None,
+        info: RequestInfo,
+        operation: str,
+        params: Mapping[str, Any] | None,
+        output: Any,
+        error: AwsError | None,
+    ) -> None:
+        """Put the console call on the trail as the IAM call ``operation`` (no trail: nothing).
+        Recording never changes the answer."""
+        trail = self.pipeline.trail
+        if trail is None or caller is None:
+            return
+        model = load_service_model("iam")
+        ref = OperationRef("iam", model, model.operation_model(operation))
+        trail.console_call(ref, info, caller, params, output, error)
