@@ -84,6 +84,18 @@ class Account(Base):
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class AccountSetting(Base):
+    """An account-wide setting by name (STS token version, outbound web identity federation,
+    account properties such as ``RoleManager/...``): few per account, read rarely."""
+
+    __tablename__ = "account_settings"
+
+    account_id: Mapped[str] = mapped_column(String(12), ForeignKey("accounts.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
 class PasswordPolicy(Base):
     __tablename__ = "password_policies"
 
