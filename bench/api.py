@@ -12,94 +12,17 @@ the figure is the server's, not the client's.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-import urllib.request
 from pathlib import Path
 
 import boto3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from loopback import figures, free_port, hammer, signed, wait_ready
 
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early ({process.returncode})")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} not ready")
-
-
-def signed_get_user(endpoint: str, key: str, secret: str, user: str) -> tuple[str, dict[str, str], bytes]:
-    body = f"Action=GetUser&Version=2010-05-08&UserName={user}".encode()
-    request = AWSRequest(
-        "POST",
-        endpoint + "/",
-        data=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-    )
-    SigV4Auth(Credentials(key, secret), "iam", "us-east-1").add_auth(request)
-    return "/", dict(request.headers.items()), body
-
-
-def hammer(
-    port: int, request: tuple[str, dict[str, str], bytes], seconds: float, threads: int
-) -> tuple[float, list[float]]:
-    stop = time.monotonic() + seconds
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    failures: list[str] = []
-
-    def worker(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.connect()
-        conn.sock.setsockopt(
-            socket.IPPROTO_TCP, socket.TCP_NODELAY, 1
-        )  # no Nagle delay between header and body
-        path, headers, body = request
-        while time.monotonic() < stop:
-            t = time.perf_counter()
-            conn.request("POST", path, body=body, headers=headers)
-            answer = conn.getresponse()
-            data = answer.read()
-            if answer.status != 200:
-                failures.append(data.decode(errors="replace")[:300])
-                return
-            latencies[n].append(time.perf_counter() - t)
-        conn.close()
-
-    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    started = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    elapsed = time.perf_counter() - started
-    if failures:
-        raise RuntimeError(f"request failed: {failures[0]}")
-    flat = [x for part in latencies for x in part]
-    return len(flat) / elapsed, flat
 
 
 def run_iamd(seconds: float, threads: int) -> tuple[float, list[float]]:
@@ -175,17 +98,14 @@ def measure(
     admin.create_user(UserName="bench")  # type: ignore[attr-defined]
     admin.attach_user_policy(UserName="bench", PolicyArn=ADMIN_POLICY)  # type: ignore[attr-defined]
     key = admin.create_access_key(UserName="bench")["AccessKey"]  # type: ignore[attr-defined]
-    request = signed_get_user(endpoint, key["AccessKeyId"], key["SecretAccessKey"], "bench")
+    body = "Action=GetUser&Version=2010-05-08&UserName=bench"
+    request = signed(endpoint, "iam", body, key["AccessKeyId"], key["SecretAccessKey"])
     hammer(port, request, 1.0, threads)  # warm-up
     return hammer(port, request, seconds, threads)
 
 
 def report(name: str, rate: float, latencies: list[float]) -> None:
-    latencies.sort()
-    print(
-        f"{name:>5}: {rate:8.1f} GetUser/s   median {statistics.median(latencies) * 1000:6.2f} ms   "
-        f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:6.2f} ms   ({len(latencies)} requests)"
-    )
+    print(f"{name:>5}: {rate:8.1f} GetUser/s   {figures(latencies)}   ({len(latencies)} requests)")
 
 
 def main() -> None:

@@ -15,7 +15,6 @@ import argparse
 import csv
 import io
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from loopback import free_port
 
 from iamd.secrets.ids import RandomIds
 from iamd.secrets.kek import load_kek
@@ -37,12 +37,6 @@ from iamd.store.unit import UnitOfWork
 
 ACCOUNT = "123456789012"
 CHUNK = 5000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def populate(data: Path, users: int) -> None:

@@ -16,15 +16,11 @@ from __future__ import annotations
 
 import argparse
 import configparser
-import http.client
 import json
 import shutil
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -33,9 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from loopback import SignedRequest, figures, free_port, hammer, signed, wait_ready
 
 from iamd.secrets import Kek, SeededIds
 from iamd.server.sessions import SessionResolver
@@ -128,82 +122,15 @@ def in_process(count: int) -> None:
 # -- against a server ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early ({process.returncode})")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} not ready")
-
-
-def signed(
-    endpoint: str, params: dict[str, str], key: str, secret: str, token: str | None = None
-) -> tuple[dict[str, str], bytes]:
-    body = urllib.parse.urlencode({**params, "Version": "2011-06-15"}).encode()
-    request = AWSRequest(
-        "POST",
-        endpoint + "/",
-        data=body,
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-    )
-    SigV4Auth(Credentials(key, secret, token), "sts", "us-east-1").add_auth(request)
-    return dict(request.headers.items()), body
-
-
-def hammer(
-    port: int, request: tuple[dict[str, str], bytes], seconds: float, threads: int
-) -> tuple[float, list[float]]:
-    stop = time.monotonic() + seconds
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    failures: list[str] = []
-
-    def worker(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.connect()
-        assert conn.sock is not None
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle delay before the body
-        headers, body = request
-        while time.monotonic() < stop:
-            t = time.perf_counter()
-            conn.request("POST", "/", body=body, headers=headers)
-            answer = conn.getresponse()
-            data = answer.read()
-            if answer.status != 200:
-                failures.append(data.decode(errors="replace")[:300])
-                return
-            latencies[n].append(time.perf_counter() - t)
-        conn.close()
-
-    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    started = time.perf_counter()
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    elapsed = time.perf_counter() - started
-    if failures:
-        raise RuntimeError(f"request failed: {failures[0]}")
-    flat = sorted(x for part in latencies for x in part)
-    return len(flat) / elapsed, flat
-
-
 def report(name: str, rate: float, latencies: list[float]) -> None:
-    p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)]
-    print(
-        f"  {name:<36} {rate:8.1f}/s   median {statistics.median(latencies) * 1000:6.2f} ms   "
-        f"p99 {p99 * 1000:6.2f} ms   ({len(latencies)} requests)"
-    )
+    print(f"  {name:<36} {rate:8.1f}/s   {figures(latencies)}   ({len(latencies)} requests)")
+
+
+def sts_call(
+    endpoint: str, params: dict[str, str], key: str, secret: str, token: str | None = None
+) -> SignedRequest:
+    body = urllib.parse.urlencode({**params, "Version": "2011-06-15"})
+    return signed(endpoint, "sts", body, key, secret, token)
 
 
 def against_server(seconds: float, threads: int, workers: int) -> None:
@@ -263,7 +190,7 @@ def against_server(seconds: float, threads: int, workers: int) -> None:
                 }
             ),
         )
-        assume = signed(
+        assume = sts_call(
             endpoint,
             {"Action": "AssumeRole", "RoleArn": role["Arn"], "RoleSessionName": "bench"},
             key,
@@ -281,14 +208,14 @@ def against_server(seconds: float, threads: int, workers: int) -> None:
             aws_access_key_id=key,
             aws_secret_access_key=secret,
         ).assume_role(RoleArn=role["Arn"], RoleSessionName="bench")["Credentials"]
-        with_session = signed(
+        with_session = sts_call(
             endpoint,
             {"Action": "GetCallerIdentity"},
             answer["AccessKeyId"],
             answer["SecretAccessKey"],
             answer["SessionToken"],
         )
-        with_key = signed(endpoint, {"Action": "GetCallerIdentity"}, key, secret)
+        with_key = sts_call(endpoint, {"Action": "GetCallerIdentity"}, key, secret)
         hammer(port, with_session, 1.0, threads)
         report("GetCallerIdentity, session creds", *hammer(port, with_session, seconds, threads))
         hammer(port, with_key, 1.0, threads)

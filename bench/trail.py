@@ -17,89 +17,19 @@ from __future__ import annotations
 
 import argparse
 import configparser
-import http.client
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
-import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from loopback import figures, free_port, hammer, signed, wait_ready
 
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 CONFIGURATIONS = {"trail off": ["--no-trail"], "trail on": [], "trail sync": ["--trail-sync"]}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited early ({process.returncode})")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} not ready")
-
-
-def signed(endpoint: str, key: str, secret: str, body: str) -> tuple[dict[str, str], bytes]:
-    raw = body.encode()
-    request = AWSRequest(
-        "POST",
-        endpoint + "/",
-        data=raw,
-        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-    )
-    SigV4Auth(Credentials(key, secret), "iam", "us-east-1").add_auth(request)
-    return dict(request.headers.items()), raw
-
-
-def hammer(port: int, request: tuple[dict[str, str], bytes], seconds: float, threads: int) -> list[float]:
-    stop = time.monotonic() + seconds
-    latencies: list[list[float]] = [[] for _ in range(threads)]
-    failures: list[str] = []
-
-    def worker(n: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.connect()
-        assert conn.sock is not None
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        headers, body = request
-        while time.monotonic() < stop:
-            started = time.perf_counter()
-            conn.request("POST", "/", body=body, headers=headers)
-            answer = conn.getresponse()
-            data = answer.read()
-            if answer.status != 200:
-                failures.append(data.decode(errors="replace")[:300])
-                return
-            latencies[n].append(time.perf_counter() - started)
-        conn.close()
-
-    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
-    if failures:
-        raise RuntimeError(f"request failed: {failures[0]}")
-    return [x for part in latencies for x in part]
 
 
 class Running:
@@ -138,7 +68,7 @@ class Running:
         admin.attach_user_policy(UserName="bench", PolicyArn=ADMIN_POLICY)
         key = admin.create_access_key(UserName="bench")["AccessKey"]
         self.requests = {
-            name: signed(endpoint, key["AccessKeyId"], key["SecretAccessKey"], body)
+            name: signed(endpoint, "iam", body, key["AccessKeyId"], key["SecretAccessKey"])
             for name, body in (
                 ("GetUser", "Action=GetUser&Version=2010-05-08&UserName=bench"),
                 (
@@ -157,9 +87,7 @@ class Running:
 
 def summary(latencies: list[float], seconds: float) -> str:
     latencies = sorted(latencies)
-    median = statistics.median(latencies) * 1000
-    p99 = latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000
-    return f"median {median:6.2f} ms  p99 {p99:6.2f} ms  {len(latencies) / seconds:7.1f}/s"
+    return f"{figures(latencies)}  {len(latencies) / seconds:7.1f}/s"
 
 
 def main() -> None:
@@ -183,9 +111,8 @@ def main() -> None:
             order = order[round_number % len(order) :] + order[: round_number % len(order)]
             for operation in ("GetUser", "TagUser"):
                 for name, server in order:
-                    results[name][operation] += hammer(
-                        server.port, server.requests[operation], share, args.threads
-                    )
+                    _rate, latencies = hammer(server.port, server.requests[operation], share, args.threads)
+                    results[name][operation] += latencies
     finally:
         for server in servers.values():
             server.stop()
