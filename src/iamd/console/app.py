@@ -541,6 +541,15 @@ class Console:
         user = uow.users.get_by_id(session.user_id)
         return Owner(user, f"arn:aws:iam::{session.account_id}:user{user.path}{user.name}")
 
+    def _second_factor_refused(
+        self, request: Request, session: ConsoleSession, key: str, source: str
+    ) -> None:
+        """A wrong code or security key: slows the next attempts, and is a failed sign-in."""
+        self.throttle.failure(key, source, time.monotonic())
+        self._record_sign_in(
+            request, session.account_id, session.user_id, success=False, mfa_used=True, root=session.is_root
+        )
+
     def _after_mfa(self, request: Request, session: ConsoleSession) -> ConsoleSession:
         self._record_sign_in(
             request, session.account_id, session.user_id, success=True, mfa_used=True, root=session.is_root
@@ -614,15 +623,7 @@ class Console:
             return False
 
         if not await run_in_threadpool(self.runner.transaction, check):
-            self.throttle.failure(key, source, time.monotonic())
-            self._record_sign_in(
-                request,
-                session.account_id,
-                session.user_id,
-                success=False,
-                mfa_used=True,
-                root=session.is_root,
-            )
+            self._second_factor_refused(request, session, key, source)
             return self._render(
                 request,
                 session,
@@ -690,15 +691,7 @@ class Console:
 
         cleared = session.with_changes(challenge=None, challenge_kind=None)
         if not await run_in_threadpool(self.runner.transaction, check):
-            self.throttle.failure(key, source, time.monotonic())
-            self._record_sign_in(
-                request,
-                session.account_id,
-                session.user_id,
-                success=False,
-                mfa_used=True,
-                root=session.is_root,
-            )
+            self._second_factor_refused(request, session, key, source)
             return self._finish(
                 request, JSONResponse({"error": "The security key could not be verified."}, 401), cleared
             )

@@ -16,14 +16,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from iamd.authz import Decision
 from iamd.console.identity import session_caller
 from iamd.console.sessions import ConsoleSession
-from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for
-from iamd.store import errors as store_errors
+from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for, store_errors_as_aws
 from iamd.store.unit import UnitOfWork
 from iamd.wire import (
     AwsError,
-    DeleteConflict,
-    EntityAlreadyExists,
-    NoSuchEntity,
     OperationRef,
     ValidationError,
     load_service_model,
@@ -112,14 +108,8 @@ class ConsoleRunner:
                 now=now,
                 authorize_with=authorize_with,
             )
-            try:
+            with store_errors_as_aws():
                 output = body(ctx)
-            except store_errors.NotFound as exc:
-                raise NoSuchEntity(str(exc)) from exc
-            except store_errors.AlreadyExists as exc:
-                raise EntityAlreadyExists(str(exc)) from exc
-            except store_errors.Conflict as exc:
-                raise DeleteConflict(str(exc)) from exc
             if not ctx.authorized:
                 raise RuntimeError(f"console:{operation} answered without authorizing")
             return output, caller

@@ -19,26 +19,22 @@ from iamd.clock import Clock
 from iamd.secrets.ids import IdSource
 from iamd.server.authorizer import Authorizer
 from iamd.server.caller import caller_for_key
-from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for
+from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for, store_errors_as_aws
 from iamd.store import errors as store_errors
 from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.store import Store
 from iamd.store.unit import UnitOfWork
 from iamd.wire import (
     AwsError,
-    DeleteConflict,
-    EntityAlreadyExists,
     HttpRequest,
     HttpResponse,
     InternalFailure,
     InvalidClientTokenId,
-    NoSuchEntity,
     OperationRef,
     ServiceCatalog,
     SignedRequest,
     SigV4Verifier,
     UnsupportedOperation,
-    ValidationError,
     check_scope,
     has_signature,
     parse_signature,
@@ -245,16 +241,8 @@ class Pipeline:
                     )
                 ),
             )
-            try:
+            with store_errors_as_aws():
                 output = registration.handler(ctx, params)
-            except store_errors.NotFound as exc:
-                raise NoSuchEntity(str(exc)) from exc
-            except store_errors.AlreadyExists as exc:
-                raise EntityAlreadyExists(str(exc)) from exc
-            except store_errors.Conflict as exc:
-                raise DeleteConflict(str(exc)) from exc
-            except store_errors.InvalidMarker as exc:
-                raise ValidationError("Invalid Marker: the pagination marker is not valid") from exc
             if not ctx.authorized:
                 raise RuntimeError(f"{ref.service_name}:{ref.name} answered without authorizing")
             if observed is not None and self.trail is not None and not readonly:

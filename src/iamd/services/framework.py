@@ -8,14 +8,17 @@ that never authorized (an internal error, so a forgotten check cannot pass silen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from iamd.authz import Decision, Principal
 from iamd.secrets.ids import IdSource
+from iamd.store import errors as store_errors
 from iamd.store.unit import UnitOfWork
+from iamd.wire import DeleteConflict, EntityAlreadyExists, NoSuchEntity, ValidationError
 
 __all__ = [
     "Caller",
@@ -154,3 +157,19 @@ def handler_for(service: str, name: str) -> Registration | None:
 
 def registered(service: str) -> list[str]:
     return sorted(op for svc, op in _HANDLERS if svc == service)
+
+
+@contextmanager
+def store_errors_as_aws() -> Iterator[None]:
+    """Around an operation's handler: what the store refuses, answered as AWS answers it
+    (NoSuchEntity, EntityAlreadyExists, DeleteConflict, ValidationError for a bad Marker)."""
+    try:
+        yield
+    except store_errors.NotFound as exc:
+        raise NoSuchEntity(str(exc)) from exc
+    except store_errors.AlreadyExists as exc:
+        raise EntityAlreadyExists(str(exc)) from exc
+    except store_errors.Conflict as exc:
+        raise DeleteConflict(str(exc)) from exc
+    except store_errors.InvalidMarker as exc:
+        raise ValidationError("Invalid Marker: the pagination marker is not valid") from exc
