@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final, cast
 
-from iamd.authz import Principal, PrincipalKind
 from iamd.console.sessions import ConsoleSession
+from iamd.server.caller import root_caller, user_caller
 from iamd.services.framework import Caller
 from iamd.services.iam.passwords import password_expired, password_hashing
 from iamd.store import errors as store_errors
@@ -153,9 +153,8 @@ def session_caller(uow: UnitOfWork, session: ConsoleSession, now: datetime) -> C
     account_id = session.account_id
     if account_id is None:
         raise SessionEnded("not signed in")
-    mfa = session.mfa_at is not None
-    common = {
-        "mfa_authenticated": mfa,
+    signed_in = {
+        "mfa_authenticated": session.mfa_at is not None,
         "mfa_age_seconds": max(0, int(now.timestamp()) - session.mfa_at)
         if session.mfa_at is not None
         else None,
@@ -169,15 +168,7 @@ def session_caller(uow: UnitOfWork, session: ConsoleSession, now: datetime) -> C
             raise SessionEnded("the account or its root password is gone")
         if credential_mark(account.root_password_changed_at) != session.credential_mark:
             raise SessionEnded("the root password changed")
-        arn = f"arn:aws:iam::{account_id}:root"
-        return Caller(
-            principal=Principal(PrincipalKind.ROOT, arn, account_id),
-            account_id=account_id,
-            principal_type="Account",
-            unique_id=account_id,
-            arn=arn,
-            **common,  # type: ignore[arg-type]
-        )
+        return root_caller(account_id, **signed_in)
     try:
         user = uow.users.get_by_id(session.user_id)
     except store_errors.NotFound as exc:
@@ -187,16 +178,4 @@ def session_caller(uow: UnitOfWork, session: ConsoleSession, now: datetime) -> C
         raise SessionEnded("the user or its password is gone")
     if credential_mark(profile.password_changed_at) != session.credential_mark:
         raise SessionEnded("the password changed")
-    arn = f"arn:aws:iam::{account_id}:user{user.path}{user.name}"
-    tags = {tag.key: tag.value for tag in uow.tags.list(account_id, "user", user.id)}
-    return Caller(
-        principal=Principal(PrincipalKind.USER, arn, account_id),
-        account_id=account_id,
-        principal_type="User",
-        unique_id=user.id,
-        arn=arn,
-        user_id=user.id,
-        user_name=user.name,
-        tags=tags,
-        **common,  # type: ignore[arg-type]
-    )
+    return user_caller(uow, user, **signed_in)
