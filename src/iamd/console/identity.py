@@ -108,24 +108,20 @@ def find_user_candidate(uow: UnitOfWork, account_ref: str, user_name: str, now: 
 
 
 def find_root_candidate(uow: UnitOfWork, email: str) -> Candidate:
-    """The account whose root user signs in with ``email`` (compared case-insensitively).
-
-    The store has no lookup by email yet (see the report: Accounts.find_by_email); accounts are
-    few, so they are scanned."""
-    wanted = email.strip().lower()
-    if not wanted:
+    """The account whose root user signs in with ``email`` (compared case-insensitively)."""
+    if not email.strip():
         return _NOBODY
-    for account in uow.accounts.list():
-        if (account.email or "").lower() == wanted:
-            if account.root_password_hash is None:
-                return Candidate(account.id, None, None, None)
-            return Candidate(
-                account.id,
-                None,
-                account.root_password_hash,
-                credential_mark(account.root_password_changed_at),
-            )
-    return _NOBODY
+    account = uow.accounts.find_by_email(email)
+    if account is None:
+        return _NOBODY
+    if account.root_password_hash is None:
+        return Candidate(account.id, None, None, None)
+    return Candidate(
+        account.id,
+        None,
+        account.root_password_hash,
+        credential_mark(account.root_password_changed_at),
+    )
 
 
 def root_first_sign_in(uow: UnitOfWork, account_id: str) -> datetime | None:

@@ -81,6 +81,18 @@ class Accounts(Repository):
         row = self._session.scalar(select(Account).where(Account.alias == alias))
         return None if row is None else _record(row)
 
+    def find_by_email(self, email: str) -> AccountRecord | None:
+        """The account whose root user's email address is ``email`` (compared case-insensitively;
+        the first by id if several share it)."""
+        rows = self._session.scalars(
+            select(Account)
+            .where(func.lower(Account.email) == email.strip().lower(), Account.id != AWS_ACCOUNT)
+            .order_by(Account.id)
+            .limit(1)
+        )
+        row = rows.first()
+        return None if row is None else _record(row)
+
     def list(self) -> tuple[AccountRecord, ...]:
         """Every real account (not the "aws" pseudo-account), by id."""
         rows = self._session.scalars(select(Account).where(Account.id != AWS_ACCOUNT).order_by(Account.id))

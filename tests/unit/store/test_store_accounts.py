@@ -31,6 +31,14 @@ def test_accounts(store: Store) -> None:
             uow.accounts.get("999999999999")
 
 
+def test_root_email_lookup_ignores_case(store: Store) -> None:
+    with store.transaction() as uow:
+        for written in ("root@example.com", " ROOT@Example.COM "):
+            found = uow.accounts.find_by_email(written)
+            assert found is not None and found.id == ACCOUNT
+        assert uow.accounts.find_by_email("someone@example.com") is None
+
+
 def test_aliases_are_unique_across_accounts(store: Store) -> None:
     with store.transaction() as uow:
         uow.accounts.set_alias(ACCOUNT, "acme")
