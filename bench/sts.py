@@ -6,7 +6,7 @@
 2. Against a real ``iamd serve`` on loopback: AssumeRole calls per second, and requests per second
    signed with the resulting session credentials (GetCallerIdentity, which also verifies the token).
 
-Run by hand:  .venv/bin/python bench/sts.py [--seconds 5] [--threads 4] [--workers 1]
+Run by hand:  .venv/bin/python bench/sts.py [--seconds 5] [--threads 4] [--no-trail]
 
 Requests are signed with botocore once per thread and sent again and again over one keep-alive
 connection per thread, so the figures are the server's, not the client's.
@@ -133,7 +133,7 @@ def sts_call(
     return signed(endpoint, "sts", body, key, secret, token)
 
 
-def against_server(seconds: float, threads: int, workers: int) -> None:
+def against_server(seconds: float, threads: int, flags: list[str]) -> None:
     data = Path(tempfile.mkdtemp(prefix="iamd-bench-sts-"))
     port = free_port()
     command = [
@@ -145,9 +145,8 @@ def against_server(seconds: float, threads: int, workers: int) -> None:
         str(data / "d"),
         "--port",
         str(port),
+        *flags,
     ]
-    if workers > 1:
-        command += ["--workers", str(workers)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         endpoint = f"http://127.0.0.1:{port}"
@@ -198,7 +197,8 @@ def against_server(seconds: float, threads: int, workers: int) -> None:
         )
         hammer(port, assume, 1.0, threads)  # warm-up
         rate, latencies = hammer(port, assume, seconds, threads)
-        print(f"against iamd serve (--workers {workers}, {threads} client threads, {seconds:.0f} s each):")
+        setting = " ".join(flags) or "trail on"
+        print(f"against iamd serve ({setting}, {threads} client threads, {seconds:.0f} s each):")
         report("AssumeRole", rate, latencies)
 
         answer = boto3.client(
@@ -232,11 +232,13 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=1, help="iamd server processes")
+    parser.add_argument(
+        "--no-trail", action="store_true", help="run the server without its audit trail (for comparison)"
+    )
     parser.add_argument("--calls", type=int, default=20000, help="in-process calls per measurement")
     args = parser.parse_args()
     in_process(args.calls)
-    against_server(args.seconds, args.threads, args.workers)
+    against_server(args.seconds, args.threads, ["--no-trail"] if args.no_trail else [])
 
 
 if __name__ == "__main__":
