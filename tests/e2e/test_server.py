@@ -180,7 +180,7 @@ def test_aws_cli_creates_and_lists_users(server: Server) -> None:
 
 def test_operation_outside_iamd_is_named_unsupported(iam: Any) -> None:
     with pytest.raises(ClientError) as exc:
-        iam.get_organizations_access_report(JobId="x" * 36)
+        iam.get_delegation_request(DelegationRequestId="x" * 16)
     status, code, message = error_of(exc)
     assert (status, code) == (400, "UnsupportedOperation")
-    assert "GetOrganizationsAccessReport" in message
+    assert "GetDelegationRequest" in message

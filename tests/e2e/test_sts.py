@@ -706,9 +706,6 @@ def test_operations_iamd_does_not_offer_say_so(admin: Identity) -> None:
         ),
         "GetDelegatedAccessToken": lambda: sts.get_delegated_access_token(TradeInToken="x" * 32),
         "GetScopedCredentials": lambda: sts.get_scoped_credentials(DurationSeconds=900),
-        "GetWebIdentityToken": lambda: sts.get_web_identity_token(
-            Audience=["https://example.com"], SigningAlgorithm="RS256"
-        ),
     }
     for name, call in calls.items():
         with pytest.raises(ClientError) as unsupported:

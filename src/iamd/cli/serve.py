@@ -21,6 +21,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="SQLAlchemy URL; default: SQLite file DATA_DIR/iamd.db "
         "(PostgreSQL: postgresql+psycopg://user@host/db)",
     )
+    serve.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="where clients reach this server, e.g. https://iamd.example.com (the base of outbound "
+        "web identity federation issuer URLs; default: each request's scheme and Host header)",
+    )
     serve.add_argument("--account-id", help="the management account's 12-digit id (first start only)")
     serve.add_argument(
         "--kek", help="key-encryption key(s), base64, comma-separated (default: $IAMD_KEK or DATA_DIR/kek)"
@@ -120,7 +126,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         writer.start()
         recorder = Recorder(writer, store)
-    pipeline = Pipeline(store, clock, ids, Authorizer(rcp_services()), trail=recorder)
+    pipeline = Pipeline(
+        store, clock, ids, Authorizer(rcp_services()), trail=recorder, public_url=args.public_url
+    )
     config = uvicorn.Config(
         create_app(pipeline), host=args.host, port=args.port, log_level=args.log_level, access_log=False
     )

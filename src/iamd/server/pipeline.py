@@ -91,6 +91,8 @@ class Routed:
     """A malformed signature, or (with ``ref`` None) an unknown operation."""
     ref: OperationRef | None
     readonly: bool
+    waits: bool = False
+    """The operation may wait on the network (e.g. for an OpenID Connect provider's keys)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +110,12 @@ class Pipeline:
         authorizer: Authorizer,
         catalog: ServiceCatalog | None = None,
         trail: _cloudtrail.Recorder | None = None,
+        public_url: str | None = None,
     ) -> None:
-        """``trail``: where every request is recorded (None: no trail, ``iamd serve --no-trail``)."""
+        """``trail``: where every request is recorded (None: no trail, ``iamd serve --no-trail``).
+        ``public_url``: where clients reach this iamd (default: each request's scheme and Host)."""
         self.store = store
+        self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
         self.ids = ids
         self.authorizer = authorizer
@@ -120,6 +125,13 @@ class Pipeline:
         self._keys = _LruCache(4096)
         self._last_used: dict[tuple[str, str, str], datetime] = {}
         self._last_used_lock = threading.Lock()
+
+    def base_url(self, request: HttpRequest, connection: Connection) -> str:
+        """Where clients reach this iamd: ``--public-url``, else the request's scheme and Host."""
+        if self.public_url:
+            return self.public_url
+        host = request.headers.get("host") or "127.0.0.1"
+        return f"{'https' if connection.secure else 'http'}://{host}"
 
     def route(self, request: HttpRequest) -> Routed:
         """Which operation ``request`` is for, and its signature's parts (nothing verified yet)."""
@@ -137,7 +149,13 @@ class Pipeline:
         except AwsError as error:
             return Routed(signed, error, None, True)
         registration = handler_for(ref.service_name, ref.name)
-        return Routed(signed, auth_error, ref, registration is None or registration.readonly)
+        return Routed(
+            signed,
+            auth_error,
+            ref,
+            registration is None or registration.readonly,
+            registration is not None and registration.waits,
+        )
 
     def handle(
         self, request: HttpRequest, connection: Connection, routed: Routed | None = None
@@ -163,6 +181,7 @@ class Pipeline:
             user_agent=request.headers.get("user-agent") or "",
             secure_transport=connection.secure,
             received_at=now,
+            base_url=self.base_url(request, connection),
         )
         # The trail records every request once its outcome is known (a successful write inside
         # its own transaction); recording never changes the answer.
@@ -249,7 +268,9 @@ class Pipeline:
                 self.trail.in_transaction(uow, ref, info, observed, output)
             return output, caller
 
-        readonly = registration.readonly if registration is not None else True
+        # CreateSession has no registration; it writes (the subject it records).
+        session = _rolesanywhere_sessions.is_session_operation(ref)
+        readonly = registration.readonly if registration is not None else not session
         output, caller = self.store.run(work, readonly=readonly)
         if observed is not None:
             observed.caller = caller
@@ -260,7 +281,7 @@ class Pipeline:
         """IAM Roles Anywhere's CreateSession (``POST /sessions`` signed with an X.509 certificate:
         ``AWS4-X509-RSA-SHA256`` / ``AWS4-X509-ECDSA-SHA256``): not in botocore's model, and not
         signed with an access key; ``_x509_session`` authenticates it."""
-        return Routed(None, None, _rolesanywhere_sessions.session_operation(), True)
+        return Routed(None, None, _rolesanywhere_sessions.session_operation(), False)  # it writes
 
     def _x509_session(
         self, uow: UnitOfWork, request: HttpRequest, info: RequestInfo, now: datetime

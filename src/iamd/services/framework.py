@@ -46,6 +46,9 @@ class RequestInfo:
     user_agent: str
     secure_transport: bool
     received_at: datetime
+    base_url: str = ""
+    """Where clients reach this iamd (``iamd serve --public-url``, else the request's scheme and
+    Host header): the base of URLs iamd hands out, such as an outbound federation issuer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,19 +136,24 @@ class Registration:
     operation: str
     handler: Handler
     readonly: bool
+    waits: bool = False
+    """The handler may wait on the network: the server runs it off its event loop."""
 
 
 _HANDLERS: dict[tuple[str, str], Registration] = {}
 
 
-def operation(service: str, name: str, *, readonly: bool = False) -> Callable[[Handler], Handler]:
-    """Register ``handler`` as ``service``'s operation ``name`` (botocore's operation name)."""
+def operation(
+    service: str, name: str, *, readonly: bool = False, waits: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register ``handler`` as ``service``'s operation ``name`` (botocore's operation name).
+    ``waits``: the handler may wait on the network (it is then run off the server's event loop)."""
 
     def register(handler: Handler) -> Handler:
         key = (service, name)
         if key in _HANDLERS:
             raise RuntimeError(f"{service}:{name} is registered twice")
-        _HANDLERS[key] = Registration(service, name, handler, readonly)
+        _HANDLERS[key] = Registration(service, name, handler, readonly, waits)
         return handler
 
     return register

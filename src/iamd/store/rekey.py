@@ -42,4 +42,4 @@ class Rekey(Repository):
                     )
                     count += 1
         self._session.flush()
-        return count
+        return count + self._uow.account_settings.reencrypt_secrets()

@@ -74,7 +74,8 @@ class Store:
         """One transaction, committed when the block ends normally, rolled back otherwise.
 
         Writers are serializable: SERIALIZABLE on PostgreSQL, BEGIN IMMEDIATE on SQLite (where
-        writers take turns, those of this process on a lock of the store's). Readers see a consistent snapshot and never block writers.
+        writers take turns, those of this process on a lock of the store's). Readers see a
+        consistent snapshot and never block writers.
 
         On PostgreSQL, overlapping writers to one account conflict (both bump its generation) and
         all but one fail with :class:`RetryableError`; :meth:`run` retries for you. Naming the

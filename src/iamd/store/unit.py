@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from iamd.secrets.kek import Kek
 from iamd.store.access_keys import AccessKeys
+from iamd.store.account_settings import AccountSettings
 from iamd.store.accounts import Accounts
 from iamd.store.audit import Audit
 from iamd.store.credentials import ServiceCredentials, SigningCertificates, SshPublicKeys
@@ -86,6 +87,10 @@ class UnitOfWork:
     @cached_property
     def accounts(self) -> Accounts:
         return Accounts(self)
+
+    @cached_property
+    def account_settings(self) -> AccountSettings:
+        return AccountSettings(self)
 
     @cached_property
     def users(self) -> Users:

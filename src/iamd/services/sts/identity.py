@@ -58,7 +58,6 @@ _UNSUPPORTED = {
     "GetDelegatedAccessToken": "iamd issues no trade-in tokens",
     "GetScopedCredentials": "iamd sessions carry one session-policy layer, "
     "so they cannot be scoped down again",
-    "GetWebIdentityToken": "iamd is not an OpenID Connect issuer (outbound web identity federation)",
 }
 
 

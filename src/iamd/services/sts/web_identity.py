@@ -11,11 +11,13 @@ the source identity may come from the token (claims ``https://aws.amazon.com/tag
 
 from __future__ import annotations
 
+import re
 from typing import Any, Final
 
 import jwt
 
 from iamd.authz import Principal, PrincipalKind, PrincipalPolicies
+from iamd.services import oidc_issuer
 from iamd.services.framework import OperationContext, operation
 from iamd.services.sts.assume_role import tag_context
 from iamd.services.sts.common import (
@@ -41,6 +43,8 @@ TAGS_CLAIM: Final = "https://aws.amazon.com/tags"
 SOURCE_IDENTITY_CLAIM: Final = "https://aws.amazon.com/source_identity"
 LEEWAY: Final = 60
 
+
+_IAMD_ISSUER: Final = re.compile(r"/oidc/(\d{12})$")
 
 def _invalid(message: str) -> AwsError:
     return sts_error("InvalidIdentityTokenException", message)
@@ -151,7 +155,17 @@ def _token_tags(claims: dict[str, Any]) -> tuple[list[dict[str, str]], list[str]
     return tags, transitive
 
 
-@operation("sts", "AssumeRoleWithWebIdentity", readonly=True)
+def _issued_by_iamd(ctx: OperationContext, issuer: str) -> bool:
+    """Whether ``issuer`` is an account's outbound-federation issuer: AWS documents that its
+    tokens are for services outside AWS, not for federation into AWS."""
+    found = _IAMD_ISSUER.search(issuer.rstrip("/"))
+    if found is None:
+        return False
+    own = oidc_issuer.find_issuer(ctx.uow, found.group(1))
+    return own is not None and own.url.rstrip("/") == issuer.rstrip("/")
+
+
+@operation("sts", "AssumeRoleWithWebIdentity", readonly=True, waits=True)
 def assume_role_with_web_identity(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     arn, name, token = params["RoleArn"], params["RoleSessionName"], params["WebIdentityToken"]
     check_session_name(name)
@@ -174,6 +188,11 @@ def assume_role_with_web_identity(ctx: OperationContext, params: dict[str, Any])
     if provider is None:
         raise _invalid(f"No OpenIDConnect provider found in your account for {issuer}")
     claims = verify_token(ctx, token, provider, issuer)
+    if _issued_by_iamd(ctx, issuer):
+        raise _invalid(
+            "Tokens from GetWebIdentityToken (outbound identity federation) cannot be used with "
+            "AssumeRoleWithWebIdentity."
+        )
     provider_arn = f"arn:aws:iam::{account}:oidc-provider/{key}"
     principal = Principal(PrincipalKind.WEB_IDENTITY, provider_arn, account)
 

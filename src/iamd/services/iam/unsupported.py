@@ -1,0 +1,46 @@
+"""The IAM operations of botocore's model that iamd does not offer, each answered with
+UnsupportedOperation saying why (instead of the pipeline's generic answer)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from iamd.services.framework import OperationContext, operation
+from iamd.wire import UnsupportedOperation
+
+_DELEGATION: Final = (
+    "delegation requests (temporary access that an AWS partner asks an account for, approved in the "
+    "AWS console) need AWS's partner and console workflow, which iamd does not have"
+)
+_ROLE_TEMPLATES: Final = "role templates are published by AWS for its partners, and iamd has none"
+
+REASONS: Final = {
+    "CreateDelegationRequest": _DELEGATION,
+    "GetDelegationRequest": _DELEGATION,
+    "ListDelegationRequests": _DELEGATION,
+    "AcceptDelegationRequest": _DELEGATION,
+    "RejectDelegationRequest": _DELEGATION,
+    "AssociateDelegationRequest": _DELEGATION,
+    "UpdateDelegationRequest": _DELEGATION,
+    "SendDelegationToken": _DELEGATION,
+    "AcquireRole": _ROLE_TEMPLATES,
+    "GetRoleTemplateVersion": _ROLE_TEMPLATES,
+    "GetHumanReadableSummary": "AWS writes these summaries of delegation requests with a large language "
+    "model; iamd has neither delegation requests nor such a model",
+    "UpdateOpenIDConnectProvider": "it configures trusted identity propagation (a context provider, an "
+    "IAM Identity Center instance) on an OIDC provider, and iamd has no IAM Identity Center; thumbprints "
+    "are changed with UpdateOpenIDConnectProviderThumbprint",
+}
+
+
+def _unsupported(name: str, reason: str) -> None:
+    def handler(ctx: OperationContext, params: dict[str, Any]) -> None:
+        ctx.authorized = True
+        raise UnsupportedOperation(f"{name} is not supported by iamd: {reason}.")
+
+    handler.__name__ = f"unsupported_{name}"
+    operation("iam", name, readonly=True)(handler)
+
+
+for _name, _reason in REASONS.items():
+    _unsupported(_name, _reason)
