@@ -357,12 +357,6 @@ def test_roles_anywhere_calls_are_authorized(server: Server, iam: Any, setup: Se
         assert error_of(exc) == (403, "AccessDeniedException")
 
 
-def test_operations_iamd_lacks_are_unsupported(ra: Any) -> None:
-    with pytest.raises(ClientError) as exc:
-        ra.list_crls()
-    assert exc.value.response["Error"]["Code"].startswith("UnsupportedOperation")
-
-
 # -- CreateSession --------------------------------------------------------------------------------
 
 

@@ -432,6 +432,8 @@ class RolesAnywhereTrustAnchor(Base):
     tags: Mapped[dict[str, str]] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    notification_settings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    """The custom notification settings (PutNotificationSettings); NULL or absent events: AWS's defaults."""
 
 
 class RolesAnywhereProfile(Base):
@@ -452,5 +454,45 @@ class RolesAnywhereProfile(Base):
     accept_role_session_name: Mapped[bool] = mapped_column(Boolean)
     created_by: Mapped[str] = mapped_column(String(2048))
     tags: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    attribute_mappings: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    """Certificate field -> mapping rule specifiers; NULL: AWS's default mappings."""
+
+
+class RolesAnywhereCrl(Base):
+    """A certificate revocation list imported for a trust anchor (DER bytes as imported, or PEM)."""
+
+    __tablename__ = "rolesanywhere_crls"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = _account_fk()
+    region: Mapped[str] = mapped_column(String(32))
+    trust_anchor_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("rolesanywhere_trust_anchors.id"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    crl_data: Mapped[bytes] = mapped_column(LargeBinary)
+    tags: Mapped[dict[str, str]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class RolesAnywhereSubject(Base):
+    """A certificate subject seen by CreateSession: the certificates it presented (``credentials``)
+    and the instance properties it sent, each a JSON list, most recent first."""
+
+    __tablename__ = "rolesanywhere_subjects"
+    __table_args__ = (UniqueConstraint("account_id", "region", "x509_subject"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = _account_fk()
+    region: Mapped[str] = mapped_column(String(32))
+    x509_subject: Mapped[str] = mapped_column(String(2048))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    credentials: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    instance_properties: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    last_seen_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

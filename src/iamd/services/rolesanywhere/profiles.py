@@ -1,4 +1,5 @@
-"""Profiles: which roles a Roles Anywhere session may take, with its session policies and duration."""
+"""Profiles: which roles a Roles Anywhere session may take, with its session policies, duration and
+certificate attribute mappings (:mod:`iamd.services.rolesanywhere.mappings`)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ from iamd.services.rolesanywhere.common import (
     DEFAULT_DURATION,
     MAX_DURATION,
     MIN_DURATION,
-    check_uuid,
+    mappings_of,
     not_found,
     page_size,
     profile_arn,
     profile_output,
     region,
+    resource_id,
     tags_of,
     validation,
 )
+from iamd.services.rolesanywhere.mappings import specifiers_of
 from iamd.store.rolesanywhere import ProfileRecord
 
 _ROLE_ARN = re.compile(r"arn:aws:iam::\d{12}:role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}")
@@ -63,7 +66,7 @@ def _duration(value: Any) -> int:
 
 
 def _profile(ctx: OperationContext, params: dict[str, Any], action: str) -> ProfileRecord:
-    profile_id = check_uuid(str(params["profileId"]), "profileId")
+    profile_id = resource_id(ctx, str(params["profileId"]), "profile", "profile")
     ctx.authorize(action, profile_arn(region(ctx), ctx.account_id, profile_id))
     found = ctx.uow.rolesanywhere.find_profile(ctx.account_id, region(ctx), profile_id)
     if found is None:
@@ -163,3 +166,41 @@ def delete_profile(ctx: OperationContext, params: dict[str, Any]) -> dict[str, A
     profile = _profile(ctx, params, "rolesanywhere:DeleteProfile")
     deleted = ctx.uow.rolesanywhere.delete_profile(profile.account_id, profile.region, profile.id)
     return {"profile": profile_output(deleted)}
+
+
+@operation("rolesanywhere", "PutAttributeMapping")
+def put_attribute_mapping(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Replace the mapping rules of one certificate field (no rules: the field maps nothing)."""
+    profile = _profile(ctx, params, "rolesanywhere:PutAttributeMapping")
+    field = str(params["certificateField"])
+    rules = [r.get("specifier", "") if isinstance(r, dict) else r for r in params["mappingRules"]]
+    specifiers = specifiers_of(field, [str(r) for r in rules])
+    mappings = dict(mappings_of(profile))
+    mappings[field] = specifiers
+    updated = ctx.uow.rolesanywhere.update_profile(
+        profile.account_id, profile.region, profile.id, ctx.now, attribute_mappings=mappings
+    )
+    return {"profile": profile_output(updated)}
+
+
+@operation("rolesanywhere", "DeleteAttributeMapping")
+def delete_attribute_mapping(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Remove the given specifiers from a certificate field's rules, or the whole field when none
+    are given. A specifier the field does not map is a ValidationException."""
+    profile = _profile(ctx, params, "rolesanywhere:DeleteAttributeMapping")
+    field = str(params["certificateField"])
+    mappings = dict(mappings_of(profile))
+    current = mappings.get(field, ())
+    if params.get("specifiers"):
+        drop = specifiers_of(field, [str(s) for s in params["specifiers"]])
+        missing = [s for s in drop if s not in current]
+        if missing:
+            raise validation(f"The profile does not map {', '.join(missing)} of {field}.")
+        mappings[field] = tuple(s for s in current if s not in drop)
+    else:
+        specifiers_of(field, ())  # checks the field
+        mappings[field] = ()
+    updated = ctx.uow.rolesanywhere.update_profile(
+        profile.account_id, profile.region, profile.id, ctx.now, attribute_mappings=mappings
+    )
+    return {"profile": profile_output(updated)}

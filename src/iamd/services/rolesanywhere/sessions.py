@@ -11,10 +11,15 @@ The request (``POST /sessions``) is signed with the X.509 variant of Signature V
   (comma-separated base64 DER); both signed when present.
 
 Then: the certificate chains to a CA of the enabled trust anchor (signatures, validity at
-``now``), the profile is enabled and lists the role, and the role's trust policy allows
-``rolesanywhere.amazonaws.com`` ``sts:AssumeRole``, ``sts:TagSession`` and ``sts:SetSourceIdentity``
-with the certificate's attributes as ``aws:PrincipalTag/x509Subject/CN`` … condition keys. The
-credentials are sealed exactly as AssumeRole's (:mod:`iamd.services.sts.tokens`).
+``now``), no enabled CRL of the anchor signed by an issuer on the path revokes a certificate of the
+path ("Certificate revoked"), the profile is enabled and lists the role, and the role's trust
+policy allows ``rolesanywhere.amazonaws.com`` ``sts:AssumeRole``, ``sts:TagSession`` and
+``sts:SetSourceIdentity`` with the certificate's attributes that the profile's attribute mappings
+select (:mod:`iamd.services.rolesanywhere.mappings`) as ``aws:PrincipalTag/x509Subject/CN`` …
+condition keys; they become the session's principal tags. The credentials are sealed exactly as
+AssumeRole's (:mod:`iamd.services.sts.tokens`). A successful call records its subject (the
+certificate's subject name, the certificate, the instance properties sent) for ListSubjects and
+GetSubject; refused calls are not recorded (their transaction is rolled back).
 
 CreateSession is not in botocore's ``rolesanywhere`` model: :data:`SERVICE_MODEL` is that model
 with the operation added, so the pipeline encodes its answer and errors like any other.
@@ -27,10 +32,11 @@ import binascii
 import copy
 import hashlib
 import hmac
+import itertools
 import json
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
@@ -39,10 +45,9 @@ from typing import Any, Final
 from botocore.loaders import create_loader
 from botocore.model import ServiceModel
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.x509.oid import NameOID
 
 from iamd.authz import Decision, Principal, PrincipalKind, PrincipalPolicies
 from iamd.secrets.ids import IdSource
@@ -55,9 +60,13 @@ from iamd.services.rolesanywhere.common import (
     error,
     is_ca,
     load_certificates,
+    mappings_of,
     parse_arn,
+    parse_crl,
+    subject_arn,
     validation,
 )
+from iamd.services.rolesanywhere.mappings import certificate_attributes
 from iamd.services.sts.common import (
     SessionPolicies,
     find_role,
@@ -67,6 +76,7 @@ from iamd.services.sts.common import (
 )
 from iamd.services.sts.evaluation import Trust, request_context
 from iamd.services.sts.tokens import ROLE
+from iamd.store.rolesanywhere import CredentialRecord, CrlRecord
 from iamd.store.unit import UnitOfWork
 from iamd.wire import AwsError, HttpRequest, OperationRef, SignedRequest, SigV4Verifier
 from iamd.wire.sigv4 import CredentialScope, canonical_request
@@ -86,15 +96,6 @@ ECDSA_ALGORITHM: Final = "AWS4-X509-ECDSA-SHA256"
 ALGORITHMS: Final = (RSA_ALGORITHM, ECDSA_ALGORITHM)
 _AMZ_DATE: Final = "%Y%m%dT%H%M%SZ"
 _HEX_SHA256: Final = re.compile(r"[0-9a-f]{64}")
-_SUBJECT_KEYS: Final = (
-    ("CN", NameOID.COMMON_NAME),
-    ("OU", NameOID.ORGANIZATIONAL_UNIT_NAME),
-    ("O", NameOID.ORGANIZATION_NAME),
-    ("L", NameOID.LOCALITY_NAME),
-    ("ST", NameOID.STATE_OR_PROVINCE_NAME),
-    ("C", NameOID.COUNTRY_NAME),
-    ("DC", NameOID.DOMAIN_COMPONENT),
-)
 _MAX_CHAIN: Final = 5
 
 
@@ -110,7 +111,13 @@ _SHAPES: Final[dict[str, Any]] = {
             "durationSeconds": {"shape": "Integer"},
             "roleSessionName": {"shape": "String"},
             "sessionName": {"shape": "String"},
+            "instanceProperties": {"shape": "CreateSessionInstanceProperties"},
         },
+    },
+    "CreateSessionInstanceProperties": {
+        "type": "map",
+        "key": {"shape": "String"},
+        "value": {"shape": "String"},
     },
     "CreateSessionResponse": {
         "type": "structure",
@@ -326,60 +333,51 @@ def verify_chain(
     intermediates: list[x509.Certificate],
     anchors: list[x509.Certificate],
     now: datetime,
-) -> None:
+) -> list[x509.Certificate]:
     """The leaf must chain, through CA intermediates, to one of the anchors; every certificate on
-    the path (the anchor too) must be valid at ``now``. Raises AccessDeniedException."""
+    the path (the anchor too) must be valid at ``now``. Returns the path, leaf first and anchor
+    last. Raises AccessDeniedException."""
     _current(leaf, now, "certificate")
     if is_ca(leaf):
         raise _denied("The end-entity certificate must not be a CA certificate.")
+    path = [leaf]
     current = leaf
     for _ in range(_MAX_CHAIN + 1):
         for anchor in anchors:
             if _issued_by(current, anchor):
                 _current(anchor, now, "trust anchor certificate")
-                return
+                return [*path, anchor]
         step = next((c for c in intermediates if c is not current and _issued_by(current, c)), None)
         if step is None:
             break
         if not is_ca(step):
             raise _denied("An intermediate certificate is not a CA certificate.")
         _current(step, now, "intermediate certificate")
+        path.append(step)
         current = step
     raise _denied("Untrusted signing certificate: it does not chain to the trust anchor.")
 
 
-# -- condition keys and tags -----------------------------------------------------------------------
+# -- revocation ------------------------------------------------------------------------------------
 
 
-def _name_values(name: x509.Name, prefix: str) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for key, oid in _SUBJECT_KEYS:
-        found = name.get_attributes_for_oid(oid)
-        if found:
-            value = found[0].value
-            values[f"{prefix}/{key}"] = value if isinstance(value, str) else value.decode("utf-8", "replace")
-    return values
-
-
-def certificate_attributes(certificate: x509.Certificate) -> dict[str, str]:
-    """AWS's mapping: ``x509Subject/CN``…, ``x509Issuer/CN``…, ``x509SAN/DNS``, ``/URI``, ``/Name``
-    (the first value of each)."""
-    values = _name_values(certificate.subject, "x509Subject")
-    values.update(_name_values(certificate.issuer, "x509Issuer"))
-    try:
-        san = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except x509.ExtensionNotFound:
-        return values
-    dns = san.get_values_for_type(x509.DNSName)
-    uris = san.get_values_for_type(x509.UniformResourceIdentifier)
-    names = san.get_values_for_type(x509.DirectoryName)
-    if dns:
-        values["x509SAN/DNS"] = dns[0]
-    if uris:
-        values["x509SAN/URI"] = uris[0]
-    if names:
-        values["x509SAN/Name"] = names[0].rfc4514_string()
-    return values
+def check_revocation(path: list[x509.Certificate], crls: Iterable[CrlRecord]) -> None:
+    """AccessDeniedException "Certificate revoked" when an enabled CRL of the trust anchor, signed
+    by the issuer of a certificate on the path, lists that certificate's serial number. A CRL
+    whose signature does not verify against the issuer is ignored."""
+    for record in crls:
+        crl = parse_crl(record.crl_data)
+        if crl is None:
+            continue
+        for certificate, issuer in itertools.pairwise(path):
+            if crl.issuer != issuer.subject:
+                continue
+            try:
+                signed = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+            except (TypeError, ValueError, UnsupportedAlgorithm):
+                signed = False
+            if signed and crl.get_revoked_certificate_by_serial_number(certificate.serial_number):
+                raise _denied("Certificate revoked")
 
 
 # -- CreateSession ---------------------------------------------------------------------------------
@@ -403,6 +401,23 @@ def _params(request: HttpRequest) -> dict[str, Any]:
                 f"1 validation error detected: Value null at '{name}' failed to satisfy constraint"
             )
     return params
+
+
+def _instance_properties(raw: object) -> dict[str, str] | None:
+    """CreateSession's ``instanceProperties``: at most 50 string pairs of 1 to 200 characters."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise validation("instanceProperties must be an object of string keys and values.")
+    if len(raw) > 50:
+        raise validation("instanceProperties may hold at most 50 properties.")
+    for key, value in raw.items():
+        if not isinstance(value, str) or not 1 <= len(key) <= 200 or not 1 <= len(value) <= 200:
+            raise validation(
+                f"The instance property '{str(key)[:200]}' must be a string of 1 to 200 characters "
+                "with a key of 1 to 200 characters."
+            )
+    return {str(k): str(v) for k, v in raw.items()}
 
 
 def create_session(
@@ -449,14 +464,16 @@ def create_session(
     if anchor is None or not anchor.enabled:
         raise _denied("The trust anchor does not exist or is disabled.")
     # The chain first: a stranger's certificate learns nothing about profiles and roles.
-    verify_chain(leaf, intermediates, load_certificates(anchor.source_data), now)
+    path = verify_chain(leaf, intermediates, load_certificates(anchor.source_data), now)
+    check_revocation(path, repo.enabled_crls(account, region, anchor.id))
     profile = repo.find_profile(account, region, profile_parts[3])
     if profile is None or not profile.enabled:
         raise _denied("The profile does not exist or is disabled.")
     if str(params["roleArn"]) not in profile.role_arns:
         raise _denied("The role is not in the profile.")
 
-    attributes = certificate_attributes(leaf)
+    instance_properties = _instance_properties(params.get("instanceProperties"))
+    attributes = certificate_attributes(leaf, mappings_of(profile))
     source_arn = anchor_arn(region, account, anchor.id)
     principal = Principal(PrincipalKind.SERVICE, SERVICE_PRINCIPAL, None)
     context: dict[str, object] = dict(request_context(ctx.info, now))
@@ -466,7 +483,8 @@ def create_session(
         context["aws:TagKeys"] = list(attributes)
     context["aws:SourceArn"] = source_arn
     context["aws:SourceAccount"] = account
-    cn = attributes.get("x509Subject/CN")
+    # The source identity is the subject's CN whatever the profile maps into tags.
+    cn = certificate_attributes(leaf, {"x509Subject": ("CN",)}).get("x509Subject/CN")
     source_identity = f"CN={cn}" if cn else None
     if source_identity is not None:
         context["sts:SourceIdentity"] = source_identity
@@ -518,8 +536,23 @@ def create_session(
         source_identity=source_identity,
         source_arn=source_arn,
     )
-    subject_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{anchor.id}/{leaf.subject.rfc4514_string()}")
-    subject_arn = f"arn:aws:rolesanywhere:{region}:{account}:subject/{subject_id}"
+    subject = repo.record_subject(
+        account,
+        region,
+        leaf.subject.rfc4514_string(),
+        new_id=str(uuid.uuid4()),
+        credential=CredentialRecord(
+            serial_number=str(leaf.serial_number),
+            issuer=leaf.issuer.rfc4514_string(),
+            seen_at=now,
+            enabled=True,
+            certificate_pem=leaf.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+            failed=False,
+        ),
+        instance_properties=instance_properties,
+        seen_at=now,
+    )
+    subject_resource = subject_arn(region, account, subject.id)
     item: dict[str, Any] = {
         "assumedRoleUser": {"arn": issued.session.arn, "assumedRoleId": issued.session.unique_id},
         "credentials": {
@@ -538,7 +571,7 @@ def create_session(
         account_id=account,
         principal_type="AWSService",
         unique_id=SERVICE_PRINCIPAL,
-        arn=subject_arn,
+        arn=subject_resource,
         source_identity=source_identity,
     )
-    return {"credentialSet": [item], "subjectArn": subject_arn}, caller
+    return {"credentialSet": [item], "subjectArn": subject_resource}, caller

@@ -1,4 +1,4 @@
-"""TagResource, UntagResource, ListTagsForResource on trust anchors and profiles."""
+"""TagResource, UntagResource, ListTagsForResource on trust anchors, profiles and CRLs."""
 
 from __future__ import annotations
 
@@ -6,12 +6,14 @@ from typing import Any
 
 from iamd.services.framework import OperationContext, operation
 from iamd.services.rolesanywhere.common import error, not_found, parse_arn, tags_of, tags_output, validation
-from iamd.store.rolesanywhere import ProfileRecord, TrustAnchorRecord
+from iamd.store.rolesanywhere import CrlRecord, ProfileRecord, TrustAnchorRecord
+
+Resource = TrustAnchorRecord | ProfileRecord | CrlRecord
 
 
 def _resource(
     ctx: OperationContext, arn: str, action: str, context: dict[str, object] | None = None
-) -> TrustAnchorRecord | ProfileRecord:
+) -> Resource:
     parsed = parse_arn(arn)
     if parsed is None or parsed[2] == "subject":
         raise validation(f"Invalid resource ARN: {arn}")
@@ -20,22 +22,26 @@ def _resource(
     if account != ctx.account_id or region != ctx.info.region:
         raise not_found("Resource")
     repo = ctx.uow.rolesanywhere
-    found: TrustAnchorRecord | ProfileRecord | None = (
-        repo.find_trust_anchor(account, region, resource_id)
-        if kind == "trust-anchor"
-        else repo.find_profile(account, region, resource_id)
-    )
+    found: Resource | None
+    if kind == "trust-anchor":
+        found = repo.find_trust_anchor(account, region, resource_id)
+    elif kind == "profile":
+        found = repo.find_profile(account, region, resource_id)
+    else:
+        found = repo.find_crl(account, region, resource_id)
     if found is None:
         raise not_found("Resource")
     return found
 
 
-def _save(ctx: OperationContext, resource: TrustAnchorRecord | ProfileRecord, tags: dict[str, str]) -> None:
+def _save(ctx: OperationContext, resource: Resource, tags: dict[str, str]) -> None:
     if len(tags) > 50:
         raise error("TooManyTagsException", "A resource can have at most 50 tags.")
     repo = ctx.uow.rolesanywhere
     if isinstance(resource, TrustAnchorRecord):
         repo.update_trust_anchor(resource.account_id, resource.region, resource.id, ctx.now, tags=tags)
+    elif isinstance(resource, CrlRecord):
+        repo.update_crl(resource.account_id, resource.region, resource.id, ctx.now, tags=tags)
     else:
         repo.update_profile(resource.account_id, resource.region, resource.id, ctx.now, tags=tags)
 

@@ -1,4 +1,11 @@
-"""Trust anchors: the CA certificates that end-entity certificates must chain to."""
+"""Trust anchors: the CA certificates that end-entity certificates must chain to, and their
+notification settings.
+
+Notification settings (PutNotificationSettings, ResetNotificationSettings, CreateTrustAnchor's
+``notificationSettings``) are validated, stored and returned with AWS's defaults for the events
+not customized (enabled, 45 days, channel ALL, configured by ``rolesanywhere.amazonaws.com``);
+iamd sends no notification (no CloudWatch metric, EventBridge event or Health event).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,18 @@ from typing import Any
 
 from iamd.services.framework import OperationContext, operation
 from iamd.services.rolesanywhere.common import (
+    NOTIFICATION_EVENTS,
     anchor_arn,
     anchor_output,
     check_ca_bundle,
-    check_uuid,
     not_found,
     page_size,
     region,
+    resource_id,
     tags_of,
     validation,
 )
-from iamd.store.rolesanywhere import TrustAnchorRecord
+from iamd.store.rolesanywhere import NotificationSettingRecord, TrustAnchorRecord
 
 _SOURCE_TYPES = ("CERTIFICATE_BUNDLE", "AWS_ACM_PCA", "SELF_SIGNED_REPOSITORY")
 
@@ -36,8 +44,46 @@ def _source(source: dict[str, Any]) -> tuple[str, str]:
     raise validation(f"Unknown sourceType {kind!r}.")
 
 
+def _event(raw: Any) -> tuple[str, str]:
+    event = str(raw.get("event") or "")
+    if event not in NOTIFICATION_EVENTS:
+        events = ", ".join(NOTIFICATION_EVENTS)
+        raise validation(f"Unknown notification event '{event}': it must be one of {events}.")
+    channel = str(raw.get("channel") or "ALL")
+    if channel != "ALL":
+        raise validation(f"Unknown notification channel '{channel}': it must be ALL.")
+    return event, channel
+
+
+def _settings(
+    ctx: OperationContext, current: tuple[NotificationSettingRecord, ...], raw: list[Any]
+) -> tuple[NotificationSettingRecord, ...]:
+    """``current`` with the settings of ``raw`` put in (one per event and channel)."""
+    if len(raw) > 50:
+        raise validation("notificationSettings may hold at most 50 settings.")
+    merged = {(n.event, n.channel or "ALL"): n for n in current}
+    seen: set[tuple[str, str]] = set()
+    for item in raw:
+        key = _event(item)
+        if key in seen:
+            raise validation(f"The notification setting for {key[0]} on channel {key[1]} is given twice.")
+        seen.add(key)
+        if item.get("enabled") is None:
+            raise validation(f"The notification setting for {key[0]} needs 'enabled'.")
+        enabled = bool(item["enabled"])
+        threshold = item.get("threshold")
+        if threshold is not None and not 1 <= int(threshold) <= 360:
+            raise validation(f"The threshold of {key[0]} must be between 1 and 360 days.")
+        if enabled and threshold is None:
+            raise validation(f"The enabled notification setting for {key[0]} needs a threshold.")
+        merged[key] = NotificationSettingRecord(
+            key[0], key[1], enabled, None if threshold is None else int(threshold), ctx.account_id
+        )
+    return tuple(merged[k] for k in sorted(merged))
+
+
 def _anchor(ctx: OperationContext, params: dict[str, Any], action: str) -> TrustAnchorRecord:
-    anchor_id = check_uuid(str(params["trustAnchorId"]), "trustAnchorId")
+    anchor_id = resource_id(ctx, str(params["trustAnchorId"]), "trust-anchor", "trust anchor")
     ctx.authorize(action, anchor_arn(region(ctx), ctx.account_id, anchor_id))
     found = ctx.uow.rolesanywhere.find_trust_anchor(ctx.account_id, region(ctx), anchor_id)
     if found is None:
@@ -52,9 +98,8 @@ def create_trust_anchor(ctx: OperationContext, params: dict[str, Any]) -> dict[s
     if tags:
         context["aws:TagKeys"] = list(tags)
     ctx.authorize("rolesanywhere:CreateTrustAnchor", "*", context)
-    if params.get("notificationSettings"):
-        raise validation("iamd does not support notificationSettings.")
     kind, data = _source(params["source"])
+    settings = _settings(ctx, (), params.get("notificationSettings") or [])
     anchor = ctx.uow.rolesanywhere.create_trust_anchor(
         ctx.account_id,
         anchor_id=str(uuid.uuid4()),
@@ -66,6 +111,10 @@ def create_trust_anchor(ctx: OperationContext, params: dict[str, Any]) -> dict[s
         tags=tags,
         created_at=ctx.now,
     )
+    if settings:
+        anchor = ctx.uow.rolesanywhere.update_trust_anchor(
+            anchor.account_id, anchor.region, anchor.id, ctx.now, notification_settings=settings
+        )
     return {"trustAnchor": anchor_output(anchor)}
 
 
@@ -123,3 +172,29 @@ def delete_trust_anchor(ctx: OperationContext, params: dict[str, Any]) -> dict[s
     anchor = _anchor(ctx, params, "rolesanywhere:DeleteTrustAnchor")
     deleted = ctx.uow.rolesanywhere.delete_trust_anchor(anchor.account_id, anchor.region, anchor.id)
     return {"trustAnchor": anchor_output(deleted)}
+
+
+@operation("rolesanywhere", "PutNotificationSettings")
+def put_notification_settings(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Customize notification settings of a trust anchor (stored only: iamd sends none)."""
+    anchor = _anchor(ctx, params, "rolesanywhere:PutNotificationSettings")
+    settings = _settings(ctx, anchor.notification_settings, list(params["notificationSettings"]))
+    updated = ctx.uow.rolesanywhere.update_trust_anchor(
+        anchor.account_id, anchor.region, anchor.id, ctx.now, notification_settings=settings
+    )
+    return {"trustAnchor": anchor_output(updated)}
+
+
+@operation("rolesanywhere", "ResetNotificationSettings")
+def reset_notification_settings(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Drop the custom settings of the given events and channels: AWS's defaults apply again."""
+    anchor = _anchor(ctx, params, "rolesanywhere:ResetNotificationSettings")
+    keys = list(params["notificationSettingKeys"])
+    if len(keys) > 50:
+        raise validation("notificationSettingKeys may hold at most 50 keys.")
+    reset = {_event(k) for k in keys}
+    settings = tuple(n for n in anchor.notification_settings if (n.event, n.channel or "ALL") not in reset)
+    updated = ctx.uow.rolesanywhere.update_trust_anchor(
+        anchor.account_id, anchor.region, anchor.id, ctx.now, notification_settings=settings
+    )
+    return {"trustAnchor": anchor_output(updated)}
