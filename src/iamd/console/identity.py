@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, cast
+from typing import Final
 
 from iamd.console.sessions import ConsoleSession
 from iamd.server.caller import root_caller, user_caller
 from iamd.services.framework import Caller
 from iamd.services.iam.passwords import password_expired, password_hashing
 from iamd.store import errors as store_errors
-from iamd.store.records import AccountRecord, ResourceKind
+from iamd.store.records import AccountRecord
 from iamd.store.unit import UnitOfWork
 
 __all__ = [
@@ -35,10 +35,8 @@ __all__ = [
 ROOT_MFA_GRACE: Final = timedelta(days=35)
 """The root user must register MFA within this long of its first sign-in."""
 
-# The store has no column for the root user's first sign-in yet: it is kept as a tag on a
-# resource kind that no API lists (see the report: Accounts.note_root_sign_in_attempt).
-_STATE_KIND: Final = cast(ResourceKind, "console-state")
-_FIRST_SIGN_IN: Final = "root-first-sign-in"
+_FIRST_SIGN_IN: Final = "root:first-sign-in"
+"""The account setting that keeps when the root user first signed in (ISO 8601)."""
 
 
 class SessionEnded(Exception):
@@ -126,20 +124,20 @@ def find_root_candidate(uow: UnitOfWork, email: str) -> Candidate:
 
 def root_first_sign_in(uow: UnitOfWork, account_id: str) -> datetime | None:
     """When the root user of ``account_id`` first signed in with the right password, if ever."""
-    for tag in uow.tags.list(account_id, _STATE_KIND, account_id):
-        if tag.key == _FIRST_SIGN_IN:
-            try:
-                return datetime.fromisoformat(tag.value)
-            except ValueError:
-                return None
-    return None
+    value = uow.account_settings.get(account_id, _FIRST_SIGN_IN)
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def first_root_sign_in(uow: UnitOfWork, account_id: str, now: datetime) -> datetime:
     """:func:`root_first_sign_in`, recorded as ``now`` if this is the first time."""
     first = root_first_sign_in(uow, account_id)
     if first is None:
-        uow.tags.put(account_id, _STATE_KIND, account_id, {_FIRST_SIGN_IN: now.isoformat()})
+        uow.account_settings.put(account_id, _FIRST_SIGN_IN, now.isoformat(), now=now)
         first = now
     return first
 
