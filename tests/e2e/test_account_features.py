@@ -14,25 +14,14 @@ import pytest
 from botocore.exceptions import ClientError
 from sqlalchemy import update
 from tests.e2e.harness import ACCOUNT_ID, Server, new_user_client
+from tests.e2e.policy_helpers import error_of
+from tests.e2e.policy_helpers import policy as doc
 
 from iamd.secrets import RandomIds, load_kek
 from iamd.store import AWS_ACCOUNT, default_url, open_store
 from iamd.store.schema import Account
 
 ORG_PATH = "o-a1b2c3d4e5/r-f6g7h8i9j0example/ou-rge0-awsabcde/123456789012"
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
-    response = exc.value.response
-    return (
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-    )
-
-
-def doc(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def allow(action: str | list[str], condition: dict[str, Any] | None = None) -> dict[str, Any]:

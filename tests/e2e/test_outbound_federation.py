@@ -21,6 +21,8 @@ import jwt
 import pytest
 from botocore.exceptions import ClientError
 from tests.e2e.harness import ACCOUNT_ID, Server, new_user_client
+from tests.e2e.policy_helpers import error_of
+from tests.e2e.policy_helpers import policy as doc
 
 from iamd.secrets import RandomIds, load_kek
 from iamd.services import oidc_issuer
@@ -30,19 +32,6 @@ OTHER_ACCOUNT = "222222222222"
 AUDIENCE = "https://relying.example.com"
 CLIENT_ID = "iamd-relying-party"
 NS = "https://sts.amazonaws.com/"
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
-    response = exc.value.response
-    return (
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-    )
-
-
-def doc(*statements: dict[str, Any]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def open_data_store(server: Server) -> Store:

@@ -18,7 +18,7 @@ from iamd.authz import Decision, Principal
 from iamd.secrets.ids import IdSource
 from iamd.store import errors as store_errors
 from iamd.store.unit import UnitOfWork
-from iamd.wire import DeleteConflict, EntityAlreadyExists, NoSuchEntity, ValidationError
+from iamd.wire import DeleteConflict, EntityAlreadyExists, NoSuchEntity, UnsupportedOperation, ValidationError
 
 __all__ = [
     "Caller",
@@ -181,3 +181,15 @@ def store_errors_as_aws() -> Iterator[None]:
         raise DeleteConflict(str(exc)) from exc
     except store_errors.InvalidMarker as exc:
         raise ValidationError("Invalid Marker: the pagination marker is not valid") from exc
+
+
+def unsupported(service: str, name: str, reason: str) -> None:
+    """Register ``service``'s operation ``name`` as one iamd answers with UnsupportedOperation,
+    saying ``reason`` (why it makes no sense here)."""
+
+    def handler(ctx: OperationContext, params: dict[str, Any]) -> None:
+        ctx.authorized = True
+        raise UnsupportedOperation(f"{name} is not supported by iamd: {reason}.")
+
+    handler.__name__ = f"unsupported_{name}"
+    operation(service, name, readonly=True)(handler)

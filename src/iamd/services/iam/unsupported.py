@@ -3,10 +3,9 @@ UnsupportedOperation saying why (instead of the pipeline's generic answer)."""
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
-from iamd.services.framework import OperationContext, operation
-from iamd.wire import UnsupportedOperation
+from iamd.services.framework import unsupported
 
 _DELEGATION: Final = (
     "delegation requests (temporary access that an AWS partner asks an account for, approved in the "
@@ -33,14 +32,5 @@ REASONS: Final = {
 }
 
 
-def _unsupported(name: str, reason: str) -> None:
-    def handler(ctx: OperationContext, params: dict[str, Any]) -> None:
-        ctx.authorized = True
-        raise UnsupportedOperation(f"{name} is not supported by iamd: {reason}.")
-
-    handler.__name__ = f"unsupported_{name}"
-    operation("iam", name, readonly=True)(handler)
-
-
 for _name, _reason in REASONS.items():
-    _unsupported(_name, _reason)
+    unsupported("iam", _name, _reason)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from iamd.services.framework import OperationContext, operation
+from iamd.services.framework import OperationContext, operation, unsupported
 from iamd.services.sts.assume_role import refuse_session_kinds
 from iamd.services.sts.common import sts_error
 from iamd.services.sts.messages import InvalidAuthorizationMessage, decode_authorization_message
 from iamd.services.sts.tokens import FEDERATED, ROOT, USER, account_of_key_id
-from iamd.wire import UnsupportedOperation, ValidationError
+from iamd.wire import ValidationError
 
 
 @operation("sts", "GetCallerIdentity", readonly=True)
@@ -61,14 +61,5 @@ _UNSUPPORTED = {
 }
 
 
-def _unsupported(name: str, reason: str) -> None:
-    def handler(ctx: OperationContext, params: dict[str, Any]) -> None:
-        ctx.authorized = True
-        raise UnsupportedOperation(f"{name} is not supported by iamd: {reason}.")
-
-    handler.__name__ = f"unsupported_{name}"
-    operation("sts", name, readonly=True)(handler)
-
-
 for _name, _reason in _UNSUPPORTED.items():
-    _unsupported(_name, _reason)
+    unsupported("sts", _name, _reason)
