@@ -11,11 +11,19 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
+
+from iamd.secrets import RandomIds
+from iamd.secrets.kek import load_kek
+from iamd.store import Store
+from iamd.store.engine import default_url
+from iamd.store.schema import AWS_ACCOUNT
+from iamd.store.store import open_store
 
 ACCOUNT_ID = "111111111111"
 REGION = "us-east-1"
@@ -141,3 +149,30 @@ def new_user_client(server: Server, iam: Any, name: str, policy: str | None = No
         iam.put_user_policy(UserName=name, PolicyName="inline", PolicyDocument=policy)
     key = iam.create_access_key(UserName=name)["AccessKey"]
     return server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+
+
+def open_data_store(server: Server) -> Store:
+    """The server's own database (SQLite in the data directory), for what the API cannot do:
+    creating another account, reading a signing key."""
+    return open_store(default_url(server.data_dir), kek=load_kek(server.data_dir), migrate=False)
+
+
+def add_account(server: Server, account_id: str, name: str, admin: str = "b-admin") -> tuple[str, str]:
+    """A second account in the server's database, with an IAM user ``admin`` holding
+    AdministratorAccess: that user's (access key id, secret access key)."""
+    ids = RandomIds()
+    now = datetime.now(UTC)
+    key_id, secret = ids.access_key_id(), ids.secret_access_key()
+    store = open_data_store(server)
+    try:
+        with store.transaction() as uow:
+            uow.accounts.create(account_id, name=name, created_at=now)
+            user = uow.users.create(account_id, user_id=ids.user_id(), name=admin, path="/", created_at=now)
+            admin_policy = uow.policies.get(AWS_ACCOUNT, "AdministratorAccess")
+            uow.policies.attach(admin_policy.id, "user", user.id, account_id=account_id)
+            uow.access_keys.create(
+                account_id, key_id=key_id, user_id=user.id, secret_access_key=secret, created_at=now
+            )
+    finally:
+        store.close()
+    return key_id, secret

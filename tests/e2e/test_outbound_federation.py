@@ -20,22 +20,16 @@ from typing import Any
 import jwt
 import pytest
 from botocore.exceptions import ClientError
-from tests.e2e.harness import ACCOUNT_ID, Server, new_user_client
+from tests.e2e.harness import ACCOUNT_ID, Server, add_account, new_user_client, open_data_store
 from tests.e2e.policy_helpers import error_of
 from tests.e2e.policy_helpers import policy as doc
 
-from iamd.secrets import RandomIds, load_kek
 from iamd.services import oidc_issuer
-from iamd.store import AWS_ACCOUNT, Store, default_url, open_store
 
 OTHER_ACCOUNT = "222222222222"
 AUDIENCE = "https://relying.example.com"
 CLIENT_ID = "iamd-relying-party"
 NS = "https://sts.amazonaws.com/"
-
-
-def open_data_store(server: Server) -> Store:
-    return open_store(default_url(server.data_dir), kek=load_kek(server.data_dir), migrate=False)
 
 
 def session_client(server: Server, service: str, answer: dict[str, Any]) -> Any:
@@ -287,23 +281,7 @@ def test_denied_without_permission(server: Server, iam: Any) -> None:
 @pytest.fixture(scope="module")
 def other_account(server: Server) -> Any:
     """Account 222222222222 with an administrator (made through the store): its IAM client."""
-    ids = RandomIds()
-    now = datetime.now(UTC)
-    key_id, secret = ids.access_key_id(), ids.secret_access_key()
-    store = open_data_store(server)
-    try:
-        with store.transaction() as uow:
-            uow.accounts.create(OTHER_ACCOUNT, name="relying", created_at=now)
-            user = uow.users.create(
-                OTHER_ACCOUNT, user_id=ids.user_id(), name="b-admin", path="/", created_at=now
-            )
-            admin_policy = uow.policies.get(AWS_ACCOUNT, "AdministratorAccess")
-            uow.policies.attach(admin_policy.id, "user", user.id, account_id=OTHER_ACCOUNT)
-            uow.access_keys.create(
-                OTHER_ACCOUNT, key_id=key_id, user_id=user.id, secret_access_key=secret, created_at=now
-            )
-    finally:
-        store.close()
+    key_id, secret = add_account(server, OTHER_ACCOUNT, "relying")
     return server.client("iam", key_id, secret)
 
 

@@ -17,11 +17,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from tests.e2e.harness import ACCOUNT_ID, Server, start_server, stop_server
+from tests.e2e.harness import ACCOUNT_ID, Server, add_account, open_data_store, start_server, stop_server
 
-from iamd.secrets import RandomIds, load_kek
 from iamd.services.sts.mfa import STEP, totp
-from iamd.store import AWS_ACCOUNT, Store, default_url, open_store
 
 OTHER_ACCOUNT = "222222222222"
 ROOT = f"arn:aws:iam::{ACCOUNT_ID}:root"
@@ -126,11 +124,6 @@ def make_role(
     return dict(role)
 
 
-def open_data_store(server: Server) -> Store:
-    """The server's own database (SQLite in the data directory), for what the API cannot do yet."""
-    return open_store(default_url(server.data_dir), kek=load_kek(server.data_dir), migrate=False)
-
-
 def add_mfa_device(server: Server, user_arn: str, name: str) -> tuple[str, bytes]:
     """A virtual MFA device enabled for the user (no IAM API for MFA devices yet): (serial, seed)."""
     seed = secrets.token_bytes(20)
@@ -162,23 +155,7 @@ def admin(server: Server) -> Identity:
 @pytest.fixture(scope="module")
 def other_account(server: Server) -> Identity:
     """Account 222222222222 with an administrator ``b-admin`` (made through the store)."""
-    ids = RandomIds()
-    now = datetime.now(UTC)
-    key_id, secret = ids.access_key_id(), ids.secret_access_key()
-    store = open_data_store(server)
-    try:
-        with store.transaction() as uow:
-            uow.accounts.create(OTHER_ACCOUNT, name="other", created_at=now)
-            user = uow.users.create(
-                OTHER_ACCOUNT, user_id=ids.user_id(), name="b-admin", path="/", created_at=now
-            )
-            admin_policy = uow.policies.get(AWS_ACCOUNT, "AdministratorAccess")
-            uow.policies.attach(admin_policy.id, "user", user.id, account_id=OTHER_ACCOUNT)
-            uow.access_keys.create(
-                OTHER_ACCOUNT, key_id=key_id, user_id=user.id, secret_access_key=secret, created_at=now
-            )
-    finally:
-        store.close()
+    key_id, secret = add_account(server, OTHER_ACCOUNT, "other")
     return Identity(server, f"arn:aws:iam::{OTHER_ACCOUNT}:user/b-admin", key_id, secret)
 
 
