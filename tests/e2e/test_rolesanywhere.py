@@ -206,11 +206,13 @@ class Setup:
     anchor_id: str
     profile_arn: str
     profile_id: str
+    role_arn: str = ROLE_ARN
 
     def body(self, **extra: Any) -> dict[str, Any]:
+        """CreateSession's parameters for this anchor, profile and role."""
         return {
             "profileArn": self.profile_arn,
-            "roleArn": ROLE_ARN,
+            "roleArn": self.role_arn,
             "trustAnchorArn": self.anchor_arn,
             **extra,
         }

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from tests.e2e.harness import ACCOUNT_ID, REGION, Server
 from tests.e2e.test_rolesanywhere import (
     Ca,
     Leaf,
+    Setup,
     doc,
     error_of,
     make_ca,
@@ -75,23 +75,6 @@ def pem(crl: x509.CertificateRevocationList) -> bytes:
     return crl.public_bytes(serialization.Encoding.PEM)
 
 
-@dataclass
-class Setup:
-    ca: Ca
-    anchor_arn: str
-    anchor_id: str
-    profile_arn: str
-    profile_id: str
-
-    def body(self, **extra: Any) -> dict[str, Any]:
-        return {
-            "profileArn": self.profile_arn,
-            "roleArn": ROLE_ARN,
-            "trustAnchorArn": self.anchor_arn,
-            **extra,
-        }
-
-
 @pytest.fixture(scope="module")
 def ra(server: Server) -> Any:
     return server.client("rolesanywhere")
@@ -109,7 +92,12 @@ def setup(iam: Any, ra: Any) -> Setup:
     )["trustAnchor"]
     profile = ra.create_profile(name="crl-profile", roleArns=[ROLE_ARN], enabled=True)["profile"]
     return Setup(
-        ca, anchor["trustAnchorArn"], anchor["trustAnchorId"], profile["profileArn"], profile["profileId"]
+        ca,
+        anchor["trustAnchorArn"],
+        anchor["trustAnchorId"],
+        profile["profileArn"],
+        profile["profileId"],
+        role_arn=ROLE_ARN,
     )
 
 
