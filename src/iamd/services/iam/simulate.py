@@ -5,6 +5,19 @@ the parsed documents).
 
 Only what the request gives is in the simulated context (its ContextEntries), as in AWS: the
 simulator does not take the keys of the simulation request itself.
+
+A denied result also says why, down to the condition (``iamd.authz.explain``), in the one place of
+AWS's EvaluationResult shape that holds free text: EvalDecisionDetails, a map from a text naming a
+contributor to the decision (allowed, explicitDeny, implicitDeny). The IAM API reference
+(https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html) describes it as "a
+brief summary of how each policy type contributes to the final evaluation decision"; AWS keys it
+by policy type ("IAM Policy", "Resource Policy"). iamd adds one entry per statement that nearly
+allowed (implicitDeny) or that denied (explicitDeny), keyed by the policy's SourcePolicyId, the
+statement and the element that decided, e.g. ``PolicyInputList.1 statement FromOffice: Condition
+IpAddress aws:SourceIp: request value 203.0.113.9; policy values 10.0.0.0/8``, cut to the key's
+256 characters. The other fields keep AWS's meaning: MatchedStatements lists only statements that
+determined the result (none for an implicit deny) with their positions, and MissingContextValues
+only condition keys (a caller may send them back as ContextEntries), so neither can carry it.
 """
 
 from __future__ import annotations
@@ -29,6 +42,7 @@ from iamd.authz import (
     StatementRef,
     compile_policies,
     evaluate,
+    explain,
     normalize_context,
 )
 from iamd.policy import Policy, PolicyError, PolicyKind, Statement, parse_policy
@@ -235,6 +249,35 @@ def _missing(layers: Layers, action: str, context: dict[str, object]) -> list[st
     return _unique(keys)
 
 
+_DETAIL_KEY_MAX = 256
+"""EvalDecisionSourceType: the map key's length limit in the IAM API model."""
+
+
+def _detail_key(layers: Layers, ref: StatementRef, text: str) -> str | None:
+    found = layers.statement(ref)
+    if found is None:
+        return None
+    source, stmt = found
+    key = f"{source.policy_id} statement {stmt.label}: {text}"
+    return key if len(key) <= _DETAIL_KEY_MAX else key[: _DETAIL_KEY_MAX - 1] + "…"
+
+
+def _why(layers: Layers, decision: Decision) -> dict[str, str]:
+    """EvalDecisionDetails entries naming, for a denial, each statement that denied or nearly
+    allowed and the element that decided it."""
+    out: dict[str, str] = {}
+    for denied in decision.denied_by:
+        text = "; ".join(c.describe() for c in denied.conditions) or "applies"
+        key = _detail_key(layers, denied.statement, f"denies ({text})")
+        if key is not None:
+            out[key] = "explicitDeny"
+    for miss in decision.near_misses:
+        key = _detail_key(layers, miss.statement, miss.failed.describe())
+        if key is not None:
+            out[key] = "implicitDeny"
+    return out
+
+
 def _decision_name(decision: Decision) -> str:
     if decision.allowed:
         return "allowed"
@@ -269,6 +312,9 @@ def _result(
             "IAM Policy": _outcome_name(details.get(Layer.IDENTITY)),
             "Resource Policy": _outcome_name(details.get(Layer.RESOURCE)),
         }
+    why = _why(layers, decision)
+    if why:
+        out.setdefault("EvalDecisionDetails", {}).update(why)
     return out
 
 
@@ -308,11 +354,14 @@ def simulate(
     normalized = normalize_context(context)
     owner = _resource_owner(params.get("ResourceOwner"))
     resource_policies = ResourcePolicies(policy=layers.resource)
+    principal_policies = layers.principal_policies()
     results: list[dict[str, Any]] = []
     for action in params["ActionNames"]:
         for resource in params.get("ResourceArns") or ["*"]:
             request = Request(principal, action, resource, owner, normalized)
-            decision = evaluate(request, layers.principal_policies(), resource_policies)
+            decision = evaluate(request, principal_policies, resource_policies)
+            if not decision.allowed:
+                decision = explain(request, principal_policies, resource_policies, decision)
             results.append(_result(layers, decision, action, resource, context))
     marker, max_items = list_params(params)
     return page_output(page_list(results, marker, max_items), "EvaluationResults", lambda r: r)
