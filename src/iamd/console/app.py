@@ -347,10 +347,19 @@ class Console:
         except SessionEnded:
             return self._signed_out(request, session)
         except AwsError as error:
+            why = await run_in_threadpool(self.runner.reasons, session, self._facts(request), error)
             if session.stage == "active":
-                return await self._home_page(request, session, error=error.message, status=error.status)
+                return await self._home_page(
+                    request, session, error=error.message, status=error.status, why=why
+                )
             return self._render(
-                request, session, "message.html", status=error.status, title="Error", error=error.message
+                request,
+                session,
+                "message.html",
+                status=error.status,
+                title="Error",
+                error=error.message,
+                why=why,
             )
 
     # -- sign-in ----------------------------------------------------------------------------------
@@ -816,6 +825,7 @@ class Console:
         error: str | None = None,
         message: str | None = None,
         new_key: dict[str, Any] | None = None,
+        why: list[str] | None = None,
     ) -> Response:
         data = await run_in_threadpool(self._home_data, session, self._facts(request))
         return self._render(
@@ -825,6 +835,7 @@ class Console:
             status=status,
             title="My security credentials",
             error=error,
+            why=why,
             message=message,
             new_key=new_key,
             **data,
@@ -850,6 +861,7 @@ class Console:
         data = self.runner.transaction(read, readonly=True)
         first = data.pop("first")
         devices: list[mfa.DeviceView] = []
+        mfa_why: list[str] = []
         try:
             devices = self.runner.run(
                 session, facts, "ListMFADevices", mfa.describe_own_devices, readonly=True
@@ -857,13 +869,16 @@ class Console:
             mfa_error = None
         except AwsError as error:
             mfa_error = error.message
+            mfa_why = self.runner.reasons(session, facts, error)
         keys: list[dict[str, Any]] = []
+        keys_why: list[str] = []
         try:
             listed = self.runner.invoke(session, facts, "ListAccessKeys", {}) or {}
             keys = list(listed.get("AccessKeyMetadata", []))
             keys_error = None
         except AwsError as error:
             keys_error = error.message
+            keys_why = self.runner.reasons(session, facts, error)
         deadline = None
         if session.is_root and not devices and first is not None:
             deadline = (first + identity.ROOT_MFA_GRACE).strftime("%Y-%m-%d %H:%M UTC")
@@ -874,8 +889,10 @@ class Console:
             "mfa": session.mfa_at is not None,
             "devices": devices,
             "mfa_error": mfa_error,
+            "mfa_why": mfa_why,
             "keys": keys,
             "keys_error": keys_error,
+            "keys_why": keys_why,
             "root_deadline": deadline,
             "can_add_mfa": len(devices) < mfa.MAX_DEVICES,
         }
