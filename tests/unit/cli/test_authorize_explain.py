@@ -7,9 +7,9 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
+
+from tests.unit.authz.test_shared_cases import answers, authorize
 
 USER = "arn:aws:iam::111122223333:user/alice"
 OBJECT = "arn:aws:s3:::reports/2024.csv"
@@ -30,18 +30,6 @@ def case(name: str, statements: list[dict[str, Any]], context: dict[str, Any]) -
             ],
         }
     )
-
-
-def authorize(stdin: str) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        [sys.executable, "-m", "iamd.cli.main", "authorize", "--cases", "-"],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def test_denials_name_statement_condition_key_and_values() -> None:
@@ -74,7 +62,9 @@ def test_denials_name_statement_condition_key_and_values() -> None:
             case("allowed", [office], {"aws:SourceIp": "10.1.2.3"}),
         ]
     )
-    ip, absent, explicit, allowed = authorize(lines + "\n")
+    result = authorize("--cases", "-", stdin=lines + "\n")
+    assert result.returncode == 0, result.stderr
+    ip, absent, explicit, allowed = answers(result)
 
     assert ip["decision"] == "ImplicitlyDenied" and ip["decidedBy"] == "identity"
     assert ip["message"] == (
