@@ -54,7 +54,12 @@ from iamd.secrets.webauthn import b64url, from_b64url
 from iamd.services.framework import OperationContext, handler_for
 from iamd.services.iam import mfa
 from iamd.services.iam.owners import Owner, credential_owner
-from iamd.services.iam.passwords import password_hashing, password_problems, policy_violation
+from iamd.services.iam.passwords import (
+    PasswordPolicyViolation,
+    password_hashing,
+    password_problems,
+    policy_violation,
+)
 from iamd.store import errors as store_errors
 from iamd.store.records import PasswordPolicyRecord
 from iamd.store.unit import UnitOfWork
@@ -768,6 +773,9 @@ class Console:
                 )
         except SessionEnded:
             return self._signed_out(request, session)
+        except PasswordPolicyViolation as violation:
+            # The API keeps AWS's one sentence; a person is told which rule the password breaks.
+            return await failed(violation.explained, violation.status)
         except AwsError as error:
             return await failed(error.message, error.status)
         now = self._epoch()
@@ -1117,10 +1125,11 @@ def _change_root_password(ctx: OperationContext, params: dict[str, Any]) -> str 
     ):
         raise AccessDenied("The old password is incorrect.")
     new_password = params["NewPassword"]
-    if password_problems(new_password, None, account) or constant_time_equals(
-        new_password, params["OldPassword"]
-    ):
-        raise policy_violation()
+    problems = password_problems(new_password, None, account)
+    if constant_time_equals(new_password, params["OldPassword"]):
+        problems.append("the same text as the current password")
+    if problems:
+        raise policy_violation(problems)
     now = ctx.now
     ctx.uow.accounts.set_root_password(ctx.account_id, hashing.hash(new_password), now)
     return identity.credential_mark(now)
