@@ -35,6 +35,8 @@ class JsonNode:
     value: object = None
     items: list[tuple[str, Position, JsonNode]] = field(default_factory=list)
     elements: list[JsonNode] = field(default_factory=list)
+    end: Position | None = None
+    """Just past the value's last character (None for a tree built from Python values)."""
 
     def to_python(self) -> object:
         if self.kind == "object":
@@ -77,6 +79,11 @@ class _Reader:
         return JsonSyntaxError(message, self.pos())
 
     def value(self, depth: int) -> JsonNode:
+        node = self._value(depth)
+        node.end = self.pos()
+        return node
+
+    def _value(self, depth: int) -> JsonNode:
         if depth > 64:
             raise self.fail("JSON nested too deeply")
         self.skip_ws()

@@ -67,6 +67,8 @@ _IAM_KINDS = (
 class CheckResult:
     policy: Policy | None
     findings: list[Finding]
+    root: JsonNode | None = None
+    """The positioned JSON tree the policy was read from (None when the text is not JSON)."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -112,7 +114,7 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
         root = from_python(source)
     policy = checker.policy(root)
     blocked = any(f.code in BLOCKING and f.severity == "ERROR" for f in checker.findings)
-    return CheckResult(None if blocked else policy, checker.findings)
+    return CheckResult(None if blocked else policy, checker.findings, root)
 
 
 class _Checker:

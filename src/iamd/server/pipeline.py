@@ -10,6 +10,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import iamd.services.accessanalyzer
 import iamd.services.cloudtrail as _cloudtrail  # (registers LookupEvents; records the trail)
 import iamd.services.iam  # noqa: F401  (registers the IAM operations)
 import iamd.services.rolesanywhere.sessions as _rolesanywhere_sessions  # (registers Roles Anywhere)
