@@ -145,10 +145,9 @@ def _key_type(ctx: Context, clause: ConditionClause, prefix: str) -> str | None:
     if key_type is not None:
         return key_type
     tagless = lowered.rstrip("/")
-    if (
-        tagless in _TAG_PREFIXES
-        or ((lowered.endswith("tag") or lowered.endswith("tag/"))
-        and (ctx.sar.condition_key_type(tagless + "/x") is not None))
+    if tagless in _TAG_PREFIXES or (
+        (lowered.endswith("tag") or lowered.endswith("tag/"))
+        and (ctx.sar.condition_key_type(tagless + "/x") is not None)
     ):
         ctx.add(
             "MISSING_TAG_KEY_IN_CONDITION",

@@ -22,6 +22,7 @@ from iamd.analyzer.resources import check_resources
 from iamd.analyzer.statements import check_statements
 from iamd.policy.conditions import parse_operator
 from iamd.policy.findings import Finding
+from iamd.policy.limits import PolicyKind
 from iamd.policy.parse import check_policy
 
 __all__ = ["CHECKS", "validate_policy"]
@@ -60,11 +61,16 @@ _ON_KEY = frozenset(
 
 
 def validate_policy(
-    text: str, policy_type: PolicyType, sar: Sar, resource_type: str | None = None
+    text: str,
+    policy_type: PolicyType,
+    sar: Sar,
+    resource_type: str | None = None,
+    kind: PolicyKind | None = None,
 ) -> list[ValidationFinding]:
     """Every finding for ``text`` as a policy of ``policy_type`` (and, for a resource policy,
-    ``resource_type``), ordered by where they stand in the text."""
-    kind = policy_kind(policy_type, resource_type)
+    ``resource_type``), ordered by where they stand in the text. ``kind`` narrows the grammar
+    (an inline user policy's smaller size quota); by default it follows the policy type."""
+    kind = kind or policy_kind(policy_type, resource_type)
     result = check_policy(text, kind)
     locator = Locator(text, result.root)
     findings: list[ValidationFinding] = []
@@ -109,5 +115,4 @@ def _code(finding: Finding, locator: Locator) -> str | None:
 
 
 def _details(finding: Finding) -> str:
-    message = finding.message.rstrip(".")
-    return message + "."
+    return finding.message
