@@ -9,8 +9,8 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 from iamd import __version__
-from iamd.authz.cases import CaseError, decide_case
 from iamd.analyzer import RESOURCE_TYPES, TRUST_POLICY, PolicyType, ValidationFinding, validate_policy
+from iamd.authz.cases import CaseError, decide_case
 from iamd.catalog import rcp_services, service_reference
 from iamd.cli import root, serve, trail
 from iamd.cli.sarif import sarif_log

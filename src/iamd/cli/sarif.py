@@ -49,7 +49,7 @@ def _result(path: str, finding: ValidationFinding) -> dict[str, object]:
 
 def sarif_log(results: Sequence[tuple[str, Sequence[ValidationFinding]]]) -> dict[str, object]:
     """One SARIF run over every file's findings."""
-    rules: dict[str, dict[str, object]] = {}
+    rules: dict[str, dict[str, object]] = {}  # by rule id
     out: list[dict[str, object]] = []
     for path, findings in results:
         for finding in findings:
@@ -76,7 +76,7 @@ def sarif_log(results: Sequence[tuple[str, Sequence[ValidationFinding]]]) -> dic
                         "version": __version__,
                         "informationUri": "https://docs.aws.amazon.com/IAM/latest/UserGuide/"
                         "access-analyzer-reference-policy-checks.html",
-                        "rules": sorted(rules.values(), key=lambda r: str(r["id"])),
+                        "rules": [rules[code] for code in sorted(rules)],
                     }
                 },
                 "results": out,
