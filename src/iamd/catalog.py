@@ -144,13 +144,17 @@ class ServiceReference:
             table = {}
             if service in services():
                 loaded = _load(f"actions/{service}.json")
-                assert isinstance(loaded, dict)
+                defined = _load(f"resourceTypes/{service}.json")
+                assert isinstance(loaded, dict) and isinstance(defined, dict)
                 for key, value in loaded.items():
                     keys = {str(k).lower() for k in value.get("conditionKeys", ())}
                     types = []
                     for rt in value.get("resourceTypes", ()):
+                        name = str(rt.get("name", ""))
                         keys.update(str(k).lower() for k in rt.get("conditionKeys", ()))
-                        types.append(str(rt.get("name", "")))
+                        # The keys a resource type defines apply to every action on it.
+                        keys.update(str(k).lower() for k in defined.get(name, {}).get("conditionKeys", ()))
+                        types.append(name)
                     patterns = tuple(_pattern(k) for k in keys if "${" in k or "<" in k)
                     table[key.lower()] = ActionFacts(
                         str(value.get("name", key)), frozenset(keys), tuple(types), patterns

@@ -114,11 +114,18 @@ def _statement(ctx: Context, stmt: Statement) -> None:
 
 
 def _redundant(ctx: Context, stmt: Statement, element: str, expanded: list[set[str] | None]) -> None:
+    """Entries whose actions another entry of the statement already names (linear in the number
+    of actions named: candidates come from an index of who names each action)."""
+    named_by: dict[str, list[int]] = {}
+    for j, other in enumerate(expanded):
+        for action in other or ():
+            named_by.setdefault(action, []).append(j)
     for i, mine in enumerate(expanded):
         if not mine:
             continue
-        for j, other in enumerate(expanded):
-            if i == j or not other:
+        for j in named_by[next(iter(mine))]:
+            other = expanded[j]
+            if i == j or other is None:
                 continue
             same = mine == other
             if (same and j < i) or (not same and mine <= other):

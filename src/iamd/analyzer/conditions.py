@@ -32,6 +32,10 @@ _SUGGEST = {
 }
 _VPC = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 _VPCE = re.compile(r"vpce-(?:[0-9a-z]{8}|[0-9a-z]{17})")
+# RFC 1918 and RFC 4193 ranges: addresses a request over the internet never comes from.
+_PRIVATE = tuple(
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+)
 _UNTRUSTWORTHY = frozenset({"aws:useragent"})
 _TAG_PREFIXES = ("aws:resourcetag", "aws:requesttag", "aws:principaltag")
 
@@ -134,10 +138,12 @@ def _key_type(ctx: Context, clause: ConditionClause, prefix: str) -> str | None:
     if is_federation_key(key):
         return None
     if lowered == "aws:arn":
+        # The current guide answers aws:ARN with UNSUPPORTED_GLOBAL_CONDITION_KEY (ERROR); its
+        # older DEPRECATED_GLOBAL_CONDITION_KEY warning named the same key.
         ctx.add(
-            "DEPRECATED_GLOBAL_CONDITION_KEY",
-            "aws:ARN is deprecated; use aws:PrincipalArn (the caller) or aws:SourceArn (the source "
-            "resource).",
+            "UNSUPPORTED_GLOBAL_CONDITION_KEY",
+            "The condition key aws:ARN is not supported; use aws:PrincipalArn (the caller) or "
+            "aws:SourceArn (the source resource) instead.",
             path,
         )
         return "ARN"
@@ -205,6 +211,7 @@ def _types(ctx: Context, clause: ConditionClause, fam: str, key_type: str) -> No
     compatible = (
         fam == value_type
         or (value_type == "ARN" and fam == "String")
+        or (value_type == "String" and fam == "ARN")  # ARNs held in String keys (kms:EncryptionContext:…)
         or (value_type == "Date" and fam == "Numeric" and clause.key.lower() == "aws:epochtime")
     )
     if not compatible:
@@ -336,7 +343,7 @@ def _ip(ctx: Context, clause: ConditionClause) -> None:
             )
     if clause.key.lower() != "aws:sourceip" or not nets:
         return
-    private = [n for n in nets if n.is_private]
+    private = [n for n in nets if any(n.version == p.version and n.subnet_of(p) for p in _PRIVATE)]  # type: ignore[arg-type]
     negated = clause.base.startswith("Not")
     if len(private) == len(nets):
         code = "PRIVATE_NOT_IP_ADDRESS" if negated else "PRIVATE_IP_ADDRESS"

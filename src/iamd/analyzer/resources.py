@@ -51,6 +51,13 @@ def _arn(ctx: Context, stmt: Statement, element: str, index: int, arn: str) -> N
             f"{', '.join(sorted(ctx.sar.partitions()))}.",
             path,
         )
+    if has_wildcard(service) and service != "*":
+        ctx.add(
+            "WILDCARD_IN_SERVICE_NAME",
+            f"The service {service!r} in {arn!r} has a wildcard, so it may match services you do not "
+            "intend; name the service.",
+            path,
+        )
     if service != service.lower():
         ctx.add(
             "INVALID_ARN_SERVICE_CASE",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from iamd.analyzer.actions import check_actions
 from iamd.analyzer.conditions import check_conditions
 from iamd.analyzer.context import Context
+from iamd.analyzer.extra import check_extra
 from iamd.analyzer.issues import ISSUES
 from iamd.analyzer.locate import Locator
 from iamd.analyzer.model import PolicyType, Sar, ValidationFinding, policy_kind
@@ -34,6 +35,7 @@ CHECKS: tuple[Callable[[Context], None], ...] = (
     check_resources,
     check_conditions,
     check_passrole,
+    check_extra,
 )
 
 _SIZE = {
@@ -78,7 +80,12 @@ def validate_policy(
         code = _code(finding, locator)
         if code is None:
             continue
-        location = locator.locate(finding.path, finding.position, key=code in _ON_KEY)
+        path = finding.path
+        if path and isinstance(path[-1], int):
+            parent = locator.node(path[:-1])
+            if parent is not None and parent.kind != "array":
+                path = path[:-1]  # an entry of a single-string element: the element itself
+        location = locator.locate(path, finding.position, key=code in _ON_KEY)
         findings.append(ValidationFinding(code, _details(finding), (location,)))
     if result.policy is not None:
         ctx = Context(result.policy, kind, policy_type, resource_type, sar, locator)

@@ -52,6 +52,7 @@ _PRINCIPAL_KEYS = ("AWS", "Service", "Federated", "CanonicalUser")
 _SID = re.compile(r"[A-Za-z0-9]*")
 _ACTION = re.compile(r"[A-Za-z0-9*?\-]+:[A-Za-z0-9*?\-_]*")
 _CONDITION_KEY = re.compile(r"[^:\s]+:\S+")
+_OUTSIDE_LATIN1 = re.compile("[^\t\n\r\u0020-\u00ff]")
 _IAM_KINDS = (
     PolicyKind.MANAGED,
     PolicyKind.INLINE_USER,
@@ -90,7 +91,8 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
             root = parse_json(source)
         except JsonSyntaxError as exc:
             return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
-        bad = next((c for c in source if not (c in "\t\n\r" or " " <= c <= "\u00ff")), None)
+        found = _OUTSIDE_LATIN1.search(source)
+        bad = found.group() if found else None
         if bad is not None:
             checker.add(
                 "INVALID_CHARACTER",
