@@ -1020,7 +1020,7 @@ CLEAN = [
                 Condition={
                     "StringEquals": {
                         "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-                        "token.actions.githubusercontent.com:sub": "repo:octo-org/octo-repo:ref:refs/heads/main",
+                        "token.actions.githubusercontent.com:sub": "repo:octo/app:ref:refs/heads/main",
                     }
                 },
             )
