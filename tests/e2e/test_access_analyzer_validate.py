@@ -187,6 +187,16 @@ def test_bad_requests_are_validation_exceptions(server: Server, analyzer: Any) -
     with pytest.raises(ClientError) as err:
         unchecked.validate_policy(policyDocument=IDENTITY, policyType="IDENTITY_POLICY", maxResults=0)
     assert err.value.response["fieldList"][0]["name"] == "maxResults"
+    with pytest.raises(ClientError) as err:
+        unchecked.validate_policy(policyDocument=IDENTITY, policyType="IDENTITY_POLICY", locale="XX")
+    assert err.value.response["fieldList"][0]["name"] == "locale"
+    with pytest.raises(ClientError) as err:
+        unchecked.validate_policy(policyType="IDENTITY_POLICY")
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert err.value.response["fieldList"][0]["name"] == "policyDocument"
+    with pytest.raises(ClientError) as err:
+        unchecked.validate_policy(policyDocument="  ", policyType="IDENTITY_POLICY")
+    assert err.value.response["fieldList"][0]["name"] == "policyDocument"
 
 
 def test_malformed_document_is_a_finding_not_an_error(analyzer: Any) -> None:

@@ -86,7 +86,7 @@ def validate_policy(
             if parent is not None and parent.kind != "array":
                 path = path[:-1]  # an entry of a single-string element: the element itself
         location = locator.locate(path, finding.position, key=code in _ON_KEY)
-        findings.append(ValidationFinding(code, _details(finding), (location,)))
+        findings.append(ValidationFinding(code, _details(code, finding), (location,)))
     if result.policy is not None:
         ctx = Context(result.policy, kind, policy_type, resource_type, sar, locator)
         for check in CHECKS:
@@ -121,5 +121,40 @@ def _code(finding: Finding, locator: Locator) -> str | None:
     return code if code in ISSUES else None
 
 
-def _details(finding: Finding) -> str:
-    return finding.message
+# What to do, for grammar findings whose sentence only says what is wrong.
+_ADVICE = {
+    "JSON_SYNTAX_ERROR": "Fix the JSON there.",
+    "MISSING_STATEMENT": 'Add a "Statement" element with at least one statement.',
+    "MISSING_EFFECT": 'Add "Effect": "Allow" or "Effect": "Deny".',
+    "MISSING_ACTION": 'Add an "Action" element naming the actions (service:ActionName).',
+    "MISSING_RESOURCE": 'Add a "Resource" element: the ARNs the statement applies to, or "*".',
+    "MISSING_PRINCIPAL": 'Add a "Principal" element naming who gets access.',
+    "UNSUPPORTED_PRINCIPAL": "Remove it: an identity policy applies to the identity it is attached to.",
+    "SCP_SYNTAX_ERROR_PRINCIPAL": "Remove it: an SCP applies to every principal of its accounts.",
+    "ROLE_TRUST_POLICY_SYNTAX_ERROR_RESOURCE": "Remove it: the resource is the role itself.",
+    "ROLE_TRUST_POLICY_SYNTAX_ERROR_NOTPRINCIPAL": "Name the trusted principals in Principal instead.",
+    "RCP_SYNTAX_ERROR_NOTACTION": "List the actions in Action instead.",
+    "UNIQUE_SIDS_REQUIRED": "Give each statement its own Sid.",
+    "UNSUPPORTED_ELEMENT_COMBINATION": "Keep only one of the two.",
+    "FEDERATED_PRINCIPAL_NOT_SUPPORTED": "Trust the identity provider in a role trust policy instead.",
+    "INVALID_CONDITION_OPERATOR": "Use a condition operator such as StringEquals, ArnLike or IpAddress.",
+    "NULL_WITH_IF_EXISTS": "Write Null without IfExists.",
+    "DUPLICATE_KEYS_WITH_DIFFERENT_CASE": "Keep one spelling and merge their values.",
+    "VARIABLE_UNSUPPORTED_IN_ELEMENT": "Write the values literally.",
+    "EMPTY_ARRAY_ACTION": "Add actions or remove the statement.",
+    "EMPTY_ARRAY_RESOURCE": "Add resources or remove the statement.",
+    "EMPTY_ARRAY_PRINCIPAL": "Add principals or remove the principal type.",
+    "EMPTY_OBJECT_PRINCIPAL": "Name principals (AWS, Service, Federated, CanonicalUser) or remove it.",
+    "POLICY_SIZE_EXCEEDS_IDENTITY_POLICY_QUOTA": "Remove redundant entries or split the policy.",
+    "POLICY_SIZE_EXCEEDS_RESOURCE_POLICY_QUOTA": "Remove redundant entries or merge statements.",
+    "POLICY_SIZE_EXCEEDS_ROLE_TRUST_POLICY_QUOTA": "Remove redundant entries, or ask for a larger quota.",
+    "POLICY_SIZE_EXCEEDS_SCP_QUOTA": "Remove redundant entries or split it into several SCPs.",
+    "POLICY_SIZE_EXCEEDS_RCP_QUOTA": "Remove redundant entries or split it into several RCPs.",
+}
+
+
+def _details(code: str, finding: Finding) -> str:
+    advice = _ADVICE.get(code)
+    if advice is None:
+        return finding.message
+    return f"{finding.message.rstrip('.')}. {advice}"

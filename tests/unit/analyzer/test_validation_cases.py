@@ -1053,3 +1053,15 @@ def test_well_written_policies_have_no_findings(
     text: str, policy_type: PolicyType, resource_type: str | None
 ) -> None:
     assert [str(f) for f in validate_policy(text, policy_type, service_reference(), resource_type)] == []
+
+
+def test_grammar_findings_say_what_to_do() -> None:
+    """Findings from the grammar carry the fix, not only the fault."""
+    findings = validate_policy(doc(st(Effect=None), st(Action=None)), ID, service_reference())
+    details = {f.code: f.details for f in findings}
+    assert (
+        details["MISSING_EFFECT"] == 'The statement has no Effect. Add "Effect": "Allow" or "Effect": "Deny".'
+    )
+    assert details["MISSING_ACTION"].endswith(
+        'Add an "Action" element naming the actions (service:ActionName).'
+    )
