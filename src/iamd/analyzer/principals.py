@@ -17,6 +17,10 @@ _DOMAIN = re.compile(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}(/.*)?")
 _GITHUB = "token.actions.githubusercontent.com"
 _SOURCE_KEYS = frozenset({"aws:sourcearn", "aws:sourceaccount", "aws:sourceorgid", "aws:sourceorgpaths"})
 _WEB_ACTIONS = ("sts:AssumeRoleWithWebIdentity",)
+# Principal keys absent from a service principal's own requests (IAM User Guide, global condition
+# keys: aws:PrincipalOrgID, aws:PrincipalOrgPaths and aws:PrincipalTag are set only for IAM
+# principals; shared/spec/condition_keys.md, section 1.1).
+_NO_SERVICE_KEYS = ("aws:principalorgid", "aws:principalorgpaths", "aws:principaltag/")
 
 
 def check_principals(ctx: Context) -> None:
@@ -78,17 +82,21 @@ def _service_principal(ctx: Context, stmt: Statement) -> None:
             "resources (confused deputy).",
             (*ctx.statement_path(stmt), "Principal", "Service"),
         )
+    only_services = not (spec.wildcard or spec.aws or spec.federated or spec.canonical_user)
     for clause in stmt.conditions:
-        if clause.key.lower() in (
-            "aws:referer",
-            "aws:principalorgid",
-            "aws:principalarn",
-            "aws:principalaccount",
-        ):
+        lowered = clause.key.lower()
+        if only_services and lowered.startswith(_NO_SERVICE_KEYS):
+            ctx.add(
+                "UNSUPPORTED_CONDITION_KEY_FOR_SERVICE_PRINCIPAL",
+                f"{clause.key} is never set when a service principal calls, so this condition never "
+                "matches; use aws:SourceArn, aws:SourceAccount, aws:SourceOrgID or aws:SourceOrgPaths.",
+                clause.path,
+            )
+        elif lowered in ("aws:referer", "aws:useragent"):
             ctx.add(
                 "RECOMMENDED_CONDITION_KEY_FOR_SERVICE_PRINCIPAL",
-                f"{clause.key} is not set for requests a service principal makes; use aws:SourceArn or "
-                "aws:SourceAccount instead.",
+                f"To restrict what {', '.join(spec.service)} does on your behalf, use aws:SourceArn, "
+                f"aws:SourceAccount, aws:SourceOrgID or aws:SourceOrgPaths instead of {clause.key}.",
                 clause.path,
             )
 

@@ -682,6 +682,20 @@ CASES = [
         RES,
     ),
     C(
+        "UNSUPPORTED_CONDITION_KEY_FOR_SERVICE_PRINCIPAL",
+        E,
+        doc(
+            res(
+                Principal={"Service": "cloudfront.amazonaws.com"},
+                Condition={
+                    "StringEquals": {"aws:PrincipalOrgID": "o-abc", "aws:SourceAccount": "111122223333"}
+                },
+            )
+        ),
+        f"{K}.StringEquals.aws:PrincipalOrgID",
+        RES,
+    ),
+    C(
         "INVALID_FEDERATED_PRINCIPAL_SYNTAX_IN_ROLE_TRUST_POLICY",
         E,
         doc(trust(Principal={"Federated": "not a provider"}, Action="sts:AssumeRoleWithWebIdentity")),
