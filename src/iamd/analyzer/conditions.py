@@ -416,8 +416,8 @@ def _action_support(ctx: Context, stmt: Statement, clause: ConditionClause, pref
         return
     ctx.add(
         "UNSUPPORTED_ACTION_FOR_CONDITION_KEY",
-        f"{clause.key} does not apply to {shown}, so the condition is ignored for them; move those "
-        "actions to another statement or use a key they support.",
+        f"{clause.key} is never in the request context of {shown}, so this condition cannot work "
+        "as written for them; move those actions to a statement of their own or use a key they support.",
         clause.path,
     )
 
