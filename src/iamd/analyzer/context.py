@@ -9,8 +9,9 @@ from iamd.analyzer.locate import Locator
 from iamd.analyzer.model import PolicyType, Sar, ValidationFinding
 from iamd.policy.ast import Path, Policy, Statement
 from iamd.policy.limits import PolicyKind
+from iamd.policy.wildcards import compile_glob
 
-__all__ = ["Context"]
+__all__ = ["Context", "allows"]
 
 
 @dataclass
@@ -54,3 +55,8 @@ class Context:
     @property
     def trust(self) -> bool:
         return self.kind is PolicyKind.TRUST
+
+
+def allows(stmt: Statement, action: str) -> bool:
+    """Whether the statement's Action (or NotAction) covers ``action``, by name alone."""
+    return any(compile_glob(a, ignore_case=True)(action) for a in stmt.actions) != stmt.not_action

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import re
 
-from iamd.analyzer.context import Context
+from iamd.analyzer.context import Context, allows
 from iamd.policy.ast import ConditionClause, Statement
-from iamd.policy.wildcards import compile_glob
 
 __all__ = ["check_extra"]
 
@@ -34,17 +33,13 @@ def check_extra(ctx: Context) -> None:
             _too_permissive(ctx, clause)
 
 
-def _allows(stmt: Statement, action: str) -> bool:
-    return any(compile_glob(a, ignore_case=True)(action) for a in stmt.actions) != stmt.not_action
-
-
 def _companion(ctx: Context, stmt: Statement, clause: ConditionClause) -> None:
     lowered = clause.key.lower()
-    if not any(_allows(stmt, a) for a in _ASSUME):
+    if not any(allows(stmt, a) for a in _ASSUME):
         return
     for keys, action in _COMPANION:
         named = any(lowered == k or (k.endswith("/") and lowered.startswith(k)) for k in keys)
-        if named and not _allows(stmt, action):
+        if named and not allows(stmt, action):
             ctx.add(
                 "MISSING_ACTION_FOR_CONDITION_KEY",
                 f"{clause.key} is only set when {action} is allowed; add {action} to this "

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from iamd.analyzer.context import Context
+from iamd.analyzer.context import Context, allows
 from iamd.policy.ast import Effect, Statement
-from iamd.policy.wildcards import compile_glob
 
 __all__ = ["check_principals"]
 
@@ -101,10 +100,6 @@ def _service_principal(ctx: Context, stmt: Statement) -> None:
             )
 
 
-def _allows(stmt: Statement, action: str) -> bool:
-    return any(compile_glob(a, ignore_case=True)(action) for a in stmt.actions) != stmt.not_action
-
-
 def _trust(ctx: Context, stmt: Statement) -> None:
     spec = stmt.principal
     assert spec is not None
@@ -122,7 +117,7 @@ def _trust(ctx: Context, stmt: Statement) -> None:
                 path,
             )
             continue
-        if saml and not _allows(stmt, "sts:AssumeRoleWithSAML"):
+        if saml and not allows(stmt, "sts:AssumeRoleWithSAML"):
             ctx.add(
                 "MISMATCHED_ACTION_FOR_PRINCIPAL",
                 f"A SAML provider ({value}) assumes roles with sts:AssumeRoleWithSAML; add it to Action.",
@@ -131,7 +126,7 @@ def _trust(ctx: Context, stmt: Statement) -> None:
         host = oidc.group(1) if oidc else (None if saml else value)
         if host is None:
             continue
-        if not any(_allows(stmt, a) for a in _WEB_ACTIONS):
+        if not any(allows(stmt, a) for a in _WEB_ACTIONS):
             ctx.add(
                 "MISMATCHED_ACTION_FOR_PRINCIPAL",
                 f"An OIDC provider ({host}) assumes roles with sts:AssumeRoleWithWebIdentity; add it to "
@@ -153,7 +148,7 @@ def _trust(ctx: Context, stmt: Statement) -> None:
             missing = [
                 a
                 for a in ("sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession")
-                if not _allows(stmt, a)
+                if not allows(stmt, a)
             ]
             if missing:
                 ctx.add(
