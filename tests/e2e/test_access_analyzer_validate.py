@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
-from tests.e2e.harness import REGION, Server
+from tests.e2e.harness import Server
+from tests.e2e.policy_helpers import unvalidated_client
 
 IDENTITY = json.dumps(
     {
@@ -169,7 +168,7 @@ def test_a_token_from_another_policy_is_refused(analyzer: Any) -> None:
 def test_bad_requests_are_validation_exceptions(server: Server, analyzer: Any) -> None:
     with pytest.raises(ParamValidationError):
         analyzer.validate_policy(policyDocument=IDENTITY)
-    unchecked = _unvalidated(server)
+    unchecked = unvalidated_client(server, "accessanalyzer")
     with pytest.raises(ClientError) as err:
         unchecked.validate_policy(policyDocument=IDENTITY, policyType="SESSION_POLICY")
     error = err.value.response
@@ -215,15 +214,3 @@ def test_validate_policy_is_authorized(server: Server, iam: Any) -> None:
         analyzer.validate_policy(policyDocument=IDENTITY, policyType="IDENTITY_POLICY")
     assert err.value.response["Error"]["Code"] == "AccessDeniedException"
     assert "access-analyzer:ValidatePolicy" in err.value.response["Error"]["Message"]
-
-
-def _unvalidated(server: Server) -> Any:
-    """A client that sends what it is given, so the server's own validation answers."""
-    return boto3.client(
-        "accessanalyzer",
-        endpoint_url=server.endpoint,
-        region_name=REGION,
-        aws_access_key_id=server.access_key_id,
-        aws_secret_access_key=server.secret_access_key,
-        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
-    )
