@@ -12,6 +12,17 @@ _DELEGATION: Final = (
     "AWS console) need AWS's partner and console workflow, which iamd does not have"
 )
 _ROLE_TEMPLATES: Final = "role templates are published by AWS for its partners, and iamd has none"
+# The workload identity family (botocore 1.44.18): providers that mint SPIFFE identities for
+# workloads, templates that map attestations to them, and X.509 outbound signers backed by AWS
+# Private CA. iamd has none of these resources yet (nor Private CA), so each operation says so.
+_WORKLOAD_IDENTITY: Final = (
+    "workload identity providers and templates (SPIFFE identities that IAM mints for workloads, with "
+    "JWT and AWS Private CA X.509 signers) are not implemented in iamd yet"
+)
+_ORGANIZATION_LEVEL: Final = (
+    "organization-level resources are the organization-owned workload identity providers and "
+    "templates, which iamd does not implement yet"
+)
 
 REASONS: Final = {
     "CreateDelegationRequest": _DELEGATION,
@@ -29,6 +40,40 @@ REASONS: Final = {
     "UpdateOpenIDConnectProvider": "it configures trusted identity propagation (a context provider, an "
     "IAM Identity Center instance) on an OIDC provider, and iamd has no IAM Identity Center; thumbprints "
     "are changed with UpdateOpenIDConnectProviderThumbprint",
+    "EnableOrganizationLevelResources": _ORGANIZATION_LEVEL,
+    "DisableOrganizationLevelResources": _ORGANIZATION_LEVEL,
+    **{
+        name: _WORKLOAD_IDENTITY
+        for name in (
+            "CreateWorkloadIdentityProvider",
+            "GetWorkloadIdentityProvider",
+            "ListWorkloadIdentityProviders",
+            "DeleteWorkloadIdentityProvider",
+            "GetWorkloadIdentityProviderDeletionStatus",
+            "TagWorkloadIdentityProvider",
+            "UntagWorkloadIdentityProvider",
+            "ListWorkloadIdentityProviderTags",
+            "PutWorkloadIdentityProviderResourcePolicy",
+            "GetWorkloadIdentityProviderResourcePolicy",
+            "DeleteWorkloadIdentityProviderResourcePolicy",
+            "CreateWorkloadIdentityProviderOutboundSigner",
+            "UpdateWorkloadIdentityProviderOutboundSigner",
+            "EnableWorkloadIdentityProviderOutboundSigner",
+            "DisableWorkloadIdentityProviderOutboundSigner",
+            "DeleteWorkloadIdentityProviderOutboundSigner",
+            "ListWorkloadIdentityProviderOutboundSigners",
+            "CreateWorkloadIdentityTemplate",
+            "GetWorkloadIdentityTemplate",
+            "ListWorkloadIdentityTemplates",
+            "DeleteWorkloadIdentityTemplate",
+            "TagWorkloadIdentityTemplate",
+            "UntagWorkloadIdentityTemplate",
+            "ListWorkloadIdentityTemplateTags",
+            "PutWorkloadIdentityTemplateAttestationPolicy",
+            "GetWorkloadIdentityTemplateAttestationPolicy",
+            "DeleteWorkloadIdentityTemplateAttestationPolicy",
+        )
+    },
 }
 
 
