@@ -1,11 +1,15 @@
 """Clients with newer service models than iamd's, and clients of services iamd does not serve.
 
 - An operation a newer SDK knows and iamd's pinned model does not is answered UnsupportedOperation
-  naming it, in the service's own protocol (query XML for IAM, JSON for CloudTrail), and is on the
-  trail like any other call. (AWS documents the query error envelope ``<ErrorResponse><Error>
-  <Type/><Code/><Message/>`` in "Query API request error responses" of the IAM API reference's
-  Common Errors, and JSON errors as ``{"__type": …, "message": …}`` in the Smithy awsJson1_1
-  protocol specification.)
+  naming it, in the service's own protocol, and is on the trail like any other call. The envelopes
+  are the Smithy AWS protocols' (https://smithy.io/2.0/aws/protocols/): awsQuery errors are
+  ``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>``
+  (aws-query-protocol.html, "Operation error serialization"), awsJson1_0/1_1 errors a JSON object
+  whose ``__type`` names the error (aws-json-1_1-protocol.html), restJson1 errors name it in the
+  ``X-Amzn-Errortype`` header, S3's restXml errors are an ``<Error>`` document, and ec2Query errors
+  ``<Response><Errors><Error>``. IAM's UnsupportedOperation is not in its model; the closest AWS
+  documents are the common errors InvalidAction ("The action or operation requested is invalid")
+  of the IAM API reference's CommonErrors page, which AWS answers for names it has never heard of.
 - The operations botocore 1.44.18 added (the workload identity family, Enable/Disable
   OrganizationLevelResources, STS GetCertificate/GetTrustBundles/IssueWorkloadIdentityContext) are
   answered UnsupportedOperation with the reason.
