@@ -35,19 +35,11 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from tests.e2e.harness import ACCOUNT_ID, CLIENT_CONFIG, REGION, Server
+from tests.e2e.policy_helpers import error_of
 
 from iamd.wire import load_service_model
 
 FUTURE_OPERATION = "CreateWorkloadWidget"  # in no botocore model: stands for a newer SDK's operation
-
-
-def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
-    response = exc.value.response
-    return (
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-    )
 
 
 def signed_post(server: Server, service: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
