@@ -13,11 +13,15 @@ _DELEGATION: Final = (
 )
 _ROLE_TEMPLATES: Final = "role templates are published by AWS for its partners, and iamd has none"
 # The workload identity family (botocore 1.44.18): providers that mint SPIFFE identities for
-# workloads, templates that map attestations to them, and X.509 outbound signers backed by AWS
-# Private CA. iamd has none of these resources yet (nor Private CA), so each operation says so.
+# workloads (each created with an ES384 and an RS256 JWT signing key), templates that map
+# attestations to them, and X.509 outbound signers backed by AWS Private CA. AWS marks it a preview
+# release, subject to change (IAM User Guide, "Create a workload identity provider",
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/workload-identity-create-provider.html). CRUD
+# alone would give providers that can issue nothing, so the family stays out until iamd implements
+# the issuing side (JWT-SVIDs, X509-SVIDs, trust bundles) with it.
 _WORKLOAD_IDENTITY: Final = (
-    "workload identity providers and templates (SPIFFE identities that IAM mints for workloads, with "
-    "JWT and AWS Private CA X.509 signers) are not implemented in iamd yet"
+    "workload identity providers and templates (an AWS preview: SPIFFE identities that IAM mints for "
+    "workloads, with JWT and AWS Private CA X.509 signers) are not implemented in iamd yet"
 )
 _ORGANIZATION_LEVEL: Final = (
     "organization-level resources are the organization-owned workload identity providers and "
