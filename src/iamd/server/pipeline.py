@@ -10,6 +10,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from botocore import __version__ as botocore_version
+
 import iamd.services.cloudtrail as _cloudtrail  # (registers LookupEvents; records the trail)
 import iamd.services.iam  # noqa: F401  (registers the IAM operations)
 import iamd.services.rolesanywhere.sessions as _rolesanywhere_sessions  # (registers Roles Anywhere)
@@ -41,6 +43,7 @@ from iamd.wire import (
     protocol_for,
     requires_auth,
 )
+from iamd.wire.unrouted import encode_unrouted_error
 
 __all__ = ["Pipeline"]
 
@@ -167,9 +170,10 @@ class Pipeline:
         routed = routed or self.route(request)
         signed, auth_error, ref = routed.signed, routed.error, routed.ref
         if ref is None:
-            iam = self.catalog.service("iam")
+            # Signed for a service iamd does not serve, or no operation at all: answered in the
+            # protocol the client reads (iamd.wire.unrouted); nothing ran, nothing to record.
             assert auth_error is not None
-            return protocol_for(iam).encode_error(iam, auth_error, request_id)
+            return encode_unrouted_error(auth_error, request, request_id, self.catalog.service("iam"))
         protocol = protocol_for(ref.service_model)
         info = RequestInfo(
             request_id=request_id,
@@ -235,6 +239,15 @@ class Pipeline:
                 caller, generations = self._authenticate(uow, request, signed, now)
             if observed is not None:
                 observed.caller, observed.recorded = caller, False
+            if not ref.known:
+                # A newer SDK's operation: the caller is known (so the trail names them), the
+                # parameters are not (no input shape to read them by).
+                raise UnsupportedOperation(
+                    f"{ref.name} is not supported by iamd: it is not an operation of "
+                    f"{ref.service_model.metadata.get('serviceId', ref.service_name)} in the service "
+                    f"model iamd serves (botocore {botocore_version}); scripts/update-botocore "
+                    "updates the models"
+                )
             params = protocol.decode_request(ref, request)
             if observed is not None:
                 observed.params = params
