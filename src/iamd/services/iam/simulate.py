@@ -42,7 +42,6 @@ from iamd.store.schema import AWS_ACCOUNT
 from iamd.wire import InvalidInput, MalformedPolicyDocument
 
 _ACCOUNT = re.compile(r"\d{12}")
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _LIST_TYPES = frozenset({"stringList", "numericList", "booleanList", "ipList", "binaryList", "dateList"})
 
 
@@ -136,13 +135,22 @@ class Layers:
 # -- context keys -----------------------------------------------------------------------------------
 
 
+def _variable_bodies(text: str) -> Iterable[str]:
+    """What each ``${…}`` in ``text`` holds. (With ``str.find``: a regex would rescan the rest of
+    the text from every ``${`` that has no closing brace, quadratic in the text's length.)"""
+    pos = 0
+    while (start := text.find("${", pos)) >= 0 and (end := text.find("}", start + 2)) >= 0:
+        yield text[start + 2 : end]
+        pos = end + 1
+
+
 def statement_keys(stmt: Statement) -> list[str]:
     """The context keys a statement reads: its condition keys and the variables in its Resource,
     NotResource and condition values, as written."""
     keys = [clause.key for clause in stmt.conditions]
     texts = [*(stmt.resources or ()), *(v for clause in stmt.conditions for v in clause.values)]
     for text in texts:
-        for body in _VARIABLE.findall(text):
+        for body in _variable_bodies(text):
             key = body.split(",", 1)[0].strip()
             if key and key not in ("*", "?", "$"):
                 keys.append(key)
