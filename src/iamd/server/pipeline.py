@@ -21,7 +21,15 @@ from iamd.clock import Clock
 from iamd.secrets.ids import IdSource
 from iamd.server.authorizer import Authorizer
 from iamd.server.caller import caller_for_key
-from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for, store_errors_as_aws
+from iamd.services.framework import (
+    DEFAULT_BUDGET_SECONDS,
+    Budget,
+    Caller,
+    OperationContext,
+    RequestInfo,
+    handler_for,
+    store_errors_as_aws,
+)
 from iamd.store import errors as store_errors
 from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.store import Store
@@ -96,6 +104,8 @@ class Routed:
     readonly: bool
     waits: bool = False
     """The operation may wait on the network (e.g. for an OpenID Connect provider's keys)."""
+    heavy: bool = False
+    """The operation's cost grows with its input or the account's size (``Registration.heavy``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +124,14 @@ class Pipeline:
         catalog: ServiceCatalog | None = None,
         trail: _cloudtrail.Recorder | None = None,
         public_url: str | None = None,
+        budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     ) -> None:
         """``trail``: where every request is recorded (None: no trail, ``iamd serve --no-trail``).
-        ``public_url``: where clients reach this iamd (default: each request's scheme and Host)."""
+        ``public_url``: where clients reach this iamd (default: each request's scheme and Host).
+        ``budget_seconds``: how long an operation may loop over what its caller asked for
+        (``iamd serve --request-budget``)."""
         self.store = store
+        self.budget_seconds = budget_seconds
         self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
         self.ids = ids
@@ -158,6 +172,7 @@ class Pipeline:
             ref,
             registration is None or registration.readonly,
             registration is not None and registration.waits,
+            registration is not None and registration.heavy,
         )
 
     def handle(
@@ -259,6 +274,7 @@ class Pipeline:
                 info=info,
                 ids=self.ids,
                 now=now,
+                budget=Budget(self.budget_seconds),
                 authorize_with=lambda action, resource, context=None, *, resource_account=None: (
                     self.authorizer.decide(
                         uow,
