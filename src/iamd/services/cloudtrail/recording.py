@@ -411,7 +411,7 @@ class Recorder:
                 log.exception(
                     "trail: could not record %s:%s (request %s)", ref.service_name, ref.name, info.request_id
                 )
-                return []
+                return self.incomplete_events(ref, info, error, identity)
 
         self.writer.submit_later(build)
 
@@ -520,7 +520,8 @@ class Recorder:
                 log.exception(
                     "trail: could not record %s:%s (request %s)", ref.service_name, ref.name, info.request_id
                 )
-                return []
+                who = identity or (identity_for(caller) if caller is not None else None)
+                return self.incomplete_events(ref, info, error, who)
 
         try:
             self.writer.submit_later(build)
@@ -625,6 +626,59 @@ class Recorder:
                 )
             )
         return events
+
+    def incomplete_events(
+        self, ref: OperationRef, info: RequestInfo, error: AwsError | None, identity: Identity | None
+    ) -> list[AuditEvent]:
+        """The event of a request whose full record could not be built (the error log says why):
+        who, what, when and the outcome, without parameters or response, marked as incomplete.
+        An event that cannot be built at all must not vanish from the trail."""
+        try:
+            who = identity or Identity("Unknown")
+            account = who.account_id or self.default_account()
+            region = "us-east-1" if ref.service_name in GLOBAL_SERVICES else info.region
+            code = error_code(ref, error) if error is not None else None
+            event_id = str(uuid.uuid4())
+            record = api_call_record(
+                identity=who,
+                event_time=info.received_at,
+                event_source=event_source(ref),
+                event_name=ref.name,
+                region=region,
+                source_ip=info.source_ip,
+                user_agent=info.user_agent,
+                request_parameters=None,
+                response_elements=None,
+                request_id=info.request_id,
+                event_id=event_id,
+                read_only=is_read_only(ref.service_name, ref.name),
+                recipient_account_id=account,
+                error_code=code,
+                error_message=error.message if error is not None else None,
+                additional={"iamdIncompleteRecord": "iamd could not build the full record of this request"},
+            )
+            return [
+                AuditEvent(
+                    event_id=event_id,
+                    account_id=account,
+                    event_time=info.received_at,
+                    event_name=ref.name,
+                    event_source=event_source(ref),
+                    username=who.lookup_name,
+                    access_key_id=who.access_key_id,
+                    entity_id=None,
+                    entity_arn=None,
+                    service=str(ref.service_model.signing_name),
+                    region=region,
+                    read_only=is_read_only(ref.service_name, ref.name),
+                    error_code=code,
+                    counts_as_access=False,
+                    record=record_json(record),
+                )
+            ]
+        except Exception:
+            log.exception("trail: event of request %s NOT STORED: not even its outline", info.request_id)
+            return []
 
     # -- who signed a request that failed authentication -----------------------------------------
 
