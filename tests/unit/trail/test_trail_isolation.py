@@ -175,3 +175,26 @@ def test_the_spool_of_the_issue_is_stored_at_the_next_start(
     writer.close()
     assert set(stored(store)) == {denied.event_id, bad.event_id}
     assert not spool.exists()
+
+
+def test_a_request_whose_record_cannot_be_built_is_still_on_the_trail(
+    store: Store, writer: TrailWriter, account: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before, a record that could not be built was logged and lost ("it is lost"). Now its
+    outline is stored: who, what, when, the outcome, marked ``iamdIncompleteRecord``."""
+    from iamd.services.cloudtrail import Recorder
+    from iamd.services.framework import RequestInfo
+    from iamd.wire import NoSuchEntity, ServiceCatalog
+
+    ref = ServiceCatalog().operation_ref("iam", "ListUsers")
+    info = RequestInfo("req-7", "iam", "ListUsers", "us-east-1", "192.0.2.1", "fuzz", False, NOW)
+    error = NoSuchEntity("nobody")
+    # MaxItems is an integer member: "many" cannot be written as one, so the record fails.
+    Recorder(writer, store).console_call(ref, info, None, {"MaxItems": "many"}, None, error)
+    assert writer.flush()
+    [record] = [json.loads(r) for r in stored(store).values()]
+    assert record["eventName"] == "ListUsers" and record["requestID"] == "req-7"
+    assert record["errorCode"] == "NoSuchEntityException" and record["sourceIPAddress"] == "192.0.2.1"
+    assert record["recipientAccountId"] == ACCOUNT
+    assert "iamdIncompleteRecord" in record["additionalEventData"]
+    assert "could not record iam:ListUsers (request req-7)" in caplog.text
