@@ -11,6 +11,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -266,3 +268,40 @@ def test_verify_documents_its_exit_statuses() -> None:
     text = iamd("trail", "verify", "--help").stdout
     for status in ("0  the trail is intact", "1  TAMPERED", "2  CANNOT VERIFY", "3  INCOMPLETE"):
         assert status in text
+
+
+def test_requests_a_killed_server_accepted_but_never_stored_are_reported(tmp_path: Path) -> None:
+    """The server's ledger counts the requests whose events it accepted and those it stored. A
+    server killed while the database would not take its queue leaves the difference behind:
+    ``iamd trail verify`` reports it (exit 3, not OK), and the next start raises the alarm."""
+    data = tmp_path / "data"
+    server = start_server(data)
+    iam = server.client("iam")
+    iam.get_user()  # the key's last use is noted now, not while the database is locked
+    deadline = time.monotonic() + 30
+    while not rows(data) and time.monotonic() < deadline:
+        time.sleep(0.1)  # its event is stored and sealed
+    lock = sqlite3.connect(data / "iamd.db", timeout=0, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")  # no writer gets in: the trail's queue waits
+        for _ in range(3):
+            iam.get_user()  # reads still answer
+        time.sleep(2)  # the ledger is written before the writer tries the database
+        server.process.kill()
+        server.process.wait()
+    finally:
+        lock.close()
+    result = iamd("trail", "verify", "--data-dir", str(data))
+    assert result.returncode == 3, result.stdout
+    assert "accepted 3 request(s) whose events it never stored, and is no longer running" in result.stdout
+    again = start_server(data)
+    try:
+        with urllib.request.urlopen(f"{again.endpoint}/iamd/health", timeout=5) as answer:
+            health = json.loads(answer.read())
+    finally:
+        stop_server(again)
+    assert health["status"] == "degraded"
+    assert "earlier runs accepted 3 request(s) whose events never reached the trail" in str(health)
+    later = iamd("trail", "verify", "--data-dir", str(data))
+    assert later.returncode == 3
+    assert "3 request(s) accepted by earlier runs of the server never reached the trail" in later.stdout

@@ -242,6 +242,50 @@ def _cannot_verify(args: argparse.Namespace, message: str) -> int:
     return EXIT_CANNOT_VERIFY
 
 
+def _ledger_losses(data_dir: Path) -> list[dict[str, Any]]:
+    """What the trail writer's ledger says was accepted and never stored: losses it counted,
+    what a run that stopped without storing its queue left behind (found by the next start, or
+    now, when that run is no longer running on this host)."""
+    from iamd.trail.ledger import LEDGER_FILE_NAME, read_ledger
+
+    path = data_dir / LEDGER_FILE_NAME
+    try:
+        ledger = read_ledger(path)
+    except (OSError, ValueError) as exc:
+        return [{"file": str(path), "message": f"the trail's ledger {path} cannot be read ({exc})"}]
+    if ledger is None:
+        return []
+    found: list[dict[str, Any]] = []
+    if ledger.lost_before:
+        found.append(
+            {
+                "file": str(path),
+                "requests": ledger.lost_before,
+                "message": f"{ledger.lost_before} request(s) accepted by earlier runs of the server never "
+                "reached the trail (see the server's error log)",
+            }
+        )
+    if ledger.lost:
+        found.append(
+            {
+                "file": str(path),
+                "requests": ledger.lost,
+                "message": f"{ledger.lost} event(s) of the run started {ledger.started} could not be stored "
+                "(see the server's error log)",
+            }
+        )
+    if ledger.unsettled and not ledger.running_here():
+        found.append(
+            {
+                "file": str(path),
+                "requests": ledger.unsettled,
+                "message": f"the run started {ledger.started} (pid {ledger.pid}) accepted {ledger.unsettled} "
+                "request(s) whose events it never stored, and is no longer running",
+            }
+        )
+    return found
+
+
 def _missing_events(store: Any, data_dir: Path | None) -> list[dict[str, Any]]:
     """Events the server accepted that the trail lacks: those waiting in the spool (the database
     refused them, or the server stopped before storing them) and those in the quarantine file
@@ -251,7 +295,7 @@ def _missing_events(store: Any, data_dir: Path | None) -> list[dict[str, Any]]:
 
     if data_dir is None:
         return []
-    missing: list[dict[str, Any]] = []
+    missing: list[dict[str, Any]] = _ledger_losses(data_dir)
     for name, where in ((SPOOL_FILE_NAME, "the spool"), (QUARANTINE_FILE_NAME, "the quarantine file")):
         path = data_dir / name
         if not path.exists():

@@ -22,7 +22,9 @@ recorded in a safe form (ASCII only, its original record kept as escaped text) a
 was to the quarantine file (``trail-quarantine.jsonl``, next to the spool). A spool that cannot be
 stored at start is an alarm: an ERROR line, :meth:`TrailWriter.health` (shown by
 ``/iamd/health``) says so until it is stored (retried while the server runs), and ``iamd trail
-verify`` names the events it holds that the trail lacks.
+verify`` names the events it holds that the trail lacks. The ledger (:mod:`iamd.trail.ledger`)
+counts the requests whose events were accepted and those settled, so events lost with the
+process (killed before storing its queue) are counted too.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from iamd.store.store import Store
 from iamd.store.unit import UnitOfWork
 from iamd.trail.chain import SigningKey, digest_payload, record_hash
 from iamd.trail.files import TrailFiles
+from iamd.trail.ledger import LEDGER_FILE_NAME, Ledger
 
 __all__ = ["TrailWriter"]
 
@@ -175,6 +178,8 @@ class TrailWriter:
         self._spool_alarm: str | None = None
         self._quarantined = 0
         self._not_stored = 0
+        self._lost_before = 0
+        self.ledger = Ledger(spool.with_name(LEDGER_FILE_NAME)) if spool is not None else None
 
     # -- the request side -----------------------------------------------------------------------
 
@@ -192,6 +197,11 @@ class TrailWriter:
             problems.append(self._spool_alarm)
         if self._not_stored:
             problems.append(f"{self._not_stored} event(s) could not be stored at all (see the error log)")
+        if self._lost_before:
+            problems.append(
+                f"earlier runs accepted {self._lost_before} request(s) whose events never reached the "
+                f"trail (see {self.ledger.path if self.ledger else 'the ledger'} and the error log)"
+            )
         if self._failures:
             problems.append(f"the database refused the last {self._failures} attempt(s) to store events")
         state: dict[str, Any] = {"status": "alarm" if problems else "ok"}
@@ -202,6 +212,15 @@ class TrailWriter:
         return state
 
     def start(self) -> None:
+        if self.ledger is not None:
+            deficit = self.ledger.open()
+            self._lost_before = self.ledger.lost_before
+            if deficit:
+                log.error(
+                    "trail: ALARM: the previous run accepted %d request(s) whose events it never stored "
+                    "(it stopped without storing them); they are not in the trail",
+                    deficit,
+                )
         self._load_spool()
         self._thread = threading.Thread(target=self._loop, name="iamd-trail", daemon=True)
         self._thread.start()
@@ -218,7 +237,7 @@ class TrailWriter:
 
     def _enqueue(self, items: list[Pending]) -> None:
         if self.synchronous:
-            events = _materialize(items)
+            events = _materialize(items, self.ledger)
             try:
                 self.store.run(lambda uow: uow.audit.add_events(events))
                 self.notify()
@@ -226,6 +245,8 @@ class TrailWriter:
             except Exception:
                 log.exception("trail: could not store %d event(s) now; queueing them", len(events))
             items = list(events)
+        if self.ledger is not None:
+            self.ledger.accept(len(items))
         overflow: list[Pending] = []
         with self._lock:
             was_empty = not self._pending
@@ -236,7 +257,8 @@ class TrailWriter:
             if was_empty or len(self._pending) >= BATCH:
                 self._lock.notify()
         if overflow:
-            self._spill(_materialize(overflow), "the database is not keeping up")
+            self._spill(_materialize(overflow, self.ledger), "the database is not keeping up")
+            self._settle(len(overflow))
 
     def notify(self) -> None:
         """Events were stored in a request's transaction: seal them soon."""
@@ -272,7 +294,10 @@ class TrailWriter:
         with self._lock:
             left, self._pending = self._pending, []
         if left:
-            self._spill(_materialize(left), "shutting down with events not stored")
+            self._spill(_materialize(left, self.ledger), "shutting down with events not stored")
+            self._settle(len(left))
+        if self.ledger is not None:
+            self.ledger.save(force=True)
 
     # -- the thread -----------------------------------------------------------------------------
 
@@ -299,13 +324,17 @@ class TrailWriter:
                 waiters, self._waiters = self._waiters, []
                 self._dirty = False
                 stopping = self._stopping
-            events = _materialize(items)
+            if self.ledger is not None:
+                self.ledger.save(throttle=False)  # what was accepted is on record before the store is tried
+            events = _materialize(items, self.ledger)
             ok = self._cycle(events, force_digest=stopping)
             if ok:
+                self._settle(len(items))
                 backoff = 0.05
                 for waiter in waiters:
                     waiter.set()
             else:
+                self._requeued(items, events)
                 with self._lock:
                     self._pending[:0] = list(events)
                     self._waiters[:0] = waiters
@@ -322,12 +351,26 @@ class TrailWriter:
     def _cycle_now(self) -> bool:
         with self._lock:
             items, self._pending = self._pending, []
-        events = _materialize(items)
+        events = _materialize(items, self.ledger)
         ok = self._cycle(events, force_digest=False)
-        if not ok:
+        if ok:
+            self._settle(len(items))
+        else:
+            self._requeued(items, events)
             with self._lock:
                 self._pending[:0] = list(events)
         return ok
+
+    def _settle(self, count: int) -> None:
+        """``count`` queued items are stored, spooled or quarantined: off the ledger's books."""
+        if self.ledger is not None:
+            self.ledger.settle(count)
+            self.ledger.save()
+
+    def _requeued(self, items: list[Pending], events: list[AuditEvent]) -> None:
+        """Queued items go back as the events they made (a builder may make 0, 1 or 2)."""
+        if self.ledger is not None:
+            self.ledger.accept(len(events) - len(items))
 
     def _cycle(self, events: list[AuditEvent], *, force_digest: bool) -> bool:
         now = self.clock.now()
@@ -406,7 +449,7 @@ class TrailWriter:
                 f"; the original is in {target}" if kept else "",
             )
         except Exception:
-            self._not_stored += 1
+            self._lose(1)
             log.exception("trail: event NOT STORED (%s), even in its safe form: %s", reason, event.record)
 
     def _seal(self, uow: UnitOfWork, now: datetime, force_digest: bool) -> int:
@@ -491,7 +534,7 @@ class TrailWriter:
 
     def _spill(self, events: Sequence[AuditEvent], why: str) -> None:
         if self.spool is None:
-            self._not_stored += len(events)
+            self._lose(len(events))
             for event in events:
                 log.error("trail: event NOT STORED (%s): %s", why, event.record)
             return
@@ -502,7 +545,7 @@ class TrailWriter:
                     fh.write(event_to_json(event) + "\n")
             log.error("trail: %d event(s) spooled to %s (%s)", len(events), self.spool, why)
         except OSError:
-            self._not_stored += len(events)
+            self._lose(len(events))
             for event in events:
                 log.error("trail: event NOT STORED (%s; spool unwritable): %s", why, event.record)
 
@@ -557,14 +600,20 @@ class TrailWriter:
             self._spool_alarm = None
         log.warning("trail: stored %d event(s) from the spool %s", len(loaded), self.spool)
 
+    def _lose(self, count: int) -> None:
+        self._not_stored += count
+        if self.ledger is not None:
+            self.ledger.lose(count)
+
     def _alarm(self, message: str) -> None:
         if self._spool_alarm != message:
             log.error("trail: ALARM: %s", message)
         self._spool_alarm = message
 
 
-def _materialize(items: Sequence[Pending]) -> list[AuditEvent]:
-    """The events of queued items: events as they are, builders run (a failing one is logged)."""
+def _materialize(items: Sequence[Pending], ledger: Ledger | None = None) -> list[AuditEvent]:
+    """The events of queued items: events as they are, builders run (a failing one is logged,
+    and counted as lost on the ledger)."""
     events: list[AuditEvent] = []
     for item in items:
         if isinstance(item, AuditEvent):
@@ -574,6 +623,8 @@ def _materialize(items: Sequence[Pending]) -> list[AuditEvent]:
             events.extend(item())
         except Exception:
             log.exception("trail: could not build an event; it is lost")
+            if ledger is not None:
+                ledger.lose(1)
     return events
 
 

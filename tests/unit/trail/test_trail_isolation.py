@@ -198,3 +198,59 @@ def test_a_request_whose_record_cannot_be_built_is_still_on_the_trail(
     assert record["recipientAccountId"] == ACCOUNT
     assert "iamdIncompleteRecord" in record["additionalEventData"]
     assert "could not record iam:ListUsers (request req-7)" in caplog.text
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited."""
+    import subprocess
+    import sys
+
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    return finished.pid
+
+
+def test_the_ledger_balances_after_a_clean_run(store: Store, account: str, tmp_path: Path) -> None:
+    from iamd.trail.ledger import read_ledger
+
+    writer = TrailWriter(store, FixedClock(), spool=tmp_path / "trail-spool.jsonl", linger=0.01)
+    writer.start()
+    writer.submit([event("GetUser"), event("GetRole")])
+    writer.submit_later(lambda: [event("ListUsers")])
+    assert writer.flush()
+    writer.close()
+    ledger = read_ledger(tmp_path / "trail-ledger.json")
+    assert ledger is not None
+    assert (ledger.accepted, ledger.settled, ledger.lost, ledger.lost_before) == (3, 3, 0, 0)
+
+
+def test_a_run_that_stopped_without_storing_its_queue_is_counted_at_the_next_start(
+    store: Store, account: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run killed with 5 requests accepted and 3 settled (and 1 event it knew it lost) left a
+    deficit: the next start logs an ERROR, reports it in its health, and keeps it on record."""
+    from iamd.trail.ledger import read_ledger
+
+    ledger_file = tmp_path / "trail-ledger.json"
+    ledger_file.write_text(
+        json.dumps(
+            {
+                "pid": dead_pid(),
+                "host": "somewhere",
+                "started": "2026-12-06T10:00:00Z",
+                "accepted": 5,
+                "settled": 3,
+                "lost": 1,
+            }
+        )
+    )
+    writer = TrailWriter(store, FixedClock(), spool=tmp_path / "trail-spool.jsonl", linger=0.01)
+    with caplog.at_level(logging.ERROR, logger="iamd.trail"):
+        writer.start()
+    health = writer.health()
+    writer.close()
+    assert health["status"] == "alarm"
+    assert "earlier runs accepted 3 request(s) whose events never reached the trail" in health["problems"][0]
+    assert "ALARM: the previous run accepted 2 request(s) whose events it never stored" in caplog.text
+    after = read_ledger(ledger_file)
+    assert after is not None and after.lost_before == 3 and after.accepted == after.settled == 0
