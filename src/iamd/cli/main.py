@@ -16,6 +16,7 @@ from iamd.cli import root, serve, trail
 from iamd.cli.sarif import sarif_log
 from iamd.policy import PolicyKind
 from iamd.policy.acceptance import first_refusal
+from iamd.wire import jsontext
 
 __all__ = ["main"]
 
@@ -47,16 +48,21 @@ def cmd_authorize(args: argparse.Namespace) -> int:
             errors += 1
             out.write(json.dumps({"name": name, "error": f"line {number}: not UTF-8 text"}) + "\n")
             continue
+        case: dict[str, object] = {}
         try:
-            case = json.loads(line)
-            if not isinstance(case, dict):
+            loaded = jsontext.loads(line)
+            if not isinstance(loaded, dict):
                 raise CaseError("a case must be a JSON object")
+            case = loaded
             name = case.get("name", name)
             answer = decide_case(case, rcp_services())
-        except json.JSONDecodeError as exc:
-            answer = {"name": name, "error": f"line {number}: invalid JSON: {exc.msg} at column {exc.colno}"}
+        except jsontext.JsonTextError as exc:
+            answer = {"name": name, "error": f"line {number}: invalid JSON: {exc}"}
         except CaseError as exc:
             answer = {"name": name, "error": f"line {number}: {exc}"}
+        except Exception as exc:  # one line that breaks the evaluator never stops the others
+            problem = f"could not decide the case ({type(exc).__name__})"
+            answer = {"name": name, "error": f"line {number}: {problem}"}
         if "error" in answer:
             errors += 1
         elif args.check and "expected" in case and case["expected"] != answer["decision"]:

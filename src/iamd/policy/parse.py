@@ -113,7 +113,10 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
     elif isinstance(source, JsonNode):
         root = source
     else:
-        root = from_python(source)
+        try:
+            root = from_python(source)
+        except JsonSyntaxError as exc:
+            return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
     policy = checker.policy(root)
     blocked = any(f.code in BLOCKING and f.severity == "ERROR" for f in checker.findings)
     return CheckResult(None if blocked else policy, checker.findings, root)

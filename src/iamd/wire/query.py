@@ -42,7 +42,9 @@ __all__ = ["QueryProtocol", "decode_params", "encode_output_xml"]
 
 CONTENT_TYPE = "text/xml"
 _MISSING: Any = object()
-_INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Characters XML 1.0 cannot carry, and lone UTF-16 surrogates (not valid Unicode: they cannot be
+# encoded as UTF-8): written as U+FFFD, so no text ever makes an answer fail to encode.
+_INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class QueryProtocol(Protocol):
