@@ -12,14 +12,10 @@ from iamd.store.records import ResourceKind, Tag
 from iamd.store.schema import Tag as TagRow
 
 # On the request path (resource tags for conditions): prebuilt, executed without the ORM.
-_LIST = (
-    select(TagRow.key, TagRow.value)
-    .where(
-        TagRow.account_id == bindparam("account_id"),
-        TagRow.resource_kind == bindparam("kind"),
-        TagRow.resource_id == bindparam("resource_id"),
-    )
-    .order_by(TagRow.key_lower)
+_LIST = select(TagRow.key, TagRow.value).where(
+    TagRow.account_id == bindparam("account_id"),
+    TagRow.resource_kind == bindparam("kind"),
+    TagRow.resource_id == bindparam("resource_id"),
 )
 
 
@@ -29,7 +25,11 @@ class Tags(Repository):
         rows = self._session.connection().execute(
             _LIST, {"account_id": account_id, "kind": kind, "resource_id": resource_id}
         )
-        return tuple(Tag(key, value) for key, value in rows)
+        # Sorted by key, code point by code point ("A" before "a"), as IAM's List*Tags return
+        # them ("The returned list of tags is sorted by tag key", API reference; recorded against
+        # AWS: LocalStack's tests/aws/services/iam/test_iam_policies.snapshot.json,
+        # list-case-sensitive-tags). Sorted here, not by the database, whose collation may differ.
+        return tuple(sorted((Tag(key, value) for key, value in rows), key=lambda tag: tag.key))
 
     def count(self, account_id: str, kind: ResourceKind, resource_id: str) -> int:
         return (

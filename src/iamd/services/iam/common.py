@@ -76,9 +76,9 @@ def tags_from_params(params: Mapping[str, Any], existing: int = 0) -> dict[str, 
     for tag in params.get("Tags") or []:
         key, value = str(tag["Key"]), str(tag.get("Value", ""))
         if key.lower() in {k.lower() for k in tags}:
-            raise InvalidInput(
-                f"Duplicate tag keys found. Please note that Tag keys are case insensitive: {key}"
-            )
+            # AWS's sentence, with nothing appended (recorded: LocalStack's
+            # tests/aws/services/iam/test_iam_roles.snapshot.json, create-role-duplicate-tags).
+            raise InvalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
         tags[key] = value
     if existing + len(tags) > MAX_TAGS:
         raise LimitExceeded(f"The number of tags has reached the maximum limit of {MAX_TAGS}.")

@@ -235,7 +235,7 @@ def list_virtual_mfa_devices(ctx: OperationContext, params: dict[str, Any]) -> d
         if device.is_assigned:
             out["EnableDate"] = device.enabled_at
             if device.user_id is not None:
-                out["User"] = render_user(ctx, ctx.uow.users.get_by_id(device.user_id))
+                out["User"] = render_user(ctx, ctx.uow.users.get_by_id(device.user_id), "list")
             elif device.is_root:
                 account = ctx.uow.accounts.get(ctx.account_id)
                 out["User"] = {
