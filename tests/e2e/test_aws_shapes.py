@@ -17,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 from tests.e2e.harness import ACCOUNT_ID, Server
 from tests.e2e.policy_helpers import allow, error_of, policy, trust
-from tests.e2e.test_providers import SAML_METADATA
+from tests.e2e.test_providers import SAML_METADATA, make_certificate
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
 ROLE_MEMBERS = {"Path", "RoleName", "RoleId", "Arn", "CreateDate", "AssumeRolePolicyDocument"}
@@ -423,3 +423,96 @@ def test_session_tag_errors_are_awss_sentences(server: Server, iam: Any) -> None
         "InvalidParameterValue",
         "The specified transitive tag key must be included in the requested tags.",
     )
+
+
+def test_packed_policy_size_only_when_aws_gives_it(server: Server, iam: Any) -> None:
+    """AssumeRole without a session policy or tags answers with AssumedRoleUser and Credentials
+    and no PackedPolicySize; with a policy it has one; GetFederationToken always has it, 0 without
+    a policy (recorded: tests/aws/services/sts/test_sts.snapshot.json, test_assume_role,
+    test_assume_role_with_policy, test_get_federation_token)."""
+    iam.create_role(
+        RoleName="packed",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )
+    sts = server.client("sts")
+    role = f"arn:aws:iam::{ACCOUNT_ID}:role/packed"
+    plain = sts.assume_role(RoleArn=role, RoleSessionName="plain")
+    assert "PackedPolicySize" not in plain
+    assert plain["AssumedRoleUser"]["Arn"] == f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/packed/plain"
+    scoped = sts.assume_role(RoleArn=role, RoleSessionName="scoped", Policy=policy(allow("s3:GetObject")))
+    assert scoped["PackedPolicySize"] > 0
+    federated = sts.get_federation_token(Name="fed-plain")
+    assert federated["PackedPolicySize"] == 0
+    assert federated["FederatedUser"] == {
+        "FederatedUserId": f"{ACCOUNT_ID}:fed-plain",
+        "Arn": f"arn:aws:sts::{ACCOUNT_ID}:federated-user/fed-plain",
+    }
+
+
+def test_server_certificate_answer(iam: Any) -> None:
+    """GetServerCertificate always has Tags ([] when none) (recorded:
+    test_iam_server_certificates.snapshot.json, get-certificate); UploadServerCertificate echoes
+    the tags it was sent."""
+    body, key, _ = make_certificate("shapes.example.com")
+    uploaded = iam.upload_server_certificate(
+        ServerCertificateName="shapes-cert",
+        CertificateBody=body,
+        PrivateKey=key,
+        Tags=[{"Key": "z", "Value": "1"}, {"Key": "a", "Value": "2"}],
+    )
+    assert uploaded["Tags"] == [{"Key": "z", "Value": "1"}, {"Key": "a", "Value": "2"}]
+    iam.upload_server_certificate(ServerCertificateName="shapes-bare", CertificateBody=body, PrivateKey=key)
+    assert iam.get_server_certificate(ServerCertificateName="shapes-bare")["ServerCertificate"]["Tags"] == []
+
+
+def test_mfa_device_texts(iam: Any) -> None:
+    """AWS's texts: "MFA device already exists." for a second CreateVirtualMFADevice, "MFA Device
+    with serial number <serial> does not exist." for a device that is not there (recorded:
+    test_iam_mfa.snapshot.json, create-duplicate-error, delete-nonexistent-error,
+    deactivate-nonexistent-mfa-error)."""
+    iam.create_virtual_mfa_device(VirtualMFADeviceName="shapes-mfa")
+    with pytest.raises(ClientError) as exc:
+        iam.create_virtual_mfa_device(VirtualMFADeviceName="shapes-mfa")
+    assert error_of(exc) == (409, "EntityAlreadyExists", "MFA device already exists.")
+    missing = f"arn:aws:iam::{ACCOUNT_ID}:mfa/nonexistent-device"
+    with pytest.raises(ClientError) as exc:
+        iam.delete_virtual_mfa_device(SerialNumber=missing)
+    assert error_of(exc) == (404, "NoSuchEntity", f"MFA Device with serial number {missing} does not exist.")
+
+
+def test_delete_user_conflict_texts(iam: Any) -> None:
+    """DeleteUser names what is left the way AWS does (recorded: test_iam_users.snapshot.json,
+    delete-user-with-inline-policy-error, delete-user-with-attached-policy-error; quoted from AWS:
+    https://github.com/cloud-custodian/cloud-custodian/issues/1663 for the login profile)."""
+    iam.create_user(UserName="sticky-user")
+    iam.create_login_profile(UserName="sticky-user", Password="A-long-passw0rd!")
+    iam.put_user_policy(UserName="sticky-user", PolicyName="p", PolicyDocument=policy(allow("s3:ListBucket")))
+    iam.attach_user_policy(UserName="sticky-user", PolicyArn=READ_ONLY)
+    steps = [
+        ("must delete login profile first.", lambda: iam.delete_login_profile(UserName="sticky-user")),
+        (
+            "must delete policies first.",
+            lambda: iam.delete_user_policy(UserName="sticky-user", PolicyName="p"),
+        ),
+        (
+            "must detach all policies first.",
+            lambda: iam.detach_user_policy(UserName="sticky-user", PolicyArn=READ_ONLY),
+        ),
+    ]
+    for text, remove in steps:
+        with pytest.raises(ClientError) as exc:
+            iam.delete_user(UserName="sticky-user")
+        assert error_of(exc) == (409, "DeleteConflict", f"Cannot delete entity, {text}")
+        remove()
+    iam.delete_user(UserName="sticky-user")

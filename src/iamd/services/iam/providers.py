@@ -152,7 +152,7 @@ def create_open_id_connect_provider(ctx: OperationContext, params: dict[str, Any
     out: dict[str, Any] = {"OpenIDConnectProviderArn": oidc_arn(provider)}
     if tags:
         ctx.uow.tags.put(ctx.account_id, "oidc-provider", str(provider.id), tags)
-        out["Tags"] = tags_output(ctx.uow.tags.list(ctx.account_id, "oidc-provider", str(provider.id)))
+        out["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]  # as sent, like CreatePolicy
     return out
 
 
@@ -338,7 +338,7 @@ def create_saml_provider(ctx: OperationContext, params: dict[str, Any]) -> dict[
     out: dict[str, Any] = {"SAMLProviderArn": saml_arn(provider)}
     if tags:
         ctx.uow.tags.put(ctx.account_id, "saml-provider", str(provider.id), tags)
-        out["Tags"] = tags_output(ctx.uow.tags.list(ctx.account_id, "saml-provider", str(provider.id)))
+        out["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]  # as sent, like CreatePolicy
     return out
 
 

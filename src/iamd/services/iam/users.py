@@ -19,7 +19,7 @@ from iamd.services.iam.common import (
     tags_output,
 )
 from iamd.store.records import Tag, UserRecord
-from iamd.wire import EntityAlreadyExists, LimitExceeded, ValidationError
+from iamd.wire import DeleteConflict, EntityAlreadyExists, LimitExceeded, ValidationError
 
 MAX_USERS = 5000
 
@@ -181,7 +181,31 @@ def update_user(ctx: OperationContext, params: dict[str, Any]) -> None:
 @operation("iam", "DeleteUser")
 def delete_user(ctx: OperationContext, params: dict[str, Any]) -> None:
     user = find_user_authorized(ctx, "iam:DeleteUser", params["UserName"])
+    _refuse_while_in_use(ctx, user)
     ctx.uow.users.delete(user.id)
+
+
+def _refuse_while_in_use(ctx: OperationContext, user: UserRecord) -> None:
+    """AWS's DeleteConflict texts for what keeps a user from being deleted, where AWS's text is
+    known: a login profile ("must delete login profile first.", quoted from AWS in
+    https://github.com/cloud-custodian/cloud-custodian/issues/1663), an MFA device ("must delete
+    MFA device first.", https://github.com/rebuy-de/aws-nuke/issues/281), service-specific
+    credentials ("must remove referenced objects first.", recorded: LocalStack's
+    test_iam.snapshot.json, test_delete_user_after_service_credential_created), inline and
+    attached policies (recorded: test_iam_users.snapshot.json,
+    delete-user-with-inline-policy-error, delete-user-with-attached-policy-error). The rest
+    (access keys, signing certificates, SSH keys, groups) is refused by the store, naming what is
+    left."""
+    if ctx.uow.login_profiles.find(user.id) is not None:
+        raise DeleteConflict("Cannot delete entity, must delete login profile first.")
+    if ctx.uow.mfa.list_for(user.account_id, user.id):
+        raise DeleteConflict("Cannot delete entity, must delete MFA device first.")
+    if ctx.uow.service_credentials.list_for_user(user.id):
+        raise DeleteConflict("Cannot delete entity, must remove referenced objects first.")
+    if ctx.uow.inline_policies.list_names("user", user.id, max_items=1).items:
+        raise DeleteConflict("Cannot delete entity, must delete policies first.")
+    if ctx.uow.policies.count_attached("user", user.id):
+        raise DeleteConflict("Cannot delete entity, must detach all policies first.")
 
 
 @operation("iam", "TagUser")
