@@ -516,3 +516,58 @@ def test_delete_user_conflict_texts(iam: Any) -> None:
         assert error_of(exc) == (409, "DeleteConflict", f"Cannot delete entity, {text}")
         remove()
     iam.delete_user(UserName="sticky-user")
+
+
+def test_error_texts_clients_match_on(server: Server, iam: Any) -> None:
+    """Texts recorded from AWS by LocalStack's snapshot tests: attaching something that is not a
+    policy ARN is a ValidationError "ARN <value> is not valid." (test_iam_roles.snapshot.json,
+    non-existent-malformed-policy-arn); GetPolicyVersion of a policy that is not there says "Policy
+    <arn> version <id> does not exist or is not attachable." (test_iam_policies.snapshot.json,
+    err-get-version-nonexistent-policy); removing a role that is not in the profile says "Role
+    <role> in Instance Profile <profile> cannot be found." (test_iam_instance_profiles
+    .snapshot.json, remove-unattached-role-error); a bad Marker is "Invalid Marker."
+    (test_iam_mfa.snapshot.json, list-invalid-marker-error); an OIDC URL that is not https is a
+    ValidationError "Invalid Open ID Connect Provider URL" and six thumbprints InvalidInput
+    "Thumbprint list must contain fewer than 5 entries." (test_iam_oidc.snapshot.json); an unknown
+    key's GetAccessKeyLastUsed is AccessDenied (test_iam_users.snapshot.json,
+    get-last-used-nonexistent-key-error)."""
+    iam.create_role(RoleName="errors-role", AssumeRolePolicyDocument=trust())
+    with pytest.raises(ClientError) as exc:
+        iam.attach_role_policy(RoleName="errors-role", PolicyArn="longpolicynamebutnoarn")
+    assert error_of(exc) == (400, "ValidationError", "ARN longpolicynamebutnoarn is not valid.")
+
+    missing = f"arn:aws:iam::{ACCOUNT_ID}:policy/TestNonExistingPolicy"
+    with pytest.raises(ClientError) as exc:
+        iam.get_policy_version(PolicyArn=missing, VersionId="v1")
+    assert error_of(exc) == (
+        404,
+        "NoSuchEntity",
+        f"Policy {missing} version v1 does not exist or is not attachable.",
+    )
+
+    iam.create_instance_profile(InstanceProfileName="errors-profile")
+    with pytest.raises(ClientError) as exc:
+        iam.remove_role_from_instance_profile(InstanceProfileName="errors-profile", RoleName="errors-role")
+    assert error_of(exc) == (
+        404,
+        "NoSuchEntity",
+        "Role errors-role in Instance Profile errors-profile cannot be found.",
+    )
+
+    with pytest.raises(ClientError) as exc:
+        iam.list_virtual_mfa_devices(Marker="not-a-marker")
+    assert error_of(exc) == (400, "ValidationError", "Invalid Marker.")
+
+    with pytest.raises(ClientError) as exc:
+        iam.create_open_id_connect_provider(Url="example.org", ThumbprintList=["a" * 40])
+    assert error_of(exc) == (400, "ValidationError", "Invalid Open ID Connect Provider URL")
+
+    with pytest.raises(ClientError) as exc:
+        iam.get_access_key_last_used(AccessKeyId="AKIAIOSFODNN7EXAMPLE")
+    caller = server.client("sts").get_caller_identity()["Arn"]
+    assert error_of(exc) == (
+        403,
+        "AccessDenied",
+        f"User: {caller} is not authorized to perform iam:GetAccessKeyLastUsed on resource: "
+        "access key AKIAIOSFODNN7EXAMPLE",
+    )

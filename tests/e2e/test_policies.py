@@ -242,7 +242,7 @@ def test_attach_errors_and_the_ten_policy_quota(iam: Any) -> None:
     assert error_of(exc) == (404, "NoSuchEntity", "The user with name nobody-at-all cannot be found.")
     with pytest.raises(ClientError) as exc:
         iam.attach_user_policy(UserName="quota-user", PolicyArn="not-an-arn-at-all-really")
-    assert error_of(exc)[:2] == (400, "InvalidInput")
+    assert error_of(exc) == (400, "ValidationError", "ARN not-an-arn-at-all-really is not valid.")
 
     names = [p["Arn"] for p in iam.list_policies(Scope="AWS", MaxItems=11)["Policies"]]
     for arn in names[:10]:

@@ -40,7 +40,7 @@ def _decode_marker(marker: str) -> tuple[int, str | None]:
     try:
         value = json.loads(base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise ValidationError("Invalid Marker: the pagination marker is not valid") from exc
+        raise ValidationError("Invalid Marker.") from exc
     if not (
         isinstance(value, list)
         and len(value) == 3
@@ -49,7 +49,7 @@ def _decode_marker(marker: str) -> tuple[int, str | None]:
         and 0 <= value[1] < len(_SECTIONS)
         and isinstance(value[2], str)
     ):
-        raise ValidationError("Invalid Marker: the pagination marker is not valid")
+        raise ValidationError("Invalid Marker.")
     return value[1], value[2] or None
 
 

@@ -139,7 +139,9 @@ def remove_role_from_instance_profile(ctx: OperationContext, params: dict[str, A
     if role is None:
         if ctx.uow.roles.find(ctx.account_id, name) is None:
             raise NoSuchEntity(f"The role with name {name} cannot be found.")
-        raise NoSuchEntity(f"Role {name} is not in instance profile {profile.name}.")
+        # AWS's text (recorded against AWS: LocalStack's
+        # tests/aws/services/iam/test_iam_instance_profiles.snapshot.json, remove-unattached-role-error).
+        raise NoSuchEntity(f"Role {name} in Instance Profile {profile.name} cannot be found.")
     ctx.uow.instance_profiles.remove_role(profile.id, role.id)
 
 

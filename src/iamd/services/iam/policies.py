@@ -173,9 +173,25 @@ def create_policy_version(ctx: OperationContext, params: dict[str, Any]) -> dict
     return {"PolicyVersion": render_version(version, with_document=False)}
 
 
+def _find_policy_of_version(
+    ctx: OperationContext, action: str, params: dict[str, Any]
+) -> ManagedPolicyRecord:
+    """The policy a GetPolicyVersion or SetDefaultPolicyVersion names. For a policy that is not
+    there AWS answers with the version text, "Policy <arn> version <id> does not exist or is not
+    attachable." (recorded against AWS: LocalStack's
+    tests/aws/services/iam/test_iam_policies.snapshot.json, err-get-version-nonexistent-policy,
+    err-set-default-nonexistent-policy)."""
+    try:
+        return find_policy_authorized(ctx, action, params["PolicyArn"])
+    except NoSuchEntity:
+        raise NoSuchEntity(
+            f"Policy {params['PolicyArn']} version {params['VersionId']} does not exist or is not attachable."
+        ) from None
+
+
 @operation("iam", "GetPolicyVersion", readonly=True)
 def get_policy_version(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    policy = find_policy_authorized(ctx, "iam:GetPolicyVersion", params["PolicyArn"])
+    policy = _find_policy_of_version(ctx, "iam:GetPolicyVersion", params)
     version = _find_version(ctx, policy, params["VersionId"])
     return {"PolicyVersion": render_version(version, with_document=True)}
 
@@ -200,7 +216,7 @@ def delete_policy_version(ctx: OperationContext, params: dict[str, Any]) -> None
 
 @operation("iam", "SetDefaultPolicyVersion")
 def set_default_policy_version(ctx: OperationContext, params: dict[str, Any]) -> None:
-    policy = find_policy_authorized(ctx, "iam:SetDefaultPolicyVersion", params["PolicyArn"])
+    policy = _find_policy_of_version(ctx, "iam:SetDefaultPolicyVersion", params)
     refuse_aws_managed(ctx, "iam:SetDefaultPolicyVersion", policy)
     version = _find_version(ctx, policy, params["VersionId"])
     if not version.is_default:

@@ -22,7 +22,7 @@ from iamd.services.iam.common import (
 )
 from iamd.services.iam.lookups import page_list
 from iamd.store.records import OidcProviderRecord, ResourceKind, SamlProviderRecord
-from iamd.wire import EntityAlreadyExists, InvalidInput, LimitExceeded, NoSuchEntity
+from iamd.wire import EntityAlreadyExists, InvalidInput, LimitExceeded, NoSuchEntity, ValidationError
 from iamd.wire.values import parse_timestamp
 
 MAX_OIDC_PROVIDERS = 100
@@ -84,12 +84,15 @@ def oidc_arn(provider: OidcProviderRecord) -> str:
 
 def _url_key(url: str) -> str:
     """``https://host[:port]/path`` -> ``host[:port]/path`` (the provider's name in its ARN)."""
+    # ValidationError "Invalid Open ID Connect Provider URL" for a URL that is not https://host...
+    # (recorded against AWS: LocalStack's tests/aws/services/iam/test_iam_oidc.snapshot.json,
+    # invalid-url, for "example.org").
     if not url.lower().startswith("https://"):
-        raise InvalidInput("Invalid Open ID Connect Provider URL: the URL must begin with https://")
+        raise ValidationError("Invalid Open ID Connect Provider URL")
     rest = url[len("https://") :]
     host, _, path = rest.partition("/")
     if not _HOST.fullmatch(host) or "?" in rest or "#" in rest:
-        raise InvalidInput(f"Invalid Open ID Connect Provider URL: {url}")
+        raise ValidationError("Invalid Open ID Connect Provider URL")
     key = host.lower() + ("/" + path if path else "")
     return key.rstrip("/")
 
@@ -97,7 +100,8 @@ def _url_key(url: str) -> str:
 def _thumbprints(values: list[str] | None) -> list[str]:
     thumbprints = [str(v) for v in values or []]
     if len(thumbprints) > MAX_THUMBPRINTS:
-        raise LimitExceeded(f"Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: {MAX_THUMBPRINTS}")
+        # Recorded against AWS: test_iam_oidc.snapshot.json, too-many-thumbprints.
+        raise InvalidInput(f"Thumbprint list must contain fewer than {MAX_THUMBPRINTS} entries.")
     for thumbprint in thumbprints:
         if not _THUMBPRINT.fullmatch(thumbprint):
             raise InvalidInput(
