@@ -571,3 +571,24 @@ def test_error_texts_clients_match_on(server: Server, iam: Any) -> None:
         f"User: {caller} is not authorized to perform iam:GetAccessKeyLastUsed on resource: "
         "access key AKIAIOSFODNN7EXAMPLE",
     )
+
+
+def test_managed_policy_tag_keys_are_case_sensitive(iam: Any) -> None:
+    """Managed policies take "a" and "A" as two tags, list them "A" first, untag exactly, and
+    refuse a repeated key with InvalidInput "Duplicate tag keys found." (recorded:
+    test_iam_policies.snapshot.json, create-with-case-sensitive-tags, list-case-sensitive-tags,
+    list-after-untag-lowercase, err-duplicate-keys); roles keep comparing keys case-insensitively."""
+    arn = iam.create_policy(
+        PolicyName="case-tags",
+        PolicyDocument=policy(allow("s3:ListBucket")),
+        Tags=[{"Key": "a", "Value": "lowercase"}, {"Key": "A", "Value": "uppercase"}],
+    )["Policy"]["Arn"]
+    assert iam.list_policy_tags(PolicyArn=arn)["Tags"] == [
+        {"Key": "A", "Value": "uppercase"},
+        {"Key": "a", "Value": "lowercase"},
+    ]
+    iam.untag_policy(PolicyArn=arn, TagKeys=["a"])
+    assert iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "A", "Value": "uppercase"}]
+    with pytest.raises(ClientError) as exc:
+        iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}])
+    assert error_of(exc) == (400, "InvalidInput", "Duplicate tag keys found.")

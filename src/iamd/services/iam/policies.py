@@ -75,7 +75,7 @@ def render_version(version: PolicyVersionRecord, *, with_document: bool) -> dict
 def create_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     name, path = params["PolicyName"], params.get("Path") or "/"
     document = params["PolicyDocument"]
-    tags = tags_from_params(params)
+    tags = tags_from_params(params, case_sensitive=True)
     arn = entity_arn(ctx.account_id, "policy", path, name)
     extra = request_tag_context(tags)
     ctx.authorize("iam:CreatePolicy", arn, extra)
@@ -228,11 +228,11 @@ def set_default_policy_version(ctx: OperationContext, params: dict[str, Any]) ->
 
 @operation("iam", "TagPolicy")
 def tag_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    tags = tags_from_params(params)
+    tags = tags_from_params(params, case_sensitive=True)
     policy = find_policy_authorized(ctx, "iam:TagPolicy", params["PolicyArn"], request_tag_context(tags))
     refuse_aws_managed(ctx, "iam:TagPolicy", policy)
-    existing = {t.key.lower() for t in ctx.uow.tags.list(policy.account_id, "policy", policy.id)}
-    tags_from_params(params, len(existing - {k.lower() for k in tags}))
+    existing = {t.key for t in ctx.uow.tags.list(policy.account_id, "policy", policy.id)}
+    tags_from_params(params, len(existing - set(tags)), case_sensitive=True)
     ctx.uow.tags.put(policy.account_id, "policy", policy.id, tags)
 
 
