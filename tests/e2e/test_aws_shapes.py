@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from tests.e2e.harness import ACCOUNT_ID, Server
-from tests.e2e.policy_helpers import allow, error_of, policy, trust
+from tests.e2e.policy_helpers import allow, error_of, policy, trust, unvalidated_client
 from tests.e2e.test_providers import SAML_METADATA, make_certificate
 
 READ_ONLY = "arn:aws:iam::aws:policy/ReadOnlyAccess"
@@ -592,3 +594,54 @@ def test_managed_policy_tag_keys_are_case_sensitive(iam: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "k", "Value": "1"}, {"Key": "k", "Value": "2"}])
     assert error_of(exc) == (400, "InvalidInput", "Duplicate tag keys found.")
+
+
+def test_validation_errors_in_iams_current_form(server: Server) -> None:
+    """IAM's model-constraint errors no longer quote the value: "1 validation error detected:
+    Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to
+    50" (recorded against AWS in 2026: test_iam_roles.snapshot.json, create-role-too-many-tags and
+    create-role-tag-key-too-long), enum constraints end at "enum value set"; STS still quotes it
+    (test_sts.snapshot.json, invalid-session-name)."""
+    raw = unvalidated_client(server)
+    with pytest.raises(ClientError) as exc:
+        raw.create_role(
+            RoleName="too-many-tags",
+            AssumeRolePolicyDocument=trust(),
+            Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(51)],
+        )
+    assert error_of(exc) == (
+        400,
+        "ValidationError",
+        "1 validation error detected: Value at 'tags' failed to satisfy constraint: "
+        "Member must have length less than or equal to 50",
+    )
+    with pytest.raises(ClientError) as exc:
+        raw.create_role(
+            RoleName="long-key", AssumeRolePolicyDocument=trust(), Tags=[{"Key": "k" * 129, "Value": "v"}]
+        )
+    assert error_of(exc)[2] == (
+        "1 validation error detected: Value at 'tags.1.member.key' failed to satisfy constraint: "
+        "Member must have length less than or equal to 128"
+    )
+    with pytest.raises(ClientError) as exc:
+        raw.update_access_key(AccessKeyId="AKIAIOSFODNN7EXAMPLE", Status="Paused")
+    assert error_of(exc)[2] == (
+        "1 validation error detected: Value at 'status' failed to satisfy constraint: "
+        "Member must satisfy enum value set"
+    )
+    sts = boto3.client(
+        "sts",
+        endpoint_url=server.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret_access_key,
+        config=Config(parameter_validation=False, retries={"max_attempts": 1}),
+    )
+    with pytest.raises(ClientError) as exc:
+        sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT_ID}:role/packed", RoleSessionName="Session1:2")
+    assert error_of(exc) == (
+        400,
+        "ValidationError",
+        "1 validation error detected: Value 'Session1:2' at 'roleSessionName' failed to satisfy "
+        "constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
+    )
