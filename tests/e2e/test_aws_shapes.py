@@ -629,6 +629,15 @@ def test_validation_errors_in_iams_current_form(server: Server) -> None:
         "1 validation error detected: Value at 'status' failed to satisfy constraint: "
         "Member must satisfy enum value set"
     )
+    # Several violations are listed in the order of their paths (recorded:
+    # test_iam_oidc.snapshot.json, multiple-validation-errors).
+    with pytest.raises(ClientError) as exc:
+        raw.create_open_id_connect_provider(
+            Url="b" * 256, ThumbprintList=["b" * 41], ClientIDList=["b" * 256]
+        )
+    message = error_of(exc)[2]
+    assert message.startswith("3 validation errors detected: Value at 'clientIDList' failed")
+    assert message.index("'clientIDList'") < message.index("'thumbprintList'") < message.index("'url'")
     sts = boto3.client(
         "sts",
         endpoint_url=server.endpoint,

@@ -40,10 +40,13 @@ def check(shape: Shape | None, params: Mapping[str, Any], *, echo_values: bool =
     test_iam_managed_policies get-version-error, test_iam_mfa create-path-too-long-error, and
     ``Value at 'status' ... enum value set`` in test_iam.snapshot.json). STS still quotes the value
     (``Value 'Session1:2' at 'roleSessionName'``, test_sts.snapshot.json). A missing member stays
-    ``Value null``."""
+    ``Value null``. IAM also lists the violations in the order of their paths, not of the members
+    (recorded: test_iam_oidc.snapshot.json, multiple-validation-errors: clientIDList,
+    thumbprintList, url for CreateOpenIDConnectProvider, whose members are Url, ClientIDList,
+    ThumbprintList)."""
     violations = validate(shape, params)
     if violations and not echo_values:
-        violations = [_unquoted(v) for v in violations]
+        violations = sorted((_unquoted(v) for v in violations), key=lambda v: v.path)
     if violations:
         raise ValidationError(violations=violations)
 

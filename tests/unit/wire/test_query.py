@@ -224,12 +224,14 @@ def test_several_violations_are_collected_in_one_message() -> None:
         "iam", "CreateUser", {"UserName": "bad name!", "Path": "no-slashes", "Tags": [{"Key": ""}]}
     )
     assert error.message.startswith("5 validation errors detected: Value at 'path' failed")
+    # In the order of their paths, as IAM lists them (recorded against AWS: LocalStack's
+    # tests/aws/services/iam/test_iam_oidc.snapshot.json, multiple-validation-errors).
     assert [(v.path, v.constraint.split(":")[0]) for v in error.violations] == [
         ("path", "Member must satisfy regular expression pattern"),
-        ("userName", "Member must satisfy regular expression pattern"),
         ("tags.1.member.key", "Member must have length greater than or equal to 1"),
         ("tags.1.member.key", "Member must satisfy regular expression pattern"),
         ("tags.1.member.value", "Member must not be null"),
+        ("userName", "Member must satisfy regular expression pattern"),
     ]
     assert error.message.count("; ") == 4
 
