@@ -654,3 +654,16 @@ def test_validation_errors_in_iams_current_form(server: Server) -> None:
         "1 validation error detected: Value 'Session1:2' at 'roleSessionName' failed to satisfy "
         "constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*",
     )
+
+
+def test_a_51st_tag_is_refused_in_awss_words(iam: Any) -> None:
+    """LimitExceeded "The number of tags has reached the maximum limit." when a tag would go past
+    50 (recorded against AWS: test_iam_oidc.snapshot.json, tags-limit-error)."""
+    iam.create_role(
+        RoleName="fifty-tags",
+        AssumeRolePolicyDocument=trust(),
+        Tags=[{"Key": f"k{i:02d}", "Value": "v"} for i in range(50)],
+    )
+    with pytest.raises(ClientError) as exc:
+        iam.tag_role(RoleName="fifty-tags", Tags=[{"Key": "one-more", "Value": "v"}])
+    assert error_of(exc) == (409, "LimitExceeded", "The number of tags has reached the maximum limit.")

@@ -88,7 +88,9 @@ def tags_from_params(
             raise InvalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
         tags[key] = value
     if existing + len(tags) > MAX_TAGS:
-        raise LimitExceeded(f"The number of tags has reached the maximum limit of {MAX_TAGS}.")
+        # AWS's sentence (recorded against AWS: LocalStack's
+        # tests/aws/services/iam/test_iam_oidc.snapshot.json, tags-limit-error).
+        raise LimitExceeded("The number of tags has reached the maximum limit.")
     return tags
 
 
