@@ -46,7 +46,8 @@ def _find(ctx: OperationContext, arn: str) -> ManagedPolicyRecord | None:
     """The policy a PolicyArn parameter names. A value that is not a policy ARN is a
     ValidationError ``ARN <value> is not valid.`` here (recorded against AWS: LocalStack's
     tests/aws/services/iam/test_iam_roles.snapshot.json, non-existent-malformed-policy-arn and
-    existing-policy-name-provided), where PutRolePermissionsBoundary says InvalidInput."""
+    existing-policy-name-provided, recorded 2026-02-11; a 2023 recording in test_iam.snapshot.json
+    still had InvalidInput, so AWS changed it), where PutRolePermissionsBoundary says InvalidInput."""
     try:
         return find_policy(ctx, arn)
     except InvalidInput as exc:
