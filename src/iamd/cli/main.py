@@ -13,6 +13,7 @@ from iamd.authz.cases import CaseError, decide_case
 from iamd.catalog import rcp_services
 from iamd.cli import root, serve, trail
 from iamd.policy import PolicyKind, check_policy
+from iamd.policy.acceptance import first_refusal
 
 __all__ = ["main"]
 
@@ -83,14 +84,37 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
             failed = True
             continue
         result = check_policy(text, kind)
+        answer = _api_answer(text, kind) if args.api else None
         if args.json:
-            print(json.dumps({"file": path, "findings": [f.to_json() for f in result.findings]}))
+            out: dict[str, object] = {"file": path, "findings": [f.to_json() for f in result.findings]}
+            if answer is not None:
+                out["api"] = answer
+            print(json.dumps(out))
         elif not result.findings:
             print(f"{path}: OK")
         for finding in result.findings if not args.json else ():
             print(f"{path}: {finding}")
+        if answer is not None and not args.json:
+            said = "accepted" if answer["accepted"] else f"{answer['code']}: {answer['message']}"
+            print(f"{path}: the {kind.label} policy API answers: {said}")
         failed = failed or bool(result.errors)
     return 1 if failed else 0
+
+
+def _api_answer(text: str, kind: PolicyKind) -> dict[str, object] | None:
+    """What the API storing a ``kind`` policy answers (iamd.policy.acceptance), with its source."""
+    if kind is PolicyKind.RESOURCE:
+        return None
+    refusal = first_refusal(text, kind)
+    if refusal is None:
+        return {"accepted": True}
+    return {
+        "accepted": False,
+        "code": refusal.code,
+        "message": refusal.message,
+        "rule": refusal.rule.id,
+        "source": refusal.rule.source,
+    }
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,6 +142,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the kind of policy (decides size quota and allowed elements)",
     )
     check.add_argument("--json", action="store_true", help="one JSON object per file")
+    check.add_argument(
+        "--api",
+        action="store_true",
+        help="also print what the API storing this kind of policy answers (AWS's error and sentence)",
+    )
     check.set_defaults(func=cmd_policy_check)
     serve.add_parser(commands)
     trail.add_parser(commands)

@@ -1,8 +1,13 @@
 """From policy text (or decoded JSON) to the typed tree, with every grammar problem found.
 
 ``check_policy`` never raises: it returns the tree (None when the document has no single meaning)
-and all findings. ``parse_policy`` raises ``PolicyError``: in strict mode on any ERROR finding (what
-IAM refuses to store), otherwise only on blocking ones (see ``findings.BLOCKING``).
+and all findings. ``parse_policy`` raises ``PolicyError``: in strict mode on any ERROR finding,
+otherwise only on blocking ones (see ``findings.BLOCKING``).
+
+These are validation findings, located and coded as Access Analyzer's ValidatePolicy codes them;
+they are stricter than what the IAM API refuses (an action such as ``s3.s:ListBucket``, a condition
+key without a ``prefix:``, an ARN with fewer than six fields are ERROR findings that IAM stores
+anyway). What each API refuses, and with which sentence, is ``iamd.policy.acceptance``.
 """
 
 from __future__ import annotations

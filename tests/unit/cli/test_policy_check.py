@@ -189,3 +189,29 @@ def test_the_installed_entry_point_runs_the_command(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert json.loads(result.stdout)["findings"][0]["line"] == 5
+
+
+def test_api_flag_adds_what_iam_answers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Located findings stay; --api adds AWS's answer (iamd.policy.acceptance). An action vendor
+    such as s3.s is an ERROR finding that IAM stores anyway (moto's valid table); a managed policy
+    without Version is refused (https://github.com/Meteor-Community-Packages/Meteor-CollectionFS/issues/630)."""
+    dotted = write(
+        tmp_path,
+        "dotted.json",
+        '{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3.s:Get", "Resource": "*"}}',
+    )
+    code, out, _ = check(capsys, "--kind", "managed", "--api", dotted)
+    assert code == 1
+    assert "ERROR INVALID_ACTION at Statement.Action" in out
+    assert out.endswith(f"{dotted}: the managed policy API answers: accepted\n")
+    unversioned = write(
+        tmp_path, "old.json", '{"Statement": {"Effect": "Allow", "Action": "s3:Get", "Resource": "*"}}'
+    )
+    code, out, _ = check(capsys, "--kind", "managed", "--api", "--json", unversioned)
+    api = json.loads(out)["api"]
+    assert (api["accepted"], api["code"], api["message"]) == (
+        False,
+        "MalformedPolicyDocument",
+        "Policy document must be version 2012-10-17 or greater.",
+    )
+    assert "Meteor-CollectionFS" in api["source"]

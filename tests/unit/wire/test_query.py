@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +20,7 @@ from iamd.wire import (
     protocol_for,
 )
 from iamd.wire.query import QueryProtocol
+from iamd.wire.values import parse_float
 
 from .helpers import CATALOG, botocore_request, parse
 
@@ -157,6 +159,19 @@ def test_malformed_integer_is_a_validation_error() -> None:
     broken = dataclasses.replace(request, body=request.body.replace(b"MaxItems=5", b"MaxItems=five"))
     with pytest.raises(ValidationError, match="Value 'five' at 'maxItems' failed to satisfy constraint"):
         QUERY.decode_request(CATALOG.operation_ref("iam", "ListUsers"), broken)
+
+
+def test_a_long_malformed_number_is_refused_in_linear_time() -> None:
+    """Issue 10: ``\\d+\\.?\\d*`` read digits in as many ways as there were, so 8,000 digits then
+    a letter took seconds to refuse; well-formed numbers still parse."""
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="not a number"):
+        parse_float("1" * 8_000 + "x")
+    assert time.perf_counter() - start < 0.25
+    assert [parse_float(t) for t in ("1", "-1.", ".5", "+2.5e3", "7E-1")] == [1.0, -1.0, 0.5, 2500.0, 0.7]
+    for bad in (".", "1e", "e3", "1.2.3"):
+        with pytest.raises(ValueError):
+            parse_float(bad)
 
 
 # --- validation ----------------------------------------------------------------------------------------

@@ -144,7 +144,7 @@ def _section_page(
     return [render(item) for item in page.items], page.marker
 
 
-@operation("iam", "GetAccountAuthorizationDetails", readonly=True)
+@operation("iam", "GetAccountAuthorizationDetails", readonly=True, heavy=True)
 def get_account_authorization_details(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("iam:GetAccountAuthorizationDetails", "*")
     marker, max_items = list_params(params)

@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from iamd.policy import PolicyError, PolicyKind, check_policy
+from iamd.policy import PolicyKind
+from iamd.policy.acceptance import first_refusal
 from iamd.services.framework import OperationContext
 from iamd.store.records import Page, PolicyRef, Tag
 from iamd.store.schema import AWS_ACCOUNT
@@ -57,17 +58,14 @@ def encode_document(document: str) -> str:
 
 
 def check_document(document: str, kind: PolicyKind) -> None:
-    """Refuse a policy document IAM would refuse, naming every problem and where it is."""
-    result = check_policy(document, kind)
-    errors = result.errors
-    if errors:
-        details = "; ".join(f"{f.message} ({f.code} at {f.location})" for f in errors[:5])
-        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-        if any(f.code.startswith("POLICY_SIZE_EXCEEDS") for f in errors):
-            raise LimitExceeded(f"Cannot exceed quota for {kind.label} policy size: {details}")
-        raise MalformedPolicyDocument(f"{details}{more}")
-    if result.policy is None:
-        raise MalformedPolicyDocument(str(PolicyError(result.findings)))
+    """Refuse a policy document IAM would refuse, with AWS's error code and sentence (see
+    :mod:`iamd.policy.acceptance`; located findings are ``iamd policy check``'s)."""
+    refusal = first_refusal(document, kind)
+    if refusal is None:
+        return
+    if refusal.code == "LimitExceeded":
+        raise LimitExceeded(refusal.message)
+    raise MalformedPolicyDocument(refusal.message)
 
 
 def tags_from_params(

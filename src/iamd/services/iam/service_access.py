@@ -155,7 +155,7 @@ def _group_policies(ctx: OperationContext, group_id: str, group_name: str) -> li
     return held
 
 
-@operation("iam", "ListPoliciesGrantingServiceAccess", readonly=True)
+@operation("iam", "ListPoliciesGrantingServiceAccess", readonly=True, heavy=True)
 def list_policies_granting_service_access(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["Arn"]
     namespaces = [str(n) for n in params["ServiceNamespaces"]]

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from iamd.policy import PolicyKind, check_policy
+from iamd.policy import PolicyKind
+from iamd.policy.acceptance import first_refusal
 from iamd.services.framework import OperationContext
 from iamd.services.sts.tokens import (
     MAX_TOKEN_SIZE,
@@ -127,10 +128,11 @@ def session_policies(ctx: OperationContext, params: Mapping[str, Any], owner_acc
                 "1 validation error detected: Value at 'policy' failed to satisfy constraint: "
                 f"Member must have length less than or equal to {MAX_POLICY_LENGTH}"
             )
-        result = check_policy(policy, PolicyKind.SESSION)
-        if result.errors or result.policy is None:
-            details = "; ".join(f.message for f in result.errors[:3]) or "the policy does not parse"
-            raise MalformedPolicyDocument(f"The policy is not valid: {details}")
+        # STS's sentences for a bad session policy are not quoted anywhere we found; it answers
+        # with MalformedPolicyDocument (its model), and iamd uses IAM's identity-policy sentences.
+        refusal = first_refusal(policy, PolicyKind.SESSION)
+        if refusal is not None:
+            raise MalformedPolicyDocument(refusal.message)
     arns: list[str] = []
     descriptors = params.get("PolicyArns") or []
     if len(descriptors) > MAX_POLICY_ARNS:
