@@ -58,7 +58,8 @@ class QueryProtocol(Protocol):
             return {}
         params = decode_params(shape, request.form_params)
         if validate:
-            check(shape, params)
+            # IAM no longer quotes the offending value; STS still does (see validate.check).
+            check(shape, params, echo_values=ref.service_name != "iam")
         return params
 
     def encode_response(
