@@ -8,7 +8,10 @@ and RCP evaluation pages; the quotas page)."""
 
 from __future__ import annotations
 
+import configparser
 import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,14 +58,20 @@ def orgs(server: Server) -> Any:
 def assume(server: Server, role_arn: str, client: Any | None = None) -> dict[str, str]:
     sts = client or server.client("sts")
     creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="test")["Credentials"]
-    return {"key_id": creds["AccessKeyId"], "secret": creds["SecretAccessKey"], "token": creds["SessionToken"]}
+    return {
+        "key_id": creds["AccessKeyId"],
+        "secret": creds["SecretAccessKey"],
+        "token": creds["SessionToken"],
+    }
 
 
 def create_account(orgs: Any, name: str, email: str, **extra: Any) -> str:
     status = orgs.create_account(AccountName=name, Email=email, **extra)["CreateAccountStatus"]
     assert status["State"] == "IN_PROGRESS"
     for _ in range(50):
-        status = orgs.describe_create_account_status(CreateAccountRequestId=status["Id"])["CreateAccountStatus"]
+        status = orgs.describe_create_account_status(CreateAccountRequestId=status["Id"])[
+            "CreateAccountStatus"
+        ]
         if status["State"] != "IN_PROGRESS":
             break
         time.sleep(0.1)
@@ -114,7 +123,9 @@ def test_create_account_makes_a_real_member_with_the_access_role(server: Server,
     iam = member_client(server, org)
     assert iam.list_users()["Users"] == []  # no IAM users
     role = iam.get_role(RoleName="OrganizationAccountAccessRole")["Role"]
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"}
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "AWS": f"arn:aws:iam::{ACCOUNT_ID}:root"
+    }
     attached = iam.list_attached_role_policies(RoleName="OrganizationAccountAccessRole")["AttachedPolicies"]
     assert [p["PolicyName"] for p in attached] == ["AdministratorAccess"]
     summary = iam.get_account_summary()["SummaryMap"]
@@ -150,7 +161,9 @@ def test_ous_nest_five_levels_and_accounts_move_between_them(orgs: Any, org: Org
         orgs.move_account(AccountId=org.member, SourceParentId=chain[0], DestinationParentId=org.root)
     assert error_of(exc)[0] == "SourceParentNotFoundException"
     orgs.move_account(AccountId=org.member, SourceParentId=org.root, DestinationParentId=chain[0])
-    assert orgs.list_parents(ChildId=org.member)["Parents"] == [{"Id": chain[0], "Type": "ORGANIZATIONAL_UNIT"}]
+    assert orgs.list_parents(ChildId=org.member)["Parents"] == [
+        {"Id": chain[0], "Type": "ORGANIZATIONAL_UNIT"}
+    ]
     with pytest.raises(ClientError) as exc:
         orgs.delete_organizational_unit(OrganizationalUnitId=chain[0])
     assert error_of(exc)[0] == "OrganizationalUnitNotEmptyException"
@@ -203,7 +216,9 @@ def test_scp_allow_list_must_allow_at_every_level(server: Server, orgs: Any, org
         Name="OnlyListing",
         Description="",
         Type="SERVICE_CONTROL_POLICY",
-        Content=doc({"Effect": "Allow", "Action": ["iam:List*", "sts:*", "organizations:*"], "Resource": "*"}),
+        Content=doc(
+            {"Effect": "Allow", "Action": ["iam:List*", "sts:*", "organizations:*"], "Resource": "*"}
+        ),
     )["Policy"]["PolicySummary"]
     # The account keeps at least one SCP: the last one cannot be detached.
     with pytest.raises(ClientError) as exc:
@@ -255,7 +270,11 @@ def test_rcp_data_perimeter_on_role_trust(server: Server, orgs: Any, org: Org) -
     iam.create_role(
         RoleName="Partner",
         AssumeRolePolicyDocument=doc(
-            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{OUTSIDER}:root"}, "Action": "sts:AssumeRole"}
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{OUTSIDER}:root"},
+                "Action": "sts:AssumeRole",
+            }
         ),
     )
     partner = f"arn:aws:iam::{org.member}:role/Partner"
@@ -296,8 +315,14 @@ def test_rcp_data_perimeter_on_role_trust(server: Server, orgs: Any, org: Org) -
 def test_rcp_grammar_and_scp_grammar_are_enforced(orgs: Any, org: Org) -> None:
     bad = [
         ("SERVICE_CONTROL_POLICY", {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*"}),
-        ("RESOURCE_CONTROL_POLICY", {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}),
-        ("RESOURCE_CONTROL_POLICY", {"Effect": "Deny", "Principal": "*", "Action": "ec2:RunInstances", "Resource": "*"}),
+        (
+            "RESOURCE_CONTROL_POLICY",
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"},
+        ),
+        (
+            "RESOURCE_CONTROL_POLICY",
+            {"Effect": "Deny", "Principal": "*", "Action": "ec2:RunInstances", "Resource": "*"},
+        ),
     ]
     for policy_type, statement in bad:
         with pytest.raises(ClientError) as exc:
@@ -308,7 +333,11 @@ def test_rcp_grammar_and_scp_grammar_are_enforced(orgs: Any, org: Org) -> None:
         orgs.create_policy(Name="big", Description="", Type="SERVICE_CONTROL_POLICY", Content=big)
     code, _, reason = error_of(exc)
     assert code == "ConstraintViolationException" and reason == "POLICY_CONTENT_LIMIT_EXCEEDED"
-    assert not [p for p in orgs.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"] if p["Name"] in ("bad", "big")]
+    assert not [
+        p
+        for p in orgs.list_policies(Filter="SERVICE_CONTROL_POLICY")["Policies"]
+        if p["Name"] in ("bad", "big")
+    ]
 
 
 def test_attachment_quota_and_duplicates(orgs: Any, org: Org) -> None:
@@ -339,7 +368,10 @@ def test_attachment_quota_and_duplicates(orgs: Any, org: Org) -> None:
 def test_only_the_management_account_manages(server: Server, org: Org) -> None:
     member_orgs = member_client(server, org, "organizations")
     assert member_orgs.describe_organization()["Organization"]["Id"] == org.id
-    for call in (member_orgs.list_accounts, lambda: member_orgs.create_account(AccountName="x", Email="x@example.com")):
+    for call in (
+        member_orgs.list_accounts,
+        lambda: member_orgs.create_account(AccountName="x", Email="x@example.com"),
+    ):
         with pytest.raises(ClientError) as exc:
             call()
         assert error_of(exc)[0] == "AccessDeniedException"
@@ -401,3 +433,46 @@ def test_unsupported_operations_say_why(orgs: Any, org: Org) -> None:
     code, message, _ = error_of(exc)
     assert "not supported by iamd" in message and "billing" in message
     assert code != "InternalFailure"
+
+
+def test_iamd_account_create_makes_a_standalone_account_with_its_own_profile(
+    server: Server, orgs: Any, org: Org
+) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "iamd.cli.main",
+            "account",
+            "create",
+            "--data-dir",
+            str(server.data_dir),
+            "--name",
+            "partner",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    account_id = done.stdout.split("created account ")[1].split(";")[0]
+    credentials = configparser.ConfigParser()
+    credentials.read(server.data_dir / "credentials")
+    profile = credentials[f"iamd-{account_id}"]
+    assert credentials["iamd"]["aws_access_key_id"] == server.access_key_id  # the first profile is kept
+    key, secret = profile["aws_access_key_id"], profile["aws_secret_access_key"]
+    identity = server.client("sts", key, secret).get_caller_identity()
+    assert identity["Account"] == account_id and identity["Arn"].endswith(":user/iamd-admin")
+    config = configparser.ConfigParser()
+    config.read(server.data_dir / "config")
+    assert config[f"profile iamd-{account_id}"]["endpoint_url"] == config["profile iamd"]["endpoint_url"]
+    # Standalone: not in an organization until it accepts an invitation.
+    partner = server.client("organizations", key, secret)
+    with pytest.raises(ClientError) as exc:
+        partner.describe_organization()
+    assert error_of(exc)[0] == "AWSOrganizationsNotInUseException"
+    handshake = orgs.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": account_id})["Handshake"]
+    partner.decline_handshake(HandshakeId=handshake["Id"])
+    with pytest.raises(ClientError) as exc:
+        partner.accept_handshake(HandshakeId=handshake["Id"])
+    assert error_of(exc)[0] == "InvalidHandshakeTransitionException"

@@ -11,7 +11,7 @@ from typing import IO
 from iamd import __version__
 from iamd.authz.cases import CaseError, decide_case
 from iamd.catalog import rcp_services
-from iamd.cli import root, serve, trail
+from iamd.cli import account, root, serve, trail
 from iamd.policy import PolicyKind, check_policy
 
 __all__ = ["main"]
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_parser(commands)
     trail.add_parser(commands)
     root.add_parser(commands)
+    account.add_parser(commands)
     return parser
 
 
