@@ -306,6 +306,10 @@ def test_rcp_data_perimeter_on_role_trust(server: Server, orgs: Any, org: Org) -
         assume(server, partner, outsider_sts)
     code, message, _ = error_of(exc)
     assert code == "AccessDenied" and "with an explicit deny in a resource control policy" in message
+    # The explanation names the policy and the level that decided.
+    encoded = message.split("Encoded authorization failure message: ")[1]
+    decoded = outsider_sts.decode_authorization_message(EncodedMessage=encoded)["DecodedMessage"]
+    assert f"Perimeter ({perimeter['Id']})" in decoded and f"root {org.root}" in decoded, decoded
     # Principals of the organization still get in (the management account's admin).
     assume(server, f"arn:aws:iam::{org.member}:role/OrganizationAccountAccessRole")
     orgs.detach_policy(PolicyId=perimeter["Id"], TargetId=org.root)
@@ -476,3 +480,21 @@ def test_iamd_account_create_makes_a_standalone_account_with_its_own_profile(
     with pytest.raises(ClientError) as exc:
         partner.accept_handshake(HandshakeId=handshake["Id"])
     assert error_of(exc)[0] == "InvalidHandshakeTransitionException"
+
+
+def test_organizations_calls_are_on_the_trail(server: Server, orgs: Any, org: Org) -> None:
+    trail = server.client("cloudtrail")
+    params: dict[str, Any] = {
+        "LookupAttributes": [{"AttributeKey": "EventSource", "AttributeValue": "organizations.amazonaws.com"}]
+    }
+    events: list[dict[str, Any]] = []
+    while True:
+        page = trail.lookup_events(**params)
+        events.extend(page["Events"])
+        if not page.get("NextToken"):
+            break
+        params["NextToken"] = page["NextToken"]
+    names = {e["EventName"] for e in events}
+    assert {"CreateOrganization", "CreateAccount", "AttachPolicy"} <= names
+    record = json.loads(next(e for e in events if e["EventName"] == "CreateOrganization")["CloudTrailEvent"])
+    assert record["eventSource"] == "organizations.amazonaws.com" and record["awsRegion"] == "us-east-1"
