@@ -64,8 +64,8 @@ class Authorizer:
             if owner == caller.account_id
             else controls.account_org(uow, owner, known.get(owner))
         )
-        context.update(normalize_context(controls.principal_keys(principal_org)))
-        context.update(normalize_context(controls.resource_keys(owner, resource_org)))
+        context.update(controls.principal_keys(principal_org))
+        context.update(controls.resource_keys(owner, resource_org))
         if extra:
             context.update(normalize_context(extra))
         request = Request(caller.principal, action, resource, resource_account or caller.account_id, context)

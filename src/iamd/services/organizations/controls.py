@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from iamd.authz import NamedPolicy, PolicySet, compile_policies
 from iamd.policy import PolicyError, PolicyKind, parse_policy
+from iamd.policy.variables import ContextValue
 from iamd.services.organizations.common import MANAGED, RCP, SCP, chain_of, path_of
 from iamd.store.organizations import OrganizationRecord
 from iamd.store.unit import UnitOfWork
@@ -121,21 +122,22 @@ def _level_label(org: OrganizationRecord, chain: list[str], depth: int, target: 
     return f"account {target}"
 
 
-def principal_keys(view: AccountOrg | None) -> dict[str, object]:
-    """aws:PrincipalOrgID and aws:PrincipalOrgPaths of a caller in ``view``'s account."""
+def principal_keys(view: AccountOrg | None) -> dict[str, ContextValue]:
+    """aws:PrincipalOrgID and aws:PrincipalOrgPaths of a caller in ``view``'s account (keys
+    lower-cased, as the evaluator's context wants them)."""
     if view is None:
         return {}
-    return {"aws:PrincipalOrgID": view.org_id, "aws:PrincipalOrgPaths": [view.path]}
+    return {"aws:principalorgid": view.org_id, "aws:principalorgpaths": (view.path,)}
 
 
-def resource_keys(account_id: str | None, view: AccountOrg | None) -> dict[str, object]:
+def resource_keys(account_id: str | None, view: AccountOrg | None) -> dict[str, ContextValue]:
     """aws:ResourceAccount, aws:ResourceOrgID and aws:ResourceOrgPaths of a resource."""
-    out: dict[str, object] = {}
+    out: dict[str, ContextValue] = {}
     if account_id and account_id.isdigit():
-        out["aws:ResourceAccount"] = account_id
+        out["aws:resourceaccount"] = account_id
     if view is not None:
-        out["aws:ResourceOrgID"] = view.org_id
-        out["aws:ResourceOrgPaths"] = [view.path]
+        out["aws:resourceorgid"] = view.org_id
+        out["aws:resourceorgpaths"] = (view.path,)
     return out
 
 
