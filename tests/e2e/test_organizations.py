@@ -498,3 +498,52 @@ def test_organizations_calls_are_on_the_trail(server: Server, orgs: Any, org: Or
     assert {"CreateOrganization", "CreateAccount", "AttachPolicy"} <= names
     record = json.loads(next(e for e in events if e["EventName"] == "CreateOrganization")["CloudTrailEvent"])
     assert record["eventSource"] == "organizations.amazonaws.com" and record["awsRegion"] == "us-east-1"
+
+
+# -- centralized root access ----------------------------------------------------------------------
+
+
+def test_assume_root_gives_a_task_scoped_root_session_in_a_member(
+    server: Server, orgs: Any, org: Org
+) -> None:
+    sts = server.client("sts")
+    task = {"arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"}
+    with pytest.raises(ClientError) as exc:
+        sts.assume_root(TargetPrincipal=org.member, TaskPolicyArn=task)
+    assert error_of(exc)[0] == "AccessDenied" and "ServiceAccess" not in error_of(exc)[0]
+    orgs.enable_aws_service_access(ServicePrincipal="iam.amazonaws.com")
+    server.client("iam").enable_organizations_root_sessions()
+    with pytest.raises(ClientError) as exc:
+        sts.assume_root(TargetPrincipal=ACCOUNT_ID, TaskPolicyArn=task)  # not a member account
+    assert "not a member account" in error_of(exc)[1]
+    creds = sts.assume_root(TargetPrincipal=org.member, TaskPolicyArn=task, DurationSeconds=900)[
+        "Credentials"
+    ]
+    session = (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    identity = server.client("sts", *session).get_caller_identity()
+    assert identity["Arn"] == f"arn:aws:iam::{org.member}:root"
+    iam = server.client("iam", *session)
+    iam.get_account_summary()  # allowed by the task policy
+    with pytest.raises(ClientError) as exc:
+        iam.create_user(UserName="from-root-session")
+    assert "with an explicit deny in a session policy" in error_of(exc)[1]
+    # The member's SCPs apply, and see aws:AssumedRoot.
+    guard = orgs.create_policy(
+        Name="NoRootSessions",
+        Description="",
+        Type="SERVICE_CONTROL_POLICY",
+        Content=doc(
+            {
+                "Effect": "Deny",
+                "Action": "iam:GetAccountSummary",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:AssumedRoot": "true"}},
+            }
+        ),
+    )["Policy"]["PolicySummary"]["Id"]
+    orgs.attach_policy(PolicyId=guard, TargetId=org.member)
+    with pytest.raises(ClientError) as exc:
+        iam.get_account_summary()
+    assert "with an explicit deny in a service control policy" in error_of(exc)[1]
+    member_client(server, org).get_account_summary()  # the role session is not an assumed root
+    orgs.detach_policy(PolicyId=guard, TargetId=org.member)

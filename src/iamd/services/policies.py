@@ -164,4 +164,6 @@ def caller_context(caller: Caller, info: RequestInfo, now: datetime) -> dict[str
         context["aws:tokenissuetime"] = caller.session_issued_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     if caller.source_identity is not None:
         context["aws:sourceidentity"] = caller.source_identity
+    if caller.assumed_root:
+        context["aws:assumedroot"] = "true"
     return context
