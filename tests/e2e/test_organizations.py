@@ -547,3 +547,31 @@ def test_assume_root_gives_a_task_scoped_root_session_in_a_member(
     assert "with an explicit deny in a service control policy" in error_of(exc)[1]
     member_client(server, org).get_account_summary()  # the role session is not an assumed root
     orgs.detach_policy(PolicyId=guard, TargetId=org.member)
+
+
+def test_management_policies_and_effective_policy(server: Server, orgs: Any, org: Org) -> None:
+    orgs.enable_policy_type(RootId=org.root, PolicyType="TAG_POLICY")
+    at_root = {
+        "tags": {"costcenter": {"tag_key": {"@@assign": "CostCenter"}, "tag_value": {"@@assign": ["a"]}}}
+    }
+    at_account = {"tags": {"costcenter": {"tag_value": {"@@append": ["b"]}}}}
+    for name, content, target in (("root-tags", at_root, org.root), ("dev-tags", at_account, org.member)):
+        policy = orgs.create_policy(Name=name, Description="", Type="TAG_POLICY", Content=json.dumps(content))
+        orgs.attach_policy(PolicyId=policy["Policy"]["PolicySummary"]["Id"], TargetId=target)
+    member_orgs = member_client(server, org, "organizations")
+    effective = member_orgs.describe_effective_policy(PolicyType="TAG_POLICY")["EffectivePolicy"]
+    assert effective["TargetId"] == org.member
+    assert json.loads(effective["PolicyContent"]) == {
+        "tags": {"costcenter": {"tag_key": "CostCenter", "tag_value": ["a", "b"]}}
+    }
+    with pytest.raises(ClientError) as exc:
+        orgs.describe_effective_policy(PolicyType="BACKUP_POLICY", TargetId=org.member)
+    assert error_of(exc)[0] == "EffectivePolicyNotFoundException"
+
+
+def test_create_account_failure_is_reported_asynchronously(orgs: Any, org: Org) -> None:
+    status = orgs.create_account(AccountName="again", Email="dev@example.com")["CreateAccountStatus"]
+    assert status["State"] == "IN_PROGRESS"
+    final = orgs.describe_create_account_status(CreateAccountRequestId=status["Id"])["CreateAccountStatus"]
+    assert (final["State"], final["FailureReason"]) == ("FAILED", "EMAIL_ALREADY_EXISTS")
+    assert "again" not in {a["Name"] for a in orgs.list_accounts()["Accounts"]}

@@ -322,7 +322,9 @@ def _merge(into: dict[str, Any], doc: dict[str, Any]) -> None:
         elif isinstance(value, dict) and "@@append" in value:
             current = into.get(key)
             into[key] = (current if isinstance(current, list) else []) + list(value["@@append"])
-        elif isinstance(value, dict) and isinstance(into.get(key), dict):
+        elif isinstance(value, dict):
+            if not isinstance(into.get(key), dict):
+                into[key] = {}
             _merge(into[key], value)
         elif not (isinstance(key, str) and key.startswith("@@")):
             into[key] = value
