@@ -132,6 +132,10 @@ def test_create_account_makes_a_real_member_with_the_access_role(server: Server,
     assert summary["AccountAccessKeysPresent"] == 0 and summary["AccountMFAEnabled"] == 0
     identity = member_client(server, org, "sts").get_caller_identity()
     assert identity["Account"] == org.member
+    # Organizations' service-linked role, in the member and in the management account.
+    for client in (iam, server.client("iam")):
+        slr = client.get_role(RoleName="AWSServiceRoleForOrganizations")["Role"]
+        assert slr["Path"] == "/aws-service-role/organizations.amazonaws.com/"
 
 
 def test_ous_nest_five_levels_and_accounts_move_between_them(orgs: Any, org: Org) -> None:
@@ -420,6 +424,26 @@ def test_invitation_accept_and_leave(server: Server, orgs: Any, org: Org) -> Non
 def test_standalone_account_runs_its_own_organization_and_deletes_it(server: Server) -> None:
     key, secret = add_account(server, "555555555555", "solo")
     solo = server.client("organizations", key, secret)
+    # A caller allowed Organizations but not iam:CreateServiceLinkedRole: nothing is created.
+    solo_iam = server.client("iam", key, secret)
+    solo_iam.create_user(UserName="orgs-only")
+    solo_iam.put_user_policy(
+        UserName="orgs-only",
+        PolicyName="orgs",
+        PolicyDocument=doc({"Effect": "Allow", "Action": "organizations:*", "Resource": "*"}),
+    )
+    limited_key = solo_iam.create_access_key(UserName="orgs-only")["AccessKey"]
+    limited = server.client("organizations", limited_key["AccessKeyId"], limited_key["SecretAccessKey"])
+    with pytest.raises(ClientError) as exc:
+        limited.create_organization()
+    code, _, reason = error_of(exc)
+    assert (code, reason) == (
+        "AccessDeniedForDependencyException",
+        "ACCESS_DENIED_DURING_CREATE_SERVICE_LINKED_ROLE",
+    )
+    with pytest.raises(ClientError) as exc:
+        solo.describe_organization()
+    assert error_of(exc)[0] == "AWSOrganizationsNotInUseException"
     created = solo.create_organization(FeatureSet="CONSOLIDATED_BILLING")["Organization"]
     assert created["FeatureSet"] == "CONSOLIDATED_BILLING" and created["MasterAccountId"] == "555555555555"
     with pytest.raises(ClientError) as exc:

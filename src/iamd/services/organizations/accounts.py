@@ -19,6 +19,7 @@ from typing import Any
 from iamd.services.framework import OperationContext, operation
 from iamd.services.organizations.common import (
     MAX_ACCOUNTS,
+    ORGANIZATIONS_PRINCIPAL,
     SERVICE,
     account_arn,
     attach_defaults,
@@ -108,6 +109,37 @@ def provision_account(
     ctx.uow.policies.attach(admin.id, "role", role.id, account_id=account_id)
 
 
+SLR_NAME = "AWSServiceRoleForOrganizations"
+SLR_PATH = f"/aws-service-role/{ORGANIZATIONS_PRINCIPAL}/"
+
+
+def ensure_service_linked_role(ctx: OperationContext, account_id: str) -> None:
+    """``AWSServiceRoleForOrganizations`` in ``account_id`` (trusting organizations.amazonaws.com,
+    with AWSOrganizationsServiceTrustPolicy), made when the account enters an organization
+    (CreateOrganization's and AcceptHandshake's documentation; spec §1.2, §2.4)."""
+    if ctx.uow.roles.find(account_id, SLR_NAME) is not None:
+        return
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": ORGANIZATIONS_PRINCIPAL}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = ctx.uow.roles.create(
+        account_id,
+        role_id=ctx.ids.role_id(),
+        name=SLR_NAME,
+        path=SLR_PATH,
+        trust_policy=json.dumps(trust),
+        created_at=ctx.now,
+        description="Service-linked role used by AWS Organizations to enable integration of other "
+        "AWS services",
+    )
+    policy = ctx.uow.policies.find(AWS_ACCOUNT, "AWSOrganizationsServiceTrustPolicy")
+    if policy is not None:
+        ctx.uow.policies.attach(policy.id, "role", role.id, account_id=account_id)
+
+
 @operation(SERVICE, "CreateAccount")
 def create_account(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     tags = params.get("Tags") or []
@@ -132,6 +164,7 @@ def create_account(ctx: OperationContext, params: dict[str, Any]) -> dict[str, A
         while ctx.uow.accounts.find(account_id) is not None:
             account_id = ctx.ids.account_id()
         provision_account(ctx, account_id, name, email, org.management_account_id, role_name)
+        ensure_service_linked_role(ctx, account_id)
         ctx.uow.organizations.add_member(org.id, account_id, org.root_id, "CREATED", ctx.now)
         attach_defaults(ctx, org, account_id)
         apply_tags(ctx, org, account_id, tags)

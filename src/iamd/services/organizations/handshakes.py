@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from iamd.services.framework import OperationContext, operation
-from iamd.services.organizations.accounts import account_slots
+from iamd.services.organizations.accounts import account_slots, ensure_service_linked_role
 from iamd.services.organizations.common import (
     SERVICE,
     attach_defaults,
@@ -168,6 +168,7 @@ def accept_handshake(ctx: OperationContext, params: dict[str, Any]) -> dict[str,
             "ALREADY_IN_AN_ORGANIZATION",
         )
     ctx.uow.organizations.add_member(org.id, ctx.account_id, org.root_id, "INVITED", ctx.now)
+    ensure_service_linked_role(ctx, ctx.account_id)
     attach_defaults(ctx, org, ctx.account_id)
     ctx.uow.organizations.changed(org.id)
     ctx.uow.organizations.set_handshake_state(record.id, "ACCEPTED")

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from iamd.services.framework import OperationContext, operation
+from iamd.services.organizations.accounts import SLR_NAME, SLR_PATH, ensure_service_linked_role
 from iamd.services.organizations.common import (
     FULL_ACCESS_FOR,
+    ORGANIZATIONS_PRINCIPAL,
     POLICY_TYPES,
     SCP,
     SERVICE,
@@ -26,6 +28,7 @@ from iamd.services.organizations.common import (
     root_arn,
 )
 from iamd.store.organizations import OrganizationRecord
+from iamd.wire import AccessDenied
 
 __all__ = ["render_organization"]
 
@@ -54,6 +57,19 @@ def create_organization(ctx: OperationContext, params: dict[str, Any]) -> dict[s
             f"Account {ctx.account_id} is already a member of an organization.",
         )
     feature_set = params.get("FeatureSet") or "ALL"
+    # The caller must be able to create Organizations' service-linked role in its account.
+    try:
+        ctx.authorize(
+            "iam:CreateServiceLinkedRole",
+            f"arn:aws:iam::{ctx.account_id}:role{SLR_PATH}{SLR_NAME}",
+            {"iam:AWSServiceName": ORGANIZATIONS_PRINCIPAL},
+        )
+    except AccessDenied:
+        raise error(
+            "AccessDeniedForDependencyException",
+            "CreateOrganization needs iam:CreateServiceLinkedRole to create AWSServiceRoleForOrganizations.",
+            "ACCESS_DENIED_DURING_CREATE_SERVICE_LINKED_ROLE",
+        ) from None
     org = ctx.uow.organizations.create(
         new_id(ctx, "o-", 10),
         management_account_id=ctx.account_id,
@@ -62,6 +78,7 @@ def create_organization(ctx: OperationContext, params: dict[str, Any]) -> dict[s
         root_name="Root",
         created_at=ctx.now,
     )
+    ensure_service_linked_role(ctx, ctx.account_id)
     if feature_set == "ALL":
         # SCPs are enabled on the new root with FullAWSAccess attached (CreateOrganization's docs).
         _enable(ctx, org, SCP)
