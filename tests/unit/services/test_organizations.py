@@ -80,3 +80,22 @@ def test_management_policies_inherit_with_operators() -> None:
     assert effective == {"tags": {"cc": {"tag_key": "CostCenter", "tag_value": ["a", "b"]}}}
     _merge(effective, {"tags": {"cc": {"@@remove": True}}})
     assert effective == {"tags": {}}
+
+
+def test_service_linked_roles_and_outsiders_escape_scps_and_rcps() -> None:
+    from iamd.authz import PolicySet
+    from iamd.services.organizations.controls import AccountOrg, rcp_levels, resource_keys, scp_levels
+
+    levels = (("root r-ab12", PolicySet(())),)
+    view = AccountOrg("o-abcdefghij", "o-abcdefghij/r-ab12/", False, levels, levels)
+    user = "arn:aws:iam::123456789012:user/alice"
+    slr = "arn:aws:iam::123456789012:role/aws-service-role/organizations.amazonaws.com/AWSServiceRoleForOrgs"
+    slr_session = "arn:aws:sts::123456789012:assumed-role/AWSServiceRoleForOrganizations/s"
+    assert scp_levels(view, user) == levels and rcp_levels(view, user) == levels
+    assert scp_levels(view, slr) == () and rcp_levels(view, slr_session) == ()
+    assert scp_levels(None, user) == ()  # a standalone account
+    assert resource_keys("123456789012", view) == {
+        "aws:resourceaccount": "123456789012",
+        "aws:resourceorgid": "o-abcdefghij",
+        "aws:resourceorgpaths": ("o-abcdefghij/r-ab12/",),
+    }
