@@ -599,3 +599,18 @@ def test_create_account_failure_is_reported_asynchronously(orgs: Any, org: Org) 
     final = orgs.describe_create_account_status(CreateAccountRequestId=status["Id"])["CreateAccountStatus"]
     assert (final["State"], final["FailureReason"]) == ("FAILED", "EMAIL_ALREADY_EXISTS")
     assert "again" not in {a["Name"] for a in orgs.list_accounts()["Accounts"]}
+
+
+def test_a_closed_account_can_no_longer_act(server: Server, orgs: Any, org: Org) -> None:
+    doomed = create_account(orgs, "doomed", "doomed@example.com")
+    creds = assume(server, f"arn:aws:iam::{doomed}:role/OrganizationAccountAccessRole")
+    iam = server.client("iam", creds["key_id"], creds["secret"], creds["token"])
+    iam.list_roles()
+    orgs.close_account(AccountId=doomed)
+    assert orgs.describe_account(AccountId=doomed)["Account"]["State"] == "SUSPENDED"
+    with pytest.raises(ClientError) as exc:
+        iam.list_roles()
+    assert "is closed" in error_of(exc)[1]
+    with pytest.raises(ClientError) as exc:
+        orgs.close_account(AccountId=doomed)
+    assert error_of(exc)[0] == "AccountAlreadyClosedException"

@@ -64,6 +64,11 @@ class Authorizer:
             if owner == caller.account_id
             else controls.account_org(uow, owner, known.get(owner))
         )
+        if principal_org is not None and principal_org.suspended:
+            raise AccessDenied(
+                f"User: {caller.principal.arn} is not authorized to perform: {action}: account "
+                f"{caller.account_id} is closed (suspended)"
+            )
         context.update(controls.principal_keys(principal_org))
         context.update(controls.resource_keys(owner, resource_org))
         if extra:

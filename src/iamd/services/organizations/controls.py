@@ -40,6 +40,8 @@ class AccountOrg:
     scps: Levels
     """Empty for the management account, or when SCPs are not enabled."""
     rcps: Levels
+    suspended: bool = False
+    """Closed (CloseAccount): its principals may no longer make requests."""
 
 
 _CACHE_SIZE = 4096
@@ -111,7 +113,14 @@ def _load(uow: UnitOfWork, account_id: str) -> AccountOrg | None:
             out.append((_level_label(org, chain, depth, target), compile_policies(named)))
         return tuple(out)
 
-    return AccountOrg(org.id, path, False, levels(SCP, PolicyKind.SCP), levels(RCP, PolicyKind.RCP))
+    return AccountOrg(
+        org.id,
+        path,
+        False,
+        levels(SCP, PolicyKind.SCP),
+        levels(RCP, PolicyKind.RCP),
+        suspended=member.state != "ACTIVE",
+    )
 
 
 def _level_label(org: OrganizationRecord, chain: list[str], depth: int, target: str) -> str:
