@@ -1,7 +1,7 @@
 """Benchmark: what SCPs cost a request. GetUser per second by a user of a member account under
-three levels of SCPs (root, an OU, a nested OU, and the account itself: FullAWSAccess at each
-plus a conditional Deny at each level), against a user of a standalone account with no SCPs,
-on the same server in the same run.
+SCPs at four levels (the root, an OU, a nested OU and the account itself: FullAWSAccess plus a
+conditional Deny at each), against a user of a standalone account with no SCPs, on the same
+server in the same run; then the authorization step alone, in process, for both.
 
 Run by hand:  .venv/bin/python bench/organizations.py [--seconds 10] [--threads 4] [--rounds 2]
 
@@ -136,7 +136,7 @@ def main() -> None:
 
         body = "Action=GetUser&Version=2010-05-08&UserName=bench"
         requests = {
-            "member (3 OU/root levels + account of SCPs)": signed(endpoint, "iam", body, *member_key),
+            "member (SCPs at root, 2 OUs, account)": signed(endpoint, "iam", body, *member_key),
             "standalone (no SCPs)": signed(endpoint, "iam", body, *solo_key),
         }
         results: dict[str, tuple[int, float, list[float]]] = {name: (0, 0.0, []) for name in requests}
