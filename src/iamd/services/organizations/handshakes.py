@@ -8,6 +8,7 @@ past their expiry read as EXPIRED.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -175,26 +176,31 @@ def accept_handshake(ctx: OperationContext, params: dict[str, Any]) -> dict[str,
     return {"Handshake": render_handshake(ctx, _handshake(ctx, record.id))}
 
 
-@operation(SERVICE, "DeclineHandshake")
-def decline_handshake(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+def _respond(
+    ctx: OperationContext,
+    params: dict[str, Any],
+    state: str,
+    party: Callable[[OperationContext, HandshakeRecord], bool],
+) -> dict[str, Any]:
+    """Move a handshake to ``state`` for the party allowed to (the recipient declines, the
+    sender cancels); others do not see it."""
     authorize(ctx)
     record = _handshake(ctx, params["HandshakeId"])
-    if not _is_recipient(ctx, record):
+    if not party(ctx, record):
         raise error("HandshakeNotFoundException", f"Handshake {record.id} does not exist.")
-    _transition(ctx, record, "DECLINED")
-    ctx.uow.organizations.set_handshake_state(record.id, "DECLINED")
+    _transition(ctx, record, state)
+    ctx.uow.organizations.set_handshake_state(record.id, state)
     return {"Handshake": render_handshake(ctx, _handshake(ctx, record.id))}
+
+
+@operation(SERVICE, "DeclineHandshake")
+def decline_handshake(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    return _respond(ctx, params, "DECLINED", _is_recipient)
 
 
 @operation(SERVICE, "CancelHandshake")
 def cancel_handshake(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    authorize(ctx)
-    record = _handshake(ctx, params["HandshakeId"])
-    if not _sender(ctx, record):
-        raise error("HandshakeNotFoundException", f"Handshake {record.id} does not exist.")
-    _transition(ctx, record, "CANCELED")
-    ctx.uow.organizations.set_handshake_state(record.id, "CANCELED")
-    return {"Handshake": render_handshake(ctx, _handshake(ctx, record.id))}
+    return _respond(ctx, params, "CANCELED", _sender)
 
 
 @operation(SERVICE, "DescribeHandshake", readonly=True)

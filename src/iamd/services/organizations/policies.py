@@ -106,6 +106,17 @@ def _content(policy: OrgPolicyRecord | ManagedPolicy) -> str:
     return policy.content
 
 
+def _policy_call(
+    ctx: OperationContext, policy_id: str
+) -> tuple[OrganizationRecord, OrgPolicyRecord | ManagedPolicy]:
+    """Authorize the operation on policy ``policy_id`` (with organizations:PolicyType), for the
+    management account or a delegated administrator: the organization and the policy."""
+    org, _ = caller_org(ctx)
+    policy = find_policy(ctx, org, policy_id)
+    authorize(ctx, policy_arn(org, policy.id, _type(policy)), {"organizations:PolicyType": _type(policy)})
+    return manager(ctx), policy
+
+
 def render_policy(org: OrganizationRecord, policy: OrgPolicyRecord | ManagedPolicy) -> dict[str, Any]:
     return {"PolicySummary": policy_summary(org, policy), "Content": _content(policy)}
 
@@ -151,27 +162,20 @@ def create_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, An
 
 @operation(SERVICE, "DescribePolicy", readonly=True)
 def describe_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    org, _ = caller_org(ctx)
-    policy = find_policy(ctx, org, params["PolicyId"])
-    authorize(ctx, policy_arn(org, policy.id, _type(policy)), {"organizations:PolicyType": _type(policy)})
-    org = manager(ctx)
+    org, policy = _policy_call(ctx, params["PolicyId"])
     return {"Policy": render_policy(org, policy)}
 
 
-def _customer(ctx: OperationContext, org: OrganizationRecord, policy_id: str) -> OrgPolicyRecord:
-    policy = find_policy(ctx, org, policy_id)
+def _customer(policy: OrgPolicyRecord | ManagedPolicy) -> OrgPolicyRecord:
     if isinstance(policy, ManagedPolicy):
-        raise invalid("IMMUTABLE_POLICY", f"The AWS managed policy {policy_id} cannot be changed or deleted.")
+        raise invalid("IMMUTABLE_POLICY", f"The AWS managed policy {policy.id} cannot be changed or deleted.")
     return policy
 
 
 @operation(SERVICE, "UpdatePolicy")
 def update_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    org, _ = caller_org(ctx)
-    policy = find_policy(ctx, org, params["PolicyId"])
-    authorize(ctx, policy_arn(org, policy.id, _type(policy)), {"organizations:PolicyType": _type(policy)})
-    org = manager(ctx)
-    record = _customer(ctx, org, params["PolicyId"])
+    org, policy = _policy_call(ctx, params["PolicyId"])
+    record = _customer(policy)
     if params.get("Content") is not None:
         validate_content(record.policy_type, params["Content"])
     try:
@@ -191,11 +195,8 @@ def update_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, An
 
 @operation(SERVICE, "DeletePolicy")
 def delete_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    org, _ = caller_org(ctx)
-    policy = find_policy(ctx, org, params["PolicyId"])
-    authorize(ctx, policy_arn(org, policy.id, _type(policy)), {"organizations:PolicyType": _type(policy)})
-    org = manager(ctx)
-    record = _customer(ctx, org, params["PolicyId"])
+    org, policy = _policy_call(ctx, params["PolicyId"])
+    record = _customer(policy)
     if ctx.uow.organizations.targets(org.id, record.id):
         raise error("PolicyInUseException", f"Policy {record.id} is still attached; detach it first.")
     ctx.uow.organizations.delete_policy(record.id)
@@ -209,10 +210,7 @@ def _target(ctx: OperationContext, org: OrganizationRecord, target_id: str) -> N
 
 @operation(SERVICE, "AttachPolicy")
 def attach_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    org, _ = caller_org(ctx)
-    policy = find_policy(ctx, org, params["PolicyId"])
-    authorize(ctx, policy_arn(org, policy.id, _type(policy)), {"organizations:PolicyType": _type(policy)})
-    org = manager(ctx)
+    org, policy = _policy_call(ctx, params["PolicyId"])
     target = params["TargetId"]
     _target(ctx, org, target)
     policy_type = _type(policy)
@@ -239,10 +237,7 @@ def attach_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
 
 @operation(SERVICE, "DetachPolicy")
 def detach_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    org, _ = caller_org(ctx)
-    policy = find_policy(ctx, org, params["PolicyId"])
-    authorize(ctx, policy_arn(org, policy.id, _type(policy)), {"organizations:PolicyType": _type(policy)})
-    org = manager(ctx)
+    org, policy = _policy_call(ctx, params["PolicyId"])
     target = params["TargetId"]
     _target(ctx, org, target)
     policy_type = _type(policy)
@@ -292,10 +287,7 @@ def list_policies_for_target(ctx: OperationContext, params: dict[str, Any]) -> d
 
 @operation(SERVICE, "ListTargetsForPolicy", readonly=True)
 def list_targets_for_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    org, _ = caller_org(ctx)
-    policy = find_policy(ctx, org, params["PolicyId"])
-    authorize(ctx, policy_arn(org, policy.id, _type(policy)), {"organizations:PolicyType": _type(policy)})
-    org = manager(ctx)
+    org, policy = _policy_call(ctx, params["PolicyId"])
 
     def render(target: str) -> dict[str, Any]:
         if target.startswith("r-"):
