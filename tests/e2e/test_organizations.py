@@ -394,7 +394,9 @@ def test_invitation_accept_and_leave(server: Server, orgs: Any, org: Org) -> Non
     with pytest.raises(ClientError) as exc:
         invitee.describe_organization()
     assert error_of(exc)[0] == "AWSOrganizationsNotInUseException"
-    handshake = orgs.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": INVITEE})["Handshake"]
+    handshake = orgs.invite_account_to_organization(
+        Target={"Type": "ACCOUNT", "Id": INVITEE}, Tags=[{"Key": "team", "Value": "blue"}]
+    )["Handshake"]
     assert handshake["State"] == "OPEN" and handshake["Action"] == "INVITE"
     with pytest.raises(ClientError) as exc:
         orgs.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": INVITEE})
@@ -407,6 +409,7 @@ def test_invitation_accept_and_leave(server: Server, orgs: Any, org: Org) -> Non
         invitee.accept_handshake(HandshakeId=handshake["Id"])
     assert error_of(exc)[0] == "HandshakeAlreadyInStateException"
     assert orgs.describe_account(AccountId=INVITEE)["Account"]["JoinedMethod"] == "INVITED"
+    assert orgs.list_tags_for_resource(ResourceId=INVITEE)["Tags"] == [{"Key": "team", "Value": "blue"}]
     assert invitee.describe_organization()["Organization"]["Id"] == org.id
     invitee.leave_organization()
     with pytest.raises(ClientError) as exc:

@@ -112,6 +112,7 @@ class HandshakeRecord:
     notes: str | None
     requested_at: datetime
     expires_at: datetime
+    tags: dict[str, str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -604,6 +604,8 @@ class OrgHandshake(Base):
     notes: Mapped[str | None] = mapped_column(Text)
     requested_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+    tags: Mapped[dict[str, str]] = mapped_column(JSON)
+    """InviteAccountToOrganization's tags, put on the account when it joins."""
 
 
 class OrgTag(Base):

@@ -26,6 +26,7 @@ from iamd.services.organizations.common import (
     new_id,
     paged,
 )
+from iamd.services.organizations.tags import apply_tags, checked_tags
 from iamd.store.organizations import HandshakeRecord
 
 INVITE_EXPIRY = timedelta(days=15)
@@ -147,6 +148,7 @@ def invite_account(ctx: OperationContext, params: dict[str, Any]) -> dict[str, A
         notes=params.get("Notes"),
         requested_at=ctx.now,
         expires_at=ctx.now + INVITE_EXPIRY,
+        tags=checked_tags(tags),
     )
     ctx.uow.organizations.add_handshake(record)
     return {"Handshake": render_handshake(ctx, record)}
@@ -171,6 +173,8 @@ def accept_handshake(ctx: OperationContext, params: dict[str, Any]) -> dict[str,
     ctx.uow.organizations.add_member(org.id, ctx.account_id, org.root_id, "INVITED", ctx.now)
     ensure_service_linked_role(ctx, ctx.account_id)
     attach_defaults(ctx, org, ctx.account_id)
+    if record.tags:
+        apply_tags(ctx, org, ctx.account_id, [{"Key": k, "Value": v} for k, v in record.tags.items()])
     ctx.uow.organizations.changed(org.id)
     ctx.uow.organizations.set_handshake_state(record.id, "ACCEPTED")
     return {"Handshake": render_handshake(ctx, _handshake(ctx, record.id))}

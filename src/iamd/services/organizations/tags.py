@@ -34,12 +34,8 @@ def _resource(ctx: OperationContext, org: OrganizationRecord, resource_id: str) 
     raise error("TargetNotFoundException", f"Resource {resource_id} does not exist in organization {org.id}.")
 
 
-def apply_tags(
-    ctx: OperationContext, org: OrganizationRecord, resource_id: str, tags: Sequence[dict[str, Any]]
-) -> None:
-    """Add ``tags`` (the API's [{Key, Value}]) to a resource; any bad tag refuses them all."""
-    if not tags:
-        return
+def checked_tags(tags: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """The API's [{Key, Value}] as a map; any bad tag refuses them all."""
     wanted: dict[str, str] = {}
     for tag in tags:
         key, value = str(tag["Key"]), str(tag.get("Value") or "")
@@ -50,6 +46,18 @@ def apply_tags(
                 "INVALID_SYSTEM_TAGS_PARAMETER", f"Tag keys starting with aws: are reserved ({key})."
             )
         wanted[key] = value
+    if len(wanted) > MAX_TAGS:
+        raise constraint("MAX_TAG_LIMIT_EXCEEDED", f"A resource can have at most {MAX_TAGS} tags.")
+    return wanted
+
+
+def apply_tags(
+    ctx: OperationContext, org: OrganizationRecord, resource_id: str, tags: Sequence[dict[str, Any]]
+) -> None:
+    """Add ``tags`` (the API's [{Key, Value}]) to a resource; any bad tag refuses them all."""
+    if not tags:
+        return
+    wanted = checked_tags(tags)
     current = ctx.uow.organizations.tags(org.id, resource_id)
     if len(set(current) | set(wanted)) > MAX_TAGS:
         raise constraint("MAX_TAG_LIMIT_EXCEEDED", f"A resource can have at most {MAX_TAGS} tags.")

@@ -137,6 +137,7 @@ def upgrade() -> None:
         sa.Column("notes", sa.Text(), nullable=True),
         sa.Column("requested_at", _WHEN, nullable=False),
         sa.Column("expires_at", _WHEN, nullable=False),
+        sa.Column("tags", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_org_handshakes")),
     )
     op.create_index(
