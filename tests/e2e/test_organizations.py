@@ -617,3 +617,17 @@ def test_a_closed_account_can_no_longer_act(server: Server, orgs: Any, org: Org)
     with pytest.raises(ClientError) as exc:
         orgs.close_account(AccountId=doomed)
     assert error_of(exc)[0] == "AccountAlreadyClosedException"
+
+
+def test_root_set_password_still_defaults_to_the_management_account(server: Server, org: Org) -> None:
+    """Member and standalone accounts may have smaller ids than the first account."""
+    add_account(server, "100000000000", "small-id")
+    done = subprocess.run(
+        [sys.executable, "-m", "iamd.cli.main", "root", "set-password", "--data-dir", str(server.data_dir)],
+        input="Correct-Horse-42!\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"root password set for account {ACCOUNT_ID}" in done.stdout
