@@ -7,19 +7,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from sqlalchemy import update
-from tests.e2e.harness import ACCOUNT_ID, Server, new_user_client
+from tests.e2e.harness import ACCOUNT_ID, Server, add_account, new_user_client
 from tests.e2e.policy_helpers import error_of
 from tests.e2e.policy_helpers import policy as doc
-
-from iamd.secrets import RandomIds, load_kek
-from iamd.store import AWS_ACCOUNT, default_url, open_store
-from iamd.store.schema import Account
 
 ORG_PATH = "o-a1b2c3d4e5/r-f6g7h8i9j0example/ou-rge0-awsabcde/123456789012"
 
@@ -37,30 +31,9 @@ def nobody(server: Server, iam: Any) -> Any:
     return new_user_client(server, iam, "features-nobody")
 
 
-def org_account(server: Server, account_id: str, role: str) -> Any:
-    """An account in organization o-exampleorg1 (as ``role``: member or management), with an
-    administrator; made through the store, as iamd has no Organizations API yet."""
-    ids = RandomIds()
-    now = datetime.now(UTC)
-    key_id, secret = ids.access_key_id(), ids.secret_access_key()
-    store = open_store(default_url(server.data_dir), kek=load_kek(server.data_dir), migrate=False)
-    try:
-        with store.transaction() as uow:
-            uow.accounts.create(account_id, name=f"org-{role}", created_at=now)
-            uow.session.execute(
-                update(Account)
-                .where(Account.id == account_id)
-                .values(organization_id="o-exampleorg1", organization_role=role)
-            )
-            user = uow.users.create(account_id, user_id=ids.user_id(), name="admin", path="/", created_at=now)
-            admin_policy = uow.policies.get(AWS_ACCOUNT, "AdministratorAccess")
-            uow.policies.attach(admin_policy.id, "user", user.id, account_id=account_id)
-            uow.access_keys.create(
-                account_id, key_id=key_id, user_id=user.id, secret_access_key=secret, created_at=now
-            )
-    finally:
-        store.close()
-    return server.client("iam", key_id, secret)
+def org_account(server: Server, account_id: str) -> tuple[str, str]:
+    """A standalone account with an administrator: its (access key id, secret access key)."""
+    return add_account(server, account_id, f"org-{account_id}", admin="admin")
 
 
 # -- SetSecurityTokenServicePreferences and GetAccountSummary -------------------------------------
@@ -307,23 +280,43 @@ def test_centralized_root_access_outside_an_organization(iam: Any, method: str) 
     assert f"Account {ACCOUNT_ID} is not in an organization" in message
 
 
-@pytest.mark.parametrize(
-    ("account_id", "role", "expected"),
-    [
-        ("333333333333", "member", "AccountNotManagementOrDelegatedAdministratorException"),
-        ("444444444444", "management", "ServiceAccessNotEnabledException"),
-    ],
-)
-def test_centralized_root_access_inside_an_organization(
-    server: Server, account_id: str, role: str, expected: str
-) -> None:
-    client = org_account(server, account_id, role)
-    for method in ROOT_ACCESS:
-        with pytest.raises(ClientError) as refused:
-            getattr(client, method)()
-        status, code, message = error_of(refused)
-        assert (status, code) == (400, expected)
-        assert "o-exampleorg1" in message
+def test_centralized_root_access_inside_an_organization(server: Server) -> None:
+    """Outside the management account and IAM's delegated administrator: refused; in it, only
+    once trusted access for IAM is enabled; enabling is for the management account only."""
+    management_key = org_account(server, "444444444444")
+    member_key = org_account(server, "333333333333")
+    orgs = server.client("organizations", *management_key)
+    org = orgs.create_organization()["Organization"]["Id"]
+    handshake = orgs.invite_account_to_organization(Target={"Type": "ACCOUNT", "Id": "333333333333"})
+    server.client("organizations", *member_key).accept_handshake(HandshakeId=handshake["Handshake"]["Id"])
+    management, member = server.client("iam", *management_key), server.client("iam", *member_key)
+    for client, expected in (
+        (member, "AccountNotManagementOrDelegatedAdministratorException"),
+        (management, "ServiceAccessNotEnabledException"),
+    ):
+        for method in ROOT_ACCESS:
+            with pytest.raises(ClientError) as refused:
+                getattr(client, method)()
+            status, code, message = error_of(refused)
+            assert (status, code) == (400, expected)
+            assert org in message
+    orgs.enable_aws_service_access(ServicePrincipal="iam.amazonaws.com")
+    listed = management.list_organizations_features()
+    assert (listed["OrganizationId"], listed["EnabledFeatures"]) == (org, [])
+    enabled = management.enable_organizations_root_credentials_management()
+    assert enabled["EnabledFeatures"] == ["RootCredentialsManagement"]
+    enabled = management.enable_organizations_root_sessions()
+    assert enabled["EnabledFeatures"] == ["RootCredentialsManagement", "RootSessions"]
+    # IAM's delegated administrator lists and disables, but does not enable.
+    orgs.register_delegated_administrator(AccountId="333333333333", ServicePrincipal="iam.amazonaws.com")
+    assert member.list_organizations_features()["EnabledFeatures"] == [
+        "RootCredentialsManagement",
+        "RootSessions",
+    ]
+    assert member.disable_organizations_root_sessions()["EnabledFeatures"] == ["RootCredentialsManagement"]
+    with pytest.raises(ClientError) as refused:
+        member.enable_organizations_root_sessions()
+    assert error_of(refused)[1] == "CallerIsNotManagementAccountException"
 
 
 def test_organizations_access_report(iam: Any) -> None:

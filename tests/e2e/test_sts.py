@@ -678,10 +678,6 @@ def test_decode_authorization_message(
 def test_operations_iamd_does_not_offer_say_so(admin: Identity) -> None:
     sts = admin.sts
     calls = {
-        "AssumeRoot": lambda: sts.assume_root(
-            TargetPrincipal=OTHER_ACCOUNT,
-            TaskPolicyArn={"arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"},
-        ),
         "GetDelegatedAccessToken": lambda: sts.get_delegated_access_token(TradeInToken="x" * 32),
         "GetScopedCredentials": lambda: sts.get_scoped_credentials(DurationSeconds=900),
     }
@@ -692,6 +688,14 @@ def test_operations_iamd_does_not_offer_say_so(admin: Identity) -> None:
         assert (status, code_) == (400, "UnsupportedOperation") and message.startswith(
             f"{name} is not supported"
         )
+    # AssumeRoot exists (tests/e2e/test_organizations.py); outside an organization it says why.
+    with pytest.raises(ClientError) as refused:
+        sts.assume_root(
+            TargetPrincipal=OTHER_ACCOUNT,
+            TaskPolicyArn={"arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"},
+        )
+    status, code_, message = error_of(refused)
+    assert (status, code_) == (403, "AccessDenied") and "not in an organization" in message
 
 
 # -- across accounts ------------------------------------------------------------------------------

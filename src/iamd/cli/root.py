@@ -61,9 +61,13 @@ def cmd_set_password(args: argparse.Namespace) -> int:
             if args.account_id is not None:
                 found = uow.accounts.find(args.account_id)
                 return None if found is None else found.id
-            accounts = uow.accounts.list()
-            management = [a for a in accounts if a.organization_role in (None, "management")]
-            return management[0].id if management else None
+            # The organization's management account, else the first account made (later ones
+            # come from CreateAccount and `iamd account create`, and may have smaller ids).
+            accounts = sorted(uow.accounts.list(), key=lambda a: (a.created_at, a.id))
+            management = [a for a in accounts if a.organization_role == "management"]
+            standalone = [a for a in accounts if a.organization_role is None]
+            chosen = (management or standalone)[:1]
+            return chosen[0].id if chosen else None
 
         account_id = store.run(account_of, readonly=True)
         if account_id is None:

@@ -73,6 +73,7 @@ class IdSource(Protocol):
     def secret_access_key(self) -> str: ...
     def service_password(self) -> str: ...
     def account_id(self) -> str: ...
+    def lowercase_token(self, length: int) -> str: ...
 
 
 class _IdGenerator:
@@ -129,6 +130,10 @@ class _IdGenerator:
 
     def account_id(self) -> str:
         return self._chars("123456789", 1) + self._chars(string.digits, 11)
+
+    def lowercase_token(self, length: int) -> str:
+        """Lower-case letters and digits, as in AWS Organizations' ids (``o-…``, ``ou-…``, ``p-…``)."""
+        return self._chars(string.ascii_lowercase + string.digits, length)
 
 
 class RandomIds(_IdGenerator):

@@ -18,7 +18,17 @@ from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.store import Store
 from iamd.store.unit import UnitOfWork
 
-__all__ = ["ADMIN_USER", "PROFILE", "Bootstrap", "bootstrap", "seed_managed_policies", "write_profile"]
+__all__ = [
+    "ADMIN_USER",
+    "PROFILE",
+    "Bootstrap",
+    "add_administrator",
+    "append_profile",
+    "bootstrap",
+    "create_account",
+    "seed_managed_policies",
+    "write_profile",
+]
 
 ADMIN_USER = "iamd-admin"
 PROFILE = "iamd"
@@ -63,24 +73,68 @@ def seed_managed_policies(uow: UnitOfWork, ids: IdSource, now: datetime) -> int:
     )
 
 
+def add_administrator(uow: UnitOfWork, ids: IdSource, account: str, now: datetime) -> tuple[str, str]:
+    """The bootstrap administrator of ``account`` (user ``iamd-admin`` with AdministratorAccess):
+    its new access key id and secret."""
+    user = uow.users.create(account, user_id=ids.user_id(), name=ADMIN_USER, path="/", created_at=now)
+    admin = uow.policies.get(AWS_ACCOUNT, "AdministratorAccess")
+    uow.policies.attach(admin.id, "user", user.id, account_id=account)
+    key_id = ids.access_key_id()
+    secret = ids.secret_access_key()
+    uow.access_keys.create(account, key_id=key_id, user_id=user.id, secret_access_key=secret, created_at=now)
+    return key_id, secret
+
+
+def create_account(
+    store: Store, ids: IdSource, now: datetime, name: str, account_id: str | None = None
+) -> tuple[str, str, str]:
+    """A standalone account (``iamd account create``) with its own bootstrap administrator:
+    (account id, access key id, secret access key). Its root user has no password and no keys."""
+
+    def work(uow: UnitOfWork) -> tuple[str, str, str]:
+        account = account_id or ids.account_id()
+        while account_id is None and uow.accounts.find(account) is not None:
+            account = ids.account_id()
+        uow.accounts.create(account, name=name, created_at=now, email=f"root@{account}.iamd.local")
+        key_id, secret = add_administrator(uow, ids, account, now)
+        return account, key_id, secret
+
+    return store.run(work)
+
+
+def append_profile(data_dir: Path, profile: str, key_id: str, secret: str) -> None:
+    """Add profile ``profile`` to the data directory's credentials file (created 0600 if missing)
+    and to its config file, with the endpoint of profile ``iamd``."""
+    credentials = data_dir / "credentials"
+    fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(f"\n[{profile}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n")
+    config = data_dir / "config"
+    endpoint = None
+    if config.exists():
+        for line in config.read_text(encoding="utf-8").splitlines():
+            if line.strip().startswith("endpoint_url"):
+                endpoint = line.split("=", 1)[1].strip()
+                break
+    with config.open("a", encoding="utf-8") as fh:
+        fh.write(f"\n[profile {profile}]\nregion = {DEFAULT_REGION}\n")
+        if endpoint:
+            fh.write(f"endpoint_url = {endpoint}\n")
+
+
 def bootstrap(store: Store, ids: IdSource, now: datetime, account_id: str | None = None) -> Bootstrap:
     def work(uow: UnitOfWork) -> Bootstrap:
         seed_managed_policies(uow, ids, now)
         accounts = uow.accounts.list()
         if accounts:
-            return Bootstrap(accounts[0].id, created=False)
+            # The first account made in this database (later ones come from CreateAccount and
+            # ``iamd account create``, and may have smaller ids).
+            first = min(accounts, key=lambda a: (a.created_at, a.id))
+            return Bootstrap(first.id, created=False)
         account = account_id or ids.account_id()
         uow.accounts.create(account, name="iamd", created_at=now, email=f"root@{account}.iamd.local")
-        user = uow.users.create(account, user_id=ids.user_id(), name=ADMIN_USER, path="/", created_at=now)
-        admin = uow.policies.get(AWS_ACCOUNT, "AdministratorAccess")
-        uow.policies.attach(admin.id, "user", user.id, account_id=account)
-        key_id = ids.access_key_id()
-        secret = ids.secret_access_key()
-        uow.access_keys.create(
-            account, key_id=key_id, user_id=user.id, secret_access_key=secret, created_at=now
-        )
-        pending[0] = (key_id, secret)
-        return Bootstrap(account, created=True, access_key_id=key_id)
+        pending[0] = add_administrator(uow, ids, account, now)
+        return Bootstrap(account, created=True, access_key_id=pending[0][0])
 
     pending: list[tuple[str, str]] = [("", "")]
     result = store.run(work)

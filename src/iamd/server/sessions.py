@@ -53,6 +53,10 @@ class _Entity:
     tags: tuple[tuple[str, str], ...]
 
 
+_ALLOW_ALL = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}'
+"""Beside an AssumeRoot task policy, which only denies (spec organizations.md §7.2)."""
+
+
 class SessionResolver:
     """Opens session tokens and builds their callers; thread-safe, one per store."""
 
@@ -91,8 +95,11 @@ class SessionResolver:
             raise InvalidClientTokenId()
         if now.timestamp() >= session.expires_at:
             raise ExpiredToken()
-        if service == "iam" and (session.kind == FEDERATED or (session.kind != ROLE and not session.mfa)):
-            raise InvalidClientTokenId()
+        if service == "iam" and (
+            session.kind == FEDERATED
+            or (session.kind != ROLE and not session.mfa and not session.assumed_root)
+        ):
+            raise InvalidClientTokenId()  # (AssumeRoot's sessions exist to call IAM's root tasks)
         return session
 
     # -- the caller -----------------------------------------------------------------------------
@@ -126,6 +133,7 @@ class SessionResolver:
             user_name: str | None = None,
             tags: dict[str, str] | None = None,
             session_policies: tuple[str, ...] = (),
+            assumed_root: bool = False,
         ) -> SessionCaller:
             return SessionCaller(
                 principal=principal,
@@ -144,6 +152,7 @@ class SessionResolver:
                 session_issued_at=issued,
                 source_identity=session.source_identity,
                 session=session,
+                assumed_root=assumed_root,
             )
 
         if session.kind == ROLE:
@@ -187,8 +196,16 @@ class SessionResolver:
                 session_policies=self._session_policies(uow, session, generations),
             )
         if session.kind == ROOT:
+            # GetSessionToken as root, or sts:AssumeRoot (its task policy is the session policy).
             return build(
-                Principal(PrincipalKind.ROOT, session.arn, session.account_id), "Account", session.arn
+                Principal(PrincipalKind.ROOT, session.arn, session.account_id),
+                "Account",
+                session.arn,
+                # A task policy only denies: with it, everything else stays the root user's.
+                session_policies=(*self._session_policies(uow, session, generations), _ALLOW_ALL)
+                if session.assumed_root
+                else (),
+                assumed_root=session.assumed_root,
             )
         return build(
             Principal(PrincipalKind.USER, session.arn, session.account_id),

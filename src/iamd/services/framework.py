@@ -77,6 +77,8 @@ class Caller:
     session_policies: tuple[str, ...] = ()
     session_issued_at: datetime | None = None
     source_identity: str | None = None
+    assumed_root: bool = False
+    """A session from sts:AssumeRoot: aws:AssumedRoot is "true"."""
 
     @property
     def is_root(self) -> bool:

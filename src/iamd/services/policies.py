@@ -17,6 +17,7 @@ from iamd.authz import NamedPolicy, PolicySet, PrincipalPolicies, compile_polici
 from iamd.policy import PolicyError, PolicyKind, parse_policy
 from iamd.policy.variables import ContextValue
 from iamd.services.framework import Caller, RequestInfo
+from iamd.services.organizations import controls
 from iamd.store.records import PolicyDocument
 from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.unit import UnitOfWork
@@ -85,7 +86,7 @@ class PolicyCache:
             if found is not None:
                 self._cache.move_to_end(key)
                 return found
-        compiled = self._load(uow, caller)
+        compiled = self._load(uow, caller, generations.get(caller.account_id, 0))
         with self._lock:
             self._cache[key] = compiled
             while len(self._cache) > self._size:
@@ -93,18 +94,22 @@ class PolicyCache:
         return compiled
 
     @staticmethod
-    def _load(uow: UnitOfWork, caller: Caller) -> PrincipalPolicies:
+    def _load(uow: UnitOfWork, caller: Caller, generation: int) -> PrincipalPolicies:
         session = session_layer(caller.session_policies)
+        # The SCPs of the caller's account, by organization level (none for the management
+        # account and service-linked roles): iamd.services.organizations.controls.
+        scps = controls.scp_levels(controls.account_org(uow, caller.account_id, generation), caller.arn)
         if caller.user_id is not None:
             docs = uow.principals.policies_for_user(caller.user_id)
         elif caller.role_id is not None:
             docs = uow.principals.policies_for_role(caller.role_id)
         else:
-            return PrincipalPolicies(identity=_EMPTY, session=session)
+            return PrincipalPolicies(identity=_EMPTY, session=session, scps=scps)
         return PrincipalPolicies(
             identity=compile_documents(docs.identity),
             boundary=compile_documents([docs.boundary]) if docs.boundary is not None else None,
             session=session,
+            scps=scps,
         )
 
 
@@ -159,4 +164,6 @@ def caller_context(caller: Caller, info: RequestInfo, now: datetime) -> dict[str
         context["aws:tokenissuetime"] = caller.session_issued_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     if caller.source_identity is not None:
         context["aws:sourceidentity"] = caller.source_identity
+    if caller.assumed_root:
+        context["aws:assumedroot"] = "true"
     return context

@@ -496,3 +496,139 @@ class RolesAnywhereSubject(Base):
     last_seen_at: Mapped[datetime]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# -- AWS Organizations ----------------------------------------------------------------------------
+# One organization per management account; its root, OUs, member accounts (``org_members``: the
+# parent and state of each account in it, the management account included), policies of every
+# type with their attachments to the root, OUs and accounts, and the asynchronous records
+# (CreateAccount requests, handshakes). Rows of an organization carry its id; DeleteOrganization
+# removes them all. AWS-managed policies (p-FullAWSAccess, p-RCPFullAWSAccess) are not rows:
+# ``iamd.services.organizations`` knows them; only their attachments are stored.
+
+ORG_ID = String(64)
+ORG_ENTITY = String(130)
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(ORG_ID, primary_key=True)
+    management_account_id: Mapped[str] = mapped_column(String(12), ForeignKey("accounts.id"), unique=True)
+    feature_set: Mapped[str] = mapped_column(String(32))
+    root_id: Mapped[str] = mapped_column(String(34))
+    root_name: Mapped[str] = mapped_column(NAME)
+    created_at: Mapped[datetime]
+    resource_policy_id: Mapped[str | None] = mapped_column(ORG_ENTITY)
+    resource_policy: Mapped[str | None] = mapped_column(Text)
+
+
+class OrganizationalUnit(Base):
+    __tablename__ = "org_units"
+    __table_args__ = (UniqueConstraint("organization_id", "parent_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(68), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ORG_ID, index=True)
+    parent_id: Mapped[str] = mapped_column(String(68))
+    name: Mapped[str] = mapped_column(NAME)
+    created_at: Mapped[datetime]
+
+
+class OrgMember(Base):
+    __tablename__ = "org_members"
+
+    account_id: Mapped[str] = mapped_column(String(12), ForeignKey("accounts.id"), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ORG_ID, index=True)
+    parent_id: Mapped[str] = mapped_column(String(68))
+    state: Mapped[str] = mapped_column(String(32))
+    joined_method: Mapped[str] = mapped_column(String(16))
+    joined_at: Mapped[datetime]
+
+
+class OrgPolicyType(Base):
+    __tablename__ = "org_policy_types"
+
+    organization_id: Mapped[str] = mapped_column(ORG_ID, primary_key=True)
+    policy_type: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+
+
+class OrgPolicy(Base):
+    __tablename__ = "org_policies"
+    __table_args__ = (UniqueConstraint("organization_id", "policy_type", "name"),)
+
+    id: Mapped[str] = mapped_column(ORG_ENTITY, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ORG_ID, index=True)
+    policy_type: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(NAME)
+    description: Mapped[str] = mapped_column(String(512))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OrgPolicyAttachment(Base):
+    __tablename__ = "org_policy_attachments"
+
+    organization_id: Mapped[str] = mapped_column(ORG_ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ORG_ENTITY, primary_key=True)
+    target_id: Mapped[str] = mapped_column(String(68), primary_key=True)
+    policy_type: Mapped[str] = mapped_column(String(64))
+
+
+class OrgAccountRequest(Base):
+    """A CreateAccount request (``car-…``) and how it ended."""
+
+    __tablename__ = "org_account_requests"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ORG_ID, index=True)
+    account_name: Mapped[str] = mapped_column(NAME)
+    state: Mapped[str] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(String(64))
+    account_id: Mapped[str | None] = mapped_column(String(12))
+    requested_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None]
+
+
+class OrgHandshake(Base):
+    __tablename__ = "org_handshakes"
+
+    id: Mapped[str] = mapped_column(String(34), primary_key=True)
+    organization_id: Mapped[str] = mapped_column(ORG_ID, index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    state: Mapped[str] = mapped_column(String(16))
+    sender_account_id: Mapped[str] = mapped_column(String(12))
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(320))
+    notes: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    tags: Mapped[dict[str, str]] = mapped_column(JSON)
+    """InviteAccountToOrganization's tags, put on the account when it joins."""
+
+
+class OrgTag(Base):
+    __tablename__ = "org_tags"
+
+    organization_id: Mapped[str] = mapped_column(ORG_ID, primary_key=True)
+    resource_id: Mapped[str] = mapped_column(ORG_ENTITY, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+
+class OrgServiceAccess(Base):
+    __tablename__ = "org_service_access"
+
+    organization_id: Mapped[str] = mapped_column(ORG_ID, primary_key=True)
+    service_principal: Mapped[str] = mapped_column(String(128), primary_key=True)
+    enabled_at: Mapped[datetime]
+
+
+class OrgDelegatedAdmin(Base):
+    __tablename__ = "org_delegated_admins"
+
+    organization_id: Mapped[str] = mapped_column(ORG_ID, primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(12), primary_key=True)
+    service_principal: Mapped[str] = mapped_column(String(128), primary_key=True)
+    enabled_at: Mapped[datetime]

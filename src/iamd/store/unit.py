@@ -19,6 +19,7 @@ from iamd.store.inline_policies import InlinePolicies
 from iamd.store.instance_profiles import InstanceProfiles
 from iamd.store.login_profiles import LoginProfiles
 from iamd.store.mfa import MfaDevices
+from iamd.store.organizations import Organizations
 from iamd.store.policies import Policies
 from iamd.store.principals import Principals
 from iamd.store.providers import OidcProviders, SamlProviders
@@ -171,3 +172,7 @@ class UnitOfWork:
     @cached_property
     def audit(self) -> Audit:
         return Audit(self)
+
+    @cached_property
+    def organizations(self) -> Organizations:
+        return Organizations(self)

@@ -30,6 +30,7 @@ from iamd.authz import (
 from iamd.policy import PolicyError, PolicyKind, parse_policy
 from iamd.policy.variables import ContextValue
 from iamd.services.framework import OperationContext
+from iamd.services.organizations import controls
 from iamd.services.policies import caller_context, principal_policies, request_context
 from iamd.services.sts.messages import encode_authorization_message
 from iamd.wire import AccessDenied
@@ -113,13 +114,28 @@ class Trust:
     def check(self, ctx: OperationContext, action: str) -> Decision:
         """Evaluate ``action`` on the role: its trust policy must allow (even in the same account),
         and the caller's identity side as the evaluator's rules say. Raises AccessDenied."""
-        normalized = normalize_context(self.context)
+        # Organizations: the caller's and the role's organization keys, and the RCPs of the role's
+        # account (sts is among the services RCPs govern).
+        known = controls.generations_of(ctx.uow, None, self.principal.account, self.role_account)
+        principal_org = controls.account_org(
+            ctx.uow, self.principal.account, known.get(self.principal.account or "")
+        )
+        role_org = controls.account_org(ctx.uow, self.role_account, known.get(self.role_account))
+        normalized = normalize_context(
+            {
+                **controls.principal_keys(principal_org),
+                **controls.resource_keys(self.role_account, role_org),
+                **self.context,
+            }
+        )
         trust = _trust_policy(self.trust_policy)
         ctx.authorized = True
         if trust is None:
             raise deny(ctx, self.principal, action, self.role_arn, None, normalized, self.principal.account)
         request = Request(self.principal, action, self.role_arn, self.role_account, normalized)
-        resource_policies = ResourcePolicies(policy=trust, required=True)
+        resource_policies = ResourcePolicies(
+            policy=trust, rcps=controls.rcp_levels(role_org, self.principal.arn), required=True
+        )
         decision = evaluate(request, self.policies, resource_policies)
         if not decision.allowed:
             # Only a denial pays for the near misses; DecodeAuthorizationMessage shows them.

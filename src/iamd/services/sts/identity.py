@@ -53,8 +53,6 @@ def decode_message(ctx: OperationContext, params: dict[str, Any]) -> dict[str, A
 
 
 _UNSUPPORTED = {
-    "AssumeRoot": "privileged root sessions for member accounts need centralized root access in "
-    "AWS Organizations, which iamd does not offer",
     "GetDelegatedAccessToken": "iamd issues no trade-in tokens",
     "GetScopedCredentials": "iamd sessions carry one session-policy layer, "
     "so they cannot be scoped down again",

@@ -106,6 +106,8 @@ class Session:
     """Who created the session: the caller's ARN, or the identity provider's for federation."""
     federated_provider: str | None = None
     """The OIDC or SAML provider ARN of a web identity or SAML session."""
+    assumed_root: bool = False
+    """A root session of a member account from sts:AssumeRoot (aws:AssumedRoot)."""
 
     @property
     def is_role(self) -> bool:
@@ -215,6 +217,7 @@ def _compact(session: Session) -> dict[str, Any]:
         "c": session.chained or None,
         "sa": session.source_arn,
         "fp": session.federated_provider,
+        "ar": session.assumed_root or None,
     }
     out.update({k: v for k, v in optional.items() if v is not None and v != []})
     return out
@@ -280,6 +283,7 @@ def _from_compact(data: Any) -> Session:
         chained=bool(data.get("c", False)),
         source_arn=_text(data, "sa"),
         federated_provider=_text(data, "fp"),
+        assumed_root=bool(data.get("ar", False)),
     )
 
 
