@@ -4,24 +4,35 @@ everything else, the AWS request pipeline."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from iamd.console import PREFIX as CONSOLE_PREFIX
 from iamd.console import console_mount
+from iamd.server.limits import (
+    ANONYMOUS_BODY_LIMIT,
+    BodyCap,
+    declared_length,
+    read_capped,
+    service_limit,
+    too_large,
+)
 from iamd.server.pipeline import Connection, Pipeline
 from iamd.services import oidc_issuer
 from iamd.store.unit import UnitOfWork
-from iamd.wire import HttpRequest
+from iamd.wire import HttpRequest, RequestEntityTooLarge
 
 __all__ = ["create_app"]
 
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
 
 
-def create_app(pipeline: Pipeline) -> Starlette:
+def create_app(pipeline: Pipeline) -> BodyCap:
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -51,16 +62,29 @@ def create_app(pipeline: Pipeline) -> Starlette:
         return JSONResponse(issuer.jwks, headers={"Cache-Control": "max-age=300"})
 
     async def aws(request: Request) -> Response:
-        body = await request.body()
         scope = request.scope
         raw_path = scope.get("raw_path") or scope["path"].encode()
-        http_request = HttpRequest.build(
+        head = HttpRequest.build(
             request.method,
             raw_path.decode("latin-1"),
             scope.get("query_string", b"").decode("latin-1"),
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-            body,
         )
+        # The headers first: how much body this caller may send (limits.py), refused before
+        # reading past it.
+        declared = declared_length(scope["headers"])
+        limit = ANONYMOUS_BODY_LIMIT
+        if declared is None or declared > limit:
+            limit = service_limit(await run_in_threadpool(pipeline.known_signer, head))
+        try:
+            if declared is not None and declared > limit:
+                raise too_large(limit, declared)
+            body = await read_capped(request.stream(), limit)
+        except RequestEntityTooLarge as error:
+            refused = pipeline.refuse(head, error)
+            headers = {**dict(refused.headers), "Connection": "close"}
+            return Response(refused.body, status_code=refused.status, headers=headers)
+        http_request = replace(head, body=body)
         client = request.client
         connection = Connection(
             source_ip=client.host if client else "127.0.0.1",
@@ -76,7 +100,7 @@ def create_app(pipeline: Pipeline) -> Starlette:
             answer = await run_in_threadpool(pipeline.handle, http_request, connection, routed)
         return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/iamd/health", health, methods=["GET"]),
             Route(
@@ -89,3 +113,4 @@ def create_app(pipeline: Pipeline) -> Starlette:
             Route("/{path:path}", aws, methods=_METHODS),
         ]
     )
+    return BodyCap(app, CONSOLE_PREFIX)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from iamd.clock import Clock
+from iamd.private_files import make_private_dir, open_private
 from iamd.store.audit import AuditEvent, ChainHead, DigestRecord, LastAccessedUse
 from iamd.store.store import Store
 from iamd.store.unit import UnitOfWork
@@ -342,8 +344,9 @@ class TrailWriter:
                 log.error("trail: event NOT STORED (%s): %s", why, event.record)
             return
         try:
-            self.spool.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.spool, "a", encoding="utf-8") as fh:
+            make_private_dir(self.spool.parent)
+            flags = os.O_WRONLY | os.O_APPEND
+            with os.fdopen(open_private(self.spool, flags), "a", encoding="utf-8") as fh:
                 for event in events:
                     fh.write(_event_to_json(event) + "\n")
             log.error("trail: %d event(s) spooled to %s (%s)", len(events), self.spool, why)

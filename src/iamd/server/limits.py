@@ -1,0 +1,145 @@
+"""How much of a request body iamd reads, and reading it with that cap.
+
+AWS publishes no request-size limit for IAM, STS or the JSON services iamd serves, so the caps
+follow the largest input each service's botocore model allows, with room for its encoding:
+
+- IAM (query protocol): 10 MiB. ``SAMLMetadataDocument`` (CreateSAMLProvider,
+  UpdateSAMLProvider) may be 10,000,000 characters and ``CertificateChain`` (UploadServerCertificate)
+  2,097,152 (the IAM API reference, "Length Constraints", and botocore's ``iam`` model);
+- STS (query): 256 KiB. Its largest inputs are ``SAMLAssertion`` (100,000 characters) and
+  ``WebIdentityToken`` (20,000);
+- Organizations, CloudTrail, Access Analyzer (JSON, REST-JSON): 1 MiB; their largest members are
+  100,000 characters (NextToken), 10,000 (queries), 30,720 (policies in access previews);
+- IAM Roles Anywhere (REST-JSON): 1 MiB (``crlData``: 300,000 bytes, base64 in JSON);
+- anything from a caller that has not shown a known access key (unsigned, a signature of the
+  wrong shape, an unknown key, a date out of range): 256 KiB, enough for the unsigned STS calls
+  (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) and Roles Anywhere's CreateSession;
+- the web console's forms: 64 KiB.
+
+The headers are read first. A ``Content-Length`` over the cap is refused (HTTP 413,
+``RequestEntityTooLarge`` in the protocol's error envelope) before any of the body is read; a
+chunked body is read until it passes the cap, then refused the same way. A body over the
+anonymous cap is read only when the signature's shape is right, its date is current and its access
+key exists (or its session token opens), so a caller who knows no key id makes iamd read at most
+256 KiB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any, Final
+
+from iamd.wire import RequestEntityTooLarge
+
+__all__ = [
+    "ANONYMOUS_BODY_LIMIT",
+    "CONSOLE_BODY_LIMIT",
+    "SERVICE_BODY_LIMITS",
+    "BodyCap",
+    "declared_length",
+    "read_capped",
+    "service_limit",
+]
+
+KIB: Final = 1024
+MIB: Final = 1024 * KIB
+
+ANONYMOUS_BODY_LIMIT: Final = 256 * KIB
+CONSOLE_BODY_LIMIT: Final = 64 * KIB
+SERVICE_BODY_LIMITS: Final[dict[str, int]] = {
+    # By SigV4 signing name (the credential scope's service).
+    "iam": 10 * MIB,
+    "sts": 256 * KIB,
+    "organizations": 1 * MIB,
+    "cloudtrail": 1 * MIB,
+    "access-analyzer": 1 * MIB,
+    "rolesanywhere": 1 * MIB,
+}
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def service_limit(signing_name: str | None) -> int:
+    """The cap for an authenticated caller of the service signed for (anonymous: unknown)."""
+    if signing_name is None:
+        return ANONYMOUS_BODY_LIMIT
+    return SERVICE_BODY_LIMITS.get(signing_name, ANONYMOUS_BODY_LIMIT)
+
+
+def declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    """The ``Content-Length`` the client announced (the server has checked its syntax), or None
+    for a chunked body."""
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            text = value.strip()
+            return int(text) if text.isdigit() else None
+    return None
+
+
+def too_large(limit: int, size: int | None = None) -> RequestEntityTooLarge:
+    told = f"of {size} bytes " if size is not None else ""
+    return RequestEntityTooLarge(
+        f"The request body {told}is larger than the {limit} bytes this service accepts."
+    )
+
+
+async def read_capped(chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    """The whole body, or :class:`RequestEntityTooLarge` as soon as it passes ``limit`` bytes
+    (the rest is never read)."""
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+class BodyCap:
+    """ASGI middleware: requests under ``prefix`` (the console) may carry at most ``limit`` bytes.
+    An announced length over it gets HTTP 413 before the body is read; a chunked body that passes
+    it ends the request as a disconnect (nothing more is read)."""
+
+    def __init__(self, app: Asgi, prefix: str, limit: int = CONSOLE_BODY_LIMIT) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not (path == self.prefix or path.startswith(self.prefix + "/")):
+            await self.app(scope, receive, send)
+            return
+        declared = declared_length(list(scope.get("headers") or []))
+        if declared is not None and declared > self.limit:
+            body = f"Request body too large: at most {self.limit} bytes.\n".encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [
+                        (b"content-type", b"text/plain; charset=utf-8"),
+                        (b"content-length", str(len(body)).encode()),
+                        (b"connection", b"close"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        seen = 0
+
+        async def capped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    return {"type": "http.disconnect"}
+            return message
+
+        await self.app(scope, capped, send)
