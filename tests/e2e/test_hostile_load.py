@@ -12,7 +12,7 @@ from tests.e2e.harness import Server
 WARM_UP = 1_000
 REQUESTS = 10_000
 RSS_GROWTH_BOUND = 40 * 1024 * 1024
-"""Allowed growth after warm-up. Measured: +1 to +11 MiB (123 MiB to 134 MiB); the same traffic
+"""Allowed growth after warm-up. Measured: +15 MiB (131 MiB to 146 MiB, 30 s); the same traffic
 held a 64 MiB body's connection open per oversized request before this bound existed."""
 
 
@@ -23,16 +23,15 @@ def test_rss_stays_flat_under_10000_hostile_requests(server: Server) -> None:
     before = hostile.rss_bytes(pid)
     outcome = hostile.send(port, REQUESTS, threads=4, real_key=server.access_key_id, seed=7, timeout=5)
     after = hostile.rss_bytes(pid)
-    print(
-        f"RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB; {outcome.elapsed:.1f} s; {dict(outcome.statuses)}"
-    )
+    rss = f"RSS {before / 2**20:.0f} -> {after / 2**20:.0f} MiB"
+    print(f"{rss}; {outcome.elapsed:.1f} s; {dict(outcome.statuses)}")
 
     assert sum(outcome.statuses.values()) == REQUESTS
     # Every request got an AWS answer: a refusal, never a 500, never a dropped connection.
     assert set(outcome.statuses) <= {400, 403, 404, 413}, outcome.statuses
     assert set(outcome.by_kind["oversized"]) == {413}
     assert set(outcome.by_kind["wrong_region"]) == {403}
-    assert outcome.elapsed < 60, f"{REQUESTS} requests took {outcome.elapsed:.1f} s"
+    assert outcome.elapsed < 90, f"{REQUESTS} requests took {outcome.elapsed:.1f} s"
     assert after - before < RSS_GROWTH_BOUND, (
         f"RSS grew by {(after - before) / 2**20:.1f} MiB ({before / 2**20:.0f} -> {after / 2**20:.0f} MiB)"
     )
