@@ -14,8 +14,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.e2e import hostile  # noqa: E402
-from tests.e2e.harness import start_server, stop_server  # noqa: E402
+from tests.e2e import hostile
+from tests.e2e.harness import start_server, stop_server
 
 
 def main() -> int:
