@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from iamd.console import PREFIX as CONSOLE_PREFIX
 from iamd.console import console_mount
+from iamd.console.app import MAX_BODY as CONSOLE_MAX_BODY
 from iamd.server.limits import (
     ANONYMOUS_BODY_LIMIT,
     BodyCap,
@@ -113,4 +114,4 @@ def create_app(pipeline: Pipeline) -> BodyCap:
             Route("/{path:path}", aws, methods=_METHODS),
         ]
     )
-    return BodyCap(app, CONSOLE_PREFIX)
+    return BodyCap(app, CONSOLE_PREFIX, CONSOLE_MAX_BODY)

@@ -14,7 +14,7 @@ follow the largest input each service's botocore model allows, with room for its
 - anything from a caller that has not shown a known access key (unsigned, a signature of the
   wrong shape, an unknown key, a date out of range): 256 KiB, enough for the unsigned STS calls
   (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) and Roles Anywhere's CreateSession;
-- the web console's forms: 64 KiB.
+- the web console's forms: its own ``MAX_BODY`` (64 KiB), now also refused from the headers.
 
 The headers are read first. A ``Content-Length`` over the cap is refused (HTTP 413,
 ``RequestEntityTooLarge`` in the protocol's error envelope) before any of the body is read; a
@@ -33,7 +33,6 @@ from iamd.wire import RequestEntityTooLarge
 
 __all__ = [
     "ANONYMOUS_BODY_LIMIT",
-    "CONSOLE_BODY_LIMIT",
     "SERVICE_BODY_LIMITS",
     "BodyCap",
     "declared_length",
@@ -45,7 +44,6 @@ KIB: Final = 1024
 MIB: Final = 1024 * KIB
 
 ANONYMOUS_BODY_LIMIT: Final = 256 * KIB
-CONSOLE_BODY_LIMIT: Final = 64 * KIB
 SERVICE_BODY_LIMITS: Final[dict[str, int]] = {
     # By SigV4 signing name (the credential scope's service).
     "iam": 10 * MIB,
@@ -105,7 +103,7 @@ class BodyCap:
     An announced length over it gets HTTP 413 before the body is read; a chunked body that passes
     it ends the request as a disconnect (nothing more is read)."""
 
-    def __init__(self, app: Asgi, prefix: str, limit: int = CONSOLE_BODY_LIMIT) -> None:
+    def __init__(self, app: Asgi, prefix: str, limit: int) -> None:
         self.app = app
         self.prefix = prefix
         self.limit = limit
