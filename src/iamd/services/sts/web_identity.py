@@ -46,7 +46,6 @@ LEEWAY: Final = 60
 
 _IAMD_ISSUER: Final = re.compile(r"/oidc/(\d{12})$")
 
-
 def _invalid(message: str) -> AwsError:
     return sts_error("InvalidIdentityTokenException", message)
 
