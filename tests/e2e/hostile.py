@@ -63,7 +63,7 @@ def _authorization(key_id: str, date: str, region: str, service: str, rng: rando
     )
 
 
-def _signed_query(key_id: str, region: str, rng: random.Random, action: str = "GetUser") -> Hostile:
+def signed_query(key_id: str, region: str, rng: random.Random, action: str = "GetUser") -> Hostile:
     amz = _amz_now()
     body = urlencode({"Action": action, "Version": "2010-05-08"}).encode()
     return Hostile(
@@ -103,7 +103,7 @@ def malformed(rng: random.Random, real_key: str) -> Hostile:
 
 
 def unknown_key(rng: random.Random, real_key: str) -> Hostile:
-    return _signed_query(
+    return signed_query(
         "AKIA" + "".join(rng.choice(string.ascii_uppercase + "234567") for _ in range(16)), "us-east-1", rng
     )
 
@@ -112,12 +112,12 @@ def random_key(rng: random.Random, real_key: str) -> Hostile:
     key = "".join(
         rng.choice(string.ascii_letters + string.digits + "-_.~") for _ in range(rng.randint(1, 200))
     )
-    return _signed_query(key, "us-east-1", rng)
+    return signed_query(key, "us-east-1", rng)
 
 
 def wrong_region(rng: random.Random, real_key: str) -> Hostile:
     region = rng.choice(["xx", "mars", "us-east"]) + "-" + _random_text(rng, rng.randint(1, 40)).lower()
-    return _signed_query(real_key, region, rng)
+    return signed_query(real_key, region, rng)
 
 
 def oversized(rng: random.Random, real_key: str) -> Hostile:
@@ -135,7 +135,7 @@ def random_action(rng: random.Random, real_key: str) -> Hostile:
     action = _random_text(rng, rng.randint(1, 60))
     if rng.random() < 0.5:
         return Hostile("GET", f"{path}?Action={action}&Version=2010-05-08", {}, b"")
-    hostile = _signed_query(real_key, "us-east-1", rng, action=action)
+    hostile = signed_query(real_key, "us-east-1", rng, action=action)
     return Hostile("POST", path, hostile.headers, hostile.body)
 
 
@@ -156,7 +156,7 @@ def expired_presigned(rng: random.Random, real_key: str) -> Hostile:
 
 def bad_token(rng: random.Random, real_key: str) -> Hostile:
     key = "ASIA" + "".join(rng.choice(string.ascii_uppercase + "234567") for _ in range(16))
-    hostile = _signed_query(key, "us-east-1", rng)
+    hostile = signed_query(key, "us-east-1", rng)
     token = secrets.token_urlsafe(rng.randint(16, 3000))
     return Hostile(
         hostile.method, hostile.target, {**hostile.headers, "X-Amz-Security-Token": token}, hostile.body

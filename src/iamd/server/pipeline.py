@@ -83,6 +83,19 @@ class _LruCache:
                 self._items.popitem(last=False)
 
 
+def _forget_frames(error: BaseException) -> None:
+    """Drop the tracebacks of ``error`` and of the exceptions it came from. The trail keeps the
+    error until its event is stored; through its traceback it kept every frame it passed, with
+    the request and its body, in a reference cycle that only the cyclic collector's rare full
+    collections free: 400 bodies of 1-9 MiB refused for a bad signature left 600 MiB resident."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        current.__traceback__ = None
+        current = current.__cause__ or current.__context__
+
+
 _ANONYMOUS = Caller(
     principal=Principal.anonymous(), account_id="", principal_type="Anonymous", unique_id="anonymous", arn="*"
 )
@@ -256,6 +269,7 @@ class Pipeline:
             output = self._run(ref, request, signed, info, now, observed)
             response = protocol.encode_response(ref.operation_model, output, request_id)
         except AwsError as error:
+            _forget_frames(error)
             if self.trail is not None:
                 self.trail.failed(ref, info, request, signed, observed, error)
             return protocol.encode_error(ref.service_model, error, request_id)
