@@ -69,13 +69,17 @@ def service_limit(signing_name: str | None) -> int:
 
 
 def declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
-    """The ``Content-Length`` the client announced (the server has checked its syntax), or None
-    for a chunked body."""
+    """The ``Content-Length`` the client announced (the server has checked its syntax), None for
+    a chunked body, 0 when it announced neither (an HTTP/1.1 request without a body)."""
+    chunked = False
     for name, value in headers:
-        if name.lower() == b"content-length":
+        lowered = name.lower()
+        if lowered == b"content-length":
             text = value.strip()
             return int(text) if text.isdigit() else None
-    return None
+        if lowered == b"transfer-encoding":
+            chunked = True
+    return None if chunked else 0
 
 
 def too_large(limit: int, size: int | None = None) -> RequestEntityTooLarge:

@@ -38,3 +38,4 @@ def test_caps_by_signing_service() -> None:
     assert service_limit("s3") == ANONYMOUS_BODY_LIMIT
     assert declared_length([(b"Content-Length", b"12")]) == 12
     assert declared_length([(b"transfer-encoding", b"chunked")]) is None
+    assert declared_length([(b"host", b"x")]) == 0  # no body: no key lookup before reading it
