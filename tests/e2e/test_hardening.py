@@ -120,7 +120,7 @@ def test_a_body_under_the_cap_still_works(server: Server, iam: Any) -> None:
 def test_the_console_takes_small_forms_only(server: Server) -> None:
     host = urlsplit(server.endpoint).netloc
     head = (
-        f"POST /console/sign-in HTTP/1.1\r\nHost: {host}\r\nContent-Type: {FORM}\r\n"
+        f"POST /console/signin HTTP/1.1\r\nHost: {host}\r\nContent-Type: {FORM}\r\n"
         f"Content-Length: {10 * 1024 * 1024}\r\n\r\n"
     ).encode()
     status, _ = raw_exchange(server, head)

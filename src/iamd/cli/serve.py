@@ -39,6 +39,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="run with the clock moved by this many seconds (for tests)",
     )
+    serve.add_argument(
+        "--request-budget",
+        type=float,
+        metavar="SECONDS",
+        help="how long one request may loop over what it asked for, such as a policy simulation's "
+        "actions and resources, before it is refused (default 10)",
+    )
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     trail = serve.add_argument_group("audit trail")
     trail.add_argument(
@@ -79,7 +86,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from iamd.private_files import make_private_dir, tighten
     from iamd.secrets.ids import RandomIds
     from iamd.secrets.kek import load_kek
-    from iamd.server.app import create_app
+    from iamd.server.app import create_app, settle
     from iamd.server.authorizer import Authorizer
     from iamd.server.bootstrap import ADMIN_USER, PROFILE, bootstrap, write_profile
     from iamd.server.memory import return_large_buffers
@@ -138,7 +145,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         writer.start()
         recorder = Recorder(writer, store)
     pipeline = Pipeline(
-        store, clock, ids, Authorizer(rcp_services()), trail=recorder, public_url=args.public_url
+        store,
+        clock,
+        ids,
+        Authorizer(rcp_services()),
+        trail=recorder,
+        public_url=args.public_url,
+        **({} if args.request_budget is None else {"budget_seconds": args.request_budget}),
     )
     config = uvicorn.Config(
         create_app(pipeline), host=args.host, port=args.port, log_level=args.log_level, access_log=False
@@ -153,6 +166,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if trail_writer is not None:
                 await asyncio.to_thread(trail_writer.close)
 
+    settle(pipeline)
     try:
         Server(config).run()
     finally:

@@ -14,7 +14,8 @@ follow the largest input each service's botocore model allows, with room for its
 - anything from a caller that has not shown a known access key (unsigned, a signature of the
   wrong shape, an unknown key, a date out of range): 256 KiB, enough for the unsigned STS calls
   (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) and Roles Anywhere's CreateSession;
-- the web console's forms: its own ``MAX_BODY`` (64 KiB), now also refused from the headers.
+- the web console's forms: its own ``MAX_BODY`` (64 KiB, ``iamd.console.app``), refused from
+  ``Content-Length`` before any of the body is read, as here.
 
 The headers are read first. A ``Content-Length`` over the cap is refused (HTTP 413,
 ``RequestEntityTooLarge`` in the protocol's error envelope) before any of the body is read; a
@@ -26,15 +27,14 @@ key exists (or its session token opens), so a caller who knows no key id makes i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from typing import Any, Final
+from collections.abc import AsyncIterator
+from typing import Final
 
 from iamd.wire import RequestEntityTooLarge
 
 __all__ = [
     "ANONYMOUS_BODY_LIMIT",
     "SERVICE_BODY_LIMITS",
-    "BodyCap",
     "declared_length",
     "read_capped",
     "service_limit",
@@ -53,12 +53,6 @@ SERVICE_BODY_LIMITS: Final[dict[str, int]] = {
     "access-analyzer": 1 * MIB,
     "rolesanywhere": 1 * MIB,
 }
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 def service_limit(signing_name: str | None) -> int:
@@ -100,48 +94,3 @@ async def read_capped(chunks: AsyncIterator[bytes], limit: int) -> bytes:
             raise too_large(limit)
         parts.append(chunk)
     return b"".join(parts)
-
-
-class BodyCap:
-    """ASGI middleware: requests under ``prefix`` (the console) may carry at most ``limit`` bytes.
-    An announced length over it gets HTTP 413 before the body is read; a chunked body that passes
-    it ends the request as a disconnect (nothing more is read)."""
-
-    def __init__(self, app: Asgi, prefix: str, limit: int) -> None:
-        self.app = app
-        self.prefix = prefix
-        self.limit = limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = str(scope.get("path", ""))
-        if scope["type"] != "http" or not (path == self.prefix or path.startswith(self.prefix + "/")):
-            await self.app(scope, receive, send)
-            return
-        declared = declared_length(list(scope.get("headers") or []))
-        if declared is not None and declared > self.limit:
-            body = f"Request body too large: at most {self.limit} bytes.\n".encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 413,
-                    "headers": [
-                        (b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(body)).encode()),
-                        (b"connection", b"close"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            return
-        seen = 0
-
-        async def capped() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    return {"type": "http.disconnect"}
-            return message
-
-        await self.app(scope, capped, send)
