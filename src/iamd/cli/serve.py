@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -82,11 +83,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from iamd.catalog import rcp_services
     from iamd.clock import OffsetClock, SystemClock
+    from iamd.private_files import make_private_dir, tighten
     from iamd.secrets.ids import RandomIds
     from iamd.secrets.kek import load_kek
     from iamd.server.app import create_app, settle
     from iamd.server.authorizer import Authorizer
     from iamd.server.bootstrap import ADMIN_USER, PROFILE, bootstrap, write_profile
+    from iamd.server.memory import return_large_buffers
     from iamd.server.pipeline import Pipeline
     from iamd.store.engine import default_url
     from iamd.store.store import open_store
@@ -97,8 +100,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.account_id is not None and not re.fullmatch(r"\d{12}", args.account_id):
         print("iamd serve: --account-id must be 12 digits", file=sys.stderr)
         return 2
+    return_large_buffers()
+    # Everything the server writes is for its own user only (private_files.py): the umask for
+    # what libraries create, explicit modes for ours, and a repair of older, looser data.
+    os.umask(0o077)
     data_dir: Path = args.data_dir.resolve()
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
+    tighten(data_dir)
+    if args.trail_dir is not None:
+        make_private_dir(args.trail_dir.resolve())
+        tighten(args.trail_dir.resolve())
     clock = OffsetClock(timedelta(seconds=args.clock_offset)) if args.clock_offset else SystemClock()
     kek = load_kek(data_dir, key=args.kek)
     store = open_store(args.database_url or default_url(data_dir), kek=kek)

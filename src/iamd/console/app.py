@@ -268,6 +268,9 @@ class Console:
         self._check_origin(request)
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != content_type:
             raise _Refused(415, f"Expected {content_type}.")
+        declared = request.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+            raise _Refused(413, "The request is too large.")  # before reading any of it
         body = b""
         async for chunk in request.stream():
             body += chunk

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import gc
 import sys
+from dataclasses import replace
 
 import anyio
 import anyio.to_thread
@@ -17,10 +18,17 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from iamd.console import console_mount
+from iamd.server.limits import (
+    ANONYMOUS_BODY_LIMIT,
+    declared_length,
+    read_capped,
+    service_limit,
+    too_large,
+)
 from iamd.server.pipeline import Connection, Pipeline
 from iamd.services import oidc_issuer
 from iamd.store.unit import UnitOfWork
-from iamd.wire import DEFAULT_SERVICES, HttpRequest
+from iamd.wire import DEFAULT_SERVICES, HttpRequest, RequestEntityTooLarge
 
 __all__ = ["create_app", "settle"]
 
@@ -93,16 +101,29 @@ def create_app(pipeline: Pipeline, heavy_concurrency: int = HEAVY_CONCURRENCY) -
         return JSONResponse(issuer.jwks, headers={"Cache-Control": "max-age=300"})
 
     async def aws(request: Request) -> Response:
-        body = await request.body()
         scope = request.scope
         raw_path = scope.get("raw_path") or scope["path"].encode()
-        http_request = HttpRequest.build(
+        head = HttpRequest.build(
             request.method,
             raw_path.decode("latin-1"),
             scope.get("query_string", b"").decode("latin-1"),
             [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-            body,
         )
+        # The headers first: how much body this caller may send (limits.py), refused before
+        # reading past it.
+        declared = declared_length(scope["headers"])
+        limit = ANONYMOUS_BODY_LIMIT
+        if declared is None or declared > limit:
+            limit = service_limit(await run_in_threadpool(pipeline.known_signer, head))
+        try:
+            if declared is not None and declared > limit:
+                raise too_large(limit, declared)
+            body = await read_capped(request.stream(), limit)
+        except RequestEntityTooLarge as error:
+            refused = pipeline.refuse(head, error)
+            headers = {**dict(refused.headers), "Connection": "close"}
+            return Response(refused.body, status_code=refused.status, headers=headers)
+        http_request = replace(head, body=body)
         client = request.client
         connection = Connection(
             source_ip=client.host if client else "127.0.0.1",

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
+from iamd.private_files import make_private_dir, open_private, write_private_text
 from iamd.secrets.ids import IdSource
 from iamd.store.records import AwsManagedPolicy
 from iamd.store.schema import AWS_ACCOUNT
@@ -106,8 +107,9 @@ def append_profile(data_dir: Path, profile: str, key_id: str, secret: str) -> No
     """Add profile ``profile`` to the data directory's credentials file (created 0600 if missing)
     and to its config file, with the endpoint of profile ``iamd``."""
     credentials = data_dir / "credentials"
-    fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+    with os.fdopen(
+        open_private(credentials, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "a", encoding="utf-8"
+    ) as fh:
         fh.write(f"\n[{profile}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n")
     config = data_dir / "config"
     endpoint = None
@@ -116,7 +118,7 @@ def append_profile(data_dir: Path, profile: str, key_id: str, secret: str) -> No
             if line.strip().startswith("endpoint_url"):
                 endpoint = line.split("=", 1)[1].strip()
                 break
-    with config.open("a", encoding="utf-8") as fh:
+    with os.fdopen(open_private(config, os.O_WRONLY | os.O_CREAT | os.O_APPEND), "a", encoding="utf-8") as fh:
         fh.write(f"\n[profile {profile}]\nregion = {DEFAULT_REGION}\n")
         if endpoint:
             fh.write(f"endpoint_url = {endpoint}\n")
@@ -150,16 +152,14 @@ _pending_secret: dict[str, tuple[str, str]] = {}
 
 def write_profile(data_dir: Path, account_id: str, endpoint_url: str) -> None:
     """Write the bootstrap key as profile ``iamd`` (credentials: once; config: the endpoint)."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     pending = _pending_secret.pop(account_id, None)
     credentials = data_dir / "credentials"
     if pending is not None:
         key_id, secret = pending
         text = f"[{PROFILE}]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
-        fd = os.open(credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        write_private_text(credentials, text)
     config = data_dir / "config"
-    config.write_text(
-        f"[profile {PROFILE}]\nregion = {DEFAULT_REGION}\nendpoint_url = {endpoint_url}\n", encoding="utf-8"
+    write_private_text(
+        config, f"[profile {PROFILE}]\nregion = {DEFAULT_REGION}\nendpoint_url = {endpoint_url}\n"
     )

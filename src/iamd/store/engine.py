@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from iamd.private_files import DIR_MODE, open_private
 from iamd.store.errors import StoreError
 
 DB_FILE_NAME: Final = "iamd.db"
@@ -52,7 +53,10 @@ def _sqlite_engine(url: URL) -> Engine:
     if memory:
         kwargs["poolclass"] = StaticPool  # one shared connection: for single-threaded tests only
     elif url.database is not None:
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        database = Path(url.database)
+        database.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        # SQLite gives the -wal and -shm files the database file's own mode: create it 0600.
+        os.close(open_private(database, os.O_RDWR))
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

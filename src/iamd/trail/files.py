@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import secrets
 import string
 from collections.abc import Sequence
@@ -19,18 +20,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
+from iamd.private_files import make_private_dir, open_private, write_private_text
 from iamd.store.audit import SealedEvent
 
 __all__ = ["TrailFiles"]
 
 STATE_FILE: Final = ".iamd-exported-seq"
 _ALPHABET: Final = string.ascii_letters + string.digits
+_REGION: Final = re.compile(r"[a-z]{2,8}(-[a-z]{2,12}){1,3}-[0-9]{1,2}", re.ASCII)
 
 
 class TrailFiles:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+        make_private_dir(directory)
         self._state = directory / STATE_FILE
 
     def exported_seq(self) -> int:
@@ -50,6 +53,8 @@ class TrailFiles:
                 region = str(json.loads(event.record).get("awsRegion") or "us-east-1")
             except ValueError:
                 region = "us-east-1"
+            if not _REGION.fullmatch(region):  # it names a folder and a file: nothing else
+                region = "us-east-1"
             groups.setdefault((event.account_id or "unknown", region), []).append(event.record)
         stamp = now.astimezone(UTC)
         written = []
@@ -64,12 +69,16 @@ class TrailFiles:
                 / f"{stamp:%m}"
                 / f"{stamp:%d}"
             )
-            folder.mkdir(parents=True, exist_ok=True)
+            make_private_dir(folder)
             suffix = "".join(secrets.choice(_ALPHABET) for _ in range(16))
             path = folder / f"{account}_CloudTrail_{region}_{stamp:%Y%m%dT%H%MZ}_{suffix}.json.gz"
             body = ('{"Records":[' + ",".join(records) + "]}").encode("utf-8")
             temporary = path.with_name(path.name + ".tmp")
-            with open(temporary, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh:
+            flags = os.O_WRONLY | os.O_TRUNC
+            with (
+                os.fdopen(open_private(temporary, flags), "wb") as raw,
+                gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh,
+            ):
                 fh.write(body)
             os.replace(temporary, path)
             written.append(path)
@@ -78,5 +87,5 @@ class TrailFiles:
 
     def _note(self, seq: int) -> None:
         temporary = self._state.with_name(STATE_FILE + ".tmp")
-        temporary.write_text(f"{seq}\n", encoding="ascii")
+        write_private_text(temporary, f"{seq}\n")
         os.replace(temporary, self._state)

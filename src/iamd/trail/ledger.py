@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from iamd.private_files import write_private_text
+
 __all__ = ["LEDGER_FILE_NAME", "Ledger", "LedgerState", "read_ledger"]
 
 log = logging.getLogger("iamd.trail")
@@ -146,7 +148,7 @@ class Ledger:
             self._saved_at = now
         temporary = self.path.with_name(self.path.name + ".tmp")
         try:
-            temporary.write_text(json.dumps(data), encoding="utf-8")
+            write_private_text(temporary, json.dumps(data))
             os.replace(temporary, self.path)
         except OSError:
             log.exception("trail: could not write the ledger %s", self.path)

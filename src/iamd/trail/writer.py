@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,6 +41,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from iamd.clock import Clock
+from iamd.private_files import make_private_dir, open_private
 from iamd.store.audit import AuditEvent, ChainHead, DigestRecord, LastAccessedUse
 from iamd.store.store import Store
 from iamd.store.unit import UnitOfWork
@@ -435,7 +437,8 @@ class TrailWriter:
         target = self.quarantine
         if target is not None:
             try:
-                with self._spool_lock, open(target, "a", encoding="utf-8") as fh:
+                flags = os.O_WRONLY | os.O_APPEND
+                with self._spool_lock, os.fdopen(open_private(target, flags), "a", encoding="utf-8") as fh:
                     fh.write(event_to_json(event) + "\n")
                 kept = True
             except OSError:
@@ -539,8 +542,9 @@ class TrailWriter:
                 log.error("trail: event NOT STORED (%s): %s", why, event.record)
             return
         try:
-            self.spool.parent.mkdir(parents=True, exist_ok=True)
-            with self._spool_lock, open(self.spool, "a", encoding="utf-8") as fh:
+            make_private_dir(self.spool.parent)
+            flags = os.O_WRONLY | os.O_APPEND
+            with self._spool_lock, os.fdopen(open_private(self.spool, flags), "a", encoding="utf-8") as fh:
                 for event in events:
                     fh.write(event_to_json(event) + "\n")
             log.error("trail: %d event(s) spooled to %s (%s)", len(events), self.spool, why)

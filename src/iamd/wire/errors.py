@@ -22,6 +22,7 @@ The tree::
     │   ├── MissingAction                400
     │   ├── UnsupportedOperation         400
     │   ├── Throttling                   400
+    │   ├── RequestEntityTooLarge        413   a body over the size iamd takes for the service
     │   ├── AccessDenied                 403
     │   ├── NoSuchEntity                 404
     │   ├── EntityAlreadyExists          409
@@ -68,6 +69,7 @@ __all__ = [
     "MissingAction",
     "MissingAuthenticationToken",
     "NoSuchEntity",
+    "RequestEntityTooLarge",
     "RequestExpired",
     "SerializationError",
     "ServerError",
@@ -226,6 +228,16 @@ class Throttling(ClientError):
 
 
 # --- entities ----------------------------------------------------------------------------------
+
+
+class RequestEntityTooLarge(ClientError):
+    """A request body larger than iamd reads for its service (refused before the rest of it is
+    read: see :mod:`iamd.server.limits`). Lambda and API Gateway answer such bodies with HTTP 413
+    and this code (``RequestEntityTooLargeException`` in JSON protocols)."""
+
+    code = "RequestEntityTooLarge"
+    json_code = "RequestEntityTooLargeException"
+    status = 413
 
 
 class AccessDenied(ClientError):

@@ -74,6 +74,8 @@ MAX_PRESIGNED_EXPIRES = 604800  # seven days
 DEFAULT_MAX_SKEW = timedelta(minutes=15)
 _AMZ_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 _HEX_SHA256 = re.compile(r"[0-9a-f]{64}")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_AMZ_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 
 SecretLookup = Callable[[str, str | None], str | None]
 """``lookup(access_key_id, security_token)`` returns the secret access key, or ``None`` when the
@@ -139,6 +141,7 @@ def has_signature(request: HttpRequest) -> bool:
 def parse_signature(request: HttpRequest) -> SignedRequest:
     """The signature parameters of ``request``. Raises :class:`MissingAuthenticationToken` when
     there are none and :class:`IncompleteSignature` when they are malformed."""
+    _refuse_repeats(request)
     query = _presign_params(request)
     header = request.headers.get("authorization")
     if header is not None and query is not None:
@@ -151,6 +154,36 @@ def parse_signature(request: HttpRequest) -> SignedRequest:
     if query is not None:
         return _parse_query(query)
     raise MissingAuthenticationToken()
+
+
+_SINGLE_HEADERS = ("authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256")
+_SINGLE_PARAMS = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+)
+
+
+def _refuse_repeats(request: HttpRequest) -> None:
+    """A request that says twice who signed it, when, or with which token is ambiguous: which
+    one counts would be up to the server (the first, the last, both joined by a comma). AWS
+    answers ``IncompleteSignature`` to malformed signing parameters; so does iamd here."""
+    for name in _SINGLE_HEADERS:
+        if len(request.headers.get_all(name)) > 1:
+            raise IncompleteSignature(
+                f"The request carries the {name} header more than once; send exactly one."
+            )
+    counts: dict[str, int] = {}
+    for key, _ in request.query_params:
+        if key in _SINGLE_PARAMS:
+            counts[key] = counts.get(key, 0) + 1
+    repeated = sorted(k for k, n in counts.items() if n > 1)
+    if repeated:
+        raise IncompleteSignature(f"The query string carries {repeated[0]} more than once; send exactly one.")
 
 
 def _presign_params(request: HttpRequest) -> dict[str, str] | None:
@@ -209,7 +242,7 @@ def _parse_query(params: dict[str, str]) -> SignedRequest:
     expires: int | None = None
     if "X-Amz-Expires" in params:
         text = params["X-Amz-Expires"]
-        if not text.isdigit():
+        if not _ASCII_DIGITS.fullmatch(text):  # "１２" is digits to str.isdigit, not to AWS
             raise IncompleteSignature(f"X-Amz-Expires should be a number; got '{text}'")
         expires = int(text)
         if expires < 1:
@@ -252,6 +285,8 @@ def _parse_signed_headers(text: str) -> tuple[str, ...]:
 
 def _parse_amz_date(text: str) -> tuple[datetime, str]:
     try:
+        if not _AMZ_DATE.fullmatch(text):  # strptime would take any Unicode digit
+            raise ValueError(text)
         when = datetime.strptime(text, _AMZ_DATE_FORMAT).replace(tzinfo=UTC)
     except ValueError:
         raise IncompleteSignature(

@@ -29,6 +29,7 @@ EXPECTED = {
     "NoSuchEntity",
     "OperationRef",
     "Protocol",
+    "RequestEntityTooLarge",
     "RequestExpired",
     "SecretLookup",
     "SerializationError",

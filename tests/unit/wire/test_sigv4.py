@@ -266,7 +266,7 @@ def test_presigned_request_lives_until_x_amz_expires() -> None:
     assert caught.value.status == 400
 
 
-@pytest.mark.parametrize("expires", ["0", "604801", "soon"])
+@pytest.mark.parametrize("expires", ["0", "604801", "soon", "%EF%BC%93%EF%BC%96%EF%BC%90%EF%BC%90", "%D9%A3"])
 def test_presigned_expires_must_be_between_one_second_and_a_week(expires: str) -> None:
     request = botocore_request("iam", "ListUsers", presign=True)
     broken = dataclasses.replace(
@@ -356,6 +356,42 @@ def test_malformed_x_amz_date_is_incomplete_signature() -> None:
     request = replace_header(botocore_request("iam", "ListUsers"), "X-Amz-Date", "2026-11-28T12:00:00Z")
     with pytest.raises(IncompleteSignature, match="ISO-8601 'basic format'"):
         parse_signature(request)
+
+
+def test_x_amz_date_with_full_width_digits_is_incomplete_signature() -> None:
+    """strptime reads any Unicode digit; AWS's ISO 8601 basic format is ASCII."""
+    request = replace_header(
+        botocore_request("iam", "ListUsers"), "X-Amz-Date", "２０２６１１２８Ｔ１２００００Ｚ"
+    )
+    with pytest.raises(IncompleteSignature, match="ISO-8601 'basic format'"):
+        parse_signature(request)
+
+
+@pytest.mark.parametrize(
+    "name", ["Authorization", "X-Amz-Date", "X-Amz-Security-Token", "X-Amz-Content-Sha256"]
+)
+def test_a_signing_header_sent_twice_is_incomplete_signature(name: str) -> None:
+    """Which of two Authorization headers counts would be the server's guess: refused."""
+    request = botocore_request("iam", "ListUsers", token="token")
+    value = request.headers.get(name) or "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    doubled = HttpRequest.build(
+        request.method,
+        request.path,
+        request.query_string,
+        [*request.headers.raw_items(), *[(name, value)] * (1 if name in request.headers else 2)],
+        request.body,
+    )
+    with pytest.raises(IncompleteSignature, match="more than once"):
+        parse_signature(doubled)
+
+
+def test_a_presign_parameter_sent_twice_is_incomplete_signature() -> None:
+    request = botocore_request("iam", "ListUsers", presign=True)
+    doubled = dataclasses.replace(
+        request, query_string=request.query_string + "&X-Amz-Credential=AKIAOTHER%2Fx"
+    )
+    with pytest.raises(IncompleteSignature, match="X-Amz-Credential more than once"):
+        parse_signature(doubled)
 
 
 def test_header_and_query_signatures_together_are_rejected() -> None:

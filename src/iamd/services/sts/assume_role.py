@@ -50,6 +50,12 @@ def tag_context(tags: dict[str, str], transitive: tuple[str, ...]) -> dict[str, 
 def assume_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     caller = ctx.caller
     refuse_session_kinds(ctx, "AssumeRole", FEDERATED)
+    if caller.is_root:
+        # AWS answers a root user's AssumeRole (its access key or its GetSessionToken session)
+        # with 403 AccessDenied, "Roles may not be assumed by root accounts." (as reported in
+        # Netflix/security_monkey#1026 and kubeflow/testing#961), whatever the trust policy says.
+        ctx.authorized = True
+        raise AccessDenied("Roles may not be assumed by root accounts.")
     current = caller_session(ctx)
     arn, name = params["RoleArn"], params["RoleSessionName"]
     check_session_name(name)
