@@ -38,6 +38,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="SECONDS",
         help="run with the clock moved by this many seconds (for tests)",
     )
+    serve.add_argument(
+        "--test-mode",
+        action="store_true",
+        help="for test suites, on loopback only: POST /iamd/reset (and moto's POST /moto-api/reset) "
+        "puts every account back as it was at start, and the root user gets an access key, written "
+        "as profile iamd-root (against best practice: test accounts only)",
+    )
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     trail = serve.add_argument_group("audit trail")
     trail.add_argument(
@@ -79,7 +86,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from iamd.secrets.kek import load_kek
     from iamd.server.app import create_app
     from iamd.server.authorizer import Authorizer
-    from iamd.server.bootstrap import ADMIN_USER, PROFILE, bootstrap, write_profile
+    from iamd.server.bootstrap import (
+        ADMIN_USER,
+        PROFILE,
+        ROOT_PROFILE,
+        bootstrap,
+        ensure_root_key,
+        write_profile,
+        write_root_profile,
+    )
     from iamd.server.pipeline import Pipeline
     from iamd.store.engine import default_url
     from iamd.store.store import open_store
@@ -90,6 +105,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.account_id is not None and not re.fullmatch(r"\d{12}", args.account_id):
         print("iamd serve: --account-id must be 12 digits", file=sys.stderr)
         return 2
+    if args.test_mode:
+        from iamd.server.testmode import is_loopback
+
+        if not is_loopback(args.host):
+            print(
+                f"iamd serve: --test-mode listens on loopback only (127.0.0.1, ::1, localhost), "
+                f"not on {args.host}: its reset paths take no signature",
+                file=sys.stderr,
+            )
+            return 2
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     clock = OffsetClock(timedelta(seconds=args.clock_offset)) if args.clock_offset else SystemClock()
@@ -99,6 +124,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     result = bootstrap(store, ids, clock.now(), args.account_id)
     endpoint = f"http://{args.host}:{args.port}"
     write_profile(data_dir, result.account_id, endpoint)
+    if args.test_mode:
+        root_key_id, root_secret = ensure_root_key(store, ids, clock.now(), result.account_id)
+        write_root_profile(data_dir, root_key_id, root_secret, endpoint)
+        log = logging.getLogger("iamd.server")
+        log.warning(
+            "test mode: the root user of account %s has access key %s (profile %r): against best "
+            "practice, for test accounts only; POST %s resets every account",
+            result.account_id,
+            root_key_id,
+            ROOT_PROFILE,
+            "/iamd/reset",
+        )
     verb = "created" if result.created else "using"
     print(
         f"iamd: {verb} account {result.account_id}; bootstrap administrator {ADMIN_USER} "
@@ -129,8 +166,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     pipeline = Pipeline(
         store, clock, ids, Authorizer(rcp_services()), trail=recorder, public_url=args.public_url
     )
+    extra_routes = []
+    if args.test_mode:
+        from iamd.server.testmode import TestMode
+
+        extra_routes = TestMode(pipeline, clock).routes()
+        print(f"iamd: test mode: POST {endpoint}/iamd/reset (or /moto-api/reset) resets", flush=True)
     config = uvicorn.Config(
-        create_app(pipeline), host=args.host, port=args.port, log_level=args.log_level, access_log=False
+        create_app(pipeline, extra_routes),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
     )
     trail_writer = writer
 

@@ -4,11 +4,13 @@ everything else, the AWS request pipeline."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from iamd.console import console_mount
 from iamd.server.pipeline import Connection, Pipeline
@@ -21,7 +23,9 @@ __all__ = ["create_app"]
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
 
 
-def create_app(pipeline: Pipeline) -> Starlette:
+def create_app(pipeline: Pipeline, extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """``extra_routes``: served before the AWS pipeline's catch-all (test mode's reset paths)."""
+
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -86,6 +90,7 @@ def create_app(pipeline: Pipeline) -> Starlette:
             ),
             Route(oidc_issuer.issuer_path("{account_id}") + "/.well-known/jwks.json", jwks, methods=["GET"]),
             console_mount(pipeline),
+            *extra_routes,
             Route("/{path:path}", aws, methods=_METHODS),
         ]
     )

@@ -46,6 +46,7 @@ LEEWAY: Final = 60
 
 _IAMD_ISSUER: Final = re.compile(r"/oidc/(\d{12})$")
 
+
 def _invalid(message: str) -> AwsError:
     return sts_error("InvalidIdentityTokenException", message)
 

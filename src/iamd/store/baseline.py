@@ -1,0 +1,131 @@
+"""A baseline of the accounts' own rows, and putting it back (``iamd serve --test-mode``'s reset).
+
+:meth:`Baselines.capture` copies every row that belongs to an account (not the AWS managed
+policies, shared by all accounts in the pseudo-account ``"aws"``, and not the trail, an audit log);
+:meth:`Baselines.restore` deletes every account's rows and inserts the copy again, in the
+unit of work's one transaction, so a reset is all or nothing and takes milliseconds: the 1,582
+AWS managed policies are neither deleted nor loaded again. Rows come back byte for byte,
+encrypted secrets included, so access keys written to profiles keep working.
+
+Each restored account's ``generation`` goes *up* (never back to its old value): every node's
+caches (keys, compiled policies, sessions' policies) are keyed by it and so see the reset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Table, delete, insert, select, update
+
+from iamd.store.audit import LastAccessedJobRow, LastAccessedRow
+from iamd.store.base import Repository
+from iamd.store.schema import AWS_ACCOUNT, Account, Base, ManagedPolicy, PolicyVersion
+
+__all__ = ["KEPT_TABLES", "AccountsBaseline", "Baselines", "reset_tables"]
+
+KEPT_TABLES: Final = frozenset(
+    {"accounts", "trail_events", "trail_event_resources", "trail_chain", "trail_digests"}
+)
+"""Tables a reset leaves alone: the accounts (updated in place, see above) and the trail (an audit
+log: what happened before a reset stays on the record, hash chain and signed digests intact)."""
+
+# Derived from the trail but about entities (last-accessed data, report jobs): a reset forgets
+# them with the entities, and they are not part of a baseline (a first start has none).
+_DERIVED: Final = frozenset({LastAccessedRow.__tablename__, LastAccessedJobRow.__tablename__})
+
+_ACCOUNTS: Final[Table] = Base.metadata.tables[Account.__tablename__]
+# Account columns a reset puts back (everything but the id and the generation counter).
+_ACCOUNT_COLUMNS: Final = tuple(c.name for c in _ACCOUNTS.columns if c.name not in ("id", "generation"))
+
+
+def reset_tables() -> list[Table]:
+    """Every table whose rows a reset deletes, parents before children (the insert order).
+
+    Each has an ``account_id`` column, except ``policy_versions`` (reached through its policy).
+    """
+    tables = [t for t in Base.metadata.sorted_tables if t.name not in KEPT_TABLES]
+    for table in tables:
+        if "account_id" not in table.c and table.name != PolicyVersion.__tablename__:
+            raise AssertionError(f"table {table.name} has no account_id: say how a reset treats it")
+    return tables
+
+
+@dataclass(frozen=True, slots=True)
+class AccountsBaseline:
+    """The captured rows: accounts (by id) and each table's rows, parents first."""
+
+    accounts: tuple[dict[str, Any], ...]
+    rows: tuple[tuple[str, tuple[dict[str, Any], ...]], ...]
+
+    @property
+    def account_ids(self) -> tuple[str, ...]:
+        return tuple(str(a["id"]) for a in self.accounts)
+
+    def count(self) -> int:
+        return sum(len(rows) for _, rows in self.rows)
+
+
+class Baselines(Repository):
+    def _own_policies(self) -> Any:
+        return select(ManagedPolicy.id).where(ManagedPolicy.account_id != AWS_ACCOUNT)
+
+    def _where_own(self, table: Table) -> Any:
+        """The condition that picks the accounts' own rows of ``table``."""
+        if table.name == PolicyVersion.__tablename__:
+            return table.c.policy_id.in_(self._own_policies())
+        return table.c.account_id != AWS_ACCOUNT
+
+    def capture(self) -> AccountsBaseline:
+        """Every account's own rows, as they are now."""
+        accounts = tuple(
+            dict(row._mapping)
+            for row in self._session.execute(
+                select(_ACCOUNTS).where(Account.id != AWS_ACCOUNT).order_by(Account.id)
+            )
+        )
+        rows = tuple(
+            (
+                table.name,
+                tuple(
+                    dict(r._mapping)
+                    for r in self._session.execute(select(table).where(self._where_own(table)))
+                ),
+            )
+            for table in reset_tables()
+            if table.name not in _DERIVED
+        )
+        return AccountsBaseline(accounts, rows)
+
+    def restore(self, baseline: AccountsBaseline) -> None:
+        """Delete every account's own rows and accounts not in ``baseline``; put ``baseline`` back.
+
+        The AWS managed policies and the trail are untouched. Each baseline account's generation
+        goes up by one."""
+        self._uow.writable()
+        session = self._session
+        tables = reset_tables()
+        for table in reversed(tables):
+            session.execute(delete(table).where(self._where_own(table)))
+        kept = baseline.account_ids
+        session.execute(delete(Account).where(Account.id != AWS_ACCOUNT, Account.id.not_in(kept)))
+        for account in baseline.accounts:
+            values = {name: account[name] for name in _ACCOUNT_COLUMNS}
+            present = session.scalar(select(Account.generation).where(Account.id == account["id"]))
+            if present is not None:
+                session.execute(
+                    update(_ACCOUNTS)
+                    .where(_ACCOUNTS.c.id == account["id"])
+                    .values(generation=_ACCOUNTS.c.generation + 1, **values)
+                )
+            else:  # deleted since (e.g. by an Organizations call): back, past its old counter
+                session.execute(
+                    insert(_ACCOUNTS).values(
+                        id=account["id"], generation=int(account["generation"]) + 1, **values
+                    )
+                )
+        by_name = {t.name: t for t in tables}
+        for name, rows in baseline.rows:
+            if rows:
+                session.execute(insert(by_name[name]), list(rows))
+        session.flush()
