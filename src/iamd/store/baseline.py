@@ -13,10 +13,11 @@ caches (keys, compiled policies, sessions' policies) are keyed by it and so see 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import ColumnElement, Table, delete, insert, select, update
 
 from iamd.store.audit import LastAccessedJobRow, LastAccessedRow
 from iamd.store.base import Repository
@@ -66,33 +67,34 @@ class AccountsBaseline:
         return sum(len(rows) for _, rows in self.rows)
 
 
-class Baselines(Repository):
-    def _own_policies(self) -> Any:
-        return select(ManagedPolicy.id).where(ManagedPolicy.account_id != AWS_ACCOUNT)
-
-    def _where_own(self, table: Table) -> Any:
-        """The condition that picks the accounts' own rows of ``table``."""
+@functools.cache
+def _statements() -> tuple[tuple[Table, Any, Any], ...]:
+    """Per table a reset touches, parents first: (table, its select, its delete) of the accounts'
+    own rows. Built once: building SQLAlchemy statements costs more than SQLite running them."""
+    own_policies = select(ManagedPolicy.id).where(ManagedPolicy.account_id != AWS_ACCOUNT)
+    out = []
+    for table in reset_tables():
+        own: ColumnElement[bool]
         if table.name == PolicyVersion.__tablename__:
-            return table.c.policy_id.in_(self._own_policies())
-        return table.c.account_id != AWS_ACCOUNT
+            own = table.c.policy_id.in_(own_policies)
+        else:
+            own = table.c.account_id != AWS_ACCOUNT
+        out.append((table, select(table).where(own), delete(table).where(own)))
+    return tuple(out)
 
+
+class Baselines(Repository):
     def capture(self) -> AccountsBaseline:
         """Every account's own rows, as they are now."""
         accounts = tuple(
             dict(row._mapping)
             for row in self._session.execute(
-                select(_ACCOUNTS).where(Account.id != AWS_ACCOUNT).order_by(Account.id)
+                select(_ACCOUNTS).where(_ACCOUNTS.c.id != AWS_ACCOUNT).order_by(_ACCOUNTS.c.id)
             )
         )
         rows = tuple(
-            (
-                table.name,
-                tuple(
-                    dict(r._mapping)
-                    for r in self._session.execute(select(table).where(self._where_own(table)))
-                ),
-            )
-            for table in reset_tables()
+            (table.name, tuple(dict(r._mapping) for r in self._session.execute(query)))
+            for table, query, _ in _statements()
             if table.name not in _DERIVED
         )
         return AccountsBaseline(accounts, rows)
@@ -104,15 +106,15 @@ class Baselines(Repository):
         goes up by one."""
         self._uow.writable()
         session = self._session
-        tables = reset_tables()
-        for table in reversed(tables):
-            session.execute(delete(table).where(self._where_own(table)))
+        statements = _statements()
+        for _, _, remove in reversed(statements):
+            session.execute(remove)
         kept = baseline.account_ids
-        session.execute(delete(Account).where(Account.id != AWS_ACCOUNT, Account.id.not_in(kept)))
+        session.execute(delete(_ACCOUNTS).where(_ACCOUNTS.c.id != AWS_ACCOUNT, _ACCOUNTS.c.id.not_in(kept)))
+        present = set(session.scalars(select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id.in_(kept))))
         for account in baseline.accounts:
             values = {name: account[name] for name in _ACCOUNT_COLUMNS}
-            present = session.scalar(select(Account.generation).where(Account.id == account["id"]))
-            if present is not None:
+            if account["id"] in present:
                 session.execute(
                     update(_ACCOUNTS)
                     .where(_ACCOUNTS.c.id == account["id"])
@@ -124,8 +126,7 @@ class Baselines(Repository):
                         id=account["id"], generation=int(account["generation"]) + 1, **values
                     )
                 )
-        by_name = {t.name: t for t in tables}
+        by_name = {table.name: table for table, _, _ in statements}
         for name, rows in baseline.rows:
             if rows:
                 session.execute(insert(by_name[name]), list(rows))
-        session.flush()
