@@ -150,10 +150,10 @@ def get_account_authorization_details(ctx: OperationContext, params: dict[str, A
     marker, max_items = list_params(params)
     wanted = set(params.get("Filter") or _SECTIONS)
     section, inner = _decode_marker(marker) if marker else (0, None)
-    out: dict[str, Any] = {}
-    for name in _SECTIONS:
-        if name in wanted:
-            out.setdefault(_OUTPUT_KEY[name], [])
+    # Every list is in the answer, empty when filtered out, as AWS answers: tools written against
+    # AWS read them unconditionally (cloudsplaining's download reads page["Policies"] of a
+    # Filter=["Role"] page; moto's template also always has all four).
+    out: dict[str, Any] = {key: [] for key in _OUTPUT_KEY.values()}
     remaining = max_items
     next_marker: str | None = None
     while section < len(_SECTIONS):
