@@ -9,6 +9,7 @@ answers 200 ``{"status": "ok"}``, any other method 400 ``{"Error": "Need to POST
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -267,3 +268,20 @@ def test_without_test_mode_there_is_no_reset_and_no_root_key(server: Server, iam
     assert "iamd-root" not in (server.data_dir / "credentials").read_text()
     assert iam.list_access_keys(UserName="iamd-admin")["AccessKeyMetadata"]
     assert iam.get_account_summary()["SummaryMap"]["AccountAccessKeysPresent"] == 0
+
+
+def test_the_documented_pytest_fixture_works() -> None:
+    """examples/test_mode/conftest.py (the README's fixture) run as a user would: pytest on it."""
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(repo / "examples" / "test_mode")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=repo,
+        timeout=300,
+    )
+    assert ran.returncode == 0, ran.stdout[-4000:] + ran.stderr[-4000:]
+    assert "3 passed" in ran.stdout
