@@ -2,9 +2,10 @@
 installed from PyPI (pinned in tests/tools/*.txt) into venvs of their own, since each pins its own
 boto3 and botocore. Skipped, saying why, when PyPI cannot be reached.
 
-The venvs live in ``$IAMD_TOOLS_DIR`` (default: ``.venv-tools/`` in the checkout, gitignored), one
-per tool and requirements file, and are reused while the file is unchanged. Installing Prowler
-takes minutes (it brings the Azure, GCP and Microsoft 365 SDKs, 2 GB); running it, about a minute.
+The venvs live in ``$IAMD_TOOLS_DIR`` (default: ``~/.cache/iamd/tools``; ``.venv-tools/`` in the
+checkout is gitignored for those who prefer it there), one per tool and requirements file, reused
+while the file is unchanged. Installing Prowler takes minutes (it brings the Azure, GCP and
+Microsoft 365 SDKs: 2.3 GB); running it, about a minute; cloudsplaining, seconds.
 
 Both tools find iamd the way the README says: the profile ``iamd`` of the data directory's AWS CLI
 files (whose config names the endpoint), and ``AWS_ENDPOINT_URL``.
@@ -51,7 +52,14 @@ KNOWN_PROWLER_ERRORS = {
 
 
 def tools_dir() -> Path:
-    return Path(os.environ.get("IAMD_TOOLS_DIR") or REPO / ".venv-tools")
+    """Where the venvs go: ``$IAMD_TOOLS_DIR``, else a cache outside the checkout, so that CI's
+    fresh clones on one machine reuse them (installing Prowler took 15 minutes on a loaded
+    two-core machine)."""
+    configured = os.environ.get("IAMD_TOOLS_DIR")
+    if configured:
+        return Path(configured)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "iamd" / "tools"
 
 
 def pypi_reachable(requirement: str) -> str | None:
@@ -131,6 +139,17 @@ def tool_env(server: Server) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+def prowler() -> Path:
+    """Prowler's executable (installed first: a test asks for it before the server)."""
+    return tool_venv("prowler", "prowler==5.46.0") / "bin" / "prowler"
+
+
+@pytest.fixture(scope="module")
+def cloudsplaining() -> Path:
+    return tool_venv("cloudsplaining", "cloudsplaining==0.9.1") / "bin" / "cloudsplaining"
+
+
+@pytest.fixture(scope="module")
 def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A server whose account has what the tools should find: a console user without MFA and a
     customer managed policy granting ``*:*``, attached to that user."""
@@ -144,8 +163,7 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     stop_server(running)
 
 
-def test_prowler_iam_checks_find_what_was_planted(planted: Server, tmp_path: Path) -> None:
-    prowler = tool_venv("prowler", "prowler==5.46.0") / "bin" / "prowler"
+def test_prowler_iam_checks_find_what_was_planted(prowler: Path, planted: Server, tmp_path: Path) -> None:
     command = [
         str(prowler),
         "aws",
@@ -178,7 +196,8 @@ def test_prowler_iam_checks_find_what_was_planted(planted: Server, tmp_path: Pat
     by_check: dict[str, list[dict[str, Any]]] = {}
     for finding in findings:
         by_check.setdefault(finding["metadata"]["event_code"], []).append(finding)
-    assert len(by_check) >= 40, sorted(by_check)  # Prowler 5.46 has about 50 IAM checks
+    # Prowler 5.46 runs 51 IAM checks; about 30 have something to say about an account this small.
+    assert len(by_check) >= 25, sorted(by_check)
 
     def status(check: str, resource: str) -> str:
         for finding in by_check.get(check, []):
@@ -189,12 +208,16 @@ def test_prowler_iam_checks_find_what_was_planted(planted: Server, tmp_path: Pat
     assert status("iam_user_mfa_enabled_console_access", USER_ARN) == "FAIL"
     assert status("iam_customer_attached_policy_no_administrative_privileges", POLICY_ARN) == "FAIL"
     assert status("iam_policy_attached_only_to_group_or_roles", USER_ARN) == "FAIL"
-    # The root user has no access key outside test mode (read from the credential report).
-    assert status("iam_no_root_access_key", f"arn:aws:iam::{ACCOUNT_ID}:root") == "PASS"
+    assert status("iam_user_hardware_mfa_enabled", USER_ARN) == "FAIL"
+    # No password policy (GetAccountPasswordPolicy's NoSuchEntity, read as "none").
+    password_policy = f"arn:aws:iam:us-east-1:{ACCOUNT_ID}:password-policy"
+    assert status("iam_password_policy_minimum_length_14", password_policy) == "FAIL"
+    assert status("iam_rotate_access_key_90_days", f"arn:aws:iam::{ACCOUNT_ID}:user/iamd-admin") == "PASS"
 
 
-def test_cloudsplaining_download_gets_the_planted_policy(planted: Server, tmp_path: Path) -> None:
-    cloudsplaining = tool_venv("cloudsplaining", "cloudsplaining==0.9.1") / "bin" / "cloudsplaining"
+def test_cloudsplaining_download_gets_the_planted_policy(
+    cloudsplaining: Path, planted: Server, tmp_path: Path
+) -> None:
     ran = subprocess.run(
         [str(cloudsplaining), "download", "--profile", "iamd", "--output", str(tmp_path)],
         capture_output=True,
