@@ -17,7 +17,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, Table, delete, insert, select, update
+from sqlalchemy import ColumnElement, Dialect, Table, delete, insert, select, update
 
 from iamd.store.audit import LastAccessedJobRow, LastAccessedRow
 from iamd.store.base import Repository
@@ -83,6 +83,15 @@ def _statements() -> tuple[tuple[Table, Any, Any], ...]:
     return tuple(out)
 
 
+@functools.cache
+def _delete_script(dialect: Dialect) -> str:
+    """Every DELETE of a reset, children first, as one SQL script (no parameters: constants)."""
+    return ";\n".join(
+        str(remove.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        for _, _, remove in reversed(_statements())
+    )
+
+
 class Baselines(Repository):
     def capture(self) -> AccountsBaseline:
         """Every account's own rows, as they are now."""
@@ -107,8 +116,14 @@ class Baselines(Repository):
         self._uow.writable()
         session = self._session
         statements = _statements()
-        for _, _, remove in reversed(statements):
-            session.execute(remove)
+        connection = session.connection()
+        if connection.dialect.name == "postgresql":
+            # One round trip for all the DELETEs (36 of them took 130 ms one by one on a loaded
+            # machine); they hold only constants, compiled once per process.
+            connection.exec_driver_sql(_delete_script(connection.dialect))
+        else:
+            for _, _, remove in reversed(statements):
+                session.execute(remove)
         kept = baseline.account_ids
         session.execute(delete(_ACCOUNTS).where(_ACCOUNTS.c.id != AWS_ACCOUNT, _ACCOUNTS.c.id.not_in(kept)))
         present = set(session.scalars(select(_ACCOUNTS.c.id).where(_ACCOUNTS.c.id.in_(kept))))
