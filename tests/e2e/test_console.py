@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pyotp
 import pytest
+from botocore.exceptions import ClientError
 from tests.e2e.console_helpers import ConsoleAgent
 from tests.e2e.harness import ACCOUNT_ID, Server, start_server, stop_server
 from tests.e2e.mfa_helpers import SELF_MANAGE_WITH_MFA, STEP, Device, enable_device, signing_clock
@@ -219,6 +220,38 @@ def test_change_own_password(server: Server, iam: Any, agent: ConsoleAgent) -> N
     assert agent.sign_in(ACCOUNT_ID, "con-grace", PASSWORD).status_code == 401
     agent.sign_in(ACCOUNT_ID, "con-grace", "New-Password-42")
     assert agent.path == "/console/home"
+
+
+def test_password_refusal_names_the_broken_rule(server: Server, iam: Any, agent: ConsoleAgent) -> None:
+    """The console says which rule a refused password breaks (length, a character class, reuse);
+    the API keeps AWS's one sentence for the same refusal."""
+    make_user(iam, "con-rules", policy(allow("iam:ChangePassword", "arn:aws:iam::*:user/${aws:username}")))
+    iam.update_account_password_policy(
+        MinimumPasswordLength=12,
+        RequireSymbols=True,
+        PasswordReusePrevention=2,
+        AllowUsersToChangePassword=True,
+    )
+    try:
+        agent.sign_in(ACCOUNT_ID, "con-rules", PASSWORD)
+        weak = agent.post("/password", {"old": PASSWORD, "new": "Short1", "confirm": "Short1"})
+        message = agent.error() or ""
+        assert weak.status_code == 400
+        assert message.startswith("Password does not conform to the account password policy.")
+        assert "fewer than 12 characters" in message and "no symbol" in message
+        assert "Short1" not in message
+        reused = agent.post("/password", {"old": PASSWORD, "new": PASSWORD, "confirm": PASSWORD})
+        assert reused.status_code == 400
+        assert "prevents reusing the last 2 passwords" in (agent.error() or "")
+        key = iam.create_access_key(UserName="con-rules")["AccessKey"]
+        own = server.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+        with pytest.raises(ClientError) as exc:
+            own.change_password(OldPassword=PASSWORD, NewPassword="Short1")
+        assert exc.value.response["Error"]["Message"] == (
+            "Password does not conform to the account password policy."
+        )
+    finally:
+        iam.delete_account_password_policy()
 
 
 def test_password_reset_required(server: Server, iam: Any, agent: ConsoleAgent) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from iamd.authz.compiled import NamedPolicy, PolicySet, compile_policies
 from iamd.authz.evaluate import PrincipalPolicies, ResourcePolicies, evaluate
 from iamd.authz.explain import Decision
+from iamd.authz.nearmiss import explain
 from iamd.authz.principal import Principal
 from iamd.authz.request import Request, normalize_context
 from iamd.policy import PolicyError, PolicyKind, parse_policy
@@ -122,11 +123,16 @@ def decide(case: Mapping[str, Any], rcp_services: frozenset[str] | None = None) 
         rcps=_levels(case.get("resourceControlPolicies"), PolicyKind.RCP, "resourceControlPolicies"),
         rcp_services=rcp_services,
     )
-    return request, evaluate(request, principal_policies, resource_policies)
+    decision = evaluate(request, principal_policies, resource_policies)
+    if not decision.allowed:
+        decision = explain(request, principal_policies, resource_policies, decision)
+    return request, decision
 
 
 def decide_case(case: Mapping[str, Any], rcp_services: frozenset[str] | None = None) -> dict[str, object]:
-    """The answer line for one case: name, decision, explanation and AWS's denial sentence.
+    """The answer line for one case: name, decision, explanation and AWS's denial sentence. A
+    denial's explanation names the statements that nearly allowed (``nearMisses``) or the Denies
+    that applied (``deniedBy``), down to the condition key and values (``iamd.authz.nearmiss``).
 
     ``rcp_services``: the services RCPs govern (``iamd.catalog.rcp_services()``); None: all."""
     request, decision = decide(case, rcp_services)

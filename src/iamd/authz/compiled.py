@@ -69,6 +69,9 @@ class CompiledStatement:
     services: tuple[str, ...] | None
     """Service prefixes this statement's Action can match; None when it can match any service."""
     not_principal: bool = False
+    source: Statement | None = None
+    """The parsed statement, for explaining a denial (``iamd.authz.nearmiss``); never read when
+    deciding."""
 
     def applies(self, resource: str, context: Context) -> bool:
         test = self.resource_test
@@ -206,6 +209,7 @@ def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> Co
         conditions=tuple(compile_clause(c, substitute, stmt.effect is Effect.DENY) for c in stmt.conditions),
         services=services,
         not_principal=stmt.not_principal is not None,
+        source=stmt,
     )
 
 

@@ -72,7 +72,7 @@ def cmd_set_password(args: argparse.Namespace) -> int:
         account = store.run(lambda uow: uow.accounts.get(account_id), readonly=True)
         problems = password_problems(password, None, account)
         if problems:
-            print(f"iamd root set-password: the password is {'; '.join(problems)}", file=sys.stderr)
+            print(f"iamd root set-password: the password has {'; '.join(problems)}", file=sys.stderr)
             return 1
         password_hash = password_hashing().hash(password)
         now = datetime.now(UTC)

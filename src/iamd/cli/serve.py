@@ -45,6 +45,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "puts every account back as it was at start, and the root user gets an access key, written "
         "as profile iamd-root (against best practice: test accounts only)",
     )
+    serve.add_argument(
+        "--request-budget",
+        type=float,
+        metavar="SECONDS",
+        help="how long one request may loop over what it asked for, such as a policy simulation's "
+        "actions and resources, before it is refused (default 10)",
+    )
     serve.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     trail = serve.add_argument_group("audit trail")
     trail.add_argument(
@@ -84,7 +91,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from iamd.clock import OffsetClock, SystemClock
     from iamd.secrets.ids import RandomIds
     from iamd.secrets.kek import load_kek
-    from iamd.server.app import create_app
+    from iamd.server.app import create_app, settle
     from iamd.server.authorizer import Authorizer
     from iamd.server.bootstrap import (
         ADMIN_USER,
@@ -164,7 +171,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         writer.start()
         recorder = Recorder(writer, store)
     pipeline = Pipeline(
-        store, clock, ids, Authorizer(rcp_services()), trail=recorder, public_url=args.public_url
+        store,
+        clock,
+        ids,
+        Authorizer(rcp_services()),
+        trail=recorder,
+        public_url=args.public_url,
+        **({} if args.request_budget is None else {"budget_seconds": args.request_budget}),
     )
     extra_routes = []
     if args.test_mode:
@@ -173,7 +186,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         extra_routes = TestMode(pipeline, clock).routes()
         print(f"iamd: test mode: POST {endpoint}/iamd/reset (or /moto-api/reset) resets", flush=True)
     config = uvicorn.Config(
-        create_app(pipeline, extra_routes),
+        create_app(pipeline, extra_routes=extra_routes),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -189,6 +202,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if trail_writer is not None:
                 await asyncio.to_thread(trail_writer.close)
 
+    settle(pipeline)
     try:
         Server(config).run()
     finally:

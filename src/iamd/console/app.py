@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import logging
 import secrets
 import time
@@ -54,11 +53,16 @@ from iamd.secrets.webauthn import b64url, from_b64url
 from iamd.services.framework import OperationContext, handler_for
 from iamd.services.iam import mfa
 from iamd.services.iam.owners import Owner, credential_owner
-from iamd.services.iam.passwords import password_hashing, password_problems, policy_violation
+from iamd.services.iam.passwords import (
+    PasswordPolicyViolation,
+    password_hashing,
+    password_problems,
+    policy_violation,
+)
 from iamd.store import errors as store_errors
 from iamd.store.records import PasswordPolicyRecord
 from iamd.store.unit import UnitOfWork
-from iamd.wire import AccessDenied, AwsError, InvalidInput
+from iamd.wire import AccessDenied, AwsError, InvalidInput, jsontext
 
 if TYPE_CHECKING:
     from iamd.server.pipeline import Pipeline
@@ -290,9 +294,9 @@ class Console:
         if not constant_time_equals(request.headers.get("x-csrf-token", ""), session.csrf):
             raise _Refused(403, "The request did not come from this console. Reload the page and try again.")
         try:
-            data = json.loads(body or b"{}")
-        except ValueError as exc:
-            raise _Refused(400, "The request is not JSON.") from exc
+            data = jsontext.loads(body or b"{}")
+        except jsontext.JsonTextError as exc:
+            raise _Refused(400, f"The request is not JSON: {exc}.") from exc
         if not isinstance(data, dict):
             raise _Refused(400, "The request is not a JSON object.")
         return data
@@ -348,10 +352,19 @@ class Console:
         except SessionEnded:
             return self._signed_out(request, session)
         except AwsError as error:
+            why = await run_in_threadpool(self.runner.reasons, session, self._facts(request), error)
             if session.stage == "active":
-                return await self._home_page(request, session, error=error.message, status=error.status)
+                return await self._home_page(
+                    request, session, error=error.message, status=error.status, why=why
+                )
             return self._render(
-                request, session, "message.html", status=error.status, title="Error", error=error.message
+                request,
+                session,
+                "message.html",
+                status=error.status,
+                title="Error",
+                error=error.message,
+                why=why,
             )
 
     # -- sign-in ----------------------------------------------------------------------------------
@@ -760,6 +773,9 @@ class Console:
                 )
         except SessionEnded:
             return self._signed_out(request, session)
+        except PasswordPolicyViolation as violation:
+            # The API keeps AWS's one sentence; a person is told which rule the password breaks.
+            return await failed(violation.explained, violation.status)
         except AwsError as error:
             return await failed(error.message, error.status)
         now = self._epoch()
@@ -817,6 +833,7 @@ class Console:
         error: str | None = None,
         message: str | None = None,
         new_key: dict[str, Any] | None = None,
+        why: list[str] | None = None,
     ) -> Response:
         data = await run_in_threadpool(self._home_data, session, self._facts(request))
         return self._render(
@@ -826,6 +843,7 @@ class Console:
             status=status,
             title="My security credentials",
             error=error,
+            why=why,
             message=message,
             new_key=new_key,
             **data,
@@ -851,6 +869,7 @@ class Console:
         data = self.runner.transaction(read, readonly=True)
         first = data.pop("first")
         devices: list[mfa.DeviceView] = []
+        mfa_why: list[str] = []
         try:
             devices = self.runner.run(
                 session, facts, "ListMFADevices", mfa.describe_own_devices, readonly=True
@@ -858,13 +877,16 @@ class Console:
             mfa_error = None
         except AwsError as error:
             mfa_error = error.message
+            mfa_why = self.runner.reasons(session, facts, error)
         keys: list[dict[str, Any]] = []
+        keys_why: list[str] = []
         try:
             listed = self.runner.invoke(session, facts, "ListAccessKeys", {}) or {}
             keys = list(listed.get("AccessKeyMetadata", []))
             keys_error = None
         except AwsError as error:
             keys_error = error.message
+            keys_why = self.runner.reasons(session, facts, error)
         deadline = None
         if session.is_root and not devices and first is not None:
             deadline = (first + identity.ROOT_MFA_GRACE).strftime("%Y-%m-%d %H:%M UTC")
@@ -875,8 +897,10 @@ class Console:
             "mfa": session.mfa_at is not None,
             "devices": devices,
             "mfa_error": mfa_error,
+            "mfa_why": mfa_why,
             "keys": keys,
             "keys_error": keys_error,
+            "keys_why": keys_why,
             "root_deadline": deadline,
             "can_add_mfa": len(devices) < mfa.MAX_DEVICES,
         }
@@ -1101,10 +1125,11 @@ def _change_root_password(ctx: OperationContext, params: dict[str, Any]) -> str 
     ):
         raise AccessDenied("The old password is incorrect.")
     new_password = params["NewPassword"]
-    if password_problems(new_password, None, account) or constant_time_equals(
-        new_password, params["OldPassword"]
-    ):
-        raise policy_violation()
+    problems = password_problems(new_password, None, account)
+    if constant_time_equals(new_password, params["OldPassword"]):
+        problems.append("the same text as the current password")
+    if problems:
+        raise policy_violation(problems)
     now = ctx.now
     ctx.uow.accounts.set_root_password(ctx.account_id, hashing.hash(new_password), now)
     return identity.credential_mark(now)

@@ -14,11 +14,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from iamd.authz import Decision
-from iamd.console.identity import session_caller
+from iamd.console.identity import SessionEnded, session_caller
 from iamd.console.sessions import ConsoleSession
 from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for, store_errors_as_aws
 from iamd.store.unit import UnitOfWork
 from iamd.wire import (
+    AccessDenied,
     AwsError,
     OperationRef,
     ValidationError,
@@ -72,16 +73,7 @@ class ConsoleRunner:
         there); None when the console's work is not one API call's parameters."""
         now = self.now()
         seen: list[Caller] = []
-        info = RequestInfo(
-            request_id=facts.request_id,
-            service="iam",
-            operation=operation,
-            region="us-east-1",
-            source_ip=facts.source_ip,
-            user_agent=facts.user_agent,
-            secure_transport=facts.secure,
-            received_at=now,
-        )
+        info = self._info(facts, "iam", operation, now)
         authorizer = self.pipeline.authorizer
 
         def work(uow: UnitOfWork) -> tuple[T, Caller]:
@@ -121,6 +113,46 @@ class ConsoleRunner:
             raise
         self._record(caller, info, operation, params, output if params is not None else None, None)
         return output
+
+    @staticmethod
+    def _info(facts: RequestFacts, service: str, operation: str, now: datetime) -> RequestInfo:
+        return RequestInfo(
+            request_id=facts.request_id,
+            service=service,
+            operation=operation,
+            region="us-east-1",
+            source_ip=facts.source_ip,
+            user_agent=facts.user_agent,
+            secure_transport=facts.secure,
+            received_at=now,
+        )
+
+    def reasons(self, session: ConsoleSession, facts: RequestFacts, error: AwsError) -> list[str]:
+        """Why a console action was denied, down to the condition, for a person allowed to read
+        it: AWS hides these details from the denied caller (DecodeAuthorizationMessage: "the
+        details of the authorization status can contain privileged information that the user who
+        requested the operation should not see"), so the console shows them only to a caller
+        allowed sts:DecodeAuthorizationMessage, as the API would decode them. Empty otherwise."""
+        if not isinstance(error, AccessDenied) or error.explanation is None:
+            return []
+        explanation = error.explanation
+        now = self.now()
+        info = self._info(facts, "sts", "DecodeAuthorizationMessage", now)
+        authorizer = self.pipeline.authorizer
+
+        def may_decode(uow: UnitOfWork) -> bool:
+            caller = session_caller(uow, session, now)
+            try:
+                authorizer.decide(uow, caller, info, now, "sts:DecodeAuthorizationMessage", "*")
+            except AccessDenied:
+                return False
+            return True
+
+        try:
+            allowed = self.transaction(may_decode, readonly=True)
+        except (AwsError, SessionEnded):
+            return []
+        return explanation() if allowed else []
 
     def invoke(
         self, session: ConsoleSession, facts: RequestFacts, operation: str, params: dict[str, Any]

@@ -14,8 +14,8 @@ from iamd.policy.jsonpos import Position
 __all__ = ["BLOCKING", "Finding", "PolicyError", "format_path"]
 
 # Problems that leave no well-defined policy to evaluate. Other ERROR findings (a Sid's characters,
-# an ARN's shape, a size quota) make IAM refuse to store the document, but the document still has a
-# single meaning, so evaluation-only tools can read it.
+# an ARN's shape, a size quota) leave the document a single meaning, so evaluation-only tools can
+# read it. Whether IAM stores a document is a separate rule set: iamd.policy.acceptance.
 BLOCKING = frozenset(
     {
         "JSON_SYNTAX_ERROR",

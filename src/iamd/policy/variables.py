@@ -65,7 +65,9 @@ class VariableProblem:
 
 _ESCAPES = {"*": "*", "?": "?", "$": "$"}
 _KEY = re.compile(r"[A-Za-z0-9:/_.\-@+=]+")
-_DEFAULT = re.compile(r"^(?P<key>[^,]*?)\s*,\s*'(?P<default>[^']*)'$")
+# The key keeps its trailing spaces (stripped after): a lazy key followed by \s* would try every
+# split of a run of spaces, quadratic in the reference's length.
+_DEFAULT = re.compile(r"^(?P<key>[^,]*),\s*'(?P<default>[^']*)'$")
 
 
 def parse_template(text: str) -> tuple[Template, list[VariableProblem]]:

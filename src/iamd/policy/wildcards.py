@@ -1,10 +1,21 @@
 """Wildcard matching: ``*`` (any run of characters) and ``?`` (exactly one).
 
 Static patterns compile once into a regular expression (matched in C); patterns that contain policy
-variables are resolved per request into a token list and matched here without building a regex.
+variables are resolved per request into a token list, compiled the same way and remembered (bounded).
 ARN-shaped patterns are matched segment by segment: in the five fixed segments
 (``arn:partition:service:region:account:``) a wildcard never crosses a colon; in the resource part it
 spans ``/`` and ``:`` freely.
+
+No pattern can make matching backtrack exponentially (a naive ``.*a.*a.*a…b`` regex takes minutes
+on a 64-character name). A pattern is split at its stars into chunks of fixed length (literal
+characters and ``?``): the first chunk is fixed at the start, the last at the end, and each chunk in
+between at its leftmost occurrence after the one before, which is always the best place for it (a
+later placement leaves less room for the rest). The regex says exactly that with atomic groups,
+``(?>.*?chunk)``, which the engine never re-enters, so a match costs at most (text length) x
+(pattern length) steps. In the ARN's fixed segments each segment with a star is its own atomic
+group ending at its colon (a segment can end only at the first colon after its start). A token list
+that mixes wildcard kinds in some other way (no policy produces one) is matched by a bit-parallel
+simulation of the pattern, which is linear too.
 """
 
 from __future__ import annotations
@@ -37,13 +48,65 @@ ONE = 2
 ONE_IN_SEGMENT = 3
 Token = str | int
 
+_STARS = (ANY, ANY_IN_SEGMENT)
+_IN_SEGMENT = (ANY_IN_SEGMENT, ONE_IN_SEGMENT)
+_DOT = {ANY: ".", ONE: ".", ANY_IN_SEGMENT: "[^:]", ONE_IN_SEGMENT: "[^:]"}
+
 
 def has_wildcard(pattern: str) -> bool:
     return "*" in pattern or "?" in pattern
 
 
-def _glob_regex(pattern: str, star: str, qmark: str) -> str:
-    return "".join(star if c == "*" else qmark if c == "?" else re.escape(c) for c in pattern)
+def _join_chunks(chunks: Sequence[str], dot: str) -> str:
+    """The regex for a pattern cut at its stars into ``chunks`` (regexes of fixed length), whose
+    matching cannot backtrack exponentially: see the module docstring. ``dot``: what a wildcard
+    matches (``.``, or ``[^:]`` inside an ARN segment)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    first, *middle, last = chunks
+    return first + "".join(f"(?>{dot}*?{chunk})" for chunk in middle if chunk) + f"{dot}*{last}"
+
+
+def _glob_regex(pattern: str, dot: str) -> str:
+    return _join_chunks([dot.join(map(re.escape, chunk.split("?"))) for chunk in pattern.split("*")], dot)
+
+
+def _chunks_regex(tokens: Sequence[Token], dot: str) -> str:
+    """``_glob_regex`` for tokens (literals, and wildcards of one kind)."""
+    chunks: list[list[str]] = [[]]
+    for token in tokens:
+        if isinstance(token, int) and token in _STARS:
+            chunks.append([])
+        else:
+            chunks[-1].append(dot if isinstance(token, int) else re.escape(token))
+    return _join_chunks(["".join(chunk) for chunk in chunks], dot)
+
+
+def _tokens_regex(tokens: Sequence[Token]) -> str | None:
+    """The regex for a token list shaped like an ARN pattern: segments whose wildcards stay inside
+    them (each up to its colon), then a tail whose wildcards are all of one kind. None for any
+    other mix of wildcard kinds."""
+    first_free = next((i for i, t in enumerate(tokens) if t in (ANY, ONE)), len(tokens))
+    split = max((i for i in range(first_free) if tokens[i] == ":"), default=-1) + 1
+    head, tail = tokens[:split], tokens[split:]
+    kinds = {t in _IN_SEGMENT for t in tail if isinstance(t, int)}
+    if len(kinds) > 1:
+        return None
+    pieces: list[str] = []
+    segment: list[Token] = []
+    for token in head:
+        if token != ":":
+            segment.append(token)
+            continue
+        regex = _chunks_regex(segment, "[^:]") + ":"
+        pieces.append(f"(?>{regex})" if ANY_IN_SEGMENT in segment else regex)
+        segment = []
+    pieces.append(_chunks_regex(tail, "[^:]" if kinds == {True} else "."))
+    return "".join(pieces)
+
+
+def _compile(regex: str, ignore_case: bool) -> Callable[[str], object]:
+    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0)).fullmatch
 
 
 @lru_cache(maxsize=65536)
@@ -56,8 +119,7 @@ def compile_glob(pattern: str, ignore_case: bool = False) -> Matcher:
         return pattern.__eq__
     if pattern == "*":
         return lambda text: True
-    flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
-    fullmatch = re.compile(_glob_regex(pattern, ".*", "."), flags).fullmatch
+    fullmatch = _compile(_glob_regex(pattern, "."), ignore_case)
     return lambda text: fullmatch(text) is not None
 
 
@@ -69,9 +131,10 @@ def arn_glob_test(pattern: str) -> Callable[[str], object] | None:
         return None
     if not has_wildcard(pattern):
         return pattern.__eq__
-    parts = pattern.split(":", 5)
-    head = [_glob_regex(p, "[^:]*", "[^:]") for p in parts[:-1]]
-    return re.compile(":".join([*head, _glob_regex(parts[-1], ".*", ".")]), re.DOTALL).fullmatch
+    *head, resource = pattern.split(":", 5)
+    segments = ((_glob_regex(part, "[^:]") + ":", "*" in part) for part in head)
+    regex = "".join(f"(?>{s})" if star else s for s, star in segments) + _glob_regex(resource, ".")
+    return _compile(regex, False)
 
 
 @lru_cache(maxsize=65536)
@@ -87,9 +150,6 @@ def compile_arn_glob(pattern: str) -> Matcher:
     return lambda text: bool(test(text))
 
 
-_TOKEN_REGEX = {ANY: ".*", ANY_IN_SEGMENT: "[^:]*", ONE: ".", ONE_IN_SEGMENT: "[^:]"}
-
-
 @lru_cache(maxsize=8192)
 def _tokens_matcher(tokens: tuple[Token, ...], ignore_case: bool) -> Callable[[str], object]:
     if not any(isinstance(t, int) for t in tokens):
@@ -98,8 +158,10 @@ def _tokens_matcher(tokens: tuple[Token, ...], ignore_case: bool) -> Callable[[s
             folded = literal.lower()
             return lambda text: text.lower() == folded
         return literal.__eq__
-    regex = "".join(_TOKEN_REGEX[t] if isinstance(t, int) else re.escape(t) for t in tokens)
-    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0)).fullmatch
+    regex = _tokens_regex(tokens)
+    if regex is None:
+        return lambda text: _simulate(tokens, text, ignore_case)
+    return _compile(regex, ignore_case)
 
 
 def match_tokens(tokens: Sequence[Token], text: str, ignore_case: bool = False) -> bool:
@@ -107,3 +169,39 @@ def match_tokens(tokens: Sequence[Token], text: str, ignore_case: bool = False) 
     module docstring). Each distinct resolved pattern becomes a matcher once and is remembered
     (bounded), so repeated requests never build it again."""
     return bool(_tokens_matcher(tuple(tokens), ignore_case)(text))
+
+
+def _simulate(tokens: Sequence[Token], text: str, ignore_case: bool) -> bool:
+    """Any token list, matched by following every way through the pattern at once: bit ``i`` of
+    ``states`` is set when the tokens so far can match ``text[:i]``. Each token costs a few
+    operations on (text length)-bit integers."""
+    n = len(text)
+    every = (1 << (n + 1)) - 1
+    not_colon = sum(1 << i for i, c in enumerate(text) if c != ":")
+    masks: dict[str, int] = {}
+    states = 1
+    for token in tokens:
+        if token == ANY:
+            states = every & ~((states & -states) - 1) if states else 0
+        elif token == ANY_IN_SEGMENT:
+            # Reach every position up to the next colon; the steps are taken 1, 2, 4… at a time.
+            step, can = 1, not_colon
+            while can and step <= n:
+                states |= (states & can) << step
+                can &= can >> step
+                step <<= 1
+        elif token == ONE:
+            states = (states & (every >> 1)) << 1
+        elif token == ONE_IN_SEGMENT:
+            states = (states & not_colon) << 1
+        else:
+            assert isinstance(token, str)
+            mask = masks.get(token)
+            if mask is None:
+                flags = re.DOTALL | (re.IGNORECASE if ignore_case else 0)
+                mask = sum(1 << m.start() for m in re.finditer(re.escape(token), text, flags))
+                masks[token] = mask
+            states = (states & mask) << 1
+        if not states:
+            return False
+    return bool(states >> n & 1)

@@ -13,6 +13,7 @@ from iamd.authz import (
     Request,
     ResourcePolicies,
     evaluate,
+    explain,
     normalize_context,
 )
 from iamd.policy.variables import ContextValue
@@ -50,18 +51,21 @@ class Authorizer:
         resource_policy: PolicySet | None = None,
         generations: Mapping[str, int] | None = None,
     ) -> Decision:
-        """Evaluate; raise AccessDenied with AWS's sentence on a denial."""
+        """Evaluate; raise AccessDenied with AWS's sentence on a denial. Its ``explanation`` says why
+        down to the condition, computed only if someone asks (the console)."""
         context = base_context(caller, info, now)
         if extra:
             context.update(normalize_context(extra))
         request = Request(caller.principal, action, resource, resource_account or caller.account_id, context)
-        decision = evaluate(
-            request,
-            self.principal_policies(uow, caller, generations),
-            ResourcePolicies(policy=resource_policy, rcp_services=self.rcp_services),
-        )
+        principal_policies = self.principal_policies(uow, caller, generations)
+        resource_policies = ResourcePolicies(policy=resource_policy, rcp_services=self.rcp_services)
+        decision = evaluate(request, principal_policies, resource_policies)
         if not decision.allowed:
-            raise AccessDenied(decision.denial_message(caller.principal.arn, action, resource))
+            denied = AccessDenied(decision.denial_message(caller.principal.arn, action, resource))
+            denied.explanation = lambda: explain(
+                request, principal_policies, resource_policies, decision
+            ).explanation()
+            raise denied
         return decision
 
 

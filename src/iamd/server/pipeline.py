@@ -11,6 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from botocore import __version__ as botocore_version
+from botocore.model import ServiceModel
+
+import iamd.services.accessanalyzer  # (registers ValidatePolicy)
 import iamd.services.cloudtrail as _cloudtrail  # (registers LookupEvents; records the trail)
 import iamd.services.iam  # noqa: F401  (registers the IAM operations)
 import iamd.services.rolesanywhere.sessions as _rolesanywhere_sessions  # (registers Roles Anywhere)
@@ -20,7 +24,15 @@ from iamd.clock import Clock
 from iamd.secrets.ids import IdSource
 from iamd.server.authorizer import Authorizer
 from iamd.server.caller import caller_for_key
-from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for, store_errors_as_aws
+from iamd.services.framework import (
+    DEFAULT_BUDGET_SECONDS,
+    Budget,
+    Caller,
+    OperationContext,
+    RequestInfo,
+    handler_for,
+    store_errors_as_aws,
+)
 from iamd.store import errors as store_errors
 from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.store import Store
@@ -32,6 +44,7 @@ from iamd.wire import (
     InternalFailure,
     InvalidClientTokenId,
     OperationRef,
+    Protocol,
     ServiceCatalog,
     SignedRequest,
     SigV4Verifier,
@@ -42,8 +55,9 @@ from iamd.wire import (
     protocol_for,
     requires_auth,
 )
+from iamd.wire.unrouted import encode_unrouted_error
 
-__all__ = ["Pipeline"]
+__all__ = ["Pipeline", "encode_error"]
 
 log = logging.getLogger("iamd.server")
 
@@ -89,6 +103,24 @@ _ANONYMOUS = Caller(
 )
 
 
+def encode_error(protocol: Protocol, service: ServiceModel, error: AwsError, request_id: str) -> HttpResponse:
+    """``error`` in the protocol's envelope. The encoders write any text safely; should one fail
+    anyway, the same error goes out with an ASCII-only message and no extra fields, never as
+    a bare 500 from the web framework."""
+    try:
+        return protocol.encode_error(service, error, request_id)
+    except Exception:
+        log.exception("could not encode %r (request %s); sending it plainly", error, request_id)
+    plain = AwsError(
+        error.message.encode("ascii", "backslashreplace").decode("ascii"),
+        code=error.code,
+        json_code=error.wire_json_code,
+        status=error.status,
+        sender_fault=error.sender_fault,
+    )
+    return protocol.encode_error(service, plain, request_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Routed:
     signed: SignedRequest | None
@@ -98,6 +130,8 @@ class Routed:
     readonly: bool
     waits: bool = False
     """The operation may wait on the network (e.g. for an OpenID Connect provider's keys)."""
+    heavy: bool = False
+    """The operation's cost grows with its input or the account's size (``Registration.heavy``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,10 +150,14 @@ class Pipeline:
         catalog: ServiceCatalog | None = None,
         trail: _cloudtrail.Recorder | None = None,
         public_url: str | None = None,
+        budget_seconds: float = DEFAULT_BUDGET_SECONDS,
     ) -> None:
         """``trail``: where every request is recorded (None: no trail, ``iamd serve --no-trail``).
-        ``public_url``: where clients reach this iamd (default: each request's scheme and Host)."""
+        ``public_url``: where clients reach this iamd (default: each request's scheme and Host).
+        ``budget_seconds``: how long an operation may loop over what its caller asked for
+        (``iamd serve --request-budget``)."""
         self.store = store
+        self.budget_seconds = budget_seconds
         self.public_url = public_url.rstrip("/") if public_url else None
         self.clock = clock
         self.ids = ids
@@ -179,6 +217,7 @@ class Pipeline:
             ref,
             registration is None or registration.readonly,
             registration is not None and registration.waits,
+            registration is not None and registration.heavy,
         )
 
     def handle(
@@ -191,9 +230,10 @@ class Pipeline:
         routed = routed or self.route(request)
         signed, auth_error, ref = routed.signed, routed.error, routed.ref
         if ref is None:
-            iam = self.catalog.service("iam")
+            # Signed for a service iamd does not serve, or no operation at all: answered in the
+            # protocol the client reads (iamd.wire.unrouted); nothing ran, nothing to record.
             assert auth_error is not None
-            return protocol_for(iam).encode_error(iam, auth_error, request_id)
+            return encode_unrouted_error(auth_error, request, request_id, self.catalog.service("iam"))
         protocol = protocol_for(ref.service_model)
         info = RequestInfo(
             request_id=request_id,
@@ -225,13 +265,13 @@ class Pipeline:
         except AwsError as error:
             if self.trail is not None:
                 self.trail.failed(ref, info, request, signed, observed, error)
-            return protocol.encode_error(ref.service_model, error, request_id)
+            return encode_error(protocol, ref.service_model, error, request_id)
         except Exception:
             log.exception("internal error in %s:%s (request %s)", ref.service_name, ref.name, request_id)
             failure = InternalFailure("We encountered an internal error. Please try again.")
             if self.trail is not None:
                 self.trail.failed(ref, info, request, signed, observed, failure)
-            return protocol.encode_error(ref.service_model, failure, request_id)
+            return encode_error(protocol, ref.service_model, failure, request_id)
         if self.trail is not None:
             self.trail.completed(ref, info, observed, output)
         return response
@@ -259,6 +299,15 @@ class Pipeline:
                 caller, generations = self._authenticate(uow, request, signed, now)
             if observed is not None:
                 observed.caller, observed.recorded = caller, False
+            if not ref.known:
+                # A newer SDK's operation: the caller is known (so the trail names them), the
+                # parameters are not (no input shape to read them by).
+                raise UnsupportedOperation(
+                    f"{ref.name} is not supported by iamd: it is not an operation of "
+                    f"{ref.service_model.metadata.get('serviceId', ref.service_name)} in the service "
+                    f"model iamd serves (botocore {botocore_version}); scripts/update-botocore "
+                    "updates the models"
+                )
             params = protocol.decode_request(ref, request)
             if observed is not None:
                 observed.params = params
@@ -270,6 +319,7 @@ class Pipeline:
                 info=info,
                 ids=self.ids,
                 now=now,
+                budget=Budget(self.budget_seconds),
                 authorize_with=lambda action, resource, context=None, *, resource_account=None: (
                     self.authorizer.decide(
                         uow,

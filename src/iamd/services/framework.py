@@ -8,6 +8,7 @@ that never authorized (an internal error, so a forgotten check cannot pass silen
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from iamd.store.unit import UnitOfWork
 from iamd.wire import DeleteConflict, EntityAlreadyExists, NoSuchEntity, UnsupportedOperation, ValidationError
 
 __all__ = [
+    "DEFAULT_BUDGET_SECONDS",
+    "Budget",
     "Caller",
     "Handler",
     "OperationContext",
@@ -80,6 +83,23 @@ class Caller:
         return self.principal_type == "Account"
 
 
+DEFAULT_BUDGET_SECONDS: float = 10.0
+"""How long an operation may loop over what its caller asked for (``iamd serve --request-budget``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """The time an operation may spend looping over combinations its caller chose (a simulation's
+    actions x resources): the loop asks ``exceeded()`` as it goes and stops with a clear error.
+    Measured on a monotonic clock from the moment the operation starts."""
+
+    seconds: float = DEFAULT_BUDGET_SECONDS
+    started: float = field(default_factory=time.monotonic)
+
+    def exceeded(self) -> bool:
+        return time.monotonic() - self.started > self.seconds
+
+
 class Authorize(Protocol):
     def __call__(
         self,
@@ -102,6 +122,7 @@ class OperationContext:
     authorized: bool = False
     memo: dict[object, object] = field(default_factory=dict)
     """Reads a handler may repeat within its request (e.g. a user's tags), kept for that request."""
+    budget: Budget = field(default_factory=Budget)
 
     @property
     def account_id(self) -> str:
@@ -138,22 +159,27 @@ class Registration:
     readonly: bool
     waits: bool = False
     """The handler may wait on the network: the server runs it off its event loop."""
+    heavy: bool = False
+    """The handler's work grows with its input or the account's size (parsing and evaluating the
+    caller's policies, a report over every user): the server runs it on a worker thread, a few at
+    a time, so it never holds up the event loop, writes or cheap reads."""
 
 
 _HANDLERS: dict[tuple[str, str], Registration] = {}
 
 
 def operation(
-    service: str, name: str, *, readonly: bool = False, waits: bool = False
+    service: str, name: str, *, readonly: bool = False, waits: bool = False, heavy: bool = False
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as ``service``'s operation ``name`` (botocore's operation name).
-    ``waits``: the handler may wait on the network (it is then run off the server's event loop)."""
+    ``waits``: the handler may wait on the network (it is then run off the server's event loop).
+    ``heavy``: its cost depends on its input or the account's size (see ``Registration.heavy``)."""
 
     def register(handler: Handler) -> Handler:
         key = (service, name)
         if key in _HANDLERS:
             raise RuntimeError(f"{service}:{name} is registered twice")
-        _HANDLERS[key] = Registration(service, name, handler, readonly, waits)
+        _HANDLERS[key] = Registration(service, name, handler, readonly, waits, heavy)
         return handler
 
     return register
@@ -180,7 +206,7 @@ def store_errors_as_aws() -> Iterator[None]:
     except store_errors.Conflict as exc:
         raise DeleteConflict(str(exc)) from exc
     except store_errors.InvalidMarker as exc:
-        raise ValidationError("Invalid Marker: the pagination marker is not valid") from exc
+        raise ValidationError("Invalid Marker.") from exc
 
 
 def unsupported(service: str, name: str, reason: str) -> None:

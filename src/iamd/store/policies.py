@@ -10,9 +10,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, delete, exists, func, insert, select, union_all
+from sqlalchemy import ColumnElement, delete, exists, func, insert, select, union_all, update
 from sqlalchemy.orm import InstrumentedAttribute
 
+from iamd.store.aws_versions import earlier_versions
 from iamd.store.base import Repository, found
 from iamd.store.errors import AlreadyExists, Conflict, NotFound
 from iamd.store.paging import paginate, starts_with
@@ -80,6 +81,19 @@ def _record(row: ManagedPolicy, attachment_count: int = 0, boundary_count: int =
 
 def _version_number(version_id: str) -> int:
     return int(version_id[1:])
+
+
+def _archived(policy: ManagedPolicy) -> list[PolicyVersionRecord]:
+    """An AWS managed policy's earlier versions from the archive iamd ships (older than its
+    default; see :mod:`iamd.store.aws_versions`). None for other policies."""
+    if policy.account_id != AWS_ACCOUNT:
+        return []
+    default = _version_number(policy.default_version_id)
+    return [
+        PolicyVersionRecord(policy.id, v.version_id, v.document, False, v.created_at)
+        for v in earlier_versions(policy.name)
+        if _version_number(v.version_id) < default
+    ]
 
 
 class Policies(Repository):
@@ -245,47 +259,74 @@ class Policies(Repository):
     # -- versions -------------------------------------------------------------------------------
 
     def load_aws_managed(self, policies: Sequence[AwsManagedPolicy]) -> int:
-        """Insert the AWS managed policies not stored yet (by name), in two bulk statements.
-        Returns how many were added. For loading the snapshot at start; bumps ``"aws"``."""
-        have = set(
-            self._session.scalars(select(ManagedPolicy.name).where(ManagedPolicy.account_id == AWS_ACCOUNT))
-        )
-        fresh = [p for p in policies if p.name not in have]
-        if not fresh:
+        """Bring the AWS managed policies up to the snapshot, in a few bulk statements: insert
+        those not stored yet (by name), and give those whose snapshot version is newer than the
+        stored default that version as their new default (the old one stays, as AWS keeps it).
+        Returns how many policies were added or updated. For loading the snapshot at start; bumps
+        ``"aws"`` when anything changed."""
+        stored = {
+            name: (policy_id, default)
+            for name, policy_id, default in self._session.execute(
+                select(ManagedPolicy.name, ManagedPolicy.id, ManagedPolicy.default_version_id).where(
+                    ManagedPolicy.account_id == AWS_ACCOUNT
+                )
+            )
+        }
+        fresh = [p for p in policies if p.name not in stored]
+        newer = [
+            (stored[p.name][0], p)
+            for p in policies
+            if p.name in stored and _version_number(p.version_id) > _version_number(stored[p.name][1])
+        ]
+        if not fresh and not newer:
             return 0
         self._uow.changed(AWS_ACCOUNT)
-        self._session.execute(
-            insert(ManagedPolicy),
-            [
-                {
-                    "id": p.policy_id,
-                    "account_id": AWS_ACCOUNT,
-                    "name": p.name,
-                    "name_lower": p.name.lower(),
-                    "path": p.path,
-                    "description": None,
-                    "default_version_id": p.version_id,
-                    "next_version": _version_number(p.version_id) + 1,
-                    "is_attachable": True,
-                    "created_at": p.created_at,
-                    "updated_at": p.updated_at,
-                }
-                for p in fresh
-            ],
-        )
+        if fresh:
+            self._session.execute(
+                insert(ManagedPolicy),
+                [
+                    {
+                        "id": p.policy_id,
+                        "account_id": AWS_ACCOUNT,
+                        "name": p.name,
+                        "name_lower": p.name.lower(),
+                        "path": p.path,
+                        "description": None,
+                        "default_version_id": p.version_id,
+                        "next_version": _version_number(p.version_id) + 1,
+                        "is_attachable": True,
+                        "created_at": p.created_at,
+                        "updated_at": p.updated_at,
+                    }
+                    for p in fresh
+                ],
+            )
         self._session.execute(
             insert(PolicyVersion),
             [
                 {
-                    "policy_id": p.policy_id,
+                    "policy_id": policy_id,
                     "version_id": p.version_id,
                     "document": p.document,
                     "created_at": p.updated_at,
                 }
-                for p in fresh
+                for policy_id, p in [*((p.policy_id, p) for p in fresh), *newer]
             ],
         )
-        return len(fresh)
+        if newer:
+            self._session.execute(
+                update(ManagedPolicy),
+                [
+                    {
+                        "id": policy_id,
+                        "default_version_id": p.version_id,
+                        "next_version": _version_number(p.version_id) + 1,
+                        "updated_at": p.updated_at,
+                    }
+                    for policy_id, p in newer
+                ],
+            )
+        return len(fresh) + len(newer)
 
     def create_version(
         self, policy_id: str, *, document: str, created_at: datetime, set_as_default: bool
@@ -308,7 +349,10 @@ class Policies(Repository):
 
     def get_version(self, policy_id: str, version_id: str) -> PolicyVersionRecord:
         policy = found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
-        row = found(self._session.get(PolicyVersion, (policy_id, version_id)), f"policy version {version_id}")
+        row = self._session.get(PolicyVersion, (policy_id, version_id))
+        if row is None:
+            archived = [v for v in _archived(policy) if v.version_id == version_id]
+            return found(archived[0] if archived else None, f"policy version {version_id}")
         return _version(row, policy.default_version_id)
 
     def default_version(self, policy_id: str) -> PolicyVersionRecord:
@@ -316,11 +360,13 @@ class Policies(Repository):
         return self.get_version(policy_id, policy.default_version_id)
 
     def list_versions(self, policy_id: str) -> tuple[PolicyVersionRecord, ...]:
-        """All versions, newest first."""
+        """All versions, newest first (for an AWS managed policy, with its archived earlier ones)."""
         policy = found(self._session.get(ManagedPolicy, policy_id), f"policy {policy_id}")
         rows = self._session.scalars(select(PolicyVersion).where(PolicyVersion.policy_id == policy_id))
-        ordered = sorted(rows, key=lambda r: _version_number(r.version_id), reverse=True)
-        return tuple(_version(r, policy.default_version_id) for r in ordered)
+        versions = [_version(r, policy.default_version_id) for r in rows]
+        stored = {v.version_id for v in versions}
+        versions.extend(v for v in _archived(policy) if v.version_id not in stored)
+        return tuple(sorted(versions, key=lambda v: _version_number(v.version_id), reverse=True))
 
     def count_versions(self, policy_id: str) -> int:
         return (

@@ -8,7 +8,6 @@ Pure over its inputs: the policy documents and the uses recorded from the trail
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from iamd.catalog import actions as catalog_actions
 from iamd.catalog import services as catalog_services
 from iamd.policy import PolicyError, PolicyKind, parse_policy
 from iamd.policy.ast import Effect
+from iamd.policy.wildcards import compile_glob
 from iamd.store.audit import LastAccessedRecord
 
 __all__ = [
@@ -95,7 +95,7 @@ def allowed_actions(documents: Iterable[str]) -> AllowedActions:
                 prefix, name = prefix.lower(), name.lower() or ALL
                 if "*" in prefix or "?" in prefix:
                     for service in known:
-                        if fnmatch.fnmatchcase(service, prefix):
+                        if compile_glob(prefix)(service):
                             allow(service, name)
                 else:
                     allow(prefix, name)
@@ -107,9 +107,7 @@ def _matching_actions(service: str, patterns: set[str]) -> list[str]:
     if ALL in patterns:
         return sorted(names.values())
     return sorted(
-        spelled
-        for lowered, spelled in names.items()
-        if any(fnmatch.fnmatchcase(lowered, p) for p in patterns)
+        spelled for lowered, spelled in names.items() if any(compile_glob(p)(lowered) for p in patterns)
     )
 
 

@@ -44,7 +44,7 @@ that only one service has (``AWSOrganizationsNotInUseException``, ``ResourceNotF
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,6 +232,11 @@ class AccessDenied(ClientError):
     code = "AccessDenied"
     json_code = "AccessDeniedException"
     status = 403
+    explanation: Callable[[], list[str]] | None = None
+    """For a denial the evaluator decided: computes why, down to the condition (the statements
+    that nearly allowed, or the Denies that applied), as sentences for a person. Never sent on the
+    wire, where AWS's sentence is the whole message; the console shows it to callers allowed
+    sts:DecodeAuthorizationMessage."""
 
 
 class NoSuchEntity(ClientError):

@@ -11,6 +11,13 @@ botocore ships works) and maps a request to an :class:`OperationRef`:
   template (``/analyzer/{analyzerName}/archive-rule/{ruleName}``, greedy ``{Key+}``, literal
   query parts such as ``?tagging``); the most specific template wins and its labels come back,
   percent-decoded, as :attr:`OperationRef.path_params`.
+
+An operation name that a served service's model does not have (a newer SDK's operation, such as
+IAM's ``CreateWorkloadIdentityProvider`` before botocore 1.44.18) still resolves, to a ref whose
+:attr:`OperationRef.known` is False: the pipeline answers it ``UnsupportedOperation`` naming it, in
+that service's protocol, and records it on the trail. A request signed for a service iamd does not
+serve raises :class:`NotServed`, which carries botocore's model of that service when botocore has
+one, so that the error can be written in that service's protocol.
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ from urllib.parse import parse_qsl, unquote
 from botocore.loaders import Loader, create_loader
 from botocore.model import OperationModel, ServiceModel
 
-from iamd.wire.errors import InvalidAction, MissingAction
+from iamd.wire.errors import InvalidAction, MissingAction, UnsupportedOperation
 from iamd.wire.http import HttpRequest
 
 __all__ = [
     "DEFAULT_SERVICES",
     "SUPPORTED_PROTOCOLS",
+    "NotServed",
     "OperationRef",
     "ServiceCatalog",
     "load_service_model",
@@ -49,6 +57,8 @@ DEFAULT_SERVICES: tuple[str, ...] = (
     "rolesanywhere",
 )
 SUPPORTED_PROTOCOLS: tuple[str, ...] = ("query", "json", "rest-json")
+# What an operation name looks like (Smithy shape names: ``CreateWorkloadIdentityProvider``).
+_OPERATION_NAME = re.compile(r"[A-Z][A-Za-z0-9]{0,127}")
 
 
 @cache
@@ -103,6 +113,9 @@ class OperationRef:
     service_model: ServiceModel
     operation_model: OperationModel
     path_params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    known: bool = True
+    """False for an operation the service's model does not have (a newer SDK's): its
+    ``operation_model`` is a stand-in with no input or output."""
 
     @property
     def name(self) -> str:
@@ -111,6 +124,21 @@ class OperationRef:
     @property
     def protocol(self) -> str:
         return protocol_name(self.service_model)
+
+
+class NotServed(UnsupportedOperation):
+    """A request signed for a service iamd does not serve (S3, DynamoDB, Lambda …)."""
+
+    def __init__(self, signing_name: str, served: Iterable[str], model: ServiceModel | None) -> None:
+        title = model.metadata.get("serviceFullName") if model is not None else None
+        what = f"{title} ({signing_name})" if title else f"service {signing_name!r}"
+        super().__init__(
+            f"iamd does not serve {what}; it serves {', '.join(served)}. "
+            f"Send {signing_name} requests to that service's own endpoint."
+        )
+        self.signing_name = signing_name
+        self.model = model
+        """botocore's model of the service, when botocore has one by that name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +202,18 @@ def _compile_route(operation: OperationModel) -> _Route:
     )
 
 
+@cache
+def _botocore_model(name: str) -> ServiceModel | None:
+    """botocore's model of the service called ``name`` (a SigV4 signing name, which is the
+    service's name for most services: ``s3``, ``dynamodb``, ``lambda``), or None."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", name):
+        return None
+    try:
+        return load_service_model(name)
+    except Exception:  # botocore's UnknownServiceError / DataNotFoundError: no such model
+        return None
+
+
 class ServiceCatalog:
     """The service models a server answers for, and request routing over them."""
 
@@ -207,6 +247,12 @@ class ServiceCatalog:
             service, model, model.operation_model(operation), MappingProxyType(dict(path_params or {}))
         )
 
+    def unknown_operation(self, service: str, operation: str) -> OperationRef:
+        """A ref to ``operation``, which ``service``'s model does not have (``known`` False)."""
+        model = self.service(service)
+        stand_in = OperationModel({"name": operation, "http": {"method": "POST", "requestUri": "/"}}, model)
+        return OperationRef(service, model, stand_in, known=False)
+
     def services_for_signing_name(self, signing_name: str) -> list[str]:
         """Served services whose SigV4 signing name is ``signing_name`` (``access-analyzer`` is
         ``accessanalyzer``; ``sso`` is ``sso-admin``)."""
@@ -216,11 +262,15 @@ class ServiceCatalog:
 
     def resolve(self, request: HttpRequest, *, signing_service: str | None = None) -> OperationRef:
         """The operation ``request`` is for. ``signing_service`` (the credential scope's service,
-        when the request is signed) narrows the search. Raises :class:`InvalidAction` (unknown
-        action, target or route) or :class:`MissingAction`."""
+        when the request is signed) narrows the search. Raises :class:`NotServed` (signed for a
+        service iamd does not serve), :class:`InvalidAction` (an action that is no operation name,
+        a target or route of no served service, another API version) or :class:`MissingAction`."""
         candidates = self._names
         if signing_service:
-            candidates = tuple(self.services_for_signing_name(signing_service)) or candidates
+            served = tuple(self.services_for_signing_name(signing_service))
+            if not served:
+                raise NotServed(signing_service, self._names, _botocore_model(signing_service))
+            candidates = served
         by_protocol: dict[str, list[str]] = {}
         for name in candidates:
             by_protocol.setdefault(protocol_name(self.service(name)), []).append(name)
@@ -241,8 +291,11 @@ class ServiceCatalog:
         prefix, _, operation = target.rpartition(".")
         for name in services:
             model = self.service(name)
-            if model.metadata.get("targetPrefix") == prefix and operation in model.operation_names:
-                return self.operation_ref(name, operation)
+            if model.metadata.get("targetPrefix") == prefix:
+                if operation in model.operation_names:
+                    return self.operation_ref(name, operation)
+                if _OPERATION_NAME.fullmatch(operation):
+                    return self.unknown_operation(name, operation)
         raise InvalidAction(f"Unknown operation {target}")
 
     def _resolve_query(self, request: HttpRequest, services: list[str]) -> OperationRef:
@@ -255,15 +308,20 @@ class ServiceCatalog:
             host = request.headers.get("host", "").split(".", 1)[0].lower()
             by_host = [n for n in matches if self.service(n).endpoint_prefix == host]
             matches = by_host or matches
-        if not matches:
-            version = params.get("Version") or self.service(services[0]).api_version
-            raise InvalidAction(f"Could not find operation {action} for version {version}")
+        known = bool(matches)
+        if not known:
+            if not _OPERATION_NAME.fullmatch(action):
+                version = params.get("Version") or self.service(services[0]).api_version
+                raise InvalidAction(f"Could not find operation {action} for version {version}")
+            # An operation of a newer model: the service the scope or the Host names, else the first.
+            host = request.headers.get("host", "").split(".", 1)[0].lower()
+            matches = [n for n in services if self.service(n).endpoint_prefix == host] or services
         name = matches[0]
         model = self.service(name)
         version = params.get("Version")
         if version and version != model.api_version:
             raise InvalidAction(f"Could not find operation {action} for version {version}")
-        return self.operation_ref(name, action)
+        return self.operation_ref(name, action) if known else self.unknown_operation(name, action)
 
     def _resolve_rest(self, request: HttpRequest, services: list[str]) -> OperationRef:
         query = dict(parse_qsl(request.query_string, keep_blank_values=True))

@@ -34,6 +34,9 @@ _ISO_RE = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
     r"(?:([Zz])|([+-])(\d{2}):?(\d{2}))?"
 )
+# Digits, then optionally a point and more digits: one way to read each number (``\d+\.?\d*`` had
+# as many ways as digits, and a long run of digits then a letter took seconds to refuse).
+_FLOAT_RE = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _EPOCH_RE = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
 
@@ -132,7 +135,7 @@ def parse_float(text: str) -> float:
     specials = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
     if stripped in specials:
         return specials[stripped]
-    if not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", stripped):
+    if not _FLOAT_RE.fullmatch(stripped):
         raise ValueError(f"not a number: {text!r}")
     return float(stripped)
 

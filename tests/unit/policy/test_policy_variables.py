@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -203,3 +204,16 @@ def test_variable_in_the_account_segment_of_a_resource() -> None:
     context = {"aws:PrincipalAccount": ACCOUNT}
     assert decide([allow_resource(pattern)], f"arn:aws:sqs:eu-west-1:{ACCOUNT}:q", context) == "Allowed"
     assert decide([allow_resource(pattern)], "arn:aws:sqs:eu-west-1:222222222222:q", context) != "Allowed"
+
+
+def test_a_default_after_a_long_run_of_spaces_is_read_in_linear_time() -> None:
+    """Issue 10: the key before a default's comma was read by a lazy pattern followed by spaces,
+    which tried every split of the spaces (20,000 spaces: seconds); the reading is unchanged."""
+    spaces = " " * 20_000
+    start = time.perf_counter()
+    decision = decide(
+        [allow_resource("arn:aws:s3:::b/${aws:username" + spaces + ", 'nobody'}")], "arn:aws:s3:::b/nobody"
+    )
+    assert time.perf_counter() - start < 0.25
+    assert decision == "Allowed"
+    assert decide([allow_resource("arn:aws:s3:::b/${aws:username , 'x'}")], "arn:aws:s3:::b/x") == "Allowed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import text
 
 from iamd.secrets import SeededIds
 from iamd.store import AWS_ACCOUNT, AlreadyExists, Conflict, NotFound, Store, UnitOfWork
-from iamd.store.records import ManagedPolicyRecord
+from iamd.store.records import AwsManagedPolicy, ManagedPolicyRecord
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
 OTHER_ACCOUNT = "444455556666"
@@ -311,3 +312,60 @@ def test_policies_for_role(store: Store, ids: SeededIds) -> None:
     assert [(d.source, d.document) for d in result.identity] == [("inline", "inline"), ("managed", "managed")]
     assert result.boundary is None
     assert (empty.identity, empty.boundary) == ((), None)
+
+
+def _aws_policy(
+    ids: SeededIds, name: str, version_id: str, document: str, updated: datetime
+) -> AwsManagedPolicy:
+    return AwsManagedPolicy(
+        policy_id=ids.policy_id(),
+        name=name,
+        path="/",
+        version_id=version_id,
+        document=document,
+        created_at=NOW,
+        updated_at=updated,
+    )
+
+
+def test_aws_managed_policies_list_their_archived_earlier_versions(store: Store, ids: SeededIds) -> None:
+    """AWS keeps every earlier version of an AWS managed policy ("Versioning IAM policies", IAM
+    User Guide); iamd reads them from the archive it ships (iamd/data/aws_managed_policy_versions.zip)."""
+    with store.transaction() as uow:
+        assert (
+            uow.policies.load_aws_managed([_aws_policy(ids, "ReadOnlyAccess", "v190", '{"d": 1}', LATER)])
+            == 1
+        )
+        policy = uow.policies.get(AWS_ACCOUNT, "ReadOnlyAccess")
+        versions = uow.policies.list_versions(policy.id)
+        ids_listed = [v.version_id for v in versions]
+        assert ids_listed[0] == "v190" and versions[0].is_default and versions[0].document == '{"d": 1}'
+        assert len(versions) > 100 and "v1" in ids_listed and "v188" in ids_listed
+        numbers = [int(v[1:]) for v in ids_listed]
+        assert numbers == sorted(numbers, reverse=True)
+        assert not any(v.is_default for v in versions[1:])
+        first = uow.policies.get_version(policy.id, "v1")
+        assert json.loads(first.document)["Statement"] and not first.is_default
+        assert first.created_at.year == 2015
+        with pytest.raises(NotFound):
+            uow.policies.get_version(policy.id, "v999")
+        # A customer managed policy of the same name has only its own versions.
+        own = _policy(uow, ids, "ReadOnlyAccess")
+        assert [v.version_id for v in uow.policies.list_versions(own.id)] == ["v1"]
+        with pytest.raises(NotFound):
+            uow.policies.get_version(own.id, "v2")
+
+
+def test_a_newer_snapshot_moves_an_aws_managed_policys_default(store: Store, ids: SeededIds) -> None:
+    with store.transaction() as uow:
+        uow.policies.load_aws_managed([_aws_policy(ids, "ReadOnlyAccess", "v188", '{"old": 1}', NOW)])
+        generation = uow.accounts.generation(AWS_ACCOUNT)
+    newer = _aws_policy(ids, "ReadOnlyAccess", "v190", '{"new": 1}', LATER)
+    with store.transaction() as uow:
+        assert uow.policies.load_aws_managed([newer]) == 1
+        assert uow.policies.load_aws_managed([newer]) == 0
+        policy = uow.policies.get(AWS_ACCOUNT, "ReadOnlyAccess")
+        assert (policy.default_version_id, policy.updated_at) == ("v190", LATER)
+        assert uow.policies.default_version(policy.id).document == '{"new": 1}'
+        assert uow.policies.get_version(policy.id, "v188").document == '{"old": 1}'  # kept, not default
+        assert uow.accounts.generation(AWS_ACCOUNT) > generation

@@ -17,6 +17,7 @@ from iamd.wire import (
     requires_auth,
 )
 from iamd.wire.json import JsonProtocol
+from iamd.wire.models import NotServed
 from iamd.wire.query import QueryProtocol
 from iamd.wire.restjson import RestJsonProtocol
 
@@ -91,13 +92,42 @@ def test_action_of_another_service_than_the_scope_is_invalid() -> None:
         CATALOG.resolve(request, signing_service="sts")
 
 
-def test_unknown_action_is_invalid_action() -> None:
+def test_action_of_a_newer_model_resolves_to_an_unknown_operation() -> None:
+    """A newer SDK's operation (the name of an operation, not in the pinned model) is routed to the
+    service, marked unknown, so the pipeline can answer UnsupportedOperation naming it."""
     request = botocore_request("iam", "ListUsers")
-    bogus = dataclasses.replace(request, body=b"Action=ListUzers&Version=2010-05-08")
+    newer = dataclasses.replace(request, body=b"Action=CreateWorkloadIdentityFuture&Version=2010-05-08")
+    ref = CATALOG.resolve(newer, signing_service="iam")
+    assert (ref.service_name, ref.name, ref.known, ref.protocol) == (
+        "iam",
+        "CreateWorkloadIdentityFuture",
+        False,
+        "query",
+    )
+    assert CATALOG.resolve(request, signing_service="iam").known
+
+
+def test_action_that_is_no_operation_name_is_invalid_action() -> None:
+    request = botocore_request("iam", "ListUsers")
+    bogus = dataclasses.replace(request, body=b"Action=list_users&Version=2010-05-08")
     with pytest.raises(InvalidAction) as caught:
         CATALOG.resolve(bogus, signing_service="iam")
-    assert caught.value.message == "Could not find operation ListUzers for version 2010-05-08"
+    assert caught.value.message == "Could not find operation list_users for version 2010-05-08"
     assert (caught.value.status, caught.value.code) == (400, "InvalidAction")
+
+
+def test_request_signed_for_a_service_iamd_does_not_serve_is_not_served() -> None:
+    request = HttpRequest.build(
+        "POST", "/", "", {"X-Amz-Target": "DynamoDB_20120810.ListTables", "Host": "h"}, b"{}"
+    )
+    with pytest.raises(NotServed) as caught:
+        CATALOG.resolve(request, signing_service="dynamodb")
+    assert caught.value.model is not None and caught.value.model.service_name == "dynamodb"
+    assert caught.value.code == "UnsupportedOperation"
+    assert "iamd does not serve Amazon DynamoDB (dynamodb)" in caught.value.message
+    with pytest.raises(NotServed) as unknown:
+        CATALOG.resolve(request, signing_service="no-such-service")
+    assert unknown.value.model is None
 
 
 def test_wrong_api_version_is_invalid_action() -> None:
@@ -121,11 +151,24 @@ def test_json_request_routes_by_target() -> None:
 
 def test_unknown_target_is_unknown_operation() -> None:
     request = HttpRequest.build(
-        "POST", "/", "", {"X-Amz-Target": "AWSOrganizationsV20161128.Explode", "Host": "h"}, b"{}"
+        "POST", "/", "", {"X-Amz-Target": "AWSOrganizationsV20991231.ListAccounts", "Host": "h"}, b"{}"
     )
     with pytest.raises(InvalidAction) as caught:
         CATALOG.resolve(request, signing_service="organizations")
     assert caught.value.wire_json_code == "UnknownOperationException"
+
+
+def test_target_of_a_newer_model_resolves_to_an_unknown_operation() -> None:
+    request = HttpRequest.build(
+        "POST", "/", "", {"X-Amz-Target": "AWSOrganizationsV20161128.Explode", "Host": "h"}, b"{}"
+    )
+    ref = CATALOG.resolve(request, signing_service="organizations")
+    assert (ref.service_name, ref.name, ref.known, ref.protocol) == (
+        "organizations",
+        "Explode",
+        False,
+        "json",
+    )
 
 
 def test_rest_request_routes_by_method_and_path() -> None:

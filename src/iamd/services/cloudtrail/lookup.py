@@ -69,7 +69,7 @@ def render_event(event: StoredEvent) -> dict[str, Any]:
     return out
 
 
-@operation("cloudtrail", "LookupEvents", readonly=True)
+@operation("cloudtrail", "LookupEvents", readonly=True, heavy=True)
 def lookup_events(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("cloudtrail:LookupEvents", "*")
     if params.get("EventCategory") is not None:

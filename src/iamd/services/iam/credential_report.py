@@ -132,7 +132,7 @@ def _iam_error(shape: str) -> AwsError:
     return modeled_error(model, shape, " ".join(text.split()))
 
 
-@operation("iam", "GenerateCredentialReport")
+@operation("iam", "GenerateCredentialReport", heavy=True)
 def generate_credential_report(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("iam:GenerateCredentialReport", "*")
     existing = ctx.uow.accounts.credential_report(ctx.account_id)
@@ -146,7 +146,7 @@ def generate_credential_report(ctx: OperationContext, params: dict[str, Any]) ->
     return out
 
 
-@operation("iam", "GetCredentialReport", readonly=True)
+@operation("iam", "GetCredentialReport", readonly=True, heavy=True)
 def get_credential_report(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("iam:GetCredentialReport", "*")
     report = ctx.uow.accounts.credential_report(ctx.account_id)

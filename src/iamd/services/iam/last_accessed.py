@@ -65,7 +65,7 @@ def _decode(value: Any) -> Any:
     return value
 
 
-@operation("iam", "GenerateServiceLastAccessedDetails")
+@operation("iam", "GenerateServiceLastAccessedDetails", heavy=True)
 def generate_service_last_accessed_details(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["Arn"]
     granularity = params.get("Granularity") or "SERVICE_LEVEL"
@@ -169,7 +169,7 @@ def _page(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], dict[str
     return page, more
 
 
-@operation("iam", "GetServiceLastAccessedDetails", readonly=True)
+@operation("iam", "GetServiceLastAccessedDetails", readonly=True, heavy=True)
 def get_service_last_accessed_details(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("iam:GetServiceLastAccessedDetails", "*")
     job, result = _job(ctx, params["JobId"])
@@ -184,7 +184,7 @@ def get_service_last_accessed_details(ctx: OperationContext, params: dict[str, A
     }
 
 
-@operation("iam", "GetServiceLastAccessedDetailsWithEntities", readonly=True)
+@operation("iam", "GetServiceLastAccessedDetailsWithEntities", readonly=True, heavy=True)
 def get_service_last_accessed_details_with_entities(
     ctx: OperationContext, params: dict[str, Any]
 ) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from iamd.services.iam.users import authorize_user, find_user_authorized
 from iamd.store.records import AccountRecord, LoginProfileRecord, PasswordPolicyRecord, UserRecord
 from iamd.wire import (
     AccessDenied,
-    AwsError,
+    ClientError,
     EntityAlreadyExists,
     InvalidInput,
     NoSuchEntity,
@@ -36,9 +36,11 @@ from iamd.wire import (
 __all__ = [
     "DEFAULT_MINIMUM_LENGTH",
     "SYMBOLS",
+    "PasswordPolicyViolation",
     "password_expired",
     "password_hashing",
     "password_problems",
+    "policy_violation",
 ]
 
 SYMBOLS: Final = frozenset("!@#$%^&*()_+-=[]{}|'")
@@ -62,16 +64,48 @@ def password_hashing() -> PasswordHashing:
         return _hashing
 
 
-def policy_violation() -> AwsError:
+class PasswordPolicyViolation(ClientError):
+    """AWS's PasswordPolicyViolation: the API answers AWS's one sentence; ``reasons`` name the
+    rules broken (length, a character class, reuse) for iamd's own console and tools, and never
+    reach the wire or contain the password."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        modeled = modeled_error(load_service_model("iam"), "PasswordPolicyViolationException", VIOLATION)
+        super().__init__(
+            VIOLATION,
+            code=modeled.code,
+            json_code=modeled.json_code,
+            status=modeled.status,
+            sender_fault=modeled.sender_fault,
+        )
+        self.reasons = tuple(reasons)
+
+    @property
+    def explained(self) -> str:
+        """AWS's sentence followed by the rules broken, for people."""
+        if not self.reasons:
+            return self.message
+        return f"{self.message} The new password has {'; '.join(self.reasons)}."
+
+
+def policy_violation(reasons: Sequence[str] = ()) -> PasswordPolicyViolation:
     """AWS's PasswordPolicyViolation (HTTP 400), with its fixed sentence."""
-    return modeled_error(load_service_model("iam"), "PasswordPolicyViolationException", VIOLATION)
+    return PasswordPolicyViolation(reasons)
+
+
+_KIND_NAMES = {
+    "uppercase": "no uppercase letter (A-Z)",
+    "lowercase": "no lowercase letter (a-z)",
+    "numbers": "no number (0-9)",
+    "symbols": "no symbol (one of " + "".join(sorted(SYMBOLS)) + ")",
+}
 
 
 def password_problems(
     password: str, policy: PasswordPolicyRecord | None, account: AccountRecord
 ) -> list[str]:
-    """The composition rules ``password`` breaks (empty when it conforms). The reasons never
-    contain the password."""
+    """The composition rules ``password`` breaks (empty when it conforms), each a phrase that
+    follows "The new password has". The reasons never contain the password."""
     kinds = {
         "uppercase": any("A" <= c <= "Z" for c in password),
         "lowercase": any("a" <= c <= "z" for c in password),
@@ -81,21 +115,21 @@ def password_problems(
     problems: list[str] = []
     if policy is None:
         if len(password) < DEFAULT_MINIMUM_LENGTH:
-            problems.append(f"shorter than {DEFAULT_MINIMUM_LENGTH} characters")
+            problems.append(f"fewer than {DEFAULT_MINIMUM_LENGTH} characters")
         if sum(kinds.values()) < 3:
             problems.append("fewer than three of uppercase letters, lowercase letters, numbers and symbols")
         if password in {account.name, account.email or ""}:
-            problems.append("identical to the account name or email address")
+            problems.append("the same text as the account name or email address")
         return problems
     if len(password) < policy.minimum_length:
-        problems.append(f"shorter than {policy.minimum_length} characters")
+        problems.append(f"fewer than {policy.minimum_length} characters")
     required = {
         "uppercase": policy.require_uppercase,
         "lowercase": policy.require_lowercase,
         "numbers": policy.require_numbers,
         "symbols": policy.require_symbols,
     }
-    problems.extend(f"no {kind}" for kind, needed in required.items() if needed and not kinds[kind])
+    problems.extend(_KIND_NAMES[kind] for kind, needed in required.items() if needed and not kinds[kind])
     return problems
 
 
@@ -122,22 +156,24 @@ def check_new_password(
     """Refuse a password the account policy forbids: composition, then reuse of the last
     PasswordReusePrevention passwords (the current one included; ``current_password``, when the
     caller has just proven it, spares verifying its hash again)."""
-    if password_problems(password, policy, ctx.uow.accounts.get(ctx.account_id)):
-        raise policy_violation()
+    problems = password_problems(password, policy, ctx.uow.accounts.get(ctx.account_id))
+    if problems:
+        raise policy_violation(problems)
     if policy is not None and policy.reuse_prevention:
         remembered = policy.reuse_prevention
+        reused = [f"been used before: the policy prevents reusing the last {remembered} passwords"]
         hashes: list[str] = []
         if current is not None:
             if current_password is not None:
                 if constant_time_equals(password, current_password):
-                    raise policy_violation()
+                    raise policy_violation(reused)
             else:
                 hashes.append(current.password_hash)
             remembered -= 1
         if remembered > 0:
             hashes.extend(ctx.uow.login_profiles.previous_hashes(user.id, remembered))
         if _reused(password, hashes):
-            raise policy_violation()
+            raise policy_violation(reused)
 
 
 def render_login_profile(user: UserRecord, profile: LoginProfileRecord) -> dict[str, Any]:

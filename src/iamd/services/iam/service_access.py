@@ -155,13 +155,13 @@ def _group_policies(ctx: OperationContext, group_id: str, group_name: str) -> li
     return held
 
 
-@operation("iam", "ListPoliciesGrantingServiceAccess", readonly=True)
+@operation("iam", "ListPoliciesGrantingServiceAccess", readonly=True, heavy=True)
 def list_policies_granting_service_access(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     arn = params["Arn"]
     namespaces = [str(n) for n in params["ServiceNamespaces"]]
     ctx.authorize("iam:ListPoliciesGrantingServiceAccess", arn)
     if params.get("Marker") is not None:  # every answer is complete, so no marker was ever given out
-        raise ValidationError("Invalid Marker: the pagination marker is not valid")
+        raise ValidationError("Invalid Marker.")
     for namespace in namespaces:
         if not namespace:
             raise InvalidInput("A service namespace cannot be empty.")

@@ -5,6 +5,19 @@ the parsed documents).
 
 Only what the request gives is in the simulated context (its ContextEntries), as in AWS: the
 simulator does not take the keys of the simulation request itself.
+
+A denied result also says why, down to the condition (``iamd.authz.explain``), in the one place of
+AWS's EvaluationResult shape that holds free text: EvalDecisionDetails, a map from a text naming a
+contributor to the decision (allowed, explicitDeny, implicitDeny). The IAM API reference
+(https://docs.aws.amazon.com/IAM/latest/APIReference/API_EvaluationResult.html) describes it as "a
+brief summary of how each policy type contributes to the final evaluation decision"; AWS keys it
+by policy type ("IAM Policy", "Resource Policy"). iamd adds one entry per statement that nearly
+allowed (implicitDeny) or that denied (explicitDeny), keyed by the policy's SourcePolicyId, the
+statement and the element that decided, e.g. ``PolicyInputList.1 statement FromOffice: Condition
+IpAddress aws:SourceIp: request value 203.0.113.9; policy values 10.0.0.0/8``, cut to the key's
+256 characters. The other fields keep AWS's meaning: MatchedStatements lists only statements that
+determined the result (none for an implicit deny) with their positions, and MissingContextValues
+only condition keys (a caller may send them back as ContextEntries), so neither can carry it.
 """
 
 from __future__ import annotations
@@ -29,10 +42,11 @@ from iamd.authz import (
     StatementRef,
     compile_policies,
     evaluate,
+    explain,
     normalize_context,
 )
 from iamd.policy import Policy, PolicyError, PolicyKind, Statement, parse_policy
-from iamd.policy.jsonpos import JsonNode, JsonSyntaxError, parse_json
+from iamd.policy.jsonpos import JsonSyntaxError, parse_json
 from iamd.services.framework import OperationContext, operation
 from iamd.services.iam.common import list_params, page_output, policy_arn
 from iamd.services.iam.lookups import find_group_authorized, find_role_authorized, page_list
@@ -42,7 +56,6 @@ from iamd.store.schema import AWS_ACCOUNT
 from iamd.wire import InvalidInput, MalformedPolicyDocument
 
 _ACCOUNT = re.compile(r"\d{12}")
-_VARIABLE = re.compile(r"\$\{([^}]*)\}")
 _LIST_TYPES = frozenset({"stringList", "numericList", "booleanList", "ipList", "binaryList", "dateList"})
 
 
@@ -97,6 +110,7 @@ class Layers:
         scps: Sequence[Sequence[Source]] = (),
     ) -> None:
         self.sources: dict[str, Source] = {}
+        self._starts: dict[str, list[int]] = {}
         self.identity = self._compile(identity, "i")
         self.boundary = self._compile(boundary, "b") if boundary is not None else None
         self.resource = self._compile([resource], "r") if resource is not None else None
@@ -123,6 +137,15 @@ class Layers:
             found.append(self.resource)
         return found
 
+    def statement_starts(self, label: str) -> list[int]:
+        """Where the statements of the policy labelled ``label`` start in its text; read once per
+        simulation (reading a policy's positions costs as much as parsing it)."""
+        starts = self._starts.get(label)
+        if starts is None:
+            source = self.sources.get(label)
+            starts = self._starts[label] = _statement_starts(source.text) if source is not None else []
+        return starts
+
     def statement(self, ref: StatementRef) -> tuple[Source, Statement] | None:
         source = self.sources.get(ref.policy)
         if source is None:
@@ -136,13 +159,22 @@ class Layers:
 # -- context keys -----------------------------------------------------------------------------------
 
 
+def _variable_bodies(text: str) -> Iterable[str]:
+    """What each ``${…}`` in ``text`` holds. (With ``str.find``: a regex would rescan the rest of
+    the text from every ``${`` that has no closing brace, quadratic in the text's length.)"""
+    pos = 0
+    while (start := text.find("${", pos)) >= 0 and (end := text.find("}", start + 2)) >= 0:
+        yield text[start + 2 : end]
+        pos = end + 1
+
+
 def statement_keys(stmt: Statement) -> list[str]:
     """The context keys a statement reads: its condition keys and the variables in its Resource,
     NotResource and condition values, as written."""
     keys = [clause.key for clause in stmt.conditions]
     texts = [*(stmt.resources or ()), *(v for clause in stmt.conditions for v in clause.values)]
     for text in texts:
-        for body in _VARIABLE.findall(text):
+        for body in _variable_bodies(text):
             key = body.split(",", 1)[0].strip()
             if key and key not in ("*", "?", "$"):
                 keys.append(key)
@@ -184,27 +216,33 @@ def _position(text: str, offset: int) -> dict[str, int]:
     return {"Line": line, "Column": column}
 
 
-def _statement_span(text: str, index: int) -> tuple[dict[str, int], dict[str, int]] | None:
-    """Where statement ``index`` starts and ends in the policy text (1-based line and column)."""
+def _statement_starts(text: str) -> list[int]:
+    """Where each statement starts in the policy text (offsets; empty when it cannot be read)."""
     try:
         root = parse_json(text)
     except JsonSyntaxError:
-        return None
-    statement: JsonNode | None = None
+        return []
+    starts: list[int] = []
     for key, _, node in root.items:
         if key == "Statement":
-            if node.kind == "array" and index < len(node.elements):
-                statement = node.elements[index]
-            elif node.kind == "object" and index == 0:
-                statement = node
-    if statement is None:
+            if node.kind == "array":
+                starts = [element.pos.offset for element in node.elements]
+            elif node.kind == "object":
+                starts = [node.pos.offset]
+    return starts
+
+
+def _statement_span(
+    text: str, starts: Sequence[int], index: int
+) -> tuple[dict[str, int], dict[str, int]] | None:
+    """Where statement ``index`` starts and ends in the policy text (1-based line and column)."""
+    if index >= len(starts):
         return None
-    start = statement.pos.offset
     try:
-        _, end = json.JSONDecoder().raw_decode(text, start)
+        _, end = json.JSONDecoder().raw_decode(text, starts[index])
     except ValueError:
         return None
-    return _position(text, start), _position(text, end)
+    return _position(text, starts[index]), _position(text, end)
 
 
 def _matched(layers: Layers, refs: Iterable[StatementRef]) -> list[dict[str, Any]]:
@@ -215,7 +253,7 @@ def _matched(layers: Layers, refs: Iterable[StatementRef]) -> list[dict[str, Any
             continue
         source, _ = found
         entry: dict[str, Any] = {"SourcePolicyId": source.policy_id, "SourcePolicyType": source.policy_type}
-        span = _statement_span(source.text, ref.index)
+        span = _statement_span(source.text, layers.statement_starts(ref.policy), ref.index)
         if span is not None:
             entry["StartPosition"], entry["EndPosition"] = span
         out.append(entry)
@@ -233,6 +271,35 @@ def _missing(layers: Layers, action: str, context: dict[str, object]) -> list[st
             if found is not None:
                 keys.extend(k for k in statement_keys(found[1]) if k.lower() not in present)
     return _unique(keys)
+
+
+_DETAIL_KEY_MAX = 256
+"""EvalDecisionSourceType: the map key's length limit in the IAM API model."""
+
+
+def _detail_key(layers: Layers, ref: StatementRef, text: str) -> str | None:
+    found = layers.statement(ref)
+    if found is None:
+        return None
+    source, stmt = found
+    key = f"{source.policy_id} statement {stmt.label}: {text}"
+    return key if len(key) <= _DETAIL_KEY_MAX else key[: _DETAIL_KEY_MAX - 1] + "…"
+
+
+def _why(layers: Layers, decision: Decision) -> dict[str, str]:
+    """EvalDecisionDetails entries naming, for a denial, each statement that denied or nearly
+    allowed and the element that decided it."""
+    out: dict[str, str] = {}
+    for denied in decision.denied_by:
+        text = "; ".join(c.describe() for c in denied.conditions) or "applies"
+        key = _detail_key(layers, denied.statement, f"denies ({text})")
+        if key is not None:
+            out[key] = "explicitDeny"
+    for miss in decision.near_misses:
+        key = _detail_key(layers, miss.statement, miss.failed.describe())
+        if key is not None:
+            out[key] = "implicitDeny"
+    return out
 
 
 def _decision_name(decision: Decision) -> str:
@@ -269,6 +336,9 @@ def _result(
             "IAM Policy": _outcome_name(details.get(Layer.IDENTITY)),
             "Resource Policy": _outcome_name(details.get(Layer.RESOURCE)),
         }
+    why = _why(layers, decision)
+    if why:
+        out.setdefault("EvalDecisionDetails", {}).update(why)
     return out
 
 
@@ -308,11 +378,25 @@ def simulate(
     normalized = normalize_context(context)
     owner = _resource_owner(params.get("ResourceOwner"))
     resource_policies = ResourcePolicies(policy=layers.resource)
+    principal_policies = layers.principal_policies()
     results: list[dict[str, Any]] = []
-    for action in params["ActionNames"]:
-        for resource in params.get("ResourceArns") or ["*"]:
+    actions, resources = params["ActionNames"], params.get("ResourceArns") or ["*"]
+    for action in actions:
+        for resource in resources:
+            if ctx.budget.exceeded():
+                # InvalidInput (400, the caller's fault, never retried by SDKs): the request asked
+                # for more than one request may. Not PolicyEvaluation, the simulator's other error:
+                # a 500 that SDKs retry, running the same work again.
+                raise InvalidInput(
+                    f"The simulation did not finish within its time budget of {ctx.budget.seconds:g} "
+                    f"seconds: it evaluated {len(results)} of {len(actions) * len(resources)} "
+                    "combinations of ActionNames and ResourceArns. Simulate fewer actions or "
+                    "resources, or smaller policies, per request."
+                )
             request = Request(principal, action, resource, owner, normalized)
-            decision = evaluate(request, layers.principal_policies(), resource_policies)
+            decision = evaluate(request, principal_policies, resource_policies)
+            if not decision.allowed:
+                decision = explain(request, principal_policies, resource_policies, decision)
             results.append(_result(layers, decision, action, resource, context))
     marker, max_items = list_params(params)
     return page_output(page_list(results, marker, max_items), "EvaluationResults", lambda r: r)
@@ -423,7 +507,7 @@ def _names(item: dict[str, Any], source: Source, boundary: bool) -> bool:
     )
 
 
-@operation("iam", "SimulatePrincipalPolicy", readonly=True)
+@operation("iam", "SimulatePrincipalPolicy", readonly=True, heavy=True)
 def simulate_principal_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     source = load_source(ctx, "iam:SimulatePrincipalPolicy", params["PolicySourceArn"])
     identity = list(source.identity)
@@ -449,7 +533,7 @@ def _resource_source(params: dict[str, Any]) -> Source | None:
     return Source("ResourcePolicy", "resource", text, _parse(text, PolicyKind.RESOURCE, "ResourcePolicy"))
 
 
-@operation("iam", "SimulateCustomPolicy", readonly=True)
+@operation("iam", "SimulateCustomPolicy", readonly=True, heavy=True)
 def simulate_custom_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("iam:SimulateCustomPolicy", "*")
     identity = _inputs(params["PolicyInputList"], "PolicyInputList", PolicyKind.IDENTITY)
@@ -471,7 +555,7 @@ def simulate_custom_policy(ctx: OperationContext, params: dict[str, Any]) -> dic
     return simulate(ctx, params, Layers(identity, boundary, _resource_source(params), scps), principal)
 
 
-@operation("iam", "GetContextKeysForPrincipalPolicy", readonly=True)
+@operation("iam", "GetContextKeysForPrincipalPolicy", readonly=True, heavy=True)
 def get_context_keys_for_principal_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     source = load_source(ctx, "iam:GetContextKeysForPrincipalPolicy", params["PolicySourceArn"])
     policies = [s.policy for s in source.identity]
@@ -481,7 +565,7 @@ def get_context_keys_for_principal_policy(ctx: OperationContext, params: dict[st
     return {"ContextKeyNames": context_keys(policies)}
 
 
-@operation("iam", "GetContextKeysForCustomPolicy", readonly=True)
+@operation("iam", "GetContextKeysForCustomPolicy", readonly=True, heavy=True)
 def get_context_keys_for_custom_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("iam:GetContextKeysForCustomPolicy", "*")
     sources = _inputs(params["PolicyInputList"], "PolicyInputList", PolicyKind.IDENTITY)

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from iamd.policy import PolicyKind, check_policy
+from iamd.policy import PolicyKind
+from iamd.policy.acceptance import first_refusal
 from iamd.services.framework import OperationContext
 from iamd.services.sts.tokens import (
     MAX_TOKEN_SIZE,
@@ -127,10 +128,11 @@ def session_policies(ctx: OperationContext, params: Mapping[str, Any], owner_acc
                 "1 validation error detected: Value at 'policy' failed to satisfy constraint: "
                 f"Member must have length less than or equal to {MAX_POLICY_LENGTH}"
             )
-        result = check_policy(policy, PolicyKind.SESSION)
-        if result.errors or result.policy is None:
-            details = "; ".join(f.message for f in result.errors[:3]) or "the policy does not parse"
-            raise MalformedPolicyDocument(f"The policy is not valid: {details}")
+        # STS's sentences for a bad session policy are not quoted anywhere we found; it answers
+        # with MalformedPolicyDocument (its model), and iamd uses IAM's identity-policy sentences.
+        refusal = first_refusal(policy, PolicyKind.SESSION)
+        if refusal is not None:
+            raise MalformedPolicyDocument(refusal.message)
     arns: list[str] = []
     descriptors = params.get("PolicyArns") or []
     if len(descriptors) > MAX_POLICY_ARNS:
@@ -175,8 +177,11 @@ def session_tags(
     for tag in params_tags or []:
         key, value = str(tag["Key"]), str(tag.get("Value", ""))
         if key.lower() in seen:
+            # AWS's exact sentences here and below (recorded against AWS: LocalStack's
+            # tests/aws/services/sts/test_sts.snapshot.json, test_assume_role_tag_validation and
+            # test_iam_role_chaining_override_transitive_tags).
             raise InvalidParameterValue(
-                f"Duplicate tag keys found. Please note that Tag keys are case insensitive: {key}"
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
             )
         if key.lower().startswith("aws:"):
             raise InvalidParameterValue(f"Tag keys may not start with 'aws:': {key}")
@@ -188,13 +193,15 @@ def session_tags(
     for key in tags:
         if key.lower() in inherited_lower:
             raise InvalidParameterValue(
-                f"The session tag {key} cannot override the transitive session tag "
-                f"{inherited_lower[key.lower()]} inherited from the calling session."
+                "One of the specified transitive tag keys can't be set because it conflicts with a "
+                "transitive tag key from the calling session."
             )
     keys: list[str] = []
     for key in transitive_keys or []:
         if key.lower() not in seen:
-            raise InvalidParameterValue(f"The transitive tag key {key} is not a session tag of this request.")
+            raise InvalidParameterValue(
+                "The specified transitive tag key must be included in the requested tags."
+            )
         if key.lower() not in {k.lower() for k in keys}:
             keys.append(key)
     combined = {**dict(inherited), **tags}

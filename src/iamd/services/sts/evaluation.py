@@ -24,6 +24,7 @@ from iamd.authz import (
     ResourcePolicies,
     compile_policies,
     evaluate,
+    explain,
     normalize_context,
 )
 from iamd.policy import PolicyError, PolicyKind, parse_policy
@@ -118,8 +119,11 @@ class Trust:
         if trust is None:
             raise deny(ctx, self.principal, action, self.role_arn, None, normalized, self.principal.account)
         request = Request(self.principal, action, self.role_arn, self.role_account, normalized)
-        decision = evaluate(request, self.policies, ResourcePolicies(policy=trust, required=True))
+        resource_policies = ResourcePolicies(policy=trust, required=True)
+        decision = evaluate(request, self.policies, resource_policies)
         if not decision.allowed:
+            # Only a denial pays for the near misses; DecodeAuthorizationMessage shows them.
+            decision = explain(request, self.policies, resource_policies, decision)
             raise deny(
                 ctx, self.principal, action, self.role_arn, decision, normalized, self.principal.account
             )

@@ -65,7 +65,7 @@ def get_session_token(ctx: OperationContext, params: dict[str, Any]) -> dict[str
     return credentials_output(issued)
 
 
-@operation("sts", "GetFederationToken", readonly=True)
+@operation("sts", "GetFederationToken", readonly=True, heavy=True)
 def get_federation_token(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     refuse_session_kinds(ctx, "GetFederationToken", ROLE, FEDERATED, USER, ROOT)
     caller = ctx.caller

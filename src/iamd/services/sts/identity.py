@@ -58,6 +58,13 @@ _UNSUPPORTED = {
     "GetDelegatedAccessToken": "iamd issues no trade-in tokens",
     "GetScopedCredentials": "iamd sessions carry one session-policy layer, "
     "so they cannot be scoped down again",
+    # botocore 1.44.18: the STS side of IAM workload identity (X509-SVIDs, trust bundles, contexts).
+    "GetCertificate": "iamd issues no workload identities (IAM workload identity providers are not "
+    "implemented yet), so no session has one to certify",
+    "GetTrustBundles": "iamd has no workload identity providers (not implemented yet), so it publishes "
+    "no trust bundles",
+    "IssueWorkloadIdentityContext": "iamd has no workload identity templates (not implemented yet) to "
+    "issue a context from",
 }
 
 

@@ -2,8 +2,14 @@
 so that only a caller allowed ``sts:DecodeAuthorizationMessage`` in the same account reads it.
 
 The decoded form follows AWS's (``allowed``, ``explicitDeny``, ``matchedStatements``,
-``failures``, ``context`` with principal, action, resource and conditions), plus iamd's
-explanation of the decision per policy layer under ``iamd``.
+``failures``, ``context`` with principal, action, resource and conditions; the example decoded
+message in the IAM User Guide, "Use DecodeAuthorizationMessage with a CLI",
+https://docs.aws.amazon.com/IAM/latest/UserGuide/sts_example_sts_DecodeAuthorizationMessage_section.html),
+plus iamd's explanation of the decision under ``iamd``: per policy layer, and for a denial the
+statements that nearly allowed (``nearMisses``: statement, the element that failed, and for a
+condition its operator, key, the request's values or their absence, the policy's values) or the
+Denies that applied (``deniedBy``). AWS's own fields keep AWS's meaning: an implicit deny matched
+no statement, so its near misses are not ``matchedStatements``.
 """
 
 from __future__ import annotations

@@ -242,7 +242,7 @@ def _decode(assertion: str) -> bytes:
         raise _invalid("The SAML assertion is not base64.") from exc
 
 
-@operation("sts", "AssumeRoleWithSAML", readonly=True)
+@operation("sts", "AssumeRoleWithSAML", readonly=True, heavy=True)
 def assume_role_with_saml(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     arn, provider_arn = params["RoleArn"], params["PrincipalArn"]
     account, _, _ = parse_role_arn(arn)

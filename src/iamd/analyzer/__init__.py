@@ -1,0 +1,34 @@
+"""IAM Access Analyzer's policy validation, offline. PURE: data in, findings out (no I/O, no
+clock). The Service Authorization Reference comes in as a ``Sar`` object (``iamd.catalog``
+provides one)."""
+
+from iamd.analyzer.issues import ISSUES, learn_more_link
+from iamd.analyzer.model import (
+    RESOURCE_TYPES,
+    TRUST_POLICY,
+    ActionFacts,
+    Location,
+    PolicyType,
+    Sar,
+    Span,
+    Spot,
+    ValidationFinding,
+    policy_kind,
+)
+from iamd.analyzer.validate import validate_policy
+
+__all__ = [
+    "ISSUES",
+    "RESOURCE_TYPES",
+    "TRUST_POLICY",
+    "ActionFacts",
+    "Location",
+    "PolicyType",
+    "Sar",
+    "Span",
+    "Spot",
+    "ValidationFinding",
+    "learn_more_link",
+    "policy_kind",
+    "validate_policy",
+]
