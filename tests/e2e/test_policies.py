@@ -290,7 +290,9 @@ def test_get_account_authorization_details(iam: Any) -> None:
     assert READ_ONLY in policies and ADMIN in policies  # AWS managed policies in use are listed
 
     only_roles = iam.get_account_authorization_details(Filter=["Role"])
-    assert not only_roles.get("UserDetailList") and not only_roles.get("Policies")
+    # The sections filtered out are there, empty (cloudsplaining's download reads them as is).
+    assert only_roles["UserDetailList"] == [] and only_roles["GroupDetailList"] == []
+    assert only_roles["Policies"] == []
     assert {r["RoleName"] for r in only_roles["RoleDetailList"]} >= {"gaad-role"}
 
     # Paginated, every entity shows up exactly once.

@@ -40,6 +40,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="run with the clock moved by this many seconds (for tests)",
     )
     serve.add_argument(
+        "--test-mode",
+        action="store_true",
+        help="for test suites, on loopback only: POST /iamd/reset (and moto's POST /moto-api/reset) "
+        "puts every account back as it was at start, and the root user gets an access key, written "
+        "as profile iamd-root (against best practice: test accounts only)",
+    )
+    serve.add_argument(
         "--request-budget",
         type=float,
         metavar="SECONDS",
@@ -88,7 +95,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from iamd.secrets.kek import load_kek
     from iamd.server.app import create_app, settle
     from iamd.server.authorizer import Authorizer
-    from iamd.server.bootstrap import ADMIN_USER, PROFILE, bootstrap, write_profile
+    from iamd.server.bootstrap import (
+        ADMIN_USER,
+        PROFILE,
+        ROOT_PROFILE,
+        bootstrap,
+        ensure_root_key,
+        write_profile,
+        write_root_profile,
+    )
     from iamd.server.memory import return_large_buffers
     from iamd.server.pipeline import Pipeline
     from iamd.store.engine import default_url
@@ -100,6 +115,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.account_id is not None and not re.fullmatch(r"\d{12}", args.account_id):
         print("iamd serve: --account-id must be 12 digits", file=sys.stderr)
         return 2
+    if args.test_mode:
+        from iamd.server.testmode import is_loopback
+
+        if not is_loopback(args.host):
+            print(
+                f"iamd serve: --test-mode listens on loopback only (127.0.0.1, ::1, localhost), "
+                f"not on {args.host}: its reset paths take no signature",
+                file=sys.stderr,
+            )
+            return 2
     return_large_buffers()
     # Everything the server writes is for its own user only (private_files.py): the umask for
     # what libraries create, explicit modes for ours, and a repair of older, looser data.
@@ -117,6 +142,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     result = bootstrap(store, ids, clock.now(), args.account_id)
     endpoint = f"http://{args.host}:{args.port}"
     write_profile(data_dir, result.account_id, endpoint)
+    if args.test_mode:
+        root_key_id, root_secret = ensure_root_key(store, ids, clock.now(), result.account_id)
+        write_root_profile(data_dir, root_key_id, root_secret, endpoint)
+        log = logging.getLogger("iamd.server")
+        log.warning(
+            "test mode: the root user of account %s has access key %s (profile %r): against best "
+            "practice, for test accounts only; POST %s resets every account",
+            result.account_id,
+            root_key_id,
+            ROOT_PROFILE,
+            "/iamd/reset",
+        )
     verb = "created" if result.created else "using"
     print(
         f"iamd: {verb} account {result.account_id}; bootstrap administrator {ADMIN_USER} "
@@ -153,8 +190,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         public_url=args.public_url,
         **({} if args.request_budget is None else {"budget_seconds": args.request_budget}),
     )
+    extra_routes = []
+    if args.test_mode:
+        from iamd.server.testmode import TestMode
+
+        extra_routes = TestMode(pipeline, clock).routes()
+        print(f"iamd: test mode: POST {endpoint}/iamd/reset (or /moto-api/reset) resets", flush=True)
     config = uvicorn.Config(
-        create_app(pipeline), host=args.host, port=args.port, log_level=args.log_level, access_log=False
+        create_app(pipeline, extra_routes=extra_routes),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
     )
     trail_writer = writer
 

@@ -136,6 +136,7 @@ class Console:
         self.kek = pipeline.store.kek
         self.prefix = prefix
         self.throttle = SignInThrottle()
+        pipeline.on_reset.append(self.throttle.clear)
         self.revocations = Revocations()
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("iamd.console", "templates"),

@@ -52,6 +52,11 @@ class SignInThrottle:
         self._counts: OrderedDict[tuple[str, ...], _Count] = OrderedDict()
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Forget every failure (``iamd serve --test-mode``'s reset)."""
+        with self._lock:
+            self._counts.clear()
+
     def _get(self, key: tuple[str, ...], now: float) -> _Count | None:
         found = self._counts.get(key)
         if found is not None and now - found.last > FORGET_AFTER:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import gc
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 
 import anyio
@@ -15,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from iamd.console import console_mount
 from iamd.server.limits import (
@@ -61,7 +62,12 @@ def settle(pipeline: Pipeline) -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
-def create_app(pipeline: Pipeline, heavy_concurrency: int = HEAVY_CONCURRENCY) -> Starlette:
+def create_app(
+    pipeline: Pipeline,
+    heavy_concurrency: int = HEAVY_CONCURRENCY,
+    extra_routes: Sequence[BaseRoute] = (),
+) -> Starlette:
+    """``extra_routes``: served before the AWS pipeline's catch-all (test mode's reset paths)."""
     heavy = anyio.CapacityLimiter(heavy_concurrency)
 
     async def health(request: Request) -> Response:
@@ -157,6 +163,7 @@ def create_app(pipeline: Pipeline, heavy_concurrency: int = HEAVY_CONCURRENCY) -
             ),
             Route(oidc_issuer.issuer_path("{account_id}") + "/.well-known/jwks.json", jwks, methods=["GET"]),
             console_mount(pipeline),
+            *extra_routes,
             Route("/{path:path}", aws, methods=_METHODS),
         ]
     )

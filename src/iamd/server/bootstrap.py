@@ -4,6 +4,7 @@ managed policies, and a bootstrap administrator whose key is written once as AWS
 
 from __future__ import annotations
 
+import configparser
 import gzip
 import json
 import os
@@ -22,17 +23,21 @@ from iamd.store.unit import UnitOfWork
 __all__ = [
     "ADMIN_USER",
     "PROFILE",
+    "ROOT_PROFILE",
     "Bootstrap",
     "add_administrator",
     "append_profile",
     "bootstrap",
     "create_account",
+    "ensure_root_key",
     "seed_managed_policies",
     "write_profile",
+    "write_root_profile",
 ]
 
 ADMIN_USER = "iamd-admin"
 PROFILE = "iamd"
+ROOT_PROFILE = "iamd-root"
 DEFAULT_REGION = "us-east-1"
 
 
@@ -162,4 +167,49 @@ def write_profile(data_dir: Path, account_id: str, endpoint_url: str) -> None:
     config = data_dir / "config"
     write_private_text(
         config, f"[profile {PROFILE}]\nregion = {DEFAULT_REGION}\nendpoint_url = {endpoint_url}\n"
+    )
+
+
+def ensure_root_key(store: Store, ids: IdSource, now: datetime, account_id: str) -> tuple[str, str]:
+    """The root user's access key (made if it has none): ``iamd serve --test-mode`` only, so
+    test suites can sign as the root user. Against best practice anywhere else."""
+
+    def work(uow: UnitOfWork) -> tuple[str, str]:
+        for key in uow.access_keys.list_for(account_id, None):
+            signing = uow.access_keys.signing_key(key.id)
+            if signing is not None and key.status == "Active":
+                return key.id, signing.secret_access_key
+        key_id, secret = ids.access_key_id(), ids.secret_access_key()
+        uow.access_keys.create(
+            account_id, key_id=key_id, user_id=None, secret_access_key=secret, created_at=now
+        )
+        return key_id, secret
+
+    return store.run(work, account_id=account_id)
+
+
+def _update_ini(path: Path, section: str, values: dict[str, str], *, private: bool) -> None:
+    """Set one section of an AWS CLI credentials or config file, keeping the others."""
+    parser = configparser.RawConfigParser()
+    if path.exists():
+        parser.read(path, encoding="utf-8")
+    parser[section] = values
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        parser.write(fh)
+
+
+def write_root_profile(data_dir: Path, key_id: str, secret: str, endpoint_url: str) -> None:
+    """Write the root user's key as profile ``iamd-root`` besides ``iamd`` (test mode)."""
+    _update_ini(
+        data_dir / "credentials",
+        ROOT_PROFILE,
+        {"aws_access_key_id": key_id, "aws_secret_access_key": secret},
+        private=True,
+    )
+    _update_ini(
+        data_dir / "config",
+        f"profile {ROOT_PROFILE}",
+        {"region": DEFAULT_REGION, "endpoint_url": endpoint_url},
+        private=False,
     )

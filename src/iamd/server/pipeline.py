@@ -7,6 +7,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -89,6 +90,10 @@ class _LruCache:
             if found is not None:
                 self._items.move_to_end(key)
             return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
 
     def put(self, key: str, value: _KeyEntry) -> None:
         with self._lock:
@@ -181,6 +186,25 @@ class Pipeline:
         self._keys = _LruCache(4096)
         self._last_used: dict[tuple[str, str, str], datetime] = {}
         self._last_used_lock = threading.Lock()
+        self.on_reset: list[Callable[[], None]] = []
+        """What else to forget on a test-mode reset (the console's sign-in throttle)."""
+
+    def forget_caches(self) -> None:
+        """Drop every in-process cache: verified keys, last-use marks, compiled policies, sessions'
+        entities and policies, OpenID Connect key sets, and what ``on_reset`` names. Other nodes
+        see a reset through the accounts' generation counters instead."""
+        from iamd.server.sessions import resolver_for
+        from iamd.services.policies import shared_cache
+        from iamd.services.sts.oidc import jwks_cache
+
+        self._keys.clear()
+        with self._last_used_lock:
+            self._last_used.clear()
+        shared_cache().clear()
+        resolver_for(self.store).clear()
+        jwks_cache.clear()
+        for hook in self.on_reset:
+            hook()
 
     def base_url(self, request: HttpRequest, connection: Connection) -> str:
         """Where clients reach this iamd: ``--public-url``, else the request's scheme and Host."""

@@ -67,6 +67,13 @@ class SessionResolver:
         self._entities: OrderedDict[tuple[str, str], _Entity] = OrderedDict()
         self._policies: OrderedDict[str, tuple[int, str | None]] = OrderedDict()
 
+    def clear(self) -> None:
+        """Forget every cached token, entity and policy (``iamd serve --test-mode``'s reset)."""
+        with self._lock:
+            self._tokens.clear()
+            self._entities.clear()
+            self._policies.clear()
+
     # -- the token ------------------------------------------------------------------------------
 
     def open(

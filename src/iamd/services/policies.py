@@ -66,6 +66,11 @@ class PolicyCache:
         self._size = size
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        """Forget everything (``iamd serve --test-mode``'s reset)."""
+        with self._lock:
+            self._cache.clear()
+
     def principal_policies(
         self, uow: UnitOfWork, caller: Caller, generations: Mapping[str, int] | None = None
     ) -> PrincipalPolicies:

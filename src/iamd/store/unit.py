@@ -12,6 +12,7 @@ from iamd.store.access_keys import AccessKeys
 from iamd.store.account_settings import AccountSettings
 from iamd.store.accounts import Accounts
 from iamd.store.audit import Audit
+from iamd.store.baseline import Baselines
 from iamd.store.credentials import ServiceCredentials, SigningCertificates, SshPublicKeys
 from iamd.store.errors import StoreError
 from iamd.store.groups import Groups
@@ -176,3 +177,7 @@ class UnitOfWork:
     @cached_property
     def organizations(self) -> Organizations:
         return Organizations(self)
+
+    @cached_property
+    def baselines(self) -> Baselines:
+        return Baselines(self)

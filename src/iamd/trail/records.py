@@ -44,6 +44,7 @@ __all__ = [
     "element_time",
     "lower_first",
     "record_json",
+    "service_event_record",
     "sign_in_record",
     "trail_elements",
 ]
@@ -314,6 +315,41 @@ def sign_in_record(
         }
     )
     return record
+
+
+def service_event_record(
+    *,
+    account_id: str,
+    event_time: datetime,
+    event_source: str,
+    event_name: str,
+    source_ip: str,
+    user_agent: str,
+    event_id: str,
+    details: Mapping[str, Any],
+) -> dict[str, Any]:
+    """An ``AwsServiceEvent`` record: something the service did that is no API call (CloudTrail
+    User Guide, "AWS service events": ``userIdentity`` names the account and the service,
+    ``serviceEventDetails`` says what happened)."""
+    return {
+        "eventVersion": EVENT_VERSION,
+        "userIdentity": {"accountId": account_id, "invokedBy": event_source},
+        "eventTime": cloudtrail_time(event_time),
+        "eventSource": event_source,
+        "eventName": event_name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": source_ip,
+        "userAgent": user_agent,
+        "requestParameters": None,
+        "responseElements": None,
+        "eventID": event_id,
+        "readOnly": False,
+        "eventType": "AwsServiceEvent",
+        "managementEvent": True,
+        "recipientAccountId": account_id,
+        "serviceEventDetails": dict(details),
+        "eventCategory": "Management",
+    }
 
 
 def record_json(record: Mapping[str, Any]) -> str:

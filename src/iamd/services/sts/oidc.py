@@ -113,6 +113,11 @@ class JwksCache:
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
 
+    def clear(self) -> None:
+        """Forget every key set (``iamd serve --test-mode``'s reset)."""
+        with self._lock:
+            self._entries.clear()
+
     def key_set(self, issuer: str, thumbprints: Sequence[str], *, kid: str | None) -> dict[str, Any]:
         """The issuer's JWKS, fetched again when old, or when ``kid`` is not in it (rate-limited)."""
         now = time.monotonic()
