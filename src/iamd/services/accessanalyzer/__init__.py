@@ -1,0 +1,9 @@
+"""IAM Access Analyzer (botocore's ``accessanalyzer`` model, REST-JSON): analyzers, findings,
+archive rules, recommendations and policy generation. Importing this package registers every
+operation."""
+
+import importlib
+import pkgutil
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
