@@ -90,6 +90,18 @@ def _split(statements: Sequence[dict[str, Any]]) -> list[str]:
     return policies
 
 
+def _fit(statement: dict[str, Any]) -> list[dict[str, Any]]:
+    """The statement, or halves of it (of its resources, else of its actions) until each fits."""
+    if len(_dump([statement])) <= MAX_POLICY_CHARS:
+        return [statement]
+    for key in ("Resource", "Action"):
+        values = statement[key]
+        if isinstance(values, list) and len(values) > 1:
+            half = len(values) // 2
+            return _fit({**statement, key: values[:half]}) + _fit({**statement, key: values[half:]})
+    return [statement]  # one action on one resource longer than a policy: left as it is
+
+
 def _dump(statements: Sequence[dict[str, Any]]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, separators=(",", ":"))
 
@@ -108,10 +120,10 @@ def generate_policies(
     statements, service_level = _statements(
         uses, frozenset(s.lower() for s in action_level), narrow_resources
     )
-    for index, statement in enumerate(statements):
-        statement["Sid"] = f"SupportedServiceSid{index}"
+    pieces = [piece for statement in statements for piece in _fit(statement)]
+    ordered = [{"Sid": f"SupportedServiceSid{i}", **piece} for i, piece in enumerate(pieces)]
     if service_template and service_level:
-        statements.append(
+        ordered.append(
             {
                 "Sid": "ServiceLevelTemplateSid0",
                 "Effect": "Allow",
@@ -119,7 +131,6 @@ def generate_policies(
                 "Resource": "*",
             }
         )
-    ordered = [{"Sid": s.pop("Sid"), **s} for s in statements]
     return (_split(ordered) if ordered else []), not service_level
 
 

@@ -145,14 +145,19 @@ def _unused(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]:
         for role in _all(lambda m, a=account: ctx.uow.roles.list(a, marker=m, max_items=1000)):
             if role.path.startswith(SERVICE_ROLE_PATH):
                 continue  # service-linked roles are not analyzed (what-is-access-analyzer)
+            uses = _uses(ctx, account, role.id)
+            # The role's last use: RoleLastUsed, or its sessions' latest call on the trail.
+            times = [t for per in uses.values() for t in per.values()]
+            if role.last_used_at is not None:
+                times.append(role.last_used_at)
             principals.append(
                 Principal(
                     "role",
                     _role_arn(account, role.path, role.name),
                     role.created_at,
-                    role.last_used_at,
+                    max(times, default=None),
                     _allowed([d.document for d in ctx.uow.principals.policies_for_role(role.id).identity]),
-                    _uses(ctx, account, role.id),
+                    uses,
                     tags={t.key: t.value for t in ctx.uow.tags.list(account, "role", role.id)},
                 )
             )
