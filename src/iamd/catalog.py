@@ -10,7 +10,7 @@ import json
 from functools import cache
 from importlib import resources
 
-__all__ = ["actions", "rcp_services", "services"]
+__all__ = ["actions", "rcp_services", "resource_arns", "services"]
 
 
 def _load(name: str) -> object:
@@ -42,3 +42,36 @@ def actions(service: str) -> dict[str, str]:
     loaded = _load(f"actions/{service.lower()}.json")
     assert isinstance(loaded, dict)
     return {key: str(value.get("name", key)) for key, value in loaded.items() if isinstance(value, dict)}
+
+
+@cache
+def _action_entries(service: str) -> dict[str, dict[str, object]]:
+    if service.lower() not in services():
+        return {}
+    loaded = _load(f"actions/{service.lower()}.json")
+    assert isinstance(loaded, dict)
+    return {str(k): v for k, v in loaded.items() if isinstance(v, dict)}
+
+
+@cache
+def _resource_types(service: str) -> dict[str, str]:
+    if service.lower() not in services():
+        return {}
+    try:
+        loaded = _load(f"resourceTypes/{service.lower()}.json")
+    except FileNotFoundError:
+        return {}
+    assert isinstance(loaded, dict)
+    return {str(k): str(v["arn"]) for k, v in loaded.items() if isinstance(v, dict) and "arn" in v}
+
+
+def resource_arns(service: str, action: str) -> tuple[str, ...]:
+    """The ARN templates (``arn:${Partition}:s3:::${BucketName}``) of the resource types an action
+    takes (its required ones, else all it lists); empty for actions that take only ``*``."""
+    entry = _action_entries(service).get(action.lower())
+    if entry is None:
+        return ()
+    listed = [t for t in entry.get("resourceTypes") or () if isinstance(t, dict)]  # type: ignore[attr-defined]
+    required = [t for t in listed if t.get("required")] or listed
+    templates = _resource_types(service)
+    return tuple(templates[str(t["name"])] for t in required if str(t.get("name")) in templates)

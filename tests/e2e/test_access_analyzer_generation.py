@@ -122,6 +122,12 @@ def test_a_users_calls_become_its_policy(server: Server, aa: Any, trail_arn: str
     assert statements[0]["Sid"] == "SupportedServiceSid0"
     assert all(s["Effect"] == "Allow" for s in statements)
 
+    # With placeholders, actions that take a resource name its ARN template instead of "*".
+    _, placed = generated(aa, job, includeResourcePlaceholders=True)
+    by_action = {a: s["Resource"] for s in placed for a in s["Action"]}
+    assert by_action["iam:GetUser"] == [f"arn:aws:iam::{ACCOUNT_ID}:user/${{UserNameWithPath}}"]
+    assert by_action["iam:ListRoles"] == "*"
+
     listed = aa.list_policy_generations(principalArn=user_arn)["policyGenerations"]
     assert [(g["jobId"], g["status"]) for g in listed] == [(job, "SUCCEEDED")]
     aa.cancel_policy_generation(jobId=job)  # finished already: stays as it finished

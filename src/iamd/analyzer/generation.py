@@ -39,7 +39,10 @@ class Use:
 
 
 def _statements(
-    uses: Iterable[Use], action_level: frozenset[str], narrow: bool
+    uses: Iterable[Use],
+    action_level: frozenset[str],
+    narrow: bool,
+    placeholders: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """(action-level statements, services only known at service level)."""
     by_resources: dict[tuple[str, ...], set[str]] = {}
@@ -62,6 +65,8 @@ def _statements(
             resources_of[key] = known | set(use.resources)
     for key, resources in resources_of.items():
         group = ("*",) if resources is None else tuple(sorted(resources))
+        if resources is None and placeholders and placeholders.get(key):
+            group = tuple(sorted(placeholders[key]))
         by_resources.setdefault(group, set()).add(spelled[key])
     statements = []
     for group in sorted(by_resources, key=lambda g: (g != ("*",), g)):
@@ -112,13 +117,17 @@ def generate_policies(
     *,
     narrow_resources: bool = True,
     service_template: bool = False,
+    placeholders: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[list[str], bool]:
     """(policy documents, is complete). ``action_level``: service prefixes whose actions the trail
     records. ``narrow_resources``: use the resources the trail saw instead of ``*`` where every
     call of an action named one. ``service_template``: add ``service:*`` statements for services
-    seen only at service level. Complete: every used service made it in at action level."""
+    seen only at service level. ``placeholders``: lower-cased action -> ARN templates of the
+    resource types it takes (``arn:aws:s3:::${BucketName}``), used instead of ``*`` where the trail
+    named no resource (``includeResourcePlaceholders``). Complete: every used service made it in
+    at action level."""
     statements, service_level = _statements(
-        uses, frozenset(s.lower() for s in action_level), narrow_resources
+        uses, frozenset(s.lower() for s in action_level), narrow_resources, placeholders
     )
     pieces = [piece for statement in statements for piece in _fit(statement)]
     ordered = [{"Sid": f"SupportedServiceSid{i}", **piece} for i, piece in enumerate(pieces)]

