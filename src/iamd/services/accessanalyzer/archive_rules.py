@@ -68,7 +68,7 @@ def _rule_arn(ctx: OperationContext, analyzer: str, rule: str) -> str:
     return f"{analyzer_arn(ctx, analyzer)}/archive-rule/{rule}"
 
 
-@operation("accessanalyzer", "CreateArchiveRule")
+@operation("accessanalyzer", "CreateArchiveRule", heavy=True)
 def create_archive_rule(ctx: OperationContext, params: dict[str, Any]) -> None:
     name, rule = str(params["analyzerName"]), str(params["ruleName"])
     ctx.authorize("access-analyzer:CreateArchiveRule", _rule_arn(ctx, name, rule))
@@ -107,7 +107,7 @@ def list_archive_rules(ctx: OperationContext, params: dict[str, Any]) -> dict[st
     return {"archiveRules": [_rule_output(r) for r in chunk], **more}
 
 
-@operation("accessanalyzer", "UpdateArchiveRule")
+@operation("accessanalyzer", "UpdateArchiveRule", heavy=True)
 def update_archive_rule(ctx: OperationContext, params: dict[str, Any]) -> None:
     name, rule = str(params["analyzerName"]), str(params["ruleName"])
     ctx.authorize("access-analyzer:UpdateArchiveRule", _rule_arn(ctx, name, rule))
@@ -126,7 +126,7 @@ def delete_archive_rule(ctx: OperationContext, params: dict[str, Any]) -> None:
     ctx.uow.access_analyzer.delete_rule(analyzer.arn, rule)
 
 
-@operation("accessanalyzer", "ApplyArchiveRule")
+@operation("accessanalyzer", "ApplyArchiveRule", heavy=True)
 def apply_archive_rule(ctx: OperationContext, params: dict[str, Any]) -> None:
     analyzer = analyzer_by_arn(ctx, str(params["analyzerArn"]), "access-analyzer:ApplyArchiveRule")
     rule = _rule(ctx, analyzer.arn, str(params["ruleName"]))

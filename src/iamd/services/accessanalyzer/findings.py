@@ -14,7 +14,8 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from iamd.analyzer.external_access import external_grants
@@ -104,6 +105,13 @@ def _external(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]
 
 
 def _allowed(documents: list[str]) -> dict[str, tuple[str, ...]]:
+    return _allowed_cached(tuple(documents))
+
+
+@lru_cache(maxsize=1024)
+def _allowed_cached(documents: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Service -> the actions (action-level services) or () (service level) the documents allow;
+    cached: many principals share the same policies."""
     allowed: dict[str, tuple[str, ...]] = {}
     for service, patterns in allowed_actions(documents).items():
         if service not in TRACKED_SERVICES:
@@ -139,12 +147,15 @@ def _unused(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]:
     exclusions = (config.get("analysisRule") or {}).get("exclusions") or []
     excluded_accounts = {a for e in exclusions for a in e.get("accountIds") or []}
     excluded_tags = [dict(t) for e in exclusions for t in e.get("resourceTags") or []]
+    cutoff = ctx.now - timedelta(days=age)
     current = []
     for account in sorted(zone_of_trust(ctx, analyzer) - excluded_accounts):
         principals = []
         for role in _all(lambda m, a=account: ctx.uow.roles.list(a, marker=m, max_items=1000)):
             if role.path.startswith(SERVICE_ROLE_PATH):
                 continue  # service-linked roles are not analyzed (what-is-access-analyzer)
+            if role.created_at > cutoff:
+                continue  # not there for the whole tracking period: nothing to read
             uses = _uses(ctx, account, role.id)
             # The role's last use: RoleLastUsed, or its sessions' latest call on the trail.
             times = [t for per in uses.values() for t in per.values()]
@@ -162,6 +173,8 @@ def _unused(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]:
                 )
             )
         for user in _all(lambda m, a=account: ctx.uow.users.list(a, marker=m, max_items=1000)):
+            if user.created_at > cutoff:
+                continue
             profile = ctx.uow.login_profiles.find(user.id)
             keys = ctx.uow.access_keys.list_for(account, user.id)
             principals.append(
@@ -373,14 +386,14 @@ def _listed(
     return analyzer, chosen
 
 
-@operation("accessanalyzer", "ListFindings")
+@operation("accessanalyzer", "ListFindings", heavy=True)
 def list_findings(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     analyzer, chosen = _listed(ctx, params, "access-analyzer:ListFindings", external_only=True)
     chunk, more = page(chosen, params, f"findings:{analyzer.arn}")
     return {"findings": [_v1(f) for f in chunk], **more}
 
 
-@operation("accessanalyzer", "ListFindingsV2")
+@operation("accessanalyzer", "ListFindingsV2", heavy=True)
 def list_findings_v2(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     analyzer, chosen = _listed(ctx, params, "access-analyzer:ListFindings", external_only=False)
     chunk, more = page(chosen, params, f"findingsv2:{analyzer.arn}")
@@ -396,7 +409,7 @@ def _one(ctx: OperationContext, params: dict[str, Any], action: str) -> tuple[An
     return analyzer, finding
 
 
-@operation("accessanalyzer", "GetFinding")
+@operation("accessanalyzer", "GetFinding", heavy=True)
 def get_finding(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     analyzer, finding = _one(ctx, params, "access-analyzer:GetFinding")
     if analyzer.type not in EXTERNAL_TYPES:
@@ -406,14 +419,14 @@ def get_finding(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     return {"finding": _v1(finding)}
 
 
-@operation("accessanalyzer", "GetFindingV2")
+@operation("accessanalyzer", "GetFindingV2", heavy=True)
 def get_finding_v2(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     _, finding = _one(ctx, params, "access-analyzer:GetFinding")
     details, more = page(_details_v2(finding), params, f"details:{finding.id}")
     return {**_summary_v2(finding), "findingDetails": details, **more}
 
 
-@operation("accessanalyzer", "UpdateFindings")
+@operation("accessanalyzer", "UpdateFindings", heavy=True)
 def update_findings(ctx: OperationContext, params: dict[str, Any]) -> None:
     analyzer = analyzer_by_arn(ctx, str(params["analyzerArn"]), "access-analyzer:UpdateFindings")
     status = str(params["status"])
@@ -441,7 +454,7 @@ def update_findings(ctx: OperationContext, params: dict[str, Any]) -> None:
             ctx.uow.access_analyzer.update_finding(finding.id, status=status, updated_at=ctx.now)
 
 
-@operation("accessanalyzer", "GetFindingsStatistics")
+@operation("accessanalyzer", "GetFindingsStatistics", heavy=True)
 def get_findings_statistics(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     analyzer = analyzer_by_arn(ctx, str(params["analyzerArn"]), "access-analyzer:GetFindingsStatistics")
     findings = synchronize(ctx, analyzer)
@@ -503,7 +516,7 @@ def _external_analyzer(ctx: OperationContext, params: dict[str, Any], action: st
     return analyzer
 
 
-@operation("accessanalyzer", "StartResourceScan")
+@operation("accessanalyzer", "StartResourceScan", heavy=True)
 def start_resource_scan(ctx: OperationContext, params: dict[str, Any]) -> None:
     analyzer = _external_analyzer(ctx, params, "access-analyzer:StartResourceScan")
     arn = str(params["resourceArn"])
@@ -530,7 +543,7 @@ def list_analyzed_resources(ctx: OperationContext, params: dict[str, Any]) -> di
     }
 
 
-@operation("accessanalyzer", "GetAnalyzedResource")
+@operation("accessanalyzer", "GetAnalyzedResource", heavy=True)
 def get_analyzed_resource(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     analyzer = _external_analyzer(ctx, params, "access-analyzer:GetAnalyzedResource")
     arn = str(params["resourceArn"])

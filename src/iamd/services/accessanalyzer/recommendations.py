@@ -99,7 +99,7 @@ def _used_actions(document: str, unused: dict[str, set[str]]) -> dict[str, list[
     return used
 
 
-@operation("accessanalyzer", "GenerateFindingRecommendation")
+@operation("accessanalyzer", "GenerateFindingRecommendation", heavy=True)
 def generate_finding_recommendation(ctx: OperationContext, params: dict[str, Any]) -> None:
     finding = _finding(ctx, params, "access-analyzer:GenerateFindingRecommendation")
     if finding.finding_type != "UnusedPermission":
