@@ -22,13 +22,14 @@ from iamd.services.accessanalyzer.common import (
     analyzer_by_name,
     conflict,
     error,
+    organization_accounts,
     page,
     validation,
 )
 from iamd.services.framework import OperationContext, operation
 from iamd.store.access_analyzer import AnalyzerRecord
 
-__all__ = ["analyzer_summary", "organization_accounts"]
+__all__ = ["analyzer_summary"]
 
 _NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,254}")
 _TAG_KEY: Final = re.compile(r"[\w\s_.:/=+\-@]{1,128}", re.UNICODE)
@@ -36,13 +37,6 @@ DEFAULT_UNUSED_ACCESS_AGE: Final = 90
 """AWS documents no default; every AWS example uses 90 days (spec unused_access… §2)."""
 MAX_TAGS: Final = 50
 """CloudFormation's limit (aws-resource-accessanalyzer-analyzer); the API's is not documented."""
-
-
-def organization_accounts(ctx: OperationContext) -> frozenset[str] | None:
-    """The accounts of the caller's organization when the caller's account may create organization
-    analyzers (its management account or delegated administrator); None otherwise. iamd has no
-    organizations on this branch: always None (the lead points this at the organization store)."""
-    return None
 
 
 def analyzer_summary(analyzer: AnalyzerRecord, *, with_configuration: bool = True) -> dict[str, Any]:
@@ -140,7 +134,7 @@ def create_analyzer(ctx: OperationContext, params: dict[str, Any]) -> dict[str, 
             "DynamoDB resources, which iamd does not hold",
             reason="notSupported",
         )
-    if kind.startswith("ORGANIZATION") and organization_accounts(ctx) is None:
+    if kind.startswith("ORGANIZATION") and organization_accounts(ctx, ctx.account_id) is None:
         # What AWS answers when the account cannot create organization analyzers (terraform-aws-
         # secure-baseline issues #184 and #258: "ValidationException: Service not enabled for AWS
         # Organizations", reason FIELD_VALIDATION_FAILED).

@@ -23,6 +23,7 @@ __all__ = [
     "conflict",
     "error",
     "not_found",
+    "organization_accounts",
     "page",
     "validation",
     "zone_of_trust",
@@ -74,10 +75,22 @@ def analyzer_by_arn(ctx: OperationContext, arn: str, action: str) -> AnalyzerRec
     return found
 
 
+def organization_accounts(ctx: OperationContext, account_id: str) -> frozenset[str] | None:
+    """The accounts of the organization whose management account (or Access Analyzer delegated
+    administrator) is ``account_id``, or None when it is neither (and so may not have
+    ORGANIZATION analyzers). iamd has no organizations on this branch: always None. The one hook
+    to point at the organization store."""
+    return None
+
+
 def zone_of_trust(ctx: OperationContext, analyzer: AnalyzerRecord) -> frozenset[str]:
     """The account ids an analyzer trusts: its own account, or (ORGANIZATION types) every account
-    of its organization. The one place that knows: point it at the organization store when iamd
-    has organizations (CreateAnalyzer refuses organization types until then)."""
+    of its organization (access-analyzer-findings: "every principal in the chosen account or
+    organization is trusted")."""
+    if analyzer.type.startswith("ORGANIZATION"):
+        members = organization_accounts(ctx, analyzer.account_id)
+        if members:
+            return members | {analyzer.account_id}
     return frozenset({analyzer.account_id})
 
 
