@@ -334,3 +334,19 @@ def test_a_caller_without_permission_is_denied(server: Server, iam: Any, aa: Any
     with pytest.raises(ClientError) as exc:
         nobody.list_findings(analyzerArn=analyzer)
     assert error_of(exc)[:2] == (403, "AccessDeniedException")
+
+
+def test_a_deleted_role_resolves_its_finding_and_the_cli_reads_it(
+    server: Server, iam: Any, analyzer: str
+) -> None:
+    iam.create_role(RoleName="short-lived", AssumeRolePolicyDocument=trust(allow_assume({"AWS": OTHER})))
+    role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/short-lived"
+    criteria = json.dumps({"resource": {"eq": [role_arn]}})
+    listed = server.cli("accessanalyzer", "list-findings", "--analyzer-arn", analyzer, "--filter", criteria)
+    assert listed.returncode == 0, listed.stderr
+    [finding] = json.loads(listed.stdout)["findings"]
+    assert (finding["status"], finding["principal"]) == ("ACTIVE", {"AWS": OTHER})
+    iam.delete_role(RoleName="short-lived")
+    got = server.cli("accessanalyzer", "get-finding", "--analyzer-arn", analyzer, "--id", finding["id"])
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout)["finding"]["status"] == "RESOLVED"
