@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from iamd.analyzer.external_access import external_grants
 from iamd.analyzer.filters import matches
@@ -130,14 +130,23 @@ def _allowed_cached(documents: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
     return allowed
 
 
-def _uses(ctx: OperationContext, account: str, entity_id: str) -> dict[str, dict[str, datetime]]:
-    used: dict[str, dict[str, datetime]] = {}
-    for use in ctx.uow.audit.last_accessed(account, [entity_id]):
-        per = used.setdefault(use.service, {})
+def _uses_by_entity(
+    ctx: OperationContext, account: str, entity_ids: list[str]
+) -> dict[str, dict[str, dict[str, datetime]]]:
+    """Entity id -> service -> lower-cased action -> last use, in one read."""
+    used: dict[str, dict[str, dict[str, datetime]]] = {}
+    for use in ctx.uow.audit.last_accessed(account, entity_ids):
+        per = used.setdefault(use.entity_id, {}).setdefault(use.service, {})
         key = f"{use.service}:{use.action}".lower()
         if key not in per or per[key] < use.last_at:
             per[key] = use.last_at
     return used
+
+
+def _tags(
+    ctx: OperationContext, account: str, kind: Literal["role", "user"], entity_id: str, wanted: bool
+) -> dict[str, str]:
+    return {t.key: t.value for t in ctx.uow.tags.list(account, kind, entity_id)} if wanted else {}
 
 
 def _unused(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]:
@@ -151,12 +160,21 @@ def _unused(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]:
     current = []
     for account in sorted(zone_of_trust(ctx, analyzer) - excluded_accounts):
         principals = []
-        for role in _all(lambda m, a=account: ctx.uow.roles.list(a, marker=m, max_items=1000)):
-            if role.path.startswith(SERVICE_ROLE_PATH):
-                continue  # service-linked roles are not analyzed (what-is-access-analyzer)
-            if role.created_at > cutoff:
-                continue  # not there for the whole tracking period: nothing to read
-            uses = _uses(ctx, account, role.id)
+        roles = [
+            r
+            for r in _all(lambda m, a=account: ctx.uow.roles.list(a, marker=m, max_items=1000))
+            # Service-linked roles are not analyzed (what-is-access-analyzer); principals younger
+            # than the window were not there for the whole tracking period.
+            if not r.path.startswith(SERVICE_ROLE_PATH) and r.created_at <= cutoff
+        ]
+        users = [
+            u
+            for u in _all(lambda m, a=account: ctx.uow.users.list(a, marker=m, max_items=1000))
+            if u.created_at <= cutoff
+        ]
+        used = _uses_by_entity(ctx, account, [r.id for r in roles] + [u.id for u in users])
+        for role in roles:
+            uses = used.get(role.id, {})
             # The role's last use: RoleLastUsed, or its sessions' latest call on the trail.
             times = [t for per in uses.values() for t in per.values()]
             if role.last_used_at is not None:
@@ -169,12 +187,10 @@ def _unused(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]:
                     max(times, default=None),
                     _allowed([d.document for d in ctx.uow.principals.policies_for_role(role.id).identity]),
                     uses,
-                    tags={t.key: t.value for t in ctx.uow.tags.list(account, "role", role.id)},
+                    tags=_tags(ctx, account, "role", role.id, bool(excluded_tags)),
                 )
             )
-        for user in _all(lambda m, a=account: ctx.uow.users.list(a, marker=m, max_items=1000)):
-            if user.created_at > cutoff:
-                continue
+        for user in users:
             profile = ctx.uow.login_profiles.find(user.id)
             keys = ctx.uow.access_keys.list_for(account, user.id)
             principals.append(
@@ -184,14 +200,14 @@ def _unused(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]:
                     user.created_at,
                     None,
                     _allowed([d.document for d in ctx.uow.principals.policies_for_user(user.id).identity]),
-                    _uses(ctx, account, user.id),
+                    used.get(user.id, {}),
                     password_last_used=user.password_last_used,
                     has_password=profile is not None,
                     password_created_at=profile.created_at if profile is not None else None,
                     access_keys=tuple(
                         AccessKeyUse(k.id, k.created_at, k.last_used_at, k.status == "Active") for k in keys
                     ),
-                    tags={t.key: t.value for t in ctx.uow.tags.list(account, "user", user.id)},
+                    tags=_tags(ctx, account, "user", user.id, bool(excluded_tags)),
                 )
             )
         for found in unused_findings(principals, ctx.now, age, excluded_tags):
