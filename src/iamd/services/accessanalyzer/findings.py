@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final, Literal
 
-from iamd.analyzer.external_access import external_grants
+from iamd.analyzer.external_access import ExternalGrant, external_grants
 from iamd.analyzer.filters import matches
 from iamd.analyzer.unused import AccessKeyUse, Principal, unused_findings
 from iamd.catalog import actions as catalog_actions
@@ -76,6 +76,13 @@ def _all(fetch: Any) -> list[Any]:
             return items
 
 
+@lru_cache(maxsize=4096)
+def _grants(document: str, zone: frozenset[str]) -> tuple[ExternalGrant, ...]:
+    """external_grants, cached: most roles share a handful of trust policies, and every read of
+    the findings looks at every role's."""
+    return tuple(external_grants(document, zone))
+
+
 def _external(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]:
     """External access findings: every role trust policy of every account in the zone."""
     zone = zone_of_trust(ctx, analyzer)
@@ -84,7 +91,7 @@ def _external(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]
         roles = _all(lambda m, a=account: ctx.uow.roles.list(a, marker=m, max_items=1000))
         for role in roles:
             arn = _role_arn(account, role.path, role.name)
-            for grant in external_grants(role.trust_policy, zone):
+            for grant in _grants(role.trust_policy, zone):
                 details = {
                     "principal": grant.principal_map,
                     "action": list(grant.actions),
