@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from iamd.services.accessanalyzer.common import (
+from iamd.services.accessanalyzer.analyzer_common import (
     EXTERNAL_TYPES,
     INTERNAL_TYPES,
     UNUSED_TYPES,
@@ -229,7 +229,7 @@ def delete_service_linked_analyzer(ctx: OperationContext, params: dict[str, Any]
     name = str(params["analyzerName"])
     ctx.authorize("access-analyzer:DeleteServiceLinkedAnalyzer", analyzer_arn(ctx, name))
     # No AWS service manages analyzers in iamd: there are no service-linked analyzers to delete.
-    from iamd.services.accessanalyzer.common import not_found
+    from iamd.services.accessanalyzer.analyzer_common import not_found
 
     raise not_found("Service-linked analyzer", name, "AWS::AccessAnalyzer::Analyzer")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any, Final
 
-from iamd.services.accessanalyzer.common import (
+from iamd.services.accessanalyzer.analyzer_common import (
     analyzer_arn,
     analyzer_by_arn,
     analyzer_by_name,

@@ -23,7 +23,7 @@ from iamd.analyzer.filters import matches
 from iamd.analyzer.unused import AccessKeyUse, Principal, unused_findings
 from iamd.catalog import actions as catalog_actions
 from iamd.policy.wildcards import compile_glob
-from iamd.services.accessanalyzer.common import (
+from iamd.services.accessanalyzer.analyzer_common import (
     EXTERNAL_TYPES,
     analyzer_by_arn,
     not_found,

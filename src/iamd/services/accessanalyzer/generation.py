@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from iamd.analyzer.generation import Use, generate_policies
 from iamd.catalog import resource_arns
-from iamd.services.accessanalyzer.common import error, page, validation
+from iamd.services.accessanalyzer.analyzer_common import error, page, validation
 from iamd.services.cloudtrail.trails import TRAIL_NAME, trail_arn
 from iamd.services.framework import OperationContext, operation
 from iamd.store.access_analyzer import GenerationRecord

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from iamd.analyzer.generation import narrowed_policy
-from iamd.services.accessanalyzer.common import analyzer_by_arn, not_found, page, validation
+from iamd.services.accessanalyzer.analyzer_common import analyzer_by_arn, not_found, page, validation
 from iamd.services.accessanalyzer.findings import synchronize
 from iamd.services.framework import OperationContext, operation
 from iamd.store.access_analyzer import FindingRecord
