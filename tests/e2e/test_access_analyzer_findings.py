@@ -350,3 +350,13 @@ def test_a_deleted_role_resolves_its_finding_and_the_cli_reads_it(
     got = server.cli("accessanalyzer", "get-finding", "--analyzer-arn", analyzer, "--id", finding["id"])
     assert got.returncode == 0, got.stderr
     assert json.loads(got.stdout)["finding"]["status"] == "RESOLVED"
+
+
+def test_the_finding_is_made_when_the_policy_changes_not_when_read(iam: Any, aa: Any, analyzer: str) -> None:
+    """Opened and closed again before anyone looks: the analyzer still saw it (one finding, now
+    RESOLVED), as AWS's analyzer, which reacts to each policy change, does."""
+    iam.create_role(RoleName="briefly-open", AssumeRolePolicyDocument=trust(allow_assume({"AWS": OTHER})))
+    iam.update_assume_role_policy(RoleName="briefly-open", PolicyDocument=SAME_ACCOUNT)
+    found = findings_for(aa, analyzer, f"arn:aws:iam::{ACCOUNT_ID}:role/briefly-open")
+    assert [(f["status"], f["principal"]) for f in found] == [("RESOLVED", {"AWS": OTHER})]
+    assert found[0]["updatedAt"] >= found[0]["createdAt"]

@@ -236,6 +236,13 @@ class AccessAnalyzer(Repository):
         )
         return [_analyzer(r) for r in rows]
 
+    def analyzers_of_account(self, account_id: str) -> list[AnalyzerRecord]:
+        """The account's analyzers in every Region."""
+        rows = self._session.scalars(
+            select(AnalyzerRow).where(AnalyzerRow.account_id == account_id).order_by(AnalyzerRow.arn)
+        )
+        return [_analyzer(r) for r in rows]
+
     def update_analyzer(self, arn: str, **values: Any) -> None:
         self._uow.writable()
         row = self._session.get(AnalyzerRow, arn)

@@ -35,7 +35,7 @@ from iamd.services.framework import OperationContext, operation
 from iamd.store.access_analyzer import AnalyzerRecord, FindingRecord
 from iamd.trail.access import TRACKED_SERVICES, allowed_actions
 
-__all__ = ["archive_matching", "finding_view", "synchronize"]
+__all__ = ["archive_matching", "finding_view", "role_trust_changed", "synchronize"]
 
 ROLE: Final = "AWS::IAM::Role"
 SERVICE_ROLE_PATH: Final = "/aws-service-role/"
@@ -83,31 +83,29 @@ def _grants(document: str, zone: frozenset[str]) -> tuple[ExternalGrant, ...]:
     return tuple(external_grants(document, zone))
 
 
+def _role_findings(account: str, arn: str, trust_policy: str, zone: frozenset[str]) -> list[_Current]:
+    current = []
+    for grant in _grants(trust_policy, zone):
+        details = {
+            "principal": grant.principal_map,
+            "action": list(grant.actions),
+            "condition": grant.condition_map,
+            "isPublic": grant.is_public,
+        }
+        identity = _digest("ExternalAccess", arn, grant.fingerprint())
+        current.append(_Current(identity, "ExternalAccess", arn, ROLE, account, details))
+    return current
+
+
 def _external(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[_Current]:
     """External access findings: every role trust policy of every account in the zone."""
     zone = zone_of_trust(ctx, analyzer)
     current = []
     for account in sorted(zone):
-        roles = _all(lambda m, a=account: ctx.uow.roles.list(a, marker=m, max_items=1000))
-        for role in roles:
-            arn = _role_arn(account, role.path, role.name)
-            for grant in _grants(role.trust_policy, zone):
-                details = {
-                    "principal": grant.principal_map,
-                    "action": list(grant.actions),
-                    "condition": grant.condition_map,
-                    "isPublic": grant.is_public,
-                }
-                current.append(
-                    _Current(
-                        _digest("ExternalAccess", arn, grant.fingerprint()),
-                        "ExternalAccess",
-                        arn,
-                        ROLE,
-                        account,
-                        details,
-                    )
-                )
+        for role in _all(lambda m, a=account: ctx.uow.roles.list(a, marker=m, max_items=1000)):
+            current.extend(
+                _role_findings(account, _role_arn(account, role.path, role.name), role.trust_policy, zone)
+            )
     return current
 
 
@@ -274,17 +272,15 @@ def finding_view(finding: FindingRecord) -> dict[str, Any]:
     return view
 
 
-def synchronize(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[FindingRecord]:
-    """Bring the analyzer's findings up to date; its findings after."""
+def _reconcile(
+    ctx: OperationContext, analyzer: AnalyzerRecord, found_now: list[_Current], stored: list[FindingRecord]
+) -> None:
+    """Make ``stored`` (the analyzer's findings in scope) match ``found_now``: new ones ACTIVE (or
+    ARCHIVED by a rule), vanished ones RESOLVED, unused-access details refreshed."""
     repo = ctx.uow.access_analyzer
     now = ctx.now
-    current = {
-        c.identity: c
-        for c in (_external(ctx, analyzer) if analyzer.type in EXTERNAL_TYPES else _unused(ctx, analyzer))
-    }
-    stored = repo.findings(analyzer.arn)
+    current = {c.identity: c for c in found_now}
     live = {f.identity: f for f in stored if f.status != "RESOLVED"}
-    rules = repo.rules(analyzer.arn)
     for identity, finding in live.items():
         if identity not in current:
             repo.update_finding(finding.id, status="RESOLVED", updated_at=now, analyzed_at=now)
@@ -293,10 +289,13 @@ def synchronize(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[Finding
             and finding.finding_type != "ExternalAccess"
         ):
             repo.update_finding(finding.id, details=current[identity].details, analyzed_at=now)
+    rules = None
     last: str | None = None
     for identity, found in current.items():
         if identity in live:
             continue
+        if rules is None:
+            rules = repo.rules(analyzer.arn)
         record = FindingRecord(
             str(uuid.uuid4()),
             analyzer.arn,
@@ -321,7 +320,28 @@ def synchronize(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[Finding
         last = found.resource
     if last is not None:
         repo.update_analyzer(analyzer.arn, last_resource_analyzed=last, last_resource_analyzed_at=now)
-    return repo.findings(analyzer.arn)
+
+
+def synchronize(ctx: OperationContext, analyzer: AnalyzerRecord) -> list[FindingRecord]:
+    """Bring the analyzer's findings up to date; its findings after."""
+    found_now = _external(ctx, analyzer) if analyzer.type in EXTERNAL_TYPES else _unused(ctx, analyzer)
+    _reconcile(ctx, analyzer, found_now, ctx.uow.access_analyzer.findings(analyzer.arn))
+    return ctx.uow.access_analyzer.findings(analyzer.arn)
+
+
+def role_trust_changed(ctx: OperationContext, account: str, role_arn: str, trust_policy: str | None) -> None:
+    """In the transaction that creates a role, changes its trust policy or deletes it (None):
+    bring every external access analyzer that sees the role up to date for that role, so its
+    finding appears or turns RESOLVED at the time of the change (roles are global: every Region's
+    analyzers)."""
+    repo = ctx.uow.access_analyzer
+    for analyzer in repo.analyzers_of_account(account):
+        if analyzer.type not in EXTERNAL_TYPES:
+            continue
+        zone = zone_of_trust(ctx, analyzer)
+        found_now = [] if trust_policy is None else _role_findings(account, role_arn, trust_policy, zone)
+        stored = [f for f in repo.findings(analyzer.arn) if f.resource == role_arn]
+        _reconcile(ctx, analyzer, found_now, stored)
 
 
 def archive_matching(ctx: OperationContext, analyzer: AnalyzerRecord, criteria: dict[str, Any]) -> None:
