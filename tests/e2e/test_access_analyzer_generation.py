@@ -96,7 +96,11 @@ def test_a_users_calls_become_its_policy(server: Server, aa: Any, trail_arn: str
         UserName="gen-user",
         PolicyName="p",
         PolicyDocument=doc(
-            {"Effect": "Allow", "Action": ["iam:Get*", "iam:ListRoles", "sts:*"], "Resource": "*"}
+            {
+                "Effect": "Allow",
+                "Action": ["iam:Get*", "iam:ListRoles", "iam:ListAccessKeys", "sts:*"],
+                "Resource": "*",
+            }
         ),
     )
     key = iam.create_access_key(UserName="gen-user")["AccessKey"]
@@ -104,6 +108,7 @@ def test_a_users_calls_become_its_policy(server: Server, aa: Any, trail_arn: str
     user_sts = server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
     user_iam.get_user()
     user_iam.list_roles()
+    user_iam.list_access_keys()  # its own keys: no UserName, so the trail names no resource
     user_sts.get_caller_identity()
     with pytest.raises(ClientError):
         user_iam.list_users()  # denied: not in the generated policy
@@ -118,15 +123,19 @@ def test_a_users_calls_become_its_policy(server: Server, aa: Any, trail_arn: str
     assert result["properties"]["isComplete"] is True
     assert result["properties"]["cloudTrailProperties"]["trailProperties"][0]["cloudTrailArn"] == trail_arn
     actions = sorted(a for s in statements for a in s["Action"])
-    assert actions == ["iam:GetUser", "iam:ListRoles", "sts:GetCallerIdentity"]
+    assert actions == ["iam:GetUser", "iam:ListAccessKeys", "iam:ListRoles", "sts:GetCallerIdentity"]
+    by_action = {a: s["Resource"] for s in statements for a in s["Action"]}
+    assert by_action["iam:GetUser"] == [user_arn]  # the trail names the user it read
+    assert by_action["iam:ListAccessKeys"] == by_action["iam:ListRoles"] == "*"
     assert statements[0]["Sid"] == "SupportedServiceSid0"
     assert all(s["Effect"] == "Allow" for s in statements)
 
     # With placeholders, actions that take a resource name its ARN template instead of "*".
     _, placed = generated(aa, job, includeResourcePlaceholders=True)
     by_action = {a: s["Resource"] for s in placed for a in s["Action"]}
-    assert by_action["iam:GetUser"] == [f"arn:aws:iam::{ACCOUNT_ID}:user/${{UserNameWithPath}}"]
-    assert by_action["iam:ListRoles"] == "*"
+    assert by_action["iam:ListAccessKeys"] == [f"arn:aws:iam::{ACCOUNT_ID}:user/${{UserNameWithPath}}"]
+    assert by_action["iam:ListRoles"] == "*"  # takes no resource
+    assert by_action["iam:GetUser"] == [user_arn]
 
     listed = aa.list_policy_generations(principalArn=user_arn)["policyGenerations"]
     assert [(g["jobId"], g["status"]) for g in listed] == [(job, "SUCCEEDED")]
@@ -169,6 +178,9 @@ def test_a_role_sessions_calls_become_the_roles_policy(
     )["jobId"]
     _, statements = generated(aa, job)
     assert sorted(a for s in statements for a in s["Action"]) == ["iam:GetRole", "iam:ListUsers"]
+    # Narrowed where the trail names the resource: GetRole named the role; ListUsers names none.
+    by_action = {a: s["Resource"] for s in statements for a in s["Action"]}
+    assert by_action == {"iam:GetRole": [role["Arn"]], "iam:ListUsers": "*"}
 
 
 def test_bad_requests(aa: Any, trail_arn: str, access_role: str) -> None:

@@ -156,7 +156,8 @@ class TrailCall:
 
     service: str
     event_name: str
-    resources: tuple[str, ...]
+    resources: tuple[tuple[str, str], ...]
+    """(resource type, name or ARN) as the trail recorded them (``AWS::IAM::Role``, ``bob``)."""
 
 
 def _analyzer(row: AnalyzerRow) -> AnalyzerRecord:
@@ -372,17 +373,16 @@ class AccessAnalyzer(Repository):
                 .limit(limit)
             )
         )
-        resources: dict[str, list[str]] = {}
+        resources: dict[str, list[tuple[str, str]]] = {}
         ids = [r[0] for r in rows]
         for chunk_start in range(0, len(ids), 500):
             chunk = ids[chunk_start : chunk_start + 500]
-            for event_id, name in self._session.execute(
-                select(TrailResourceRow.event_id, TrailResourceRow.resource_name).where(
-                    TrailResourceRow.event_id.in_(chunk)
-                )
+            for event_id, kind, name in self._session.execute(
+                select(
+                    TrailResourceRow.event_id, TrailResourceRow.resource_type, TrailResourceRow.resource_name
+                ).where(TrailResourceRow.event_id.in_(chunk))
             ):
-                if name.startswith("arn:"):
-                    resources.setdefault(event_id, []).append(name)
+                resources.setdefault(event_id, []).append((kind, name))
         return [
             TrailCall(service, name, tuple(resources.get(event_id, ()))) for event_id, service, name in rows
         ]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -42,6 +43,43 @@ def _exists(ctx: OperationContext, kind: str, account: str, path_name: str) -> b
     path = "/" + path_name[: -len(name)] if "/" in path_name else "/"
     found = ctx.uow.roles.find(account, name) if kind == "role" else ctx.uow.users.find(account, name)
     return found is not None and found.path == path
+
+
+class _ResourceArns:
+    """The ARNs of the resources the trail names (IAM users, roles and groups by name, their path
+    read from the store; policies and roles by ARN). Access keys and STS sessions are left out:
+    they are not what an IAM policy's Resource names for those calls."""
+
+    _KINDS: Final = {"AWS::IAM::User": "user", "AWS::IAM::Role": "role", "AWS::IAM::Group": "group"}
+
+    def __init__(self, ctx: OperationContext) -> None:
+        self.ctx = ctx
+        self.known: dict[tuple[str, str], str] = {}
+
+    def of(self, resources: Sequence[tuple[str, str]]) -> list[str]:
+        out = []
+        for kind, name in resources:
+            if kind in self._KINDS and not name.startswith("arn:"):
+                if (kind, name) not in self.known:
+                    self.known[(kind, name)] = self._arn(self._KINDS[kind], name)
+                out.append(self.known[(kind, name)])
+            elif kind in (*self._KINDS, "AWS::IAM::Policy") and name.startswith("arn:"):
+                out.append(name)
+            elif kind == "AWS::IAM::InstanceProfile":
+                out.append(f"arn:{self.ctx.partition}:iam::{self.ctx.account_id}:instance-profile/{name}")
+        return out
+
+    def _arn(self, kind: str, name: str) -> str:
+        uow, account = self.ctx.uow, self.ctx.account_id
+        found = (
+            uow.users.find(account, name)
+            if kind == "user"
+            else uow.roles.find(account, name)
+            if kind == "role"
+            else uow.groups.find(account, name)
+        )
+        path = found.path if found is not None else "/"
+        return f"arn:{self.ctx.partition}:iam::{account}:{kind}{path}{name}"
 
 
 def _failure(ctx: OperationContext, details: dict[str, Any], trail: dict[str, Any]) -> dict[str, str] | None:
@@ -120,7 +158,10 @@ def start_policy_generation(ctx: OperationContext, params: dict[str, Any]) -> di
     if failure is None:
         # IAM and STS are global: iamd's trail holds every Region's calls, as a multi-Region trail.
         calls = repo.calls_of(ctx.account_id, principal, start, end)
-        result["uses"] = sorted({(f"{c.service}:{c.event_name}", c.resources) for c in calls})
+        arns = _ResourceArns(ctx)
+        result["uses"] = sorted(
+            {(f"{c.service}:{c.event_name}", tuple(sorted(arns.of(c.resources)))) for c in calls}
+        )
         result["actionLevel"] = sorted(set(TRACKED_SERVICES) | {c.service for c in calls})
     else:
         result["error"] = failure
