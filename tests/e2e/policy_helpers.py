@@ -45,11 +45,11 @@ def trust(service: str = "ec2.amazonaws.com") -> str:
     )
 
 
-def unvalidated_client(server: Server) -> Any:
-    """An administrator's IAM client that sends what it is given (no client-side validation), to
-    see the server's own answer to bad input."""
+def unvalidated_client(server: Server, service: str = "iam") -> Any:
+    """An administrator's client (IAM unless told) that sends what it is given (no client-side
+    validation), to see the server's own answer to bad input."""
     return boto3.client(
-        "iam",
+        service,
         endpoint_url=server.endpoint,
         region_name=REGION,
         aws_access_key_id=server.access_key_id,

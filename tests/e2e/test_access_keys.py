@@ -88,11 +88,14 @@ def test_errors(iam: Any) -> None:
     for call in (
         lambda: iam.create_access_key(UserName="k-nobody"),
         lambda: iam.list_access_keys(UserName="k-nobody"),
-        lambda: iam.get_access_key_last_used(AccessKeyId="AKIAAAAAAAAAAAAAAAAA"),
     ):
         with pytest.raises(ClientError) as exc:
             call()
         assert error_of(exc)[:2] == (404, "NoSuchEntity")
+    # An unknown key: AccessDenied, even to an administrator, as AWS answers (test_aws_shapes.py).
+    with pytest.raises(ClientError) as exc:
+        iam.get_access_key_last_used(AccessKeyId="AKIAAAAAAAAAAAAAAAAA")
+    assert error_of(exc)[:2] == (403, "AccessDenied")
     with pytest.raises(ClientError) as exc:
         iam.update_access_key(UserName="k-bystander", AccessKeyId=theirs, Status="Expired")
     assert error_of(exc)[:2] == (400, "InvalidInput")

@@ -79,7 +79,11 @@ def test_token_version_shows_in_the_account_summary(server: Server, iam: Any) ->
         iam.set_security_token_service_preferences(GlobalEndpointTokenVersion="v3Token")
     status, code, message = error_of(refused)
     assert (status, code) == (400, "ValidationError")
-    assert "v3Token" in message and "globalEndpointTokenVersion" in message
+    # IAM's current form names the member, not the value or the allowed set (test_aws_shapes.py).
+    assert message == (
+        "1 validation error detected: Value at 'globalEndpointTokenVersion' failed to satisfy "
+        "constraint: Member must satisfy enum value set"
+    )
 
 
 def test_token_version_change_is_on_the_trail(server: Server, iam: Any) -> None:
@@ -117,7 +121,7 @@ def test_account_properties_are_kept_by_key(iam: Any) -> None:
         ({"RoleManager/A/B": "1"}, 400, "InvalidInput", "RoleManager/A/B"),
         ({"RoleManager": "1"}, 400, "InvalidInput", "Namespace/PropertyName"),
         ({"RoleManager/": "1"}, 400, "InvalidInput", "RoleManager/"),
-        ({"9RoleManager/A": "1"}, 400, "ValidationError", "9RoleManager/A"),
+        ({"9RoleManager/A": "1"}, 400, "ValidationError", "Value at 'properties'"),
         ({"RoleManager/A": "v" * 1025}, 400, "ValidationError", "1024"),
     ],
 )

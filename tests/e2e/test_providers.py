@@ -82,12 +82,12 @@ def test_oidc_provider_lifecycle(iam: Any) -> None:
 def test_oidc_provider_input_errors(server: Server, iam: Any) -> None:
     with pytest.raises(ClientError) as exc:
         iam.create_open_id_connect_provider(Url="http://insecure.example.com", ThumbprintList=[THUMBPRINT])
-    assert error_of(exc)[:2] == (400, "InvalidInput")
+    assert error_of(exc) == (400, "ValidationError", "Invalid Open ID Connect Provider URL")
     with pytest.raises(ClientError) as exc:
         unvalidated_client(server).create_open_id_connect_provider(
             Url="https://many.example.com", ThumbprintList=[f"{i:040x}" for i in range(6)]
         )
-    assert error_of(exc)[:2] == (409, "LimitExceeded")
+    assert error_of(exc) == (400, "InvalidInput", "Thumbprint list must contain fewer than 5 entries.")
     with pytest.raises(ClientError) as exc:
         iam.get_open_id_connect_provider(
             OpenIDConnectProviderArn=f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/nowhere.example.com"

@@ -31,7 +31,7 @@ def error_of(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
 def test_health_answers_ok(server: Server) -> None:
     with urllib.request.urlopen(f"{server.endpoint}/iamd/health") as answer:
         assert answer.status == 200
-        assert json.load(answer) == {"status": "ok"}
+        assert json.load(answer) == {"status": "ok", "trail": {"status": "ok"}}
 
 
 def test_first_start_writes_a_working_profile(server: Server) -> None:

@@ -11,6 +11,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -173,3 +175,133 @@ def test_iamd_trail_prints_records_filtered(data: Path) -> None:
     assert iamd("trail", "--data-dir", str(data), "--user", "nobody").stdout == ""
     later = iamd("trail", "--data-dir", str(data), "--since", "2999-01-01T00:00:00Z").stdout
     assert later == ""
+
+
+def test_a_missing_signing_key_is_a_configuration_problem_not_tampering(data: Path) -> None:
+    """Without DATA_DIR/trail-signing-key.pem the digests cannot be checked: that is said as
+    such, with exit status 2, not TAMPERED (1). An unreadable key file is the same."""
+    key = data / "trail-signing-key.pem"
+    saved = key.read_bytes()
+    try:
+        key.unlink()
+        result = iamd("trail", "verify", "--data-dir", str(data))
+        assert result.returncode == 2, result.stdout
+        assert "TAMPERED" not in result.stdout
+        assert "CANNOT VERIFY: the digest-signing key" in result.stdout and "is missing" in result.stdout
+        key.write_bytes(b"not a key")
+        result = iamd("trail", "verify", "--data-dir", str(data), "--json")
+        assert result.returncode == 2
+        report = json.loads(result.stdout)
+        assert report["problems"] == [] and "cannot be read" in report["configuration"][0]
+    finally:
+        key.write_bytes(saved)
+    assert iamd("trail", "verify", "--data-dir", str(data)).returncode == 0
+    nothing = iamd("trail", "verify", "--data-dir", str(data.parent / "nowhere"))
+    assert nothing.returncode == 2 and "CANNOT VERIFY: no database" in nothing.stdout
+
+
+def test_tampering_wins_over_a_missing_key(data: Path) -> None:
+    execute(data, "DELETE FROM trail_events WHERE seq = 2")
+    key = data / "trail-signing-key.pem"
+    saved = key.read_bytes()
+    key.unlink()
+    try:
+        result = iamd("trail", "verify", "--data-dir", str(data))
+    finally:
+        key.write_bytes(saved)
+    assert result.returncode == 1
+    assert "TAMPERED" in result.stdout and "CANNOT VERIFY" in result.stdout
+
+
+def test_accepted_events_missing_from_the_trail_are_reported(data: Path) -> None:
+    """Events the server accepted but could not store wait in the spool (and refused ones in the
+    quarantine file): verify names them and exits 3 (INCOMPLETE) instead of saying OK."""
+    from iamd.trail.writer import QUARANTINE_FILE_NAME, SPOOL_FILE_NAME, event_from_json, event_to_json
+
+    stored = rows(data)
+    waiting = event_from_json(
+        json.dumps(
+            {
+                "event_id": "00000000-0000-4000-8000-000000000001",
+                "account_id": "111111111111",
+                "event_time": "2026-12-06T10:00:00+00:00",
+                "event_name": "ListUsers",
+                "event_source": "iam.amazonaws.com",
+                "username": "someone",
+                "access_key_id": None,
+                "entity_id": None,
+                "entity_arn": None,
+                "service": "iam",
+                "region": "us-east-1",
+                "read_only": True,
+                "error_code": "AccessDenied",
+                "counts_as_access": False,
+                "record": '{"errorMessage":"\\ud800"}',
+            }
+        )
+    )
+    spool = data / SPOOL_FILE_NAME
+    quarantine = data / QUARANTINE_FILE_NAME
+    # A stored event in the spool (a spool can repeat one) is not missing.
+    already = event_from_json(event_to_json(waiting).replace(waiting.event_id, stored[0][1]))
+    spool.write_text(event_to_json(waiting) + "\n" + event_to_json(already) + "\n{broken\n")
+    try:
+        result = iamd("trail", "verify", "--data-dir", str(data))
+        assert result.returncode == 3, result.stdout
+        assert "TAMPERED" not in result.stdout
+        missing = [line for line in result.stdout.splitlines() if line.startswith("MISSING:")]
+        assert len(missing) == 2
+        assert waiting.event_id in missing[0] and "ListUsers" in missing[0] and "spool" in missing[0]
+        assert "line 3 of the spool" in missing[1]
+        assert result.stdout.splitlines()[-1].startswith("INCOMPLETE:")
+        spool.unlink()
+        quarantine.write_text(event_to_json(waiting) + "\n")
+        report = json.loads(iamd("trail", "verify", "--data-dir", str(data), "--json").stdout)
+        assert report["ok"] is False
+        assert [m["eventID"] for m in report["missing"]] == [waiting.event_id]
+    finally:
+        spool.unlink(missing_ok=True)
+        quarantine.unlink(missing_ok=True)
+
+
+def test_verify_documents_its_exit_statuses() -> None:
+    text = iamd("trail", "verify", "--help").stdout
+    for status in ("0  the trail is intact", "1  TAMPERED", "2  CANNOT VERIFY", "3  INCOMPLETE"):
+        assert status in text
+
+
+def test_requests_a_killed_server_accepted_but_never_stored_are_reported(tmp_path: Path) -> None:
+    """The server's ledger counts the requests whose events it accepted and those it stored. A
+    server killed while the database would not take its queue leaves the difference behind:
+    ``iamd trail verify`` reports it (exit 3, not OK), and the next start raises the alarm."""
+    data = tmp_path / "data"
+    server = start_server(data)
+    iam = server.client("iam")
+    iam.get_user()  # the key's last use is noted now, not while the database is locked
+    deadline = time.monotonic() + 30
+    while not rows(data) and time.monotonic() < deadline:
+        time.sleep(0.1)  # its event is stored and sealed
+    lock = sqlite3.connect(data / "iamd.db", timeout=0, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")  # no writer gets in: the trail's queue waits
+        for _ in range(3):
+            iam.get_user()  # reads still answer
+        time.sleep(2)  # the ledger is written before the writer tries the database
+        server.process.kill()
+        server.process.wait()
+    finally:
+        lock.close()
+    result = iamd("trail", "verify", "--data-dir", str(data))
+    assert result.returncode == 3, result.stdout
+    assert "accepted 3 request(s) whose events it never stored, and is no longer running" in result.stdout
+    again = start_server(data)
+    try:
+        with urllib.request.urlopen(f"{again.endpoint}/iamd/health", timeout=5) as answer:
+            health = json.loads(answer.read())
+    finally:
+        stop_server(again)
+    assert health["status"] == "degraded"
+    assert "earlier runs accepted 3 request(s) whose events never reached the trail" in str(health)
+    later = iamd("trail", "verify", "--data-dir", str(data))
+    assert later.returncode == 3
+    assert "3 request(s) accepted by earlier runs of the server never reached the trail" in later.stdout

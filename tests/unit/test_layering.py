@@ -1,4 +1,4 @@
-"""iamd.policy and iamd.authz are pure: no I/O, no clock, no imports from the rest of iamd.
+"""iamd.policy, iamd.authz and iamd.analyzer are pure: no I/O, no clock, no imports from the rest of iamd.
 
 Every module under src/iamd/policy and src/iamd/authz is parsed with ``ast``; what it imports and
 which names it uses are checked against the allow-lists below.
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-PURE_PACKAGES = ("iamd.policy", "iamd.authz")
+PURE_PACKAGES = ("iamd.policy", "iamd.authz", "iamd.analyzer")
 
 # Standard-library modules without I/O or clock. ``types`` is here for MappingProxyType (a read-only
 # dict view, used by iamd.authz.request); it does no I/O either.
@@ -37,10 +37,15 @@ STDLIB_ALLOWED = frozenset(
         "math",
         "string",
         "types",
+        "difflib",
     }
 )
 # Which iamd packages each pure package may import.
-IAMD_ALLOWED = {"iamd.policy": ("iamd.policy",), "iamd.authz": ("iamd.policy", "iamd.authz")}
+IAMD_ALLOWED = {
+    "iamd.policy": ("iamd.policy",),
+    "iamd.authz": ("iamd.policy", "iamd.authz"),
+    "iamd.analyzer": ("iamd.policy", "iamd.analyzer"),
+}
 FORBIDDEN_MODULES = ("os", "sys", "socket", "time", "random", "sqlalchemy", "logging", "io", "pathlib")
 FORBIDDEN_NAMES = frozenset({"open", "print", "input", "breakpoint", "__import__", "eval", "exec"})
 CLOCK_CALLS = frozenset(

@@ -21,7 +21,6 @@ not report with its solver either; iamd keeps the grant: a false positive, never
 from __future__ import annotations
 
 import itertools
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -81,9 +80,7 @@ class ExternalGrant:
     def fingerprint(self) -> str:
         """What identifies this sharing: a change to any part is a new finding (AWS resolves the
         old one and opens another, access-analyzer-findings-remediate)."""
-        return json.dumps(
-            [self.principal, self.actions, self.condition, self.is_public], separators=(",", ":")
-        )
+        return repr((self.principal, self.actions, self.condition, self.is_public))
 
 
 def principal_account(value: str) -> str | None:

@@ -15,16 +15,16 @@ Facts (shared/spec/access_analyzer_api.md §3.3, §4; unused_access_and_policy_g
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from iamd.policy import PolicyError, PolicyKind, parse_policy
 from iamd.policy.ast import Effect
+from iamd.policy.jsonpos import JsonSyntaxError, parse_json
 from iamd.policy.wildcards import compile_glob
 
-__all__ = ["Use", "generate_policies", "narrowed_policy"]
+__all__ = ["Use", "dumps", "generate_policies", "narrowed_policy"]
 
 MAX_POLICY_CHARS: Final = 6144
 _NEVER: Final = frozenset({"iam:passrole"})
@@ -108,7 +108,32 @@ def _fit(statement: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _dump(statements: Sequence[dict[str, Any]]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, separators=(",", ":"))
+    return dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+_ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def _quoted(text: str) -> str:
+    return '"' + "".join(_ESCAPES.get(c) or (f"\\u{ord(c):04x}" if c < " " else c) for c in text) + '"'
+
+
+def dumps(value: object) -> str:
+    """Compact JSON text of a policy value (objects, arrays, strings, numbers, booleans, null),
+    written here because the analyzer stays pure (no ``json`` import, see test_layering)."""
+    if isinstance(value, str):
+        return _quoted(value)
+    if value is True or value is False:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_quoted(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    raise TypeError(f"not a JSON value: {type(value).__name__}")
 
 
 def generate_policies(
@@ -150,8 +175,10 @@ def narrowed_policy(document: str, used: Mapping[str, Iterable[str]]) -> str | N
     -> action names (any case). Deny statements are kept as they are."""
     try:
         policy = parse_policy(document, PolicyKind.MANAGED, strict=False)
-        raw = json.loads(document)
-    except (PolicyError, ValueError):
+        raw = parse_json(document).to_python()
+    except (PolicyError, JsonSyntaxError):
+        return None
+    if not isinstance(raw, dict):
         return None
     raw_statements = raw.get("Statement")
     if isinstance(raw_statements, dict):
@@ -178,4 +205,4 @@ def narrowed_policy(document: str, used: Mapping[str, Iterable[str]]) -> str | N
         return None
     out = {k: v for k, v in raw.items() if k != "Statement"}
     out["Statement"] = kept
-    return json.dumps(out, separators=(",", ":"))
+    return dumps(out)

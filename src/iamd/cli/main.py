@@ -9,11 +9,14 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 from iamd import __version__
+from iamd.analyzer import RESOURCE_TYPES, TRUST_POLICY, PolicyType, ValidationFinding, validate_policy
 from iamd.authz.cases import CaseError, decide_case
-from iamd.catalog import rcp_services
+from iamd.catalog import rcp_services, service_reference
 from iamd.cli import root, serve, trail
-from iamd.policy import PolicyKind, check_policy
+from iamd.cli.sarif import sarif_log
+from iamd.policy import PolicyKind
 from iamd.policy.acceptance import first_refusal
+from iamd.wire import jsontext
 
 __all__ = ["main"]
 
@@ -45,16 +48,21 @@ def cmd_authorize(args: argparse.Namespace) -> int:
             errors += 1
             out.write(json.dumps({"name": name, "error": f"line {number}: not UTF-8 text"}) + "\n")
             continue
+        case: dict[str, object] = {}
         try:
-            case = json.loads(line)
-            if not isinstance(case, dict):
+            loaded = jsontext.loads(line)
+            if not isinstance(loaded, dict):
                 raise CaseError("a case must be a JSON object")
+            case = loaded
             name = case.get("name", name)
             answer = decide_case(case, rcp_services())
-        except json.JSONDecodeError as exc:
-            answer = {"name": name, "error": f"line {number}: invalid JSON: {exc.msg} at column {exc.colno}"}
+        except jsontext.JsonTextError as exc:
+            answer = {"name": name, "error": f"line {number}: invalid JSON: {exc}"}
         except CaseError as exc:
             answer = {"name": name, "error": f"line {number}: {exc}"}
+        except Exception as exc:  # one line that breaks the evaluator never stops the others
+            problem = f"could not decide the case ({type(exc).__name__})"
+            answer = {"name": name, "error": f"line {number}: {problem}"}
         if "error" in answer:
             errors += 1
         elif args.check and "expected" in case and case["expected"] != answer["decision"]:
@@ -67,10 +75,44 @@ def cmd_authorize(args: argparse.Namespace) -> int:
     return 0
 
 
+_SEVERITY = {"SUGGESTION": 0, "WARNING": 1, "SECURITY_WARNING": 2, "ERROR": 3}
+_FAIL_ON = {"suggestion": 0, "warning": 1, "security-warning": 2, "error": 3, "none": 4}
+
+
+def _policy_type(kind: PolicyKind, resource_type: str | None) -> tuple[PolicyType, str | None]:
+    """The ValidatePolicy type (and resource type) a ``--kind`` stands for."""
+    if kind is PolicyKind.TRUST:
+        return PolicyType.RESOURCE_POLICY, TRUST_POLICY
+    if kind is PolicyKind.RESOURCE:
+        return PolicyType.RESOURCE_POLICY, resource_type
+    if kind is PolicyKind.SCP:
+        return PolicyType.SERVICE_CONTROL_POLICY, None
+    if kind is PolicyKind.RCP:
+        return PolicyType.RESOURCE_CONTROL_POLICY, None
+    return PolicyType.IDENTITY_POLICY, None
+
+
+def _finding_json(finding: ValidationFinding) -> dict[str, object]:
+    out = finding.to_api()
+    where = finding.locations[0] if finding.locations else None
+    if where is not None:
+        out["path"] = [value for _, value in where.path]
+        out["location"] = where.text
+        out["line"] = where.span.start.line
+        out["column"] = where.span.start.column + 1
+    return out
+
+
 def cmd_policy_check(args: argparse.Namespace) -> int:
-    """Print the grammar findings of policy files; exit 1 when any has an error."""
+    """Run Access Analyzer's policy validation checks over policy files, offline. Exit 1 when a
+    finding reaches ``--fail-on`` (default: any ERROR or SECURITY_WARNING)."""
     kind = PolicyKind.from_label(args.kind)
+    policy_type, resource_type = _policy_type(kind, args.resource_type)
+    output = "json" if args.json else args.format
+    threshold = _FAIL_ON[args.fail_on]
+    sar = service_reference()
     failed = False
+    collected: list[tuple[str, list[ValidationFinding]]] = []
     for path in args.files:
         try:
             with open(path, encoding="utf-8") as fh:
@@ -83,21 +125,25 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
             print(f"{path}: cannot read: not UTF-8 text", file=sys.stderr)
             failed = True
             continue
-        result = check_policy(text, kind)
+        findings = validate_policy(text, policy_type, sar, resource_type, kind)
+        collected.append((path, findings))
+        failed = failed or any(_SEVERITY[f.finding_type] >= threshold for f in findings)
         answer = _api_answer(text, kind) if args.api else None
-        if args.json:
-            out: dict[str, object] = {"file": path, "findings": [f.to_json() for f in result.findings]}
+        if output == "json":
+            out: dict[str, object] = {"file": path, "findings": [_finding_json(f) for f in findings]}
             if answer is not None:
                 out["api"] = answer
             print(json.dumps(out))
-        elif not result.findings:
-            print(f"{path}: OK")
-        for finding in result.findings if not args.json else ():
-            print(f"{path}: {finding}")
-        if answer is not None and not args.json:
-            said = "accepted" if answer["accepted"] else f"{answer['code']}: {answer['message']}"
-            print(f"{path}: the {kind.label} policy API answers: {said}")
-        failed = failed or bool(result.errors)
+        elif output == "text":
+            if not findings:
+                print(f"{path}: OK")
+            for finding in findings:
+                print(f"{path}: {finding}")
+            if answer is not None:
+                said = "accepted" if answer["accepted"] else f"{answer['code']}: {answer['message']}"
+                print(f"{path}: the {kind.label} policy API answers: {said}")
+    if output == "sarif":
+        print(json.dumps(sarif_log(collected), indent=2))
     return 1 if failed else 0
 
 
@@ -133,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     policy = commands.add_parser("policy", help="work with policy documents")
     policy_commands = policy.add_subparsers(dest="policy_command", required=True)
-    check = policy_commands.add_parser("check", help="print the grammar findings of policy files")
+    check = policy_commands.add_parser(
+        "check", help="validate policy files offline with IAM Access Analyzer's checks (ValidatePolicy)"
+    )
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument(
         "--kind",
@@ -141,7 +189,25 @@ def build_parser() -> argparse.ArgumentParser:
         choices=[k.label for k in PolicyKind],
         help="the kind of policy (decides size quota and allowed elements)",
     )
-    check.add_argument("--json", action="store_true", help="one JSON object per file")
+    check.add_argument(
+        "--resource-type",
+        choices=[t for t in RESOURCE_TYPES if t != TRUST_POLICY],
+        help="for --kind resource: the resource the policy is attached to (validatePolicyResourceType)",
+    )
+    check.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="text (default), json (one object per file) or sarif (SARIF 2.1.0 for code scanning)",
+    )
+    check.add_argument("--json", action="store_true", help="same as --format json")
+    check.add_argument(
+        "--fail-on",
+        choices=tuple(_FAIL_ON),
+        default="security-warning",
+        help="exit 1 when a finding of this type or a graver one is found (default: security-warning, "
+        "i.e. any ERROR or SECURITY_WARNING; none: always 0 unless a file cannot be read)",
+    )
     check.add_argument(
         "--api",
         action="store_true",

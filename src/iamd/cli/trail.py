@@ -8,14 +8,13 @@ and the digest-signing key; ``--database-url`` names another database (PostgreSQ
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 __all__ = ["add_parser"]
 
@@ -49,12 +48,32 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verify = sub.add_parser(
         "verify",
         help="check the trail's hash chain and signed digests",
-        description="Exit 0 when the trail is intact; exit 1 naming every altered, deleted or "
-        "reordered record.",
+        description="Check the trail's hash chain and signed digests, and that no event the server "
+        "accepted is missing from it (events waiting in DATA_DIR/trail-spool.jsonl, or in "
+        "DATA_DIR/trail-quarantine.jsonl without their safe form in the trail).",
+        epilog="exit status:\n"
+        "  0  the trail is intact and complete\n"
+        "  1  TAMPERED: records were altered, deleted or reordered, or a digest does not verify\n"
+        "  2  CANNOT VERIFY: a configuration problem (no database, the digest-signing key\n"
+        "     DATA_DIR/trail-signing-key.pem missing or unreadable) or a usage error\n"
+        "  3  INCOMPLETE: nothing was tampered with, but events the server accepted are not\n"
+        "     in the trail\n"
+        "(the lowest non-zero status that applies wins: tampering is reported first)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(verify, suppress=True)
     verify.add_argument("--json", action="store_true", help="print the findings as JSON")
     verify.set_defaults(func=cmd_verify)
+
+
+EXIT_OK: Final = 0
+EXIT_TAMPERED: Final = 1
+EXIT_CANNOT_VERIFY: Final = 2
+EXIT_INCOMPLETE: Final = 3
+
+
+class ConfigurationError(Exception):
+    """The command cannot do its work as configured (no database, a key file missing)."""
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -65,9 +84,9 @@ def _open(args: argparse.Namespace) -> Any:
     url: str | None = getattr(args, "database_url", None)
     if url is None:
         if data_dir is None:
-            raise SystemExit("iamd trail: give --data-dir (or --database-url)")
+            raise ConfigurationError("give --data-dir (or --database-url)")
         if not (data_dir / "iamd.db").exists():
-            raise SystemExit(f"iamd trail: no database in {data_dir}")
+            raise ConfigurationError(f"no database in {data_dir}")
         url = default_url(data_dir)
     return open_store(url)
 
@@ -82,7 +101,10 @@ def cmd_trail(args: argparse.Namespace) -> int:
             return 2
         if since.tzinfo is None:
             since = since.replace(tzinfo=UTC)
-    store = _open(args)
+    try:
+        store = _open(args)
+    except ConfigurationError as exc:
+        raise SystemExit(f"iamd trail: {exc}") from None
     after = 0
     try:
         while True:
@@ -115,9 +137,14 @@ def cmd_trail(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from iamd.store.audit import SealedEvent
-    from iamd.trail.chain import Problem, load_signing_key, verify_chain
+    from iamd.trail.chain import KEY_FILE_NAME, load_signing_key, verify_chain
 
-    store = _open(args)
+    try:
+        store = _open(args)
+    except ConfigurationError as exc:
+        return _cannot_verify(args, str(exc))
+    data_dir: Path | None = getattr(args, "data_dir", None)
+    configuration: list[str] = []
     try:
         # Digests, then the head, then the records up to the head: a server still running may
         # seal more meanwhile, and those are left for the next check.
@@ -141,42 +168,166 @@ def cmd_verify(args: argparse.Namespace) -> int:
                 after = page[-1].seq
 
         public_key = None
-        missing_key: Problem | None = None
-        data_dir: Path | None = getattr(args, "data_dir", None)
         if data_dir is not None:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 public_key = load_signing_key(data_dir, create=False).public_key
-        if public_key is None and digests:
-            missing_key = Problem(
-                "digest-signature", "the digest-signing key (DATA_DIR/trail-signing-key.pem) is not available"
+            except FileNotFoundError:
+                if digests:
+                    configuration.append(
+                        f"the digest-signing key {data_dir / KEY_FILE_NAME} is missing: "
+                        f"the signatures of {len(digests)} digest(s) were not checked"
+                    )
+            except (OSError, ValueError, TypeError) as exc:
+                configuration.append(
+                    f"the digest-signing key {data_dir / KEY_FILE_NAME} cannot be read ({exc}): "
+                    "the digests' signatures were not checked"
+                )
+        elif digests:
+            configuration.append(
+                "no --data-dir: the digest-signing key is not at hand, so the digests' signatures "
+                "were not checked"
             )
         result = verify_chain(events(), head, digests, public_key, unsealed=unsealed)
+        missing = _missing_events(store, data_dir)
     finally:
         store.close()
-    problems = [*result.problems, *([missing_key] if missing_key else [])]
+    problems = list(result.problems)
     if args.json:
         print(
             json.dumps(
                 {
-                    "ok": not problems,
+                    "ok": not (problems or configuration or missing),
                     "records": result.records,
                     "digests": result.digests,
                     "unsealed": result.unsealed,
                     "problems": [p.to_json() for p in problems],
+                    "configuration": configuration,
+                    "missing": missing,
                 }
             )
         )
     else:
         for problem in problems:
             print(f"TAMPERED: {problem.message}")
+        for message in configuration:
+            print(f"CANNOT VERIFY: {message}")
+        for item in missing:
+            print(f"MISSING: {item['message']}")
         if result.unsealed:
             print(
                 f"note: {result.unsealed} record(s) are not sealed yet (the server seals them shortly, "
                 "or at its next start)"
             )
-        verdict = "FAILED" if problems else "OK"
+        if data_dir is None:
+            print("note: no --data-dir: the spool and quarantine files were not looked at")
+        verdict = (
+            "FAILED" if problems else "CANNOT VERIFY" if configuration else "INCOMPLETE" if missing else "OK"
+        )
         print(
             f"{verdict}: {result.records} record(s) in the chain, {result.digests} signed digest(s), "
-            f"{len(problems)} problem(s)"
+            f"{len(problems)} problem(s)" + (f", {len(missing)} accepted event(s) missing" if missing else "")
         )
-    return 1 if problems else 0
+    if problems:
+        return EXIT_TAMPERED
+    if configuration:
+        return EXIT_CANNOT_VERIFY
+    return EXIT_INCOMPLETE if missing else EXIT_OK
+
+
+def _cannot_verify(args: argparse.Namespace, message: str) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": False, "configuration": [message], "problems": [], "missing": []}))
+    else:
+        print(f"CANNOT VERIFY: {message}")
+    return EXIT_CANNOT_VERIFY
+
+
+def _ledger_losses(data_dir: Path) -> list[dict[str, Any]]:
+    """What the trail writer's ledger says was accepted and never stored: losses it counted,
+    what a run that stopped without storing its queue left behind (found by the next start, or
+    now, when that run is no longer running on this host)."""
+    from iamd.trail.ledger import LEDGER_FILE_NAME, read_ledger
+
+    path = data_dir / LEDGER_FILE_NAME
+    try:
+        ledger = read_ledger(path)
+    except (OSError, ValueError) as exc:
+        return [{"file": str(path), "message": f"the trail's ledger {path} cannot be read ({exc})"}]
+    if ledger is None:
+        return []
+    found: list[dict[str, Any]] = []
+    if ledger.lost_before:
+        found.append(
+            {
+                "file": str(path),
+                "requests": ledger.lost_before,
+                "message": f"{ledger.lost_before} request(s) accepted by earlier runs of the server never "
+                "reached the trail (see the server's error log)",
+            }
+        )
+    if ledger.lost:
+        found.append(
+            {
+                "file": str(path),
+                "requests": ledger.lost,
+                "message": f"{ledger.lost} event(s) of the run started {ledger.started} could not be stored "
+                "(see the server's error log)",
+            }
+        )
+    if ledger.unsettled and not ledger.running_here():
+        found.append(
+            {
+                "file": str(path),
+                "requests": ledger.unsettled,
+                "message": f"the run started {ledger.started} (pid {ledger.pid}) accepted {ledger.unsettled} "
+                "request(s) whose events it never stored, and is no longer running",
+            }
+        )
+    return found
+
+
+def _missing_events(store: Any, data_dir: Path | None) -> list[dict[str, Any]]:
+    """Events the server accepted that the trail lacks: those waiting in the spool (the database
+    refused them, or the server stopped before storing them) and those in the quarantine file
+    whose safe form is not in the trail either. Lines of these files that are no event count
+    too: whatever they held is not in the trail."""
+    from iamd.trail.writer import QUARANTINE_FILE_NAME, SPOOL_FILE_NAME, read_event_lines
+
+    if data_dir is None:
+        return []
+    missing: list[dict[str, Any]] = _ledger_losses(data_dir)
+    for name, where in ((SPOOL_FILE_NAME, "the spool"), (QUARANTINE_FILE_NAME, "the quarantine file")):
+        path = data_dir / name
+        if not path.exists():
+            continue
+        try:
+            events, unreadable = read_event_lines(path)
+        except OSError as exc:
+            missing.append({"file": str(path), "message": f"{where} {path} cannot be read ({exc.strerror})"})
+            continue
+        ids = [e.event_id for e in events]
+        known: set[str] = store.run(lambda uow, ids=ids: uow.audit.known_event_ids(ids), readonly=True)
+        for event in events:
+            if event.event_id in known:
+                continue
+            when = event.event_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            missing.append(
+                {
+                    "file": str(path),
+                    "eventID": event.event_id,
+                    "eventName": event.event_name,
+                    "eventTime": when,
+                    "message": f"event {event.event_id} ({event.event_name} at {when}, account "
+                    f"{event.account_id}) was accepted but is not in the trail: it is in {where} {path}",
+                }
+            )
+        for number in unreadable:
+            missing.append(
+                {
+                    "file": str(path),
+                    "line": number,
+                    "message": f"line {number} of {where} {path} is not a readable event; "
+                    "what it held is not in the trail",
+                }
+            )
+    return missing

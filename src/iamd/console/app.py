@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import json
 import logging
 import secrets
 import time
@@ -63,7 +62,7 @@ from iamd.services.iam.passwords import (
 from iamd.store import errors as store_errors
 from iamd.store.records import PasswordPolicyRecord
 from iamd.store.unit import UnitOfWork
-from iamd.wire import AccessDenied, AwsError, InvalidInput
+from iamd.wire import AccessDenied, AwsError, InvalidInput, jsontext
 
 if TYPE_CHECKING:
     from iamd.server.pipeline import Pipeline
@@ -294,9 +293,9 @@ class Console:
         if not constant_time_equals(request.headers.get("x-csrf-token", ""), session.csrf):
             raise _Refused(403, "The request did not come from this console. Reload the page and try again.")
         try:
-            data = json.loads(body or b"{}")
-        except ValueError as exc:
-            raise _Refused(400, "The request is not JSON.") from exc
+            data = jsontext.loads(body or b"{}")
+        except jsontext.JsonTextError as exc:
+            raise _Refused(400, f"The request is not JSON: {exc}.") from exc
         if not isinstance(data, dict):
             raise _Refused(400, "The request is not a JSON object.")
         return data

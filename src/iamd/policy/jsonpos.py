@@ -8,6 +8,7 @@ JSON and reports the first syntax error with its position.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 __all__ = ["JsonNode", "JsonSyntaxError", "Position", "from_python", "parse_json"]
@@ -35,6 +36,8 @@ class JsonNode:
     value: object = None
     items: list[tuple[str, Position, JsonNode]] = field(default_factory=list)
     elements: list[JsonNode] = field(default_factory=list)
+    end: Position | None = None
+    """Just past the value's last character (None for a tree built from Python values)."""
 
     def to_python(self) -> object:
         if self.kind == "object":
@@ -52,6 +55,8 @@ class JsonSyntaxError(ValueError):
 
 
 _WS = " \t\n\r"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MAX_DEPTH = 64
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
@@ -77,7 +82,12 @@ class _Reader:
         return JsonSyntaxError(message, self.pos())
 
     def value(self, depth: int) -> JsonNode:
-        if depth > 64:
+        node = self._value(depth)
+        node.end = self.pos()
+        return node
+
+    def _value(self, depth: int) -> JsonNode:
+        if depth > _MAX_DEPTH:
             raise self.fail("JSON nested too deeply")
         self.skip_ws()
         if self.i >= len(self.text):
@@ -178,14 +188,18 @@ class _Reader:
         if len(hexits) != 4 or any(h not in "0123456789abcdefABCDEF" for h in hexits):
             raise self.fail("Invalid \\u escape")
         code = int(hexits, 16)
-        self.i += 6
-        if 0xD800 <= code < 0xDC00 and self.text.startswith("\\u", self.i):
-            low = self.text[self.i + 2 : self.i + 6]
+        if 0xD800 <= code < 0xDC00 and self.text.startswith("\\u", self.i + 6):
+            low = self.text[self.i + 8 : self.i + 12]
             if len(low) == 4 and all(h in "0123456789abcdefABCDEF" for h in low):
                 lc = int(low, 16)
                 if 0xDC00 <= lc < 0xE000:
-                    self.i += 6
+                    self.i += 12
                     return chr(0x10000 + ((code - 0xD800) << 10) + (lc - 0xDC00))
+        if 0xD800 <= code < 0xE000:
+            # Half of a UTF-16 surrogate pair names no character: the text would not be Unicode
+            # (nor encodable as UTF-8), and every message repeating it would fail to encode.
+            raise self.fail(f"Invalid \\u escape: U+{code:04X} is a lone UTF-16 surrogate")
+        self.i += 6
         return chr(code)
 
     def number(self) -> JsonNode:
@@ -220,8 +234,15 @@ class _Reader:
 
 
 def parse_json(text: str) -> JsonNode:
-    """Parse JSON text into a positioned tree. Numbers keep their source text as ``value``."""
+    """Parse JSON text into a positioned tree. Numbers keep their source text as ``value``.
+    A lone UTF-16 surrogate, escaped or not, is a syntax error (the text is not Unicode)."""
     reader = _Reader(text)
+    raw = _SURROGATE.search(text)
+    if raw is not None:
+        reader.i = raw.start()
+        reader.line = text.count("\n", 0, raw.start()) + 1
+        reader.line_start = text.rfind("\n", 0, raw.start()) + 1
+        raise reader.fail(f"U+{ord(raw.group()):04X} is a lone UTF-16 surrogate, not a character")
     node = reader.value(0)
     reader.skip_ws()
     if reader.i != len(text):
@@ -232,14 +253,18 @@ def parse_json(text: str) -> JsonNode:
 _NOWHERE = Position(0, 0, -1)
 
 
-def from_python(value: object) -> JsonNode:
-    """Wrap already-decoded JSON (dicts, lists, scalars) in a tree without positions."""
+def from_python(value: object, depth: int = 0) -> JsonNode:
+    """Wrap already-decoded JSON (dicts, lists, scalars) in a tree without positions. Raises
+    :class:`JsonSyntaxError` where the text form would be refused: nesting deeper than the
+    parser takes, a lone UTF-16 surrogate in a key or a string."""
+    if depth > _MAX_DEPTH:
+        raise JsonSyntaxError("JSON nested too deeply", _NOWHERE)
     if isinstance(value, dict):
         node = JsonNode("object", _NOWHERE)
-        node.items = [(str(k), _NOWHERE, from_python(v)) for k, v in value.items()]
+        node.items = [(_text(str(k)), _NOWHERE, from_python(v, depth + 1)) for k, v in value.items()]
         return node
     if isinstance(value, list | tuple):
-        return JsonNode("array", _NOWHERE, elements=[from_python(v) for v in value])
+        return JsonNode("array", _NOWHERE, elements=[from_python(v, depth + 1) for v in value])
     if value is True:
         return JsonNode("true", _NOWHERE, True)
     if value is False:
@@ -249,5 +274,13 @@ def from_python(value: object) -> JsonNode:
     if isinstance(value, int | float):
         return JsonNode("number", _NOWHERE, repr(value) if isinstance(value, float) else str(value))
     if isinstance(value, str):
-        return JsonNode("string", _NOWHERE, value)
+        return JsonNode("string", _NOWHERE, _text(value))
     return JsonNode("invalid", _NOWHERE, value)
+
+
+def _text(value: str) -> str:
+    found = _SURROGATE.search(value)
+    if found is not None:
+        message = f"U+{ord(found.group()):04X} is a lone UTF-16 surrogate, not a character"
+        raise JsonSyntaxError(message, _NOWHERE)
+    return value

@@ -52,6 +52,7 @@ _PRINCIPAL_KEYS = ("AWS", "Service", "Federated", "CanonicalUser")
 _SID = re.compile(r"[A-Za-z0-9]*")
 _ACTION = re.compile(r"[A-Za-z0-9*?\-]+:[A-Za-z0-9*?\-_]*")
 _CONDITION_KEY = re.compile(r"[^:\s]+:\S+")
+_OUTSIDE_LATIN1 = re.compile("[^\t\n\r\u0020-\u00ff]")
 _IAM_KINDS = (
     PolicyKind.MANAGED,
     PolicyKind.INLINE_USER,
@@ -67,6 +68,8 @@ _IAM_KINDS = (
 class CheckResult:
     policy: Policy | None
     findings: list[Finding]
+    root: JsonNode | None = None
+    """The positioned JSON tree the policy was read from (None when the text is not JSON)."""
 
     @property
     def errors(self) -> list[Finding]:
@@ -88,7 +91,8 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
             root = parse_json(source)
         except JsonSyntaxError as exc:
             return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
-        bad = next((c for c in source if not (c in "\t\n\r" or " " <= c <= "\u00ff")), None)
+        found = _OUTSIDE_LATIN1.search(source)
+        bad = found.group() if found else None
         if bad is not None:
             checker.add(
                 "INVALID_CHARACTER",
@@ -109,10 +113,13 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
     elif isinstance(source, JsonNode):
         root = source
     else:
-        root = from_python(source)
+        try:
+            root = from_python(source)
+        except JsonSyntaxError as exc:
+            return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
     policy = checker.policy(root)
     blocked = any(f.code in BLOCKING and f.severity == "ERROR" for f in checker.findings)
-    return CheckResult(None if blocked else policy, checker.findings)
+    return CheckResult(None if blocked else policy, checker.findings, root)
 
 
 class _Checker:

@@ -57,7 +57,15 @@ def create_app(pipeline: Pipeline, heavy_concurrency: int = HEAVY_CONCURRENCY) -
     heavy = anyio.CapacityLimiter(heavy_concurrency)
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        """200 once the server answers. ``trail``: the trail writer's state; an alarm (a spool
+        that could not be stored, events that were not) makes the status ``degraded``."""
+        body: dict[str, object] = {"status": "ok"}
+        if pipeline.trail is not None:
+            trail = pipeline.trail.writer.health()
+            body["trail"] = trail
+            if trail["status"] != "ok":
+                body["status"] = "degraded"
+        return JSONResponse(body)
 
     def issuer_of(request: Request) -> oidc_issuer.Issuer | None:
         account_id = str(request.path_params["account_id"])
@@ -114,7 +122,9 @@ def create_app(pipeline: Pipeline, heavy_concurrency: int = HEAVY_CONCURRENCY) -
             answer = pipeline.handle(http_request, connection, routed)
         else:
             answer = await run_in_threadpool(pipeline.handle, http_request, connection, routed)
-        return Response(answer.body, status_code=answer.status, headers=dict(answer.headers))
+        # Header values must be Latin-1 on the wire; a character beyond it never fails the answer.
+        headers = {k: v.encode("latin-1", "replace").decode("latin-1") for k, v in answer.headers}
+        return Response(answer.body, status_code=answer.status, headers=headers)
 
     return Starlette(
         routes=[

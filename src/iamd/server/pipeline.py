@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from botocore import __version__ as botocore_version
+from botocore.model import ServiceModel
 
 import iamd.services.accessanalyzer  # (registers the Access Analyzer operations)
 import iamd.services.cloudtrail as _cloudtrail  # (registers LookupEvents; records the trail)
@@ -42,6 +43,7 @@ from iamd.wire import (
     InternalFailure,
     InvalidClientTokenId,
     OperationRef,
+    Protocol,
     ServiceCatalog,
     SignedRequest,
     SigV4Verifier,
@@ -54,7 +56,7 @@ from iamd.wire import (
 )
 from iamd.wire.unrouted import encode_unrouted_error
 
-__all__ = ["Pipeline"]
+__all__ = ["Pipeline", "encode_error"]
 
 log = logging.getLogger("iamd.server")
 
@@ -94,6 +96,24 @@ class _LruCache:
 _ANONYMOUS = Caller(
     principal=Principal.anonymous(), account_id="", principal_type="Anonymous", unique_id="anonymous", arn="*"
 )
+
+
+def encode_error(protocol: Protocol, service: ServiceModel, error: AwsError, request_id: str) -> HttpResponse:
+    """``error`` in the protocol's envelope. The encoders write any text safely; should one fail
+    anyway, the same error goes out with an ASCII-only message and no extra fields, never as
+    a bare 500 from the web framework."""
+    try:
+        return protocol.encode_error(service, error, request_id)
+    except Exception:
+        log.exception("could not encode %r (request %s); sending it plainly", error, request_id)
+    plain = AwsError(
+        error.message.encode("ascii", "backslashreplace").decode("ascii"),
+        code=error.code,
+        json_code=error.wire_json_code,
+        status=error.status,
+        sender_fault=error.sender_fault,
+    )
+    return protocol.encode_error(service, plain, request_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,13 +241,13 @@ class Pipeline:
         except AwsError as error:
             if self.trail is not None:
                 self.trail.failed(ref, info, request, signed, observed, error)
-            return protocol.encode_error(ref.service_model, error, request_id)
+            return encode_error(protocol, ref.service_model, error, request_id)
         except Exception:
             log.exception("internal error in %s:%s (request %s)", ref.service_name, ref.name, request_id)
             failure = InternalFailure("We encountered an internal error. Please try again.")
             if self.trail is not None:
                 self.trail.failed(ref, info, request, signed, observed, failure)
-            return protocol.encode_error(ref.service_model, failure, request_id)
+            return encode_error(protocol, ref.service_model, failure, request_id)
         if self.trail is not None:
             self.trail.completed(ref, info, observed, output)
         return response

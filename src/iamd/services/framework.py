@@ -206,7 +206,7 @@ def store_errors_as_aws() -> Iterator[None]:
     except store_errors.Conflict as exc:
         raise DeleteConflict(str(exc)) from exc
     except store_errors.InvalidMarker as exc:
-        raise ValidationError("Invalid Marker: the pagination marker is not valid") from exc
+        raise ValidationError("Invalid Marker.") from exc
 
 
 def unsupported(service: str, name: str, reason: str) -> None:

@@ -11,6 +11,7 @@ contend for the chain head. The chain math is :mod:`iamd.trail.chain`'s; this mo
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -376,23 +377,46 @@ def _report_time_postgresql(element: report_time, compiler: Any, **kw: Any) -> s
     return f"to_char({moment} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')"
 
 
+# Text no database can store: lone UTF-16 surrogates (not encodable as UTF-8) and NUL (PostgreSQL
+# refuses it in text). The record itself is JSON, whose serializer escapes NUL as \u0000.
+_UNSTORABLE: Final = re.compile("[\x00\ud800-\udfff]")
+_RECORD_UNSTORABLE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _storable(text: str, width: int | None = None, pattern: re.Pattern[str] = _UNSTORABLE) -> str:
+    if not text.isascii() or "\x00" in text:
+        text = pattern.sub("\ufffd", text)
+    return text if width is None or len(text) <= width else text[:width]
+
+
+def _column(text: str | None, width: int) -> str | None:
+    return None if text is None else _storable(text, width)
+
+
 def _event_values(event: AuditEvent) -> dict[str, Any]:
+    """The row of ``event``. Whatever text an event carries, the row can be stored: index columns
+    are cut to their width and characters no database takes become U+FFFD (the record, which the
+    chain hashes, keeps all its text but lone surrogates, which are not Unicode). So one odd
+    event never makes a batch of others fail."""
+    record = _storable(event.record, pattern=_RECORD_UNSTORABLE)
+    if record != event.record:
+        log.warning("trail event %s held text that is not Unicode; stored with U+FFFD", event.event_id)
     return {
-        "event_id": event.event_id,
-        "account_id": event.account_id,
+        "event_id": _storable(event.event_id, 36),
+        "account_id": _storable(event.account_id, 12),
         "event_time": event.event_time,
-        "event_name": event.event_name,
-        "event_source": event.event_source,
-        "username": event.username,
-        "access_key_id": event.access_key_id,
-        "entity_id": event.entity_id,
-        "entity_arn": event.entity_arn,
-        "service": event.service,
-        "region": event.region,
+        "event_name": _storable(event.event_name, 128),
+        "event_source": _storable(event.event_source, 128),
+        "username": _column(event.username, 256),
+        "access_key_id": _column(event.access_key_id, 128),
+        "entity_id": _column(event.entity_id, 128),
+        "entity_arn": _column(event.entity_arn, 2048),
+        "service": _storable(event.service, 64),
+        "region": _storable(event.region, 32),
         "read_only": event.read_only,
-        "error_code": event.error_code,
+        "error_code": _column(event.error_code, 128),
         "counts_as_access": event.counts_as_access,
-        "record": event.record,
+        "record": record,
     }
 
 
@@ -422,8 +446,13 @@ class Audit(Repository):
         # One row: a plain execute (an executemany of one costs more).
         conn.execute(_INSERT_EVENT, rows[0] if len(rows) == 1 else rows)
         resources = [
-            {"event_id": e.event_id, "account_id": e.account_id, "resource_type": t, "resource_name": n}
-            for e in events
+            {
+                "event_id": row["event_id"],
+                "account_id": row["account_id"],
+                "resource_type": _storable(t, 64),
+                "resource_name": _storable(n, 2048),
+            }
+            for e, row in zip(events, rows, strict=True)
             for t, n in e.resources
         ]
         if resources:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 
 from iamd.store.base import Repository
 from iamd.store.errors import Conflict
@@ -12,15 +12,23 @@ from iamd.store.records import ResourceKind, Tag
 from iamd.store.schema import Tag as TagRow
 
 # On the request path (resource tags for conditions): prebuilt, executed without the ORM.
-_LIST = (
-    select(TagRow.key, TagRow.value)
-    .where(
-        TagRow.account_id == bindparam("account_id"),
-        TagRow.resource_kind == bindparam("kind"),
-        TagRow.resource_id == bindparam("resource_id"),
-    )
-    .order_by(TagRow.key_lower)
+_LIST = select(TagRow.key, TagRow.value).where(
+    TagRow.account_id == bindparam("account_id"),
+    TagRow.resource_kind == bindparam("kind"),
+    TagRow.resource_id == bindparam("resource_id"),
 )
+
+
+# Tag keys of managed policies are case-sensitive in AWS: a policy can carry both "a" and "A",
+# and UntagPolicy "a" leaves "A" (recorded against AWS: LocalStack's
+# tests/aws/services/iam/test_iam_policies.snapshot.json, create-with-case-sensitive-tags and
+# list-after-untag-lowercase). Every other IAM resource compares keys case-insensitively. For these
+# kinds ``key_lower`` holds the key as written, so the unique constraint compares it exactly.
+CASE_SENSITIVE_KINDS: frozenset[str] = frozenset({"policy"})
+
+
+def _fold(kind: str, key: str) -> str:
+    return key if kind in CASE_SENSITIVE_KINDS else key.lower()
 
 
 class Tags(Repository):
@@ -29,7 +37,11 @@ class Tags(Repository):
         rows = self._session.connection().execute(
             _LIST, {"account_id": account_id, "kind": kind, "resource_id": resource_id}
         )
-        return tuple(Tag(key, value) for key, value in rows)
+        # Sorted by key, code point by code point ("A" before "a"), as IAM's List*Tags return
+        # them ("The returned list of tags is sorted by tag key", API reference; recorded against
+        # AWS: LocalStack's tests/aws/services/iam/test_iam_policies.snapshot.json,
+        # list-case-sensitive-tags). Sorted here, not by the database, whose collation may differ.
+        return tuple(sorted((Tag(key, value) for key, value in rows), key=lambda tag: tag.key))
 
     def count(self, account_id: str, kind: ResourceKind, resource_id: str) -> int:
         return (
@@ -47,10 +59,12 @@ class Tags(Repository):
 
     def put(self, account_id: str, kind: ResourceKind, resource_id: str, tags: Mapping[str, str]) -> None:
         """Add tags, or replace the value (and the key's spelling) of those whose key exists."""
-        wanted = {key.lower(): (key, value) for key, value in tags.items()}
+        wanted = {_fold(kind, key): (key, value) for key, value in tags.items()}
         if len(wanted) != len(tags):
-            raise Conflict("duplicate tag keys (keys are compared case-insensitively)")
+            raise Conflict("duplicate tag keys")
         self._uow.changed(account_id)
+        if kind in CASE_SENSITIVE_KINDS:
+            self._heal(account_id, kind, resource_id)
         existing = {
             row.key_lower: row
             for row in self._session.scalars(
@@ -80,15 +94,34 @@ class Tags(Repository):
         self._session.flush()
 
     def remove(self, account_id: str, kind: ResourceKind, resource_id: str, keys: Iterable[str]) -> None:
-        """Remove the tags with these keys (case-insensitively); absent keys are ignored, as in AWS."""
+        """Remove the tags with these keys (case-insensitively, except for the case-sensitive
+        kinds); absent keys are ignored, as in AWS."""
         self._uow.changed(account_id)
+        if kind in CASE_SENSITIVE_KINDS:
+            self._heal(account_id, kind, resource_id)
         self._session.execute(
             delete(TagRow).where(
                 TagRow.account_id == account_id,
                 TagRow.resource_kind == kind,
                 TagRow.resource_id == resource_id,
-                TagRow.key_lower.in_([k.lower() for k in keys]),
+                TagRow.key_lower.in_([_fold(kind, k) for k in keys]),
             )
+        )
+
+    def _heal(self, account_id: str, kind: ResourceKind, resource_id: str) -> None:
+        """Tags of a case-sensitive kind written before keys were compared exactly hold the
+        lower-cased key in ``key_lower``: set it to the key (no clash is possible, since those
+        keys were unique case-insensitively)."""
+        self._session.execute(
+            update(TagRow)
+            .where(
+                TagRow.account_id == account_id,
+                TagRow.resource_kind == kind,
+                TagRow.resource_id == resource_id,
+                TagRow.key_lower != TagRow.key,
+            )
+            .values(key_lower=TagRow.key)
+            .execution_options(synchronize_session=False)
         )
 
     def delete_all(self, account_id: str, kind: ResourceKind, resource_id: str) -> None:

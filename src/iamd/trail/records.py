@@ -31,6 +31,8 @@ from typing import Any, Final
 
 from botocore.model import Shape
 
+from iamd.wire.jsontext import scrub
+
 __all__ = [
     "EVENT_VERSION",
     "HIDDEN",
@@ -317,5 +319,6 @@ def sign_in_record(
 def record_json(record: Mapping[str, Any]) -> str:
     """The record's canonical JSON: compact (no whitespace), AWS's field order, UTF-8 as is. It is
     what is stored, shown (CloudTrailEvent, the trail files) and hashed into the chain; records
-    are built in one order by one serializer, so the same record always gives the same text."""
-    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+    are built in one order by one serializer, so the same record always gives the same text.
+    A lone UTF-16 surrogate (text that is not Unicode, which no database stores) becomes U+FFFD."""
+    return scrub(json.dumps(record, separators=(",", ":"), ensure_ascii=False))

@@ -15,6 +15,16 @@ one chain), folds the sealed rows into last-accessed data, and now and then sign
 Nothing is dropped silently: a batch that cannot be stored is retried; while the database keeps
 refusing, every failure is logged as an error, and events beyond the in-memory limit (and all
 pending events at shutdown) go to a spool file (JSON Lines) that the next start stores first.
+
+One event never takes others with it: when a batch is refused while the database works (a cycle
+without the batch succeeds), its events are stored one by one, and an event refused on its own is
+recorded in a safe form (ASCII only, its original record kept as escaped text) and copied as it
+was to the quarantine file (``trail-quarantine.jsonl``, next to the spool). A spool that cannot be
+stored at start is an alarm: an ERROR line, :meth:`TrailWriter.health` (shown by
+``/iamd/health``) says so until it is stored (retried while the server runs), and ``iamd trail
+verify`` names the events it holds that the trail lacks. The ledger (:mod:`iamd.trail.ledger`)
+counts the requests whose events were accepted and those settled, so events lost with the
+process (killed before storing its queue) are counted too.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,6 +45,7 @@ from iamd.store.store import Store
 from iamd.store.unit import UnitOfWork
 from iamd.trail.chain import SigningKey, digest_payload, record_hash
 from iamd.trail.files import TrailFiles
+from iamd.trail.ledger import LEDGER_FILE_NAME, Ledger
 
 __all__ = ["TrailWriter"]
 
@@ -48,20 +59,81 @@ LINGER_SECONDS: Final = 0.25
 MAX_PENDING: Final = 100_000
 IDLE_WAKE_SECONDS: Final = 5.0
 SPOOL_FILE_NAME: Final = "trail-spool.jsonl"
+QUARANTINE_FILE_NAME: Final = "trail-quarantine.jsonl"
+QUARANTINED: Final = "iamdQuarantined"
+"""The key of a safe-form record (an event the database refused as it was)."""
 
 
-def _event_to_json(event: AuditEvent) -> str:
+def event_to_json(event: AuditEvent) -> str:
+    """An event as one line of the spool or the quarantine file (ASCII: any text survives)."""
     data: dict[str, Any] = asdict(event)
     data["event_time"] = event.event_time.isoformat()
     data["resources"] = [list(r) for r in event.resources]
     return json.dumps(data, separators=(",", ":"))
 
 
-def _event_from_json(text: str) -> AuditEvent:
+def event_from_json(text: str) -> AuditEvent:
+    """:func:`event_to_json` read back; ``ValueError``/``TypeError``/``KeyError`` if it is not one."""
     data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("not an event")
     data["event_time"] = datetime.fromisoformat(data["event_time"])
     data["resources"] = tuple((str(t), str(n)) for t, n in data.get("resources") or ())
     return AuditEvent(**data)
+
+
+def read_event_lines(path: Path) -> tuple[list[AuditEvent], list[int]]:
+    """The events of a spool or quarantine file, and the numbers of lines that are not one."""
+    events: list[AuditEvent] = []
+    unreadable: list[int] = []
+    for number, raw in enumerate(path.read_bytes().splitlines(), 1):
+        if not raw.strip():
+            continue
+        try:
+            events.append(event_from_json(raw.decode("utf-8")))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            unreadable.append(number)
+    return events, unreadable
+
+
+def safe_form(event: AuditEvent, reason: str) -> AuditEvent:
+    """``event`` as a record any database takes: ASCII only, the index columns cut to their
+    widths, the original record kept as escaped text under ``iamdQuarantined``."""
+
+    def ascii_text(text: object, width: int) -> str | None:
+        if text is None:
+            return None
+        return str(text).encode("ascii", "backslashreplace").decode("ascii").replace("\x00", "")[:width]
+
+    original = ascii_text(event.record, 1 << 30)
+    when = event.event_time if isinstance(event.event_time, datetime) else datetime.now(UTC)
+    record = {
+        "eventVersion": "1.10",
+        "eventTime": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "eventSource": ascii_text(event.event_source, 128),
+        "eventName": ascii_text(event.event_name, 128),
+        "errorCode": ascii_text(event.error_code, 128),
+        "eventID": ascii_text(event.event_id, 36),
+        "recipientAccountId": ascii_text(event.account_id, 12),
+        QUARANTINED: {"reason": reason, "originalRecord": original},
+    }
+    return AuditEvent(
+        event_id=ascii_text(event.event_id, 36) or "",
+        account_id=ascii_text(event.account_id, 12) or "",
+        event_time=when,
+        event_name=ascii_text(event.event_name, 128) or "",
+        event_source=ascii_text(event.event_source, 128) or "",
+        username=ascii_text(event.username, 256),
+        access_key_id=ascii_text(event.access_key_id, 128),
+        entity_id=None,
+        entity_arn=None,
+        service=ascii_text(event.service, 64) or "",
+        region=ascii_text(event.region, 32) or "",
+        read_only=bool(event.read_only),
+        error_code=ascii_text(event.error_code, 128),
+        counts_as_access=False,
+        record=json.dumps(record, separators=(",", ":")),
+    )
 
 
 Builder = Callable[[], Sequence[AuditEvent]]
@@ -102,10 +174,53 @@ class TrailWriter:
         self._thread: threading.Thread | None = None
         self._last_export = time.monotonic()
         self._failures = 0
+        self._spool_lock = threading.Lock()
+        self._spool_alarm: str | None = None
+        self._quarantined = 0
+        self._not_stored = 0
+        self._lost_before = 0
+        self.ledger = Ledger(spool.with_name(LEDGER_FILE_NAME)) if spool is not None else None
 
     # -- the request side -----------------------------------------------------------------------
 
+    @property
+    def quarantine(self) -> Path | None:
+        """Where events the database refused are copied as they were."""
+        return self.spool.with_name(QUARANTINE_FILE_NAME) if self.spool is not None else None
+
+    def health(self) -> dict[str, Any]:
+        """The trail's state for ``/iamd/health``: ``ok``, or ``alarm`` with the problems (a spool
+        that could not be stored, events stored only in their safe form or not at all, a database
+        that refuses events)."""
+        problems: list[str] = []
+        if self._spool_alarm is not None:
+            problems.append(self._spool_alarm)
+        if self._not_stored:
+            problems.append(f"{self._not_stored} event(s) could not be stored at all (see the error log)")
+        if self._lost_before:
+            problems.append(
+                f"earlier runs accepted {self._lost_before} request(s) whose events never reached the "
+                f"trail (see {self.ledger.path if self.ledger else 'the ledger'} and the error log)"
+            )
+        if self._failures:
+            problems.append(f"the database refused the last {self._failures} attempt(s) to store events")
+        state: dict[str, Any] = {"status": "alarm" if problems else "ok"}
+        if problems:
+            state["problems"] = problems
+        if self._quarantined:
+            state["quarantined"] = self._quarantined
+        return state
+
     def start(self) -> None:
+        if self.ledger is not None:
+            deficit = self.ledger.open()
+            self._lost_before = self.ledger.lost_before
+            if deficit:
+                log.error(
+                    "trail: ALARM: the previous run accepted %d request(s) whose events it never stored "
+                    "(it stopped without storing them); they are not in the trail",
+                    deficit,
+                )
         self._load_spool()
         self._thread = threading.Thread(target=self._loop, name="iamd-trail", daemon=True)
         self._thread.start()
@@ -122,7 +237,7 @@ class TrailWriter:
 
     def _enqueue(self, items: list[Pending]) -> None:
         if self.synchronous:
-            events = _materialize(items)
+            events = _materialize(items, self.ledger)
             try:
                 self.store.run(lambda uow: uow.audit.add_events(events))
                 self.notify()
@@ -130,6 +245,8 @@ class TrailWriter:
             except Exception:
                 log.exception("trail: could not store %d event(s) now; queueing them", len(events))
             items = list(events)
+        if self.ledger is not None:
+            self.ledger.accept(len(items))
         overflow: list[Pending] = []
         with self._lock:
             was_empty = not self._pending
@@ -140,7 +257,8 @@ class TrailWriter:
             if was_empty or len(self._pending) >= BATCH:
                 self._lock.notify()
         if overflow:
-            self._spill(_materialize(overflow), "the database is not keeping up")
+            self._spill(_materialize(overflow, self.ledger), "the database is not keeping up")
+            self._settle(len(overflow))
 
     def notify(self) -> None:
         """Events were stored in a request's transaction: seal them soon."""
@@ -176,7 +294,10 @@ class TrailWriter:
         with self._lock:
             left, self._pending = self._pending, []
         if left:
-            self._spill(_materialize(left), "shutting down with events not stored")
+            self._spill(_materialize(left, self.ledger), "shutting down with events not stored")
+            self._settle(len(left))
+        if self.ledger is not None:
+            self.ledger.save(force=True)
 
     # -- the thread -----------------------------------------------------------------------------
 
@@ -187,6 +308,10 @@ class TrailWriter:
                 if not (self._pending or self._waiters or self._dirty or self._stopping):
                     self._lock.wait(IDLE_WAKE_SECONDS)
                     self._dirty = True  # now and then: rows another node left unsealed
+                retry_spool = self._spool_alarm is not None and not self._stopping
+            if retry_spool:
+                self._load_spool()
+            with self._lock:
                 # Let the batch grow a little (one transaction for many events), unless someone
                 # waits for it or it is big already.
                 deadline = time.monotonic() + self.linger
@@ -199,13 +324,17 @@ class TrailWriter:
                 waiters, self._waiters = self._waiters, []
                 self._dirty = False
                 stopping = self._stopping
-            events = _materialize(items)
+            if self.ledger is not None:
+                self.ledger.save(throttle=False)  # what was accepted is on record before the store is tried
+            events = _materialize(items, self.ledger)
             ok = self._cycle(events, force_digest=stopping)
             if ok:
+                self._settle(len(items))
                 backoff = 0.05
                 for waiter in waiters:
                     waiter.set()
             else:
+                self._requeued(items, events)
                 with self._lock:
                     self._pending[:0] = list(events)
                     self._waiters[:0] = waiters
@@ -222,12 +351,26 @@ class TrailWriter:
     def _cycle_now(self) -> bool:
         with self._lock:
             items, self._pending = self._pending, []
-        events = _materialize(items)
+        events = _materialize(items, self.ledger)
         ok = self._cycle(events, force_digest=False)
-        if not ok:
+        if ok:
+            self._settle(len(items))
+        else:
+            self._requeued(items, events)
             with self._lock:
                 self._pending[:0] = list(events)
         return ok
+
+    def _settle(self, count: int) -> None:
+        """``count`` queued items are stored, spooled or quarantined: off the ledger's books."""
+        if self.ledger is not None:
+            self.ledger.settle(count)
+            self.ledger.save()
+
+    def _requeued(self, items: list[Pending], events: list[AuditEvent]) -> None:
+        """Queued items go back as the events they made (a builder may make 0, 1 or 2)."""
+        if self.ledger is not None:
+            self.ledger.accept(len(events) - len(items))
 
     def _cycle(self, events: list[AuditEvent], *, force_digest: bool) -> bool:
         now = self.clock.now()
@@ -240,6 +383,9 @@ class TrailWriter:
         try:
             self.store.run(work)
         except Exception:
+            if events and self._store_each(events, "refused in a batch"):
+                self._failures = 0
+                return True
             self._failures += 1
             log.exception(
                 "trail: could not store %d event(s) (attempt %d); they stay queued",
@@ -255,6 +401,56 @@ class TrailWriter:
             return False
         self._failures = 0
         return True
+
+    def _store_each(self, events: list[AuditEvent], why: str) -> bool:
+        """Store a refused batch event by event, if the database works (False if it does not: then
+        nothing is stored and the caller keeps the batch). An event refused on its own goes in
+        its safe form, and as it was to the quarantine file."""
+        try:
+            self.store.run(lambda uow: self._seal(uow, self.clock.now(), False))
+        except Exception:
+            return False  # the database itself fails, not these events
+        log.error(
+            "trail: %d event(s) were %s while the database works; storing them one by one", len(events), why
+        )
+        for event in events:
+            try:
+                self.store.run(_adder([event]))
+                continue
+            except Exception:
+                log.exception("trail: event %s was refused; storing it in a safe form", event.event_id)
+            self._quarantine(event, "the database refused the event as it was")
+        try:
+            self.store.run(lambda uow: self._seal(uow, self.clock.now(), False))
+        except Exception:
+            log.exception("trail: could not seal the events stored one by one; they are sealed later")
+            with self._lock:
+                self._dirty = True
+        return True
+
+    def _quarantine(self, event: AuditEvent, reason: str) -> None:
+        """Keep ``event`` as it was in the quarantine file and store its safe form."""
+        self._quarantined += 1
+        kept = False
+        target = self.quarantine
+        if target is not None:
+            try:
+                with self._spool_lock, open(target, "a", encoding="utf-8") as fh:
+                    fh.write(event_to_json(event) + "\n")
+                kept = True
+            except OSError:
+                log.exception("trail: could not write the quarantine file %s", target)
+        try:
+            self.store.run(_adder([safe_form(event, reason)]))
+            log.error(
+                "trail: event %s stored in its safe form (%s)%s",
+                event.event_id,
+                reason,
+                f"; the original is in {target}" if kept else "",
+            )
+        except Exception:
+            self._lose(1)
+            log.exception("trail: event NOT STORED (%s), even in its safe form: %s", reason, event.record)
 
     def _seal(self, uow: UnitOfWork, now: datetime, force_digest: bool) -> int:
         audit = uow.audit
@@ -338,42 +534,86 @@ class TrailWriter:
 
     def _spill(self, events: Sequence[AuditEvent], why: str) -> None:
         if self.spool is None:
+            self._lose(len(events))
             for event in events:
                 log.error("trail: event NOT STORED (%s): %s", why, event.record)
             return
         try:
             self.spool.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.spool, "a", encoding="utf-8") as fh:
+            with self._spool_lock, open(self.spool, "a", encoding="utf-8") as fh:
                 for event in events:
-                    fh.write(_event_to_json(event) + "\n")
+                    fh.write(event_to_json(event) + "\n")
             log.error("trail: %d event(s) spooled to %s (%s)", len(events), self.spool, why)
         except OSError:
+            self._lose(len(events))
             for event in events:
                 log.error("trail: event NOT STORED (%s; spool unwritable): %s", why, event.record)
 
     def _load_spool(self) -> None:
-        if self.spool is None or not self.spool.exists():
+        """Store the spool's events, then remove it. Lines that are no event are moved to the
+        quarantine file; if the database refuses the events, the spool stays, an ERROR is logged
+        and :meth:`health` raises the alarm until a later try (every few seconds) stores them."""
+        if self.spool is None:
             return
-        loaded = []
-        for line in self.spool.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                try:
-                    loaded.append(_event_from_json(line))
-                except (ValueError, TypeError, KeyError):
-                    log.error("trail: unreadable spooled event: %s", line)
+        with self._spool_lock:
+            if not self.spool.exists():
+                self._spool_alarm = None
+                return
+            try:
+                loaded, unreadable = read_event_lines(self.spool)
+                lines = self.spool.read_bytes().splitlines()
+            except OSError as exc:
+                self._alarm(f"the spool {self.spool} cannot be read ({exc.strerror})")
+                return
         try:
-            self.store.run(lambda uow: uow.audit.add_events(_not_stored(uow, loaded)))
+            self.store.run(_adder(loaded))
         except Exception:
-            log.exception(
-                "trail: could not store %d spooled event(s); they stay in %s", len(loaded), self.spool
-            )
-            return
-        self.spool.unlink()
+            log.exception("trail: could not store the %d event(s) of the spool %s", len(loaded), self.spool)
+            if not self._store_each(loaded, "spooled and refused together"):
+                self._alarm(
+                    f"{len(loaded)} event(s) in the spool {self.spool} could not be stored; "
+                    "they are not in the trail yet"
+                )
+                return
+        with self._spool_lock:
+            if unreadable and self.quarantine is not None:
+                try:
+                    with open(self.quarantine, "ab") as fh:
+                        for number in unreadable:
+                            fh.write(lines[number - 1] + b"\n")
+                except OSError:
+                    self._alarm(f"{len(unreadable)} unreadable line(s) of {self.spool} cannot be kept")
+                    return
+                log.error(
+                    "trail: %d line(s) of the spool %s are no event; moved to %s",
+                    len(unreadable),
+                    self.spool,
+                    self.quarantine,
+                )
+            # Events spilled while this ran are stored too: keep only those not read above.
+            now_lines = self.spool.read_bytes().splitlines() if self.spool.exists() else []
+            later = now_lines[len(lines) :]
+            if later:
+                self.spool.write_bytes(b"".join(line + b"\n" for line in later))
+            else:
+                self.spool.unlink(missing_ok=True)
+            self._spool_alarm = None
         log.warning("trail: stored %d event(s) from the spool %s", len(loaded), self.spool)
 
+    def _lose(self, count: int) -> None:
+        self._not_stored += count
+        if self.ledger is not None:
+            self.ledger.lose(count)
 
-def _materialize(items: Sequence[Pending]) -> list[AuditEvent]:
-    """The events of queued items: events as they are, builders run (a failing one is logged)."""
+    def _alarm(self, message: str) -> None:
+        if self._spool_alarm != message:
+            log.error("trail: ALARM: %s", message)
+        self._spool_alarm = message
+
+
+def _materialize(items: Sequence[Pending], ledger: Ledger | None = None) -> list[AuditEvent]:
+    """The events of queued items: events as they are, builders run (a failing one is logged,
+    and counted as lost on the ledger)."""
     events: list[AuditEvent] = []
     for item in items:
         if isinstance(item, AuditEvent):
@@ -383,7 +623,18 @@ def _materialize(items: Sequence[Pending]) -> list[AuditEvent]:
             events.extend(item())
         except Exception:
             log.exception("trail: could not build an event; it is lost")
+            if ledger is not None:
+                ledger.lose(1)
     return events
+
+
+def _adder(events: list[AuditEvent]) -> Callable[[UnitOfWork], None]:
+    """Work that stores those of ``events`` the database does not have yet."""
+
+    def add(uow: UnitOfWork) -> None:
+        uow.audit.add_events(_not_stored(uow, events))
+
+    return add
 
 
 def _not_stored(uow: UnitOfWork, events: list[AuditEvent]) -> list[AuditEvent]:

@@ -21,6 +21,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from iamd.wire.base import Protocol, find_error_shape
 from iamd.wire.errors import AwsError, SerializationError
 from iamd.wire.http import HttpRequest, HttpResponse
+from iamd.wire.jsontext import JsonTextError, loads, scrub
 from iamd.wire.models import OperationRef
 from iamd.wire.validate import check
 from iamd.wire.values import decode_blob, encode_blob, format_timestamp, to_datetime
@@ -28,6 +29,7 @@ from iamd.wire.values import decode_blob, encode_blob, format_timestamp, to_date
 __all__ = [
     "JsonProtocol",
     "decode_value",
+    "dumps",
     "encode_value",
     "error_body",
     "parse_json_body",
@@ -73,16 +75,30 @@ def _headers(service: ServiceModel, request_id: str) -> list[tuple[str, str]]:
 
 
 def _dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return dumps(body)
+
+
+def dumps(body: Any) -> bytes:
+    """Compact UTF-8 JSON. Text that is not valid Unicode (a lone surrogate) never makes encoding
+    fail: it is written with U+FFFD in its place."""
+    text = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return scrub(text).encode("utf-8")
 
 
 def parse_json_body(raw: bytes) -> Any:
-    """The request body as JSON; an empty body is ``{}``."""
+    """The request body as JSON; an empty body is ``{}``. Invalid UTF-8, invalid JSON, a lone
+    surrogate escape (``"\\ud800"``) or nesting deeper than :data:`~iamd.wire.jsontext.MAX_DEPTH`
+    is a ``SerializationException`` (HTTP 400), as AWS's JSON services answer a body they cannot
+    read (``{"__type":"SerializationException"}``, quoted from Kinesis Firehose in
+    https://github.com/pplu/aws-sdk-perl/issues/237)."""
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+        return loads(raw)
+    except JsonTextError as exc:
         raise SerializationError(f"Could not parse the request body as JSON: {exc}") from None
 
 

@@ -24,7 +24,8 @@ from botocore.model import OperationModel, ServiceModel, Shape
 from iamd.wire.base import Protocol, find_error_shape
 from iamd.wire.errors import AwsError, ValidationError, Violation
 from iamd.wire.http import HttpRequest, HttpResponse
-from iamd.wire.json import decode_value, encode_value, error_body, parse_json_body
+from iamd.wire.json import decode_value, dumps, encode_value, error_body, parse_json_body
+from iamd.wire.jsontext import JsonTextError, loads
 from iamd.wire.models import OperationRef
 from iamd.wire.validate import check
 from iamd.wire.values import TYPE_DESCRIPTIONS, decode_blob, encode_blob, format_timestamp, parse_scalar
@@ -188,8 +189,8 @@ def _header_value(shape: Shape, text: str, path: str) -> Any:
         ]
     if shape.type_name == "string" and shape.serialization.get("jsonvalue"):
         try:
-            return json.loads(decode_blob(text))
-        except ValueError:
+            return loads(decode_blob(text))
+        except (JsonTextError, ValueError):
             raise ValidationError(
                 violations=[Violation(path, text, "Member must be base64-encoded JSON")]
             ) from None
@@ -253,4 +254,4 @@ def _encode_payload(member: Shape, value: Any) -> tuple[bytes, str]:
 
 
 def _dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return dumps(body)

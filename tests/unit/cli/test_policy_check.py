@@ -81,7 +81,8 @@ def test_warnings_alone_exit_0(tmp_path: Path, capsys: pytest.CaptureFixture[str
     path = write(tmp_path, "noversion.json", text)
     code, out, _ = check(capsys, path)
     assert code == 0
-    assert out == f"{path}: SUGGESTION MISSING_VERSION at (document) (line 1, column 1): " + (
+    # Access Analyzer types MISSING_VERSION as a (general) WARNING.
+    assert out == f"{path}: WARNING MISSING_VERSION at (document) (line 1, column 1): " + (
         'Add "Version": "2012-10-17"; without it policy variables are not substituted\n'
     )
 
@@ -102,15 +103,28 @@ def test_json_output_is_one_object_per_file(tmp_path: Path, capsys: pytest.Captu
     first, second = (json.loads(line) for line in out.splitlines())
     assert first == {"file": good, "findings": []}
     assert second["file"] == bad
-    assert second["findings"][0] == {
+    first_finding = second["findings"][0]
+    assert {k: first_finding[k] for k in ("findingType", "issueCode", "findingDetails")} == {
         "findingType": "ERROR",
         "issueCode": "INVALID_EFFECT",
         "findingDetails": 'Effect must be "Allow" or "Deny"',
+    }
+    assert {k: first_finding[k] for k in ("path", "location", "line", "column")} == {
         "path": ["Statement", 0, "Effect"],
         "location": "Statement[0].Effect",
         "line": 5,
         "column": 17,
     }
+    # ... and the fields of ValidatePolicy's answer: learnMoreLink and located spans.
+    assert first_finding["learnMoreLink"].endswith(
+        "#access-analyzer-reference-policy-checks-error-invalid-effect"
+    )
+    assert first_finding["locations"][0]["path"] == [
+        {"value": "Statement"},
+        {"index": 0},
+        {"value": "Effect"},
+    ]
+    assert first_finding["locations"][0]["span"]["start"] == {"line": 5, "column": 16, "offset": 68}
     assert [f["issueCode"] for f in second["findings"]] == ["INVALID_EFFECT", "MISSING_ACTION"]
 
 
@@ -138,10 +152,12 @@ def test_default_kind_identity_rejects_principal(tmp_path: Path, capsys: pytest.
 def test_kind_decides_the_size_quota(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     statement = {"Sid": "A" * 2100, "Effect": "Allow", "Action": "s3:*", "Resource": "*"}
     path = write(tmp_path, "big.json", json.dumps({"Version": "2012-10-17", "Statement": statement}))
-    code, out, _ = check(capsys, "--kind", "inline-user", path)
+    # Access Analyzer reports an identity policy over its quota as a WARNING (exit 0 by default).
+    code, out, _ = check(capsys, "--kind", "inline-user", "--fail-on", "warning", path)
     assert code == 1
-    assert "POLICY_SIZE_EXCEEDS_INLINE_QUOTA" in out
-    assert check(capsys, "--kind", "managed", path)[0] == 0
+    assert "WARNING POLICY_SIZE_EXCEEDS_IDENTITY_POLICY_QUOTA" in out
+    assert "the quota for a inline-user policy is 2048" in out
+    assert check(capsys, "--kind", "managed", "--fail-on", "warning", path)[0] == 0
 
 
 def test_unknown_kind_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -215,3 +231,65 @@ def test_api_flag_adds_what_iam_answers(tmp_path: Path, capsys: pytest.CaptureFi
         "Policy document must be version 2012-10-17 or greater.",
     )
     assert "Meteor-CollectionFS" in api["source"]
+
+
+PASSROLE = """{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "*"}
+  ]
+}
+"""
+
+
+def test_security_warning_exits_1_and_fail_on_moves_the_threshold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, "passrole.json", PASSROLE)
+    code, out, _ = check(capsys, path)
+    assert code == 1
+    assert (
+        f"{path}: SECURITY_WARNING PASS_ROLE_WITH_STAR_IN_RESOURCE at Statement[0].Action (line 4, column"
+        in out
+    )
+    assert check(capsys, "--fail-on", "error", path)[0] == 0
+    assert check(capsys, "--fail-on", "none", write(tmp_path, "bad.json", BAD))[0] == 0
+
+
+def test_sarif_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write(tmp_path, "good.json", GOOD)
+    path = write(tmp_path, "passrole.json", PASSROLE)
+    code, out, _ = check(capsys, "--format", "sarif", good, path)
+    assert code == 1
+    log = json.loads(out)
+    assert log["version"] == "2.1.0"
+    run = log["runs"][0]
+    assert [r["id"] for r in run["tool"]["driver"]["rules"]] == ["PASS_ROLE_WITH_STAR_IN_RESOURCE"]
+    (result,) = run["results"]
+    assert result["ruleId"] == "PASS_ROLE_WITH_STAR_IN_RESOURCE"
+    assert result["level"] == "error"
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == path
+    # SARIF counts columns from 1; the region covers the JSON string "iam:PassRole".
+    line = PASSROLE.splitlines()[region["startLine"] - 1]
+    assert line[region["startColumn"] - 1 : region["endColumn"] - 1] == '"iam:PassRole"'
+    assert PASSROLE[region["charOffset"] : region["charOffset"] + region["charLength"]] == '"iam:PassRole"'
+
+
+def test_resource_type_scopes_a_resource_policy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+                "Action": "kms:Decrypt",
+                "Resource": "arn:aws:s3:::bucket/*",
+            }
+        ],
+    }
+    path = write(tmp_path, "bucket.json", json.dumps(policy))
+    code, out, _ = check(capsys, "--kind", "resource", "--resource-type", "AWS::S3::Bucket", path)
+    assert code == 1
+    assert "UNSUPPORTED_ACTION_IN_POLICY" in out
+    assert check(capsys, "--kind", "resource", path)[0] == 0

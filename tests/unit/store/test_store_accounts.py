@@ -9,6 +9,7 @@ import pytest
 from iamd.secrets import SeededIds
 from iamd.store import AlreadyExists, Conflict, NotFound, Store
 from iamd.store.records import PasswordPolicyRecord, Tag
+from iamd.store.schema import Tag as TagRow
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
 OTHER_ACCOUNT = "444455556666"
@@ -155,13 +156,46 @@ def test_tags_keys_are_unique_case_insensitively(store: Store, ids: SeededIds) -
         )
         uow.tags.put(ACCOUNT, "role", role.id, {"Team": "red", "env": "prod"})
         uow.tags.put(ACCOUNT, "role", role.id, {"TEAM": "blue"})  # same key: replaced, new spelling
-        assert uow.tags.list(ACCOUNT, "role", role.id) == (Tag("env", "prod"), Tag("TEAM", "blue"))
+        # Listed by key, code point by code point, as AWS lists them: "TEAM" before "env".
+        assert uow.tags.list(ACCOUNT, "role", role.id) == (Tag("TEAM", "blue"), Tag("env", "prod"))
         assert uow.tags.count(ACCOUNT, "role", role.id) == 2
         with pytest.raises(Conflict):
             uow.tags.put(ACCOUNT, "role", role.id, {"a": "1", "A": "2"})
         uow.tags.remove(ACCOUNT, "role", role.id, ["team", "absent"])
         assert uow.tags.list(ACCOUNT, "role", role.id) == (Tag("env", "prod"),)
         assert uow.tags.list(OTHER_ACCOUNT, "role", role.id) == ()
+
+
+def test_managed_policy_tag_keys_are_case_sensitive(store: Store, ids: SeededIds) -> None:
+    """A managed policy carries "a" and "A" side by side and untagging "a" leaves "A" (recorded
+    against AWS: LocalStack's tests/aws/services/iam/test_iam_policies.snapshot.json,
+    create-with-case-sensitive-tags, list-after-untag-lowercase). Tags written before exact keys
+    (``key_lower`` lower-cased) are healed on the next write."""
+    with store.transaction() as uow:
+        policy = uow.policies.create(
+            ACCOUNT, policy_id=ids.policy_id(), name="p", path="/", document="{}", created_at=NOW
+        )
+        uow.tags.put(ACCOUNT, "policy", policy.id, {"a": "lowercase", "A": "uppercase"})
+        assert uow.tags.list(ACCOUNT, "policy", policy.id) == (Tag("A", "uppercase"), Tag("a", "lowercase"))
+        uow.tags.remove(ACCOUNT, "policy", policy.id, ["a"])
+        assert uow.tags.list(ACCOUNT, "policy", policy.id) == (Tag("A", "uppercase"),)
+
+        # A tag as an older iamd wrote it: key "Env", key_lower "env".
+        legacy = uow.policies.create(
+            ACCOUNT, policy_id=ids.policy_id(), name="legacy", path="/", document="{}", created_at=NOW
+        )
+        uow.session.execute(
+            TagRow.__table__.insert().values(
+                account_id=ACCOUNT,
+                resource_kind="policy",
+                resource_id=legacy.id,
+                key="Env",
+                key_lower="env",
+                value="old",
+            )
+        )
+        uow.tags.put(ACCOUNT, "policy", legacy.id, {"env": "new", "Env": "replaced"})
+        assert uow.tags.list(ACCOUNT, "policy", legacy.id) == (Tag("Env", "replaced"), Tag("env", "new"))
 
 
 # -- identity providers ---------------------------------------------------------------------------

@@ -1,6 +1,5 @@
-"""IAM Access Analyzer (botocore's ``accessanalyzer`` model, REST-JSON): analyzers, findings,
-archive rules, recommendations and policy generation. Importing this package registers every
-operation."""
+"""IAM Access Analyzer (botocore's ``accessanalyzer`` model, REST-JSON). One module per group of
+operations; importing this package registers every operation."""
 
 import importlib
 import pkgutil

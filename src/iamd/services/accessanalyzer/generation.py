@@ -22,14 +22,14 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from iamd.analyzer.generation import Use, generate_policies
-from iamd.catalog import resource_arns
+from iamd.catalog import service_reference
 from iamd.services.accessanalyzer.analyzer_common import error, page, validation
 from iamd.services.cloudtrail.trails import TRAIL_NAME, trail_arn
 from iamd.services.framework import OperationContext, operation
 from iamd.store.access_analyzer import GenerationRecord
 from iamd.trail.access import TRACKED_SERVICES
 
-__all__: list[str] = []
+__all__ = ["resource_templates"]
 
 MAX_WINDOW: Final = timedelta(days=90)
 LISTED_FOR: Final = timedelta(days=7)
@@ -43,6 +43,18 @@ def _exists(ctx: OperationContext, kind: str, account: str, path_name: str) -> b
     path = "/" + path_name[: -len(name)] if "/" in path_name else "/"
     found = ctx.uow.roles.find(account, name) if kind == "role" else ctx.uow.users.find(account, name)
     return found is not None and found.path == path
+
+
+def resource_templates(action: str) -> tuple[str, ...]:
+    """The ARN templates (``arn:${Partition}:s3:::${BucketName}``) of the resource types an action
+    takes, from the Service Authorization Reference; empty for actions that take only ``*``."""
+    service, _, name = action.partition(":")
+    reference = service_reference()
+    facts = reference.action(service, name)
+    if facts is None:
+        return ()
+    arns = reference.resource_arns(service)
+    return tuple(arns[t] for t in facts.resource_types if arns.get(t))
 
 
 class _ResourceArns:
@@ -213,7 +225,7 @@ def get_generated_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[
             placeholders = {
                 use.action.lower(): tuple(
                     t.replace("${Partition}", ctx.partition).replace("${Account}", ctx.account_id)
-                    for t in resource_arns(*use.action.split(":", 1))
+                    for t in resource_templates(use.action)
                 )
                 for use in uses
             }

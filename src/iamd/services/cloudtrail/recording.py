@@ -427,7 +427,7 @@ class Recorder:
                 log.exception(
                     "trail: could not record %s:%s (request %s)", ref.service_name, ref.name, info.request_id
                 )
-                return []
+                return self.incomplete_events(ref, info, error, identity)
 
         self.writer.submit_later(build)
 
@@ -536,7 +536,8 @@ class Recorder:
                 log.exception(
                     "trail: could not record %s:%s (request %s)", ref.service_name, ref.name, info.request_id
                 )
-                return []
+                who = identity or (identity_for(caller) if caller is not None else None)
+                return self.incomplete_events(ref, info, error, who)
 
         try:
             self.writer.submit_later(build)
@@ -600,47 +601,40 @@ class Recorder:
                 recipients.append((target, identity, False))
         if not recipients:
             recipients.append((self.default_account(), identity, False))
-        events = []
-        for account, who, feeds in recipients:
-            event_id = str(uuid.uuid4())
-            record = api_call_record(
-                identity=who,
-                event_time=info.received_at,
-                event_source=event_source(ref),
-                event_name=name,
-                region=region,
-                source_ip=info.source_ip,
-                user_agent=info.user_agent,
+        return [
+            _event(
+                ref,
+                info,
+                who,
+                account,
+                region,
+                code,
+                message,
                 request_parameters=request_parameters,
                 response_elements=response_elements,
-                request_id=info.request_id,
-                event_id=event_id,
-                read_only=read_only,
-                recipient_account_id=account,
-                error_code=code,
-                error_message=message,
+                entity=identity if feeds else None,
+                resources=resources,
             )
-            events.append(
-                AuditEvent(
-                    event_id=event_id,
-                    account_id=account,
-                    event_time=info.received_at,
-                    event_name=name,
-                    event_source=event_source(ref),
-                    username=who.lookup_name,
-                    access_key_id=who.access_key_id,
-                    entity_id=identity.entity_id if feeds else None,
-                    entity_arn=identity.entity_arn if feeds else None,
-                    service=str(ref.service_model.signing_name),
-                    region=region,
-                    read_only=read_only,
-                    error_code=code,
-                    counts_as_access=feeds,
-                    record=record_json(record),
-                    resources=resources,
-                )
-            )
-        return events
+            for account, who, feeds in recipients
+        ]
+
+    def incomplete_events(
+        self, ref: OperationRef, info: RequestInfo, error: AwsError | None, identity: Identity | None
+    ) -> list[AuditEvent]:
+        """The event of a request whose full record could not be built (the error log says why):
+        who, what, when and the outcome, without parameters or response, marked as incomplete.
+        An event that cannot be built at all must not vanish from the trail."""
+        try:
+            who = identity or Identity("Unknown")
+            region = "us-east-1" if ref.service_name in GLOBAL_SERVICES else info.region
+            code = error_code(ref, error) if error is not None else None
+            message = error.message if error is not None else None
+            note = {"iamdIncompleteRecord": "iamd could not build the full record of this request"}
+            account = who.account_id or self.default_account()
+            return [_event(ref, info, who, account, region, code, message, additional=note)]
+        except Exception:
+            log.exception("trail: event of request %s NOT STORED: not even its outline", info.request_id)
+            return []
 
     # -- who signed a request that failed authentication -----------------------------------------
 
@@ -708,6 +702,63 @@ class Recorder:
         with self._lock:
             self._default_account = chosen
         return chosen
+
+
+def _event(
+    ref: OperationRef,
+    info: RequestInfo,
+    who: Identity,
+    account: str,
+    region: str,
+    code: str | None,
+    message: str | None,
+    *,
+    request_parameters: Any = None,
+    response_elements: Any = None,
+    additional: Mapping[str, Any] | None = None,
+    entity: Identity | None = None,
+    resources: tuple[tuple[str, str], ...] = (),
+) -> AuditEvent:
+    """One event of a request in ``account``'s trail. ``entity``: the identity whose
+    last-accessed data the event feeds (None: it feeds none)."""
+    event_id = str(uuid.uuid4())
+    read_only = is_read_only(ref.service_name, ref.name)
+    record = api_call_record(
+        identity=who,
+        event_time=info.received_at,
+        event_source=event_source(ref),
+        event_name=ref.name,
+        region=region,
+        source_ip=info.source_ip,
+        user_agent=info.user_agent,
+        request_parameters=request_parameters,
+        response_elements=response_elements,
+        request_id=info.request_id,
+        event_id=event_id,
+        read_only=read_only,
+        recipient_account_id=account,
+        error_code=code,
+        error_message=message,
+        additional=additional,
+    )
+    return AuditEvent(
+        event_id=event_id,
+        account_id=account,
+        event_time=info.received_at,
+        event_name=ref.name,
+        event_source=event_source(ref),
+        username=who.lookup_name,
+        access_key_id=who.access_key_id,
+        entity_id=entity.entity_id if entity is not None else None,
+        entity_arn=entity.entity_arn if entity is not None else None,
+        service=str(ref.service_model.signing_name),
+        region=region,
+        read_only=read_only,
+        error_code=code,
+        counts_as_access=entity is not None,
+        record=record_json(record),
+        resources=resources,
+    )
 
 
 def caller_account(caller: Caller | None) -> str | None:

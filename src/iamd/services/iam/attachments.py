@@ -17,7 +17,7 @@ from iamd.services.iam.lookups import (
 )
 from iamd.services.iam.users import find_user_authorized
 from iamd.store.records import ManagedPolicyRecord, PrincipalKind
-from iamd.wire import LimitExceeded, NoSuchEntity
+from iamd.wire import InvalidInput, LimitExceeded, NoSuchEntity, ValidationError
 
 MAX_ATTACHED = 10
 
@@ -42,8 +42,20 @@ def _attached_ids(ctx: OperationContext, kind: PrincipalKind, principal_id: str)
     return {ref.id for ref in ctx.uow.policies.attached(kind, principal_id, max_items=1000).items}
 
 
+def _find(ctx: OperationContext, arn: str) -> ManagedPolicyRecord | None:
+    """The policy a PolicyArn parameter names. A value that is not a policy ARN is a
+    ValidationError ``ARN <value> is not valid.`` here (recorded against AWS: LocalStack's
+    tests/aws/services/iam/test_iam_roles.snapshot.json, non-existent-malformed-policy-arn and
+    existing-policy-name-provided, recorded 2026-02-11; a 2023 recording in test_iam.snapshot.json
+    still had InvalidInput, so AWS changed it), where PutRolePermissionsBoundary says InvalidInput."""
+    try:
+        return find_policy(ctx, arn)
+    except InvalidInput as exc:
+        raise ValidationError(exc.message) from None
+
+
 def _attachable(ctx: OperationContext, arn: str) -> ManagedPolicyRecord:
-    policy = find_policy(ctx, arn)
+    policy = _find(ctx, arn)
     if policy is None:
         raise NoSuchEntity(f"Policy {arn} does not exist or is not attachable.")
     if not policy.is_attachable:
@@ -70,7 +82,7 @@ def detach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], n
     action = f"iam:Detach{kind.capitalize()}Policy"
     extra = {"iam:PolicyARN": arn, **boundary_context(ctx, kind, params[name_key])}
     principal_id = _principal(ctx, kind, action, params[name_key], extra)
-    policy = find_policy(ctx, arn)
+    policy = _find(ctx, arn)
     if policy is None or policy.id not in _attached_ids(ctx, kind, principal_id):
         raise NoSuchEntity(f"Policy {arn} was not found.")
     ctx.uow.policies.detach(policy.id, kind, principal_id)

@@ -68,18 +68,27 @@ def check_document(document: str, kind: PolicyKind) -> None:
     raise MalformedPolicyDocument(refusal.message)
 
 
-def tags_from_params(params: Mapping[str, Any], existing: int = 0) -> dict[str, str]:
-    """The Tags parameter as a dict; InvalidInput for a repeated key, LimitExceeded past 50."""
+def tags_from_params(
+    params: Mapping[str, Any], existing: int = 0, *, case_sensitive: bool = False
+) -> dict[str, str]:
+    """The Tags parameter as a dict; InvalidInput for a repeated key, LimitExceeded past 50.
+    Keys compare case-insensitively, except for managed policies (``case_sensitive``)."""
     tags: dict[str, str] = {}
     for tag in params.get("Tags") or []:
         key, value = str(tag["Key"]), str(tag.get("Value", ""))
-        if key.lower() in {k.lower() for k in tags}:
-            raise InvalidInput(
-                f"Duplicate tag keys found. Please note that Tag keys are case insensitive: {key}"
-            )
+        if case_sensitive and key in tags:
+            # Managed policies: exact keys only, and a shorter sentence (recorded: LocalStack's
+            # tests/aws/services/iam/test_iam_policies.snapshot.json, err-duplicate-keys).
+            raise InvalidInput("Duplicate tag keys found.")
+        if not case_sensitive and key.lower() in {k.lower() for k in tags}:
+            # AWS's sentence, with nothing appended (recorded: LocalStack's
+            # tests/aws/services/iam/test_iam_roles.snapshot.json, create-role-duplicate-tags).
+            raise InvalidInput("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
         tags[key] = value
     if existing + len(tags) > MAX_TAGS:
-        raise LimitExceeded(f"The number of tags has reached the maximum limit of {MAX_TAGS}.")
+        # AWS's sentence (recorded against AWS: LocalStack's
+        # tests/aws/services/iam/test_iam_oidc.snapshot.json, tags-limit-error).
+        raise LimitExceeded("The number of tags has reached the maximum limit.")
     return tags
 
 

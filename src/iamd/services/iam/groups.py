@@ -9,7 +9,7 @@ from iamd.services.framework import OperationContext, operation
 from iamd.services.iam.common import entity_arn, list_params, no_such, page_output
 from iamd.services.iam.users import find_user_authorized, render_user
 from iamd.store.records import GroupRecord
-from iamd.wire import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
+from iamd.wire import DeleteConflict, EntityAlreadyExists, LimitExceeded
 
 MAX_GROUPS = 300
 MAX_GROUPS_PER_USER = 10
@@ -59,7 +59,7 @@ def get_group(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     group = find_group_authorized(ctx, "iam:GetGroup", params["GroupName"])
     marker, max_items = list_params(params)
     page = ctx.uow.groups.members(group.id, marker=marker, max_items=max_items)
-    out = page_output(page, "Users", lambda u: render_user(ctx, u))
+    out = page_output(page, "Users", lambda u: render_user(ctx, u, "list"))
     out["Group"] = render_group(group)
     return out
 
@@ -95,10 +95,12 @@ def delete_group(ctx: OperationContext, params: dict[str, Any]) -> None:
     group = find_group_authorized(ctx, "iam:DeleteGroup", params["GroupName"])
     if ctx.uow.groups.members(group.id, max_items=1).items:
         raise DeleteConflict("Cannot delete entity, must remove users from group first.")
-    if ctx.uow.inline_policies.list_names(
-        "group", group.id, max_items=1
-    ).items or ctx.uow.policies.count_attached("group", group.id):
+    if ctx.uow.inline_policies.list_names("group", group.id, max_items=1).items:
         raise DeleteConflict("Cannot delete entity, must delete policies first.")
+    if ctx.uow.policies.count_attached("group", group.id):
+        # AWS's text for attached managed policies (quoted from AWS in
+        # https://github.com/cloud-custodian/cloud-custodian/issues/7484).
+        raise DeleteConflict("Cannot delete entity, must detach all policies first.")
     ctx.uow.groups.delete(group.id)
 
 
@@ -119,15 +121,22 @@ def add_user_to_group(ctx: OperationContext, params: dict[str, Any]) -> None:
 
 @operation("iam", "RemoveUserFromGroup")
 def remove_user_from_group(ctx: OperationContext, params: dict[str, Any]) -> None:
-    group = find_group_authorized(ctx, "iam:RemoveUserFromGroup", params["GroupName"])
-    name = params["UserName"]
+    """Removing a user who is not a member succeeds and changes nothing, and an unknown user is
+    reported before an unknown group (recorded against AWS: LocalStack's
+    tests/aws/services/iam/test_iam_users.snapshot.json, remove-nonmember-user-from-group, and
+    test_iam_groups.snapshot.json, remove-from-unknown-group)."""
+    group_name, name = params["GroupName"], params["UserName"]
+    group = ctx.uow.groups.find(ctx.account_id, group_name)
+    target = group_arn(group) if group else entity_arn(ctx.account_id, "group", "/", group_name)
+    ctx.authorize("iam:RemoveUserFromGroup", target)
     user = ctx.uow.users.find(ctx.account_id, name)
     if user is None:
         raise no_such("user", name)
+    if group is None:
+        raise no_such("group", group_name)
     members = ctx.uow.groups.list_for_user(user.id, max_items=1000).items
-    if not any(g.id == group.id for g in members):
-        raise NoSuchEntity(f"The user with name {user.name} cannot be found in group {group.name}.")
-    ctx.uow.groups.remove_member(group.id, user.id)
+    if any(g.id == group.id for g in members):
+        ctx.uow.groups.remove_member(group.id, user.id)
 
 
 @operation("iam", "ListGroupsForUser", readonly=True)

@@ -3,6 +3,7 @@ role per profile, as in AWS), ListInstanceProfilesForRole, and their tags."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from iamd.services.framework import OperationContext, operation
@@ -17,7 +18,7 @@ from iamd.services.iam.common import (
 )
 from iamd.services.iam.lookups import find_role_authorized, page_list
 from iamd.services.iam.roles import render_role
-from iamd.store.records import InstanceProfileRecord
+from iamd.store.records import InstanceProfileRecord, Tag
 from iamd.wire import DeleteConflict, EntityAlreadyExists, LimitExceeded, NoSuchEntity
 
 MAX_PROFILES = 1000
@@ -29,20 +30,22 @@ def profile_arn(profile: InstanceProfileRecord) -> str:
 
 
 def render_profile(
-    ctx: OperationContext, profile: InstanceProfileRecord, *, with_tags: bool = False
+    ctx: OperationContext, profile: InstanceProfileRecord, *, tags: Sequence[Tag] | None = None
 ) -> dict[str, Any]:
+    """An instance profile with its role (the role's six identifying members only), and ``tags``
+    as ``Tags`` when given. GetInstanceProfile always answers with ``Tags`` (``[]`` when none);
+    CreateInstanceProfile only when the request sent some; the lists never (recorded against AWS:
+    LocalStack's tests/aws/services/iam/test_iam_instance_profiles.snapshot.json)."""
     out: dict[str, Any] = {
         "Path": profile.path,
         "InstanceProfileName": profile.name,
         "InstanceProfileId": profile.id,
         "Arn": profile_arn(profile),
         "CreateDate": profile.created_at,
-        "Roles": [render_role(ctx, role) for role in profile.roles],
+        "Roles": [render_role(ctx, role, "nested") for role in profile.roles],
     }
-    if with_tags:
-        tags = ctx.uow.tags.list(profile.account_id, "instance-profile", profile.id)
-        if tags:
-            out["Tags"] = tags_output(tags)
+    if tags is not None:
+        out["Tags"] = tags_output(tags)
     return out
 
 
@@ -83,13 +86,15 @@ def create_instance_profile(ctx: OperationContext, params: dict[str, Any]) -> di
     )
     if tags:
         ctx.uow.tags.put(ctx.account_id, "instance-profile", profile.id, tags)
-    return {"InstanceProfile": render_profile(ctx, profile, with_tags=True)}
+    sent = [Tag(k, v) for k, v in tags.items()]
+    return {"InstanceProfile": render_profile(ctx, profile, tags=sent or None)}
 
 
 @operation("iam", "GetInstanceProfile", readonly=True)
 def get_instance_profile(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     profile = find_profile_authorized(ctx, "iam:GetInstanceProfile", params["InstanceProfileName"])
-    return {"InstanceProfile": render_profile(ctx, profile, with_tags=True)}
+    tags = ctx.uow.tags.list(profile.account_id, "instance-profile", profile.id)
+    return {"InstanceProfile": render_profile(ctx, profile, tags=tags)}
 
 
 @operation("iam", "ListInstanceProfiles", readonly=True)
@@ -134,7 +139,9 @@ def remove_role_from_instance_profile(ctx: OperationContext, params: dict[str, A
     if role is None:
         if ctx.uow.roles.find(ctx.account_id, name) is None:
             raise NoSuchEntity(f"The role with name {name} cannot be found.")
-        raise NoSuchEntity(f"Role {name} is not in instance profile {profile.name}.")
+        # AWS's text (recorded against AWS: LocalStack's
+        # tests/aws/services/iam/test_iam_instance_profiles.snapshot.json, remove-unattached-role-error).
+        raise NoSuchEntity(f"Role {name} in Instance Profile {profile.name} cannot be found.")
     ctx.uow.instance_profiles.remove_role(profile.id, role.id)
 
 

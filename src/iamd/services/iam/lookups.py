@@ -177,11 +177,11 @@ def page_list(items: Sequence[T], marker: str | None, max_items: int) -> Page[T]
         try:
             value = json.loads(base64.urlsafe_b64decode(marker + "=" * (-len(marker) % 4)))
         except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-            raise ValidationError("Invalid Marker: the pagination marker is not valid") from exc
+            raise ValidationError("Invalid Marker.") from exc
         if not (
             isinstance(value, list) and len(value) == 2 and value[0] == "l1" and isinstance(value[1], int)
         ):
-            raise ValidationError("Invalid Marker: the pagination marker is not valid")
+            raise ValidationError("Invalid Marker.")
         start = max(0, value[1])
     end = start + max_items
     next_marker = None

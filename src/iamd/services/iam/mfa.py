@@ -92,7 +92,10 @@ def invalid_code() -> AwsError:
 
 
 def no_such_device(serial: str) -> NoSuchEntity:
-    return NoSuchEntity(f"MFA device with serial number {serial} does not exist.")
+    # AWS's texts for MFA devices, here and below (recorded against AWS: LocalStack's
+    # tests/aws/services/iam/test_iam_mfa.snapshot.json, deactivate-nonexistent-mfa-error,
+    # delete-nonexistent-error, create-duplicate-error, enable-mfa-already-attached-error).
+    return NoSuchEntity(f"MFA Device with serial number {serial} does not exist.")
 
 
 def _find(ctx: OperationContext, serial: str) -> MfaDeviceRecord | None:
@@ -161,7 +164,7 @@ def enable_virtual_device(ctx: OperationContext, owner: Owner, serial: str, code
     if device is None or device.kind != "virtual":
         raise no_such_device(serial)
     if device.is_assigned:
-        raise EntityAlreadyExists("MFA device is already in use.")
+        raise EntityAlreadyExists("MFA Device is already in use.")
     check_device_quota(ctx, owner)
     counter = totp.match_consecutive(ctx.uow.mfa.totp_seed(device.id), code1, code2, ctx.now)
     if counter is None:
@@ -184,7 +187,7 @@ def create_virtual_mfa_device(ctx: OperationContext, params: dict[str, Any]) -> 
     if tags:
         ctx.authorize("iam:TagMFADevice", serial, extra)
     if _find(ctx, serial) is not None:
-        raise EntityAlreadyExists("MFADevice entity at the same path and name already exists.")
+        raise EntityAlreadyExists("MFA device already exists.")
     seed = totp.new_seed()
     device = ctx.uow.mfa.create(ctx.account_id, serial=serial, kind="virtual", created_at=ctx.now, seed=seed)
     if tags:
@@ -208,7 +211,7 @@ def delete_virtual_mfa_device(ctx: OperationContext, params: dict[str, Any]) -> 
     context = resource_tag_context(_tags(ctx, device)) if device is not None else {}
     ctx.authorize("iam:DeleteVirtualMFADevice", device_arn(ctx.account_id, serial), context)
     if device is None or device.kind != "virtual":
-        raise NoSuchEntity(f"VirtualMFADevice with serial number {serial} doesn't exist.")
+        raise no_such_device(serial)
     if device.is_assigned:
         raise DeleteConflict("MFA device is in use: deactivate it before deleting it.")
     ctx.uow.mfa.delete(device.id)
@@ -235,7 +238,7 @@ def list_virtual_mfa_devices(ctx: OperationContext, params: dict[str, Any]) -> d
         if device.is_assigned:
             out["EnableDate"] = device.enabled_at
             if device.user_id is not None:
-                out["User"] = render_user(ctx, ctx.uow.users.get_by_id(device.user_id))
+                out["User"] = render_user(ctx, ctx.uow.users.get_by_id(device.user_id), "list")
             elif device.is_root:
                 account = ctx.uow.accounts.get(ctx.account_id)
                 out["User"] = {

@@ -88,7 +88,7 @@ def _decode_offset(marker: str) -> int:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raw = ""
     if not raw.startswith(_MARKER_PREFIX) or not raw[len(_MARKER_PREFIX) :].isdigit():
-        raise ValidationError("Invalid Marker: the pagination marker is not valid")
+        raise ValidationError("Invalid Marker.")
     return int(raw[len(_MARKER_PREFIX) :])
 
 

@@ -31,6 +31,11 @@ MAX_VERSIONS = 5
 def render_policy(
     ctx: OperationContext, policy: ManagedPolicyRecord, *, detail: bool = False
 ) -> dict[str, Any]:
+    """A managed policy; with ``detail`` (GetPolicy) also its Description when it has one and its
+    Tags, always (``[]`` when none, AWS managed policies included). ListPolicies and
+    CreatePolicy carry neither (recorded against AWS: LocalStack's
+    tests/aws/services/iam/test_iam_policies.snapshot.json and
+    test_iam_managed_policies.snapshot.json)."""
     out: dict[str, Any] = {
         "PolicyName": policy.name,
         "PolicyId": policy.id,
@@ -46,10 +51,12 @@ def render_policy(
     if detail:
         if policy.description:
             out["Description"] = policy.description
-        if policy.account_id != AWS_ACCOUNT:
-            tags = ctx.uow.tags.list(policy.account_id, "policy", policy.id)
-            if tags:
-                out["Tags"] = tags_output(tags)
+        tags = (
+            ctx.uow.tags.list(policy.account_id, "policy", policy.id)
+            if policy.account_id != AWS_ACCOUNT
+            else ()
+        )
+        out["Tags"] = tags_output(tags)
     return out
 
 
@@ -68,7 +75,7 @@ def render_version(version: PolicyVersionRecord, *, with_document: bool) -> dict
 def create_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     name, path = params["PolicyName"], params.get("Path") or "/"
     document = params["PolicyDocument"]
-    tags = tags_from_params(params)
+    tags = tags_from_params(params, case_sensitive=True)
     arn = entity_arn(ctx.account_id, "policy", path, name)
     extra = request_tag_context(tags)
     ctx.authorize("iam:CreatePolicy", arn, extra)
@@ -90,7 +97,13 @@ def create_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, An
     )
     if tags:
         ctx.uow.tags.put(ctx.account_id, "policy", policy.id, tags)
-    return {"Policy": render_policy(ctx, policy, detail=True)}
+    # CreatePolicy answers without Description, and with Tags only when the request sent some, in
+    # the request's order (recorded: test_iam_policies.snapshot.json, create-with-tags and
+    # create-with-case-sensitive-tags).
+    out = render_policy(ctx, policy)
+    if tags:
+        out["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+    return {"Policy": out}
 
 
 @operation("iam", "GetPolicy", readonly=True)
@@ -160,9 +173,25 @@ def create_policy_version(ctx: OperationContext, params: dict[str, Any]) -> dict
     return {"PolicyVersion": render_version(version, with_document=False)}
 
 
+def _find_policy_of_version(
+    ctx: OperationContext, action: str, params: dict[str, Any]
+) -> ManagedPolicyRecord:
+    """The policy a GetPolicyVersion or SetDefaultPolicyVersion names. For a policy that is not
+    there AWS answers with the version text, "Policy <arn> version <id> does not exist or is not
+    attachable." (recorded against AWS: LocalStack's
+    tests/aws/services/iam/test_iam_policies.snapshot.json, err-get-version-nonexistent-policy,
+    err-set-default-nonexistent-policy)."""
+    try:
+        return find_policy_authorized(ctx, action, params["PolicyArn"])
+    except NoSuchEntity:
+        raise NoSuchEntity(
+            f"Policy {params['PolicyArn']} version {params['VersionId']} does not exist or is not attachable."
+        ) from None
+
+
 @operation("iam", "GetPolicyVersion", readonly=True)
 def get_policy_version(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    policy = find_policy_authorized(ctx, "iam:GetPolicyVersion", params["PolicyArn"])
+    policy = _find_policy_of_version(ctx, "iam:GetPolicyVersion", params)
     version = _find_version(ctx, policy, params["VersionId"])
     return {"PolicyVersion": render_version(version, with_document=True)}
 
@@ -187,7 +216,7 @@ def delete_policy_version(ctx: OperationContext, params: dict[str, Any]) -> None
 
 @operation("iam", "SetDefaultPolicyVersion")
 def set_default_policy_version(ctx: OperationContext, params: dict[str, Any]) -> None:
-    policy = find_policy_authorized(ctx, "iam:SetDefaultPolicyVersion", params["PolicyArn"])
+    policy = _find_policy_of_version(ctx, "iam:SetDefaultPolicyVersion", params)
     refuse_aws_managed(ctx, "iam:SetDefaultPolicyVersion", policy)
     version = _find_version(ctx, policy, params["VersionId"])
     if not version.is_default:
@@ -199,11 +228,11 @@ def set_default_policy_version(ctx: OperationContext, params: dict[str, Any]) ->
 
 @operation("iam", "TagPolicy")
 def tag_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    tags = tags_from_params(params)
+    tags = tags_from_params(params, case_sensitive=True)
     policy = find_policy_authorized(ctx, "iam:TagPolicy", params["PolicyArn"], request_tag_context(tags))
     refuse_aws_managed(ctx, "iam:TagPolicy", policy)
-    existing = {t.key.lower() for t in ctx.uow.tags.list(policy.account_id, "policy", policy.id)}
-    tags_from_params(params, len(existing - {k.lower() for k in tags}))
+    existing = {t.key for t in ctx.uow.tags.list(policy.account_id, "policy", policy.id)}
+    tags_from_params(params, len(existing - set(tags)), case_sensitive=True)
     ctx.uow.tags.put(policy.account_id, "policy", policy.id, tags)
 
 

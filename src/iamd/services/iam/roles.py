@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from iamd.policy import PolicyKind
 from iamd.services.accessanalyzer.findings import role_trust_changed
@@ -33,16 +34,44 @@ from iamd.services.iam.lookups import (
     refuse_service_linked,
     role_arn,
 )
-from iamd.store.records import RoleRecord
+from iamd.services.iam.service_linked import service_linked_role
+from iamd.store.records import RoleRecord, Tag
+from iamd.store.schema import AWS_ACCOUNT
 from iamd.wire import DeleteConflict, EntityAlreadyExists, InvalidInput, LimitExceeded
 
 MAX_ROLES = 1000
 MIN_SESSION, MAX_SESSION = 3600, 43200
 
 
+RoleView = Literal["create", "get", "list", "nested", "detail", "description"]
+
+
 def render_role(
-    ctx: OperationContext, role: RoleRecord, *, with_tags: bool = False, with_last_used: bool = False
+    ctx: OperationContext,
+    role: RoleRecord,
+    view: RoleView,
+    *,
+    tags: Sequence[Tag] | None = None,
 ) -> dict[str, Any]:
+    """A role as each operation returns it. AWS answers with a different set of members per
+    operation (recorded against AWS in LocalStack's snapshot tests,
+    tests/aws/services/iam/test_iam_roles.snapshot.json and
+    test_iam_account_authorization_details.snapshot.json; the ListRoles omissions are also in the
+    ListRoles API reference):
+
+    - ``create`` (CreateRole): no Description, MaxSessionDuration or
+      RoleLastUsed; PermissionsBoundary when set; Tags only when the request sent some, in the
+      request's order (``tags``).
+    - ``get`` (GetRole, CreateServiceLinkedRole): everything, RoleLastUsed ``{}`` for a role never
+      used; Tags when set.
+    - ``list`` (ListRoles): Description and MaxSessionDuration; never PermissionsBoundary, Tags
+      or RoleLastUsed.
+    - ``description`` (UpdateRoleDescription): Description, no MaxSessionDuration or
+      RoleLastUsed.
+    - ``nested`` (a role inside an instance profile): the six identifying members only.
+    - ``detail`` (GetAccountAuthorizationDetails' RoleDetail): no Description or
+      MaxSessionDuration; Tags always (``[]`` when none) and RoleLastUsed.
+    """
     out: dict[str, Any] = {
         "Path": role.path,
         "RoleName": role.name,
@@ -50,20 +79,28 @@ def render_role(
         "Arn": role_arn(role),
         "CreateDate": role.created_at,
         "AssumeRolePolicyDocument": encode_document(role.trust_policy),
-        "MaxSessionDuration": role.max_session_duration,
     }
-    if role.description:
+    if view == "nested":
+        return out
+    if role.description and view in ("get", "list", "description"):
         out["Description"] = role.description
+    if view in ("get", "list"):
+        out["MaxSessionDuration"] = role.max_session_duration
+    if view == "list":
+        return out
     if role.permissions_boundary is not None:
         out["PermissionsBoundary"] = {
             "PermissionsBoundaryType": "Policy",
             "PermissionsBoundaryArn": policy_arn(role.permissions_boundary),
         }
-    if with_tags:
-        tags = ctx.uow.tags.list(role.account_id, "role", role.id)
+    if view == "create":
         if tags:
             out["Tags"] = tags_output(tags)
-    if with_last_used:
+        return out
+    stored = ctx.uow.tags.list(role.account_id, "role", role.id)
+    if stored or view == "detail":
+        out["Tags"] = tags_output(stored)
+    if view in ("get", "detail"):
         last_used: dict[str, Any] = {}
         if role.last_used_at is not None:
             last_used["LastUsedDate"] = role.last_used_at
@@ -127,13 +164,13 @@ def create_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     if tags:
         ctx.uow.tags.put(ctx.account_id, "role", role.id, tags)
     role_trust_changed(ctx, ctx.account_id, arn, trust)
-    return {"Role": render_role(ctx, role, with_tags=True)}
+    return {"Role": render_role(ctx, role, "create", tags=[Tag(k, v) for k, v in tags.items()])}
 
 
 @operation("iam", "GetRole", readonly=True)
 def get_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     role = find_role_authorized(ctx, "iam:GetRole", params["RoleName"])
-    return {"Role": render_role(ctx, role, with_tags=True, with_last_used=True)}
+    return {"Role": render_role(ctx, role, "get")}
 
 
 @operation("iam", "ListRoles", readonly=True)
@@ -143,7 +180,7 @@ def list_roles(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     page = ctx.uow.roles.list(
         ctx.account_id, path_prefix=params.get("PathPrefix") or "/", marker=marker, max_items=max_items
     )
-    return page_output(page, "Roles", lambda r: render_role(ctx, r))
+    return page_output(page, "Roles", lambda r: render_role(ctx, r, "list"))
 
 
 @operation("iam", "UpdateRole")
@@ -161,7 +198,7 @@ def update_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
 def update_role_description(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     role = find_role_authorized(ctx, "iam:UpdateRoleDescription", params["RoleName"])
     role = ctx.uow.roles.update(role.id, description=params["Description"])
-    return {"Role": render_role(ctx, role, with_tags=True, with_last_used=True)}
+    return {"Role": render_role(ctx, role, "description")}
 
 
 @operation("iam", "UpdateAssumeRolePolicy")
@@ -259,15 +296,6 @@ _TASK = re.compile(r"task/aws-service-role/([a-z0-9.-]+)/([\w+=,.@-]+)/([0-9a-f-
 _TASKS = uuid.UUID("6f1b7c1e-2a4b-4f61-9c1d-6a1d3c0e9b57")
 
 
-def service_role_name(service: str, suffix: str | None) -> str:
-    """``autoscaling.amazonaws.com`` -> ``AWSServiceRoleForAutoScaling``-like names: the service's
-    labels capitalized, then ``_SUFFIX`` when a custom suffix is given."""
-    prefix = service.split(".amazonaws.com", 1)[0]
-    words = [w for w in re.split(r"[.-]", prefix) if w]
-    name = "AWSServiceRoleFor" + "".join(w[:1].upper() + w[1:] for w in words)
-    return f"{name}_{suffix}" if suffix else name
-
-
 def _task_id(ctx: OperationContext, role: RoleRecord, service: str) -> str:
     token = uuid.uuid5(_TASKS, f"{ctx.account_id}/{role.id}")
     return f"task/aws-service-role/{service}/{role.name}/{token}"
@@ -282,9 +310,20 @@ def create_service_linked_role(ctx: OperationContext, params: dict[str, Any]) ->
             f"Invalid AWS service name {service}: expected a service principal "
             "such as autoscaling.amazonaws.com."
         )
-    if suffix is not None and not _SUFFIX.fullmatch(suffix):
-        raise InvalidInput(f"Invalid custom suffix {suffix}.")
-    name, path = service_role_name(service, suffix), f"{SERVICE_ROLE_PATH}{service}/"
+    known = service_linked_role(service)
+    if known is None:
+        raise InvalidInput(
+            f"Service {service} has no service-linked role that iamd knows of "
+            "(the service-linked roles iamd can create are listed in iamd/data/service_linked_roles.json)."
+        )
+    if suffix is not None:
+        if not known.custom_suffix:
+            # AWS's text, without a final period (recorded: LocalStack's test_iam.snapshot.json,
+            # TestIAMServiceRoles).
+            raise InvalidInput(f"Custom suffix is not allowed for {service}")
+        if not _SUFFIX.fullmatch(suffix):
+            raise InvalidInput(f"Invalid custom suffix {suffix}.")
+    name, path = known.name(suffix), f"{SERVICE_ROLE_PATH}{service}/"
     ctx.authorize(
         "iam:CreateServiceLinkedRole",
         entity_arn(ctx.account_id, "role", path, name),
@@ -312,7 +351,13 @@ def create_service_linked_role(ctx: OperationContext, params: dict[str, Any]) ->
         created_at=ctx.now,
         description=params.get("Description") or None,
     )
-    return {"Role": render_role(ctx, role)}
+    # AWS attaches the service's own policy (arn:aws:iam::aws:policy/aws-service-role/<name>).
+    policy = ctx.uow.policies.find(AWS_ACCOUNT, known.policy_name)
+    if policy is not None:
+        ctx.uow.policies.attach(policy.id, "role", role.id, account_id=ctx.account_id)
+    # AWS answers CreateServiceLinkedRole with the full role, MaxSessionDuration and an empty
+    # RoleLastUsed included (recorded: TestIAMServiceRoles in LocalStack's test_iam.snapshot.json).
+    return {"Role": render_role(ctx, role, "get")}
 
 
 @operation("iam", "DeleteServiceLinkedRole")

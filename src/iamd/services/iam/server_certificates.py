@@ -120,7 +120,7 @@ def upload_server_certificate(ctx: OperationContext, params: dict[str, Any]) -> 
     out: dict[str, Any] = {"ServerCertificateMetadata": render_metadata(cert)}
     if tags:
         ctx.uow.tags.put(ctx.account_id, "server-certificate", cert.id, tags)
-        out["Tags"] = tags_output(ctx.uow.tags.list(ctx.account_id, "server-certificate", cert.id))
+        out["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]  # as sent, like CreatePolicy
     return out
 
 
@@ -130,9 +130,9 @@ def get_server_certificate(ctx: OperationContext, params: dict[str, Any]) -> dic
     out: dict[str, Any] = {"ServerCertificateMetadata": render_metadata(cert), "CertificateBody": cert.body}
     if cert.chain:
         out["CertificateChain"] = cert.chain
-    tags = ctx.uow.tags.list(ctx.account_id, "server-certificate", cert.id)
-    if tags:
-        out["Tags"] = tags_output(tags)
+    # Always a Tags list, [] when none (recorded against AWS: LocalStack's
+    # tests/aws/services/iam/test_iam_server_certificates.snapshot.json, get-certificate).
+    out["Tags"] = tags_output(ctx.uow.tags.list(ctx.account_id, "server-certificate", cert.id))
     return {"ServerCertificate": out}
 
 

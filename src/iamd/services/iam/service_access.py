@@ -161,7 +161,7 @@ def list_policies_granting_service_access(ctx: OperationContext, params: dict[st
     namespaces = [str(n) for n in params["ServiceNamespaces"]]
     ctx.authorize("iam:ListPoliciesGrantingServiceAccess", arn)
     if params.get("Marker") is not None:  # every answer is complete, so no marker was ever given out
-        raise ValidationError("Invalid Marker: the pagination marker is not valid")
+        raise ValidationError("Invalid Marker.")
     for namespace in namespaces:
         if not namespace:
             raise InvalidInput("A service namespace cannot be empty.")

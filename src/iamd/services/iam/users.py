@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from iamd.services.framework import OperationContext, operation
 from iamd.services.iam.boundaries import resolve_boundary
@@ -18,12 +19,25 @@ from iamd.services.iam.common import (
     tags_output,
 )
 from iamd.store.records import Tag, UserRecord
-from iamd.wire import EntityAlreadyExists, LimitExceeded, ValidationError
+from iamd.wire import DeleteConflict, EntityAlreadyExists, LimitExceeded, ValidationError
 
 MAX_USERS = 5000
 
 
-def render_user(ctx: OperationContext, user: UserRecord, *, with_tags: bool = False) -> dict[str, Any]:
+UserView = Literal["create", "get", "list", "detail"]
+
+
+def render_user(
+    ctx: OperationContext, user: UserRecord, view: UserView, *, tags: Sequence[Tag] | None = None
+) -> dict[str, Any]:
+    """A user as each operation returns it. ListUsers (and the users GetGroup lists) leave out
+    PermissionsBoundary and Tags ("This operation does not return the following attributes, even
+    though they are an attribute of the returned object": the ListUsers API reference);
+    CreateUser echoes the tags the request sent, in the request's order; GetUser shows the
+    boundary only while one is set and Tags only when there are some; the UserDetail of
+    GetAccountAuthorizationDetails has no PasswordLastUsed and always a Tags list (recorded against
+    AWS: LocalStack's tests/aws/services/iam/test_iam_users.snapshot.json and
+    test_iam_account_authorization_details.snapshot.json)."""
     out: dict[str, Any] = {
         "Path": user.path,
         "UserName": user.name,
@@ -31,17 +45,22 @@ def render_user(ctx: OperationContext, user: UserRecord, *, with_tags: bool = Fa
         "Arn": entity_arn(user.account_id, "user", user.path, user.name),
         "CreateDate": user.created_at,
     }
-    if user.password_last_used is not None:
+    if user.password_last_used is not None and view in ("get", "list"):
         out["PasswordLastUsed"] = user.password_last_used
+    if view == "list":
+        return out
     if user.permissions_boundary is not None:
         out["PermissionsBoundary"] = {
             "PermissionsBoundaryType": "Policy",
             "PermissionsBoundaryArn": policy_arn(user.permissions_boundary),
         }
-    if with_tags:
-        tags = user_tags(ctx, user)
+    if view == "create":
         if tags:
             out["Tags"] = tags_output(tags)
+        return out
+    stored = user_tags(ctx, user)
+    if stored or view == "detail":
+        out["Tags"] = tags_output(stored)
     return out
 
 
@@ -94,7 +113,7 @@ def create_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
         user = ctx.uow.users.get_by_id(user.id)
     if tags:
         ctx.uow.tags.put(ctx.account_id, "user", user.id, tags)
-    return {"User": render_user(ctx, user, with_tags=True)}
+    return {"User": render_user(ctx, user, "create", tags=[Tag(k, v) for k, v in tags.items()])}
 
 
 @operation("iam", "GetUser", readonly=True)
@@ -120,7 +139,7 @@ def get_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
         user = ctx.uow.users.get_by_id(caller.user_id)
     else:
         user = find_user_authorized(ctx, "iam:GetUser", name)
-    return {"User": render_user(ctx, user, with_tags=True)}
+    return {"User": render_user(ctx, user, "get")}
 
 
 def find_user_authorized(
@@ -143,7 +162,7 @@ def list_users(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     page = ctx.uow.users.list(
         ctx.account_id, path_prefix=params.get("PathPrefix") or "/", marker=marker, max_items=max_items
     )
-    return page_output(page, "Users", lambda u: render_user(ctx, u))
+    return page_output(page, "Users", lambda u: render_user(ctx, u, "list"))
 
 
 @operation("iam", "UpdateUser")
@@ -162,7 +181,31 @@ def update_user(ctx: OperationContext, params: dict[str, Any]) -> None:
 @operation("iam", "DeleteUser")
 def delete_user(ctx: OperationContext, params: dict[str, Any]) -> None:
     user = find_user_authorized(ctx, "iam:DeleteUser", params["UserName"])
+    _refuse_while_in_use(ctx, user)
     ctx.uow.users.delete(user.id)
+
+
+def _refuse_while_in_use(ctx: OperationContext, user: UserRecord) -> None:
+    """AWS's DeleteConflict texts for what keeps a user from being deleted, where AWS's text is
+    known: a login profile ("must delete login profile first.", quoted from AWS in
+    https://github.com/cloud-custodian/cloud-custodian/issues/1663), an MFA device ("must delete
+    MFA device first.", https://github.com/rebuy-de/aws-nuke/issues/281), service-specific
+    credentials ("must remove referenced objects first.", recorded: LocalStack's
+    test_iam.snapshot.json, test_delete_user_after_service_credential_created), inline and
+    attached policies (recorded: test_iam_users.snapshot.json,
+    delete-user-with-inline-policy-error, delete-user-with-attached-policy-error). The rest
+    (access keys, signing certificates, SSH keys, groups) is refused by the store, naming what is
+    left."""
+    if ctx.uow.login_profiles.find(user.id) is not None:
+        raise DeleteConflict("Cannot delete entity, must delete login profile first.")
+    if ctx.uow.mfa.list_for(user.account_id, user.id):
+        raise DeleteConflict("Cannot delete entity, must delete MFA device first.")
+    if ctx.uow.service_credentials.list_for_user(user.id):
+        raise DeleteConflict("Cannot delete entity, must remove referenced objects first.")
+    if ctx.uow.inline_policies.list_names("user", user.id, max_items=1).items:
+        raise DeleteConflict("Cannot delete entity, must delete policies first.")
+    if ctx.uow.policies.count_attached("user", user.id):
+        raise DeleteConflict("Cannot delete entity, must detach all policies first.")
 
 
 @operation("iam", "TagUser")

@@ -33,7 +33,6 @@ import copy
 import hashlib
 import hmac
 import itertools
-import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping
@@ -78,7 +77,7 @@ from iamd.services.sts.evaluation import Trust, request_context
 from iamd.services.sts.tokens import ROLE
 from iamd.store.rolesanywhere import CredentialRecord, CrlRecord
 from iamd.store.unit import UnitOfWork
-from iamd.wire import AwsError, HttpRequest, OperationRef, SignedRequest, SigV4Verifier
+from iamd.wire import AwsError, HttpRequest, OperationRef, SignedRequest, SigV4Verifier, jsontext
 from iamd.wire.sigv4 import CredentialScope, canonical_request
 
 __all__ = [
@@ -389,9 +388,9 @@ def _params(request: HttpRequest) -> dict[str, Any]:
         params[name] = value
     if request.body.strip():
         try:
-            body = json.loads(request.body)
-        except ValueError as exc:
-            raise validation("The request body is not valid JSON.") from exc
+            body = jsontext.loads(request.body)
+        except jsontext.JsonTextError as exc:
+            raise validation(f"The request body is not valid JSON: {exc}.") from exc
         if not isinstance(body, dict):
             raise validation("The request body must be a JSON object.")
         params.update(body)

@@ -177,8 +177,11 @@ def session_tags(
     for tag in params_tags or []:
         key, value = str(tag["Key"]), str(tag.get("Value", ""))
         if key.lower() in seen:
+            # AWS's exact sentences here and below (recorded against AWS: LocalStack's
+            # tests/aws/services/sts/test_sts.snapshot.json, test_assume_role_tag_validation and
+            # test_iam_role_chaining_override_transitive_tags).
             raise InvalidParameterValue(
-                f"Duplicate tag keys found. Please note that Tag keys are case insensitive: {key}"
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive."
             )
         if key.lower().startswith("aws:"):
             raise InvalidParameterValue(f"Tag keys may not start with 'aws:': {key}")
@@ -190,13 +193,15 @@ def session_tags(
     for key in tags:
         if key.lower() in inherited_lower:
             raise InvalidParameterValue(
-                f"The session tag {key} cannot override the transitive session tag "
-                f"{inherited_lower[key.lower()]} inherited from the calling session."
+                "One of the specified transitive tag keys can't be set because it conflicts with a "
+                "transitive tag key from the calling session."
             )
     keys: list[str] = []
     for key in transitive_keys or []:
         if key.lower() not in seen:
-            raise InvalidParameterValue(f"The transitive tag key {key} is not a session tag of this request.")
+            raise InvalidParameterValue(
+                "The specified transitive tag key must be included in the requested tags."
+            )
         if key.lower() not in {k.lower() for k in keys}:
             keys.append(key)
     combined = {**dict(inherited), **tags}
