@@ -631,3 +631,47 @@ def test_root_set_password_still_defaults_to_the_management_account(server: Serv
     )
     assert done.returncode == 0, done.stderr
     assert f"root password set for account {ACCOUNT_ID}" in done.stdout
+
+
+# -- Access Analyzer with the organization as its zone of trust ---------------------------------
+
+
+def test_an_organization_analyzer_sees_member_roles_opened_outside_the_organization(
+    server: Server, orgs: Any, org: Org
+) -> None:
+    """Access Analyzer's ORGANIZATION analyzer needs trusted access for
+    access-analyzer.amazonaws.com (until then: "Service not enabled for AWS Organizations"); its
+    zone of trust is every account of the organization, so a member role trusting the management
+    account is no finding, and one trusting an account outside is, resolved once fixed
+    (access_analyzer_api.md §1.2, §2.2)."""
+    analyzer = server.client("accessanalyzer")
+    with pytest.raises(ClientError) as refused:
+        analyzer.create_analyzer(analyzerName="org-wide", type="ORGANIZATION")
+    assert refused.value.response["Error"]["Code"] == "ValidationException"
+    orgs.enable_aws_service_access(ServicePrincipal="access-analyzer.amazonaws.com")
+    arn = analyzer.create_analyzer(analyzerName="org-wide", type="ORGANIZATION")["arn"]
+    iam = member_client(server, org)
+
+    def trust(account: str) -> str:
+        return doc(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "sts:AssumeRole",
+            }
+        )
+
+    iam.create_role(RoleName="FromManagement", AssumeRolePolicyDocument=trust(ACCOUNT_ID))
+    iam.create_role(RoleName="FromOutside", AssumeRolePolicyDocument=trust(OUTSIDER))
+    findings = analyzer.list_findings(analyzerArn=arn)["findings"]
+    by_resource = {f["resource"]: f for f in findings}
+    outside = f"arn:aws:iam::{org.member}:role/FromOutside"
+    assert outside in by_resource and by_resource[outside]["status"] == "ACTIVE"
+    assert by_resource[outside]["resourceOwnerAccount"] == org.member
+    assert by_resource[outside]["principal"] == {"AWS": f"arn:aws:iam::{OUTSIDER}:root"}
+    assert f"arn:aws:iam::{org.member}:role/FromManagement" not in by_resource
+    # Fixed in the member account: the organization analyzer's finding is resolved at once.
+    iam.update_assume_role_policy(RoleName="FromOutside", PolicyDocument=trust(ACCOUNT_ID))
+    statuses = {f["resource"]: f["status"] for f in analyzer.list_findings(analyzerArn=arn)["findings"]}
+    assert statuses[outside] == "RESOLVED"
+    analyzer.delete_analyzer(analyzerName="org-wide")

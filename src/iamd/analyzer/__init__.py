@@ -1,6 +1,7 @@
-"""IAM Access Analyzer's policy validation, offline. PURE: data in, findings out (no I/O, no
-clock). The Service Authorization Reference comes in as a ``Sar`` object (``iamd.catalog``
-provides one)."""
+"""IAM Access Analyzer, offline. PURE: data in, findings out (no I/O, no clock): policy
+validation (the Service Authorization Reference comes in as a ``Sar`` object, ``iamd.catalog``
+provides one); external access in resource policies, finding filters, unused access and policy
+generation (``external_access``, ``filters``, ``unused``, ``generation``)."""
 
 from iamd.analyzer.issues import ISSUES, learn_more_link
 from iamd.analyzer.model import (

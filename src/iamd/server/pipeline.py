@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from botocore import __version__ as botocore_version
 from botocore.model import ServiceModel
 
-import iamd.services.accessanalyzer  # (registers ValidatePolicy)
+import iamd.services.accessanalyzer  # (registers the Access Analyzer operations)
 import iamd.services.cloudtrail as _cloudtrail  # (registers LookupEvents; records the trail)
 import iamd.services.iam  # noqa: F401  (registers the IAM operations)
 import iamd.services.organizations as _organizations  # noqa: F401  (registers Organizations)

@@ -44,8 +44,9 @@ def reset_tables() -> list[Table]:
     """Every table whose rows a reset deletes, parents before children (the insert order).
 
     Each has an ``account_id`` column, except ``policy_versions`` (reached through its policy) and
-    the Organizations tables (keyed by organization: every row belongs to accounts of this iamd,
-    none is shared as the AWS managed policies are, so a reset takes them whole).
+    the Organizations and Access Analyzer tables (keyed by organization or analyzer: every row
+    belongs to accounts of this iamd, none is shared as the AWS managed policies are, and a first
+    start has none, so a reset takes them whole).
     """
     tables = [t for t in Base.metadata.sorted_tables if t.name not in KEPT_TABLES]
     for table in tables:
@@ -55,8 +56,8 @@ def reset_tables() -> list[Table]:
 
 
 def _whole(table: Table) -> bool:
-    """An Organizations table: all its rows are the accounts' own."""
-    return table.name == "organizations" or "organization_id" in table.c
+    """An Organizations or Access Analyzer table: all its rows are the accounts' own."""
+    return table.name == "organizations" or "organization_id" in table.c or table.name.startswith("aa_")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from iamd.secrets.kek import Kek
+from iamd.store.access_analyzer import AccessAnalyzer
 from iamd.store.access_keys import AccessKeys
 from iamd.store.account_settings import AccountSettings
 from iamd.store.accounts import Accounts
@@ -181,3 +182,7 @@ class UnitOfWork:
     @cached_property
     def baselines(self) -> Baselines:
         return Baselines(self)
+
+    @cached_property
+    def access_analyzer(self) -> AccessAnalyzer:
+        return AccessAnalyzer(self)

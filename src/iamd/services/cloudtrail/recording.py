@@ -77,6 +77,22 @@ RESPONSE_WHEN_READ_ONLY: Final = frozenset(
 """Read-only calls whose records still carry responseElements (the credentials, secret hidden)."""
 READS_THE_TRAIL: Final = frozenset(
     {("cloudtrail", "LookupEvents"), ("iam", "GenerateServiceLastAccessedDetails")}
+    # Access Analyzer's unused-access findings and policy generation read last-accessed data and
+    # the trail: what was called just before must be in them.
+    | {
+        ("accessanalyzer", name)
+        for name in (
+            "StartPolicyGeneration",
+            "ListFindings",
+            "ListFindingsV2",
+            "GetFinding",
+            "GetFindingV2",
+            "GetFindingsStatistics",
+            "UpdateFindings",
+            "ApplyArchiveRule",
+            "GenerateFindingRecommendation",
+        )
+    }
 )
 _NOT_AN_ACCESS: Final = (
     AccessDenied,

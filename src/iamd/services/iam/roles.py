@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from iamd.policy import PolicyKind
+from iamd.services.accessanalyzer.findings import role_trust_changed
 from iamd.services.framework import OperationContext, operation
 from iamd.services.iam.boundaries import resolve_boundary
 from iamd.services.iam.common import (
@@ -162,6 +163,7 @@ def create_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
         role = ctx.uow.roles.get_by_id(role.id)
     if tags:
         ctx.uow.tags.put(ctx.account_id, "role", role.id, tags)
+    role_trust_changed(ctx, ctx.account_id, arn, trust)
     return {"Role": render_role(ctx, role, "create", tags=[Tag(k, v) for k, v in tags.items()])}
 
 
@@ -206,6 +208,8 @@ def update_assume_role_policy(ctx: OperationContext, params: dict[str, Any]) -> 
     document = params["PolicyDocument"]
     check_document(document, PolicyKind.TRUST)
     ctx.uow.roles.update(role.id, trust_policy=document)
+    arn = entity_arn(ctx.account_id, "role", role.path, role.name)
+    role_trust_changed(ctx, ctx.account_id, arn, document)  # its external access findings, at once
 
 
 def _refuse_while_in_use(ctx: OperationContext, role: RoleRecord) -> None:
@@ -224,6 +228,7 @@ def delete_role(ctx: OperationContext, params: dict[str, Any]) -> None:
     refuse_service_linked(role)
     _refuse_while_in_use(ctx, role)
     ctx.uow.roles.delete(role.id)
+    role_trust_changed(ctx, ctx.account_id, entity_arn(ctx.account_id, "role", role.path, role.name), None)
 
 
 # -- tags -----------------------------------------------------------------------------------------
