@@ -1,0 +1,1 @@
+"""Policy analysis: pure, like ``iamd.authz`` (data in, findings out)."""
