@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-PURE_PACKAGES = ("iamd.policy", "iamd.authz")
+PURE_PACKAGES = ("iamd.policy", "iamd.authz", "iamd.analyzer.proofs")
 
 # Standard-library modules without I/O or clock. ``types`` is here for MappingProxyType (a read-only
 # dict view, used by iamd.authz.request); it does no I/O either.
@@ -40,7 +40,12 @@ STDLIB_ALLOWED = frozenset(
     }
 )
 # Which iamd packages each pure package may import.
-IAMD_ALLOWED = {"iamd.policy": ("iamd.policy",), "iamd.authz": ("iamd.policy", "iamd.authz")}
+IAMD_ALLOWED = {
+    "iamd.policy": ("iamd.policy",),
+    "iamd.authz": ("iamd.policy", "iamd.authz"),
+    # The SMT proofs: the policy language, the evaluator (to confirm counterexamples) and z3.
+    "iamd.analyzer.proofs": ("iamd.policy", "iamd.authz", "iamd.analyzer.proofs", "z3"),
+}
 FORBIDDEN_MODULES = ("os", "sys", "socket", "time", "random", "sqlalchemy", "logging", "io", "pathlib")
 FORBIDDEN_NAMES = frozenset({"open", "print", "input", "breakpoint", "__import__", "eval", "exec"})
 CLOCK_CALLS = frozenset(

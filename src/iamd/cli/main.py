@@ -11,7 +11,7 @@ from typing import IO
 from iamd import __version__
 from iamd.authz.cases import CaseError, decide_case
 from iamd.catalog import rcp_services
-from iamd.cli import root, serve, trail
+from iamd.cli import proofs, root, serve, trail
 from iamd.policy import PolicyKind, check_policy
 from iamd.policy.acceptance import first_refusal
 
@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print what the API storing this kind of policy answers (AWS's error and sentence)",
     )
     check.set_defaults(func=cmd_policy_check)
+    proofs.add_parsers(policy_commands)
     serve.add_parser(commands)
     trail.add_parser(commands)
     root.add_parser(commands)

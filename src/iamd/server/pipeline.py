@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from botocore import __version__ as botocore_version
 
-import iamd.services.accessanalyzer  # noqa: F401  (registers the Access Analyzer operations)
+import iamd.services.accessanalyzer
 import iamd.services.cloudtrail as _cloudtrail  # (registers LookupEvents; records the trail)
 import iamd.services.iam  # noqa: F401  (registers the IAM operations)
 import iamd.services.rolesanywhere.sessions as _rolesanywhere_sessions  # (registers Roles Anywhere)

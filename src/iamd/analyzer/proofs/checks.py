@@ -101,9 +101,16 @@ class CheckResult:
 _IDENTITY_ACCOUNT = "111122223333"
 _IDENTITY_CALLER = Principal.parse(f"arn:aws:iam::{_IDENTITY_ACCOUNT}:user/iamd-analyzer")
 _ALLOW_ALL = compile_policies(
-    [NamedPolicy("caller", Policy("2012-10-17", None, (
-        Statement(0, None, Effect.ALLOW, None, None, ("*",), False, ("*",), False, ()),
-    )))]
+    [
+        NamedPolicy(
+            "caller",
+            Policy(
+                "2012-10-17",
+                None,
+                (Statement(0, None, Effect.ALLOW, None, None, ("*",), False, ("*",), False, ()),),
+            ),
+        )
+    ]
 )
 
 
@@ -133,7 +140,9 @@ def check_no_new_access(
 
     found = _search([new, existing], principals, _services_for(new, [new, existing]), build, timeout_ms)
     if found is None:
-        return CheckResult("PASS", "The modified permissions do not grant new access compared to your existing policy.")
+        return CheckResult(
+            "PASS", "The modified permissions do not grant new access compared to your existing policy."
+        )
     encoder, model, new_terms = found.encoder, found.model, found.terms
 
     def holds(example: Counterexample) -> bool:
@@ -186,22 +195,29 @@ def check_access_not_granted(
         return terms, and_(parts)
 
     services: list[str | None] = (
-        sorted({a.partition(":")[0] for a in listed}) if listed else _services_for(policy, [policy])
+        [*sorted({a.partition(":")[0] for a in listed})] if listed else _services_for(policy, [policy])
     )
     found = _search([policy], principals, services, build, timeout_ms)
     what = (
-        "actions or resources" if access_actions and access_resources
-        else "actions" if access_actions else "resources"
+        "actions or resources"
+        if access_actions and access_resources
+        else "actions"
+        if access_actions
+        else "resources"
     )
     if found is None:
         return CheckResult("PASS", f"The policy document does not grant access to perform the listed {what}.")
     encoder, model, terms = found.encoder, found.model, found.terms
+
     def holds(example: Counterexample) -> bool:
         return _allowed(policy, example, policy_type, principals) and (
             not access_actions or example.action.lower() in {a.lower() for a in access_actions}
         )
 
     example = _prefer_known(_counterexample(encoder, model, principals, actions), holds, actions)
+    spelled = {a.lower(): a for a in access_actions}.get(example.action.lower())
+    if spelled:
+        example = replace(example, action=spelled)  # as the caller wrote it
     confirmed = holds(example)
     return _fail(
         f"The policy document grants access to perform one or more of the listed {what}.",
@@ -291,7 +307,9 @@ def check_no_public_access(
 
     found = _search([policy], principals, services, build, timeout_ms)
     if found is None:
-        return CheckResult("PASS", "The resource policy does not grant public access for the given resource type.")
+        return CheckResult(
+            "PASS", "The resource policy does not grant public access for the given resource type."
+        )
     encoder, model, terms = found.encoder, found.model, found.terms
 
     def holds(example: Counterexample) -> bool:
@@ -321,7 +339,7 @@ def _untrusted(encoder: Encoder, policy: Policy) -> list[str]:
             for value in clause.values:
                 if clause.base.startswith("Ip") or clause.base.startswith("NotIp"):
                     rng = parse_range(value)
-                    if rng is not None and (rng[2] - rng[1]) < (2 ** 24 if rng[0] == 4 else 2 ** 96):
+                    if rng is not None and (rng[2] - rng[1]) < (2**24 if rng[0] == 4 else 2**96):
                         narrow.setdefault(key, []).append(rng)
                 elif "*" not in value and "?" not in value and "${" not in value:
                     fixed.setdefault(key, set()).add(value)
@@ -335,9 +353,8 @@ def _untrusted(encoder: Encoder, policy: Policy) -> list[str]:
                 out.append(f"(not (= {slot} {literal(value)}))")
             if narrow.get(key) and kv.views.get(slot) is not None and kv.views[slot].ip:
                 for version, lo, hi in narrow[key]:
-                    out.append(
-                        f"(not (and {slot}_ip_ok (= {slot}_ipver {version}) (<= {lo} {slot}_ip) (<= {slot}_ip {hi})))"
-                    )
+                    inside = f"(= {slot}_ipver {version}) (<= {lo} {slot}_ip) (<= {slot}_ip {hi})"
+                    out.append(f"(not (and {slot}_ip_ok {inside}))")
     return out
 
 
@@ -379,7 +396,9 @@ def _services_for(policy: Policy, every: Sequence[Policy]) -> list[str | None]:
     (each named one, and the rest) when one of its Allows matches any service."""
     if has_wild_service(policy):
         return [*sorted(literal_services(every)), None]
-    allow_only = Policy(policy.version, policy.id, tuple(s for s in policy.statements if s.effect is Effect.ALLOW))
+    allow_only = Policy(
+        policy.version, policy.id, tuple(s for s in policy.statements if s.effect is Effect.ALLOW)
+    )
     return list(sorted(literal_services([allow_only])))
 
 
@@ -392,6 +411,13 @@ def _prefer_known(
     """When the solver's action is not an action AWS lists, the same request with a listed action
     of the same service for which the evaluator still decides as the check claims (a realistic
     counterexample); the solver's own request when there is none."""
+    if not example.resource:
+        # The solver's favourite resource is the empty string; a readable one, when it holds too.
+        service = example.action.partition(":")[0]
+        for resource in (f"arn:aws:{service}:us-east-1:{_IDENTITY_ACCOUNT}:example", "*"):
+            if holds(replace(example, resource=resource)):
+                example = replace(example, resource=resource)
+                break
     if actions is None:
         return example
     service, _, name = example.action.partition(":")
@@ -423,7 +449,9 @@ def _allowed(
     """What iamd's evaluator decides for the counterexample under ``policy``."""
     compiled = compile_policies([NamedPolicy("checked", policy)])
     if policy_type is PolicyType.IDENTITY:
-        request = Request(_IDENTITY_CALLER, example.action, example.resource, _IDENTITY_ACCOUNT, example.context)
+        request = Request(
+            _IDENTITY_CALLER, example.action, example.resource, _IDENTITY_ACCOUNT, example.context
+        )
         return evaluate(request, PrincipalPolicies(identity=compiled)).decision == "Allowed"
     caller = next(p for p in principals if p.arn == example.principal)
     session = _ALLOW_ALL if caller.kind is PrincipalKind.FEDERATED_USER else None

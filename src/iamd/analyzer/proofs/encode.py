@@ -52,7 +52,7 @@ from iamd.policy.variables import Literal, Template, Text, Var, has_variables, p
 
 __all__ = ["Encoder", "PolicyTerms", "SlotViews"]
 
-_NAME = "(re.+ (re.union (re.range \"a\" \"z\") (re.range \"0\" \"9\") (str.to_re \"\\u{2d}\") (str.to_re \"\\u{5f}\")))"
+_NAME = '(re.+ (re.union (re.range "a" "z") (re.range "0" "9") (str.to_re "\\u{2d}") (str.to_re "\\u{5f}")))'
 _SERVICE = '(re.+ (re.union (re.range "a" "z") (re.range "0" "9") (str.to_re "\\u{2d}")))'
 ACTION_DOMAIN = f'(re.++ {_SERVICE} (str.to_re "\\u{{3a}}") {_NAME})'
 """``service:name``: what an action looks like once lower-cased (every action in the Service
@@ -61,8 +61,14 @@ Authorization Reference has this shape)."""
 _STRING_FAMILIES = {"StringEquals", "StringNotEquals", "StringLike", "StringNotLike"}
 _IGNORE_CASE = {"StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"}
 _NUMERIC = {"Numeric": "num", "Date": "date"}
-_COMPARE = {"Equals": "=", "NotEquals": "=", "LessThan": "<", "LessThanEquals": "<=", "GreaterThan": ">",
-            "GreaterThanEquals": ">="}
+_COMPARE = {
+    "Equals": "=",
+    "NotEquals": "=",
+    "LessThan": "<",
+    "LessThanEquals": "<=",
+    "GreaterThan": ">",
+    "GreaterThanEquals": ">=",
+}
 
 
 @dataclass
@@ -117,8 +123,12 @@ def _ignore_case_table() -> dict[str, str]:
         low = ch.lower()
         if len(low) == 1 and low.isascii():
             table.setdefault(low, set()).add(ch)
-    return {k: "(re.union " + " ".join(regex_literal(c) for c in sorted(v)) + ")" if len(v) > 1
-            else regex_literal(next(iter(v))) for k, v in table.items()}
+    return {
+        k: "(re.union " + " ".join(regex_literal(c) for c in sorted(v)) + ")"
+        if len(v) > 1
+        else regex_literal(next(iter(v)))
+        for k, v in table.items()
+    }
 
 
 _CASE_TABLE: dict[str, str] = {}
@@ -137,7 +147,9 @@ def _ignore_case_regex(value: str) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _action_index(actions: tuple[str, ...]) -> tuple[dict[str, tuple[tuple[str, ...], tuple[str, ...]]], tuple[str, ...]]:
+def _action_index(
+    actions: tuple[str, ...],
+) -> tuple[dict[str, tuple[tuple[str, ...], tuple[str, ...]]], tuple[str, ...]]:
     """A statement's action patterns, lower-cased: by literal service prefix (its literal names,
     and its other name terms), and the patterns whose service part has a wildcard."""
     grouped: dict[str, tuple[list[str], list[str]]] = {}
@@ -201,7 +213,7 @@ class Encoder:
             "(declare-const res String)",
             "(declare-const svc String)",
             "(declare-const nm String)",
-            "(assert (= act (str.++ svc \":\" nm)))",
+            '(assert (= act (str.++ svc ":" nm)))',
             f"(assert (str.in_re svc {_SERVICE}))",
             f"(assert (str.in_re nm {_NAME}))",
         ]
@@ -338,7 +350,9 @@ class Encoder:
                 terms.append((stmt, stmt_name))
         allow_name = self.fresh(f"{name}_allows", "Bool")
         deny = or_(denies)
-        whole = and_([or_(allows), "true" if deny == "false" else "false" if deny == "true" else f"(not {deny})"])
+        whole = and_(
+            [or_(allows), "true" if deny == "false" else "false" if deny == "true" else f"(not {deny})"]
+        )
         self.lines.append(f"(assert (= {allow_name} {whole}))")
         return PolicyTerms(allow_name, tuple(terms), whole)
 
@@ -422,14 +436,22 @@ class Encoder:
         )
         head, tail = template[:first_wild], template[first_wild:]
         if any(not isinstance(p, Text) for p in tail):
-            return self.abstract_bool(f"the pattern {note!r} puts a wildcard before a policy variable",
-                                      "tmpl", subject, note, str(arn))
+            return self.abstract_bool(
+                f"the pattern {note!r} puts a wildcard before a policy variable",
+                "tmpl",
+                subject,
+                note,
+                str(arn),
+            )
         tail_text = "".join(p.text for p in tail if isinstance(p, Text))
         static_colons = sum(p.text.count(":") for p in head if isinstance(p, Text | Literal))
         if arn and tail_text and static_colons < 5:
             return self.abstract_bool(
                 f"the ARN pattern {note!r} holds a policy variable in its fixed segments",
-                "tmpl", subject, note, str(arn),
+                "tmpl",
+                subject,
+                note,
+                str(arn),
             )
         ok, text = self.resolved(head)
         if not tail_text:
@@ -485,11 +507,15 @@ class Encoder:
             ]
         )
 
-    def value_match(self, clause: ConditionClause, kv: KeyVars, slot: str, variables: bool) -> tuple[str, str]:
+    def value_match(
+        self, clause: ConditionClause, kv: KeyVars, slot: str, variables: bool
+    ) -> tuple[str, str]:
         """(the value is readable by the operator, some policy value matches it): the positive
         sense of the operator on one request value held in ``slot``."""
         base = clause.base
-        family_name = base.replace("Not", "", 1) if base.startswith(("StringNot", "ArnNot", "NotIp")) else base
+        family_name = (
+            base.replace("Not", "", 1) if base.startswith(("StringNot", "ArnNot", "NotIp")) else base
+        )
         if base in _STRING_FAMILIES or base in _IGNORE_CASE or base.startswith("Arn"):
             kv.views.setdefault(slot, SlotViews()).string = True
             like = base in ("StringLike", "StringNotLike")
@@ -505,10 +531,14 @@ class Encoder:
                 if base in _IGNORE_CASE:
                     regex = _ignore_case_regex(value)
                     parts.append(
-                        f"(str.in_re {slot} {regex})" if regex is not None
+                        f"(str.in_re {slot} {regex})"
+                        if regex is not None
                         else self.abstract_bool(
                             f"a case-insensitive comparison with the non-ASCII value {value!r}",
-                            "ci", slot, value)
+                            "ci",
+                            slot,
+                            value,
+                        )
                     )
                 elif arn:
                     regex_arn = arn_glob_regex(value)
@@ -520,7 +550,9 @@ class Encoder:
             return "true", or_(parts)
         if base == "Bool":
             kv.views.setdefault(slot, SlotViews()).string = True
-            readable = f"(str.in_re {slot} (re.union {_ignore_case_regex('true')} {_ignore_case_regex('false')}))"
+            readable = (
+                f"(str.in_re {slot} (re.union {_ignore_case_regex('true')} {_ignore_case_regex('false')}))"
+            )
             parts = []
             for value in clause.values:
                 if variables and "${" in value:
@@ -536,7 +568,7 @@ class Encoder:
         for prefix, kind in _NUMERIC.items():
             if base.startswith(prefix):
                 self.view(kv, slot, kind)
-                op = _COMPARE[base[len(prefix):]]
+                op = _COMPARE[base[len(prefix) :]]
                 scale = self._scale[kind]
                 parts = []
                 for value in clause.values:
@@ -564,7 +596,13 @@ class Encoder:
         )
 
     def _templated_value(
-        self, base: str, template: Template, slot: str, like: bool, arn: bool, value: str,
+        self,
+        base: str,
+        template: Template,
+        slot: str,
+        like: bool,
+        arn: bool,
+        value: str,
         clause: ConditionClause,
     ) -> str:
         if like or arn:

@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 
 import z3
 
@@ -62,7 +61,8 @@ def solve(encoder: Encoder, goal: str, timeout_ms: int, spent: list[float] | Non
     answer = solver.check()
     if spent is not None:
         stats = solver.statistics()
-        spent.append(float(stats.get_key_value("time")) if "time" in stats.keys() else 0.0)
+        keys = stats.keys()  # a z3 Statistics object, not a dict
+        spent.append(float(stats.get_key_value("time")) if "time" in keys else 0.0)
     if answer == z3.unsat:
         return None
     if answer != z3.sat:
@@ -98,8 +98,8 @@ def _slot_text(encoder: Encoder, views: object, slot: str, model: Model) -> str:
         if getattr(views, kind, False):
             if not model.flag(f"{slot}_{kind}_ok"):
                 return "not-a-number"
-            scaled = Fraction(model.integer(f"{slot}_{kind}"), encoder.scale(kind))
-            return _decimal(scaled)
+            # the scale is a power of ten: the quotient is exact
+            return _decimal(Decimal(model.integer(f"{slot}_{kind}")) / Decimal(encoder.scale(kind)))
     if getattr(views, "ip", False):
         if not model.flag(f"{slot}_ip_ok"):
             return "not-an-address"
@@ -110,6 +110,6 @@ def _slot_text(encoder: Encoder, views: object, slot: str, model: Model) -> str:
     return model.string(slot)
 
 
-def _decimal(value: Fraction) -> str:
-    text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
+def _decimal(value: Decimal) -> str:
+    text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
