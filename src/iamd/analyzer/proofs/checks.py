@@ -13,11 +13,18 @@ everything), so the question is only what the resource policy lets through.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 
-from iamd.analyzer.proofs.encode import Encoder, PolicyTerms, has_wild_service, literal_services
+from iamd.analyzer.proofs.encode import (
+    Encoder,
+    PolicyTerms,
+    action_matches,
+    has_wild_service,
+    literal_services,
+    name_classes,
+)
 from iamd.analyzer.proofs.principals import candidates, owner_account, public_candidates
 from iamd.analyzer.proofs.smtlib import and_, arn_glob_regex, literal, or_
 from iamd.analyzer.proofs.solve import Model, Undecided, context_of, solve
@@ -377,8 +384,10 @@ def _search(
     model found answers; None when every service's query is unsatisfiable."""
     known = sorted(literal_services(policies))
     spent: list[float] = []
-    for service in services:
-        encoder = Encoder(policies, principals, service=service, other_services=None if service else known)
+    for service, name in _queries(policies, services):
+        encoder = Encoder(
+            policies, principals, service=service, other_services=None if service else known, name=name
+        )
         terms, goal = build(encoder)
         if goal == "false":
             continue
@@ -389,6 +398,28 @@ def _search(
         if model is not None:
             return _Found(encoder, model, terms)
     return None
+
+
+def _queries(
+    policies: Sequence[Policy], services: Sequence[str | None]
+) -> Iterator[tuple[str | None, str | None]]:
+    """(service, action name) queries covering ``services``. Where the action patterns allow it
+    (literals and prefixes), the action is decided outside the solver: one query per class of
+    names the patterns cannot tell apart (z3's string solver is slow on prefix constraints), and
+    the class's queries with the same statements matching are asked once."""
+    for service in services:
+        names = name_classes(policies, service) if service is not None else None
+        if service is None or names is None:
+            yield service, None
+            continue
+        seen: set[tuple[bool, ...]] = set()
+        for name in names:
+            signature = tuple(
+                action_matches(stmt, service, name) for policy in policies for stmt in policy.statements
+            )
+            if signature not in seen:
+                seen.add(signature)
+                yield service, name
 
 
 def _services_for(policy: Policy, every: Sequence[Policy]) -> list[str | None]:

@@ -32,7 +32,6 @@ from decimal import Decimal
 from functools import lru_cache
 
 from iamd.analyzer.proofs.smtlib import (
-    ALL,
     and_,
     arn_glob_regex,
     glob_regex,
@@ -49,14 +48,10 @@ from iamd.policy.conditions.date import parse_instant
 from iamd.policy.conditions.ip import parse_range
 from iamd.policy.conditions.numeric import parse_number
 from iamd.policy.variables import Literal, Template, Text, Var, has_variables, parse_template, resolve_string
+from iamd.policy.wildcards import compile_glob
 
 __all__ = ["Encoder", "PolicyTerms", "SlotViews"]
 
-_NAME = '(re.+ (re.union (re.range "a" "z") (re.range "0" "9") (str.to_re "\\u{2d}") (str.to_re "\\u{5f}")))'
-_SERVICE = '(re.+ (re.union (re.range "a" "z") (re.range "0" "9") (str.to_re "\\u{2d}")))'
-ACTION_DOMAIN = f'(re.++ {_SERVICE} (str.to_re "\\u{{3a}}") {_NAME})'
-"""``service:name``: what an action looks like once lower-cased (every action in the Service
-Authorization Reference has this shape)."""
 
 _STRING_FAMILIES = {"StringEquals", "StringNotEquals", "StringLike", "StringNotLike"}
 _IGNORE_CASE = {"StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"}
@@ -177,6 +172,60 @@ def _names_term(entry: tuple[tuple[str, ...], tuple[str, ...]]) -> str:
     return or_([*others, *(f"(= nm {literal(n)})" for n in literals)])
 
 
+@lru_cache(maxsize=4096)
+def _raw_index(actions: tuple[str, ...]) -> tuple[dict[str, tuple[str, ...]], tuple[str, ...]]:
+    """A statement's lower-cased action patterns by literal service prefix, and the others."""
+    grouped: dict[str, list[str]] = {}
+    wild: list[str] = []
+    for pattern in actions:
+        low = pattern.lower()
+        service, colon, _ = low.partition(":")
+        if colon and "*" not in service and "?" not in service:
+            grouped.setdefault(service, []).append(low)
+        else:
+            wild.append(low)
+    return {k: tuple(v) for k, v in grouped.items()}, tuple(wild)
+
+
+def action_matches(stmt: Statement, service: str, name: str) -> bool:
+    """Whether the statement's Action/NotAction matches ``service:name`` (lower-cased), as the
+    evaluator decides it (``iamd.authz.compiled``), looking only at the patterns that can."""
+    grouped, wild = _raw_index(stmt.actions)
+    action = f"{service}:{name}"
+    hit = any(compile_glob(p)(action) for p in (*grouped.get(service, ()), *wild))
+    return hit != stmt.not_action
+
+
+FRESH = "\ue000"
+"""A character no policy holds (policy text is U+0020 to U+00FF): a name ending in it equals no
+literal name and starts no longer prefix."""
+
+
+def name_classes(policies: Sequence[Policy], service: str) -> list[str] | None:
+    """Names standing for every action name of ``service``, as far as the policies' action patterns
+    can tell them apart; None when some pattern is not a literal, a prefix (``Get*``) or ``*``.
+
+    Every literal name stands for itself. Any other name n matches exactly the prefixes that are
+    prefixes of the longest prefix p it starts with (two prefixes of n are prefixes of each other),
+    which is what ``p + FRESH`` matches too."""
+    literals: set[str] = set()
+    prefixes: set[str] = {""}
+    for policy in policies:
+        for stmt in policy.statements:
+            grouped, wild = _raw_index(stmt.actions)
+            if any(w != "*" for w in wild):
+                return None
+            for low in grouped.get(service, ()):
+                name = low.partition(":")[2]
+                if "?" in name or "*" in name[:-1]:
+                    return None
+                if name.endswith("*"):
+                    prefixes.add(name[:-1])
+                else:
+                    literals.add(name)
+    return sorted(literals | {p + FRESH for p in prefixes})
+
+
 def literal_services(policies: Sequence[Policy]) -> set[str]:
     """Every service prefix an action pattern of ``policies`` names literally."""
     out: set[str] = set()
@@ -203,10 +252,13 @@ class Encoder:
         principals: Sequence[Principal] = (),
         service: str | None = None,
         other_services: Sequence[str] | None = None,
+        name: str | None = None,
     ) -> None:
         """``service``: only actions of that service; ``other_services``: only actions of services
-        other than those (both None: every action)."""
+        other than those (both None: every action); ``name``: only the action ``service:name``
+        (the action is then decided here, and the solver sees constants)."""
         self.service = service
+        self.name = name
         self.other_services = None if other_services is None else tuple(other_services)
         self.lines: list[str] = [
             "(declare-const act String)",
@@ -214,11 +266,16 @@ class Encoder:
             "(declare-const svc String)",
             "(declare-const nm String)",
             '(assert (= act (str.++ svc ":" nm)))',
-            f"(assert (str.in_re svc {_SERVICE}))",
-            f"(assert (str.in_re nm {_NAME}))",
+            # service and name: non-empty, without a colon. A wider domain than what actions look
+            # like lower-cased ([a-z0-9-]+:[a-z0-9_-]+): it costs no soundness, and z3 decides
+            # length and containment far faster than a character-class regex.
+            '(assert (and (< 0 (str.len svc)) (not (str.contains svc ":"))))',
+            '(assert (and (< 0 (str.len nm)) (not (str.contains nm ":"))))',
         ]
         if service is not None:
             self.lines.append(f"(assert (= svc {literal(service)}))")
+        if name is not None:
+            self.lines.append(f"(assert (= nm {literal(name)}))")
         for other in self.other_services or ():
             self.lines.append(f"(assert (not (= svc {literal(other)})))")
         self.principals = tuple(principals)
@@ -328,10 +385,9 @@ class Encoder:
             action = self.action(stmt)
             if action == "false":
                 continue  # no action of this query's service
-            compiled = compile_statement(name, stmt, substitute)
             parts = [action, self.resource(stmt, substitute)]
-            if resource_policy or compiled.matches_principal is not None:
-                principal = self.principal(compiled)
+            if resource_policy or stmt.principal is not None or stmt.not_principal is not None:
+                principal = self.principal(compile_statement(name, stmt, substitute))
                 if principal is None:
                     if stmt.effect is Effect.ALLOW:
                         continue  # an Allow that names no principal grants nothing
@@ -371,6 +427,9 @@ class Encoder:
         """Action/NotAction: patterns with a literal service prefix test ``svc`` and the name
         ``nm``; the others test the whole ``act``. Within a query for one service (``service``)
         the other services' patterns drop out before the solver sees them."""
+        if self.name is not None and self.service is not None:
+            hit = action_matches(stmt, self.service, self.name)
+            return "true" if hit else "false"
         by_service, wild = _action_index(stmt.actions)
         parts = [f"(str.in_re act {glob_regex(p)})" if p != "*" else "true" for p in wild]
         if self.service is not None:
@@ -616,6 +675,3 @@ class Encoder:
 
     def text(self) -> str:
         return "\n".join(self.lines)
-
-
-__all__ += ["ACTION_DOMAIN", "ALL"]
