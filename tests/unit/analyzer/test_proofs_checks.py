@@ -178,3 +178,13 @@ def test_a_check_out_of_time_is_undecided_never_a_pass() -> None:
     old = policy(allow("s3:GetObject", [p.replace("?", "x") for p in patterns]))
     with pytest.raises(Undecided, match="time budget"):
         check_no_new_access(new, old, IDENTITY, timeout_ms=1)
+
+
+def test_not_action_grants_the_listed_actions_of_other_services() -> None:
+    """Found by the property test: an Allow with NotAction s3:GetObject grants ec2 actions, though
+    no pattern of the policy names ec2."""
+    everything_but = policy({"Effect": "Allow", "NotAction": "s3:GetObject", "Resource": "*"})
+    result = check_access_not_granted(everything_but, IDENTITY, ["s3:GetObject", "ec2:DescribeInstances"], [])
+    assert not result.passed
+    assert result.counterexample is not None and result.counterexample.action == "ec2:DescribeInstances"
+    assert check_access_not_granted(everything_but, IDENTITY, ["s3:GetObject"], []).passed

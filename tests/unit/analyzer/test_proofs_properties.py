@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from iamd.analyzer.proofs import PolicyType, check_access_not_granted, check_no_new_access
+from iamd.analyzer.proofs import PolicyType, Undecided, check_access_not_granted, check_no_new_access
 from iamd.authz import NamedPolicy, Principal, PrincipalPolicies, Request, compile_policies, evaluate
 from iamd.policy import Policy, PolicyKind, parse_policy
 
@@ -125,7 +125,10 @@ def confirm(result: Any, new: Policy, old: Policy | None) -> None:
 def test_no_new_access_pass_is_never_contradicted_and_fail_is_confirmed(
     new: Policy, old: Policy, probes: list[Request]
 ) -> None:
-    result = check_no_new_access(new, old, PolicyType.IDENTITY, timeout_ms=20000)
+    try:
+        result = check_no_new_access(new, old, PolicyType.IDENTITY, timeout_ms=3000)
+    except Undecided:
+        return  # no answer is allowed (never a wrong PASS); the server answers 422
     if result.passed:
         for request in probes:
             assert not (allowed(new, request) and not allowed(old, request)), request
@@ -142,7 +145,10 @@ def test_no_new_access_pass_is_never_contradicted_and_fail_is_confirmed(
 def test_access_not_granted_pass_is_never_contradicted(
     policy: Policy, listed: list[str], probes: list[Request]
 ) -> None:
-    result = check_access_not_granted(policy, PolicyType.IDENTITY, listed, [], timeout_ms=20000)
+    try:
+        result = check_access_not_granted(policy, PolicyType.IDENTITY, listed, [], timeout_ms=3000)
+    except Undecided:
+        return
     if result.passed:
         for request in probes:
             if request.action in listed:

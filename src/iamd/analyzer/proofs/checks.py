@@ -204,7 +204,7 @@ def check_access_not_granted(
     services: list[str | None] = (
         [*sorted({a.partition(":")[0] for a in listed})] if listed else _services_for(policy, [policy])
     )
-    found = _search([policy], principals, services, build, timeout_ms)
+    found = _search([policy], principals, services, build, timeout_ms, listed)
     what = (
         "actions or resources"
         if access_actions and access_resources
@@ -378,13 +378,14 @@ def _search(
     services: Sequence[str | None],
     build: Callable[[Encoder], tuple[PolicyTerms, str]],
     timeout_ms: int,
+    goal_actions: Sequence[str] = (),
 ) -> _Found | None:
     """Decide the query one service at a time (None stands for every service no policy names):
     each query then holds only the statements that can match that service's actions. The first
     model found answers; None when every service's query is unsatisfiable."""
     known = sorted(literal_services(policies))
     spent: list[float] = []
-    for service, name in _queries(policies, services):
+    for service, name in _queries(policies, services, goal_actions):
         encoder = Encoder(
             policies, principals, service=service, other_services=None if service else known, name=name
         )
@@ -401,7 +402,7 @@ def _search(
 
 
 def _queries(
-    policies: Sequence[Policy], services: Sequence[str | None]
+    policies: Sequence[Policy], services: Sequence[str | None], goal_actions: Sequence[str] = ()
 ) -> Iterator[tuple[str | None, str | None]]:
     """(service, action name) queries covering ``services``. Where the action patterns allow it
     (literals and prefixes), the action is decided outside the solver: one query per class of
@@ -409,13 +410,17 @@ def _queries(
     the class's queries with the same statements matching are asked once."""
     for service in services:
         names = name_classes(policies, service) if service is not None else None
+        if names is not None:
+            # the goal's own action names (CheckAccessNotGranted's list) are classes of their own
+            names += [a.partition(":")[2] for a in goal_actions if a.partition(":")[0] == service]
         if service is None or names is None:
             yield service, None
             continue
         seen: set[tuple[bool, ...]] = set()
         for name in names:
-            signature = tuple(
-                action_matches(stmt, service, name) for policy in policies for stmt in policy.statements
+            signature = (
+                f"{service}:{name}" in goal_actions,
+                *(action_matches(stmt, service, name) for policy in policies for stmt in policy.statements),
             )
             if signature not in seen:
                 seen.add(signature)
