@@ -160,6 +160,10 @@ def _action_index(
                 others.append("true")
             elif name.endswith("*") and "*" not in name[:-1] and "?" not in name:
                 others.append(f"(str.prefixof {literal(name[:-1])} nm)")
+            elif name.startswith("*") and "*" not in name[1:] and "?" not in name:
+                others.append(f"(str.suffixof {literal(name[1:])} nm)")
+            elif len(name) > 2 and name[0] == name[-1] == "*" and "*" not in name[1:-1] and "?" not in name:
+                others.append(f"(str.contains nm {literal(name[1:-1])})")
             else:
                 others.append(f"(str.in_re nm {glob_regex(name)})")
         else:
