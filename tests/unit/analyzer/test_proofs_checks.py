@@ -188,3 +188,14 @@ def test_not_action_grants_the_listed_actions_of_other_services() -> None:
     assert not result.passed
     assert result.counterexample is not None and result.counterexample.action == "ec2:DescribeInstances"
     assert check_access_not_granted(everything_but, IDENTITY, ["s3:GetObject"], []).passed
+
+
+def test_a_variable_after_wildcard_account_segments_is_exact() -> None:
+    """AWS's IAMUserSSHKeys names arn:aws:iam::*:user/${aws:username}: the wildcard sits in the
+    fixed segments, the variable in the resource part; both directions are decided exactly."""
+    own = policy(allow("iam:DeleteSSHPublicKey", "arn:aws:iam::*:user/${aws:username}"))
+    every = policy(allow("iam:DeleteSSHPublicKey", "arn:aws:iam::*:user/*"))
+    assert check_no_new_access(own, every, IDENTITY).passed
+    wider = check_no_new_access(every, own, IDENTITY)
+    assert not wider.passed and wider.counterexample is not None
+    assert wider.counterexample.confirmed and not wider.notes

@@ -35,6 +35,7 @@ RESOURCE_PATTERNS = [
     "arn:aws:s3:::*",
     "arn:aws:sqs:*:111122223333:q",
     "arn:aws:s3:::b/${aws:username}/*",
+    "arn:aws:iam::*:user/${aws:username}",
 ]
 CONDITIONS: list[tuple[str, str, list[str]]] = [
     ("StringEquals", "aws:username", ["bob"]),

@@ -32,6 +32,7 @@ from decimal import Decimal
 from functools import lru_cache
 
 from iamd.analyzer.proofs.smtlib import (
+    NOT_COLON,
     and_,
     arn_glob_regex,
     glob_regex,
@@ -198,6 +199,26 @@ def action_matches(stmt: Statement, service: str, name: str) -> bool:
     action = f"{service}:{name}"
     hit = any(compile_glob(p)(action) for p in (*grouped.get(service, ()), *wild))
     return hit != stmt.not_action
+
+
+def _split_fixed_segments(template: Template) -> tuple[str, Template] | None:
+    """The five fixed segments of an ARN pattern (policy text, without the fifth colon) and the
+    rest of the pattern; None when a variable or an escape comes before the fifth colon."""
+    text = ""
+    for i, piece in enumerate(template):
+        if not isinstance(piece, Text):
+            return None
+        colons = text.count(":") + piece.text.count(":")
+        if colons >= 5:
+            head = text + piece.text
+            cut = -1
+            for _ in range(5):
+                cut = head.index(":", cut + 1)
+            remainder = head[cut + 1 :]
+            rest: Template = ((Text(remainder),) if remainder else ()) + template[i + 1 :]
+            return head[:cut], rest
+        text += piece.text
+    return None
 
 
 FRESH = "\ue000"
@@ -489,10 +510,45 @@ class Encoder:
         text = pieces[0] if len(pieces) == 1 else f"(str.++ {' '.join(pieces)})"
         return and_(ok), text
 
+    def _fixed_split(self, subject: str) -> tuple[str, str, str]:
+        """(has five colons, the subject through its fifth colon, the rest). The split is unique
+        (a segment holds no colon), so the two parts are functions of the subject and may stand
+        under a negation."""
+        key = ("split5", subject)
+        found = self.abstract.get(key)
+        if found is None:
+            five = f'((_ re.loop 5 5) (re.++ (re.* {NOT_COLON}) (str.to_re ":")))'
+            has = self.fresh("has5_", "Bool")
+            head = self.fresh("head5_", "String")
+            rest = self.fresh("rest5_", "String")
+            self.lines.append(f"(assert (= {has} (str.in_re {subject} (re.++ {five} (re.* re.allchar)))))")
+            self.lines.append(
+                f"(assert (=> {has} (and (= {subject} (str.++ {head} {rest})) (str.in_re {head} {five}))))"
+            )
+            found = f"{has} {head} {rest}"
+            self.abstract[key] = found
+        has, head, rest = found.split(" ")
+        return has, head, rest
+
     def template_match(self, subject: str, template: Template, arn: bool, note: str) -> str:
         """``subject`` matches the wildcard pattern ``template`` once its variables are substituted
         (substituted values are literal text). Exact when no wildcard comes before the last
-        variable (and, for ARNs, when five colons precede the first wildcard); else abstract."""
+        variable (and, for ARNs, when five colons precede the first wildcard); else abstract.
+        An ARN pattern whose variables all come after its fifth colon is cut there: the five
+        fixed segments (wildcards and all) test the subject up to its fifth colon, and the rest
+        of the pattern the rest of the subject."""
+        if arn:
+            split = _split_fixed_segments(template)
+            if split is not None and any("*" in c or "?" in c for c in split[0]):
+                fixed, remainder = split
+                has, prefix, suffix = self._fixed_split(subject)
+                regex = arn_glob_regex(fixed + ":")
+                inner = (
+                    self.template_match(suffix, remainder, arn=False, note=note)
+                    if remainder
+                    else f'(= {suffix} "")'
+                )
+                return and_([has, f"(str.in_re {prefix} {regex})", inner])
         first_wild = next(
             (i for i, p in enumerate(template) if isinstance(p, Text) and ("*" in p.text or "?" in p.text)),
             len(template),
