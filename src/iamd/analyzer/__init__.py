@@ -1,7 +1,8 @@
 """IAM Access Analyzer, offline. PURE: data in, findings out (no I/O, no clock): policy
 validation (the Service Authorization Reference comes in as a ``Sar`` object, ``iamd.catalog``
 provides one); external access in resource policies, finding filters, unused access and policy
-generation (``external_access``, ``filters``, ``unused``, ``generation``)."""
+generation (``external_access``, ``filters``, ``unused``, ``generation``); custom policy checks
+proven with z3 (``proofs``)."""
 
 from iamd.analyzer.issues import ISSUES, learn_more_link
 from iamd.analyzer.model import (

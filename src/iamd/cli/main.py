@@ -12,7 +12,7 @@ from iamd import __version__
 from iamd.analyzer import RESOURCE_TYPES, TRUST_POLICY, PolicyType, ValidationFinding, validate_policy
 from iamd.authz.cases import CaseError, decide_case
 from iamd.catalog import rcp_services, service_reference
-from iamd.cli import account, root, serve, trail
+from iamd.cli import account, proofs, root, serve, trail
 from iamd.cli.sarif import sarif_log
 from iamd.policy import PolicyKind
 from iamd.policy.acceptance import first_refusal
@@ -214,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print what the API storing this kind of policy answers (AWS's error and sentence)",
     )
     check.set_defaults(func=cmd_policy_check)
+    proofs.add_parsers(policy_commands)
     serve.add_parser(commands)
     trail.add_parser(commands)
     root.add_parser(commands)
