@@ -33,6 +33,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 
 from iamd.console import identity
+from iamd.console.analyzer import analyzer_routes
 from iamd.console.identity import Candidate, SessionEnded
 from iamd.console.runner import ConsoleRunner, RequestFacts
 from iamd.console.sessions import (
@@ -95,7 +96,11 @@ STAGE_PAGES: Final[dict[Stage, str]] = {
     "register-mfa": "/register-mfa",
     "active": "/home",
 }
-STATIC: Final = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
+STATIC: Final = {
+    "console.css": "text/css; charset=utf-8",
+    "console.js": "text/javascript; charset=utf-8",
+    "policy_editor.js": "text/javascript; charset=utf-8",
+}
 
 
 class _Refused(Exception):
@@ -172,6 +177,7 @@ class Console:
             Route("/mfa/remove", self.remove_device, methods=post),
             Route("/webauthn/register/options", self.register_options, methods=post),
             Route("/webauthn/register/verify", self.register_verify, methods=post),
+            *analyzer_routes(self),
             Route("/static/{name}", self.static, methods=get),
         ]
 
