@@ -74,12 +74,12 @@
       list.textContent = "";
       findings.forEach(function (f) {
         const item = document.createElement("li");
-        item.className = "finding " + f.findingType.toLowerCase();
+        item.className = "finding";
         item.tabIndex = 0;
         item.dataset.line = f.line || "";
         item.dataset.column = f.column || "";
         const badge = document.createElement("span");
-        badge.className = "badge " + f.findingType.toLowerCase();
+        badge.className = "badge type-" + f.findingType.toLowerCase();
         badge.textContent = f.findingType;
         const code = document.createElement("code");
         code.className = "code";
