@@ -10,6 +10,8 @@ from typing import Any
 
 from tests.browser.conftest import console_url, screenshot
 from tests.e2e.harness import ACCOUNT_ID, Server
+from tests.e2e.test_console_analyzer import PASSWORD as LATER_PASSWORD
+from tests.e2e.test_console_analyzer import later  # noqa: F401  (the fixture: day 2 of an account)
 
 PASSWORD = "Browser-Pass-42"
 ANALYST = json.dumps(
@@ -127,3 +129,31 @@ def test_archive_a_finding(page: Any, server: Server, iam: Any) -> None:
     page.wait_for_selector("#findings-table")
     archived = page.locator("#findings-table tr", has_text="role/web-partner")
     assert "ARCHIVED" in archived.inner_text()
+
+
+def test_unused_access_and_its_recommendation(page: Any, later: Server) -> None:  # noqa: F811
+    """Two days on, an unused access analyzer made from the console lists the role's unused
+    permission with its last use; the finding's recommendation is the policy without it."""
+    base = console_url(later)
+    page.goto(f"{base}/signin")
+    page.fill("#account", ACCOUNT_ID)
+    page.fill("#username", "aa-later")
+    page.fill("#password", LATER_PASSWORD)
+    page.click("#sign-in")
+    page.wait_for_url("**/console/home")
+    page.goto(f"{base}/access-analyzer")
+    page.fill("#unused-days", "1")
+    page.click("#create-account_unused_access button")
+    page.wait_for_selector("#findings-table")
+    row = page.locator("#findings-table tr", has_text="role/half-role")
+    assert row.locator(".type").inner_text() == "UnusedPermission"
+    assert "UTC" in row.inner_text()  # its last use
+    screenshot(page, "analyzer_unused_findings")
+
+    row.locator("a.details").click()
+    page.wait_for_selector("#recommend")
+    page.click("#recommend")
+    page.wait_for_selector("#recommendation .step")
+    recommended = json.loads(page.inner_text("#recommendation pre.policy"))
+    assert recommended["Statement"][0]["Action"] == "iam:ListUsers"
+    screenshot(page, "analyzer_recommendation")
