@@ -3,8 +3,10 @@ user name, the root user by email), the second factor (TOTP code, security key o
 password changes a sign-in may require, the root user's MFA registration, and the "My security
 credentials" page (password, MFA devices, access keys).
 
-Pages are rendered on the server (Jinja2, autoescaped); the only script is the WebAuthn glue
-(``static/console.js``), and the Content-Security-Policy allows nothing else. Every change is a
+Pages are rendered on the server (Jinja2, autoescaped); the only scripts are the WebAuthn glue
+(``static/console.js``) and the policy editor's (``static/policy_editor.js``), and the
+Content-Security-Policy allows nothing else. The Access Analyzer pages and the policy editor are
+:mod:`iamd.console.analyzer`. Every change is a
 POST carrying the session's CSRF token (forms: a hidden ``csrf`` field; JSON: the
 ``X-CSRF-Token`` header), from this origin. Every action is an IAM operation run as the signed-in
 identity (:mod:`iamd.console.runner`), so the same policies decide it as over the API, with

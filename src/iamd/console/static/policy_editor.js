@@ -39,13 +39,15 @@
     let timer = null;
     let sequence = 0;
 
+    let numbered = 0;
+
     function numberLines() {
       const count = Math.max(area.value.split("\n").length, 12);
-      if (gutter.childElementCount !== count) {
-        gutter.textContent = "";
+      if (count !== numbered) {
         const lines = [];
         for (let n = 1; n <= count; n++) lines.push(String(n));
         gutter.textContent = lines.join("\n") + "\n";
+        numbered = count;
       }
       area.rows = count;
       gutter.scrollTop = area.scrollTop;
