@@ -110,7 +110,8 @@ class AnalyzerPages:
 
         def body(ctx: OperationContext) -> dict[str, Any]:
             listed: dict[str, Any] = registration.handler(ctx, params) or {}
-            ctx.authorize("access-analyzer:GetFinding", params["analyzerArn"])
+            if listed["findings"]:
+                ctx.authorize("access-analyzer:GetFinding", params["analyzerArn"])
             for finding in listed["findings"]:
                 record = ctx.uow.access_analyzer.finding(params["analyzerArn"], finding["id"])
                 details = _details_v2(record) if record is not None else []
