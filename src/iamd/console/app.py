@@ -3,8 +3,10 @@ user name, the root user by email), the second factor (TOTP code, security key o
 password changes a sign-in may require, the root user's MFA registration, and the "My security
 credentials" page (password, MFA devices, access keys).
 
-Pages are rendered on the server (Jinja2, autoescaped); the only script is the WebAuthn glue
-(``static/console.js``), and the Content-Security-Policy allows nothing else. Every change is a
+Pages are rendered on the server (Jinja2, autoescaped); the only scripts are the WebAuthn glue
+(``static/console.js``) and the policy editor's (``static/policy_editor.js``), and the
+Content-Security-Policy allows nothing else. The Access Analyzer pages and the policy editor are
+:mod:`iamd.console.analyzer`. Every change is a
 POST carrying the session's CSRF token (forms: a hidden ``csrf`` field; JSON: the
 ``X-CSRF-Token`` header), from this origin. Every action is an IAM operation run as the signed-in
 identity (:mod:`iamd.console.runner`), so the same policies decide it as over the API, with
@@ -33,6 +35,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Mount, Route
 
 from iamd.console import identity
+from iamd.console.analyzer import analyzer_routes
 from iamd.console.identity import Candidate, SessionEnded
 from iamd.console.runner import ConsoleRunner, RequestFacts
 from iamd.console.sessions import (
@@ -95,7 +98,11 @@ STAGE_PAGES: Final[dict[Stage, str]] = {
     "register-mfa": "/register-mfa",
     "active": "/home",
 }
-STATIC: Final = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
+STATIC: Final = {
+    "console.css": "text/css; charset=utf-8",
+    "console.js": "text/javascript; charset=utf-8",
+    "policy_editor.js": "text/javascript; charset=utf-8",
+}
 
 
 class _Refused(Exception):
@@ -172,6 +179,7 @@ class Console:
             Route("/mfa/remove", self.remove_device, methods=post),
             Route("/webauthn/register/options", self.register_options, methods=post),
             Route("/webauthn/register/verify", self.register_verify, methods=post),
+            *analyzer_routes(self),
             Route("/static/{name}", self.static, methods=get),
         ]
 

@@ -66,14 +66,16 @@ class ConsoleRunner:
         *,
         readonly: bool = False,
         params: Mapping[str, Any] | None = None,
+        service: str = "iam",
     ) -> T:
-        """Run ``body`` as the session's caller, authorized like an IAM call named ``operation``.
+        """Run ``body`` as the session's caller, authorized like the call ``operation`` of
+        ``service`` (botocore's service name: ``iam``, ``accessanalyzer``).
         SessionEnded when the session's identity no longer holds; AwsError as the API answers.
         ``params``: the operation's parameters as the trail shows them (secrets are redacted
         there); None when the console's work is not one API call's parameters."""
         now = self.now()
         seen: list[Caller] = []
-        info = self._info(facts, "iam", operation, now)
+        info = self._info(facts, service, operation, now)
         authorizer = self.pipeline.authorizer
 
         def work(uow: UnitOfWork) -> tuple[T, Caller]:
@@ -109,9 +111,9 @@ class ConsoleRunner:
         try:
             output, caller = self.transaction(work, readonly=readonly)
         except AwsError as error:
-            self._record(seen[-1] if seen else None, info, operation, params, None, error)
+            self._record(seen[-1] if seen else None, info, service, operation, params, None, error)
             raise
-        self._record(caller, info, operation, params, output if params is not None else None, None)
+        self._record(caller, info, service, operation, params, output if params is not None else None, None)
         return output
 
     @staticmethod
@@ -155,14 +157,21 @@ class ConsoleRunner:
         return explanation() if allowed else []
 
     def invoke(
-        self, session: ConsoleSession, facts: RequestFacts, operation: str, params: dict[str, Any]
+        self,
+        session: ConsoleSession,
+        facts: RequestFacts,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        service: str = "iam",
     ) -> dict[str, Any] | None:
-        """The IAM operation ``operation`` (botocore's name), as the API would run it for this
-        caller. Without UserName the operation acts on the caller itself (an IAM user or root)."""
-        registration = handler_for("iam", operation)
+        """The operation ``operation`` of ``service`` (botocore's names), as the API would run it
+        for this caller. Without UserName an IAM operation acts on the caller itself (an IAM user
+        or root)."""
+        registration = handler_for(service, operation)
         if registration is None:
-            raise RuntimeError(f"iam:{operation} is not registered")
-        shape = load_service_model("iam").operation_model(operation).input_shape
+            raise RuntimeError(f"{service}:{operation} is not registered")
+        shape = load_service_model(service).operation_model(operation).input_shape
         violations = [
             v
             for v in validate(shape, params)
@@ -177,22 +186,24 @@ class ConsoleRunner:
             lambda ctx: registration.handler(ctx, params),
             readonly=registration.readonly,
             params=params,
+            service=service,
         )
 
     def _record(
         self,
         caller: Caller | None,
         info: RequestInfo,
+        service: str,
         operation: str,
         params: Mapping[str, Any] | None,
         output: Any,
         error: AwsError | None,
     ) -> None:
-        """Put the console call on the trail as the IAM call ``operation`` (no trail: nothing).
-        Recording never changes the answer."""
+        """Put the console call on the trail as the call ``operation`` of ``service`` (no trail:
+        nothing). Recording never changes the answer."""
         trail = self.pipeline.trail
         if trail is None or caller is None:
             return
-        model = load_service_model("iam")
-        ref = OperationRef("iam", model, model.operation_model(operation))
+        model = load_service_model(service)
+        ref = OperationRef(service, model, model.operation_model(operation))
         trail.console_call(ref, info, caller, params, output, error)

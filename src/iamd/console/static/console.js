@@ -1,4 +1,5 @@
-// iamd console: WebAuthn ceremonies (passkeys and security keys). No other script runs here.
+// iamd console: WebAuthn ceremonies (passkeys and security keys). The policy editor has its own
+// script (policy_editor.js); no other script runs here.
 "use strict";
 
 (function () {
