@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from iamd.console.identity import SessionEnded
 from iamd.console.policy_editor import PolicyEditor
 from iamd.console.sessions import ConsoleSession
-from iamd.services.accessanalyzer.findings import _details_v2
+from iamd.services.accessanalyzer.findings import details_v2
 from iamd.services.framework import OperationContext, handler_for
 from iamd.wire import AwsError
 
@@ -114,7 +114,7 @@ class AnalyzerPages:
                 ctx.authorize("access-analyzer:GetFinding", params["analyzerArn"])
             for finding in listed["findings"]:
                 record = ctx.uow.access_analyzer.finding(params["analyzerArn"], finding["id"])
-                details = _details_v2(record) if record is not None else []
+                details = details_v2(record) if record is not None else []
                 finding["details"] = details
                 finding["lastUsed"] = _last_used(details)
             return listed

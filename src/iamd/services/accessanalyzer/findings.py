@@ -36,7 +36,7 @@ from iamd.services.framework import OperationContext, operation
 from iamd.store.access_analyzer import AnalyzerRecord, FindingRecord
 from iamd.trail.access import TRACKED_SERVICES, allowed_actions
 
-__all__ = ["archive_matching", "finding_view", "role_trust_changed", "synchronize"]
+__all__ = ["archive_matching", "details_v2", "finding_view", "role_trust_changed", "synchronize"]
 
 ROLE: Final = "AWS::IAM::Role"
 SERVICE_ROLE_PATH: Final = "/aws-service-role/"
@@ -379,7 +379,7 @@ def _summary_v2(finding: FindingRecord) -> dict[str, Any]:
     }
 
 
-def _details_v2(finding: FindingRecord) -> list[dict[str, Any]]:
+def details_v2(finding: FindingRecord) -> list[dict[str, Any]]:
     if finding.finding_type == "ExternalAccess":
         d = finding.details
         return [
@@ -469,7 +469,7 @@ def get_finding(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
 @operation("accessanalyzer", "GetFindingV2", heavy=True)
 def get_finding_v2(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     _, finding = _one(ctx, params, "access-analyzer:GetFinding")
-    details, more = page(_details_v2(finding), params, f"details:{finding.id}")
+    details, more = page(details_v2(finding), params, f"details:{finding.id}")
     return {**_summary_v2(finding), "findingDetails": details, **more}
 
 
