@@ -797,6 +797,24 @@ class Audit(Repository):
         )
         return [LastAccessedRecord(*row) for row in rows]
 
+    def accounts_last_accessed(self, account_ids: Iterable[str]) -> list[tuple[str, LastAccessedRecord]]:
+        """(account id, use) of every (service, action) any entity of these accounts used."""
+        ids = sorted(set(account_ids))
+        if not ids:
+            return []
+        rows = self._session.execute(
+            select(
+                LastAccessedRow.account_id,
+                LastAccessedRow.entity_id,
+                LastAccessedRow.entity_arn,
+                LastAccessedRow.service,
+                LastAccessedRow.action,
+                LastAccessedRow.last_at,
+                LastAccessedRow.region,
+            ).where(LastAccessedRow.account_id.in_(ids))
+        )
+        return [(row[0], LastAccessedRecord(*row[1:])) for row in rows]
+
     def put_job(self, job: JobRecord, *, keep_after: datetime | None = None) -> None:
         """Store a last-accessed job; ``keep_after``: delete the account's jobs created before."""
         self._uow.writable()
