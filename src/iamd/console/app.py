@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from iamd.console import identity
+from iamd.console import identity, organization
 from iamd.console.identity import Candidate, SessionEnded
 from iamd.console.runner import ConsoleRunner, RequestFacts
 from iamd.console.sessions import (
@@ -173,6 +173,7 @@ class Console:
             Route("/webauthn/register/options", self.register_options, methods=post),
             Route("/webauthn/register/verify", self.register_verify, methods=post),
             Route("/static/{name}", self.static, methods=get),
+            *organization.routes(self),
         ]
 
     def _now(self) -> datetime:

@@ -66,6 +66,7 @@ class ConsoleRunner:
         *,
         readonly: bool = False,
         params: Mapping[str, Any] | None = None,
+        service: str = "iam",
     ) -> T:
         """Run ``body`` as the session's caller, authorized like an IAM call named ``operation``.
         SessionEnded when the session's identity no longer holds; AwsError as the API answers.
@@ -73,7 +74,7 @@ class ConsoleRunner:
         there); None when the console's work is not one API call's parameters."""
         now = self.now()
         seen: list[Caller] = []
-        info = self._info(facts, "iam", operation, now)
+        info = self._info(facts, service, operation, now)
         authorizer = self.pipeline.authorizer
 
         def work(uow: UnitOfWork) -> tuple[T, Caller]:
@@ -103,7 +104,7 @@ class ConsoleRunner:
             with store_errors_as_aws():
                 output = body(ctx)
             if not ctx.authorized:
-                raise RuntimeError(f"console:{operation} answered without authorizing")
+                raise RuntimeError(f"console:{service}:{operation} answered without authorizing")
             return output, caller
 
         try:
@@ -155,14 +156,21 @@ class ConsoleRunner:
         return explanation() if allowed else []
 
     def invoke(
-        self, session: ConsoleSession, facts: RequestFacts, operation: str, params: dict[str, Any]
+        self,
+        session: ConsoleSession,
+        facts: RequestFacts,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        service: str = "iam",
     ) -> dict[str, Any] | None:
-        """The IAM operation ``operation`` (botocore's name), as the API would run it for this
-        caller. Without UserName the operation acts on the caller itself (an IAM user or root)."""
-        registration = handler_for("iam", operation)
+        """The operation ``operation`` of ``service`` (botocore's names; IAM unless told), as the
+        API would run it for this caller. Without UserName an IAM operation acts on the caller
+        itself (an IAM user or root)."""
+        registration = handler_for(service, operation)
         if registration is None:
-            raise RuntimeError(f"iam:{operation} is not registered")
-        shape = load_service_model("iam").operation_model(operation).input_shape
+            raise RuntimeError(f"{service}:{operation} is not registered")
+        shape = load_service_model(service).operation_model(operation).input_shape
         violations = [
             v
             for v in validate(shape, params)
@@ -177,6 +185,7 @@ class ConsoleRunner:
             lambda ctx: registration.handler(ctx, params),
             readonly=registration.readonly,
             params=params,
+            service=service,
         )
 
     def _record(
@@ -188,11 +197,11 @@ class ConsoleRunner:
         output: Any,
         error: AwsError | None,
     ) -> None:
-        """Put the console call on the trail as the IAM call ``operation`` (no trail: nothing).
-        Recording never changes the answer."""
+        """Put the console call on the trail as the call ``operation`` of the request's service
+        (no trail: nothing). Recording never changes the answer."""
         trail = self.pipeline.trail
         if trail is None or caller is None:
             return
-        model = load_service_model("iam")
-        ref = OperationRef("iam", model, model.operation_model(operation))
+        model = load_service_model(info.service)
+        ref = OperationRef(info.service, model, model.operation_model(operation))
         trail.console_call(ref, info, caller, params, output, error)
