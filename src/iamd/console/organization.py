@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from iamd.console.identity import SessionEnded
 from iamd.console.runner import RequestFacts
 from iamd.console.sessions import ConsoleSession
-from iamd.wire import AwsError
+from iamd.wire import AccessDenied, AwsError
 
 if TYPE_CHECKING:
     from iamd.console.app import Console
@@ -143,7 +143,7 @@ def _read(console: Console, session: ConsoleSession, facts: RequestFacts) -> dic
             trees.append(reader.children(Node("root", root["Id"], root.get("Name", "Root"))))
             cut = cut or reader.cut
     except AwsError as error:
-        if account != organization["management_id"]:
+        if account != organization["management_id"] and not isinstance(error, AccessDenied):
             sentence = (
                 f"Only the management account of organization {organization['id']} "
                 f"({organization['management_id']}) or a delegated administrator can see its tree; "
