@@ -29,7 +29,7 @@ from iamd.store.organizations import OrganizationRecord
 from iamd.trail.access import allowed_actions, service_name
 from iamd.wire import InvalidInput, NoSuchEntity
 
-__all__ = ["JOB_KIND"]
+__all__ = ["JOB_KIND", "access_details", "sorted_details"]
 
 JOB_KIND: Final = "ORGANIZATIONS"
 """The granularity column of an access report's job (last-accessed jobs hold SERVICE_LEVEL or
@@ -169,7 +169,7 @@ def generate_organizations_access_report(ctx: OperationContext, params: dict[str
     return {"JobId": job_id}
 
 
-def _sorted(details: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+def sorted_details(details: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     if key.startswith("SERVICE_NAMESPACE"):
         return sorted(details, key=lambda d: d["ServiceNamespace"], reverse=key.endswith("DESCENDING"))
     used = [d for d in details if "LastAuthenticatedTime" in d]
@@ -196,7 +196,7 @@ def get_organizations_access_report(ctx: OperationContext, params: dict[str, Any
     if sort_key not in SORT_KEYS:
         raise InvalidInput(f"SortKey must be one of {', '.join(SORT_KEYS)}.")
     details = list(decode_times(json.loads(job.result))["details"])
-    page, more = page_of(_sorted(details, sort_key), params)
+    page, more = page_of(sorted_details(details, sort_key), params)
     return {
         "JobStatus": "COMPLETED",
         "JobCreationDate": job.created_at,
