@@ -34,7 +34,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from iamd.console import identity
+from iamd.console import identity, organization
 from iamd.console.analyzer import analyzer_routes
 from iamd.console.identity import Candidate, SessionEnded
 from iamd.console.runner import ConsoleRunner, RequestFacts
@@ -181,6 +181,7 @@ class Console:
             Route("/webauthn/register/verify", self.register_verify, methods=post),
             *analyzer_routes(self),
             Route("/static/{name}", self.static, methods=get),
+            *organization.routes(self),
         ]
 
     def _now(self) -> datetime:

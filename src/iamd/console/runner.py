@@ -105,7 +105,7 @@ class ConsoleRunner:
             with store_errors_as_aws():
                 output = body(ctx)
             if not ctx.authorized:
-                raise RuntimeError(f"console:{operation} answered without authorizing")
+                raise RuntimeError(f"console:{service}:{operation} answered without authorizing")
             return output, caller
 
         try:

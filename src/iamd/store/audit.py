@@ -20,6 +20,7 @@ from typing import Any, Final, NamedTuple
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
@@ -785,17 +786,27 @@ class Audit(Repository):
         ids = sorted(set(entity_ids))
         if not ids:
             return []
+        found = self._uses(LastAccessedRow.account_id == account_id, LastAccessedRow.entity_id.in_(ids))
+        return [use for _, use in found]
+
+    def accounts_last_accessed(self, account_ids: Iterable[str]) -> list[tuple[str, LastAccessedRecord]]:
+        """(account id, use) of every (service, action) any entity of these accounts used."""
+        ids = sorted(set(account_ids))
+        return self._uses(LastAccessedRow.account_id.in_(ids)) if ids else []
+
+    def _uses(self, *where: ColumnElement[bool]) -> list[tuple[str, LastAccessedRecord]]:
         rows = self._session.execute(
             select(
+                LastAccessedRow.account_id,
                 LastAccessedRow.entity_id,
                 LastAccessedRow.entity_arn,
                 LastAccessedRow.service,
                 LastAccessedRow.action,
                 LastAccessedRow.last_at,
                 LastAccessedRow.region,
-            ).where(LastAccessedRow.account_id == account_id, LastAccessedRow.entity_id.in_(ids))
+            ).where(*where)
         )
-        return [LastAccessedRecord(*row) for row in rows]
+        return [(row[0], LastAccessedRecord(*row[1:])) for row in rows]
 
     def put_job(self, job: JobRecord, *, keep_after: datetime | None = None) -> None:
         """Store a last-accessed job; ``keep_after``: delete the account's jobs created before."""

@@ -76,7 +76,11 @@ RESPONSE_WHEN_READ_ONLY: Final = frozenset(
 )
 """Read-only calls whose records still carry responseElements (the credentials, secret hidden)."""
 READS_THE_TRAIL: Final = frozenset(
-    {("cloudtrail", "LookupEvents"), ("iam", "GenerateServiceLastAccessedDetails")}
+    {
+        ("cloudtrail", "LookupEvents"),
+        ("iam", "GenerateServiceLastAccessedDetails"),
+        ("iam", "GenerateOrganizationsAccessReport"),
+    }
     # Access Analyzer's unused-access findings and policy generation read last-accessed data and
     # the trail: what was called just before must be in them.
     | {

@@ -22,7 +22,7 @@ from iamd.store.schema import AWS_ACCOUNT
 from iamd.trail.access import Entity, allowed_actions, entity_details, service_entries
 from iamd.wire import InvalidInput, NoSuchEntity
 
-__all__ = ["generate_service_last_accessed_details"]
+__all__ = ["decode_times", "encode_times", "generate_service_last_accessed_details", "page_of"]
 
 JOB_RETENTION: Final = timedelta(days=30)
 GRANULARITIES: Final = ("SERVICE_LEVEL", "ACTION_LEVEL")
@@ -45,23 +45,23 @@ def _parse_arn(ctx: OperationContext, arn: str) -> tuple[str, str, str, str]:
     return kind, owner, path + "/", name
 
 
-def _encode(value: Any) -> Any:
+def encode_times(value: Any) -> Any:
     if isinstance(value, datetime):
         return {"$t": value.isoformat()}
     if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
+        return {k: encode_times(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_encode(v) for v in value]
+        return [encode_times(v) for v in value]
     return value
 
 
-def _decode(value: Any) -> Any:
+def decode_times(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {"$t"}:
             return datetime.fromisoformat(value["$t"])
-        return {k: _decode(v) for k, v in value.items()}
+        return {k: decode_times(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [decode_times(v) for v in value]
     return value
 
 
@@ -129,7 +129,7 @@ def generate_service_last_accessed_details(ctx: OperationContext, params: dict[s
     allowed = allowed_actions(documents)
     services = service_entries(allowed, uses, granularity)
     result = json.dumps(
-        _encode(
+        encode_times(
             {
                 "services": services,
                 "entities": [e.info() for e in entities],
@@ -148,14 +148,19 @@ def generate_service_last_accessed_details(ctx: OperationContext, params: dict[s
 
 def _job(ctx: OperationContext, job_id: str) -> tuple[JobRecord, dict[str, Any]]:
     job = ctx.uow.audit.job(job_id)
-    if job is None or job.account_id != ctx.account_id or job.owner_arn != ctx.caller.principal.arn:
+    if (
+        job is None
+        or job.account_id != ctx.account_id
+        or job.owner_arn != ctx.caller.principal.arn
+        or job.granularity not in GRANULARITIES  # an Organizations access report's job
+    ):
         raise NoSuchEntity(f"No last-accessed job with ID {job_id} exists for this caller.")
-    result = _decode(json.loads(job.result))
+    result = decode_times(json.loads(job.result))
     assert isinstance(result, dict)
     return job, result
 
 
-def _page(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+def page_of(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
     marker, max_items = list_params(params)
     start = 0
     if marker is not None:
@@ -173,7 +178,7 @@ def _page(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], dict[str
 def get_service_last_accessed_details(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("iam:GetServiceLastAccessedDetails", "*")
     job, result = _job(ctx, params["JobId"])
-    page, more = _page(list(result["services"]), params)
+    page, more = page_of(list(result["services"]), params)
     return {
         "JobStatus": "COMPLETED",
         "JobType": job.granularity,
@@ -195,7 +200,7 @@ def get_service_last_accessed_details_with_entities(
         raise InvalidInput(f"The service namespace {namespace} is not in this job's report.")
     entities = [Entity(e["Type"], e["Id"], e["Name"], e["Path"], e["Arn"]) for e in result["entities"]]
     uses = [LastAccessedRecord(*u) for u in result["uses"]]
-    page, more = _page(entity_details(entities, uses, namespace), params)
+    page, more = page_of(entity_details(entities, uses, namespace), params)
     return {
         "JobStatus": "COMPLETED",
         "JobCreationDate": job.created_at,

@@ -1,15 +1,14 @@
 """IAM operations that only AWS Organizations' management account (or IAM's delegated
 administrator) may use: centralized root access (Enable/DisableOrganizationsRootCredentialsManagement,
-Enable/DisableOrganizationsRootSessions, ListOrganizationsFeatures) and the Organizations access
-report (Generate/GetOrganizationsAccessReport).
+Enable/DisableOrganizationsRootSessions, ListOrganizationsFeatures). The Organizations access
+report is in :mod:`iamd.services.iam.organizations_access`.
 
 Centralized root access needs an organization with all features, trusted access for IAM
 (``organizations:EnableAWSServiceAccess`` for ``iam.amazonaws.com``), and a caller in the
 management account or in IAM's delegated administrator (``RegisterDelegatedAdministrator``);
 only the management account enables a feature (IAM API reference,
 EnableOrganizationsRootCredentialsManagement and siblings; spec organizations.md §7.1). The
-enabled features are kept as settings of the management account. An access report cannot be
-generated (InvalidInput saying why), so no report job exists (NoSuchEntity).
+enabled features are kept as settings of the management account.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from typing import Any
 
 from iamd.services.framework import OperationContext, operation
 from iamd.store.organizations import OrganizationRecord
-from iamd.wire import AwsError, InvalidInput, NoSuchEntity, load_service_model, modeled_error
+from iamd.wire import AwsError, load_service_model, modeled_error
 
 IAM_PRINCIPAL = "iam.amazonaws.com"
 FEATURES = ("RootCredentialsManagement", "RootSessions")
@@ -109,37 +108,3 @@ def list_organizations_features(ctx: OperationContext, params: dict[str, Any]) -
     ctx.authorize("iam:ListOrganizationsFeatures", "*")
     org, _ = root_access_org(ctx, "centralized root access for member accounts")
     return _answer(ctx, org)
-
-
-@operation("iam", "GenerateOrganizationsAccessReport", readonly=True)
-def generate_organizations_access_report(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    path = params["EntityPath"]
-    context: dict[str, object] = {}
-    if params.get("OrganizationsPolicyId"):
-        context["iam:OrganizationsPolicyId"] = params["OrganizationsPolicyId"]
-    ctx.authorize(
-        "iam:GenerateOrganizationsAccessReport",
-        f"arn:aws:iam::{ctx.account_id}:access-report/{path}",
-        context,
-    )
-    account = ctx.uow.accounts.get(ctx.account_id)
-    organization = account.organization_id
-    if not organization:
-        why = f"account {ctx.account_id} is not in an organization"
-    elif account.organization_role != "management":
-        why = f"account {ctx.account_id} is not the management account of organization {organization}"
-    else:
-        why = f"iamd keeps no service control policy access data for organization {organization}"
-    raise InvalidInput(
-        f"Cannot generate an Organizations access report for {path}: {why} (these reports are made "
-        "from an organization's management account, with service control policies enabled)."
-    )
-
-
-@operation("iam", "GetOrganizationsAccessReport", readonly=True)
-def get_organizations_access_report(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    ctx.authorize("iam:GetOrganizationsAccessReport", "*")
-    # GenerateOrganizationsAccessReport never starts a job in iamd, so no job id is known.
-    raise NoSuchEntity(
-        f"No Organizations access report job {params['JobId']} exists in account {ctx.account_id}."
-    )
