@@ -29,7 +29,7 @@ from iamd.policy.ast import VERSION_2008, VERSION_2012
 from iamd.policy.conditions import parse_operator
 from iamd.policy.jsonpos import JsonNode, JsonSyntaxError, parse_json
 from iamd.policy.limits import PolicyKind, policy_size
-from iamd.policy.parse import check_policy
+from iamd.policy.parse import PRINCIPAL_TYPES, STATEMENT_ELEMENTS, TOP_LEVEL_ELEMENTS, check_policy
 
 __all__ = ["RULES", "Refusal", "Rule", "first_refusal"]
 
@@ -295,21 +295,9 @@ _TABLE = (
 RULES: dict[str, Rule] = {rule.id: rule for rule in _TABLE}
 """Every acceptance rule by id, in the order AWS checks them."""
 
-_TOP = frozenset({"Version", "Id", "Statement"})
-_STATEMENT = frozenset(
-    {
-        "Sid",
-        "Effect",
-        "Principal",
-        "NotPrincipal",
-        "Action",
-        "NotAction",
-        "Resource",
-        "NotResource",
-        "Condition",
-    }
-)
-_PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
+# The policy grammar's element names, from the parser (one vocabulary for both rule sets).
+_TOP = frozenset(TOP_LEVEL_ELEMENTS)
+_STATEMENT = frozenset(STATEMENT_ELEMENTS)
 _SID = re.compile(r"[0-9A-Za-z]*")
 _VENDOR = re.compile(r"[A-Za-z0-9.\-]+")
 _PARTITION = "aws"
@@ -444,7 +432,7 @@ class _Walk:
             self.refuse("SYNTAX")
         seen: set[str] = set()
         for key, _, value in node.items:
-            if key not in _PRINCIPAL_TYPES or key in seen or _strings(value) is None:
+            if key not in PRINCIPAL_TYPES or key in seen or _strings(value) is None:
                 self.refuse("SYNTAX")
             seen.add(key)
 

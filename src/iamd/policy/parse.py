@@ -36,8 +36,9 @@ __all__ = ["CheckResult", "check_policy", "parse_policy"]
 
 Source = str | Mapping[str, object] | JsonNode
 
-_TOP = ("Version", "Id", "Statement")
-_STATEMENT = (
+TOP_LEVEL_ELEMENTS = ("Version", "Id", "Statement")
+"""The elements a policy document may have (the policy grammar; ``acceptance`` reads them too)."""
+STATEMENT_ELEMENTS = (
     "Sid",
     "Effect",
     "Principal",
@@ -48,7 +49,7 @@ _STATEMENT = (
     "NotResource",
     "Condition",
 )
-_PRINCIPAL_KEYS = ("AWS", "Service", "Federated", "CanonicalUser")
+PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _SID = re.compile(r"[A-Za-z0-9]*")
 _ACTION = re.compile(r"[A-Za-z0-9*?\-]+:[A-Za-z0-9*?\-_]*")
 _CONDITION_KEY = re.compile(r"[^:\s]+:\S+")
@@ -169,7 +170,7 @@ class _Checker:
         if root.kind != "object":
             self.add("DATA_TYPE_MISMATCH", "A policy document must be a JSON object", (), root.pos)
             return None
-        top = self.members(root, (), _TOP)
+        top = self.members(root, (), TOP_LEVEL_ELEMENTS)
         version: str | None = None
         if "Version" in top:
             node = top["Version"]
@@ -237,7 +238,7 @@ class _Checker:
         if node.kind != "object":
             self.add("DATA_TYPE_MISMATCH", "A statement must be a JSON object", path, node.pos)
             return None
-        m = self.members(node, path, _STATEMENT)
+        m = self.members(node, path, STATEMENT_ELEMENTS)
         sid = self.sid(m.get("Sid"), path)
         effect = self.effect(m.get("Effect"), path, node.pos)
         principal, not_principal = self.principals(m, path, node.pos)
@@ -457,10 +458,10 @@ class _Checker:
             if key in groups:
                 self.add("JSON_SYNTAX_ERROR", f"Duplicate principal type {key!r}", (*path, key), kpos)
                 continue
-            if key not in _PRINCIPAL_KEYS:
+            if key not in PRINCIPAL_TYPES:
                 self.add(
                     "INVALID_PRINCIPAL_KEY",
-                    f"{key!r} is not a principal type; use one of {', '.join(_PRINCIPAL_KEYS)}",
+                    f"{key!r} is not a principal type; use one of {', '.join(PRINCIPAL_TYPES)}",
                     (*path, key),
                     kpos,
                 )
