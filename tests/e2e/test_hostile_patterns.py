@@ -111,6 +111,46 @@ def test_a_pathological_wildcard_is_answered_while_health_checks_stay_prompt(
     watch.assert_prompt()
 
 
+def _statements(count: int) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": f"S{i}",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "iam:PassRole", "ec2:Describe*"],
+                    "Resource": f"arn:aws:s3:::bucket{i}/*",
+                    "Condition": {"StringEquals": {"aws:SourceIp": "10.0.0.1"}},
+                }
+                for i in range(count)
+            ],
+        }
+    )
+
+
+def test_validate_policy_is_bounded_and_does_not_hold_up_health_checks(server: Server) -> None:
+    """Access Analyzer's ValidatePolicy (allowed by SecurityAudit-style read-only policies): a
+    document of some 900 KB, under the JSON services' 1 MiB body cap, took 2 s of checks on the
+    event loop and held every other client up for as long. Documents are bounded as IAM bounds
+    policy documents (131,072 characters), and validation runs on a worker thread."""
+    analyzer = server.client("accessanalyzer")
+    huge = _statements(4500)
+    with pytest.raises(ClientError) as refused:
+        analyzer.validate_policy(policyType="IDENTITY_POLICY", policyDocument=huge)
+    status, code, message = error_of(refused)
+    assert (status, code) == (400, "ValidationException")
+    assert "131072" in message and str(len(huge)) in message
+    largest = _statements(600)
+    assert len(largest) <= 131072
+    with HealthWatch(server) as watch:
+        answer = analyzer.validate_policy(
+            policyType="IDENTITY_POLICY", policyDocument=largest, maxResults=10
+        )
+    assert len(answer["findings"]) == 10 and "nextToken" in answer
+    watch.assert_prompt()
+
+
 def _oversized(count: int) -> dict[str, Any]:
     """A simulation of count x count actions and resources against a policy of 100 statements
     that all apply: far more than one second of work."""

@@ -19,6 +19,11 @@ from iamd.wire.errors import Violation
 __all__ = ["validate_policy_operation"]
 
 DEFAULT_PAGE = 100
+MAX_DOCUMENT = 131072
+"""The longest policy document validated, in characters: IAM's own bound on a policy document
+(botocore's ``iam`` model, ``policyDocumentType``), four times the largest resource policy AWS
+stores (KMS key policies, 32 KB). Access Analyzer's model gives none; a bound keeps one request
+from costing seconds of work and a garbage collection over millions of objects."""
 
 
 def _invalid(name: str, value: object, constraint: str) -> ValidationError:
@@ -41,7 +46,7 @@ def _start(token: str, document: str, policy_type: str, resource_type: str | Non
     return offset
 
 
-@operation("accessanalyzer", "ValidatePolicy", readonly=True)
+@operation("accessanalyzer", "ValidatePolicy", readonly=True, heavy=True)
 def validate_policy_operation(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     ctx.authorize("access-analyzer:ValidatePolicy", "*")
     document = str(params["policyDocument"])
@@ -55,6 +60,12 @@ def validate_policy_operation(ctx: OperationContext, params: dict[str, Any]) -> 
         )
     if not document.strip():
         raise _invalid("policyDocument", None, "must be a non-empty policy document")
+    if len(document) > MAX_DOCUMENT:
+        raise _invalid(
+            "policyDocument",
+            None,
+            f"Member must have length less than or equal to {MAX_DOCUMENT} (it has {len(document)})",
+        )
     limit = params.get("maxResults")
     if limit is not None and int(limit) < 1:
         raise _invalid("maxResults", limit, "Member must have value greater than or equal to 1")
