@@ -675,3 +675,22 @@ def test_an_organization_analyzer_sees_member_roles_opened_outside_the_organizat
     statuses = {f["resource"]: f["status"] for f in analyzer.list_findings(analyzerArn=arn)["findings"]}
     assert statuses[outside] == "RESOLVED"
     analyzer.delete_analyzer(analyzerName="org-wide")
+
+
+def test_what_the_model_refuses_is_invalid_input_with_awss_reason(orgs: Any, org: Org) -> None:
+    """Organizations answers a broken model constraint with InvalidInputException and a reason
+    (the API reference's InvalidInputException: INVALID_PATTERN "You provided a value that
+    doesn't match the required pattern.", MAX_LENGTH_EXCEEDED, INVALID_ENUM, …), not the
+    ValidationException other JSON services send; the message still names the member."""
+    with pytest.raises(ClientError) as refused:
+        orgs.describe_account(AccountId="123")
+    code, message, reason = error_of(refused)
+    assert (code, reason) == ("InvalidInputException", "INVALID_PATTERN")
+    assert message.startswith("You provided a value that doesn't match the required pattern.")
+    assert "'accountId'" in message or "'AccountId'" in message
+    with pytest.raises(ClientError) as long_name:
+        orgs.create_organizational_unit(ParentId=org.root, Name="n" * 129)
+    assert error_of(long_name)[::2] == ("InvalidInputException", "MAX_LENGTH_EXCEEDED")
+    with pytest.raises(ClientError) as bad_type:
+        orgs.list_policies(Filter="NOT_A_POLICY_TYPE")
+    assert error_of(bad_type)[::2] == ("InvalidInputException", "INVALID_ENUM")

@@ -32,6 +32,7 @@ from iamd.services.framework import (
     OperationContext,
     RequestInfo,
     handler_for,
+    input_error,
     store_errors_as_aws,
 )
 from iamd.store import errors as store_errors
@@ -50,6 +51,7 @@ from iamd.wire import (
     SignedRequest,
     SigV4Verifier,
     UnsupportedOperation,
+    ValidationError,
     check_scope,
     has_signature,
     parse_signature,
@@ -381,7 +383,10 @@ class Pipeline:
                     f"model iamd serves (botocore {botocore_version}); scripts/update-botocore "
                     "updates the models"
                 )
-            params = protocol.decode_request(ref, request)
+            try:
+                params = protocol.decode_request(ref, request)
+            except ValidationError as refused:
+                raise input_error(ref.service_name, refused) from refused
             if observed is not None:
                 observed.params = params
             if registration is None:

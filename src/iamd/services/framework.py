@@ -19,7 +19,14 @@ from iamd.authz import Decision, Principal
 from iamd.secrets.ids import IdSource
 from iamd.store import errors as store_errors
 from iamd.store.unit import UnitOfWork
-from iamd.wire import DeleteConflict, EntityAlreadyExists, NoSuchEntity, UnsupportedOperation, ValidationError
+from iamd.wire import (
+    AwsError,
+    DeleteConflict,
+    EntityAlreadyExists,
+    NoSuchEntity,
+    UnsupportedOperation,
+    ValidationError,
+)
 
 __all__ = [
     "DEFAULT_BUDGET_SECONDS",
@@ -30,6 +37,8 @@ __all__ = [
     "Registration",
     "RequestInfo",
     "handler_for",
+    "input_error",
+    "input_errors",
     "operation",
 ]
 
@@ -209,6 +218,28 @@ def store_errors_as_aws() -> Iterator[None]:
         raise DeleteConflict(str(exc)) from exc
     except store_errors.InvalidMarker as exc:
         raise ValidationError("Invalid Marker.") from exc
+
+
+InputErrors = Callable[[ValidationError], AwsError]
+_INPUT_ERRORS: dict[str, InputErrors] = {}
+
+
+def input_errors(service: str) -> Callable[[InputErrors], InputErrors]:
+    """Register how ``service`` answers a request its model's constraints refuse, where that is
+    not the wire layer's ``ValidationException`` (Organizations: ``InvalidInputException`` with a
+    reason)."""
+
+    def register(translate: InputErrors) -> InputErrors:
+        _INPUT_ERRORS[service] = translate
+        return translate
+
+    return register
+
+
+def input_error(service: str, error: ValidationError) -> AwsError:
+    """``error`` (the model's constraints, broken) as ``service`` answers it."""
+    translate = _INPUT_ERRORS.get(service)
+    return error if translate is None else translate(error)
 
 
 def unsupported(service: str, name: str, reason: str) -> None:

@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
-from iamd.services.framework import OperationContext
+from iamd.services.framework import OperationContext, input_errors
 from iamd.store.organizations import MemberRecord, OrganizationRecord, OrgPolicyRecord
 from iamd.store.unit import UnitOfWork
-from iamd.wire import AwsError, load_service_model, modeled_error
+from iamd.wire import AwsError, ValidationError, load_service_model, modeled_error
 
 SERVICE: Final = "organizations"
 SCP: Final = "SERVICE_CONTROL_POLICY"
@@ -37,6 +37,51 @@ def constraint(reason: str, message: str) -> AwsError:
 
 def invalid(reason: str, message: str) -> AwsError:
     return error("InvalidInputException", message, reason)
+
+
+# A broken model constraint, as Organizations words it: InvalidInputException with the reason of
+# the first one (the API reference's InvalidInputException reasons and their sentences), followed
+# by which member broke which constraint.
+_CONSTRAINT_REASONS: Final = (
+    ("Member must not be null", "INPUT_REQUIRED", "You must include a value for all required parameters."),
+    ("Member must satisfy enum value set", "INVALID_ENUM", "You specified an invalid value."),
+    (
+        "Member must satisfy regular expression pattern",
+        "INVALID_PATTERN",
+        "You provided a value that doesn't match the required pattern.",
+    ),
+    (
+        "Member must have length less than or equal to",
+        "MAX_LENGTH_EXCEEDED",
+        "You provided a string parameter that is longer than allowed.",
+    ),
+    (
+        "Member must have length greater than or equal to",
+        "MIN_LENGTH_EXCEEDED",
+        "You provided a string parameter that is shorter than allowed.",
+    ),
+    (
+        "Member must have value less than or equal to",
+        "MAX_VALUE_EXCEEDED",
+        "You provided a numeric parameter that has a larger value than allowed.",
+    ),
+    (
+        "Member must have value greater than or equal to",
+        "MIN_VALUE_EXCEEDED",
+        "You provided a numeric parameter that has a smaller value than allowed.",
+    ),
+)
+
+
+@input_errors(SERVICE)
+def invalid_input(refused: ValidationError) -> AwsError:
+    """What the model's constraints refuse, as ``InvalidInputException`` with AWS's reason."""
+    if refused.violations:
+        first = refused.violations[0].constraint
+        for fragment, reason, sentence in _CONSTRAINT_REASONS:
+            if fragment in first:
+                return invalid(reason, f"{sentence} {refused.message}")
+    return refused  # no reason of AWS's fits: the wire layer's own answer
 
 
 # -- policy types and quotas ---------------------------------------------------------------------
