@@ -77,6 +77,11 @@ class ConsoleRunner:
         seen: list[Caller] = []
         info = self._info(facts, service, operation, now)
         authorizer = self.pipeline.authorizer
+        if self.pipeline.trail is not None:
+            # As the API pipeline does: an operation that reads the trail (last-accessed data,
+            # unused access) first stores the events still waiting in the writer's batch.
+            model = load_service_model(service)
+            self.pipeline.trail.before(OperationRef(service, model, model.operation_model(operation)))
 
         def work(uow: UnitOfWork) -> tuple[T, Caller]:
             caller = session_caller(uow, session, now)
