@@ -694,3 +694,61 @@ def test_what_the_model_refuses_is_invalid_input_with_awss_reason(orgs: Any, org
     with pytest.raises(ClientError) as bad_type:
         orgs.list_policies(Filter="NOT_A_POLICY_TYPE")
     assert error_of(bad_type)[::2] == ("InvalidInputException", "INVALID_ENUM")
+
+
+def test_each_root_task_policy_acts_on_the_members_root_and_nothing_else(
+    server: Server, orgs: Any, org: Org
+) -> None:
+    """sts:AssumeRoot with each of AWS's five root task policies (id_root-user-privileged-task):
+    IAMCreateRootUserPassword gives the member's root a password, IAMAuditRootUserCredentials sees
+    it, IAMDeleteRootUserCredentials deletes it; S3UnlockBucketPolicy and SQSUnlockQueuePolicy
+    give root sessions too, scoped to their tasks (no IAM). Each session is the member's root."""
+    orgs.enable_aws_service_access(ServicePrincipal="iam.amazonaws.com")  # (idempotent)
+    features = server.client("iam").list_organizations_features()["EnabledFeatures"]
+    if "RootSessions" not in features:
+        server.client("iam").enable_organizations_root_sessions()
+    sts = server.client("sts")
+
+    def root_session(task: str, service: str = "iam") -> Any:
+        creds = sts.assume_root(
+            TargetPrincipal=org.member,
+            TaskPolicyArn={"arn": f"arn:aws:iam::aws:policy/root-task/{task}"},
+            DurationSeconds=900,
+        )["Credentials"]
+        session = (creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        assert (
+            server.client("sts", *session).get_caller_identity()["Arn"] == f"arn:aws:iam::{org.member}:root"
+        )
+        return server.client(service, *session)
+
+    create = root_session("IAMCreateRootUserPassword")
+    create.create_login_profile(Password="Root-Passw0rd-For-Tests!")
+    with pytest.raises(ClientError) as refused:
+        create.list_access_keys()  # outside the task
+    assert error_of(refused)[0] == "AccessDenied"
+
+    audit = root_session("IAMAuditRootUserCredentials")
+    assert "CreateDate" in audit.get_login_profile()["LoginProfile"]
+    assert audit.list_access_keys()["AccessKeyMetadata"] == []
+    assert audit.list_mfa_devices()["MFADevices"] == []
+    with pytest.raises(ClientError) as refused:
+        audit.delete_login_profile()  # auditing deletes nothing
+    assert error_of(refused)[0] == "AccessDenied"
+
+    delete = root_session("IAMDeleteRootUserCredentials")
+    delete.delete_login_profile()
+    with pytest.raises(ClientError) as gone:
+        root_session("IAMAuditRootUserCredentials").get_login_profile()
+    assert error_of(gone)[0] == "NoSuchEntity"
+
+    for task in ("S3UnlockBucketPolicy", "SQSUnlockQueuePolicy"):
+        iam = root_session(task)
+        with pytest.raises(ClientError) as refused:
+            iam.get_account_summary()  # these tasks unlock a bucket or queue policy, nothing in IAM
+        assert error_of(refused)[0] == "AccessDenied"
+    with pytest.raises(ClientError) as unknown:
+        sts.assume_root(
+            TargetPrincipal=org.member,
+            TaskPolicyArn={"arn": "arn:aws:iam::aws:policy/AdministratorAccess"},
+        )
+    assert error_of(unknown)[0] in ("AccessDenied", "ValidationError", "InvalidParameterValue")

@@ -19,7 +19,7 @@ from iamd.authz import Layer
 from iamd.secrets.compare import constant_time_equals
 from iamd.secrets.passwords import DEFAULT_PARAMS, PasswordHashing
 from iamd.services.framework import OperationContext, operation
-from iamd.services.iam.owners import credential_owner
+from iamd.services.iam.owners import ROOT_USER_NAME, credential_owner
 from iamd.services.iam.users import authorize_user, find_user_authorized
 from iamd.store.records import AccountRecord, LoginProfileRecord, PasswordPolicyRecord, UserRecord
 from iamd.wire import (
@@ -219,8 +219,37 @@ def authorize_or_granted(ctx: OperationContext, action: str, user: UserRecord | 
 # -- login profiles -----------------------------------------------------------------------------
 
 
+def _root_password(ctx: OperationContext, action: str, params: dict[str, Any]) -> AccountRecord | None:
+    """The account, when the call acts on the root user's password: no UserName and a root caller,
+    as a root session from sts:AssumeRoot calls it for the IAMCreateRootUserPassword,
+    IAMAuditRootUserCredentials and IAMDeleteRootUserCredentials tasks (IAM User Guide,
+    id_root-user-privileged-task: "aws iam create-login-profile" / get- / delete- with no user
+    name). ``action`` is authorized on the root user first."""
+    if params.get("UserName") or not ctx.caller.is_root:
+        return None
+    ctx.authorize(action, ctx.caller.arn)
+    return ctx.uow.accounts.get(ctx.account_id)
+
+
+def _root_login_profile(account: AccountRecord) -> dict[str, Any]:
+    return {
+        "UserName": ROOT_USER_NAME,
+        "CreateDate": account.root_password_changed_at,
+        "PasswordResetRequired": False,
+    }
+
+
 @operation("iam", "CreateLoginProfile")
 def create_login_profile(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    account = _root_password(ctx, "iam:CreateLoginProfile", params)
+    if account is not None:
+        _refuse_session_duration(params)
+        if not params.get("Password"):
+            raise ValidationError("Password is required to create a login profile for the root user.")
+        if account.root_password_hash is not None:
+            raise EntityAlreadyExists(f"Login Profile for user {ROOT_USER_NAME} already exists.")
+        ctx.uow.accounts.set_root_password(account.id, password_hashing().hash(params["Password"]), ctx.now)
+        return {"LoginProfile": _root_login_profile(ctx.uow.accounts.get(account.id))}
     user = _login_user(ctx, "iam:CreateLoginProfile", params)
     _refuse_session_duration(params)
     password = params.get("Password")
@@ -241,6 +270,11 @@ def create_login_profile(ctx: OperationContext, params: dict[str, Any]) -> dict[
 
 @operation("iam", "GetLoginProfile", readonly=True)
 def get_login_profile(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    account = _root_password(ctx, "iam:GetLoginProfile", params)
+    if account is not None:
+        if account.root_password_hash is None:
+            raise no_login_profile(ROOT_USER_NAME)
+        return {"LoginProfile": _root_login_profile(account)}
     user = _login_user(ctx, "iam:GetLoginProfile", params)
     profile = ctx.uow.login_profiles.find(user.id)
     if profile is None:
@@ -273,6 +307,12 @@ def update_login_profile(ctx: OperationContext, params: dict[str, Any]) -> None:
 
 @operation("iam", "DeleteLoginProfile")
 def delete_login_profile(ctx: OperationContext, params: dict[str, Any]) -> None:
+    account = _root_password(ctx, "iam:DeleteLoginProfile", params)
+    if account is not None:
+        if account.root_password_hash is None:
+            raise no_login_profile(ROOT_USER_NAME)
+        ctx.uow.accounts.set_root_password(account.id, None, ctx.now)
+        return
     user = _login_user(ctx, "iam:DeleteLoginProfile", params)
     if ctx.uow.login_profiles.find(user.id) is None:
         raise no_login_profile(user.name)
