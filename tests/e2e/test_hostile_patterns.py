@@ -144,9 +144,7 @@ def test_validate_policy_is_bounded_and_does_not_hold_up_health_checks(server: S
     largest = _statements(600)
     assert len(largest) <= 131072
     with HealthWatch(server) as watch:
-        answer = analyzer.validate_policy(
-            policyType="IDENTITY_POLICY", policyDocument=largest, maxResults=10
-        )
+        answer = analyzer.validate_policy(policyType="IDENTITY_POLICY", policyDocument=largest, maxResults=10)
     assert len(answer["findings"]) == 10 and "nextToken" in answer
     watch.assert_prompt()
 

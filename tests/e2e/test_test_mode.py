@@ -169,9 +169,9 @@ def test_reset_takes_the_organization_and_its_member_accounts_away(test_server: 
     orgs = test_server.client("organizations")
     orgs.create_organization(FeatureSet="ALL")
     request = orgs.create_account(AccountName="member", Email="member@example.com")
-    status = orgs.describe_create_account_status(
-        CreateAccountRequestId=request["CreateAccountStatus"]["Id"]
-    )["CreateAccountStatus"]
+    status = orgs.describe_create_account_status(CreateAccountRequestId=request["CreateAccountStatus"]["Id"])[
+        "CreateAccountStatus"
+    ]
     assert status["State"] == "SUCCEEDED"
     assert len(orgs.list_accounts()["Accounts"]) == 2
     code, body = post(f"{test_server.endpoint}/iamd/reset")
