@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
+
+from iamd.cli.datastore import add_store_arguments, existing_data_dir, open_data_store
 
 __all__ = ["add_parser"]
 
@@ -20,11 +21,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create = account_commands.add_parser(
         "create", help="create a standalone account with its own administrator profile"
     )
-    create.add_argument("--data-dir", required=True, type=Path, help="the server's data directory")
-    create.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite file DATA_DIR/iamd.db)")
-    create.add_argument(
-        "--kek", help="key-encryption key(s), base64, comma-separated (default: $IAMD_KEK or DATA_DIR/kek)"
-    )
+    add_store_arguments(create)
     create.add_argument("--name", default="iamd", help="the account's name (default: iamd)")
     create.add_argument("--account-id", help="12 digits (default: a random id)")
     create.set_defaults(func=cmd_create)
@@ -32,15 +29,11 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def cmd_create(args: argparse.Namespace) -> int:
     from iamd.secrets import RandomIds
-    from iamd.secrets.kek import load_kek
     from iamd.server.bootstrap import ADMIN_USER, append_profile, create_account
-    from iamd.store.engine import default_url
     from iamd.store.errors import AlreadyExists
-    from iamd.store.store import open_store
 
-    data_dir: Path = args.data_dir.resolve()
-    if args.database_url is None and not (data_dir / "iamd.db").exists():
-        print(f"iamd account create: no database in {data_dir}: run iamd serve first", file=sys.stderr)
+    data_dir = existing_data_dir(args, "account create")
+    if data_dir is None:
         return 2
     if args.account_id is not None and not (len(args.account_id) == 12 and args.account_id.isdigit()):
         print("iamd account create: --account-id must be 12 digits", file=sys.stderr)
@@ -48,7 +41,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     if not args.name or len(args.name) > 50:
         print("iamd account create: --name must be 1 to 50 characters", file=sys.stderr)
         return 2
-    store = open_store(args.database_url or default_url(data_dir), kek=load_kek(data_dir, key=args.kek))
+    store = open_data_store(args, data_dir)
     try:
         account_id, key_id, secret = create_account(
             store, RandomIds(), datetime.now(UTC), args.name, args.account_id

@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
+
+from iamd.cli.datastore import add_store_arguments, existing_data_dir, open_data_store
 
 __all__ = ["add_parser"]
 
@@ -25,25 +26,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     set_password = root_commands.add_parser(
         "set-password", help="set the root user's console password (read from standard input)"
     )
-    set_password.add_argument("--data-dir", required=True, type=Path, help="the server's data directory")
-    set_password.add_argument("--database-url", help="SQLAlchemy URL (default: SQLite file DATA_DIR/iamd.db)")
-    set_password.add_argument(
-        "--kek", help="key-encryption key(s), base64, comma-separated (default: $IAMD_KEK or DATA_DIR/kek)"
-    )
+    add_store_arguments(set_password)
     set_password.add_argument("--account-id", help="the account (default: the management account)")
     set_password.set_defaults(func=cmd_set_password)
 
 
 def cmd_set_password(args: argparse.Namespace) -> int:
-    from iamd.secrets.kek import load_kek
     from iamd.services.iam.passwords import password_hashing, password_problems
-    from iamd.store.engine import default_url
-    from iamd.store.store import open_store
     from iamd.store.unit import UnitOfWork
 
-    data_dir: Path = args.data_dir.resolve()
-    if args.database_url is None and not (data_dir / "iamd.db").exists():
-        print(f"iamd root set-password: no database in {data_dir}: run iamd serve first", file=sys.stderr)
+    data_dir = existing_data_dir(args, "root set-password")
+    if data_dir is None:
         return 2
     line = sys.stdin.readline()
     password = line[:-1] if line.endswith("\n") else line
@@ -54,7 +47,7 @@ def cmd_set_password(args: argparse.Namespace) -> int:
     if len(password) > MAX_LENGTH:
         print(f"iamd root set-password: the password is longer than {MAX_LENGTH} characters", file=sys.stderr)
         return 1
-    store = open_store(args.database_url or default_url(data_dir), kek=load_kek(data_dir, key=args.kek))
+    store = open_data_store(args, data_dir)
     try:
 
         def account_of(uow: UnitOfWork) -> str | None:
