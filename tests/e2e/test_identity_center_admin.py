@@ -630,3 +630,36 @@ def test_attributes_for_access_control(sso: Any, org: Org) -> None:
     with pytest.raises(ClientError) as exc:
         sso.describe_instance_access_control_attribute_configuration(**base)
     assert code_of(exc) == "ResourceNotFoundException"
+
+
+def test_in_the_management_account_provisioning_uses_the_callers_iam_permissions(
+    server: Server, sso: Any, org: Org
+) -> None:
+    iam = server.client("iam")
+    iam.create_user(UserName="sso-only")
+    iam.put_user_policy(
+        UserName="sso-only",
+        PolicyName="sso",
+        PolicyDocument=doc({"Effect": "Allow", "Action": "sso:*", "Resource": "*"}),
+    )
+    key = iam.create_access_key(UserName="sso-only")["AccessKey"]
+    limited = server.client("sso-admin", key["AccessKeyId"], key["SecretAccessKey"])
+    ps = _permission_set(sso, org, "Management")
+    args = {
+        "InstanceArn": org.instance,
+        "TargetId": ACCOUNT_ID,
+        "TargetType": "AWS_ACCOUNT",
+        "PermissionSetArn": ps,
+        "PrincipalType": "USER",
+        "PrincipalId": principal_id(),
+    }
+    refused = limited.create_account_assignment(**args)["AccountAssignmentCreationStatus"]
+    assert refused["Status"] == "FAILED"
+    assert refused["FailureReason"].startswith("Received a 403 status error: Access denied by IAM.")
+    assert (
+        "iam:CreateSAMLProvider" in refused["FailureReason"] or "iam:CreateRole" in refused["FailureReason"]
+    )
+    assert not [r for r in _reserved_roles(iam) if r["RoleName"].startswith("AWSReservedSSO_Management_")]
+    # The bootstrap administrator may: the role is made in the management account itself.
+    assert sso.create_account_assignment(**args)["AccountAssignmentCreationStatus"]["Status"] == "SUCCEEDED"
+    assert _role_for(iam, "Management")["Path"] == "/aws-reserved/sso.amazonaws.com/"
