@@ -617,9 +617,23 @@ def test_assignment_errors(sso: Any, org: Org) -> None:
     with pytest.raises(ClientError) as exc:
         sso.provision_permission_set(InstanceArn=org.instance, PermissionSetArn=ps, TargetType="AWS_ACCOUNT")
     assert code_of(exc) == "ValidationException"
+
+
+def test_applications_and_token_issuers_cannot_be_created_and_are_never_found(sso: Any, org: Org) -> None:
+    assert sso.list_applications(InstanceArn=org.instance)["Applications"] == []
+    assert sso.list_trusted_token_issuers(InstanceArn=org.instance)["TrustedTokenIssuers"] == []
+    assert sso.list_application_providers()["ApplicationProviders"] == []
     with pytest.raises(ClientError) as exc:
-        sso.list_applications(InstanceArn=org.instance)
-    assert "not supported by iamd" in message_of(exc)
+        sso.create_application(
+            InstanceArn=org.instance,
+            ApplicationProviderArn="arn:aws:sso::aws:applicationProvider/custom",
+            Name="app",
+        )
+    assert code_of(exc) == "UnsupportedOperationException" and "not supported by iamd" in message_of(exc)
+    app = "arn:aws:sso::111111111111:application/ssoins-0000000000000000/apl-0000000000000000"
+    with pytest.raises(ClientError) as exc:
+        sso.describe_application(ApplicationArn=app)
+    assert code_of(exc) == "ResourceNotFoundException" and "hosts no" in message_of(exc)
 
 
 def test_attributes_for_access_control(sso: Any, org: Org) -> None:
