@@ -703,3 +703,133 @@ def test_in_the_management_account_provisioning_uses_the_callers_iam_permissions
     # The bootstrap administrator may: the role is made in the management account itself.
     assert sso.create_account_assignment(**args)["AccountAssignmentCreationStatus"]["Status"] == "SUCCEEDED"
     assert _role_for(iam, "Management")["Path"] == "/aws-reserved/sso.amazonaws.com/"
+
+
+def test_the_readme_walk_through_with_the_aws_cli(server: Server, org: Org) -> None:
+    """The README's commands, as a newcomer pastes them (the AWS CLI from this venv)."""
+
+    def aws(*args: str) -> Any:
+        done = server.cli(*args)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    alice = aws(
+        "identitystore",
+        "create-user",
+        "--identity-store-id",
+        org.identity_store,
+        "--user-name",
+        "alice",
+        "--display-name",
+        "Alice Doe",
+        "--name",
+        "GivenName=Alice,FamilyName=Doe",
+    )["UserId"]
+    ps = aws(
+        "sso-admin",
+        "create-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--name",
+        "ReadOnly",
+        "--session-duration",
+        "PT4H",
+    )["PermissionSet"]["PermissionSetArn"]
+    aws(
+        "sso-admin",
+        "attach-managed-policy-to-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--managed-policy-arn",
+        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    )
+    target = ["--target-id", org.dev, "--target-type", "AWS_ACCOUNT", "--principal-type", "USER"]
+    created = aws(
+        "sso-admin",
+        "create-account-assignment",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        *target,
+        "--principal-id",
+        alice,
+    )
+    assert created["AccountAssignmentCreationStatus"]["Status"] == "SUCCEEDED"
+    name = _role_for(org.dev_iam, "ReadOnly")["RoleName"]
+    aws(
+        "sso-admin",
+        "put-inline-policy-to-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--inline-policy",
+        doc({"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}),
+    )
+    stale = aws(
+        "sso-admin",
+        "list-accounts-for-provisioned-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--provisioning-status",
+        "LATEST_PERMISSION_SET_NOT_PROVISIONED",
+    )
+    assert stale["AccountIds"] == [org.dev]
+    aws(
+        "sso-admin",
+        "provision-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--target-type",
+        "ALL_PROVISIONED_ACCOUNTS",
+    )
+    assert org.dev_iam.list_role_policies(RoleName=name)["PolicyNames"] == ["AwsSSOInlinePolicy"]
+    aws(
+        "sso-admin",
+        "delete-account-assignment",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        *target,
+        "--principal-id",
+        alice,
+    )
+    assert not [r for r in _reserved_roles(org.dev_iam) if r["RoleName"] == name]
+
+
+def test_a_delegated_administrator_manages_the_organization_instance_but_not_the_management_account(
+    server: Server, sso: Any, org: Org
+) -> None:
+    orgs = server.client("organizations")
+    orgs.enable_aws_service_access(ServicePrincipal="sso.amazonaws.com")
+    orgs.register_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
+    try:
+        creds = server.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{org.prod}:role/OrganizationAccountAccessRole", RoleSessionName="admin"
+        )["Credentials"]
+        delegated = server.client(
+            "sso-admin", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+        )
+        assert [i["InstanceArn"] for i in delegated.list_instances()["Instances"]] == [org.instance]
+        ps = delegated.create_permission_set(InstanceArn=org.instance, Name="ByDelegate")["PermissionSet"][
+            "PermissionSetArn"
+        ]
+        user = org.user()
+        assert _assign(delegated, org, ps, org.dev, "USER", user)["Status"] == "SUCCEEDED"
+        with pytest.raises(ClientError) as exc:
+            _assign(delegated, org, ps, ACCOUNT_ID, "USER", user)
+        assert code_of(exc) == "AccessDeniedException" and "management account" in message_of(exc)
+        with pytest.raises(ClientError) as exc:
+            delegated.delete_instance(InstanceArn=org.instance)
+        assert code_of(exc) == "AccessDeniedException"
+        _unassign(delegated, org, ps, org.dev, "USER", user)
+    finally:
+        orgs.deregister_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
