@@ -423,7 +423,7 @@ def test_assignments_provision_protected_roles_in_member_accounts(sso: Any, org:
     assert code_of(exc) == "ConflictException"
 
 
-def test_provisioned_roles_are_protected_from_iam(sso: Any, org: Org) -> None:
+def test_provisioned_roles_are_protected_from_iam(server: Server, sso: Any, org: Org) -> None:
     ps = _permission_set(sso, org, "Guarded")
     sso.put_inline_policy_to_permission_set(
         InstanceArn=org.instance,
@@ -462,6 +462,14 @@ def test_provisioned_roles_are_protected_from_iam(sso: Any, org: Org) -> None:
             "this role is only modifiable by AWS"
         ), action
     assert iam.list_role_policies(RoleName=name)["PolicyNames"] == ["AwsSSOInlinePolicy"]
+    # STS: "AssumeRoleWithSAML will not work on IAM Identity Center managed roles."
+    role = iam.get_role(RoleName=name)["Role"]
+    provider = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Federated"]
+    with pytest.raises(ClientError) as exc:
+        server.client("sts").assume_role_with_saml(
+            RoleArn=role["Arn"], PrincipalArn=provider, SAMLAssertion="PHNhbWw+PC9zYW1sPg=="
+        )
+    assert code_of(exc) == "AccessDenied"
 
 
 def test_changes_reach_accounts_only_through_provision_permission_set(sso: Any, org: Org) -> None:
