@@ -841,3 +841,22 @@ def test_a_delegated_administrator_manages_the_organization_instance_but_not_the
         _unassign(delegated, org, ps, org.dev, "USER", user)
     finally:
         orgs.deregister_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
+
+
+def test_deleting_the_instance_removes_its_roles_providers_and_people(
+    server: Server, sso: Any, org: Org
+) -> None:
+    """(Last in this module: the organization instance is gone afterwards.)"""
+    ps = _permission_set(sso, org, "Farewell")
+    _assign(sso, org, ps, org.dev, "GROUP", org.group())
+    assert _reserved_roles(org.dev_iam)
+    sso.delete_instance(InstanceArn=org.instance)
+    for member in (org.dev_iam, org.prod_iam):
+        assert _reserved_roles(member) == []
+        assert not [p for p in member.list_saml_providers()["SAMLProviderList"] if PROVIDER.search(p["Arn"])]
+    assert sso.list_instances()["Instances"] == []
+    with pytest.raises(ClientError) as exc:
+        org.people.list_users(IdentityStoreId=org.identity_store)
+    assert code_of(exc) == "ResourceNotFoundException"
+    again = sso.create_instance(Name="again")["InstanceArn"]  # the account may enable Identity Center again
+    assert again != org.instance
