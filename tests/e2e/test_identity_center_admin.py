@@ -838,6 +838,16 @@ def test_a_delegated_administrator_manages_the_organization_instance_but_not_the
         with pytest.raises(ClientError) as exc:
             delegated.delete_instance(InstanceArn=org.instance)
         assert code_of(exc) == "AccessDeniedException"
+        in_management = _permission_set(sso, org, "InManagement")
+        assert _assign(sso, org, in_management, ACCOUNT_ID, "USER", user)["Status"] == "SUCCEEDED"
+        with pytest.raises(ClientError) as exc:
+            delegated.update_permission_set(
+                InstanceArn=org.instance, PermissionSetArn=in_management, Description="changed"
+            )
+        assert code_of(
+            exc
+        ) == "AccessDeniedException" and "provisioned to the management account" in message_of(exc)
+        delegated.update_permission_set(InstanceArn=org.instance, PermissionSetArn=ps, Description="changed")
         _unassign(delegated, org, ps, org.dev, "USER", user)
     finally:
         orgs.deregister_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
