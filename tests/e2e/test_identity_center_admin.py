@@ -853,6 +853,21 @@ def test_a_delegated_administrator_manages_the_organization_instance_but_not_the
         orgs.deregister_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
 
 
+def test_sso_admin_calls_are_on_the_trail(server: Server, sso: Any, org: Org) -> None:
+    pages = (
+        server.client("cloudtrail")
+        .get_paginator("lookup_events")
+        .paginate(LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "sso.amazonaws.com"}])
+    )
+    events = [e for page in pages for e in page["Events"]]
+    names = {e["EventName"] for e in events}
+    assert {"CreateInstance", "CreatePermissionSet", "CreateAccountAssignment"} <= names
+    denied = [json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] == "CreatePermissionSet"]
+    assert any(
+        d.get("errorCode") == "AccessDenied" or d.get("errorCode") == "AccessDeniedException" for d in denied
+    )
+
+
 def test_deleting_the_instance_removes_its_roles_providers_and_people(
     server: Server, sso: Any, org: Org
 ) -> None:
