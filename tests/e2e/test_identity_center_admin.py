@@ -418,6 +418,10 @@ def test_assignments_provision_protected_roles_in_member_accounts(sso: Any, org:
     assert sso.list_permission_sets_provisioned_to_account(InstanceArn=org.instance, AccountId=org.dev)[
         "PermissionSets"
     ] == [ps]
+    outsider = sso.list_permission_sets_provisioned_to_account(
+        InstanceArn=org.instance, AccountId="123412341234"
+    )
+    assert outsider["PermissionSets"] == []
     with pytest.raises(ClientError) as exc:
         sso.delete_permission_set(**base)
     assert code_of(exc) == "ConflictException"
