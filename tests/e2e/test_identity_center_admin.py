@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
-from tests.e2e.harness import ACCOUNT_ID, Server, add_account, start_server, stop_server
+from tests.e2e.harness import ACCOUNT_ID, CLIENT_CONFIG, Server, add_account, start_server, stop_server
 
 ROLE_NAME = re.compile(r"AWSReservedSSO_(?P<set>[\w+=,.@-]+)_(?P<suffix>[0-9a-f]{16})")
 PROVIDER = re.compile(r"AWSSSO_[0-9a-f]{16}_DO_NOT_DELETE")
@@ -226,6 +227,59 @@ def test_a_caller_without_sso_permissions_is_denied(server: Server, org: Org) ->
         limited.create_permission_set(InstanceArn=org.instance, Name="Sneaky")
     assert code_of(exc) == "AccessDeniedException"
     assert "sso:CreatePermissionSet" in message_of(exc)
+
+
+def test_an_instance_homed_outside_us_east_1_puts_its_region_in_the_role_path(server: Server) -> None:
+    key, secret = add_account(server, "888888888888", "europe")
+
+    def client(service: str, **creds: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=server.endpoint,
+            region_name="eu-west-2",
+            aws_access_key_id=creds.get("key", key),
+            aws_secret_access_key=creds.get("secret", secret),
+            aws_session_token=creds.get("token"),
+            config=CLIENT_CONFIG,
+        )
+
+    orgs = client("organizations")
+    orgs.create_organization()
+    member = _create_account(orgs, "eu-dev")
+    sso = client("sso-admin")
+    instance = sso.create_instance(Name="europe")["InstanceArn"]
+    described = sso.describe_instance(InstanceArn=instance)
+    assert described["PrimaryRegion"] == "eu-west-2"
+    assert sso.list_regions(InstanceArn=instance)["Regions"][0]["RegionName"] == "eu-west-2"
+    user = client("identitystore").create_user(
+        IdentityStoreId=described["IdentityStoreId"],
+        UserName="eve",
+        DisplayName="Eve",
+        Name={"GivenName": "Eve", "FamilyName": "Doe"},
+    )["UserId"]
+    ps = sso.create_permission_set(InstanceArn=instance, Name="Regional")["PermissionSet"]["PermissionSetArn"]
+    status = sso.create_account_assignment(
+        InstanceArn=instance,
+        TargetId=member,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="USER",
+        PrincipalId=user,
+    )["AccountAssignmentCreationStatus"]
+    assert status["Status"] == "SUCCEEDED"
+    creds = client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="look"
+    )["Credentials"]
+    member_iam = client(
+        "iam", key=creds["AccessKeyId"], secret=creds["SecretAccessKey"], token=creds["SessionToken"]
+    )
+    [role] = _reserved_roles(member_iam)
+    assert role["Path"] == "/aws-reserved/sso.amazonaws.com/eu-west-2/"
+    assert ROLE_NAME.fullmatch(role["RoleName"])
+    # The instance is seen from its home Region only, unless every Region is asked for.
+    assert server.client("sso-admin", key, secret).list_instances()["Instances"] == []
+    listed = server.client("sso-admin", key, secret).list_instances(RegionScope="ALL_REGIONS")["Instances"]
+    assert [i["InstanceArn"] for i in listed] == [instance]
 
 
 # -- permission sets --------------------------------------------------------------------------------
