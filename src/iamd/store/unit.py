@@ -17,6 +17,7 @@ from iamd.store.baseline import Baselines
 from iamd.store.credentials import ServiceCredentials, SigningCertificates, SshPublicKeys
 from iamd.store.errors import StoreError
 from iamd.store.groups import Groups
+from iamd.store.identity_center import IdentityCenter
 from iamd.store.identity_credentials import IdentityCredentials
 from iamd.store.identity_store import IdentityStores
 from iamd.store.inline_policies import InlinePolicies
@@ -198,3 +199,7 @@ class UnitOfWork:
     def identity_credentials(self) -> IdentityCredentials:
         """Identity-store users' passwords and MFA devices, SCIM tokens, the SAML IdP."""
         return IdentityCredentials(self)
+
+    @cached_property
+    def identity_center(self) -> IdentityCenter:
+        return IdentityCenter(self)

@@ -3,7 +3,7 @@ users' passwords (history) and MFA devices; SCIM tokens; the external SAML IdP a
 ids it used.
 
 Revision ID: 0009
-Revises: 0007 (re-chained after 0008 when merged with sso-admin's identity_center)
+Revises: 0008
 Create Date: 2026-12-06 23:26:33.101852
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
