@@ -44,7 +44,8 @@ def reset_tables() -> list[Table]:
     """Every table whose rows a reset deletes, parents before children (the insert order).
 
     Each has an ``account_id`` column, except ``policy_versions`` (reached through its policy) and
-    the Organizations and Access Analyzer tables (keyed by organization or analyzer: every row
+    the Organizations, Access Analyzer and Identity Center tables (keyed by organization, analyzer
+    or instance: every row
     belongs to accounts of this iamd, none is shared as the AWS managed policies are, and a first
     start has none, so a reset takes them whole).
     """
@@ -56,8 +57,13 @@ def reset_tables() -> list[Table]:
 
 
 def _whole(table: Table) -> bool:
-    """An Organizations or Access Analyzer table: all its rows are the accounts' own."""
-    return table.name == "organizations" or "organization_id" in table.c or table.name.startswith("aa_")
+    """An Organizations, Access Analyzer or Identity Center (``sso_``) table: all its rows are the
+    accounts' own."""
+    return (
+        table.name == "organizations"
+        or "organization_id" in table.c
+        or table.name.startswith(("aa_", "sso_"))
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from iamd.store.baseline import Baselines
 from iamd.store.credentials import ServiceCredentials, SigningCertificates, SshPublicKeys
 from iamd.store.errors import StoreError
 from iamd.store.groups import Groups
+from iamd.store.identity_center import IdentityCenter
 from iamd.store.inline_policies import InlinePolicies
 from iamd.store.instance_profiles import InstanceProfiles
 from iamd.store.login_profiles import LoginProfiles
@@ -186,3 +187,7 @@ class UnitOfWork:
     @cached_property
     def access_analyzer(self) -> AccessAnalyzer:
         return AccessAnalyzer(self)
+
+    @cached_property
+    def identity_center(self) -> IdentityCenter:
+        return IdentityCenter(self)
