@@ -18,6 +18,8 @@ from iamd.store.credentials import ServiceCredentials, SigningCertificates, SshP
 from iamd.store.errors import StoreError
 from iamd.store.groups import Groups
 from iamd.store.identity_center import IdentityCenter
+from iamd.store.identity_credentials import IdentityCredentials
+from iamd.store.identity_store import IdentityStores
 from iamd.store.inline_policies import InlinePolicies
 from iamd.store.instance_profiles import InstanceProfiles
 from iamd.store.login_profiles import LoginProfiles
@@ -191,3 +193,13 @@ class UnitOfWork:
     @cached_property
     def identity_center(self) -> IdentityCenter:
         return IdentityCenter(self)
+
+    @cached_property
+    def identity_store(self) -> IdentityStores:
+        """IAM Identity Center's identity stores: users, groups, memberships."""
+        return IdentityStores(self)
+
+    @cached_property
+    def identity_credentials(self) -> IdentityCredentials:
+        """Identity-store users' passwords and MFA devices, SCIM tokens, the SAML IdP."""
+        return IdentityCredentials(self)
