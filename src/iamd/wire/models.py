@@ -55,6 +55,7 @@ DEFAULT_SERVICES: tuple[str, ...] = (
     "accessanalyzer",
     "cloudtrail",
     "rolesanywhere",
+    "sso-admin",
 )
 SUPPORTED_PROTOCOLS: tuple[str, ...] = ("query", "json", "rest-json")
 # What an operation name looks like (Smithy shape names: ``CreateWorkloadIdentityProvider``).

@@ -30,6 +30,7 @@ __all__ = [
     "is_service_linked",
     "page_list",
     "refuse_aws_managed",
+    "refuse_identity_center_role",
     "refuse_service_linked",
     "role_arn",
 ]
@@ -37,6 +38,8 @@ __all__ = [
 T = TypeVar("T")
 
 SERVICE_ROLE_PATH = "/aws-service-role/"
+IDENTITY_CENTER_ROLE_PATH = "/aws-reserved/sso.amazonaws.com/"
+"""Where IAM Identity Center provisions its permission sets' roles (``AWSReservedSSO_…``)."""
 
 
 class UnmodifiableEntity(ClientError):
@@ -89,13 +92,30 @@ def is_service_linked(role: RoleRecord) -> bool:
     return role.path.startswith(SERVICE_ROLE_PATH)
 
 
+def is_identity_center_role(role: RoleRecord) -> bool:
+    """A role IAM Identity Center provisioned for a permission set."""
+    return role.path.startswith(IDENTITY_CENTER_ROLE_PATH)
+
+
+def _protected(role: RoleRecord) -> UnmodifiableEntity:
+    return UnmodifiableEntity(
+        f"Cannot perform the operation on the protected role '{role.name}' - "
+        "this role is only modifiable by AWS"
+    )
+
+
 def refuse_service_linked(role: RoleRecord) -> None:
-    """Service-linked roles belong to their service: customers cannot change them."""
-    if is_service_linked(role):
-        raise UnmodifiableEntity(
-            f"Cannot perform the operation on the protected role '{role.name}' - "
-            "this role is only modifiable by AWS"
-        )
+    """Service-linked roles belong to their service, and IAM Identity Center's roles to Identity
+    Center (changed only through their permission set): customers cannot change them."""
+    if is_service_linked(role) or is_identity_center_role(role):
+        raise _protected(role)
+
+
+def refuse_identity_center_role(role: RoleRecord) -> None:
+    """What a service-linked role allows but an Identity Center role does not (its description,
+    its tags: every change goes through the permission set; re:Post, identity-center-aws-reserved-sso)."""
+    if is_identity_center_role(role):
+        raise _protected(role)
 
 
 def find_role_authorized(

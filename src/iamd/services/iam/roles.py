@@ -31,6 +31,7 @@ from iamd.services.iam.lookups import (
     find_role_authorized,
     is_service_linked,
     page_list,
+    refuse_identity_center_role,
     refuse_service_linked,
     role_arn,
 )
@@ -186,6 +187,7 @@ def list_roles(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
 @operation("iam", "UpdateRole")
 def update_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     role = find_role_authorized(ctx, "iam:UpdateRole", params["RoleName"])
+    refuse_identity_center_role(role)
     duration = _session_duration(params.get("MaxSessionDuration"))
     if duration is not None and duration != role.max_session_duration:
         refuse_service_linked(role)
@@ -197,6 +199,7 @@ def update_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
 @operation("iam", "UpdateRoleDescription")
 def update_role_description(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     role = find_role_authorized(ctx, "iam:UpdateRoleDescription", params["RoleName"])
+    refuse_identity_center_role(role)
     role = ctx.uow.roles.update(role.id, description=params["Description"])
     return {"Role": render_role(ctx, role, "description")}
 
@@ -238,6 +241,7 @@ def delete_role(ctx: OperationContext, params: dict[str, Any]) -> None:
 def tag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
     tags = tags_from_params(params)
     role = find_role_authorized(ctx, "iam:TagRole", params["RoleName"], request_tag_context(tags))
+    refuse_identity_center_role(role)
     existing = {t.key.lower() for t in ctx.uow.tags.list(role.account_id, "role", role.id)}
     tags_from_params(params, len(existing - {k.lower() for k in tags}))
     ctx.uow.tags.put(ctx.account_id, "role", role.id, tags)
@@ -247,6 +251,7 @@ def tag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
 def untag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
     keys = [str(k) for k in params.get("TagKeys") or []]
     role = find_role_authorized(ctx, "iam:UntagRole", params["RoleName"], {"aws:TagKeys": keys})
+    refuse_identity_center_role(role)
     ctx.uow.tags.remove(ctx.account_id, "role", role.id, keys)
 
 
