@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, delete, func, select
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from iamd.store.base import Repository, found
-from iamd.store.errors import AlreadyExists, NotFound
+from iamd.store.errors import AlreadyExists, Conflict, NotFound
 from iamd.store.paging import paginate
 from iamd.store.records import Page
 from iamd.store.schema import Base
@@ -48,8 +48,10 @@ __all__ = [
     "IdsGroupRecord",
     "IdsMembershipRecord",
     "IdsUserRecord",
+    "StaleRevision",
     "Taken",
     "abac_value",
+    "new_entity_id",
 ]
 
 STORE_ID_LENGTH: Final = 36
@@ -57,6 +59,10 @@ ENTITY_ID = String(47)
 TEXT = String(1024)
 
 Kind = Literal["user", "group"]
+
+
+class StaleRevision(Conflict):
+    """A conditional change named a revision that is no longer the entity's."""
 
 
 class Taken(AlreadyExists):
@@ -79,6 +85,8 @@ class IdsStoreRow(Base):
     account_id: Mapped[str] = mapped_column(String(12), index=True)
     instance_arn: Mapped[str | None] = mapped_column(String(1224), unique=True)
     created_at: Mapped[datetime]
+    network_configuration: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """UpdateIdentityStore's NetworkConfiguration (VpceAccessRequired, ApiAllowSourceIps …)."""
 
 
 class IdsUserRow(Base):
@@ -100,6 +108,7 @@ class IdsUserRow(Base):
     """The primary email (or the only one), lower-cased: unique in the store."""
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))
+    revision: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(2048))
     updated_at: Mapped[datetime]
@@ -120,6 +129,7 @@ class IdsGroupRow(Base):
     display_name: Mapped[str | None] = mapped_column(TEXT)
     display_name_lower: Mapped[str | None] = mapped_column(TEXT)
     description: Mapped[str | None] = mapped_column(TEXT)
+    revision: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(2048))
     updated_at: Mapped[datetime]
@@ -176,6 +186,7 @@ class IdentityStoreRecord:
     account_id: str
     instance_arn: str | None
     created_at: datetime
+    network_configuration: dict[str, Any] | None = None
 
     @property
     def arn(self) -> str:
@@ -204,6 +215,8 @@ class IdsUserRecord:
     updated_by: str | None
     password_changed_at: datetime | None
     has_password: bool = field(default=False)
+    revision: int = 1
+    """Goes up by one with every change (the API's ``Revision``, for conditional updates)."""
 
     @property
     def display_name(self) -> str | None:
@@ -231,6 +244,7 @@ class IdsGroupRecord:
     created_by: str | None
     updated_at: datetime
     updated_by: str | None
+    revision: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +394,24 @@ class IdentityStores(Repository):
         )
         return tuple(_store_record(r) for r in rows)
 
+    def set_network_configuration(
+        self, store_id: str, configuration: dict[str, Any] | None
+    ) -> IdentityStoreRecord:
+        """UpdateIdentityStore: who may reach the store's API and SCIM endpoint."""
+        self._uow.writable()
+        row = found(self._session.get(IdsStoreRow, store_id), f"identity store {store_id}")
+        row.network_configuration = configuration
+        self._session.flush()
+        return _store_record(row)
+
+    def list_stores(
+        self, account_id: str, *, marker: str | None = None, max_items: int = 100
+    ) -> Page[IdentityStoreRecord]:
+        """The account's identity stores, by id."""
+        stmt = select(IdsStoreRow).where(IdsStoreRow.account_id == account_id)
+        rows, next_marker = paginate(self._session, stmt, (IdsStoreRow.id,), marker, max_items)
+        return Page(tuple(_store_record(r) for r in rows), next_marker)
+
     def delete_store(self, store_id: str) -> None:
         """Delete a store with everything in it (sso-admin's DeleteInstance)."""
         self._uow.writable()
@@ -424,6 +456,7 @@ class IdentityStores(Repository):
             email_lower=email,
             attributes=dict(attributes),
             status=status,
+            revision=1,
             created_at=created_at,
             created_by=created_by,
             updated_at=created_at,
@@ -445,11 +478,14 @@ class IdentityStores(Repository):
         attributes: Mapping[str, Any] | None = None,
         external_ids: Sequence[ExternalId] | None = None,
         status: str | None = None,
+        expected_revision: int | None = None,
     ) -> IdsUserRecord:
         """Replace what is given: the user name, the whole attribute document, the external ids
-        and/or the status. :class:`Taken` on a uniqueness clash; nothing changes then."""
+        and/or the status. :class:`Taken` on a uniqueness clash, :class:`StaleRevision` when
+        ``expected_revision`` is not the user's; nothing changes then."""
         self._uow.writable()
         row = self._user_row(store_id, user_id)
+        _check_revision("user", row.revision, expected_revision)
         new_name = row.user_name if user_name is None else user_name
         new_email = (
             row.email_lower if attributes is None else _lower(_primary_value(attributes.get("Emails")))
@@ -465,13 +501,15 @@ class IdentityStores(Repository):
         if status is not None:
             row.status = status
         row.updated_at, row.updated_by = updated_at, updated_by
+        row.revision += 1
         self._session.flush()
         return self._user_record(row)
 
-    def delete_user(self, store_id: str, user_id: str) -> None:
+    def delete_user(self, store_id: str, user_id: str, *, expected_revision: int | None = None) -> None:
         """Delete a user with its memberships, external ids, password and MFA devices."""
         self._uow.writable()
         row = self._user_row(store_id, user_id)
+        _check_revision("user", row.revision, expected_revision)
         self._session.execute(delete(IdsMembershipRow).where(IdsMembershipRow.user_id == row.id))
         self._delete_external_ids("user", row.id)
         from iamd.store.identity_credentials import delete_user_credentials
@@ -543,6 +581,14 @@ class IdentityStores(Repository):
             or 0
         )
 
+    def count_groups(self, store_id: str) -> int:
+        return int(
+            self._session.scalar(
+                select(func.count()).select_from(IdsGroupRow).where(IdsGroupRow.store_id == store_id)
+            )
+            or 0
+        )
+
     # groups --------------------------------------------------------------------------------------
 
     def create_group(
@@ -568,6 +614,7 @@ class IdentityStores(Repository):
             display_name=display_name,
             display_name_lower=_lower(display_name),
             description=description,
+            revision=1,
             created_at=created_at,
             created_by=created_by,
             updated_at=created_at,
@@ -588,11 +635,17 @@ class IdentityStores(Repository):
         display_name: str | None = None,
         description: str | None = None,
         clear_description: bool = False,
+        clear_display_name: bool = False,
         external_ids: Sequence[ExternalId] | None = None,
+        expected_revision: int | None = None,
     ) -> IdsGroupRecord:
-        """Change what is given; ``clear_description`` removes the description."""
+        """Change what is given; ``clear_…`` removes an attribute. :class:`StaleRevision` when
+        ``expected_revision`` is not the group's."""
         self._uow.writable()
         row = self._group_row(store_id, group_id)
+        _check_revision("group", row.revision, expected_revision)
+        if clear_display_name:
+            row.display_name = row.display_name_lower = None
         if display_name is not None:
             self._check_group_unique(store_id, row.id, display_name)
             row.display_name, row.display_name_lower = display_name, _lower(display_name)
@@ -604,6 +657,7 @@ class IdentityStores(Repository):
         elif description is not None:
             row.description = description
         row.updated_at, row.updated_by = updated_at, updated_by
+        row.revision += 1
         self._session.flush()
         return self._group_record(row)
 
@@ -868,6 +922,7 @@ class IdentityStores(Repository):
                 r.updated_by,
                 r.password_changed_at,
                 r.password_hash is not None,
+                r.revision,
             )
             for r in rows
         )
@@ -884,11 +939,14 @@ class IdentityStores(Repository):
             row.created_by,
             row.updated_at,
             row.updated_by,
+            row.revision,
         )
 
 
 def _store_record(row: IdsStoreRow) -> IdentityStoreRecord:
-    return IdentityStoreRecord(row.id, row.account_id, row.instance_arn, row.created_at)
+    return IdentityStoreRecord(
+        row.id, row.account_id, row.instance_arn, row.created_at, row.network_configuration
+    )
 
 
 def _membership_record(row: IdsMembershipRow) -> IdsMembershipRecord:
@@ -902,6 +960,11 @@ def _membership_record(row: IdsMembershipRow) -> IdsMembershipRecord:
         row.updated_at,
         row.updated_by,
     )
+
+
+def _check_revision(kind: Kind, current: int, expected: int | None) -> None:
+    if expected is not None and expected != current:
+        raise StaleRevision(f"The {kind} was changed since revision {expected}: it is at revision {current}")
 
 
 def _str(value: object) -> str | None:

@@ -56,6 +56,7 @@ DEFAULT_SERVICES: tuple[str, ...] = (
     "cloudtrail",
     "rolesanywhere",
     "sso-admin",
+    "identitystore",
 )
 SUPPORTED_PROTOCOLS: tuple[str, ...] = ("query", "json", "rest-json")
 # What an operation name looks like (Smithy shape names: ``CreateWorkloadIdentityProvider``).

@@ -4,7 +4,7 @@ ids it used.
 
 Revision ID: 0009
 Revises: 0007 (re-chained after 0008 when merged with sso-admin's identity_center)
-Create Date: 2026-12-06 23:22:42.278291
+Create Date: 2026-12-06 23:26:33.101852
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.String(length=12), nullable=False),
         sa.Column("instance_arn", sa.String(length=1224), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("network_configuration", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ids_stores")),
         sa.UniqueConstraint("instance_arn", name=op.f("uq_ids_stores_instance_arn")),
     )
@@ -71,6 +72,7 @@ def upgrade() -> None:
         sa.Column("display_name", sa.String(length=1024), nullable=True),
         sa.Column("display_name_lower", sa.String(length=1024), nullable=True),
         sa.Column("description", sa.String(length=1024), nullable=True),
+        sa.Column("revision", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=2048), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
@@ -160,6 +162,7 @@ def upgrade() -> None:
         sa.Column("email_lower", sa.String(length=1024), nullable=True),
         sa.Column("attributes", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("revision", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_by", sa.String(length=2048), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
