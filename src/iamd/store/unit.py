@@ -33,6 +33,7 @@ from iamd.store.roles import Roles
 from iamd.store.rolesanywhere import RolesAnywhere
 from iamd.store.schema import Account
 from iamd.store.server_certificates import ServerCertificates
+from iamd.store.sso_portal import SsoPortal
 from iamd.store.tags import Tags
 from iamd.store.users import Users
 
@@ -191,6 +192,10 @@ class UnitOfWork:
         return AccessAnalyzer(self)
 
     @cached_property
+    def identity_center(self) -> IdentityCenter:
+        return IdentityCenter(self)
+
+    @cached_property
     def identity_store(self) -> IdentityStores:
         """IAM Identity Center's identity stores: users, groups, memberships."""
         return IdentityStores(self)
@@ -201,5 +206,6 @@ class UnitOfWork:
         return IdentityCredentials(self)
 
     @cached_property
-    def identity_center(self) -> IdentityCenter:
-        return IdentityCenter(self)
+    def sso_portal(self) -> SsoPortal:
+        """The access portal's sessions, OIDC clients, authorizations and bearer tokens."""
+        return SsoPortal(self)

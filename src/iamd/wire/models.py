@@ -55,8 +55,8 @@ DEFAULT_SERVICES: tuple[str, ...] = (
     "accessanalyzer",
     "cloudtrail",
     "rolesanywhere",
-    "identitystore",
     "sso-admin",
+    "identitystore",
 )
 SUPPORTED_PROTOCOLS: tuple[str, ...] = ("query", "json", "rest-json")
 # What an operation name looks like (Smithy shape names: ``CreateWorkloadIdentityProvider``).
