@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
-from tests.e2e.harness import ACCOUNT_ID, Server, add_account, start_server, stop_server
+from tests.e2e.harness import ACCOUNT_ID, CLIENT_CONFIG, Server, add_account, start_server, stop_server
 
 ROLE_NAME = re.compile(r"AWSReservedSSO_(?P<set>[\w+=,.@-]+)_(?P<suffix>[0-9a-f]{16})")
 PROVIDER = re.compile(r"AWSSSO_[0-9a-f]{16}_DO_NOT_DELETE")
@@ -29,7 +30,7 @@ def doc(*statements: dict[str, Any]) -> str:
 
 
 def principal_id() -> str:
-    """An id of the identity store's form (``1234567890-UUID``)."""
+    """An id of the identity store's form (``1234567890-UUID``) that no user or group has."""
     return f"9067729b3d-{uuid.uuid4()}"
 
 
@@ -49,6 +50,25 @@ class Org:
     prod: str
     dev_iam: Any
     prod_iam: Any
+    people: Any
+    """An identitystore client (the management account's bootstrap administrator)."""
+
+    def user(self) -> str:
+        """A new user of the instance's identity store: its id."""
+        name = f"user-{uuid.uuid4().hex[:12]}"
+        created = self.people.create_user(
+            IdentityStoreId=self.identity_store,
+            UserName=name,
+            DisplayName=name,
+            Name={"GivenName": "Pat", "FamilyName": "Doe"},
+        )
+        return str(created["UserId"])
+
+    def group(self) -> str:
+        created = self.people.create_group(
+            IdentityStoreId=self.identity_store, DisplayName=f"group-{uuid.uuid4().hex[:12]}"
+        )
+        return str(created["GroupId"])
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +116,8 @@ def org(server: Server, sso: Any) -> Org:
         member.create_policy(
             PolicyName="TeamBoundary", PolicyDocument=doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
         )
-    return Org(arn, described["IdentityStoreId"], dev, prod, dev_iam, prod_iam)
+    people = server.client("identitystore")
+    return Org(arn, described["IdentityStoreId"], dev, prod, dev_iam, prod_iam, people)
 
 
 def _permission_set(sso: Any, org: Org, name: str, **extra: Any) -> str:
@@ -206,6 +227,59 @@ def test_a_caller_without_sso_permissions_is_denied(server: Server, org: Org) ->
         limited.create_permission_set(InstanceArn=org.instance, Name="Sneaky")
     assert code_of(exc) == "AccessDeniedException"
     assert "sso:CreatePermissionSet" in message_of(exc)
+
+
+def test_an_instance_homed_outside_us_east_1_puts_its_region_in_the_role_path(server: Server) -> None:
+    key, secret = add_account(server, "888888888888", "europe")
+
+    def client(service: str, **creds: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=server.endpoint,
+            region_name="eu-west-2",
+            aws_access_key_id=creds.get("key", key),
+            aws_secret_access_key=creds.get("secret", secret),
+            aws_session_token=creds.get("token"),
+            config=CLIENT_CONFIG,
+        )
+
+    orgs = client("organizations")
+    orgs.create_organization()
+    member = _create_account(orgs, "eu-dev")
+    sso = client("sso-admin")
+    instance = sso.create_instance(Name="europe")["InstanceArn"]
+    described = sso.describe_instance(InstanceArn=instance)
+    assert described["PrimaryRegion"] == "eu-west-2"
+    assert sso.list_regions(InstanceArn=instance)["Regions"][0]["RegionName"] == "eu-west-2"
+    user = client("identitystore").create_user(
+        IdentityStoreId=described["IdentityStoreId"],
+        UserName="eve",
+        DisplayName="Eve",
+        Name={"GivenName": "Eve", "FamilyName": "Doe"},
+    )["UserId"]
+    ps = sso.create_permission_set(InstanceArn=instance, Name="Regional")["PermissionSet"]["PermissionSetArn"]
+    status = sso.create_account_assignment(
+        InstanceArn=instance,
+        TargetId=member,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="USER",
+        PrincipalId=user,
+    )["AccountAssignmentCreationStatus"]
+    assert status["Status"] == "SUCCEEDED"
+    creds = client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="look"
+    )["Credentials"]
+    member_iam = client(
+        "iam", key=creds["AccessKeyId"], secret=creds["SecretAccessKey"], token=creds["SessionToken"]
+    )
+    [role] = _reserved_roles(member_iam)
+    assert role["Path"] == "/aws-reserved/sso.amazonaws.com/eu-west-2/"
+    assert ROLE_NAME.fullmatch(role["RoleName"])
+    # The instance is seen from its home Region only, unless every Region is asked for.
+    assert server.client("sso-admin", key, secret).list_instances()["Instances"] == []
+    listed = server.client("sso-admin", key, secret).list_instances(RegionScope="ALL_REGIONS")["Instances"]
+    assert [i["InstanceArn"] for i in listed] == [instance]
 
 
 # -- permission sets --------------------------------------------------------------------------------
@@ -338,7 +412,7 @@ def test_assignments_provision_protected_roles_in_member_accounts(sso: Any, org:
     sso.put_permissions_boundary_to_permission_set(
         **base, PermissionsBoundary={"CustomerManagedPolicyReference": {"Name": "TeamBoundary"}}
     )
-    user, group = principal_id(), principal_id()
+    user, group = org.user(), org.group()
     created = _assign(sso, org, ps, org.dev, "USER", user)
     assert created["Status"] == "SUCCEEDED" and created["PrincipalId"] == user
     assert re.fullmatch(
@@ -398,19 +472,23 @@ def test_assignments_provision_protected_roles_in_member_accounts(sso: Any, org:
     assert sso.list_permission_sets_provisioned_to_account(InstanceArn=org.instance, AccountId=org.dev)[
         "PermissionSets"
     ] == [ps]
+    outsider = sso.list_permission_sets_provisioned_to_account(
+        InstanceArn=org.instance, AccountId="123412341234"
+    )
+    assert outsider["PermissionSets"] == []
     with pytest.raises(ClientError) as exc:
         sso.delete_permission_set(**base)
     assert code_of(exc) == "ConflictException"
 
 
-def test_provisioned_roles_are_protected_from_iam(sso: Any, org: Org) -> None:
+def test_provisioned_roles_are_protected_from_iam(server: Server, sso: Any, org: Org) -> None:
     ps = _permission_set(sso, org, "Guarded")
     sso.put_inline_policy_to_permission_set(
         InstanceArn=org.instance,
         PermissionSetArn=ps,
         InlinePolicy=doc({"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}),
     )
-    _assign(sso, org, ps, org.dev, "USER", principal_id())
+    _assign(sso, org, ps, org.dev, "USER", org.user())
     name = _role_for(org.dev_iam, "Guarded")["RoleName"]
     iam = org.dev_iam
     attempts = {
@@ -442,6 +520,14 @@ def test_provisioned_roles_are_protected_from_iam(sso: Any, org: Org) -> None:
             "this role is only modifiable by AWS"
         ), action
     assert iam.list_role_policies(RoleName=name)["PolicyNames"] == ["AwsSSOInlinePolicy"]
+    # STS: "AssumeRoleWithSAML will not work on IAM Identity Center managed roles."
+    role = iam.get_role(RoleName=name)["Role"]
+    provider = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Federated"]
+    with pytest.raises(ClientError) as exc:
+        server.client("sts").assume_role_with_saml(
+            RoleArn=role["Arn"], PrincipalArn=provider, SAMLAssertion="PHNhbWw+PC9zYW1sPg=="
+        )
+    assert code_of(exc) == "AccessDenied"
 
 
 def test_changes_reach_accounts_only_through_provision_permission_set(sso: Any, org: Org) -> None:
@@ -450,8 +536,8 @@ def test_changes_reach_accounts_only_through_provision_permission_set(sso: Any, 
     sso.attach_managed_policy_to_permission_set(
         **base, ManagedPolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"
     )
-    _assign(sso, org, ps, org.dev, "USER", principal_id())
-    _assign(sso, org, ps, org.prod, "USER", principal_id())
+    _assign(sso, org, ps, org.dev, "USER", org.user())
+    _assign(sso, org, ps, org.prod, "USER", org.user())
     name = _role_for(org.dev_iam, "Evolving")["RoleName"]
     sso.attach_managed_policy_to_permission_set(
         **base, ManagedPolicyArn="arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"
@@ -510,7 +596,7 @@ def test_removing_the_last_assignment_removes_the_role_and_provider(
     orgs_account = _create_account(server.client("organizations"), "scratch")
     scratch_iam = _member_iam(server, orgs_account)
     ps = _permission_set(sso, org, "Temporary")
-    user, other = principal_id(), principal_id()
+    user, other = org.user(), org.user()
     _assign(sso, org, ps, orgs_account, "USER", user)
     _assign(sso, org, ps, orgs_account, "USER", other)
     first = _role_for(scratch_iam, "Temporary")["RoleName"]
@@ -547,7 +633,7 @@ def test_a_missing_customer_managed_policy_fails_the_assignment(sso: Any, org: O
         PermissionSetArn=ps,
         CustomerManagedPolicyReference={"Name": "NotInAnyAccount"},
     )
-    user = principal_id()
+    user = org.user()
     status = _assign(sso, org, ps, org.dev, "USER", user)
     assert status["Status"] == "FAILED" and "NotInAnyAccount" in status["FailureReason"]
     assert not [
@@ -566,7 +652,7 @@ def test_assignment_errors(sso: Any, org: Org) -> None:
     base = {"InstanceArn": org.instance, "PermissionSetArn": ps, "TargetType": "AWS_ACCOUNT"}
     with pytest.raises(ClientError) as exc:
         sso.create_account_assignment(
-            **base, TargetId="123412341234", PrincipalType="USER", PrincipalId=principal_id()
+            **base, TargetId="123412341234", PrincipalType="USER", PrincipalId=org.user()
         )
     assert code_of(exc) == "ValidationException" and "not an AWS account in the organization" in message_of(
         exc
@@ -579,6 +665,12 @@ def test_assignment_errors(sso: Any, org: Org) -> None:
             **base, TargetId=org.dev, PrincipalType="ROBOT", PrincipalId=principal_id()
         )
     assert code_of(exc) == "ValidationException"
+    for kind in ("USER", "GROUP"):
+        with pytest.raises(ClientError) as exc:
+            sso.create_account_assignment(
+                **base, TargetId=org.dev, PrincipalType=kind, PrincipalId=principal_id()
+            )
+        assert code_of(exc) == "ResourceNotFoundException" and org.identity_store in message_of(exc)
     other = "arn:aws:sso:::instance/ssoins-0000000000000000"
     with pytest.raises(ClientError) as exc:
         sso.list_permission_sets(InstanceArn=other)
@@ -591,9 +683,23 @@ def test_assignment_errors(sso: Any, org: Org) -> None:
     with pytest.raises(ClientError) as exc:
         sso.provision_permission_set(InstanceArn=org.instance, PermissionSetArn=ps, TargetType="AWS_ACCOUNT")
     assert code_of(exc) == "ValidationException"
+
+
+def test_applications_and_token_issuers_cannot_be_created_and_are_never_found(sso: Any, org: Org) -> None:
+    assert sso.list_applications(InstanceArn=org.instance)["Applications"] == []
+    assert sso.list_trusted_token_issuers(InstanceArn=org.instance)["TrustedTokenIssuers"] == []
+    assert sso.list_application_providers()["ApplicationProviders"] == []
     with pytest.raises(ClientError) as exc:
-        sso.list_applications(InstanceArn=org.instance)
-    assert "not supported by iamd" in message_of(exc)
+        sso.create_application(
+            InstanceArn=org.instance,
+            ApplicationProviderArn="arn:aws:sso::aws:applicationProvider/custom",
+            Name="app",
+        )
+    assert code_of(exc) == "UnsupportedOperationException" and "not supported by iamd" in message_of(exc)
+    app = "arn:aws:sso::111111111111:application/ssoins-0000000000000000/apl-0000000000000000"
+    with pytest.raises(ClientError) as exc:
+        sso.describe_application(ApplicationArn=app)
+    assert code_of(exc) == "ResourceNotFoundException" and "hosts no" in message_of(exc)
 
 
 def test_attributes_for_access_control(sso: Any, org: Org) -> None:
@@ -651,7 +757,7 @@ def test_in_the_management_account_provisioning_uses_the_callers_iam_permissions
         "TargetType": "AWS_ACCOUNT",
         "PermissionSetArn": ps,
         "PrincipalType": "USER",
-        "PrincipalId": principal_id(),
+        "PrincipalId": org.user(),
     }
     refused = limited.create_account_assignment(**args)["AccountAssignmentCreationStatus"]
     assert refused["Status"] == "FAILED"
@@ -663,3 +769,177 @@ def test_in_the_management_account_provisioning_uses_the_callers_iam_permissions
     # The bootstrap administrator may: the role is made in the management account itself.
     assert sso.create_account_assignment(**args)["AccountAssignmentCreationStatus"]["Status"] == "SUCCEEDED"
     assert _role_for(iam, "Management")["Path"] == "/aws-reserved/sso.amazonaws.com/"
+
+
+def test_the_readme_walk_through_with_the_aws_cli(server: Server, org: Org) -> None:
+    """The README's commands, as a newcomer pastes them (the AWS CLI from this venv)."""
+
+    def aws(*args: str) -> Any:
+        done = server.cli(*args)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    alice = aws(
+        "identitystore",
+        "create-user",
+        "--identity-store-id",
+        org.identity_store,
+        "--user-name",
+        "alice",
+        "--display-name",
+        "Alice Doe",
+        "--name",
+        "GivenName=Alice,FamilyName=Doe",
+    )["UserId"]
+    ps = aws(
+        "sso-admin",
+        "create-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--name",
+        "ReadOnly",
+        "--session-duration",
+        "PT4H",
+    )["PermissionSet"]["PermissionSetArn"]
+    aws(
+        "sso-admin",
+        "attach-managed-policy-to-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--managed-policy-arn",
+        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    )
+    target = ["--target-id", org.dev, "--target-type", "AWS_ACCOUNT", "--principal-type", "USER"]
+    created = aws(
+        "sso-admin",
+        "create-account-assignment",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        *target,
+        "--principal-id",
+        alice,
+    )
+    assert created["AccountAssignmentCreationStatus"]["Status"] == "SUCCEEDED"
+    name = _role_for(org.dev_iam, "ReadOnly")["RoleName"]
+    aws(
+        "sso-admin",
+        "put-inline-policy-to-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--inline-policy",
+        doc({"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}),
+    )
+    stale = aws(
+        "sso-admin",
+        "list-accounts-for-provisioned-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--provisioning-status",
+        "LATEST_PERMISSION_SET_NOT_PROVISIONED",
+    )
+    assert stale["AccountIds"] == [org.dev]
+    aws(
+        "sso-admin",
+        "provision-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--target-type",
+        "ALL_PROVISIONED_ACCOUNTS",
+    )
+    assert org.dev_iam.list_role_policies(RoleName=name)["PolicyNames"] == ["AwsSSOInlinePolicy"]
+    aws(
+        "sso-admin",
+        "delete-account-assignment",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        *target,
+        "--principal-id",
+        alice,
+    )
+    assert not [r for r in _reserved_roles(org.dev_iam) if r["RoleName"] == name]
+
+
+def test_a_delegated_administrator_manages_the_organization_instance_but_not_the_management_account(
+    server: Server, sso: Any, org: Org
+) -> None:
+    orgs = server.client("organizations")
+    orgs.enable_aws_service_access(ServicePrincipal="sso.amazonaws.com")
+    orgs.register_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
+    try:
+        creds = server.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{org.prod}:role/OrganizationAccountAccessRole", RoleSessionName="admin"
+        )["Credentials"]
+        delegated = server.client(
+            "sso-admin", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+        )
+        assert [i["InstanceArn"] for i in delegated.list_instances()["Instances"]] == [org.instance]
+        ps = delegated.create_permission_set(InstanceArn=org.instance, Name="ByDelegate")["PermissionSet"][
+            "PermissionSetArn"
+        ]
+        user = org.user()
+        assert _assign(delegated, org, ps, org.dev, "USER", user)["Status"] == "SUCCEEDED"
+        with pytest.raises(ClientError) as exc:
+            _assign(delegated, org, ps, ACCOUNT_ID, "USER", user)
+        assert code_of(exc) == "AccessDeniedException" and "management account" in message_of(exc)
+        with pytest.raises(ClientError) as exc:
+            delegated.delete_instance(InstanceArn=org.instance)
+        assert code_of(exc) == "AccessDeniedException"
+        in_management = _permission_set(sso, org, "InManagement")
+        assert _assign(sso, org, in_management, ACCOUNT_ID, "USER", user)["Status"] == "SUCCEEDED"
+        with pytest.raises(ClientError) as exc:
+            delegated.update_permission_set(
+                InstanceArn=org.instance, PermissionSetArn=in_management, Description="changed"
+            )
+        assert code_of(
+            exc
+        ) == "AccessDeniedException" and "provisioned to the management account" in message_of(exc)
+        delegated.update_permission_set(InstanceArn=org.instance, PermissionSetArn=ps, Description="changed")
+        _unassign(delegated, org, ps, org.dev, "USER", user)
+    finally:
+        orgs.deregister_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
+
+
+def test_sso_admin_calls_are_on_the_trail(server: Server, sso: Any, org: Org) -> None:
+    pages = (
+        server.client("cloudtrail")
+        .get_paginator("lookup_events")
+        .paginate(LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "sso.amazonaws.com"}])
+    )
+    events = [e for page in pages for e in page["Events"]]
+    names = {e["EventName"] for e in events}
+    assert {"CreateInstance", "CreatePermissionSet", "CreateAccountAssignment"} <= names
+    denied = [json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] == "CreatePermissionSet"]
+    assert any(
+        d.get("errorCode") == "AccessDenied" or d.get("errorCode") == "AccessDeniedException" for d in denied
+    )
+
+
+def test_deleting_the_instance_removes_its_roles_providers_and_people(
+    server: Server, sso: Any, org: Org
+) -> None:
+    """(Last in this module: the organization instance is gone afterwards.)"""
+    ps = _permission_set(sso, org, "Farewell")
+    _assign(sso, org, ps, org.dev, "GROUP", org.group())
+    assert _reserved_roles(org.dev_iam)
+    sso.delete_instance(InstanceArn=org.instance)
+    for member in (org.dev_iam, org.prod_iam):
+        assert _reserved_roles(member) == []
+        assert not [p for p in member.list_saml_providers()["SAMLProviderList"] if PROVIDER.search(p["Arn"])]
+    assert sso.list_instances()["Instances"] == []
+    with pytest.raises(ClientError) as exc:
+        org.people.list_users(IdentityStoreId=org.identity_store)
+    assert code_of(exc) == "ResourceNotFoundException"
+    again = sso.create_instance(Name="again")["InstanceArn"]  # the account may enable Identity Center again
+    assert again != org.instance

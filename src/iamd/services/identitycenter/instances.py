@@ -108,6 +108,9 @@ def create_instance(ctx: OperationContext, params: dict[str, Any]) -> dict[str, 
         )
     except AlreadyExists:
         raise conflict(f"Account {ctx.account_id} already has an IAM Identity Center instance.") from None
+    ctx.uow.identity_store.create_store(
+        instance.identity_store_id, account_id=ctx.account_id, created_at=ctx.now, instance_arn=instance.arn
+    )
     return {"InstanceArn": instance.arn}
 
 
