@@ -94,6 +94,15 @@ def test_the_token_is_required_and_checked(scim: Scim, server: Server) -> None:
     assert ok.status_code == 200
     third = iamd("sso", "scim-token", "--data-dir", str(server.data_dir))
     assert third.returncode == 1 and "2 SCIM access tokens" in third.stderr
+    # Rotation: list, delete the second, and it no longer works.
+    assert scim.http.get("ServiceProviderConfig").status_code == 200
+    listed = json.loads(iamd("sso", "scim-token", "--data-dir", str(server.data_dir), "--list").stdout)
+    assert len(listed["tokens"]) == 2 and all(t["lastUsedAt"] for t in listed["tokens"])
+    second_id = json.loads(second.stdout)["tokenId"]
+    deleted = iamd("sso", "scim-token", "--data-dir", str(server.data_dir), "--delete", second_id)
+    assert deleted.returncode == 0, deleted.stderr
+    gone = httpx.get(f"{scim.endpoint}ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"})
+    _error(gone, 401)
 
 
 def test_discovery_documents(scim: Scim) -> None:

@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.concurrency import run_in_threadpool
@@ -45,6 +45,8 @@ __all__ = ["PREFIX", "scim_mount"]
 log = logging.getLogger("iamd.scim")
 
 PREFIX: Final = "/scim/v2"
+LAST_USED_EVERY: Final = timedelta(hours=1)
+"""A token's last use is recorded at most this often (a write per request would cost more)."""
 MEDIA_TYPE: Final = "application/scim+json"
 EVENT_SOURCE: Final = "identitystore-scim.amazonaws.com"
 HIDDEN: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -196,6 +198,8 @@ class ScimApp:
         record = self.pipeline.store.run(check, readonly=True)
         if record is None:
             raise ScimError(401, "The bearer token is not valid or has expired.")
+        if record.last_used_at is None or now - record.last_used_at > LAST_USED_EVERY:
+            self.pipeline.store.run(lambda uow: uow.identity_credentials.touch_scim_token(record.id, now))
         return record
 
     def _store_of(self, token: ScimTokenRecord) -> Any:
