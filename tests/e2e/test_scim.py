@@ -165,6 +165,13 @@ def test_conflicts_and_bad_input(scim: Scim) -> None:
     _error(
         scim.http.get("Users", params={"filter": 'userName eq "' + "a" * 2000 + '"'}), 400, "invalidFilter"
     )
+    deep = b'{"userName": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    _error(scim.http.post("Users", content=deep), 400, "invalidSyntax")
+    _error(
+        scim.http.get("Users", params={"filter": "(" * 300 + 'userName eq "a"' + ")" * 300}),
+        400,
+        "invalidFilter",
+    )
     big = scim.http.post("Users", content=b"{" + b" " * (300 * 1024) + b"}")
     _error(big, 413)
 
