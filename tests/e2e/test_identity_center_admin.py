@@ -29,7 +29,7 @@ def doc(*statements: dict[str, Any]) -> str:
 
 
 def principal_id() -> str:
-    """An id of the identity store's form (``1234567890-UUID``)."""
+    """An id of the identity store's form (``1234567890-UUID``) that no user or group has."""
     return f"9067729b3d-{uuid.uuid4()}"
 
 
@@ -49,6 +49,25 @@ class Org:
     prod: str
     dev_iam: Any
     prod_iam: Any
+    people: Any
+    """An identitystore client (the management account's bootstrap administrator)."""
+
+    def user(self) -> str:
+        """A new user of the instance's identity store: its id."""
+        name = f"user-{uuid.uuid4().hex[:12]}"
+        created = self.people.create_user(
+            IdentityStoreId=self.identity_store,
+            UserName=name,
+            DisplayName=name,
+            Name={"GivenName": "Pat", "FamilyName": "Doe"},
+        )
+        return str(created["UserId"])
+
+    def group(self) -> str:
+        created = self.people.create_group(
+            IdentityStoreId=self.identity_store, DisplayName=f"group-{uuid.uuid4().hex[:12]}"
+        )
+        return str(created["GroupId"])
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +115,8 @@ def org(server: Server, sso: Any) -> Org:
         member.create_policy(
             PolicyName="TeamBoundary", PolicyDocument=doc({"Effect": "Allow", "Action": "*", "Resource": "*"})
         )
-    return Org(arn, described["IdentityStoreId"], dev, prod, dev_iam, prod_iam)
+    people = server.client("identitystore")
+    return Org(arn, described["IdentityStoreId"], dev, prod, dev_iam, prod_iam, people)
 
 
 def _permission_set(sso: Any, org: Org, name: str, **extra: Any) -> str:
@@ -338,7 +358,7 @@ def test_assignments_provision_protected_roles_in_member_accounts(sso: Any, org:
     sso.put_permissions_boundary_to_permission_set(
         **base, PermissionsBoundary={"CustomerManagedPolicyReference": {"Name": "TeamBoundary"}}
     )
-    user, group = principal_id(), principal_id()
+    user, group = org.user(), org.group()
     created = _assign(sso, org, ps, org.dev, "USER", user)
     assert created["Status"] == "SUCCEEDED" and created["PrincipalId"] == user
     assert re.fullmatch(
@@ -410,7 +430,7 @@ def test_provisioned_roles_are_protected_from_iam(sso: Any, org: Org) -> None:
         PermissionSetArn=ps,
         InlinePolicy=doc({"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}),
     )
-    _assign(sso, org, ps, org.dev, "USER", principal_id())
+    _assign(sso, org, ps, org.dev, "USER", org.user())
     name = _role_for(org.dev_iam, "Guarded")["RoleName"]
     iam = org.dev_iam
     attempts = {
@@ -450,8 +470,8 @@ def test_changes_reach_accounts_only_through_provision_permission_set(sso: Any, 
     sso.attach_managed_policy_to_permission_set(
         **base, ManagedPolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"
     )
-    _assign(sso, org, ps, org.dev, "USER", principal_id())
-    _assign(sso, org, ps, org.prod, "USER", principal_id())
+    _assign(sso, org, ps, org.dev, "USER", org.user())
+    _assign(sso, org, ps, org.prod, "USER", org.user())
     name = _role_for(org.dev_iam, "Evolving")["RoleName"]
     sso.attach_managed_policy_to_permission_set(
         **base, ManagedPolicyArn="arn:aws:iam::aws:policy/job-function/ViewOnlyAccess"
@@ -510,7 +530,7 @@ def test_removing_the_last_assignment_removes_the_role_and_provider(
     orgs_account = _create_account(server.client("organizations"), "scratch")
     scratch_iam = _member_iam(server, orgs_account)
     ps = _permission_set(sso, org, "Temporary")
-    user, other = principal_id(), principal_id()
+    user, other = org.user(), org.user()
     _assign(sso, org, ps, orgs_account, "USER", user)
     _assign(sso, org, ps, orgs_account, "USER", other)
     first = _role_for(scratch_iam, "Temporary")["RoleName"]
@@ -547,7 +567,7 @@ def test_a_missing_customer_managed_policy_fails_the_assignment(sso: Any, org: O
         PermissionSetArn=ps,
         CustomerManagedPolicyReference={"Name": "NotInAnyAccount"},
     )
-    user = principal_id()
+    user = org.user()
     status = _assign(sso, org, ps, org.dev, "USER", user)
     assert status["Status"] == "FAILED" and "NotInAnyAccount" in status["FailureReason"]
     assert not [
@@ -566,7 +586,7 @@ def test_assignment_errors(sso: Any, org: Org) -> None:
     base = {"InstanceArn": org.instance, "PermissionSetArn": ps, "TargetType": "AWS_ACCOUNT"}
     with pytest.raises(ClientError) as exc:
         sso.create_account_assignment(
-            **base, TargetId="123412341234", PrincipalType="USER", PrincipalId=principal_id()
+            **base, TargetId="123412341234", PrincipalType="USER", PrincipalId=org.user()
         )
     assert code_of(exc) == "ValidationException" and "not an AWS account in the organization" in message_of(
         exc
@@ -579,6 +599,12 @@ def test_assignment_errors(sso: Any, org: Org) -> None:
             **base, TargetId=org.dev, PrincipalType="ROBOT", PrincipalId=principal_id()
         )
     assert code_of(exc) == "ValidationException"
+    for kind in ("USER", "GROUP"):
+        with pytest.raises(ClientError) as exc:
+            sso.create_account_assignment(
+                **base, TargetId=org.dev, PrincipalType=kind, PrincipalId=principal_id()
+            )
+        assert code_of(exc) == "ResourceNotFoundException" and org.identity_store in message_of(exc)
     other = "arn:aws:sso:::instance/ssoins-0000000000000000"
     with pytest.raises(ClientError) as exc:
         sso.list_permission_sets(InstanceArn=other)
@@ -591,9 +617,23 @@ def test_assignment_errors(sso: Any, org: Org) -> None:
     with pytest.raises(ClientError) as exc:
         sso.provision_permission_set(InstanceArn=org.instance, PermissionSetArn=ps, TargetType="AWS_ACCOUNT")
     assert code_of(exc) == "ValidationException"
+
+
+def test_applications_and_token_issuers_cannot_be_created_and_are_never_found(sso: Any, org: Org) -> None:
+    assert sso.list_applications(InstanceArn=org.instance)["Applications"] == []
+    assert sso.list_trusted_token_issuers(InstanceArn=org.instance)["TrustedTokenIssuers"] == []
+    assert sso.list_application_providers()["ApplicationProviders"] == []
     with pytest.raises(ClientError) as exc:
-        sso.list_applications(InstanceArn=org.instance)
-    assert "not supported by iamd" in message_of(exc)
+        sso.create_application(
+            InstanceArn=org.instance,
+            ApplicationProviderArn="arn:aws:sso::aws:applicationProvider/custom",
+            Name="app",
+        )
+    assert code_of(exc) == "UnsupportedOperationException" and "not supported by iamd" in message_of(exc)
+    app = "arn:aws:sso::111111111111:application/ssoins-0000000000000000/apl-0000000000000000"
+    with pytest.raises(ClientError) as exc:
+        sso.describe_application(ApplicationArn=app)
+    assert code_of(exc) == "ResourceNotFoundException" and "hosts no" in message_of(exc)
 
 
 def test_attributes_for_access_control(sso: Any, org: Org) -> None:
@@ -630,3 +670,36 @@ def test_attributes_for_access_control(sso: Any, org: Org) -> None:
     with pytest.raises(ClientError) as exc:
         sso.describe_instance_access_control_attribute_configuration(**base)
     assert code_of(exc) == "ResourceNotFoundException"
+
+
+def test_in_the_management_account_provisioning_uses_the_callers_iam_permissions(
+    server: Server, sso: Any, org: Org
+) -> None:
+    iam = server.client("iam")
+    iam.create_user(UserName="sso-only")
+    iam.put_user_policy(
+        UserName="sso-only",
+        PolicyName="sso",
+        PolicyDocument=doc({"Effect": "Allow", "Action": "sso:*", "Resource": "*"}),
+    )
+    key = iam.create_access_key(UserName="sso-only")["AccessKey"]
+    limited = server.client("sso-admin", key["AccessKeyId"], key["SecretAccessKey"])
+    ps = _permission_set(sso, org, "Management")
+    args = {
+        "InstanceArn": org.instance,
+        "TargetId": ACCOUNT_ID,
+        "TargetType": "AWS_ACCOUNT",
+        "PermissionSetArn": ps,
+        "PrincipalType": "USER",
+        "PrincipalId": org.user(),
+    }
+    refused = limited.create_account_assignment(**args)["AccountAssignmentCreationStatus"]
+    assert refused["Status"] == "FAILED"
+    assert refused["FailureReason"].startswith("Received a 403 status error: Access denied by IAM.")
+    assert (
+        "iam:CreateSAMLProvider" in refused["FailureReason"] or "iam:CreateRole" in refused["FailureReason"]
+    )
+    assert not [r for r in _reserved_roles(iam) if r["RoleName"].startswith("AWSReservedSSO_Management_")]
+    # The bootstrap administrator may: the role is made in the management account itself.
+    assert sso.create_account_assignment(**args)["AccountAssignmentCreationStatus"]["Status"] == "SUCCEEDED"
+    assert _role_for(iam, "Management")["Path"] == "/aws-reserved/sso.amazonaws.com/"

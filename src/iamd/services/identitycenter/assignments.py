@@ -286,7 +286,7 @@ def provision_permission_set(ctx: OperationContext, params: dict[str, Any]) -> d
     failure: str | None = None
     try:
         for account in accounts:  # everything is checked before anything is written
-            check_provisionable(ctx, permission_set, account)
+            check_provisionable(ctx, instance, permission_set, account)
     except ProvisioningFailed as exc:
         failure = str(exc)
     if failure is None:

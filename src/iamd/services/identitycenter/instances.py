@@ -108,6 +108,9 @@ def create_instance(ctx: OperationContext, params: dict[str, Any]) -> dict[str, 
         )
     except AlreadyExists:
         raise conflict(f"Account {ctx.account_id} already has an IAM Identity Center instance.") from None
+    ctx.uow.identity_store.create_store(
+        instance.identity_store_id, account_id=ctx.account_id, created_at=ctx.now, instance_arn=instance.arn
+    )
     return {"InstanceArn": instance.arn}
 
 
@@ -165,6 +168,8 @@ def delete_instance(ctx: OperationContext, params: dict[str, Any]) -> None:
     for provisioned in ic.provisioned_for_instance(instance.arn):
         deprovision(ctx, instance, provisioned.permission_set_arn, provisioned.target_id)
     ic.delete_instance(instance.arn)
+    if ctx.uow.identity_store.find_store(instance.identity_store_id) is not None:
+        ctx.uow.identity_store.delete_store(instance.identity_store_id)  # its users and groups go too
 
 
 # -- Regions ---------------------------------------------------------------------------------------

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from iamd.services.framework import OperationContext
+from iamd.services.identitycenter.common import not_found
 from iamd.store.identity_center import InstanceRecord
 
 
 def check_principal(ctx: OperationContext, instance: InstanceRecord, kind: str, principal_id: str) -> None:
-    """Refuse an assignment to a user or group its instance's identity store does not hold.
-
-    The identity store is not part of this package; until it is merged, any id of the model's
-    form (``([0-9a-f]{10}-)?UUID``, checked by the wire layer) is accepted."""
-    del ctx, instance, kind, principal_id
+    """Refuse an assignment to a user or group that the instance's identity store does not hold
+    (ResourceNotFoundException). Assignments made earlier are kept when their principal is deleted,
+    as AWS keeps them (a user re-created under the same name gets a new id)."""
+    store = ctx.uow.identity_store
+    if kind == "USER":
+        exists = store.find_user(instance.identity_store_id, principal_id) is not None
+    else:
+        exists = store.find_group(instance.identity_store_id, principal_id) is not None
+    if not exists:
+        what = "User" if kind == "USER" else "Group"
+        raise not_found(
+            f"{what} {principal_id} was not found in the identity store {instance.identity_store_id} "
+            f"of instance {instance.arn}."
+        )

@@ -23,11 +23,13 @@ from iamd.services.identitycenter.common import hex_id
 from iamd.store.identity_center import InstanceRecord, PermissionSetRecord, ProvisionedRecord
 from iamd.store.records import ManagedPolicyRecord
 from iamd.store.schema import AWS_ACCOUNT
+from iamd.wire import AccessDenied
 
 __all__ = [
     "INLINE_POLICY_NAME",
     "MAX_SESSION_DURATION",
     "RESERVED_PATH",
+    "check_provisionable",
     "deprovision",
     "provider_name",
     "provision",
@@ -155,6 +157,46 @@ def _resolve(ctx: OperationContext, permission_set: PermissionSetRecord, account
     return _Resolved(tuple(managed), boundary)
 
 
+def _caller_may(ctx: OperationContext, account_id: str, action: str, resource: str) -> None:
+    try:
+        ctx.authorize(action, resource, resource_account=account_id)
+    except AccessDenied as exc:
+        raise ProvisioningFailed(
+            "Received a 403 status error: Access denied by IAM. Please check your policy, or wait for role "
+            f"propagation to complete. IAM Error: {exc.message}"
+        ) from None
+
+
+def _check_caller(
+    ctx: OperationContext,
+    instance: InstanceRecord,
+    permission_set: PermissionSetRecord,
+    account_id: str,
+    resolved: _Resolved,
+) -> None:
+    """In the management account Identity Center provisions with the caller's own credentials (its
+    service-linked role may not create roles there; spec §4.3): the caller needs the IAM actions."""
+    if account_id != instance.owner_account_id:
+        return
+    existing = ctx.uow.identity_center.find_provisioned(permission_set.arn, account_id)
+    name = existing.role_name if existing is not None else f"AWSReservedSSO_{permission_set.name}_*"
+    role = f"arn:aws:iam::{account_id}:role{role_path(instance)}{name}"
+    if ctx.uow.saml_providers.find(account_id, provider_name(instance)) is None:
+        _caller_may(
+            ctx,
+            account_id,
+            "iam:CreateSAMLProvider",
+            f"arn:aws:iam::{account_id}:saml-provider/{provider_name(instance)}",
+        )
+    _caller_may(ctx, account_id, "iam:UpdateRole" if existing is not None else "iam:CreateRole", role)
+    if resolved.managed:
+        _caller_may(ctx, account_id, "iam:AttachRolePolicy", role)
+    if permission_set.inline_policy is not None:
+        _caller_may(ctx, account_id, "iam:PutRolePolicy", role)
+    if resolved.boundary is not None:
+        _caller_may(ctx, account_id, "iam:PutRolePermissionsBoundary", role)
+
+
 def _ensure_provider(ctx: OperationContext, instance: InstanceRecord, account_id: str) -> None:
     name = provider_name(instance)
     if ctx.uow.saml_providers.find(account_id, name) is None:
@@ -174,6 +216,7 @@ def provision(
     provider). Raises :class:`ProvisioningFailed`, having written nothing, when a policy the set
     names is missing."""
     resolved = _resolve(ctx, permission_set, account_id)
+    _check_caller(ctx, instance, permission_set, account_id, resolved)
     ic = ctx.uow.identity_center
     existing = ic.find_provisioned(permission_set.arn, account_id)
     role = ctx.uow.roles.find(account_id, existing.role_name) if existing is not None else None
@@ -256,6 +299,8 @@ def deprovision(
             ctx.uow.saml_providers.delete(provider.id)
 
 
-def check_provisionable(ctx: OperationContext, permission_set: PermissionSetRecord, account_id: str) -> None:
+def check_provisionable(
+    ctx: OperationContext, instance: InstanceRecord, permission_set: PermissionSetRecord, account_id: str
+) -> None:
     """Raise :class:`ProvisioningFailed` when the set cannot be provisioned to ``account_id``."""
-    _resolve(ctx, permission_set, account_id)
+    _check_caller(ctx, instance, permission_set, account_id, _resolve(ctx, permission_set, account_id))

@@ -3,7 +3,7 @@ users' passwords (history) and MFA devices; SCIM tokens; the external SAML IdP a
 ids it used.
 
 Revision ID: 0009
-Revises: 0007 (re-chained after 0008 when merged with sso-admin's identity_center)
+Revises: 0008
 Create Date: 2026-12-06 23:26:33.101852
 """
 
