@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from iamd.store.base import Repository, found
 from iamd.store.errors import Conflict, NotFound
-from iamd.store.identity_store import ENTITY_ID, STORE_ID_LENGTH, IdsStoreRow, IdsUserRow
+from iamd.store.identity_store import ENTITY_ID, STORE_ID_LENGTH, IdsUserRow
 from iamd.store.schema import Base
 
 __all__ = [
@@ -453,7 +453,7 @@ class IdentityCredentials(Repository):
     ) -> ScimTokenRecord:
         """Keep a new token's digest; :class:`TooMany` when the store has 2 tokens already."""
         self._uow.writable()
-        store = found(self._session.get(IdsStoreRow, store_id), f"identity store {store_id}")
+        store = self._uow.identity_store.get_store(store_id)
         if len(self.scim_tokens(store_id)) >= SCIM_TOKENS_PER_STORE:
             raise TooMany(
                 f"the identity store has {SCIM_TOKENS_PER_STORE} SCIM access tokens already; delete one first"
@@ -510,7 +510,7 @@ class IdentityCredentials(Repository):
     ) -> SamlIdpRecord:
         """Set (or replace) the store's external IdP."""
         self._uow.writable()
-        store = found(self._session.get(IdsStoreRow, store_id), f"identity store {store_id}")
+        store = self._uow.identity_store.get_store(store_id)
         row = self._session.get(IdsSamlIdpRow, store_id)
         if row is None:
             row = IdsSamlIdpRow(store_id=store_id, account_id=store.account_id)
@@ -536,7 +536,7 @@ class IdentityCredentials(Repository):
         """Record that an assertion was consumed; False when it was already (a replay). Ids whose
         assertion has expired are forgotten: their assertion is refused for its age anyway."""
         self._uow.writable()
-        store = found(self._session.get(IdsStoreRow, store_id), f"identity store {store_id}")
+        store = self._uow.identity_store.get_store(store_id)
         self._session.execute(delete(IdsSamlAssertionRow).where(IdsSamlAssertionRow.expires_at < now))
         if self._session.get(IdsSamlAssertionRow, (store_id, assertion_id)) is not None:
             return False

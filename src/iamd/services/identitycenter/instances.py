@@ -167,6 +167,7 @@ def delete_instance(ctx: OperationContext, params: dict[str, Any]) -> None:
     ic = ctx.uow.identity_center
     for provisioned in ic.provisioned_for_instance(instance.arn):
         deprovision(ctx, instance, provisioned.permission_set_arn, provisioned.target_id)
+    ctx.uow.identity_store.delete_store(instance.identity_store_id)  # its users, groups, tokens…
     ic.delete_instance(instance.arn)
     if ctx.uow.identity_store.find_store(instance.identity_store_id) is not None:
         ctx.uow.identity_store.delete_store(instance.identity_store_id)  # its users and groups go too
