@@ -454,8 +454,8 @@ def test_the_portal_page_gives_credentials_to_copy(server: Server, setup: Setup,
     fresh = Person(server.endpoint)
     fresh.totp = person.totp
     fresh.sign_in()
-    page = fresh.post("/start/credentials", account_id=setup.member, role_name="Inspect")
-    exports = dict(re.findall(r'export (AWS_[A-Z_]+)="([^"]+)"', html.unescape(page.text)))
+    answer = fresh.post("/start/credentials", account_id=setup.member, role_name="Inspect")
+    exports = dict(re.findall(r'export (AWS_[A-Z_]+)="([^"]+)"', html.unescape(answer.text)))
     sts = server.client(
         "sts", exports["AWS_ACCESS_KEY_ID"], exports["AWS_SECRET_ACCESS_KEY"], exports["AWS_SESSION_TOKEN"]
     )
@@ -606,3 +606,129 @@ def test_unauthenticated_oidc_calls_are_on_the_trail(server: Server, setup: Setu
     assert events and any(
         json.loads(e["CloudTrailEvent"]).get("errorCode") == "InvalidClientException" for e in events
     )
+
+
+# -- in Chromium: the device flow approved by a person who signs in with a passkey ------------------
+
+from tests.browser.conftest import browser, page, screenshot  # noqa: E402,F401  (Playwright fixtures)
+
+
+def _person_with_password(server: Server, setup: Setup, name: str) -> str:
+    """Another person of the identity store, assigned the permission set in the member account."""
+    people = server.client("identitystore")
+    user_id = str(
+        people.create_user(
+            IdentityStoreId=setup.store_id,
+            UserName=name,
+            DisplayName=name,
+            Name={"GivenName": "Sam", "FamilyName": "Lee"},
+        )["UserId"]
+    )
+    sso = server.client("sso-admin")
+    status = sso.create_account_assignment(
+        InstanceArn=setup.instance,
+        TargetId=setup.member,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=setup.permission_set,
+        PrincipalType="USER",
+        PrincipalId=user_id,
+    )["AccountAssignmentCreationStatus"]
+    assert status["Status"] in ("SUCCEEDED", "IN_PROGRESS")
+    store = open_data_store(server)
+    try:
+
+        def give_password(uow: UnitOfWork) -> None:
+            user = uow.identity_store.get_user(setup.store_id, user_id)
+            set_password(uow, PasswordHashing(), user, PASSWORD, now=datetime.now(UTC))
+
+        store.run(give_password)
+    finally:
+        store.close()
+    return user_id
+
+
+def _virtual_authenticator(tab: Any) -> tuple[Any, str]:
+    cdp = tab.context.new_cdp_session(tab)
+    cdp.send("WebAuthn.enable", {"enableUI": False})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "ctap2Version": "ctap2_1",
+                "transport": "usb",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+    return cdp, str(added["authenticatorId"])
+
+
+def _browser_sign_in(tab: Any, url: str, name: str) -> None:
+    tab.goto(url)
+    tab.fill("#username", name)
+    tab.fill("#password", PASSWORD)
+    tab.click("#sign-in")
+    tab.wait_for_load_state()
+
+
+def test_device_flow_approved_in_chromium_with_a_passkey(page: Any, server: Server, setup: Setup) -> None:  # noqa: F811
+    name = "sam.lee"
+    _person_with_password(server, setup, name)
+    endpoint = server.endpoint.replace("127.0.0.1", "localhost")  # a secure context for WebAuthn
+    oidc = oidc_client(endpoint)
+    client = oidc.register_client(
+        clientName="botocore-client-sam", clientType="public", scopes=["sso:account:access"]
+    )
+    device = oidc.start_device_authorization(
+        clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl=f"{endpoint}/start"
+    )
+    cdp, authenticator = _virtual_authenticator(page)
+
+    # First sign-in: no MFA device yet, so one must be registered (here a security key).
+    _browser_sign_in(page, device["verificationUriComplete"], name)
+    page.wait_for_url("**/start/register-mfa")
+    assert page.eval_on_selector("#qr-code", "img => img.naturalWidth") > 100
+    assert re.fullmatch(r"[A-Z2-7]{32,}", page.inner_text("#seed").strip())
+    screenshot(page, "portal-01-register-mfa")
+    page.fill("#passkey-name", "sam-key")
+    page.click("#register-passkey")
+    page.wait_for_url("**/start/device?user_code=*")
+    assert page.inner_text("#user-code") == device["userCode"]
+    assert page.inner_text("#client-name") == "botocore-client-sam"
+    screenshot(page, "portal-02-device-approval")
+    page.click("#approve")
+    page.wait_for_selector("#done")
+    assert "return to the terminal" in page.inner_text("main")
+    screenshot(page, "portal-03-device-approved")
+    stored = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+    assert len(stored) == 1 and stored[0]["rpId"] == "localhost"
+
+    token = oidc.create_token(
+        clientId=client["clientId"],
+        clientSecret=client["clientSecret"],
+        grantType=DEVICE_GRANT,
+        deviceCode=device["deviceCode"],
+    )
+    portal = portal_client(endpoint)
+    creds = portal.get_role_credentials(
+        accessToken=token["accessToken"], accountId=setup.member, roleName="Inspect"
+    )["roleCredentials"]
+    keys = (creds["accessKeyId"], creds["secretAccessKey"], creds["sessionToken"])
+    assert server.client("sts", *keys).get_caller_identity()["Arn"].endswith(f"/{name}")
+
+    # The portal page: the account and its role; then sign out, and sign in again with the key.
+    page.goto(f"{endpoint}/start/")
+    assert setup.member in page.inner_text("#accounts") and "Inspect" in page.inner_text("#accounts")
+    screenshot(page, "portal-04-accounts")
+    page.click("#sign-out")
+    page.wait_for_selector("#signin-form")
+    _browser_sign_in(page, f"{endpoint}/start/", name)
+    page.wait_for_url("**/start/mfa")
+    screenshot(page, "portal-05-mfa")
+    page.click("#use-passkey")
+    page.wait_for_selector("#accounts")
+    assert page.inner_text("#who") == name

@@ -715,6 +715,7 @@ class Portal:
             seed=signin.seed,
             qr=qr,
             user_name=user.user_name,
+            next_url=_local_next(signin.next) or f"{PREFIX}/",
         )
 
     async def register_totp(self, request: Request) -> Response:
