@@ -464,6 +464,56 @@ def test_the_portal_page_gives_credentials_to_copy(server: Server, setup: Setup,
     assert 'id="signin-form"' in fresh.get("/start/").text
 
 
+def test_password_change_and_mfa_devices_in_the_portal(server: Server, setup: Setup, person: Person) -> None:
+    fresh = Person(server.endpoint)
+    fresh.totp = person.totp
+    fresh.sign_in()
+    fresh.get("/start/settings")
+    assert fresh.page.count('class="device"') == 1
+    seed = re.search(r'<code id="seed">([A-Z2-7]+)</code>', fresh.page)
+    assert seed and 'id="qr-code"' in fresh.page
+    second = pyotp.TOTP(seed.group(1))
+    wrong = fresh.post("/start/settings/mfa/totp", name="tablet", code="000000")
+    assert wrong.status_code == 400 and "not valid" in wrong.text
+    added = fresh.post("/start/settings/mfa/totp", name="tablet", code=second.now())
+    assert "was registered" in added.text and fresh.page.count('class="device"') == 2
+    mismatch = fresh.post("/start/settings/password", current=PASSWORD, new="Another-Pass-43!", confirm="x")
+    assert mismatch.status_code == 400 and "do not match" in mismatch.text
+    weak = fresh.post("/start/settings/password", current=PASSWORD, new="weakweak", confirm="weakweak")
+    assert weak.status_code == 400 and "upper-case" in weak.text
+    changed = fresh.post(
+        "/start/settings/password", current=PASSWORD, new="Another-Pass-43!", confirm="Another-Pass-43!"
+    )
+    assert "Your password was changed." in changed.text
+    # The old password no longer signs in; the new one does (the tablet's codes are accepted).
+    other = Person(server.endpoint)
+    other.get("/start/")
+    assert other.post("/start/signin", username=USER, password=PASSWORD).status_code == 401
+    assert other.post("/start/signin", username=USER, password="Another-Pass-43!").url.endswith("/start/mfa")
+    step = int(time.time()) // 30 + 1
+    time.sleep(max(0.0, step * 30 - time.time()))  # the tablet's next code (the last one was used)
+    assert 'id="accounts"' in other.post("/start/mfa", code=second.at(step * 30)).text
+    # Back to the first password, and the tablet removed.
+    fresh.post(
+        "/start/settings/password", current="Another-Pass-43!", new=PASSWORD + "x", confirm=PASSWORD + "x"
+    )
+    ids = re.findall(r'name="device_id" value="([^"]+)"', fresh.get("/start/settings").text)
+    fresh.post("/start/settings/mfa/remove", device_id=ids[-1])
+    assert fresh.page.count('class="device"') == 1 and "was removed" in fresh.page
+    store = open_data_store(server)
+    try:
+
+        def restore(uow: UnitOfWork) -> None:
+            user = uow.identity_store.get_user(setup.store_id, setup.user_id)
+            uow.identity_credentials.set_password_hash(
+                user.id, PasswordHashing().hash(PASSWORD), changed_at=datetime.now(UTC)
+            )
+
+        store.run(restore)
+    finally:
+        store.close()
+
+
 def test_expired_and_unknown_tokens_and_bad_clients_are_refused(server: Server, setup: Setup) -> None:
     portal = portal_client(server.endpoint)
     with pytest.raises(ClientError) as unknown:

@@ -142,6 +142,9 @@ class Portal:
             Route("/settings", self.settings_page, methods=get),
             Route("/settings/password", self.change_password, methods=post),
             Route("/settings/mfa/remove", self.remove_device, methods=post),
+            Route("/settings/mfa/totp", self.add_totp, methods=post),
+            Route("/settings/mfa/webauthn/options", self.add_webauthn_options, methods=post),
+            Route("/settings/mfa/webauthn/verify", self.add_webauthn_verify, methods=post),
             Route("/device", self.device_page, methods=get),
             Route("/device", self.device_decide, methods=post),
             Route("/static/{name}", self.static, methods=get),
@@ -905,20 +908,133 @@ class Portal:
         return await self._settings(request, *found)
 
     async def _settings(
-        self, request: Request, secret: str, session: PortalSessionRecord, *, status: int = 200, **extra: Any
+        self,
+        request: Request,
+        secret: str,
+        session: PortalSessionRecord,
+        *,
+        status: int = 200,
+        fresh: bool = False,
+        **extra: Any,
     ) -> Response:
+        """``fresh``: offer a new authenticator app secret (the last one was just registered)."""
         devices = await self._run(
             lambda uow: uow.identity_credentials.mfa_devices(session.store_id, session.user_id), readonly=True
         )
+        # A new authenticator app's secret waits in the sealed sign-in cookie until a code proves it.
+        pending = self._signin_state(request)
+        if fresh or pending.seed is None or pending.user_id != session.user_id:
+            pending = pending.with_changes(seed=totp.base32_seed(totp.new_seed()), user_id=session.user_id)
+        assert pending.seed is not None
+        seed = base64.b32decode(pending.seed + "=" * (-len(pending.seed) % 8))
+        uri = totp.provisioning_uri(seed, account_label=session.user_name, issuer="iamd access portal")
+        qr = base64.b64encode(totp.qr_png(uri)).decode("ascii")
         return self._render(
             request,
             "settings.html",
             csrf=csrf_of(secret),
+            signin=pending,
             who=session.user_name,
             devices=devices,
             status=status,
+            seed=pending.seed,
+            qr=qr,
             **extra,
         )
+
+    async def add_totp(self, request: Request) -> Response:
+        got = await self._signed_in_action(request)
+        if isinstance(got, Response):
+            return got
+        secret, session, form = got
+        pending = self._signin_state(request)
+        if pending.seed is None or pending.user_id != session.user_id:
+            return await self._settings(
+                request, secret, session, status=400, error="Scan the new QR code first."
+            )
+        seed = base64.b32decode(pending.seed + "=" * (-len(pending.seed) % 8))
+        now = self._now()
+        counter = totp.match(seed, form.get("code", "").strip()[:16], now)
+        if counter is None:
+            return await self._settings(request, secret, session, status=400, error=BAD_CODE)
+        name = (form.get("name", "").strip() or "Authenticator app")[:64]
+
+        def add(uow: UnitOfWork) -> None:
+            device = uow.identity_credentials.add_totp_device(
+                session.store_id,
+                session.user_id,
+                device_id=str(uuid.uuid4()),
+                name=name,
+                seed=seed,
+                created_at=now,
+            )
+            uow.identity_credentials.accept_totp_counter(device.id, counter, used_at=now)
+
+        try:
+            await self._run(add)
+        except store_errors.StoreError as exc:
+            return await self._settings(request, secret, session, status=409, error=str(exc))
+        return await self._settings(
+            request, secret, session, fresh=True, message="The authenticator app was registered."
+        )
+
+    async def _signed_in_json(
+        self, request: Request
+    ) -> tuple[PortalSessionRecord, dict[str, Any]] | Response:
+        found = await self._portal_session(request)
+        if found is None:
+            return self._finish(request, JSONResponse({"error": "Sign in again."}, status_code=401))
+        secret, session = found
+        try:
+            return session, await self._json(request, csrf_of(secret))
+        except _Refused as refused:
+            return self._refused(request, refused, json_answer=True)
+
+    async def add_webauthn_options(self, request: Request) -> Response:
+        got = await self._signed_in_json(request)
+        if isinstance(got, Response):
+            return got
+        session, _ = got
+
+        def read(uow: UnitOfWork) -> tuple[IdsUserRecord | None, list[bytes]]:
+            user = uow.identity_store.find_user(session.store_id, session.user_id)
+            devices = uow.identity_credentials.mfa_devices(session.store_id, session.user_id)
+            return user, [d.credential_id for d in devices if d.credential_id]
+
+        user, existing = await self._run(read, readonly=True)
+        if user is None:
+            return self._finish(request, JSONResponse({"error": "Sign in again."}, status_code=401))
+        options, challenge = wa.registration_options(
+            rp_id=self._rp_id(request),
+            rp_name="iamd access portal",
+            user_name=user.user_name,
+            user_handle=user.id.encode("utf-8")[:64],
+            display_name=user.display_name or user.user_name,
+            exclude=existing,
+        )
+        pending = self._signin_state(request).with_changes(
+            challenge=wa.b64url(challenge), challenge_kind="add", user_id=session.user_id
+        )
+        return self._finish(request, Response(options, media_type="application/json"), pending)
+
+    async def add_webauthn_verify(self, request: Request) -> Response:
+        got = await self._signed_in_json(request)
+        if isinstance(got, Response):
+            return got
+        session, data = got
+        pending = self._signin_state(request)
+        if pending.challenge is None or pending.challenge_kind != "add" or pending.user_id != session.user_id:
+            return self._finish(request, JSONResponse({"error": "Start again."}, status_code=400))
+        user = await self._run(
+            lambda uow: uow.identity_store.find_user(session.store_id, session.user_id), readonly=True
+        )
+        if user is None:
+            return self._finish(request, JSONResponse({"error": "Sign in again."}, status_code=401))
+        error = await self._add_passkey(request, user, data, wa.from_b64url(pending.challenge))
+        cleared = pending.with_changes(challenge=None, challenge_kind=None)
+        if error is not None:
+            return self._finish(request, JSONResponse({"error": error}, status_code=400), cleared)
+        return self._finish(request, JSONResponse({"next": f"{PREFIX}/settings"}), cleared)
 
     async def change_password(self, request: Request) -> Response:
         got = await self._signed_in_action(request)
