@@ -782,3 +782,123 @@ def test_device_flow_approved_in_chromium_with_a_passkey(page: Any, server: Serv
     page.click("#use-passkey")
     page.wait_for_selector("#accounts")
     assert page.inner_text("#who") == name
+
+
+# -- the AWS CLI v2 (Debian's awscli) ---------------------------------------------------------------
+
+AWS_V2 = Path("/usr/bin/aws")
+
+
+def _rules_to(endpoint: str, service: str, version: str, data: Path) -> None:
+    """An endpoint rule set sending ``service`` to ``endpoint`` whatever the region, in a botocore
+    data directory (``AWS_DATA_PATH``): the CLI 2.9 that Debian ships predates AWS_ENDPOINT_URL."""
+    shipped = Path(
+        f"/usr/lib/python3/dist-packages/awscli/botocore/data/{service}/{version}/endpoint-rule-set-1.json"
+    )
+    rules = json.loads(shipped.read_text())
+    rules["rules"] = [
+        {"conditions": [], "endpoint": {"url": endpoint, "properties": {}, "headers": {}}, "type": "endpoint"}
+    ]
+    target = data / service / version
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "endpoint-rule-set-1.json").write_text(json.dumps(rules))
+
+
+@pytest.mark.skipif(not AWS_V2.exists(), reason="Debian's awscli (AWS CLI v2) is not installed")
+def test_aws_cli_v2_sso_login_and_logout(
+    server: Server, setup: Setup, person: Person, tmp_path: Path
+) -> None:
+    version = subprocess.run([str(AWS_V2), "--version"], capture_output=True, text=True, timeout=60).stdout
+    if not version.startswith("aws-cli/2."):
+        pytest.skip(f"{AWS_V2} is not the AWS CLI v2: {version}")
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    data = tmp_path / "models"
+    for service, api in (("sso-oidc", "2019-06-10"), ("sso", "2019-06-10"), ("sts", "2011-06-15")):
+        _rules_to(server.endpoint, service, api, data)
+    config = home / ".aws" / "config"
+    config.write_text(
+        f"""[profile dev]
+sso_session = iamd
+sso_account_id = {setup.member}
+sso_role_name = Inspect
+region = {REGION}
+
+[sso-session iamd]
+sso_start_url = {server.endpoint}/start
+sso_region = {REGION}
+sso_registration_scopes = sso:account:access
+"""
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        HOME=str(home), AWS_CONFIG_FILE=str(config), AWS_DATA_PATH=str(data), AWS_EC2_METADATA_DISABLED="true"
+    )
+    login = subprocess.Popen(
+        [str(AWS_V2), "sso", "login", "--profile", "dev", "--no-browser"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert login.stdout is not None
+        shown = ""
+        code = None
+        deadline = time.monotonic() + 60
+        while code is None and time.monotonic() < deadline:
+            line = login.stdout.readline()
+            shown += line
+            found = re.search(r"\b([B-Z]{4}-[B-Z]{4})\b", line)
+            code = found.group(1) if found else None
+        assert code, shown
+        assert f"{server.endpoint}/start/device" in shown
+        person.sign_in(f"/start/device?user_code={code}")
+        person.post("/start/device", user_code=code, decision="approve")
+        out, _ = login.communicate(timeout=60)
+    finally:
+        if login.poll() is None:
+            login.kill()
+    assert login.returncode == 0, shown + (out or "")
+    assert "Successfully logged into Start URL" in out
+    cached = [json.loads(p.read_text()) for p in (home / ".aws" / "sso" / "cache").glob("*.json")]
+    assert any("accessToken" in c and "refreshToken" in c for c in cached)
+    whoami = subprocess.run(
+        [str(AWS_V2), "sts", "get-caller-identity", "--profile", "dev", "--output", "json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert whoami.returncode == 0, whoami.stderr
+    assert json.loads(whoami.stdout)["Arn"].endswith(f"/{USER}")
+    listed = subprocess.run(
+        [
+            str(AWS_V2),
+            "sso",
+            "list-accounts",
+            "--profile",
+            "dev",
+            "--output",
+            "json",
+            "--access-token",
+            next(c["accessToken"] for c in cached if "accessToken" in c),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert listed.returncode == 0 and setup.member in listed.stdout, listed.stderr
+    logout = subprocess.run(
+        [str(AWS_V2), "sso", "logout", "--profile", "dev"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert logout.returncode == 0, logout.stderr
+    token = next(c["accessToken"] for c in cached if "accessToken" in c)
+    with pytest.raises(ClientError) as refused:
+        portal_client(server.endpoint).list_accounts(accessToken=token)
+    assert code_of(refused) == "UnauthorizedException"
