@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
-from tests.e2e.harness import ACCOUNT_ID, Server, add_account, start_server, stop_server
+from tests.e2e.harness import ACCOUNT_ID, CLIENT_CONFIG, Server, add_account, start_server, stop_server
 
 ROLE_NAME = re.compile(r"AWSReservedSSO_(?P<set>[\w+=,.@-]+)_(?P<suffix>[0-9a-f]{16})")
 PROVIDER = re.compile(r"AWSSSO_[0-9a-f]{16}_DO_NOT_DELETE")
@@ -228,6 +229,59 @@ def test_a_caller_without_sso_permissions_is_denied(server: Server, org: Org) ->
     assert "sso:CreatePermissionSet" in message_of(exc)
 
 
+def test_an_instance_homed_outside_us_east_1_puts_its_region_in_the_role_path(server: Server) -> None:
+    key, secret = add_account(server, "888888888888", "europe")
+
+    def client(service: str, **creds: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=server.endpoint,
+            region_name="eu-west-2",
+            aws_access_key_id=creds.get("key", key),
+            aws_secret_access_key=creds.get("secret", secret),
+            aws_session_token=creds.get("token"),
+            config=CLIENT_CONFIG,
+        )
+
+    orgs = client("organizations")
+    orgs.create_organization()
+    member = _create_account(orgs, "eu-dev")
+    sso = client("sso-admin")
+    instance = sso.create_instance(Name="europe")["InstanceArn"]
+    described = sso.describe_instance(InstanceArn=instance)
+    assert described["PrimaryRegion"] == "eu-west-2"
+    assert sso.list_regions(InstanceArn=instance)["Regions"][0]["RegionName"] == "eu-west-2"
+    user = client("identitystore").create_user(
+        IdentityStoreId=described["IdentityStoreId"],
+        UserName="eve",
+        DisplayName="Eve",
+        Name={"GivenName": "Eve", "FamilyName": "Doe"},
+    )["UserId"]
+    ps = sso.create_permission_set(InstanceArn=instance, Name="Regional")["PermissionSet"]["PermissionSetArn"]
+    status = sso.create_account_assignment(
+        InstanceArn=instance,
+        TargetId=member,
+        TargetType="AWS_ACCOUNT",
+        PermissionSetArn=ps,
+        PrincipalType="USER",
+        PrincipalId=user,
+    )["AccountAssignmentCreationStatus"]
+    assert status["Status"] == "SUCCEEDED"
+    creds = client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="look"
+    )["Credentials"]
+    member_iam = client(
+        "iam", key=creds["AccessKeyId"], secret=creds["SecretAccessKey"], token=creds["SessionToken"]
+    )
+    [role] = _reserved_roles(member_iam)
+    assert role["Path"] == "/aws-reserved/sso.amazonaws.com/eu-west-2/"
+    assert ROLE_NAME.fullmatch(role["RoleName"])
+    # The instance is seen from its home Region only, unless every Region is asked for.
+    assert server.client("sso-admin", key, secret).list_instances()["Instances"] == []
+    listed = server.client("sso-admin", key, secret).list_instances(RegionScope="ALL_REGIONS")["Instances"]
+    assert [i["InstanceArn"] for i in listed] == [instance]
+
+
 # -- permission sets --------------------------------------------------------------------------------
 
 
@@ -418,12 +472,16 @@ def test_assignments_provision_protected_roles_in_member_accounts(sso: Any, org:
     assert sso.list_permission_sets_provisioned_to_account(InstanceArn=org.instance, AccountId=org.dev)[
         "PermissionSets"
     ] == [ps]
+    outsider = sso.list_permission_sets_provisioned_to_account(
+        InstanceArn=org.instance, AccountId="123412341234"
+    )
+    assert outsider["PermissionSets"] == []
     with pytest.raises(ClientError) as exc:
         sso.delete_permission_set(**base)
     assert code_of(exc) == "ConflictException"
 
 
-def test_provisioned_roles_are_protected_from_iam(sso: Any, org: Org) -> None:
+def test_provisioned_roles_are_protected_from_iam(server: Server, sso: Any, org: Org) -> None:
     ps = _permission_set(sso, org, "Guarded")
     sso.put_inline_policy_to_permission_set(
         InstanceArn=org.instance,
@@ -462,6 +520,14 @@ def test_provisioned_roles_are_protected_from_iam(sso: Any, org: Org) -> None:
             "this role is only modifiable by AWS"
         ), action
     assert iam.list_role_policies(RoleName=name)["PolicyNames"] == ["AwsSSOInlinePolicy"]
+    # STS: "AssumeRoleWithSAML will not work on IAM Identity Center managed roles."
+    role = iam.get_role(RoleName=name)["Role"]
+    provider = role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Federated"]
+    with pytest.raises(ClientError) as exc:
+        server.client("sts").assume_role_with_saml(
+            RoleArn=role["Arn"], PrincipalArn=provider, SAMLAssertion="PHNhbWw+PC9zYW1sPg=="
+        )
+    assert code_of(exc) == "AccessDenied"
 
 
 def test_changes_reach_accounts_only_through_provision_permission_set(sso: Any, org: Org) -> None:
@@ -703,3 +769,177 @@ def test_in_the_management_account_provisioning_uses_the_callers_iam_permissions
     # The bootstrap administrator may: the role is made in the management account itself.
     assert sso.create_account_assignment(**args)["AccountAssignmentCreationStatus"]["Status"] == "SUCCEEDED"
     assert _role_for(iam, "Management")["Path"] == "/aws-reserved/sso.amazonaws.com/"
+
+
+def test_the_readme_walk_through_with_the_aws_cli(server: Server, org: Org) -> None:
+    """The README's commands, as a newcomer pastes them (the AWS CLI from this venv)."""
+
+    def aws(*args: str) -> Any:
+        done = server.cli(*args)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    alice = aws(
+        "identitystore",
+        "create-user",
+        "--identity-store-id",
+        org.identity_store,
+        "--user-name",
+        "alice",
+        "--display-name",
+        "Alice Doe",
+        "--name",
+        "GivenName=Alice,FamilyName=Doe",
+    )["UserId"]
+    ps = aws(
+        "sso-admin",
+        "create-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--name",
+        "ReadOnly",
+        "--session-duration",
+        "PT4H",
+    )["PermissionSet"]["PermissionSetArn"]
+    aws(
+        "sso-admin",
+        "attach-managed-policy-to-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--managed-policy-arn",
+        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    )
+    target = ["--target-id", org.dev, "--target-type", "AWS_ACCOUNT", "--principal-type", "USER"]
+    created = aws(
+        "sso-admin",
+        "create-account-assignment",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        *target,
+        "--principal-id",
+        alice,
+    )
+    assert created["AccountAssignmentCreationStatus"]["Status"] == "SUCCEEDED"
+    name = _role_for(org.dev_iam, "ReadOnly")["RoleName"]
+    aws(
+        "sso-admin",
+        "put-inline-policy-to-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--inline-policy",
+        doc({"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}),
+    )
+    stale = aws(
+        "sso-admin",
+        "list-accounts-for-provisioned-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--provisioning-status",
+        "LATEST_PERMISSION_SET_NOT_PROVISIONED",
+    )
+    assert stale["AccountIds"] == [org.dev]
+    aws(
+        "sso-admin",
+        "provision-permission-set",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        "--target-type",
+        "ALL_PROVISIONED_ACCOUNTS",
+    )
+    assert org.dev_iam.list_role_policies(RoleName=name)["PolicyNames"] == ["AwsSSOInlinePolicy"]
+    aws(
+        "sso-admin",
+        "delete-account-assignment",
+        "--instance-arn",
+        org.instance,
+        "--permission-set-arn",
+        ps,
+        *target,
+        "--principal-id",
+        alice,
+    )
+    assert not [r for r in _reserved_roles(org.dev_iam) if r["RoleName"] == name]
+
+
+def test_a_delegated_administrator_manages_the_organization_instance_but_not_the_management_account(
+    server: Server, sso: Any, org: Org
+) -> None:
+    orgs = server.client("organizations")
+    orgs.enable_aws_service_access(ServicePrincipal="sso.amazonaws.com")
+    orgs.register_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
+    try:
+        creds = server.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{org.prod}:role/OrganizationAccountAccessRole", RoleSessionName="admin"
+        )["Credentials"]
+        delegated = server.client(
+            "sso-admin", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+        )
+        assert [i["InstanceArn"] for i in delegated.list_instances()["Instances"]] == [org.instance]
+        ps = delegated.create_permission_set(InstanceArn=org.instance, Name="ByDelegate")["PermissionSet"][
+            "PermissionSetArn"
+        ]
+        user = org.user()
+        assert _assign(delegated, org, ps, org.dev, "USER", user)["Status"] == "SUCCEEDED"
+        with pytest.raises(ClientError) as exc:
+            _assign(delegated, org, ps, ACCOUNT_ID, "USER", user)
+        assert code_of(exc) == "AccessDeniedException" and "management account" in message_of(exc)
+        with pytest.raises(ClientError) as exc:
+            delegated.delete_instance(InstanceArn=org.instance)
+        assert code_of(exc) == "AccessDeniedException"
+        in_management = _permission_set(sso, org, "InManagement")
+        assert _assign(sso, org, in_management, ACCOUNT_ID, "USER", user)["Status"] == "SUCCEEDED"
+        with pytest.raises(ClientError) as exc:
+            delegated.update_permission_set(
+                InstanceArn=org.instance, PermissionSetArn=in_management, Description="changed"
+            )
+        assert code_of(
+            exc
+        ) == "AccessDeniedException" and "provisioned to the management account" in message_of(exc)
+        delegated.update_permission_set(InstanceArn=org.instance, PermissionSetArn=ps, Description="changed")
+        _unassign(delegated, org, ps, org.dev, "USER", user)
+    finally:
+        orgs.deregister_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
+
+
+def test_sso_admin_calls_are_on_the_trail(server: Server, sso: Any, org: Org) -> None:
+    pages = (
+        server.client("cloudtrail")
+        .get_paginator("lookup_events")
+        .paginate(LookupAttributes=[{"AttributeKey": "EventSource", "AttributeValue": "sso.amazonaws.com"}])
+    )
+    events = [e for page in pages for e in page["Events"]]
+    names = {e["EventName"] for e in events}
+    assert {"CreateInstance", "CreatePermissionSet", "CreateAccountAssignment"} <= names
+    denied = [json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] == "CreatePermissionSet"]
+    assert any(
+        d.get("errorCode") == "AccessDenied" or d.get("errorCode") == "AccessDeniedException" for d in denied
+    )
+
+
+def test_deleting_the_instance_removes_its_roles_providers_and_people(
+    server: Server, sso: Any, org: Org
+) -> None:
+    """(Last in this module: the organization instance is gone afterwards.)"""
+    ps = _permission_set(sso, org, "Farewell")
+    _assign(sso, org, ps, org.dev, "GROUP", org.group())
+    assert _reserved_roles(org.dev_iam)
+    sso.delete_instance(InstanceArn=org.instance)
+    for member in (org.dev_iam, org.prod_iam):
+        assert _reserved_roles(member) == []
+        assert not [p for p in member.list_saml_providers()["SAMLProviderList"] if PROVIDER.search(p["Arn"])]
+    assert sso.list_instances()["Instances"] == []
+    with pytest.raises(ClientError) as exc:
+        org.people.list_users(IdentityStoreId=org.identity_store)
+    assert code_of(exc) == "ResourceNotFoundException"
+    again = sso.create_instance(Name="again")["InstanceArn"]  # the account may enable Identity Center again
+    assert again != org.instance

@@ -21,7 +21,6 @@ from iamd.services.identitycenter.common import (
     management_account,
     multi_account,
     not_found,
-    organization_accounts,
     page,
     page_list,
     permission_set_for,
@@ -350,10 +349,6 @@ def list_permission_sets_provisioned_to_account(
     multi_account(instance)
     account = params["AccountId"]
     account_resource(ctx, account)
-    if account not in organization_accounts(ctx, instance):
-        raise validation(
-            f"AccountId {account} is not an AWS account in the organization of instance {instance.arn}."
-        )
     ic = ctx.uow.identity_center
     provisioned = ic.provisioned_in_account(instance.arn, account)
     latest = ic.latest_revisions([p.permission_set_arn for p in provisioned])

@@ -169,8 +169,6 @@ def delete_instance(ctx: OperationContext, params: dict[str, Any]) -> None:
         deprovision(ctx, instance, provisioned.permission_set_arn, provisioned.target_id)
     ctx.uow.identity_store.delete_store(instance.identity_store_id)  # its users, groups, tokens…
     ic.delete_instance(instance.arn)
-    if ctx.uow.identity_store.find_store(instance.identity_store_id) is not None:
-        ctx.uow.identity_store.delete_store(instance.identity_store_id)  # its users and groups go too
 
 
 # -- Regions ---------------------------------------------------------------------------------------

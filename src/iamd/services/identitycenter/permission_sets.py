@@ -13,10 +13,12 @@ from iamd.policy import PolicyKind
 from iamd.policy.acceptance import first_refusal
 from iamd.services.framework import OperationContext, operation
 from iamd.services.identitycenter.common import (
+    access_denied,
     check_session_duration,
     conflict,
     hex_id,
     instance_for,
+    management_account,
     multi_account,
     not_found,
     page,
@@ -60,6 +62,21 @@ def _set(
     instance = instance_for(ctx, params["InstanceArn"])
     multi_account(instance)
     return instance, permission_set_for(ctx, instance, params["PermissionSetArn"], context)
+
+
+def _changing(ctx: OperationContext, params: dict[str, Any]) -> tuple[InstanceRecord, PermissionSetRecord]:
+    """The set a write names. A delegated administrator may not change a set provisioned to the
+    management account (User Guide, troubleshooting: "You can't delete/modify/remove/assign access
+    to permission sets provisioned in the management account")."""
+    instance, permission_set = _set(ctx, params)
+    if ctx.account_id != instance.owner_account_id:
+        managed = management_account(ctx, instance)
+        if ctx.uow.identity_center.find_provisioned(permission_set.arn, managed or "") is not None:
+            raise access_denied(
+                f"Account {ctx.account_id} is a delegated administrator: it cannot change PermissionSet "
+                f"{permission_set.arn}, which is provisioned to the management account {managed}."
+            )
+    return instance, permission_set
 
 
 @operation(SERVICE, "CreatePermissionSet")
@@ -115,7 +132,7 @@ def list_permission_sets(ctx: OperationContext, params: dict[str, Any]) -> dict[
 
 @operation(SERVICE, "UpdatePermissionSet")
 def update_permission_set(ctx: OperationContext, params: dict[str, Any]) -> None:
-    _, permission_set = _set(ctx, params)
+    _, permission_set = _changing(ctx, params)
     changes: dict[str, Any] = {}
     if "SessionDuration" in params:
         check_session_duration(params["SessionDuration"])
@@ -130,7 +147,7 @@ def update_permission_set(ctx: OperationContext, params: dict[str, Any]) -> None
 
 @operation(SERVICE, "DeletePermissionSet")
 def delete_permission_set(ctx: OperationContext, params: dict[str, Any]) -> None:
-    instance, permission_set = _set(ctx, params)
+    instance, permission_set = _changing(ctx, params)
     ic = ctx.uow.identity_center
     if ic.count_assignments(permission_set.arn):
         raise conflict(
@@ -159,7 +176,7 @@ def _room_for_one(permission_set: PermissionSetRecord) -> None:
 
 @operation(SERVICE, "AttachManagedPolicyToPermissionSet")
 def attach_managed_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    _, permission_set = _set(ctx, params)
+    _, permission_set = _changing(ctx, params)
     arn = params["ManagedPolicyArn"]
     if aws_managed_policy(ctx, arn) is None:
         raise validation(f"Policy {arn} does not exist: ManagedPolicyArn names an AWS managed policy.")
@@ -173,7 +190,7 @@ def attach_managed_policy(ctx: OperationContext, params: dict[str, Any]) -> None
 
 @operation(SERVICE, "DetachManagedPolicyFromPermissionSet")
 def detach_managed_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    _, permission_set = _set(ctx, params)
+    _, permission_set = _changing(ctx, params)
     arn = params["ManagedPolicyArn"]
     if arn not in permission_set.managed_policies:
         raise not_found(f"Managed policy {arn} is not attached to PermissionSet {permission_set.arn}.")
@@ -203,7 +220,7 @@ def _reference(params: dict[str, Any]) -> tuple[str, str]:
 
 @operation(SERVICE, "AttachCustomerManagedPolicyReferenceToPermissionSet")
 def attach_customer_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    _, permission_set = _set(ctx, params)
+    _, permission_set = _changing(ctx, params)
     name, path = _reference(params)
     if any(n == name and p == path for n, p in permission_set.customer_policies):
         raise conflict(
@@ -217,7 +234,7 @@ def attach_customer_policy(ctx: OperationContext, params: dict[str, Any]) -> Non
 
 @operation(SERVICE, "DetachCustomerManagedPolicyReferenceFromPermissionSet")
 def detach_customer_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    _, permission_set = _set(ctx, params)
+    _, permission_set = _changing(ctx, params)
     name, path = _reference(params)
     if (name, path) not in permission_set.customer_policies:
         raise not_found(
@@ -245,7 +262,7 @@ def list_customer_policies(ctx: OperationContext, params: dict[str, Any]) -> dic
 
 @operation(SERVICE, "PutInlinePolicyToPermissionSet")
 def put_inline_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    _, permission_set = _set(ctx, params)
+    _, permission_set = _changing(ctx, params)
     document = params["InlinePolicy"]
     refusal = first_refusal(document, PolicyKind.INLINE_ROLE)
     if refusal is not None:
@@ -263,7 +280,7 @@ def get_inline_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str
 
 @operation(SERVICE, "DeleteInlinePolicyFromPermissionSet")
 def delete_inline_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
-    _, permission_set = _set(ctx, params)
+    _, permission_set = _changing(ctx, params)
     if permission_set.inline_policy is not None:
         ctx.uow.identity_center.update_permission_set(permission_set.arn, inline_policy=None)
 
@@ -273,7 +290,7 @@ def delete_inline_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
 
 @operation(SERVICE, "PutPermissionsBoundaryToPermissionSet")
 def put_boundary(ctx: OperationContext, params: dict[str, Any]) -> None:
-    _, permission_set = _set(ctx, params)
+    _, permission_set = _changing(ctx, params)
     boundary = params["PermissionsBoundary"]
     managed, reference = boundary.get("ManagedPolicyArn"), boundary.get("CustomerManagedPolicyReference")
     if (managed is None) == (reference is None):
@@ -307,7 +324,7 @@ def get_boundary(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any
 
 @operation(SERVICE, "DeletePermissionsBoundaryFromPermissionSet")
 def delete_boundary(ctx: OperationContext, params: dict[str, Any]) -> None:
-    _, permission_set = _set(ctx, params)
+    _, permission_set = _changing(ctx, params)
     if permission_set.boundary is None:
         raise not_found(f"PermissionSet {permission_set.arn} has no permissions boundary.")
     ctx.uow.identity_center.update_permission_set(permission_set.arn, boundary=None)

@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
+from iamd.services.accessanalyzer.findings import role_trust_changed
 from iamd.services.framework import OperationContext
+from iamd.services.iam.roles import MAX_ROLES
 from iamd.services.identitycenter.common import hex_id
 from iamd.store.identity_center import InstanceRecord, PermissionSetRecord, ProvisionedRecord
 from iamd.store.records import ManagedPolicyRecord
@@ -167,6 +169,17 @@ def _caller_may(ctx: OperationContext, account_id: str, action: str, resource: s
         ) from None
 
 
+def _check_quota(ctx: OperationContext, permission_set: PermissionSetRecord, account_id: str) -> None:
+    """A new role counts against the account's IAM roles quota (spec §4.1)."""
+    if ctx.uow.identity_center.find_provisioned(permission_set.arn, account_id) is not None:
+        return
+    if ctx.uow.accounts.summary(account_id).roles >= MAX_ROLES:
+        raise ProvisioningFailed(
+            f"Received a 409 status error: Cannot exceed quota for RolesPerAccount: {MAX_ROLES} "
+            f"(AWS account {account_id})."
+        )
+
+
 def _check_caller(
     ctx: OperationContext,
     instance: InstanceRecord,
@@ -216,6 +229,7 @@ def provision(
     provider). Raises :class:`ProvisioningFailed`, having written nothing, when a policy the set
     names is missing."""
     resolved = _resolve(ctx, permission_set, account_id)
+    _check_quota(ctx, permission_set, account_id)
     _check_caller(ctx, instance, permission_set, account_id, resolved)
     ic = ctx.uow.identity_center
     existing = ic.find_provisioned(permission_set.arn, account_id)
@@ -234,6 +248,7 @@ def provision(
             description=permission_set.description,
             max_session_duration=MAX_SESSION_DURATION,
         )
+        role_trust_changed(ctx, account_id, _arn(account_id, role.path, role.name), role.trust_policy)
     else:
         role = ctx.uow.roles.update(
             role.id,
@@ -280,6 +295,11 @@ def _delete_role(ctx: OperationContext, account_id: str, role_name: str) -> None
             ctx.uow.inline_policies.delete("role", role.id, name)
     ctx.uow.roles.set_permissions_boundary(role.id, None)
     ctx.uow.roles.delete(role.id)
+    role_trust_changed(ctx, account_id, _arn(account_id, role.path, role.name), None)
+
+
+def _arn(account_id: str, path: str, name: str) -> str:
+    return f"arn:aws:iam::{account_id}:role{path}{name}"
 
 
 def deprovision(
@@ -303,4 +323,6 @@ def check_provisionable(
     ctx: OperationContext, instance: InstanceRecord, permission_set: PermissionSetRecord, account_id: str
 ) -> None:
     """Raise :class:`ProvisioningFailed` when the set cannot be provisioned to ``account_id``."""
-    _check_caller(ctx, instance, permission_set, account_id, _resolve(ctx, permission_set, account_id))
+    resolved = _resolve(ctx, permission_set, account_id)
+    _check_quota(ctx, permission_set, account_id)
+    _check_caller(ctx, instance, permission_set, account_id, resolved)

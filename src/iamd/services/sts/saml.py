@@ -245,7 +245,15 @@ def _decode(assertion: str) -> bytes:
 @operation("sts", "AssumeRoleWithSAML", readonly=True, heavy=True)
 def assume_role_with_saml(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     arn, provider_arn = params["RoleArn"], params["PrincipalArn"]
-    account, _, _ = parse_role_arn(arn)
+    account, _, role_name = parse_role_arn(arn)
+    if role_name.startswith("AWSReservedSSO_"):
+        # STS API Reference: "AssumeRoleWithSAML will not work on IAM Identity Center managed roles.
+        # These roles' names start with AWSReservedSSO_." Their sessions come from the access portal.
+        ctx.authorized = True
+        raise AccessDenied(
+            "Not authorized to perform sts:AssumeRoleWithSAML: IAM Identity Center's roles "
+            f"({role_name}) are used through the AWS access portal only"
+        )
     found = _PROVIDER_ARN.fullmatch(provider_arn)
     if found is None:
         raise ValidationError(f"{provider_arn} is not a SAML provider ARN.")
