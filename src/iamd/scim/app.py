@@ -157,6 +157,11 @@ class ScimApp:
                     403,
                     "Access to this identity store from this address is denied by its network configuration.",
                 )
+            if (
+                parts[:1] in (("ServiceProviderConfig",), ("ResourceTypes",), ("Schemas",))
+                and request.method != "GET"
+            ):
+                raise ScimError(405, f"{request.method} is not allowed on /{parts[0]}: it is read-only.")
             body = _body(raw) if request.method in ("POST", "PUT", "PATCH") else None
             call = Call(
                 request.method, parts, dict(request.query_params), body, self.base(request), now, token, name

@@ -21,6 +21,7 @@ from iamd.scim.resources import (
     ScimError,
     group_resource,
     invalid,
+    project,
     text,
     user_from_scim,
     user_resource,
@@ -41,6 +42,19 @@ CREATED_BY: Final = "SCIM"
 
 
 def dispatch(uow: UnitOfWork, call: Call) -> Answer:
+    """The answer to ``call``, with ``attributes``/``excludedAttributes`` applied to the
+    resources it returns."""
+    status, body, headers = _dispatch(uow, call)
+    attributes, excluded = call.query.get("attributes"), call.query.get("excludedAttributes")
+    if isinstance(body, dict) and (attributes or excluded) and call.parts[:1] in (("Users",), ("Groups",)):
+        if "Resources" in body:
+            body["Resources"] = [project(r, attributes, excluded) for r in body["Resources"]]
+        else:
+            body = project(body, attributes, excluded)
+    return status, body, headers
+
+
+def _dispatch(uow: UnitOfWork, call: Call) -> Answer:
     head = call.parts[0] if call.parts else ""
     rest = call.parts[1:]
     if len(rest) > 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from iamd.scim.filters import Compare, FilterError, Path, matches, parse_path
 from iamd.scim.resources import ENTERPRISE_URN, PATCH_URN, USER_URN, ScimError, invalid
@@ -48,8 +48,37 @@ def operations_of(body: Mapping[str, Any]) -> list[tuple[str, str | None, Any]]:
     return out
 
 
+_CANONICAL: Final = {
+    name.lower(): name
+    for name in (
+        "userName",
+        "displayName",
+        "nickName",
+        "profileUrl",
+        "userType",
+        "preferredLanguage",
+        "externalId",
+        "phoneNumbers",
+        "givenName",
+        "familyName",
+        "middleName",
+        "honorificPrefix",
+        "honorificSuffix",
+        "streetAddress",
+        "postalCode",
+        "employeeNumber",
+        "costCenter",
+    )
+}
+
+
 def _key(doc: Mapping[str, Any], name: str) -> str | None:
     return next((k for k in doc if k.lower() == name.lower()), None)
+
+
+def _new_key(doc: Mapping[str, Any], name: str) -> str:
+    """``name`` as ``doc`` spells it, else in its canonical camel case (paths come lower-cased)."""
+    return _key(doc, name) or _CANONICAL.get(name.lower(), name)
 
 
 def _parse(path: str) -> Path:
@@ -129,7 +158,7 @@ def patch_user(
             continue
         parsed = _parse(path)
         holder, name = _container(doc, parsed.attribute)
-        key = _key(holder, name) or name
+        key = _new_key(holder, name)
         current = holder.get(key)
         if parsed.selector is not None:
             items = current if isinstance(current, list) else []
@@ -154,7 +183,7 @@ def patch_user(
                         raise invalid(f"The value for {path} must be an object.")
                     _merge(items[n], value)
                 else:
-                    items[n][_key(items[n], parsed.sub) or parsed.sub] = value
+                    items[n][_new_key(items[n], parsed.sub)] = value
             holder[key] = items
             continue
         if parsed.sub is not None:
@@ -163,7 +192,7 @@ def patch_user(
                 inner = holder[key] = {}
             if not isinstance(inner, dict):
                 raise invalid(f"{parsed.attribute} has no sub-attributes.", "invalidPath")
-            sub = _key(inner, parsed.sub) or parsed.sub
+            sub = _new_key(inner, parsed.sub)
             if op == "remove":
                 inner.pop(sub, None)
             else:

@@ -172,6 +172,8 @@ def scim_enterprise(value: Any) -> dict[str, Any]:
     parts = _lower_keys(value, ENTERPRISE_URN)
     out: dict[str, Any] = {}
     for key, part in parts.items():
+        if key == "schemas":
+            continue
         field = ENTERPRISE_FIELDS.get(key)
         if field is None:
             raise invalid(f"{ENTERPRISE_URN} has no attribute {key}.", "invalidSyntax")
@@ -271,7 +273,11 @@ def user_resource(user: IdsUserRecord, base: str, groups: Sequence[IdsGroupRecor
     enterprise = (attrs.get("Extensions") or {}).get(ENTERPRISE)
     if enterprise:
         schemas.append(ENTERPRISE_URN)
-        out[ENTERPRISE_URN] = dict(enterprise)
+        extension = dict(enterprise)
+        manager = extension.get("manager")
+        if isinstance(manager, dict) and manager.get("value"):
+            extension["manager"] = {"value": manager["value"], "$ref": f"{base}/Users/{manager['value']}"}
+        out[ENTERPRISE_URN] = extension
     if groups:
         out["groups"] = [
             {"value": g.id, "display": g.display_name, "$ref": f"{base}/Groups/{g.id}", "type": "direct"}
@@ -297,10 +303,86 @@ def group_resource(
     out["displayName"] = group.display_name
     if members is not None:
         out["members"] = [
-            {"value": user_id, "display": name, "$ref": f"{base}/Users/{user_id}", "type": "User"}
-            for user_id, name in members
+            {"value": user_id, "$ref": f"{base}/Users/{user_id}", "type": "User"} for user_id, _ in members
         ]
     out["meta"] = _meta(
         "Group", f"{base}/Groups/{group.id}", group.created_at, group.updated_at, group.revision
     )
     return out
+
+
+ALWAYS: Final = frozenset({"id", "schemas", "meta"})
+"""Attributes returned whatever ``attributes``/``excludedAttributes`` say (RFC 7643 §7: returned
+"always")."""
+
+
+def _names(text: str) -> list[tuple[str, str | None]]:
+    """``attributes=a,b.c,urn:…:User:d`` as (attribute, sub-attribute) pairs, lower-case; an
+    attribute of the enterprise extension keeps its URN."""
+    out: list[tuple[str, str | None]] = []
+    for raw in text.split(",")[:100]:
+        name = raw.strip()
+        if not name:
+            continue
+        lower = name.lower()
+        if lower.startswith(USER_URN.lower() + ":"):
+            lower = lower[len(USER_URN) + 1 :]
+        if lower.startswith("urn:"):
+            prefix, _, rest = lower.rpartition(":")
+            if prefix == ENTERPRISE_URN.lower():
+                out.append((ENTERPRISE_URN.lower(), rest))
+            else:
+                out.append((lower, None))
+            continue
+        attr, _, sub = lower.partition(".")
+        out.append((attr, sub or None))
+    return out
+
+
+def project(resource: dict[str, Any], attributes: str | None, excluded: str | None) -> dict[str, Any]:
+    """``resource`` with only the ``attributes`` asked for, or without the ``excluded`` ones
+    (RFC 7644 §3.4.2.5); ``id``, ``schemas`` and ``meta`` always stay."""
+    if attributes:
+        wanted = _names(attributes)
+        out: dict[str, Any] = {}
+        for key, value in resource.items():
+            lower = key.lower()
+            if lower in ALWAYS:
+                out[key] = value
+                continue
+            subs = [sub for attr, sub in wanted if attr == lower]
+            if not subs:
+                continue
+            if None in subs or not isinstance(value, dict | list):
+                out[key] = value
+            elif isinstance(value, dict):
+                out[key] = {k: v for k, v in value.items() if k.lower() in subs}
+            else:
+                out[key] = [
+                    {k: v for k, v in item.items() if k.lower() in subs} if isinstance(item, dict) else item
+                    for item in value
+                ]
+        return out
+    if excluded:
+        dropped = _names(excluded)
+        out = {}
+        for key, value in resource.items():
+            lower = key.lower()
+            subs = [sub for attr, sub in dropped if attr == lower]
+            if lower in ALWAYS or not subs:
+                out[key] = value
+            elif None in subs:
+                continue
+            elif isinstance(value, dict):
+                out[key] = {k: v for k, v in value.items() if k.lower() not in subs}
+            elif isinstance(value, list):
+                out[key] = [
+                    {k: v for k, v in item.items() if k.lower() not in subs}
+                    if isinstance(item, dict)
+                    else item
+                    for item in value
+                ]
+            else:
+                out[key] = value
+        return out
+    return resource

@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from iamd.console import console_mount
 from iamd.portal.app import portal_routes
+from iamd.portal.saml_app import saml_mount
 from iamd.scim.app import scim_mount
 from iamd.server.limits import (
     ANONYMOUS_BODY_LIMIT,
@@ -167,6 +168,7 @@ def create_app(
             console_mount(pipeline),
             *portal_routes(pipeline),
             scim_mount(pipeline),
+            saml_mount(pipeline),
             *extra_routes,
             Route("/{path:path}", aws, methods=_METHODS),
         ]

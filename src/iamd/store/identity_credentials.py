@@ -137,6 +137,8 @@ class IdsSamlIdpRow(Base):
     certificates: Mapped[list[str]] = mapped_column(JSON)
     """PEM certificates the IdP signs with."""
     metadata_xml: Mapped[str] = mapped_column(Text)
+    sp_base_url: Mapped[str | None] = mapped_column(String(2048))
+    """Where browsers reach iamd, as configured: the SP's entity id and ACS derive from it."""
     configured_at: Mapped[datetime]
 
 
@@ -194,6 +196,7 @@ class SamlIdpRecord:
     certificates: tuple[str, ...]
     metadata_xml: str
     configured_at: datetime
+    sp_base_url: str | None = None
 
 
 def _device(row: IdsMfaDeviceRow) -> IdsMfaDeviceRecord:
@@ -507,6 +510,7 @@ class IdentityCredentials(Repository):
         certificates: tuple[str, ...],
         metadata_xml: str,
         configured_at: datetime,
+        sp_base_url: str | None = None,
     ) -> SamlIdpRecord:
         """Set (or replace) the store's external IdP."""
         self._uow.writable()
@@ -516,7 +520,7 @@ class IdentityCredentials(Repository):
             row = IdsSamlIdpRow(store_id=store_id, account_id=store.account_id)
             self._session.add(row)
         row.entity_id, row.sso_url, row.certificates = entity_id, sso_url, list(certificates)
-        row.metadata_xml, row.configured_at = metadata_xml, configured_at
+        row.metadata_xml, row.configured_at, row.sp_base_url = metadata_xml, configured_at, sp_base_url
         self._session.flush()
         return _idp(row)
 
@@ -562,4 +566,5 @@ def _idp(row: IdsSamlIdpRow) -> SamlIdpRecord:
         tuple(str(c) for c in certificates),
         row.metadata_xml,
         row.configured_at,
+        row.sp_base_url,
     )
