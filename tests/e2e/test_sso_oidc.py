@@ -228,7 +228,9 @@ class Person:
         return self.totp.at(step * 30)
 
     def sign_in(self, next_path: str = "/start/", password: str = PASSWORD) -> requests.Response:
-        self.get(next_path)
+        answer = self.get(next_path)
+        if 'id="signin-form"' not in self.page:
+            return answer  # signed in already
         answer = self.post("/start/signin", username=USER, password=password)
         if "/register-mfa" in answer.url:
             seed = re.search(r'<code id="seed">([A-Z2-7]+)</code>', self.page)

@@ -116,6 +116,7 @@ class Portal:
         self.throttle = SignInThrottle()
         pipeline.on_reset.append(self.throttle.clear)
         pipeline.on_reset.append(oidc.polls.clear)
+        pipeline.on_reset.append(oidc.registrations.clear)
         self.hashing = password_hashing()
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("iamd.portal", "templates"),

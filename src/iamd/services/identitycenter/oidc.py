@@ -142,8 +142,12 @@ class _Registrations:
                 self._seen.popitem(last=False)
             return allowed
 
+    def clear(self) -> None:
+        with self._lock:
+            self._seen.clear()
 
-_registrations = _Registrations()
+
+registrations = _Registrations()
 
 
 def _client(ctx: OperationContext, params: dict[str, Any]) -> ClientRecord:
@@ -213,7 +217,7 @@ def register_client(ctx: OperationContext, params: dict[str, Any]) -> dict[str, 
         raise oidc_error("InvalidRedirectUriException", "The authorization_code grant needs a redirect URI.")
     issuer_url = _text(params, "issuerUrl", MAX_TEXT)
     _text(params, "entitledApplicationArn", MAX_TEXT)
-    if not _registrations.allow(ctx.info.source_ip, time.monotonic()):
+    if not registrations.allow(ctx.info.source_ip, time.monotonic()):
         raise oidc_error("SlowDownException", "Too many client registrations from this address; wait.")
     if ctx.uow.sso_portal.count_clients(ctx.now) >= MAX_CLIENTS:
         raise oidc_error("SlowDownException", "Too many clients are registered; try again later.")
