@@ -14,7 +14,7 @@ inside the operation's transaction, that scheme's :meth:`Authenticator.authentic
 - **SigV4 with an access key** (``AKIA…``): the key's secret from the store, cached per key and
   invalidated by the account's generation counter.
 - **Bearer token** (the access portal's ``sso`` API, header ``x-amz-sso_bearer_token``): a service
-  registers how its tokens open (:func:`register_bearer`).
+  registers how its tokens open (:func:`iamd.services.bearer.register_bearer`).
 - **Unsigned**: only operations the model marks as unauthenticated (``authtype: none`` /
   ``smithy.api#noAuth``: STS's AssumeRoleWithWebIdentity and AssumeRoleWithSAML, ``sso-oidc``) run
   unsigned, as the anonymous caller; any other operation answers MissingAuthenticationToken.
@@ -25,12 +25,12 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from iamd.authz import Principal
 from iamd.server.caller import caller_for_key
+from iamd.services.bearer import opener_for
 from iamd.services.framework import Caller
 from iamd.services.rolesanywhere import sessions as x509_sessions
 from iamd.store.schema import AWS_ACCOUNT
@@ -56,9 +56,7 @@ __all__ = [
     "Authenticated",
     "Authenticator",
     "Authenticators",
-    "BearerOpener",
     "Credentials",
-    "register_bearer",
 ]
 
 BEARER_HEADER = "x-amz-sso_bearer_token"
@@ -340,18 +338,6 @@ class AccessKey(Authenticator):
         return signed.scope.service
 
 
-BearerOpener = Callable[[UnitOfWork, str, OperationRef, datetime], Caller]
-"""Opens a bearer token for an operation: the caller, or AWS's error (the service's own
-UnauthorizedException for a token that is unknown, expired or revoked)."""
-
-_bearers: dict[str, BearerOpener] = {}
-
-
-def register_bearer(service: str, opener: BearerOpener) -> None:
-    """Let ``service``'s operations be called with ``x-amz-sso_bearer_token``."""
-    _bearers[service] = opener
-
-
 class BearerToken(Authenticator):
     """A bearer token in ``x-amz-sso_bearer_token`` (the access portal's ``sso`` API)."""
 
@@ -370,7 +356,7 @@ class BearerToken(Authenticator):
         ref: OperationRef,
         now: datetime,
     ) -> Authenticated:
-        opener = _bearers.get(ref.service_name)
+        opener = opener_for(ref.service_name)
         if opener is None:
             return _unsigned(request, ref)
         return Authenticated(opener(uow, request.headers.get(BEARER_HEADER) or "", ref, now))

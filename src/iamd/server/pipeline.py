@@ -19,6 +19,8 @@ import iamd.services.cloudtrail as _cloudtrail  # (registers LookupEvents; recor
 import iamd.services.iam
 import iamd.services.identitycenter as _identitycenter  # noqa: F401  (registers sso-admin)
 import iamd.services.identitycenter.identitystore
+import iamd.services.identitycenter.oidc  # (registers sso-oidc)
+import iamd.services.identitycenter.portal  # (registers the access portal API, sso)
 import iamd.services.organizations as _organizations  # noqa: F401  (registers Organizations)
 import iamd.services.rolesanywhere  # noqa: F401  (registers Roles Anywhere)
 import iamd.services.sts as _sts  # noqa: F401  (registers the STS operations)

@@ -415,13 +415,6 @@ class SsoPortal(Repository):
         row = self._session.get(SsoOidcAuthorizationRow, authorization_id)
         return _authorization(row) if row is not None else None
 
-    def polled(self, authorization_id: str, at: datetime, interval: int) -> None:
-        self._session.execute(
-            update(SsoOidcAuthorizationRow)
-            .where(SsoOidcAuthorizationRow.id == authorization_id)
-            .values(last_polled_at=at, interval=interval)
-        )
-
     def decide(
         self,
         authorization_id: str,
