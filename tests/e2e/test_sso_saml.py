@@ -274,6 +274,9 @@ def test_a_signed_assertion_starts_a_portal_session(sp: Sp, okta: Idp, server: S
     assert session.instance_arn == sp.instance_arn
     remaining = session.expires_at - datetime.now(UTC)
     assert timedelta(hours=1, minutes=50) < remaining <= timedelta(hours=2)  # SessionNotOnOrAfter caps it
+    # The access portal knows the person: its page is theirs, not the sign-in form.
+    page = httpx.get(f"{sp.base}/start/", cookies={COOKIE: secret}, follow_redirects=True, timeout=30)
+    assert page.status_code == 200 and "jane@example.com" in page.text
 
 
 def test_a_signed_response_is_accepted_too(sp: Sp, okta: Idp) -> None:
