@@ -423,3 +423,22 @@ def test_a_user_without_permission_is_denied_and_calls_are_on_the_trail(ids: Any
     assert any(
         r.get("errorCode") == "AccessDenied" or r.get("errorCode") == "AccessDeniedException" for r in denied
     )
+
+
+def test_the_aws_cli_lists_users_and_finds_one(ids: Any, server: Server) -> None:
+    _user(ids, "cli-user", "cli-user@example.com")
+    listed = server.cli("identitystore", "list-users", "--identity-store-id", STORE)
+    assert listed.returncode == 0, listed.stderr
+    assert "cli-user" in {u["UserName"] for u in json.loads(listed.stdout)["Users"]}
+    found = server.cli(
+        "identitystore",
+        "get-user-id",
+        "--identity-store-id",
+        STORE,
+        "--alternate-identifier",
+        json.dumps(
+            {"UniqueAttribute": {"AttributePath": "emails.value", "AttributeValue": "cli-user@example.com"}}
+        ),
+    )
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["UserId"].startswith(STORE[2:])
