@@ -44,7 +44,10 @@ CREATED_BY: Final = "SCIM"
 def dispatch(uow: UnitOfWork, call: Call) -> Answer:
     """The answer to ``call``, with ``attributes``/``excludedAttributes`` applied to the
     resources it returns."""
-    status, body, headers = _dispatch(uow, call)
+    try:
+        status, body, headers = _dispatch(uow, call)
+    except NotFound as exc:  # the store's own check, e.g. an entity gone since it was read
+        raise ScimError(404, f"{exc}.") from None
     attributes, excluded = call.query.get("attributes"), call.query.get("excludedAttributes")
     if isinstance(body, dict) and (attributes or excluded) and call.parts[:1] in (("Users",), ("Groups",)):
         if "Resources" in body:
@@ -514,7 +517,3 @@ def _list_groups(uow: UnitOfWork, call: Call) -> Answer:
     for resource in resources:
         resource["schemas"] = [GROUP_URN]
     return _list(resources, len(matching), start)
-
-
-def not_found_to_scim(exc: NotFound) -> ScimError:
-    return ScimError(404, str(exc))
