@@ -389,3 +389,18 @@ def test_scim2_tester_compliance(scim: Scim) -> None:
     assert not unexplained, unexplained
     passed = sum(1 for r in results if r.status in (Status.SUCCESS, Status.COMPLIANT, Status.ACCEPTABLE))
     assert passed >= 100, f"only {passed} checks passed"
+
+
+def test_scim_allow_source_ips_apply(scim: Scim) -> None:
+    scim.ids.update_identity_store(
+        IdentityStoreId=scim.store_id,
+        NetworkConfiguration={"VpceAccessRequired": False, "ScimAllowSourceIps": ["10.0.0.0/8"]},
+    )
+    try:
+        _error(scim.http.get("Users"), 403)
+    finally:
+        scim.ids.update_identity_store(
+            IdentityStoreId=scim.store_id,
+            NetworkConfiguration={"VpceAccessRequired": False, "ScimAllowSourceIps": ["127.0.0.0/8"]},
+        )
+    assert scim.http.get("Users").status_code == 200
