@@ -13,18 +13,18 @@ import pytest
 from botocore.exceptions import ClientError
 from tests.e2e.harness import ACCOUNT_ID, Server, open_data_store
 
-STORE = "d-9067642ac7"
+STORE = ""  # set by the ids fixture
 
 
 @pytest.fixture(scope="module")
 def ids(server: Server) -> Iterator[Any]:
-    store = open_data_store(server)
-    try:
-        with store.transaction() as uow:
-            if uow.identity_store.find_store(STORE) is None:
-                uow.identity_store.create_store(STORE, account_id=ACCOUNT_ID, created_at=datetime.now(UTC))
-    finally:
-        store.close()
+    """The identitystore client, after enabling Identity Center (an account instance: the
+    bootstrap account is in no organization) whose identity store the tests use."""
+    global STORE
+    sso = server.client("sso-admin")
+    arn = sso.create_instance(Name="people")["InstanceArn"]
+    STORE = sso.describe_instance(InstanceArn=arn)["IdentityStoreId"]
+    assert STORE.startswith("d-") and len(STORE) == 12
     yield server.client("identitystore")
 
 
@@ -68,7 +68,7 @@ def test_create_and_describe_a_user_with_every_attribute(ids: Any) -> None:
         Extensions={"aws:identitystore:enterprise": {"department": "R&D", "costCenter": "42"}},
     )
     user_id = created["UserId"]
-    assert user_id.startswith("9067642ac7-")
+    assert user_id.startswith(STORE[2:] + "-")
     assert created["UserArn"] == f"arn:aws:identitystore:::user/{user_id}"
     assert created["Revision"] == "1"
     user = ids.describe_user(IdentityStoreId=STORE, UserId=user_id)
@@ -150,7 +150,7 @@ def test_validation_errors_say_what_was_wrong(ids: Any) -> None:
 
 
 def test_not_found_names_the_resource_type(ids: Any) -> None:
-    missing = "9067642ac7-00000000-0000-0000-0000-000000000000"
+    missing = STORE[2:] + "-00000000-0000-0000-0000-000000000000"
     for call, kind in (
         (lambda: ids.describe_user(IdentityStoreId=STORE, UserId=missing), "USER"),
         (lambda: ids.describe_group(IdentityStoreId=STORE, GroupId=missing), "GROUP"),
@@ -423,3 +423,22 @@ def test_a_user_without_permission_is_denied_and_calls_are_on_the_trail(ids: Any
     assert any(
         r.get("errorCode") == "AccessDenied" or r.get("errorCode") == "AccessDeniedException" for r in denied
     )
+
+
+def test_the_aws_cli_lists_users_and_finds_one(ids: Any, server: Server) -> None:
+    _user(ids, "cli-user", "cli-user@example.com")
+    listed = server.cli("identitystore", "list-users", "--identity-store-id", STORE)
+    assert listed.returncode == 0, listed.stderr
+    assert "cli-user" in {u["UserName"] for u in json.loads(listed.stdout)["Users"]}
+    found = server.cli(
+        "identitystore",
+        "get-user-id",
+        "--identity-store-id",
+        STORE,
+        "--alternate-identifier",
+        json.dumps(
+            {"UniqueAttribute": {"AttributePath": "emails.value", "AttributeValue": "cli-user@example.com"}}
+        ),
+    )
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)["UserId"].startswith(STORE[2:])

@@ -19,6 +19,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from iamd.console import console_mount
+from iamd.portal.app import portal_routes
+from iamd.portal.saml_app import saml_mount
+from iamd.scim.app import scim_mount
 from iamd.server.limits import (
     ANONYMOUS_BODY_LIMIT,
     declared_length,
@@ -163,6 +166,9 @@ def create_app(
             ),
             Route(oidc_issuer.issuer_path("{account_id}") + "/.well-known/jwks.json", jwks, methods=["GET"]),
             console_mount(pipeline),
+            *portal_routes(pipeline),
+            scim_mount(pipeline),
+            saml_mount(pipeline),
             *extra_routes,
             Route("/{path:path}", aws, methods=_METHODS),
         ]

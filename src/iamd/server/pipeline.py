@@ -1,12 +1,12 @@
-"""The request pipeline (ARCHITECTURE.md): route, verify the signature, find the caller, decode,
-run the operation in one transaction with its authorization, encode the answer or the error."""
+"""The request pipeline (ARCHITECTURE.md): route, authenticate (one authenticator per scheme of
+credentials, :mod:`iamd.server.authenticators`), decode, run the operation in one transaction with
+its authorization, encode the answer or the error."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,15 +18,16 @@ import iamd.services.accessanalyzer  # (registers the Access Analyzer operations
 import iamd.services.cloudtrail as _cloudtrail  # (registers LookupEvents; records the trail)
 import iamd.services.iam
 import iamd.services.identitycenter as _identitycenter  # noqa: F401  (registers sso-admin)
-import iamd.services.identitycenter.identitystore  # noqa: F401  (registers identitystore)
+import iamd.services.identitycenter.identitystore
+import iamd.services.identitycenter.oidc  # (registers sso-oidc)
+import iamd.services.identitycenter.portal  # (registers the access portal API, sso)
 import iamd.services.organizations as _organizations  # noqa: F401  (registers Organizations)
-import iamd.services.rolesanywhere.sessions as _rolesanywhere_sessions  # (registers Roles Anywhere)
+import iamd.services.rolesanywhere  # noqa: F401  (registers Roles Anywhere)
 import iamd.services.sts as _sts  # noqa: F401  (registers the STS operations)
-from iamd.authz import Principal
 from iamd.clock import Clock
 from iamd.secrets.ids import IdSource
+from iamd.server.authenticators import Authenticated, Authenticators, Credentials
 from iamd.server.authorizer import Authorizer
-from iamd.server.caller import caller_for_key
 from iamd.services.framework import (
     DEFAULT_BUDGET_SECONDS,
     Budget,
@@ -38,7 +39,6 @@ from iamd.services.framework import (
     store_errors_as_aws,
 )
 from iamd.store import errors as store_errors
-from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.store import Store
 from iamd.store.unit import UnitOfWork
 from iamd.wire import (
@@ -46,22 +46,14 @@ from iamd.wire import (
     HttpRequest,
     HttpResponse,
     InternalFailure,
-    InvalidClientTokenId,
     OperationRef,
     Protocol,
     ServiceCatalog,
-    SignedRequest,
     SigV4Verifier,
     UnsupportedOperation,
     ValidationError,
-    check_scope,
-    has_signature,
-    parse_signature,
     protocol_for,
-    requires_auth,
 )
-from iamd.wire.regions import partition_regions, signing_regions
-from iamd.wire.sigv4 import check_scope_format
 from iamd.wire.unrouted import encode_unrouted_error
 
 __all__ = ["Pipeline", "encode_error"]
@@ -71,40 +63,6 @@ log = logging.getLogger("iamd.server")
 _LAST_USED_EVERY = timedelta(seconds=60)
 _LAST_USED_MARKS = 10_000
 """Past this many (key, service, region) marks, those older than ``_LAST_USED_EVERY`` go."""
-
-
-@dataclass(frozen=True, slots=True)
-class _KeyEntry:
-    secret: str
-    caller: Caller
-    generation: int
-
-
-class _LruCache:
-    """A small thread-safe LRU map (access key id -> verified key and caller)."""
-
-    def __init__(self, size: int) -> None:
-        self._items: OrderedDict[str, _KeyEntry] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> _KeyEntry | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def put(self, key: str, value: _KeyEntry) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
 
 
 def _forget_frames(error: BaseException) -> None:
@@ -118,11 +76,6 @@ def _forget_frames(error: BaseException) -> None:
         seen.add(id(current))
         current.__traceback__ = None
         current = current.__cause__ or current.__context__
-
-
-_ANONYMOUS = Caller(
-    principal=Principal.anonymous(), account_id="", principal_type="Anonymous", unique_id="anonymous", arn="*"
-)
 
 
 def encode_error(protocol: Protocol, service: ServiceModel, error: AwsError, request_id: str) -> HttpResponse:
@@ -145,9 +98,10 @@ def encode_error(protocol: Protocol, service: ServiceModel, error: AwsError, req
 
 @dataclass(frozen=True, slots=True)
 class Routed:
-    signed: SignedRequest | None
+    credentials: Credentials
+    """The request's credentials and their scheme (verified by ``authenticate``)."""
     error: AwsError | None
-    """A malformed signature, or (with ``ref`` None) an unknown operation."""
+    """With ``ref`` None: an unknown operation, or a service iamd does not serve."""
     ref: OperationRef | None
     readonly: bool
     waits: bool = False
@@ -187,7 +141,7 @@ class Pipeline:
         self.trail = trail
         self.catalog = catalog or ServiceCatalog()
         self.verifier = SigV4Verifier()
-        self._keys = _LruCache(4096)
+        self.authenticators = Authenticators(store, self.verifier)
         self._last_used: dict[tuple[str, str, str], datetime] = {}
         self._last_used_lock = threading.Lock()
         self.on_reset: list[Callable[[], None]] = []
@@ -201,7 +155,7 @@ class Pipeline:
         from iamd.services.policies import shared_cache
         from iamd.services.sts.oidc import jwks_cache
 
-        self._keys.clear()
+        self.authenticators.forget()
         with self._last_used_lock:
             self._last_used.clear()
         shared_cache().clear()
@@ -218,24 +172,20 @@ class Pipeline:
         return f"{'https' if connection.secure else 'http'}://{host}"
 
     def route(self, request: HttpRequest) -> Routed:
-        """Which operation ``request`` is for, and its signature's parts (nothing verified yet)."""
-        if _rolesanywhere_sessions.is_x509_session(request):
-            return self._route_x509(request)
-        signed: SignedRequest | None = None
-        auth_error: AwsError | None = None
-        if has_signature(request):
-            try:
-                signed = parse_signature(request)
-            except AwsError as error:
-                auth_error = error
+        """Which operation ``request`` is for, and its credentials' scheme and parts (nothing
+        verified yet): the scheme may route the request itself (Roles Anywhere's CreateSession),
+        and a SigV4 credential scope narrows the services to look in."""
+        credentials = self.authenticators.credentials(request)
         try:
-            ref = self.catalog.resolve(request, signing_service=signed.scope.service if signed else None)
+            ref = credentials.scheme.route(request) or self.catalog.resolve(
+                request, signing_service=credentials.signing_service
+            )
         except AwsError as error:
-            return Routed(signed, error, None, True)
+            return Routed(credentials, error, None, True)
         registration = handler_for(ref.service_name, ref.name)
         return Routed(
-            signed,
-            auth_error,
+            credentials,
+            None,
             ref,
             registration is None or registration.readonly,
             registration is not None and registration.waits,
@@ -247,38 +197,12 @@ class Pipeline:
         signature has the right shape, a current date, and an access key that exists and is active
         (or a session token that opens): such a caller may send a body up to its service's cap
         (:mod:`iamd.server.limits`). None otherwise. Nothing is verified that needs the body."""
-        if not has_signature(head):
-            return None
-        now = self.clock.now()
-        try:
-            signed = parse_signature(head)
-            check_scope_format(signed)
-            self.verifier.check_time(signed, now)
-            key_id = signed.scope.access_key_id
-            if key_id.startswith("ASIA"):
-                from iamd.server.sessions import resolver_for
-
-                resolver_for(self.store).open(signed.security_token, key_id, now)
-            elif self._keys.get(key_id) is None:
-
-                def active(uow: UnitOfWork) -> bool:
-                    signing = uow.access_keys.signing_key(key_id)
-                    return signing is not None and signing.key.status == "Active"
-
-                if not self.store.run(active, readonly=True):
-                    return None
-        except AwsError:
-            return None
-        return signed.scope.service
+        return self.authenticators.known_signer(head, self.clock.now())
 
     def refuse(self, head: HttpRequest, error: AwsError) -> HttpResponse:
         """``error`` in the envelope of the service ``head`` is for, as far as its headers tell
         (the credential scope's service, X-Amz-Target, the REST route; IAM's otherwise)."""
-        signing: str | None = None
-        try:
-            signing = parse_signature(head).scope.service if has_signature(head) else None
-        except AwsError:
-            signing = None
+        signing = self.authenticators.credentials(head).signing_service
         model = self.catalog.service("iam")
         try:
             model = self.catalog.resolve(head, signing_service=signing).service_model
@@ -296,12 +220,12 @@ class Pipeline:
         request_id = str(uuid.uuid4())
         now = self.clock.now()
         routed = routed or self.route(request)
-        signed, auth_error, ref = routed.signed, routed.error, routed.ref
+        credentials, ref = routed.credentials, routed.ref
         if ref is None:
             # Signed for a service iamd does not serve, or no operation at all: answered in the
             # protocol the client reads (iamd.wire.unrouted); nothing ran, nothing to record.
-            assert auth_error is not None
-            return encode_unrouted_error(auth_error, request, request_id, self.catalog.service("iam"))
+            assert routed.error is not None
+            return encode_unrouted_error(routed.error, request, request_id, self.catalog.service("iam"))
         protocol = protocol_for(ref.service_model)
         info = RequestInfo(
             request_id=request_id,
@@ -309,9 +233,7 @@ class Pipeline:
             operation=ref.name,
             # Unsigned calls (AssumeRoleWithWebIdentity, AssumeRoleWithSAML) name no region.
             # (A region that does not exist is refused below; the trail names the endpoint's.)
-            region=signed.scope.region
-            if signed is not None and signed.scope.region in partition_regions()
-            else "us-east-1",
+            region=credentials.region or "us-east-1",
             source_ip=connection.source_ip,
             user_agent=request.headers.get("user-agent") or "",
             secure_transport=connection.secure,
@@ -321,21 +243,11 @@ class Pipeline:
         # The trail records every request once its outcome is known (a successful write inside
         # its own transaction); recording never changes the answer.
         observed = _cloudtrail.Observed()
+        signed = credentials.sigv4  # who a request that fails authentication claims to be (trail)
         try:
-            if auth_error is not None:
-                raise auth_error
-            if signed is None:
-                if requires_auth(ref.operation_model):
-                    parse_signature(request)  # raises MissingAuthenticationToken
-            else:
-                check_scope(
-                    signed,
-                    service=ref.service_model.signing_name,
-                    regions=signing_regions(ref.service_model.endpoint_prefix),
-                )
             if self.trail is not None:
                 self.trail.before(ref)
-            output = self._run(ref, request, signed, info, now, observed)
+            output = self._run(ref, request, credentials, info, now, observed)
             response = protocol.encode_response(ref.operation_model, output, request_id)
         except AwsError as error:
             _forget_frames(error)
@@ -356,7 +268,7 @@ class Pipeline:
         self,
         ref: OperationRef,
         request: HttpRequest,
-        signed: SignedRequest | None,
+        credentials: Credentials,
         info: RequestInfo,
         now: datetime,
         observed: _cloudtrail.Observed | None = None,
@@ -365,14 +277,9 @@ class Pipeline:
         protocol = protocol_for(ref.service_model)
 
         def work(uow: UnitOfWork) -> tuple[dict[str, object] | None, Caller]:
-            if _rolesanywhere_sessions.is_session_operation(ref):
-                return self._x509_session(uow, request, info, now)
-            generations: dict[str, int]
-            if signed is None:
-                # Only operations that authenticate by their own parameters get here unsigned.
-                caller, generations = _ANONYMOUS, {}
-            else:
-                caller, generations = self._authenticate(uow, request, signed, now)
+            who: Authenticated = credentials.authenticate(uow, request, ref, now)
+            caller, generations = who.caller, who.generations
+            if who.access_key:
                 authenticated.append(caller)
             if observed is not None:
                 observed.caller, observed.recorded = caller, False
@@ -418,13 +325,16 @@ class Pipeline:
                 output = registration.handler(ctx, params)
             if not ctx.authorized:
                 raise RuntimeError(f"{ref.service_name}:{ref.name} answered without authorizing")
+            # The operation may name its caller more precisely once it knows it (the subject
+            # that Roles Anywhere's CreateSession recorded).
+            caller = ctx.caller
+            if observed is not None:
+                observed.caller = caller
             if observed is not None and self.trail is not None and not readonly:
                 self.trail.in_transaction(uow, ref, info, observed, output)
             return output, caller
 
-        # CreateSession has no registration; it writes (the subject it records).
-        session = _rolesanywhere_sessions.is_session_operation(ref)
-        readonly = registration.readonly if registration is not None else not session
+        readonly = registration.readonly if registration is not None else True
         authenticated: list[Caller] = []
         try:
             output, caller = self.store.run(work, readonly=readonly)
@@ -439,62 +349,6 @@ class Pipeline:
             observed.caller = caller
         self._note_key_use(caller, info, now)
         return output
-
-    def _route_x509(self, request: HttpRequest) -> Routed:
-        """IAM Roles Anywhere's CreateSession (``POST /sessions`` signed with an X.509 certificate:
-        ``AWS4-X509-RSA-SHA256`` / ``AWS4-X509-ECDSA-SHA256``): not in botocore's model, and not
-        signed with an access key; ``_x509_session`` authenticates it."""
-        return Routed(None, None, _rolesanywhere_sessions.session_operation(), False)  # it writes
-
-    def _x509_session(
-        self, uow: UnitOfWork, request: HttpRequest, info: RequestInfo, now: datetime
-    ) -> tuple[dict[str, object] | None, Caller]:
-        """Verify the certificate chain and the request's X.509 signature, then issue the role
-        session (:func:`iamd.services.rolesanywhere.sessions.create_session`)."""
-        ctx = _rolesanywhere_sessions.session_context(uow, info, self.ids, now)
-        output, caller = _rolesanywhere_sessions.create_session(ctx, request, self.verifier)
-        return dict(output), caller
-
-    def _authenticate(
-        self, uow: UnitOfWork, request: HttpRequest, signed: SignedRequest, now: datetime
-    ) -> tuple[Caller, dict[str, int]]:
-        """Verify the signature and return the caller, reading the database only when the key's
-        account has changed since the key was last seen (its generation counter moved)."""
-        key_id = signed.scope.access_key_id
-        if key_id.startswith("ASIA"):
-            # Session credentials: the sealed token is the session (iamd.server.sessions).
-            from iamd.server.sessions import resolver_for
-
-            resolver = resolver_for(self.store)
-            opened = []
-
-            def open_session(requested: str, token: str | None) -> str | None:
-                session = resolver.open(token, requested, now, service=signed.scope.service)
-                opened.append(session)
-                return session.secret_access_key
-
-            self.verifier.verify(request, open_session, now=now, signed=signed)
-            return resolver.caller(uow, opened[0], now)
-        entry = self._keys.get(key_id)
-        if entry is not None:
-            generations = uow.accounts.generations([entry.caller.account_id, AWS_ACCOUNT])
-            if generations.get(entry.caller.account_id) != entry.generation:
-                entry = None
-        if entry is None:
-            signing = uow.access_keys.signing_key(key_id)
-            if signing is None or signing.key.status != "Active":
-                raise InvalidClientTokenId("The security token included in the request is invalid.")
-            caller = caller_for_key(uow, signing.key)
-            generations = uow.accounts.generations([caller.account_id, AWS_ACCOUNT])
-            entry = _KeyEntry(signing.secret_access_key, caller, generations.get(caller.account_id, 0))
-            self._keys.put(key_id, entry)
-        secret = entry.secret
-
-        def lookup(requested: str, token: str | None) -> str | None:
-            return secret if requested == key_id else None
-
-        self.verifier.verify(request, lookup, now=now, signed=signed)
-        return entry.caller, generations
 
     def _note_key_use(self, caller: Caller, info: RequestInfo, now: datetime) -> None:
         """Record an access key's last use (date, service, region), at most once a minute per key

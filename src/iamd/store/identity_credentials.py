@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from iamd.store.base import Repository, found
 from iamd.store.errors import Conflict, NotFound
-from iamd.store.identity_store import ENTITY_ID, STORE_ID_LENGTH, IdsStoreRow, IdsUserRow
+from iamd.store.identity_store import ENTITY_ID, STORE_ID_LENGTH, IdsUserRow
 from iamd.store.schema import Base
 
 __all__ = [
@@ -137,6 +137,8 @@ class IdsSamlIdpRow(Base):
     certificates: Mapped[list[str]] = mapped_column(JSON)
     """PEM certificates the IdP signs with."""
     metadata_xml: Mapped[str] = mapped_column(Text)
+    sp_base_url: Mapped[str | None] = mapped_column(String(2048))
+    """Where browsers reach iamd, as configured: the SP's entity id and ACS derive from it."""
     configured_at: Mapped[datetime]
 
 
@@ -194,6 +196,7 @@ class SamlIdpRecord:
     certificates: tuple[str, ...]
     metadata_xml: str
     configured_at: datetime
+    sp_base_url: str | None = None
 
 
 def _device(row: IdsMfaDeviceRow) -> IdsMfaDeviceRecord:
@@ -453,7 +456,7 @@ class IdentityCredentials(Repository):
     ) -> ScimTokenRecord:
         """Keep a new token's digest; :class:`TooMany` when the store has 2 tokens already."""
         self._uow.writable()
-        store = found(self._session.get(IdsStoreRow, store_id), f"identity store {store_id}")
+        store = self._uow.identity_store.get_store(store_id)
         if len(self.scim_tokens(store_id)) >= SCIM_TOKENS_PER_STORE:
             raise TooMany(
                 f"the identity store has {SCIM_TOKENS_PER_STORE} SCIM access tokens already; delete one first"
@@ -507,16 +510,17 @@ class IdentityCredentials(Repository):
         certificates: tuple[str, ...],
         metadata_xml: str,
         configured_at: datetime,
+        sp_base_url: str | None = None,
     ) -> SamlIdpRecord:
         """Set (or replace) the store's external IdP."""
         self._uow.writable()
-        store = found(self._session.get(IdsStoreRow, store_id), f"identity store {store_id}")
+        store = self._uow.identity_store.get_store(store_id)
         row = self._session.get(IdsSamlIdpRow, store_id)
         if row is None:
             row = IdsSamlIdpRow(store_id=store_id, account_id=store.account_id)
             self._session.add(row)
         row.entity_id, row.sso_url, row.certificates = entity_id, sso_url, list(certificates)
-        row.metadata_xml, row.configured_at = metadata_xml, configured_at
+        row.metadata_xml, row.configured_at, row.sp_base_url = metadata_xml, configured_at, sp_base_url
         self._session.flush()
         return _idp(row)
 
@@ -536,7 +540,7 @@ class IdentityCredentials(Repository):
         """Record that an assertion was consumed; False when it was already (a replay). Ids whose
         assertion has expired are forgotten: their assertion is refused for its age anyway."""
         self._uow.writable()
-        store = found(self._session.get(IdsStoreRow, store_id), f"identity store {store_id}")
+        store = self._uow.identity_store.get_store(store_id)
         self._session.execute(delete(IdsSamlAssertionRow).where(IdsSamlAssertionRow.expires_at < now))
         if self._session.get(IdsSamlAssertionRow, (store_id, assertion_id)) is not None:
             return False
@@ -562,4 +566,5 @@ def _idp(row: IdsSamlIdpRow) -> SamlIdpRecord:
         tuple(str(c) for c in certificates),
         row.metadata_xml,
         row.configured_at,
+        row.sp_base_url,
     )

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from iamd.store.base import Repository, found
 from iamd.store.errors import AlreadyExists, Conflict, NotFound
-from iamd.store.paging import paginate
+from iamd.store.paging import decode_marker, encode_marker, paginate
 from iamd.store.records import Page
 from iamd.store.schema import Base
 
@@ -378,27 +378,57 @@ class IdentityStores(Repository):
         return _store_record(row)
 
     def find_store(self, store_id: str) -> IdentityStoreRecord | None:
+        """The store ``store_id``: its own row, else the identity store of the Identity Center
+        instance that names it (sso-admin's CreateInstance; the row is made at its first write)."""
         row = self._session.get(IdsStoreRow, store_id)
-        return None if row is None else _store_record(row)
+        if row is not None:
+            return _store_record(row)
+        instance = self._uow.identity_center.instance_by_identity_store(store_id)
+        if instance is None:
+            return None
+        return IdentityStoreRecord(store_id, instance.owner_account_id, instance.arn, instance.created_at)
 
     def get_store(self, store_id: str) -> IdentityStoreRecord:
-        return found(self.find_store(store_id), f"identity store {store_id}")
+        """The store (NotFound if none), its row made first if it is an instance's store without
+        one and the transaction may write: everything in the store refers to that row."""
+        row = self._session.get(IdsStoreRow, store_id)
+        if row is not None:
+            return _store_record(row)
+        store = found(self.find_store(store_id), f"identity store {store_id}")
+        if not self._uow.readonly:
+            self._session.add(
+                IdsStoreRow(
+                    id=store.id,
+                    account_id=store.account_id,
+                    instance_arn=store.instance_arn,
+                    created_at=store.created_at,
+                )
+            )
+            self._session.flush()
+        return store
 
     def store_of_instance(self, instance_arn: str) -> IdentityStoreRecord | None:
-        row = self._session.scalar(select(IdsStoreRow).where(IdsStoreRow.instance_arn == instance_arn))
-        return None if row is None else _store_record(row)
+        instance = self._uow.identity_center.find_instance(instance_arn)
+        return None if instance is None else self.find_store(instance.identity_store_id)
 
     def stores_of_account(self, account_id: str) -> tuple[IdentityStoreRecord, ...]:
-        rows = self._session.scalars(
-            select(IdsStoreRow).where(IdsStoreRow.account_id == account_id).order_by(IdsStoreRow.created_at)
-        )
-        return tuple(_store_record(r) for r in rows)
+        """The account's identity stores (its Identity Center instance's, and any made without
+        one), by id."""
+        rows = self._session.scalars(select(IdsStoreRow).where(IdsStoreRow.account_id == account_id))
+        stores = {r.id: _store_record(r) for r in rows}
+        instance = self._uow.identity_center.instance_of_account(account_id)
+        if instance is not None and instance.identity_store_id not in stores:
+            derived = self.find_store(instance.identity_store_id)
+            if derived is not None:
+                stores[derived.id] = derived
+        return tuple(stores[k] for k in sorted(stores))
 
     def set_network_configuration(
         self, store_id: str, configuration: dict[str, Any] | None
     ) -> IdentityStoreRecord:
         """UpdateIdentityStore: who may reach the store's API and SCIM endpoint."""
         self._uow.writable()
+        self.get_store(store_id)
         row = found(self._session.get(IdsStoreRow, store_id), f"identity store {store_id}")
         row.network_configuration = configuration
         self._session.flush()
@@ -407,15 +437,21 @@ class IdentityStores(Repository):
     def list_stores(
         self, account_id: str, *, marker: str | None = None, max_items: int = 100
     ) -> Page[IdentityStoreRecord]:
-        """The account's identity stores, by id."""
-        stmt = select(IdsStoreRow).where(IdsStoreRow.account_id == account_id)
-        rows, next_marker = paginate(self._session, stmt, (IdsStoreRow.id,), marker, max_items)
-        return Page(tuple(_store_record(r) for r in rows), next_marker)
+        """The account's identity stores, by id, a page at a time."""
+        stores = self.stores_of_account(account_id)
+        after = decode_marker(marker, 1)[0] if marker is not None else ""
+        rest = [s for s in stores if s.id > after]
+        chosen = rest[:max_items]
+        more = len(rest) > max_items
+        return Page(tuple(chosen), encode_marker([chosen[-1].id]) if more and chosen else None)
 
     def delete_store(self, store_id: str) -> None:
-        """Delete a store with everything in it (sso-admin's DeleteInstance)."""
+        """Delete a store with everything in it (sso-admin's DeleteInstance); nothing to do for
+        an instance's store that never had a write."""
         self._uow.writable()
-        row = found(self._session.get(IdsStoreRow, store_id), f"identity store {store_id}")
+        row = self._session.get(IdsStoreRow, store_id)
+        if row is None:
+            return
         for table in (IdsMembershipRow, IdsExternalIdRow, IdsGroupRow):
             self._session.execute(delete(table).where(table.store_id == store_id))
         from iamd.store.identity_credentials import delete_store_credentials

@@ -33,6 +33,7 @@ from iamd.store.roles import Roles
 from iamd.store.rolesanywhere import RolesAnywhere
 from iamd.store.schema import Account
 from iamd.store.server_certificates import ServerCertificates
+from iamd.store.sso_portal import SsoPortal
 from iamd.store.tags import Tags
 from iamd.store.users import Users
 
@@ -203,3 +204,8 @@ class UnitOfWork:
     def identity_credentials(self) -> IdentityCredentials:
         """Identity-store users' passwords and MFA devices, SCIM tokens, the SAML IdP."""
         return IdentityCredentials(self)
+
+    @cached_property
+    def sso_portal(self) -> SsoPortal:
+        """The access portal's sessions, OIDC clients, authorizations and bearer tokens."""
+        return SsoPortal(self)

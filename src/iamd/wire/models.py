@@ -57,6 +57,8 @@ DEFAULT_SERVICES: tuple[str, ...] = (
     "rolesanywhere",
     "sso-admin",
     "identitystore",
+    "sso-oidc",
+    "sso",
 )
 SUPPORTED_PROTOCOLS: tuple[str, ...] = ("query", "json", "rest-json")
 # What an operation name looks like (Smithy shape names: ``CreateWorkloadIdentityProvider``).

@@ -35,8 +35,8 @@ import hmac
 import itertools
 import re
 import uuid
-from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Final
@@ -48,9 +48,8 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from iamd.authz import Decision, Principal, PrincipalKind, PrincipalPolicies
-from iamd.secrets.ids import IdSource
-from iamd.services.framework import Caller, OperationContext, RequestInfo
+from iamd.authz import Principal, PrincipalKind, PrincipalPolicies
+from iamd.services.framework import Caller, OperationContext, operation
 from iamd.services.rolesanywhere.common import (
     MAX_DURATION,
     MIN_DURATION,
@@ -82,11 +81,12 @@ from iamd.wire.sigv4 import CredentialScope, canonical_request
 
 __all__ = [
     "ALGORITHMS",
+    "CertificateCaller",
+    "authenticate_certificate",
+    "certificate_credentials",
     "create_session",
-    "is_session_operation",
     "is_x509_session",
     "service_model",
-    "session_context",
     "session_operation",
 ]
 
@@ -173,35 +173,6 @@ def service_model() -> ServiceModel:
 def session_operation() -> OperationRef:
     model = service_model()
     return OperationRef("rolesanywhere", model, model.operation_model("CreateSession"))
-
-
-def is_session_operation(ref: OperationRef) -> bool:
-    """Whether ``ref`` is :func:`session_operation`'s CreateSession."""
-    return ref.service_model is service_model() and ref.name == "CreateSession"
-
-
-def _not_authorized_here(
-    action: str,
-    resource: str,
-    context: Mapping[str, object] | None = None,
-    *,
-    resource_account: str | None = None,
-) -> Decision:
-    raise RuntimeError("CreateSession is authorized by the role's trust policy, not by ctx.authorize")
-
-
-def session_context(uow: UnitOfWork, info: RequestInfo, ids: IdSource, now: datetime) -> OperationContext:
-    """The context :func:`create_session` runs in: no caller yet (the certificate is the caller)."""
-    anonymous = Caller(
-        principal=Principal.anonymous(),
-        account_id="",
-        principal_type="Anonymous",
-        unique_id="anonymous",
-        arn="*",
-    )
-    return OperationContext(
-        uow=uow, caller=anonymous, info=info, ids=ids, now=now, authorize_with=_not_authorized_here
-    )
 
 
 def is_x509_session(request: HttpRequest) -> bool:
@@ -419,17 +390,31 @@ def _instance_properties(raw: object) -> dict[str, str] | None:
     return {str(k): str(v) for k, v in raw.items()}
 
 
-def create_session(
-    ctx: OperationContext, request: HttpRequest, verifier: SigV4Verifier
-) -> tuple[dict[str, Any], Caller]:
-    """Verify an X.509-signed CreateSession request and issue the role session. ``ctx`` carries the
-    unit of work, ids and ``now``; its caller is not used. Returns the output and the caller to
-    record (the certificate's subject, acting through the Roles Anywhere service principal)."""
-    now = ctx.now
-    ctx.authorized = True  # authenticated by its certificate, authorized by the trust policy
+@dataclass(frozen=True, slots=True)
+class CertificateCaller(Caller):
+    """A request signed with an X.509 certificate that chains to an enabled trust anchor and is not
+    revoked: the Roles Anywhere service principal acting for the certificate's subject. Its ARN is
+    the trust anchor's until CreateSession records the subject."""
+
+    certificate: x509.Certificate | None = None
+    anchor_id: str = ""
+    region: str = ""
+
+
+def certificate_credentials(request: HttpRequest) -> tuple[str, SignedRequest]:
+    """The algorithm and the SigV4 parts of an X.509-signed request (nothing verified); raises
+    AWS's error when the Authorization header is malformed."""
+    return _parse_authorization(request)
+
+
+def authenticate_certificate(
+    uow: UnitOfWork, request: HttpRequest, verifier: SigV4Verifier, now: datetime
+) -> CertificateCaller:
+    """Verify an X.509-signed request: its time, its signature by the certificate's key, the chain
+    to the enabled trust anchor the request names (``trustAnchorArn``), and that no enabled CRL of
+    the anchor revokes a certificate of the chain."""
     algorithm, signed = _parse_authorization(request)
     verifier.check_time(signed, now)
-    ctx.info = replace(ctx.info, region=signed.scope.region)  # unsigned by SigV4, the route named none
     leaf = _der_certificate(request.headers.get("x-amz-x509") or "", "X-Amz-X509")
     chain_header = request.headers.get("x-amz-x509-chain")
     intermediates = (
@@ -458,23 +443,54 @@ def create_session(
     if profile_parts[1] != account or role_account != account:
         raise _denied("The trust anchor, the profile and the role must be in one account.")
 
-    repo = ctx.uow.rolesanywhere
+    repo = uow.rolesanywhere
     anchor = repo.find_trust_anchor(account, region, anchor_parts[3])
     if anchor is None or not anchor.enabled:
         raise _denied("The trust anchor does not exist or is disabled.")
     # The chain first: a stranger's certificate learns nothing about profiles and roles.
     path = verify_chain(leaf, intermediates, load_certificates(anchor.source_data), now)
     check_revocation(path, repo.enabled_crls(account, region, anchor.id))
+    # The source identity is the subject's CN whatever the profile maps into tags.
+    cn = certificate_attributes(leaf, {"x509Subject": ("CN",)}).get("x509Subject/CN")
+    return CertificateCaller(
+        principal=Principal(PrincipalKind.SERVICE, SERVICE_PRINCIPAL, None),
+        account_id=account,
+        principal_type="AWSService",
+        unique_id=SERVICE_PRINCIPAL,
+        arn=anchor_arn(region, account, anchor.id),
+        source_identity=f"CN={cn}" if cn else None,
+        certificate=leaf,
+        anchor_id=anchor.id,
+        region=region,
+    )
+
+
+@operation("rolesanywhere", "CreateSession")
+def create_session(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+    """Issue the role session for the certificate :func:`authenticate_certificate` verified (the
+    caller), when the profile is enabled and lists the role, and the role's trust policy allows
+    the session. The caller recorded becomes the certificate's subject."""
+    caller = ctx.caller
+    if not isinstance(caller, CertificateCaller) or caller.certificate is None:
+        raise _denied("CreateSession must be signed with an X.509 certificate.")
+    ctx.authorized = True  # authenticated by its certificate, authorized by the trust policy
+    now = ctx.now
+    leaf = caller.certificate
+    region, account = caller.region, caller.account_id
+    profile_parts = parse_arn(str(params.get("profileArn") or ""))
+    if profile_parts is None:
+        raise validation(f"Invalid profile ARN: {params.get('profileArn')}")
+    repo = ctx.uow.rolesanywhere
     profile = repo.find_profile(account, region, profile_parts[3])
     if profile is None or not profile.enabled:
         raise _denied("The profile does not exist or is disabled.")
-    if str(params["roleArn"]) not in profile.role_arns:
+    if str(params.get("roleArn")) not in profile.role_arns:
         raise _denied("The role is not in the profile.")
 
     instance_properties = _instance_properties(params.get("instanceProperties"))
     attributes = certificate_attributes(leaf, mappings_of(profile))
-    source_arn = anchor_arn(region, account, anchor.id)
-    principal = Principal(PrincipalKind.SERVICE, SERVICE_PRINCIPAL, None)
+    source_arn = anchor_arn(region, account, caller.anchor_id)
+    principal = caller.principal
     context: dict[str, object] = dict(request_context(ctx.info, now))
     context.update({f"aws:PrincipalTag/{k}": v for k, v in attributes.items()})
     context.update({f"aws:RequestTag/{k}": v for k, v in attributes.items()})
@@ -482,9 +498,7 @@ def create_session(
         context["aws:TagKeys"] = list(attributes)
     context["aws:SourceArn"] = source_arn
     context["aws:SourceAccount"] = account
-    # The source identity is the subject's CN whatever the profile maps into tags.
-    cn = certificate_attributes(leaf, {"x509Subject": ("CN",)}).get("x509Subject/CN")
-    source_identity = f"CN={cn}" if cn else None
+    source_identity = caller.source_identity
     if source_identity is not None:
         context["sts:SourceIdentity"] = source_identity
     serial_hex = format(leaf.serial_number, "x")
@@ -565,12 +579,5 @@ def create_session(
     }
     if source_identity is not None:
         item["sourceIdentity"] = source_identity
-    caller = Caller(
-        principal=principal,
-        account_id=account,
-        principal_type="AWSService",
-        unique_id=SERVICE_PRINCIPAL,
-        arn=subject_resource,
-        source_identity=source_identity,
-    )
-    return {"credentialSet": [item], "subjectArn": subject_resource}, caller
+    ctx.caller = replace(caller, arn=subject_resource)  # the trail names the subject recorded
+    return {"credentialSet": [item], "subjectArn": subject_resource}

@@ -118,6 +118,7 @@ def upgrade() -> None:
         sa.Column("sso_url", sa.String(length=2048), nullable=True),
         sa.Column("certificates", sa.JSON(), nullable=False),
         sa.Column("metadata_xml", sa.Text(), nullable=False),
+        sa.Column("sp_base_url", sa.String(length=2048), nullable=True),
         sa.Column("configured_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["store_id"],

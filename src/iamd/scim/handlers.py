@@ -1,0 +1,519 @@
+"""What each SCIM request does to the identity store, inside one transaction.
+
+``dispatch`` returns (HTTP status, JSON body or None, headers) or raises
+:class:`~iamd.scim.resources.ScimError`. Identity Center's rules hold: unique user names,
+primary emails, group names and external ids (409 ``uniqueness``), at most 100 members added or
+removed per group request, removing all members at once refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from iamd.scim.filters import Compare, Filter, FilterError, Logic, parse_filter
+from iamd.scim.filters import matches as filter_matches
+from iamd.scim.patch import operations_of, patch_group, patch_user
+from iamd.scim.resources import (
+    GROUP_URN,
+    LIST_URN,
+    SCIM_ISSUER,
+    ScimError,
+    group_resource,
+    invalid,
+    project,
+    text,
+    user_from_scim,
+    user_resource,
+)
+from iamd.scim.schemas import MAX_OPERATIONS, MAX_RESULTS, resource_types, schemas, service_provider_config
+from iamd.services.identitycenter.identitystore.common import RESERVED_NAMES
+from iamd.store.errors import AlreadyExists, NotFound
+from iamd.store.identity_store import ExternalId, IdsGroupRecord, IdsUserRecord, Taken
+from iamd.store.unit import UnitOfWork
+
+if TYPE_CHECKING:
+    from iamd.scim.app import Call
+
+Answer = tuple[int, Any, dict[str, str]]
+SCANNED: Final = 50_000
+"""The most users or groups a filter that no index answers looks through (a store's quota)."""
+CREATED_BY: Final = "SCIM"
+
+
+def dispatch(uow: UnitOfWork, call: Call) -> Answer:
+    """The answer to ``call``, with ``attributes``/``excludedAttributes`` applied to the
+    resources it returns."""
+    try:
+        status, body, headers = _dispatch(uow, call)
+    except NotFound as exc:  # the store's own check, e.g. an entity gone since it was read
+        raise ScimError(404, f"{exc}.") from None
+    attributes, excluded = call.query.get("attributes"), call.query.get("excludedAttributes")
+    if isinstance(body, dict) and (attributes or excluded) and call.parts[:1] in (("Users",), ("Groups",)):
+        if "Resources" in body:
+            body["Resources"] = [project(r, attributes, excluded) for r in body["Resources"]]
+        else:
+            body = project(body, attributes, excluded)
+    return status, body, headers
+
+
+def _dispatch(uow: UnitOfWork, call: Call) -> Answer:
+    head = call.parts[0] if call.parts else ""
+    rest = call.parts[1:]
+    if len(rest) > 1:
+        raise ScimError(404, f"No resource at /{'/'.join(call.parts)}.")
+    method = call.method
+    if head == "ServiceProviderConfig" and not rest and method == "GET":
+        return 200, service_provider_config(call.base), {}
+    if head == "ResourceTypes" and method == "GET":
+        return _one_or_list(resource_types(call.base), rest, "id")
+    if head == "Schemas" and method == "GET":
+        return _one_or_list(schemas(call.base), rest, "id")
+    if head == "Users":
+        return _users(uow, call, rest[0] if rest else None)
+    if head == "Groups":
+        return _groups(uow, call, rest[0] if rest else None)
+    if head in ("Me", "Bulk", ".search"):
+        raise ScimError(501, f"/{head} is not supported, as in IAM Identity Center.")
+    if head in ("ServiceProviderConfig", "ResourceTypes", "Schemas"):
+        raise ScimError(405, f"{method} is not allowed on /{head}.")
+    raise ScimError(404, f"No resource at /{'/'.join(call.parts)}.")
+
+
+def _one_or_list(items: list[dict[str, Any]], rest: tuple[str, ...], key: str) -> Answer:
+    if rest:
+        found = next((i for i in items if i[key] == rest[0]), None)
+        if found is None:
+            raise ScimError(404, f"{rest[0]} not found.")
+        return 200, found, {}
+    return (
+        200,
+        {
+            "schemas": [LIST_URN],
+            "totalResults": len(items),
+            "itemsPerPage": len(items),
+            "startIndex": 1,
+            "Resources": items,
+        },
+        {},
+    )
+
+
+def _object(body: Any) -> Mapping[str, Any]:
+    if not isinstance(body, Mapping):
+        raise invalid("The request body must be a JSON object.", "invalidSyntax")
+    return body
+
+
+def _paging(query: Mapping[str, str]) -> tuple[int, int]:
+    """startIndex (1-based; below 1 counts as 1) and count (0–100; default 100), RFC 7644 §3.4.2.4."""
+    try:
+        start = int(query.get("startIndex", "1"))
+        count = int(query.get("count", str(MAX_RESULTS)))
+    except ValueError:
+        raise invalid("startIndex and count must be integers.") from None
+    return max(start, 1), min(max(count, 0), MAX_RESULTS)
+
+
+def _filter(query: Mapping[str, str]) -> Filter | None:
+    raw = query.get("filter")
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return parse_filter(raw)
+    except FilterError as exc:
+        raise invalid(f"Invalid filter: {exc}.", "invalidFilter") from None
+
+
+def _list(resources: list[dict[str, Any]], total: int, start: int) -> Answer:
+    return (
+        200,
+        {
+            "schemas": [LIST_URN],
+            "totalResults": total,
+            "itemsPerPage": len(resources),
+            "startIndex": start,
+            "Resources": resources,
+        },
+        {},
+    )
+
+
+def _equals(node: Filter | None, path: str) -> str | None:
+    """The value of ``path eq "value"`` when the filter is exactly that (an indexed lookup)."""
+    if isinstance(node, Compare) and node.op == "eq" and node.path == path and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, Logic) and node.op == "and":
+        return _equals(node.left, path) or _equals(node.right, path)
+    return None
+
+
+def _values(resource: Mapping[str, Any]) -> Callable[[str], list[Any]]:
+    """A filter's view of a resource: every value at a lower-cased path."""
+    lower = _lower(resource)
+
+    def get(path: str) -> list[Any]:
+        if path.startswith("urn:"):
+            urn, _, attr = path.rpartition(":")
+            node: Any = lower.get(urn)
+            parts = attr.split(".")
+        else:
+            node = lower
+            parts = path.split(".")
+        level: list[Any] = [node]
+        for part in parts:
+            following: list[Any] = []
+            for item in level:
+                if isinstance(item, dict) and part in item:
+                    value = item[part]
+                    following.extend(value if isinstance(value, list) else [value])
+                elif isinstance(item, dict) and part == "value" and "value" not in item:
+                    continue
+            level = following
+        if len(parts) == 1 and level and all(isinstance(v, dict) for v in level):
+            return [v.get("value") for v in level if "value" in v]  # emails eq "…" means emails.value
+        return level
+
+    return get
+
+
+def _lower(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k).lower(): _lower(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower(v) for v in value]
+    return value
+
+
+# -- users ----------------------------------------------------------------------------------------
+
+
+def _user(uow: UnitOfWork, store_id: str, user_id: str) -> IdsUserRecord:
+    user = uow.identity_store.find_user(store_id, user_id)
+    if user is None:
+        raise ScimError(404, f"User {user_id} not found.")
+    return user
+
+
+def _user_json(uow: UnitOfWork, user: IdsUserRecord, base: str) -> dict[str, Any]:
+    return user_resource(user, base, uow.identity_store.groups_of_user(user.store_id, user.id))
+
+
+def _taken(exc: Taken) -> ScimError:
+    return ScimError(
+        409, f"Refused to create a new, duplicate resource: {exc.attribute} is taken.", "uniqueness"
+    )
+
+
+def _external(value: str | None) -> list[ExternalId]:
+    return [] if value is None else [ExternalId(SCIM_ISSUER, value)]
+
+
+def _check_user_name(user_name: str) -> None:
+    if user_name.casefold() in RESERVED_NAMES:
+        raise invalid(f"userName {user_name} is reserved.")
+    if len(user_name) > 128:
+        raise invalid("userName must be at most 128 characters.")
+
+
+def _users(uow: UnitOfWork, call: Call, user_id: str | None) -> Answer:
+    store_id = call.token.store_id
+    repo = uow.identity_store
+    if user_id is None and call.method == "GET":
+        return _list_users(uow, call)
+    if user_id is None and call.method == "POST":
+        user_name, attributes, active, external = user_from_scim(_object(call.body))
+        _check_user_name(user_name)
+        try:
+            user = repo.create_user(
+                store_id,
+                user_name=user_name,
+                attributes=attributes,
+                created_at=call.now,
+                created_by=CREATED_BY,
+                external_ids=_external(external),
+                status="ENABLED" if active else "DISABLED",
+            )
+        except Taken as exc:
+            raise _taken(exc) from None
+        body = user_resource(user, call.base)
+        return 201, body, {"Location": body["meta"]["location"]}
+    if user_id is None:
+        raise ScimError(405, f"{call.method} is not allowed on /Users.")
+    user = _user(uow, store_id, user_id)
+    if call.method == "GET":
+        return 200, _user_json(uow, user, call.base), {}
+    if call.method == "DELETE":
+        repo.delete_user(store_id, user.id)
+        return 204, None, {}
+    if call.method == "PUT":
+        return _replace_user(uow, call, user, _object(call.body))
+    if call.method == "PATCH":
+        operations = operations_of(_object(call.body))
+        patched = patch_user(user_resource(user, call.base), operations)
+        return _replace_user(uow, call, user, patched)
+    raise ScimError(405, f"{call.method} is not allowed on /Users/{user_id}.")
+
+
+def _replace_user(uow: UnitOfWork, call: Call, user: IdsUserRecord, body: Mapping[str, Any]) -> Answer:
+    user_name, attributes, active, external = user_from_scim(body)
+    _check_user_name(user_name)
+    other = [e for e in user.external_ids if e.issuer != SCIM_ISSUER]
+    try:
+        updated = uow.identity_store.update_user(
+            user.store_id,
+            user.id,
+            user_name=user_name,
+            attributes=attributes,
+            status="ENABLED" if active else "DISABLED",
+            external_ids=[*other, *_external(external)],
+            updated_at=call.now,
+            updated_by=CREATED_BY,
+        )
+    except Taken as exc:
+        raise _taken(exc) from None
+    return 200, _user_json(uow, updated, call.base), {}
+
+
+def _list_users(uow: UnitOfWork, call: Call) -> Answer:
+    store_id = call.token.store_id
+    repo = uow.identity_store
+    node = _filter(call.query)
+    start, count = _paging(call.query)
+    candidates: list[IdsUserRecord]
+    if (name := _equals(node, "username")) is not None:
+        found = repo.find_user_by_name(store_id, name)
+        candidates = [found] if found else []
+    elif (external := _equals(node, "externalid")) is not None:
+        owner = repo.find_by_external_id(store_id, "user", ExternalId(SCIM_ISSUER, external))
+        found = repo.find_user(store_id, owner) if owner else None
+        candidates = [found] if found else []
+    elif (wanted := _equals(node, "id")) is not None:
+        found = repo.find_user(store_id, wanted)
+        candidates = [found] if found else []
+    else:
+        candidates = _all(lambda marker: repo.list_users(store_id, marker=marker, max_items=1000))
+    needs_groups = node is not None and "groups" in repr(node)
+    matching = []
+    for user in candidates:
+        if node is None:
+            matching.append(user)
+            continue
+        groups = repo.groups_of_user(store_id, user.id) if needs_groups else ()
+        if filter_matches(node, _values(user_resource(user, call.base, groups))):
+            matching.append(user)
+    chosen = matching[start - 1 : start - 1 + count]
+    return _list([_user_json(uow, u, call.base) for u in chosen], len(matching), start)
+
+
+def _all(page: Callable[[str | None], Any]) -> list[Any]:
+    out: list[Any] = []
+    marker: str | None = None
+    while len(out) < SCANNED:
+        result = page(marker)
+        out.extend(result.items)
+        marker = result.marker
+        if marker is None:
+            break
+    return out[:SCANNED]
+
+
+# -- groups ---------------------------------------------------------------------------------------
+
+
+def _group(uow: UnitOfWork, store_id: str, group_id: str) -> IdsGroupRecord:
+    group = uow.identity_store.find_group(store_id, group_id)
+    if group is None:
+        raise ScimError(404, f"Group {group_id} not found.")
+    return group
+
+
+def _members(uow: UnitOfWork, group: IdsGroupRecord) -> list[tuple[str, str]]:
+    out = []
+    for user_id in uow.identity_store.member_ids(group.store_id, group.id):
+        user = uow.identity_store.find_user(group.store_id, user_id)
+        out.append((user_id, user.user_name if user else user_id))
+    return out
+
+
+def _group_json(uow: UnitOfWork, group: IdsGroupRecord, call: Call) -> dict[str, Any]:
+    excluded = {a.strip().lower() for a in call.query.get("excludedAttributes", "").split(",")}
+    members = None if "members" in excluded else _members(uow, group)
+    return group_resource(group, call.base, members)
+
+
+def _display_name(value: Any) -> str:
+    name = text(value, "displayName")
+    if name.casefold() in RESERVED_NAMES:
+        raise invalid(f"displayName {name} is reserved.")
+    return name
+
+
+def _member_list(body: Mapping[str, Any]) -> list[str]:
+    members = body.get("members") or []
+    if not isinstance(members, list):
+        raise invalid("members must be a list.")
+    if len(members) > MAX_OPERATIONS:
+        raise invalid(f"A request may name at most {MAX_OPERATIONS} members.", "tooMany")
+    out = []
+    for item in members:
+        if not isinstance(item, Mapping) or not isinstance(item.get("value"), str):
+            raise invalid("Each member must be an object with a value (a user id).")
+        out.append(item["value"])
+    return out
+
+
+def _add_members(uow: UnitOfWork, call: Call, group: IdsGroupRecord, user_ids: list[str]) -> None:
+    for user_id in dict.fromkeys(user_ids):
+        if uow.identity_store.find_user(group.store_id, user_id) is None:
+            raise invalid(f"Member {user_id} is not a user of this identity store.")
+        try:
+            uow.identity_store.add_member(
+                group.store_id, group.id, user_id, created_at=call.now, created_by=CREATED_BY
+            )
+        except AlreadyExists:
+            continue
+
+
+def _remove_members(uow: UnitOfWork, group: IdsGroupRecord, user_ids: list[str]) -> None:
+    for user_id in dict.fromkeys(user_ids):
+        membership = uow.identity_store.find_membership(group.store_id, group.id, user_id)
+        if membership is not None:
+            uow.identity_store.remove_membership(group.store_id, membership.id)
+
+
+def _groups(uow: UnitOfWork, call: Call, group_id: str | None) -> Answer:
+    store_id = call.token.store_id
+    repo = uow.identity_store
+    if group_id is None and call.method == "GET":
+        return _list_groups(uow, call)
+    if group_id is None and call.method == "POST":
+        body = _object(call.body)
+        values = {str(k).lower(): v for k, v in body.items()}
+        if values.get("displayname") is None:
+            raise invalid("displayName is required.")
+        display_name = _display_name(values["displayname"])
+        external = values.get("externalid")
+        members = _member_list({"members": values.get("members")})
+        try:
+            group = repo.create_group(
+                store_id,
+                display_name=display_name,
+                description=None,
+                created_at=call.now,
+                created_by=CREATED_BY,
+                external_ids=_external(None if external is None else text(external, "externalId")),
+            )
+        except Taken as exc:
+            raise _taken(exc) from None
+        _add_members(uow, call, group, members)
+        resource = _group_json(uow, group, call)
+        return 201, resource, {"Location": resource["meta"]["location"]}
+    if group_id is None:
+        raise ScimError(405, f"{call.method} is not allowed on /Groups.")
+    group = _group(uow, store_id, group_id)
+    if call.method == "GET":
+        return 200, _group_json(uow, group, call), {}
+    if call.method == "DELETE":
+        repo.delete_group(store_id, group.id)
+        return 204, None, {}
+    if call.method == "PUT":
+        body = {str(k).lower(): v for k, v in _object(call.body).items()}
+        if body.get("displayname") is None:
+            raise invalid("displayName is required.")
+        wanted = _member_list({"members": body.get("members")})
+        external = body.get("externalid")
+        try:
+            group = repo.update_group(
+                store_id,
+                group.id,
+                display_name=_display_name(body["displayname"]),
+                external_ids=_keep_other(group, None if external is None else text(external, "externalId")),
+                updated_at=call.now,
+                updated_by=CREATED_BY,
+            )
+        except Taken as exc:
+            raise _taken(exc) from None
+        current = set(repo.member_ids(store_id, group.id))
+        _remove_members(uow, group, [m for m in current if m not in wanted])
+        _add_members(uow, call, group, [m for m in wanted if m not in current])
+        return 200, _group_json(uow, group, call), {}
+    if call.method == "PATCH":
+        return _patch_group(uow, call, group)
+    raise ScimError(405, f"{call.method} is not allowed on /Groups/{group_id}.")
+
+
+def _keep_other(group: IdsGroupRecord, scim_external: str | None) -> list[ExternalId]:
+    return [e for e in group.external_ids if e.issuer != SCIM_ISSUER] + _external(scim_external)
+
+
+def _patch_group(uow: UnitOfWork, call: Call, group: IdsGroupRecord) -> Answer:
+    changes = patch_group(operations_of(_object(call.body)))
+    repo = uow.identity_store
+    if changes.replace_members is not None and not changes.replace_members:
+        raise invalid(
+            "Replacing all members with none in one request is not supported; remove them in batches."
+        )
+    touched = len(changes.add) + len(changes.remove) + len(changes.replace_members or [])
+    if touched > MAX_OPERATIONS:
+        raise invalid(f"A request may change at most {MAX_OPERATIONS} memberships.", "tooMany")
+    external_ids = None
+    if changes.external_id is not None or changes.clear_external_id:
+        external_ids = _keep_other(
+            group, None if changes.clear_external_id else text(changes.external_id, "externalId")
+        )
+    if changes.display_name is not None or external_ids is not None:
+        try:
+            group = repo.update_group(
+                group.store_id,
+                group.id,
+                display_name=None if changes.display_name is None else _display_name(changes.display_name),
+                external_ids=external_ids,
+                updated_at=call.now,
+                updated_by=CREATED_BY,
+            )
+        except Taken as exc:
+            raise _taken(exc) from None
+    if changes.replace_members is not None:
+        current = set(repo.member_ids(group.store_id, group.id))
+        _remove_members(uow, group, [m for m in current if m not in changes.replace_members])
+        _add_members(uow, call, group, [m for m in changes.replace_members if m not in current])
+    _add_members(uow, call, group, changes.add)
+    _remove_members(uow, group, changes.remove)
+    return 204, None, {}
+
+
+def _list_groups(uow: UnitOfWork, call: Call) -> Answer:
+    store_id = call.token.store_id
+    repo = uow.identity_store
+    node = _filter(call.query)
+    start, count = _paging(call.query)
+    candidates: list[IdsGroupRecord]
+    if (name := _equals(node, "displayname")) is not None:
+        found = repo.find_group_by_name(store_id, name)
+        candidates = [found] if found else []
+    elif (external := _equals(node, "externalid")) is not None:
+        owner = repo.find_by_external_id(store_id, "group", ExternalId(SCIM_ISSUER, external))
+        found = repo.find_group(store_id, owner) if owner else None
+        candidates = [found] if found else []
+    elif (member := _equals(node, "members.value")) is not None:
+        candidates = list(repo.groups_of_user(store_id, member))
+    elif (wanted := _equals(node, "id")) is not None:
+        found = repo.find_group(store_id, wanted)
+        candidates = [found] if found else []
+    else:
+        candidates = _all(lambda marker: repo.list_groups(store_id, marker=marker, max_items=1000))
+    needs_members = node is not None and "members" in repr(node)
+    matching = []
+    for group in candidates:
+        if node is None:
+            matching.append(group)
+            continue
+        members = _members(uow, group) if needs_members else []
+        if filter_matches(node, _values(group_resource(group, call.base, members))):
+            matching.append(group)
+    chosen = matching[start - 1 : start - 1 + count]
+    resources = [_group_json(uow, g, call) for g in chosen]
+    for resource in resources:
+        resource["schemas"] = [GROUP_URN]
+    return _list(resources, len(matching), start)
