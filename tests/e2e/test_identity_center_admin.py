@@ -911,6 +911,37 @@ def test_a_delegated_administrator_manages_the_organization_instance_but_not_the
         orgs.deregister_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
 
 
+def test_policies_name_the_instance_permission_set_and_account_resources(
+    server: Server, sso: Any, org: Org
+) -> None:
+    allowed, other = _permission_set(sso, org, "Scoped"), _permission_set(sso, org, "Unscoped")
+    iam = server.client("iam")
+    iam.create_user(UserName="scoped-admin")
+    iam.put_user_policy(
+        UserName="scoped-admin",
+        PolicyName="scoped",
+        PolicyDocument=doc(
+            {
+                "Effect": "Allow",
+                "Action": ["sso:CreateAccountAssignment", "sso:DescribeInstance"],
+                "Resource": [org.instance, allowed, f"arn:aws:sso:::account/{org.dev}"],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName="scoped-admin")["AccessKey"]
+    scoped = server.client("sso-admin", key["AccessKeyId"], key["SecretAccessKey"])
+    user = org.user()
+    assert _assign(scoped, org, allowed, org.dev, "USER", user)["Status"] == "SUCCEEDED"
+    for ps, account, resource in (
+        (other, org.dev, other),
+        (allowed, org.prod, f"arn:aws:sso:::account/{org.prod}"),
+    ):
+        with pytest.raises(ClientError) as exc:
+            _assign(scoped, org, ps, account, "USER", user)
+        assert code_of(exc) == "AccessDeniedException" and resource in message_of(exc)
+    _unassign(sso, org, allowed, org.dev, "USER", user)
+
+
 def test_sso_admin_calls_are_on_the_trail(server: Server, sso: Any, org: Org) -> None:
     pages = (
         server.client("cloudtrail")

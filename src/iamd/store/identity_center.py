@@ -680,24 +680,6 @@ class IdentityCenter(Repository):
             stmt = stmt.where(SsoAssignmentRow.target_id == target_id)
         return int(self._session.scalar(stmt) or 0)
 
-    def remove_principal_assignments(self, instance_arn: str, principal_id: str) -> list[AssignmentRecord]:
-        """Remove every assignment of a principal (a user or group deleted from the identity
-        store) and return them, so the caller can deprovision what is left unused."""
-        self._uow.writable()
-        rows = list(
-            self._session.scalars(
-                select(SsoAssignmentRow).where(
-                    SsoAssignmentRow.instance_arn == instance_arn,
-                    SsoAssignmentRow.principal_id == principal_id,
-                )
-            )
-        )
-        records = [_assignment(r) for r in rows]
-        for row in rows:
-            self._session.delete(row)
-        self._session.flush()
-        return records
-
     # -- provisioning ------------------------------------------------------------------------------
 
     def set_provisioned(

@@ -276,6 +276,8 @@ def provision_permission_set(ctx: OperationContext, params: dict[str, Any]) -> d
         if target is not None:
             raise validation("TargetId must not be given when TargetType is ALL_PROVISIONED_ACCOUNTS.")
         accounts = [p.target_id for p in ic.provisioned_for_permission_set(permission_set.arn)]
+        for account in accounts:
+            account_resource(ctx, account)
         managed = management_account(ctx, instance)
         if ctx.account_id != instance.owner_account_id and managed in accounts:
             raise access_denied(

@@ -69,10 +69,6 @@ def instance_arn(instance_id: str) -> str:
     return f"arn:aws:sso:::instance/{instance_id}"
 
 
-def instance_id_of(arn: str) -> str:
-    return arn.rsplit("/", 1)[1]
-
-
 def permission_set_arn(instance: InstanceRecord, ps_id: str) -> str:
     return f"arn:aws:sso:::permissionSet/{instance.id}/{ps_id}"
 

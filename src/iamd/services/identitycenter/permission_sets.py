@@ -14,6 +14,7 @@ from iamd.policy.acceptance import first_refusal
 from iamd.services.framework import OperationContext, operation
 from iamd.services.identitycenter.common import (
     access_denied,
+    authorize,
     check_session_duration,
     conflict,
     hex_id,
@@ -83,6 +84,8 @@ def _changing(ctx: OperationContext, params: dict[str, Any]) -> tuple[InstanceRe
 def create_permission_set(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     tags = tag_map(params.get("Tags"))
     instance = instance_for(ctx, params["InstanceArn"], request_tags(tags))
+    arn = permission_set_arn(instance, f"ps-{hex_id(ctx, 16)}")
+    authorize(ctx, arn, request_tags(tags))  # the action's other resource type: the new set
     multi_account(instance)
     duration = params.get("SessionDuration") or DEFAULT_SESSION
     check_session_duration(duration)
@@ -96,7 +99,7 @@ def create_permission_set(ctx: OperationContext, params: dict[str, Any]) -> dict
         )
     try:
         permission_set = ic.create_permission_set(
-            arn=permission_set_arn(instance, f"ps-{hex_id(ctx, 16)}"),
+            arn=arn,
             instance_arn=instance.arn,
             name=name,
             description=params.get("Description"),
