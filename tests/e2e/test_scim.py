@@ -94,6 +94,15 @@ def test_the_token_is_required_and_checked(scim: Scim, server: Server) -> None:
     assert ok.status_code == 200
     third = iamd("sso", "scim-token", "--data-dir", str(server.data_dir))
     assert third.returncode == 1 and "2 SCIM access tokens" in third.stderr
+    # Rotation: list, delete the second, and it no longer works.
+    assert scim.http.get("ServiceProviderConfig").status_code == 200
+    listed = json.loads(iamd("sso", "scim-token", "--data-dir", str(server.data_dir), "--list").stdout)
+    assert len(listed["tokens"]) == 2 and all(t["lastUsedAt"] for t in listed["tokens"])
+    second_id = json.loads(second.stdout)["tokenId"]
+    deleted = iamd("sso", "scim-token", "--data-dir", str(server.data_dir), "--delete", second_id)
+    assert deleted.returncode == 0, deleted.stderr
+    gone = httpx.get(f"{scim.endpoint}ServiceProviderConfig", headers={"Authorization": f"Bearer {token}"})
+    _error(gone, 401)
 
 
 def test_discovery_documents(scim: Scim) -> None:
@@ -155,6 +164,13 @@ def test_conflicts_and_bad_input(scim: Scim) -> None:
     _error(scim.http.get("Users", params={"filter": 'userName xx "a"'}), 400, "invalidFilter")
     _error(
         scim.http.get("Users", params={"filter": 'userName eq "' + "a" * 2000 + '"'}), 400, "invalidFilter"
+    )
+    deep = b'{"userName": ' + b"[" * 5000 + b"]" * 5000 + b"}"
+    _error(scim.http.post("Users", content=deep), 400, "invalidSyntax")
+    _error(
+        scim.http.get("Users", params={"filter": "(" * 300 + 'userName eq "a"' + ")" * 300}),
+        400,
+        "invalidFilter",
     )
     big = scim.http.post("Users", content=b"{" + b" " * (300 * 1024) + b"}")
     _error(big, 413)

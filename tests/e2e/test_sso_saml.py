@@ -312,6 +312,10 @@ def test_expired_wrong_audience_wrong_recipient_and_unknown_users_are_refused(sp
     _refused(post(sp, response(sp, sign(assertion(sp, subject="nobody@example.com"), okta))), "provisioned")
     _refused(post(sp, response(sp, sign(assertion(sp, subject="off@example.com"), okta))), "disabled")
     _refused(post(sp, "not base64!"), "base64")
+    _refused(
+        httpx.post(sp.acs, content="&".join(f"f{n}=1" for n in range(50)).encode(), timeout=30), "fields"
+    )
+    _refused(httpx.post(sp.acs, data={"RelayState": "/start/"}, timeout=30), "no SAMLResponse")
     _refused(httpx.post(sp.acs, data={"SAMLResponse": "A" * 300_000}, timeout=30), "too large")
 
 

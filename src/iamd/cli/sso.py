@@ -39,9 +39,16 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     sso = commands.add_parser("sso", help="IAM Identity Center: SCIM tokens, passwords, external IdP")
     sso_commands = sso.add_subparsers(dest="sso_command", required=True)
 
-    token = sso_commands.add_parser("scim-token", help="create a SCIM access token (printed once, as JSON)")
+    token = sso_commands.add_parser(
+        "scim-token", help="create a SCIM access token (printed once, as JSON); --list, --delete ID"
+    )
     add_store_arguments(token)
     _store_option(token)
+    token_action = token.add_mutually_exclusive_group()
+    token_action.add_argument("--list", action="store_true", help="list the store's tokens (ids and dates)")
+    token_action.add_argument(
+        "--delete", metavar="TOKEN_ID", help="delete a token (rotation: after the new one)"
+    )
     token.add_argument(
         "--public-url", default=DEFAULT_URL, help=f"where IdPs reach iamd (default {DEFAULT_URL})"
     )
@@ -91,6 +98,7 @@ def _choose_store(uow: UnitOfWork, wanted: str | None) -> IdentityStoreRecord | 
 def cmd_scim_token(args: argparse.Namespace) -> int:
     from iamd.scim.app import PREFIX
     from iamd.scim.tokens import create_token
+    from iamd.store.errors import NotFound
     from iamd.store.identity_credentials import TooMany
 
     data_dir = existing_data_dir(args, "sso scim-token")
@@ -102,6 +110,27 @@ def cmd_scim_token(args: argparse.Namespace) -> int:
         if isinstance(chosen, str):
             print(f"iamd sso scim-token: {chosen}", file=sys.stderr)
             return 2
+        if args.list:
+            tokens = store.run(lambda uow: uow.identity_credentials.scim_tokens(chosen.id), readonly=True)
+            listing = [
+                {
+                    "tokenId": t.id,
+                    "createdAt": _stamp(t.created_at),
+                    "expiresAt": _stamp(t.expires_at),
+                    "lastUsedAt": _stamp(t.last_used_at) if t.last_used_at else None,
+                }
+                for t in tokens
+            ]
+            print(json.dumps({"identityStoreId": chosen.id, "tokens": listing}, indent=2))
+            return 0
+        if args.delete:
+            try:
+                store.run(lambda uow: uow.identity_credentials.delete_scim_token(chosen.id, args.delete))
+            except NotFound:
+                print(f"iamd sso scim-token: no token {args.delete} in {chosen.id}", file=sys.stderr)
+                return 2
+            print(f"iamd: SCIM token {args.delete} deleted")
+            return 0
         now = datetime.now(UTC)
         try:
             made = store.run(lambda uow: create_token(uow, chosen.id, now=now))
@@ -118,12 +147,16 @@ def cmd_scim_token(args: argparse.Namespace) -> int:
                 "token": made.token,
                 "tokenId": made.id,
                 "identityStoreId": chosen.id,
-                "expiresAt": made.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "expiresAt": _stamp(made.expires_at),
             },
             indent=2,
         )
     )
     return 0
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def cmd_set_password(args: argparse.Namespace) -> int:

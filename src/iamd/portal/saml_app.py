@@ -112,7 +112,10 @@ class SamlApp:
                 raw = await read_capped(request.stream(), MAX_FORM)
             except RequestEntityTooLarge:
                 raise SamlRejected("The SAML response is too large.") from None
-            form = parse_qs(raw.decode("ascii", "replace"), max_num_fields=10)
+            try:
+                form = parse_qs(raw.decode("ascii", "replace"), max_num_fields=10)
+            except ValueError:
+                raise SamlRejected("The form has too many fields.") from None
             values = form.get("SAMLResponse")
             if not values:
                 raise SamlRejected("The request has no SAMLResponse.")

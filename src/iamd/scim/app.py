@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.concurrency import run_in_threadpool
@@ -35,7 +35,8 @@ from iamd.store.audit import AuditEvent
 from iamd.store.identity_credentials import ScimTokenRecord
 from iamd.store.unit import UnitOfWork
 from iamd.trail.records import Identity, api_call_record, record_json
-from iamd.wire import RequestEntityTooLarge
+from iamd.wire import RequestEntityTooLarge, jsontext
+from iamd.wire.jsontext import JsonTextError
 
 if TYPE_CHECKING:  # the server imports this module
     from iamd.server.pipeline import Pipeline
@@ -45,6 +46,10 @@ __all__ = ["PREFIX", "scim_mount"]
 log = logging.getLogger("iamd.scim")
 
 PREFIX: Final = "/scim/v2"
+MAX_JSON_DEPTH: Final = 16
+"""A SCIM resource nests a few levels (User → emails → item); deeper bodies are refused."""
+LAST_USED_EVERY: Final = timedelta(hours=1)
+"""A token's last use is recorded at most this often (a write per request would cost more)."""
 MEDIA_TYPE: Final = "application/scim+json"
 EVENT_SOURCE: Final = "identitystore-scim.amazonaws.com"
 HIDDEN: Final = "HIDDEN_DUE_TO_SECURITY_REASONS"
@@ -196,6 +201,8 @@ class ScimApp:
         record = self.pipeline.store.run(check, readonly=True)
         if record is None:
             raise ScimError(401, "The bearer token is not valid or has expired.")
+        if record.last_used_at is None or now - record.last_used_at > LAST_USED_EVERY:
+            self.pipeline.store.run(lambda uow: uow.identity_credentials.touch_scim_token(record.id, now))
         return record
 
     def _store_of(self, token: ScimTokenRecord) -> Any:
@@ -283,9 +290,9 @@ def _body(raw: bytes) -> Any:
     if not raw:
         raise ScimError(400, "The request has no body.", "invalidSyntax")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ScimError(400, "The request body is not JSON.", "invalidSyntax") from None
+        return jsontext.loads(raw, max_depth=MAX_JSON_DEPTH)
+    except JsonTextError as exc:
+        raise ScimError(400, f"The request body is not JSON iamd accepts: {exc}.", "invalidSyntax") from None
 
 
 def scim_mount(pipeline: Pipeline) -> Mount:

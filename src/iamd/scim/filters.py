@@ -30,6 +30,8 @@ __all__ = [
 ]
 
 MAX_FILTER: Final = 1024
+MAX_DEPTH: Final = 16
+"""Parentheses, ``not`` and brackets nest at most this deep (a filter is read recursively)."""
 CASE_EXACT: Final = frozenset({"id", "externalid", "members.value", "groups.value", "meta.version"})
 OPERATORS: Final = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "pr"})
 
@@ -99,10 +101,16 @@ def _literal(kind: str, raw: str) -> Any:
 
 
 class _Parser:
-    def __init__(self, tokens: list[tuple[str, str]], prefix: str = "") -> None:
+    def __init__(self, tokens: list[tuple[str, str]], prefix: str = "", depth: int = 0) -> None:
         self.tokens = tokens
         self.pos = 0
         self.prefix = prefix
+        self.depth = depth
+
+    def deeper(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FilterError(f"the filter nests deeper than {MAX_DEPTH} levels")
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -137,16 +145,20 @@ class _Parser:
     def term(self) -> Filter:
         kind, value = self.take()
         if kind == "lp":
+            self.deeper()
             node = self.or_expr()
             if self.take()[0] != "rp":
                 raise FilterError("a parenthesis is not closed")
+            self.depth -= 1
             return node
         if kind == "word" and value.lower() == "not":
             if self.take()[0] != "lp":
                 raise FilterError("not must be followed by (")
+            self.deeper()
             node = self.or_expr()
             if self.take()[0] != "rp":
                 raise FilterError("a parenthesis is not closed")
+            self.depth -= 1
             return Not(node)
         if kind != "word":
             raise FilterError(f"expected an attribute name, found {value!r}")
@@ -154,7 +166,9 @@ class _Parser:
         nxt = self.peek()
         if nxt is not None and nxt[0] == "lb":  # emails[type eq "work"] (a complex filter)
             self.take()
-            inner = _Parser(self.tokens, prefix=f"{self.prefix}{path.lower()}.")
+            if self.prefix:
+                raise FilterError("a value filter cannot hold another one")
+            inner = _Parser(self.tokens, prefix=f"{self.prefix}{path.lower()}.", depth=self.depth + 1)
             inner.pos = self.pos
             node = inner.or_expr()
             self.pos = inner.pos

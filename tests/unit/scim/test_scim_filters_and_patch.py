@@ -54,6 +54,11 @@ def test_filter_structure_and_errors() -> None:
             parse_filter(bad)
     with pytest.raises(FilterError):
         parse_filter('userName eq "' + "a" * MAX_FILTER + '"')
+    with pytest.raises(FilterError, match="nests deeper"):  # not a RecursionError (a 500)
+        parse_filter("(" * 400 + 'userName eq "a"' + ")" * 400)
+    with pytest.raises(FilterError):
+        parse_filter('emails[type eq "a" and x[y eq "b"]]')
+    assert matches(parse_filter("(" * 10 + 'userName eq "alice@example.com"' + ")" * 10), _values(USER))
 
 
 def test_paths() -> None:

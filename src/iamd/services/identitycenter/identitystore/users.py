@@ -154,13 +154,10 @@ def delete_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
 @operation(SERVICE, "ListUsers", readonly=True)
 def list_users(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     store = caller_store(ctx, params, resource_arn("user", "*"))
-    user_name = display_name = None
+    user_name = None
     for item in params.get("Filters") or []:
-        path = str(item["AttributePath"]).lower()
-        if path == "username":
+        if str(item["AttributePath"]).lower() == "username":
             user_name = str(item["AttributeValue"])
-        elif path == "displayname":
-            display_name = str(item["AttributeValue"])
         else:
             raise validation(
                 f"Filtering users by {item['AttributePath']} is not supported: use UserName (deprecated: "
@@ -170,7 +167,6 @@ def list_users(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
         page = ctx.uow.identity_store.list_users(
             store.id,
             user_name=user_name,
-            display_name=display_name,
             marker=marker_of(params),
             max_items=page_size(params),
         )
