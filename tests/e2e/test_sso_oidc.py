@@ -904,3 +904,29 @@ sso_registration_scopes = sso:account:access
     with pytest.raises(ClientError) as refused:
         portal_client(server.endpoint).list_accounts(accessToken=token)
     assert code_of(refused) == "UnauthorizedException"
+
+
+def test_sign_in_failures_are_throttled_and_sign_ins_are_on_the_trail(server: Server, setup: Setup) -> None:
+    guesser = Person(server.endpoint)
+    guesser.get("/start/")
+    statuses = [
+        guesser.post("/start/signin", username="mallory", password=f"guess-{i}").status_code for i in range(5)
+    ]
+    assert statuses[:3] == [401, 401, 401] and 429 in statuses[3:]
+    refused = guesser.post("/start/signin", username="mallory", password="again")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    trail = server.client("cloudtrail")
+    records: list[dict[str, Any]] = []
+    for _ in range(50):
+        events = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "UserAuthentication"}],
+            MaxResults=50,
+        )["Events"]
+        records = [json.loads(e["CloudTrailEvent"]) for e in events]
+        if any(r["userIdentity"].get("userName") == "mallory" for r in records):
+            break
+        time.sleep(0.2)
+    failed = [r for r in records if r["userIdentity"].get("userName") == "mallory"]
+    assert failed and all(r.get("errorMessage") == "Failed authentication" for r in failed)
+    assert any(r["userIdentity"].get("userName") == USER and "errorMessage" not in r for r in records)
+    assert all(r["eventSource"] == "signin.amazonaws.com" for r in records)
