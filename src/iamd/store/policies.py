@@ -258,6 +258,16 @@ class Policies(Repository):
 
     # -- versions -------------------------------------------------------------------------------
 
+    def aws_managed_defaults(self) -> dict[str, str]:
+        """The stored AWS managed policies' default versions, by name (one query): what start
+        compares with the snapshot before building anything for :meth:`load_aws_managed`."""
+        rows = self._session.execute(
+            select(ManagedPolicy.name, ManagedPolicy.default_version_id).where(
+                ManagedPolicy.account_id == AWS_ACCOUNT
+            )
+        )
+        return {name: default for name, default in rows}
+
     def load_aws_managed(self, policies: Sequence[AwsManagedPolicy]) -> int:
         """Bring the AWS managed policies up to the snapshot, in a few bulk statements: insert
         those not stored yet (by name), and give those whose snapshot version is newer than the
