@@ -45,6 +45,8 @@ _MISSING: Any = object()
 # Characters XML 1.0 cannot carry, and lone UTF-16 surrogates (not valid Unicode: they cannot be
 # encoded as UTF-8): written as U+FFFD, so no text ever makes an answer fail to encode.
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NEEDS_ESCAPING = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""What ``_text`` changes: most values (names, ids, ARNs, dates) have none of it."""
 
 
 class QueryProtocol(Protocol):
@@ -270,6 +272,8 @@ def scalar_text(shape: Shape, value: Any) -> str:
 
 
 def _text(value: str) -> str:
+    if _NEEDS_ESCAPING.search(value) is None:
+        return value
     return escape(_INVALID_XML_CHARS.sub("\ufffd", value), {"\r": "&#xD;"})
 
 
