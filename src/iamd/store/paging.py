@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Sequence
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Row, Select, and_, func, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -75,7 +75,7 @@ def paginate(
 
 def paginate_rows(
     session: Session,
-    stmt: Select[Unpack[tuple[Any, ...]]],
+    stmt: Select[*tuple[Any, ...]],
     order: Sequence[InstrumentedAttribute[str]],
     marker: str | None,
     max_items: int,
