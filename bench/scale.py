@@ -237,6 +237,7 @@ def main() -> None:
         return text.split("<Marker>", 1)[1].split("</Marker>", 1)[0]
 
     try:
+        send({"Action": "GetUser"})  # warm-up: the administrator's key and policies, the models
         print("List* pages (100 items), through the pipeline:  first page / a middle page / slowest of 5")
         for action, extra in [
             ("ListUsers", {}),
