@@ -38,6 +38,7 @@ from iamd.catalog import rcp_services
 from iamd.clock import SystemClock
 from iamd.secrets.ids import RandomIds
 from iamd.secrets.kek import Kek
+from iamd.server.app import settle
 from iamd.server.authorizer import Authorizer
 from iamd.server.bootstrap import bootstrap, write_profile
 from iamd.server.caller import caller_for_key
@@ -211,6 +212,7 @@ def main() -> None:
     writer = TrailWriter(store, clock, signing_key=load_signing_key(data), spool=data / SPOOL_FILE_NAME)
     writer.start()
     pipeline = Pipeline(store, clock, RandomIds(), Authorizer(rcp_services()), trail=Recorder(writer, store))
+    settle(pipeline)  # as iamd serve does before serving (models loaded, the heap frozen)
 
     def send(params: dict[str, str]) -> tuple[float, bytes]:
         body = urllib.parse.urlencode({"Version": "2010-05-08", **params}).encode()
