@@ -205,14 +205,32 @@ def encode_output_xml(shape: Shape, output: Mapping[str, Any]) -> str:
     return "".join(parts)
 
 
+_Plan = tuple[frozenset[str], tuple[tuple[str, Shape, str], ...]]
+_PLANS: dict[Shape, _Plan] = {}
+"""Per structure shape: its member names, and (name, shape, element name) per member, worked out
+once (the service models live as long as the process): a page of GetAccountAuthorizationDetails
+encodes a thousand structures."""
+
+
+def _plan(shape: Shape) -> _Plan:
+    plan = _PLANS.get(shape)
+    if plan is None:
+        members = shape.members
+        plan = _PLANS[shape] = (
+            frozenset(members),
+            tuple((name, member, member.serialization.get("name", name)) for name, member in members.items()),
+        )
+    return plan
+
+
 def _encode_members(shape: Shape, value: Mapping[str, Any], out: list[str]) -> None:
-    unknown = set(value) - set(shape.members)
-    if unknown:
-        raise ValueError(f"{shape.name} has no member(s) {sorted(unknown)}")
-    for name, member in shape.members.items():
+    names, members = _plan(shape)
+    if not names.issuperset(value):
+        raise ValueError(f"{shape.name} has no member(s) {sorted(set(value) - names)}")
+    for name, member, tag in members:
         item = value.get(name)
         if item is not None:
-            _encode(member, item, member.serialization.get("name", name), out)
+            _encode(member, item, tag, out)
 
 
 def _encode(shape: Shape, value: Any, tag: str, out: list[str]) -> None:
