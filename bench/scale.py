@@ -20,6 +20,7 @@ import argparse
 import configparser
 import json
 import resource
+import shutil
 import statistics
 import tempfile
 import time
@@ -328,6 +329,7 @@ def main() -> None:
     finally:
         writer.close()
         store.close()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 if __name__ == "__main__":
