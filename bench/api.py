@@ -1,69 +1,86 @@
-"""Benchmark: GetUser requests per second, iamd against moto's server, in the same run.
+"""Benchmark: API reads per second (GetUser, ListUsers of 100 users, GetRole,
+SimulatePrincipalPolicy), iamd against moto's server, in the same run.
 
-Run by hand:  .venv/bin/python bench/api.py [--seconds 10] [--threads 4]
+Run by hand:  .venv/bin/python bench/api.py [--seconds 10] [--threads 4] [--before DIR/src]
+
+``--before``: also measure another checkout's ``src`` (e.g. ``git archive main src | tar -x -C
+DIR``), in the same run, for a before/after ratio.
 
 Both servers run on loopback as real processes. Both verify the SigV4 signature and enforce IAM
 policies: moto with INITIAL_NO_AUTH_ACTION_COUNT (auth on after the set-up calls), iamd always.
 Each server gets a user whose access key signs the GetUser calls; requests are signed with
-botocore once per thread and sent again and again over one keep-alive connection per thread, so
-the figure is the server's, not the client's.
+botocore once per operation and sent again and again (within the signature's clock-skew window, as
+AWS accepts them) over one keep-alive connection per thread, so the figure is the server's, not the
+client's. The trail is on (iamd's default).
 """
 
 from __future__ import annotations
 
 import argparse
+import configparser
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import urllib.parse
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import boto3
-from loopback import figures, free_port, hammer, signed, wait_ready
+from loopback import SignedRequest, figures, free_port, hammer, signed, wait_ready
 
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
-def run_iamd(seconds: float, threads: int) -> tuple[float, list[float]]:
-    data = Path(tempfile.mkdtemp(prefix="iamd-bench-"))
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "iamd.cli.main",
-            "serve",
-            "--data-dir",
-            str(data / "d"),
-            "--port",
-            str(port),
+OPERATIONS = ("GetUser", "ListUsers", "GetRole", "SimulatePrincipalPolicy")
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
         ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    }
+)
+
+Targets = dict[str, tuple[int, SignedRequest]]
+"""Per operation: the server's port and the signed request sent to it."""
+
+
+def start_iamd(src: str | None, stack: ExitStack) -> Targets:
+    data = Path(tempfile.mkdtemp(prefix="iamd-bench-"))
+    stack.callback(shutil.rmtree, data, ignore_errors=True)
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=src) if src else None
+    command = [
+        sys.executable,
+        "-m",
+        "iamd.cli.main",
+        "serve",
+        "--data-dir",
+        str(data / "d"),
+        "--port",
+        str(port),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    stack.callback(stop, process)
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_ready(endpoint + "/iamd/health", process)
+    creds = configparser.ConfigParser()
+    creds.read(data / "d" / "credentials")
+    admin = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=creds["iamd"]["aws_access_key_id"],
+        aws_secret_access_key=creds["iamd"]["aws_secret_access_key"],
     )
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_ready(endpoint + "/iamd/health", process)
-        import configparser
-
-        creds = configparser.ConfigParser()
-        creds.read(data / "d" / "credentials")
-        admin = boto3.client(
-            "iam",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=creds["iamd"]["aws_access_key_id"],
-            aws_secret_access_key=creds["iamd"]["aws_secret_access_key"],
-        )
-        return measure(admin, endpoint, port, seconds, threads)
-    finally:
-        process.terminate()
-        process.wait()
-        shutil.rmtree(data, ignore_errors=True)
+    return prepare(admin, endpoint, port)
 
 
-def run_moto(seconds: float, threads: int) -> tuple[float, list[float]]:
+def start_moto(stack: ExitStack) -> Targets:
     port = free_port()
     env = dict(
         os.environ,
@@ -75,52 +92,106 @@ def run_moto(seconds: float, threads: int) -> tuple[float, list[float]]:
     process = subprocess.Popen(
         [str(moto), "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_ready(endpoint + "/moto-api/", process)
-        admin = boto3.client(
-            "iam",
-            endpoint_url=endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="AKIAEXAMPLEEXAMPLE00",
-            aws_secret_access_key="x" * 40,
-        )
-        return measure(admin, endpoint, port, seconds, threads)
-    finally:
-        process.terminate()
-        process.wait()
+    stack.callback(stop, process)
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_ready(endpoint + "/moto-api/", process)
+    admin = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAEXAMPLEEXAMPLE00",
+        aws_secret_access_key="x" * 40,
+    )
+    return prepare(admin, endpoint, port)
 
 
-def measure(
-    admin: object, endpoint: str, port: int, seconds: float, threads: int
-) -> tuple[float, list[float]]:
-    # Three set-up calls (moto lets exactly these through unauthenticated).
-    admin.create_user(UserName="bench")  # type: ignore[attr-defined]
-    admin.attach_user_policy(UserName="bench", PolicyArn=ADMIN_POLICY)  # type: ignore[attr-defined]
-    key = admin.create_access_key(UserName="bench")["AccessKey"]  # type: ignore[attr-defined]
-    body = "Action=GetUser&Version=2010-05-08&UserName=bench"
-    request = signed(endpoint, "iam", body, key["AccessKeyId"], key["SecretAccessKey"])
-    hammer(port, request, 1.0, threads)  # warm-up
-    return hammer(port, request, seconds, threads)
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait()
 
 
-def report(name: str, rate: float, latencies: list[float]) -> None:
-    print(f"{name:>5}: {rate:8.1f} GetUser/s   {figures(latencies)}   ({len(latencies)} requests)")
+def prepare(admin: Any, endpoint: str, port: int) -> Targets:
+    """100 users, a role, and a signed request per operation that the server answers."""
+    # Three set-up calls (moto lets exactly these through unauthenticated), then the rest signed
+    # by the administrator "bench" they make.
+    admin.create_user(UserName="bench")
+    admin.attach_user_policy(UserName="bench", PolicyArn=ADMIN_POLICY)
+    key = admin.create_access_key(UserName="bench")["AccessKey"]
+    bench = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
+    arn = bench.get_user(UserName="bench")["User"]["Arn"]
+    present = len(bench.list_users()["Users"])
+    for n in range(100 - present):
+        bench.create_user(UserName=f"user-{n:03d}", Path="/bench/")
+    bench.create_role(RoleName="bench-role", AssumeRolePolicyDocument=TRUST)
+    bodies = {
+        "GetUser": {"UserName": "bench"},
+        "ListUsers": {},
+        "GetRole": {"RoleName": "bench-role"},
+        "SimulatePrincipalPolicy": {
+            "PolicySourceArn": arn,
+            "ActionNames.member.1": "iam:GetUser",
+            "ActionNames.member.2": "s3:GetObject",
+        },
+    }
+    targets: Targets = {}
+    for operation in OPERATIONS:
+        body = urllib.parse.urlencode({"Action": operation, "Version": "2010-05-08", **bodies[operation]})
+        request = signed(endpoint, "iam", body, key["AccessKeyId"], key["SecretAccessKey"])
+        try:
+            hammer(port, request, 0.3, 1)  # warm-up
+        except RuntimeError as failed:  # moto has no SimulatePrincipalPolicy: an HTML 500
+            print(f"{endpoint} {operation}: {str(failed)[:100]!r}", file=sys.stderr)
+            continue
+        targets[operation] = (port, request)
+    return targets
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per operation and server")
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="the servers take turns this many times")
+    parser.add_argument("--before", metavar="SRC", help="another checkout's src directory to measure too")
     args = parser.parse_args()
-    iamd_rate, iamd_lat = run_iamd(args.seconds, args.threads)
-    moto_rate, moto_lat = run_moto(args.seconds, args.threads)
-    print(f"{args.threads} client threads, {args.seconds:.0f} s each, one server process each")
-    report("iamd", iamd_rate, iamd_lat)
-    report("moto", moto_rate, moto_lat)
-    print(f"ratio iamd/moto: {iamd_rate / moto_rate:.2f}x")
+    with ExitStack() as stack:
+        servers: dict[str, Targets] = {"iamd": start_iamd(None, stack), "moto": start_moto(stack)}
+        if args.before:
+            servers["before"] = start_iamd(args.before, stack)
+        print(
+            f"{args.threads} client threads, {args.seconds:g} s per operation and server in "
+            f"{args.rounds} turns (the servers alternate: a busy moment hits all), one process each"
+        )
+        for operation in OPERATIONS:
+            served = {name: targets[operation] for name, targets in servers.items() if operation in targets}
+            counts = dict.fromkeys(served, 0.0)
+            latencies: dict[str, list[float]] = {name: [] for name in served}
+            for _ in range(args.rounds):
+                for name, (port, request) in served.items():
+                    rate, lat = hammer(port, request, args.seconds / args.rounds, args.threads)
+                    counts[name] += rate / args.rounds
+                    latencies[name] += lat
+            for name in servers:
+                if name not in served:
+                    print(f"{operation:>24} {name:>6}: not served")
+                    continue
+                lat = sorted(latencies[name])
+                print(f"{operation:>24} {name:>6}: {counts[name]:8.1f}/s   {figures(lat)}   ({len(lat)})")
+            line = f"{'':>24}"
+            if "moto" in served:
+                line += f" iamd/moto {counts['iamd'] / counts['moto']:.2f}x"
+                if "before" in served:
+                    line += f"   before/moto {counts['before'] / counts['moto']:.2f}x"
+            if "before" in served:
+                line += f"   after/before {counts['iamd'] / counts['before']:.2f}x"
+            print(line)
 
 
 if __name__ == "__main__":

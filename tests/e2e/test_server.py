@@ -34,6 +34,12 @@ def test_health_answers_ok(server: Server) -> None:
         assert json.load(answer) == {"status": "ok", "trail": {"status": "ok"}}
 
 
+def test_ready_answers_once_the_database_does(server: Server) -> None:
+    with urllib.request.urlopen(f"{server.endpoint}/iamd/ready") as answer:
+        assert answer.status == 200
+        assert json.load(answer) == {"status": "ready", "database": "sqlite"}
+
+
 def test_first_start_writes_a_working_profile(server: Server) -> None:
     credentials = (server.data_dir / "credentials").read_text()
     config = (server.data_dir / "config").read_text()

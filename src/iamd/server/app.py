@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import functools
 import gc
+import logging
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -31,10 +33,13 @@ from iamd.server.limits import (
 )
 from iamd.server.pipeline import Connection, Pipeline
 from iamd.services import oidc_issuer
+from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.unit import UnitOfWork
 from iamd.wire import DEFAULT_SERVICES, HttpRequest, RequestEntityTooLarge
 
 __all__ = ["create_app", "settle"]
+
+log = logging.getLogger("iamd.server")
 
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
 
@@ -43,6 +48,12 @@ HEAVY_CONCURRENCY = 2
 run at once; the next ones wait their turn. Their work holds Python's interpreter lock, so more
 threads would not finish them sooner, only slow everything else down."""
 
+
+READY_TIMEOUT = 2.0
+"""How long ``/iamd/ready`` waits for the database before it answers 503."""
+
+READY_REUSE = 1.0
+"""For how many seconds ``/iamd/ready`` answers what its last check found."""
 
 SWITCH_INTERVAL = 0.001
 """How long a thread may hold Python's interpreter lock while another waits for it (Python's default
@@ -83,6 +94,38 @@ def create_app(
             if trail["status"] != "ok":
                 body["status"] = "degraded"
         return JSONResponse(body)
+
+    def database_answers() -> None:
+        def probe(uow: UnitOfWork) -> None:
+            uow.accounts.generations([AWS_ACCOUNT])
+
+        pipeline.store.run(probe, readonly=True, attempts=1)
+
+    checked: list[tuple[float, int, dict[str, object]]] = []
+    checking = anyio.Lock()
+
+    async def ready(request: Request) -> Response:
+        """200 when this node can serve requests: its database answers a read within
+        ``READY_TIMEOUT`` seconds; 503 otherwise, for a load balancer to send traffic elsewhere
+        (``/iamd/health`` only says that the process answers). Unauthenticated, so one check at
+        a time, its answer reused for ``READY_REUSE`` seconds: a flood of checks costs the
+        database one read a second."""
+        async with checking:
+            if not checked or time.monotonic() - checked[0][0] > READY_REUSE:
+                status = 200
+                body: dict[str, object] = {"status": "ready", "database": pipeline.store.backend}
+                try:
+                    with anyio.fail_after(READY_TIMEOUT):
+                        await anyio.to_thread.run_sync(database_answers, abandon_on_cancel=True)
+                except TimeoutError:
+                    status = 503
+                    body = {"status": "unavailable", "database": f"no answer within {READY_TIMEOUT:g} s"}
+                except Exception as error:  # whatever the driver raised: this node cannot serve
+                    log.warning("readiness check: the database does not answer: %s", error)
+                    status, body = 503, {"status": "unavailable", "database": type(error).__name__}
+                checked[:] = [(time.monotonic(), status, body)]
+            _, status, body = checked[0]
+        return JSONResponse(body, status_code=status)
 
     def issuer_of(request: Request) -> oidc_issuer.Issuer | None:
         account_id = str(request.path_params["account_id"])
@@ -159,6 +202,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/iamd/health", health, methods=["GET"]),
+            Route("/iamd/ready", ready, methods=["GET"]),
             Route(
                 oidc_issuer.issuer_path("{account_id}") + "/.well-known/openid-configuration",
                 openid_configuration,

@@ -8,6 +8,7 @@ import configparser
 import gzip
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
@@ -56,13 +57,35 @@ def managed_policy_data() -> dict[str, dict[str, object]]:
     return policies
 
 
+def document_text(entry: Mapping[str, object]) -> str:
+    """A snapshot policy's document as iamd stores and returns it (indented as AWS's are): the
+    snapshot's prepared ``text`` (scripts/update-managed-policies writes it; Python's JSON encoder
+    has no fast path for indented output), else rendered here."""
+    text = entry.get("text")
+    return text if isinstance(text, str) else json.dumps(entry["document"], indent=4)
+
+
+def _number(version_id: object) -> int:
+    return int(str(version_id)[1:])
+
+
 def seed_managed_policies(uow: UnitOfWork, ids: IdSource, now: datetime) -> int:
-    """Add the AWS managed policies that the database does not have yet; returns how many."""
+    """Add the AWS managed policies that the database does not have yet, and newer default
+    versions of those it has; returns how many. One query when the database is up to date (every
+    start but the first and those after an upgrade of iamd), one bulk insert otherwise."""
 
     def when(text: object) -> datetime:
         moment = datetime.fromisoformat(str(text))
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
+    stored = uow.policies.aws_managed_defaults()
+    wanted = [
+        (name, entry)
+        for name, entry in managed_policy_data().items()
+        if name not in stored or _number(entry["defaultVersionId"]) > _number(stored[name])
+    ]
+    if not wanted:
+        return 0
     return uow.policies.load_aws_managed(
         [
             AwsManagedPolicy(
@@ -70,11 +93,11 @@ def seed_managed_policies(uow: UnitOfWork, ids: IdSource, now: datetime) -> int:
                 name=name,
                 path=str(entry["path"]),
                 version_id=str(entry["defaultVersionId"]),
-                document=json.dumps(entry["document"], indent=4),
+                document=document_text(entry),
                 created_at=when(entry["createDate"]),
                 updated_at=when(entry["updateDate"]),
             )
-            for name, entry in managed_policy_data().items()
+            for name, entry in wanted
         ]
     )
 

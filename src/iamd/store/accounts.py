@@ -39,7 +39,15 @@ def _record(row: Account) -> AccountRecord:
     return AccountRecord(row.id, **{f: getattr(row, f) for f in _FIELDS})
 
 
-_GENERATIONS = select(Account.id, Account.generation).where(Account.id.in_(bindparam("ids", expanding=True)))
+_GENERATIONS = [
+    select(Account.id, Account.generation).where(Account.id.in_([bindparam(f"id{i}") for i in range(count)]))
+    for count in range(4)
+]
+"""By how many ids are asked for: one bound parameter each, so that the statement is compiled
+once (an expanding ``IN`` is rendered again on every execution)."""
+_GENERATIONS_ANY = select(Account.id, Account.generation).where(
+    Account.id.in_(bindparam("ids", expanding=True))
+)
 
 
 class Accounts(Repository):
@@ -155,7 +163,12 @@ class Accounts(Repository):
         """Several generations at once, e.g. the caller's account's and ``"aws"``'s. On every
         request's path: a prebuilt Core statement, no ORM loading."""
         self._session.flush()
-        rows = self._session.connection().execute(_GENERATIONS, {"ids": sorted(set(account_ids))})
+        ids = sorted(set(account_ids))
+        if len(ids) < len(_GENERATIONS):
+            statement = _GENERATIONS[len(ids)]
+            rows = self._session.connection().execute(statement, {f"id{i}": v for i, v in enumerate(ids)})
+        else:
+            rows = self._session.connection().execute(_GENERATIONS_ANY, {"ids": ids})
         return {account_id: generation for account_id, generation in rows}
 
     # -- password policy ------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Exists, select
@@ -86,3 +86,13 @@ def refuse_if_any(session: Session, what: str, blockers: Mapping[str, Exists]) -
     present = [name for name, exists in zip(blockers, row, strict=True) if exists]
     if present:
         raise Conflict(f"{what} still has {', '.join(present)}")
+
+
+BATCH = 500
+"""How many ids one ``IN (…)`` of a batch read names (well under every backend's limit)."""
+
+
+def batches(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``ids`` in slices of at most ``BATCH``."""
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]

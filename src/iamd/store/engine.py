@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any, Final
 
@@ -20,6 +21,8 @@ SCRIPT_LOCATION: Final = "iamd.store:migrations"
 BUSY_TIMEOUT_SECONDS: Final = 30.0
 # Execution option read by the SQLite "begin" hook: "IMMEDIATE" (writers) or "DEFERRED" (readers).
 SQLITE_BEGIN: Final = "iamd_sqlite_begin"
+_BEGIN_DEFERRED: Final = "BEGIN DEFERRED"
+_BEGIN_IMMEDIATE: Final = "BEGIN IMMEDIATE"
 # Any constant will do, as long as every iamd node uses the same one.
 _MIGRATION_LOCK: Final = 0x69616D64  # "iamd"
 
@@ -75,7 +78,15 @@ def _sqlite_engine(url: URL) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
-        conn.exec_driver_sql(f"BEGIN {'DEFERRED' if mode == 'DEFERRED' else 'IMMEDIATE'}")
+        # Straight to the driver: on every transaction's path, and SQLAlchemy's statement
+        # machinery (events, caching, result set-up) cost more than SQLite's BEGIN itself.
+        # A failure (the write lock still busy after the timeout) is raised again through
+        # SQLAlchemy, as the error the store translates (RetryableError).
+        begin = _BEGIN_DEFERRED if mode == "DEFERRED" else _BEGIN_IMMEDIATE
+        try:
+            conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+        except sqlite3.Error:
+            conn.exec_driver_sql(begin)
 
     return engine
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute
 
-from iamd.store.base import Repository, found
+from iamd.store.base import Repository, batches, found
 from iamd.store.paging import paginate
 from iamd.store.records import InlinePolicyRecord, Page, PrincipalKind
 from iamd.store.schema import InlinePolicy
@@ -51,6 +53,24 @@ class InlinePolicies(Repository):
         stmt = select(InlinePolicy).where(_column(kind) == principal_id)
         rows, next_marker = paginate(self._session, stmt, _ORDER, marker, max_items)
         return Page(tuple(r.name for r in rows), next_marker)
+
+    def list_many(
+        self, kind: PrincipalKind, principal_ids: Sequence[str]
+    ) -> dict[str, tuple[InlinePolicyRecord, ...]]:
+        """Every inline policy of many principals at once, each principal's in the order of
+        :meth:`list_names`; every id is a key."""
+        column = _column(kind)
+        found: dict[str, list[InlinePolicyRecord]] = {pid: [] for pid in principal_ids}
+        for chunk in batches(principal_ids):
+            rows = self._session.execute(
+                select(column, InlinePolicy.name, InlinePolicy.document)
+                .where(column.in_(chunk))
+                .order_by(*_ORDER)  # the database's order, as list_names has it
+            )
+            for principal_id, name, document in rows:
+                assert principal_id is not None
+                found[principal_id].append(InlinePolicyRecord(kind, principal_id, name, document))
+        return {pid: tuple(v) for pid, v in found.items()}
 
     def total_size(self, kind: PrincipalKind, principal_id: str) -> int:
         """Characters in all of a principal's inline policies (for the aggregate size quotas)."""

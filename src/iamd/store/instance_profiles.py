@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, exists, func, select
 
-from iamd.store.base import Repository, found, refuse_if_any
+from iamd.store.base import Repository, batches, found, refuse_if_any
 from iamd.store.errors import AlreadyExists, NotFound
 from iamd.store.paging import paginate, starts_with
 from iamd.store.records import InstanceProfileRecord, Page, RoleRecord
@@ -62,6 +62,24 @@ class InstanceProfiles(Repository):
         )
         rows, next_marker = paginate(self._session, stmt, _ORDER, marker, max_items)
         return Page(self._records(rows), next_marker)
+
+    def list_for_roles(self, role_ids: Sequence[str]) -> dict[str, tuple[InstanceProfileRecord, ...]]:
+        """:meth:`list_for_role` for many roles at once (all of each one's profiles, in the same
+        order); every id is a key. Most roles have none: one query finds which do."""
+        found: dict[str, list[str]] = {rid: [] for rid in role_ids}
+        for chunk in batches(role_ids):
+            links = self._session.execute(
+                select(InstanceProfileRole.role_id, InstanceProfileRole.instance_profile_id).where(
+                    InstanceProfileRole.role_id.in_(chunk)
+                )
+            )
+            for role_id, profile_id in links:
+                found[role_id].append(profile_id)
+        out: dict[str, tuple[InstanceProfileRecord, ...]] = dict.fromkeys(role_ids, ())
+        for role_id, profile_ids in found.items():
+            if profile_ids:
+                out[role_id] = self.list_for_role(role_id, max_items=1000).items
+        return out
 
     def count_roles(self, profile_id: str) -> int:
         return (

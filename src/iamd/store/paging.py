@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_
+from sqlalchemy import ColumnElement, Row, Select, and_, func, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from iamd.store.errors import InvalidMarker
@@ -71,3 +71,23 @@ def paginate(
     rows = rows[:max_items]
     last: Any = rows[-1]
     return rows, encode_marker([getattr(last, col.key) for col in order])
+
+
+def paginate_rows(
+    session: Session,
+    stmt: Select[*tuple[Any, ...]],
+    order: Sequence[InstrumentedAttribute[str]],
+    marker: str | None,
+    max_items: int,
+) -> tuple[list[Row[Any]], str | None]:
+    """:func:`paginate` for a statement that selects columns (among them those of `order`): plain
+    rows named by column, no ORM objects to build (the listings of large accounts)."""
+    if not 1 <= max_items <= MAX_ITEMS_LIMIT:
+        raise ValueError(f"max_items must be between 1 and {MAX_ITEMS_LIMIT}")
+    if marker is not None:
+        stmt = stmt.where(_after(order, decode_marker(marker, len(order))))
+    rows: list[Row[Any]] = list(session.execute(stmt.order_by(*order).limit(max_items + 1)))
+    if len(rows) <= max_items:
+        return rows, None
+    rows = rows[:max_items]
+    return rows, encode_marker([getattr(rows[-1], col.key) for col in order])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import Row, delete, exists, or_, select, update
 
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
-from iamd.store.paging import paginate, starts_with
+from iamd.store.paging import paginate_rows, starts_with
 from iamd.store.records import Page, RoleRecord
 from iamd.store.schema import InlinePolicy, InstanceProfileRole, PolicyAttachment, Role
 
@@ -18,6 +18,22 @@ if TYPE_CHECKING:
     from iamd.store.unit import UnitOfWork
 
 _ORDER = (Role.name_lower,)
+
+_COLUMNS = (
+    Role.id,
+    Role.account_id,
+    Role.name,
+    Role.path,
+    Role.created_at,
+    Role.trust_policy,
+    Role.description,
+    Role.max_session_duration,
+    Role.permissions_boundary_id,
+    Role.last_used_at,
+    Role.last_used_region,
+    Role.name_lower,
+)
+"""A role's record's columns (and its sort key), read as plain rows for listings."""
 
 
 class Roles(Repository):
@@ -64,11 +80,11 @@ class Roles(Repository):
     def list(
         self, account_id: str, *, path_prefix: str = "/", marker: str | None = None, max_items: int = 100
     ) -> Page[RoleRecord]:
-        stmt = select(Role).where(Role.account_id == account_id)
+        stmt = select(*_COLUMNS).where(Role.account_id == account_id)
         if path_prefix != "/":
             stmt = stmt.where(starts_with(Role.path, path_prefix))
-        rows, next_marker = paginate(self._session, stmt, _ORDER, marker, max_items)
-        return Page(self._records(rows), next_marker)
+        rows, next_marker = paginate_rows(self._session, stmt, _ORDER, marker, max_items)
+        return Page(role_records(self._uow, rows), next_marker)
 
     def update(
         self,
@@ -139,8 +155,9 @@ class Roles(Repository):
         return role_records(self._uow, rows)
 
 
-def role_records(uow: UnitOfWork, rows: Sequence[Role]) -> tuple[RoleRecord, ...]:
-    """Records for role rows, with their permissions boundaries named (one query for all)."""
+def role_records(uow: UnitOfWork, rows: Sequence[Role] | Sequence[Row[Any]]) -> tuple[RoleRecord, ...]:
+    """Records for role rows (ORM objects, or rows of ``_COLUMNS``), with their permissions
+    boundaries named (one query for all)."""
     refs = uow.policies.refs(r.permissions_boundary_id for r in rows if r.permissions_boundary_id)
     return tuple(
         RoleRecord(

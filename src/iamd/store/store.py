@@ -49,6 +49,7 @@ class Store:
     def __init__(self, engine: Engine, *, kek: Kek | None = None) -> None:
         self.engine = engine
         self.kek = kek
+        self._database = engine.url.render_as_string(hide_password=True)
         # SQLite has one writer at a time. Writers of this process take turns on this lock rather
         # than in SQLite's busy handler, which polls with sleeps of up to 100 ms and so gave
         # concurrent writes a tail of hundreds of milliseconds. (Other processes on the same
@@ -97,7 +98,7 @@ class Store:
                 conn.execution_options(**self._begin_options(readonly))
                 session = Session(bind=conn, expire_on_commit=False)
                 try:
-                    uow = UnitOfWork(session, self.kek, readonly=readonly)
+                    uow = UnitOfWork(session, self.kek, readonly=readonly, database=self._database)
                     yield uow
                     uow.commit()
                 finally:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import bindparam, delete, func, select, update
 
-from iamd.store.base import Repository
+from iamd.store.base import Repository, batches
 from iamd.store.errors import Conflict
 from iamd.store.records import ResourceKind, Tag
 from iamd.store.schema import Tag as TagRow
@@ -42,6 +42,25 @@ class Tags(Repository):
         # AWS: LocalStack's tests/aws/services/iam/test_iam_policies.snapshot.json,
         # list-case-sensitive-tags). Sorted here, not by the database, whose collation may differ.
         return tuple(sorted((Tag(key, value) for key, value in rows), key=lambda tag: tag.key))
+
+    def list_many(
+        self, account_id: str, kind: ResourceKind, resource_ids: Sequence[str]
+    ) -> dict[str, tuple[Tag, ...]]:
+        """:meth:`list` for many resources at once (a few queries for a page of a listing): every
+        id of ``resource_ids`` is a key, with ``()`` when it has no tags."""
+        self._session.flush()
+        found: dict[str, list[Tag]] = {resource_id: [] for resource_id in resource_ids}
+        for chunk in batches(resource_ids):
+            rows = self._session.execute(
+                select(TagRow.resource_id, TagRow.key, TagRow.value).where(
+                    TagRow.account_id == account_id,
+                    TagRow.resource_kind == kind,
+                    TagRow.resource_id.in_(chunk),
+                )
+            )
+            for resource_id, key, value in rows:
+                found[resource_id].append(Tag(key, value))
+        return {k: tuple(sorted(v, key=lambda tag: tag.key)) for k, v in found.items()}
 
     def count(self, account_id: str, kind: ResourceKind, resource_id: str) -> int:
         return (

@@ -48,17 +48,22 @@ class UnitOfWork:
     reports) only check that the transaction may write (:meth:`writable`).
     """
 
-    def __init__(self, session: Session, kek: Kek | None, *, readonly: bool) -> None:
+    def __init__(
+        self, session: Session, kek: Kek | None, *, readonly: bool, database: str | None = None
+    ) -> None:
+        """``database``: :attr:`database` when the caller knows it (the store renders it once)."""
         self.session = session
         self.readonly = readonly
         self._kek = kek
         self._changed_accounts: set[str] = set()
+        self._database = database
 
     @property
     def database(self) -> str:
         """Which database this unit of work is in (its URL, password hidden)."""
-        bind = self.session.get_bind()
-        return bind.engine.url.render_as_string(hide_password=True)
+        if self._database is None:
+            self._database = self.session.get_bind().engine.url.render_as_string(hide_password=True)
+        return self._database
 
     @property
     def kek(self) -> Kek:

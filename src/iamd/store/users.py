@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, exists, or_, select, update
+from sqlalchemy import Row, bindparam, delete, exists, or_, select, update
 
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
-from iamd.store.paging import paginate, starts_with
+from iamd.store.paging import paginate_rows, starts_with
 from iamd.store.records import Page, UserRecord
 from iamd.store.schema import (
     AccessKey,
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 _ORDER = (User.name_lower,)
 
 
-_FIND = select(
+_COLUMNS = (
     User.id,
     User.account_id,
     User.name,
@@ -39,7 +39,13 @@ _FIND = select(
     User.created_at,
     User.password_last_used,
     User.permissions_boundary_id,
-).where(User.account_id == bindparam("account_id"), User.name_lower == bindparam("name"))
+    User.name_lower,
+)
+"""A user's record's columns (and its sort key), read as plain rows: no ORM objects to build."""
+
+_FIND = select(*_COLUMNS).where(
+    User.account_id == bindparam("account_id"), User.name_lower == bindparam("name")
+)
 
 
 class Users(Repository):
@@ -93,11 +99,11 @@ class Users(Repository):
     def list(
         self, account_id: str, *, path_prefix: str = "/", marker: str | None = None, max_items: int = 100
     ) -> Page[UserRecord]:
-        stmt = select(User).where(User.account_id == account_id)
+        stmt = select(*_COLUMNS).where(User.account_id == account_id)
         if path_prefix != "/":
             stmt = stmt.where(starts_with(User.path, path_prefix))
-        rows, next_marker = paginate(self._session, stmt, _ORDER, marker, max_items)
-        return Page(self._records(rows), next_marker)
+        rows, next_marker = paginate_rows(self._session, stmt, _ORDER, marker, max_items)
+        return Page(user_records(self._uow, rows), next_marker)
 
     def update(self, user_id: str, *, name: str | None = None, path: str | None = None) -> UserRecord:
         """Rename and/or move a user (UpdateUser). Its id, and so its tags and keys, stay."""
@@ -159,8 +165,9 @@ class Users(Repository):
         return user_records(self._uow, rows)
 
 
-def user_records(uow: UnitOfWork, rows: Sequence[User]) -> tuple[UserRecord, ...]:
-    """Records for user rows, with their permissions boundaries named (one query for all)."""
+def user_records(uow: UnitOfWork, rows: Sequence[User] | Sequence[Row[Any]]) -> tuple[UserRecord, ...]:
+    """Records for user rows (ORM objects, or rows of ``_COLUMNS``), with their permissions
+    boundaries named (one query for all)."""
     refs = uow.policies.refs(r.permissions_boundary_id for r in rows if r.permissions_boundary_id)
     return tuple(
         UserRecord(

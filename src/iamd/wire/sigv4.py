@@ -287,7 +287,17 @@ def _parse_amz_date(text: str) -> tuple[datetime, str]:
     try:
         if not _AMZ_DATE.fullmatch(text):  # strptime would take any Unicode digit
             raise ValueError(text)
-        when = datetime.strptime(text, _AMZ_DATE_FORMAT).replace(tzinfo=UTC)
+        # The fields by position (ASCII digits, checked above): strptime's own parse cost a
+        # tenth of a request's time. datetime() still refuses a month 13 or a February 30.
+        when = datetime(
+            int(text[0:4]),
+            int(text[4:6]),
+            int(text[6:8]),
+            int(text[9:11]),
+            int(text[11:13]),
+            int(text[13:15]),
+            tzinfo=UTC,
+        )
     except ValueError:
         raise IncompleteSignature(
             f"Date must be in ISO-8601 'basic format'. Got '{text}'. See http://en.wikipedia.org/wiki/ISO_8601"

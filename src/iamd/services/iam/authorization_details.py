@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from iamd.services.framework import OperationContext, operation
@@ -53,17 +53,47 @@ def _decode_marker(marker: str) -> tuple[int, str | None]:
     return value[1], value[2] or None
 
 
+def _prefetch(ctx: OperationContext, kind: PrincipalKind, ids: Sequence[str]) -> None:
+    """Read what the details of a page of principals need in a few queries, not several per
+    principal (an account of 10,000 users is 10 pages of 1,000): their inline and attached
+    policies, tags, (users) groups and (roles) instance profiles, kept in the request's memo
+    where the renderers look."""
+    if not ids:
+        return
+    for pid, inline in ctx.uow.inline_policies.list_many(kind, ids).items():
+        ctx.memo[("inline", kind, pid)] = inline
+    for pid, refs in ctx.uow.policies.attached_many(kind, ids).items():
+        ctx.memo[("attached", kind, pid)] = refs
+    if kind in ("user", "role"):
+        for pid, tags in ctx.uow.tags.list_many(ctx.account_id, kind, ids).items():
+            ctx.memo[(f"{kind}-tags", pid)] = tags
+    if kind == "role":
+        for pid, profiles in ctx.uow.instance_profiles.list_for_roles(ids).items():
+            ctx.memo[("profiles", pid)] = profiles
+    if kind == "user":
+        for pid, names in ctx.uow.groups.names_for_users(ids).items():
+            ctx.memo[("groups", pid)] = names
+
+
 def _inline(ctx: OperationContext, kind: PrincipalKind, principal_id: str) -> list[dict[str, str]]:
+    found = ctx.memo.get(("inline", kind, principal_id))
+    if isinstance(found, tuple):
+        return [{"PolicyName": p.name, "PolicyDocument": encode_document(p.document)} for p in found]
     out: list[dict[str, str]] = []
     for name in ctx.uow.inline_policies.list_names(kind, principal_id, max_items=1000).items:
-        found = ctx.uow.inline_policies.find(kind, principal_id, name)
-        if found is not None:
-            out.append({"PolicyName": found.name, "PolicyDocument": encode_document(found.document)})
+        policy = ctx.uow.inline_policies.find(kind, principal_id, name)
+        if policy is not None:
+            out.append({"PolicyName": policy.name, "PolicyDocument": encode_document(policy.document)})
     return out
 
 
 def _attached(ctx: OperationContext, kind: PrincipalKind, principal_id: str) -> list[dict[str, str]]:
-    refs = ctx.uow.policies.attached(kind, principal_id, max_items=1000).items
+    found = ctx.memo.get(("attached", kind, principal_id))
+    refs = (
+        found
+        if isinstance(found, tuple)
+        else ctx.uow.policies.attached(kind, principal_id, max_items=1000).items
+    )
     return [{"PolicyName": ref.name, "PolicyArn": policy_arn(ref)} for ref in refs]
 
 
@@ -76,7 +106,12 @@ def user_detail(ctx: OperationContext, user: UserRecord) -> dict[str, Any]:
     inline = _inline(ctx, "user", user.id)
     if inline:
         out["UserPolicyList"] = inline
-    out["GroupList"] = [g.name for g in ctx.uow.groups.list_for_user(user.id, max_items=1000).items]
+    groups = ctx.memo.get(("groups", user.id))
+    out["GroupList"] = (
+        list(groups)
+        if isinstance(groups, tuple)
+        else [g.name for g in ctx.uow.groups.list_for_user(user.id, max_items=1000).items]
+    )
     out["AttachedManagedPolicies"] = _attached(ctx, "user", user.id)
     return out
 
@@ -95,7 +130,12 @@ def group_detail(ctx: OperationContext, group: GroupRecord) -> dict[str, Any]:
 
 def role_detail(ctx: OperationContext, role: RoleRecord) -> dict[str, Any]:
     out = render_role(ctx, role, "detail")
-    profiles = ctx.uow.instance_profiles.list_for_role(role.id, max_items=1000).items
+    found = ctx.memo.get(("profiles", role.id))
+    profiles = (
+        found
+        if isinstance(found, tuple)
+        else ctx.uow.instance_profiles.list_for_role(role.id, max_items=1000).items
+    )
     out["InstanceProfileList"] = [render_profile(ctx, p) for p in profiles]
     out["RolePolicyList"] = _inline(ctx, "role", role.id)
     out["AttachedManagedPolicies"] = _attached(ctx, "role", role.id)
@@ -106,7 +146,8 @@ def policy_detail(ctx: OperationContext, policy: ManagedPolicyRecord) -> dict[st
     """A ManagedPolicyDetail: no Description, even for a policy that has one (recorded against
     AWS: the AmazonS3FullAccess entry of ``aws-managed-policy-result`` in the snapshot above)."""
     out = render_policy(ctx, policy)
-    versions = ctx.uow.policies.list_versions(policy.id)
+    found = ctx.memo.get(("versions", policy.id))
+    versions = found if isinstance(found, tuple) else ctx.uow.policies.list_versions(policy.id)
     out["PolicyVersionList"] = [render_version(v, with_document=True) for v in versions]
     return out
 
@@ -141,6 +182,13 @@ def _section_page(
             account, scope="AWS", only_attached=True, marker=marker, max_items=max_items
         )
         render = lambda p: policy_detail(ctx, p)  # noqa: E731
+    if section in ("User", "Group", "Role"):
+        kind: PrincipalKind = "user" if section == "User" else "group" if section == "Group" else "role"
+        _prefetch(ctx, kind, [item.id for item in page.items])
+    else:
+        policies = [p for p in page.items if isinstance(p, ManagedPolicyRecord)]
+        for pid, versions in ctx.uow.policies.versions_many(policies).items():
+            ctx.memo[("versions", pid)] = versions
     return [render(item) for item in page.items], page.marker
 
 

@@ -98,7 +98,8 @@ def render_role(
         if tags:
             out["Tags"] = tags_output(tags)
         return out
-    stored = ctx.uow.tags.list(role.account_id, "role", role.id)
+    memo = ctx.memo.get(("role-tags", role.id))  # read for a whole page (authorization_details)
+    stored = memo if isinstance(memo, tuple) else ctx.uow.tags.list(role.account_id, "role", role.id)
     if stored or view == "detail":
         out["Tags"] = tags_output(stored)
     if view in ("get", "detail"):

@@ -1,0 +1,222 @@
+"""Benchmark: API writes per second at 4 clients (CreateUser, TagUser, AttachUserPolicy,
+PutRolePolicy, AssumeRole), iamd on SQLite or PostgreSQL, optionally against an earlier checkout
+in the same run (the two take turns per operation).
+
+Run by hand:  .venv/bin/python bench/writes.py [--seconds 5] [--threads 4] [--before DIR/src]
+              [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+
+Requests are signed before the clock starts: the idempotent writes (TagUser with the same tag,
+AttachUserPolicy of an attached policy, PutRolePolicy of the same document, AssumeRole) are sent
+again and again within the signature's clock-skew window, as AWS accepts them; CreateUser gets a
+new user name per request, each signed in advance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+
+import boto3
+from loopback import SignedRequest, free_port, signed, wait_ready
+
+OPERATIONS = ("CreateUser", "TagUser", "AttachUserPolicy", "PutRolePolicy", "AssumeRole")
+POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+)
+
+
+def start(src: str | None, database_url: str | None, stack: ExitStack) -> tuple[int, str, str, str]:
+    """A server: (port, endpoint, bootstrap key id, secret)."""
+    data = Path(tempfile.mkdtemp(prefix="iamd-bench-writes-"))
+    stack.callback(shutil.rmtree, data, ignore_errors=True)
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=src) if src else None
+    command = [sys.executable, "-m", "iamd.cli.main", "serve", "--data-dir", str(data), "--port", str(port)]
+    if database_url:
+        command += ["--database-url", database_url]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+    def stop() -> None:
+        process.terminate()
+        process.wait()
+
+    stack.callback(stop)
+    endpoint = f"http://127.0.0.1:{port}"
+    wait_ready(endpoint + "/iamd/health", process)
+    creds = configparser.ConfigParser()
+    creds.read(data / "credentials")
+    return port, endpoint, creds["iamd"]["aws_access_key_id"], creds["iamd"]["aws_secret_access_key"]
+
+
+def prepare(endpoint: str, key: str, secret: str, count: int) -> dict[str, list[SignedRequest]]:
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=key,
+        aws_secret_access_key=secret,
+    )
+    iam.create_user(UserName="bench")
+    account = iam.get_user(UserName="bench")["User"]["Arn"].split(":")[4]
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    role = iam.create_role(RoleName="bench-role", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+    def query(service: str, params: dict[str, str]) -> SignedRequest:
+        body = urllib.parse.urlencode(
+            {"Version": "2011-06-15" if service == "sts" else "2010-05-08", **params}
+        )
+        return signed(endpoint, service, body, key, secret)
+
+    run = uuid.uuid4().hex[:6]
+    return {
+        "CreateUser": [
+            query("iam", {"Action": "CreateUser", "UserName": f"w-{run}-{n}"}) for n in range(count)
+        ],
+        "TagUser": [
+            query(
+                "iam",
+                {
+                    "Action": "TagUser",
+                    "UserName": "bench",
+                    "Tags.member.1.Key": "k",
+                    "Tags.member.1.Value": "v",
+                },
+            )
+        ],
+        "AttachUserPolicy": [
+            query(
+                "iam",
+                {
+                    "Action": "AttachUserPolicy",
+                    "UserName": "bench",
+                    "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                },
+            )
+        ],
+        "PutRolePolicy": [
+            query(
+                "iam",
+                {
+                    "Action": "PutRolePolicy",
+                    "RoleName": "bench-role",
+                    "PolicyName": "p",
+                    "PolicyDocument": POLICY,
+                },
+            )
+        ],
+        "AssumeRole": [query("sts", {"Action": "AssumeRole", "RoleArn": role, "RoleSessionName": "bench"})],
+    }
+
+
+def hammer(port: int, requests: list[SignedRequest], seconds: float, threads: int) -> float:
+    """Requests per second from ``threads`` threads for ``seconds`` (cycling through
+    ``requests``, each sent once when there are enough)."""
+    stop = time.monotonic() + seconds
+    done = [0] * threads
+    failures: list[str] = []
+    lock = threading.Lock()
+    cursor = [0]
+
+    def worker(n: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.connect()
+        assert conn.sock is not None
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while time.monotonic() < stop:
+            with lock:
+                if len(requests) > 1 and cursor[0] >= len(requests):
+                    return
+                headers, body = requests[cursor[0] % len(requests)]
+                cursor[0] += 1
+            conn.request("POST", "/", body=body, headers=headers)
+            answer = conn.getresponse()
+            data = answer.read()
+            if answer.status != 200:
+                failures.append(data.decode(errors="replace")[:300])
+                return
+            done[n] += 1
+        conn.close()
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    if failures:
+        raise RuntimeError(f"request failed: {failures[0]}")
+    return sum(done) / (time.perf_counter() - started)
+
+
+def fresh_database(admin_url: str, stack: ExitStack) -> str:
+    import psycopg
+
+    name = f"iamd_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    stack.callback(drop)
+    return admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--before", metavar="SRC", help="another checkout's src directory to measure too")
+    parser.add_argument(
+        "--postgres", metavar="ADMIN_URL", help="run on new PostgreSQL databases instead of SQLite"
+    )
+    args = parser.parse_args()
+    with ExitStack() as stack:
+        servers: dict[str, tuple[int, dict[str, list[SignedRequest]]]] = {}
+        for name, src in [("iamd", None), *([("before", args.before)] if args.before else [])]:
+            url = fresh_database(args.postgres, stack) if args.postgres else None
+            port, endpoint, key, secret = start(src, url, stack)
+            servers[name] = (port, prepare(endpoint, key, secret, int(args.seconds * 400)))
+        backend = "PostgreSQL" if args.postgres else "SQLite"
+        print(f"{args.threads} client threads, {args.seconds:g} s per operation and server, on {backend}")
+        for operation in OPERATIONS:
+            rates = {
+                name: hammer(port, requests[operation], args.seconds, args.threads)
+                for name, (port, requests) in servers.items()
+            }
+            line = "   ".join(f"{name} {rate:7.1f}/s" for name, rate in rates.items())
+            if "before" in rates:
+                line += f"   after/before {rates['iamd'] / rates['before']:.2f}x"
+            print(f"{operation:>18}: {line}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,42 @@
+"""First start's AWS managed policies: loaded from the prepared snapshot as the text iamd returns,
+in one bulk step, and not again on later starts unless the snapshot has something new."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from iamd.secrets.ids import SeededIds
+from iamd.server.bootstrap import document_text, managed_policy_data, seed_managed_policies
+from iamd.store.schema import AWS_ACCOUNT
+from iamd.store.store import open_store
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def test_the_snapshot_holds_each_document_as_the_text_iamd_stores() -> None:
+    # scripts/update-managed-policies writes both; a snapshot edited by hand must keep them equal.
+    for name, entry in managed_policy_data().items():
+        assert entry["text"] == json.dumps(entry["document"], indent=4), name
+
+
+def test_seeding_loads_every_policy_once_and_then_only_what_is_missing(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'iamd.db'}")
+    snapshot = managed_policy_data()
+    ids = SeededIds(7)
+    with store.transaction() as uow:
+        assert seed_managed_policies(uow, ids, NOW) == len(snapshot)
+    with store.transaction() as uow:
+        assert seed_managed_policies(uow, ids, NOW) == 0
+        generation = uow.accounts.generations([AWS_ACCOUNT])[AWS_ACCOUNT]
+        admin = uow.policies.get(AWS_ACCOUNT, "AdministratorAccess")
+        version = uow.policies.get_version(admin.id, admin.default_version_id)
+        assert version.document == document_text(snapshot["AdministratorAccess"])
+    with store.transaction() as uow:
+        # As after an upgrade whose snapshot has a policy the database does not.
+        uow.policies.delete(uow.policies.get(AWS_ACCOUNT, "ReadOnlyAccess").id)
+    with store.transaction() as uow:
+        assert seed_managed_policies(uow, ids, NOW) == 1
+        assert uow.accounts.generations([AWS_ACCOUNT])[AWS_ACCOUNT] > generation
+    store.close()
