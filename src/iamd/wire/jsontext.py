@@ -22,6 +22,7 @@ MAX_DEPTH: Final = 100
 """Deepest nesting of arrays and objects accepted (no AWS input shape comes near it)."""
 
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class JsonTextError(ValueError):
@@ -62,7 +63,14 @@ def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
         raise JsonTextError(f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
     except ValueError as exc:  # e.g. an integer of more digits than int() converts
         raise JsonTextError(str(exc)) from None
-    _check(value, max_depth)
+    # The walk below is the slow part of reading a large document, and most texts cannot fail it:
+    # a decoded string holds a lone surrogate only if the text escapes one (raw ones were refused
+    # above, and UTF-8 cannot carry them), and nesting deeper than max_depth needs more than
+    # max_depth brackets. Counting and one search are C-level passes over the text.
+    if (text.count("[") + text.count("{") > max_depth) or (
+        "\\u" in text and _ESCAPED_SURROGATE.search(text) is not None
+    ):
+        _check(value, max_depth)
     return value
 
 
