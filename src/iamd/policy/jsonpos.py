@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = [
     "NOWHERE",
@@ -411,7 +411,7 @@ def python_values(value: object) -> tuple[object, JsonNode | None]:
     limit, every key a string, only JSON types), else the values of :func:`from_python`'s tree
     (raising its :class:`JsonSyntaxError`), with that tree."""
     try:
-        dumped = json.dumps(value, ensure_ascii=False, allow_nan=False, default=_not_json)
+        dumped = _encode(value)
     except (TypeError, ValueError, RecursionError):
         dumped = None
     if dumped is not None and _SURROGATE.search(dumped) is None and not _maybe_too_deep(dumped):
@@ -422,6 +422,24 @@ def python_values(value: object) -> tuple[object, JsonNode | None]:
 
 def _not_json(value: object) -> object:
     raise TypeError("not a JSON value")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_not_json)
+_MAKE_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Any = (
+    None
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+)
+
+
+def _encode(value: object) -> str:
+    """``value`` as JSON text (no indentation, non-ASCII kept), refusing what is not JSON. The C
+    encoder is called directly: ``json.dumps`` sets one up on every call. Without a cycle check: a
+    value that contains itself ends in RecursionError, which the caller treats as too deep."""
+    if _C_ENCODER is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
 
 
 def root_position(text: str) -> Position:

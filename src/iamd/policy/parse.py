@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, cast
 
 from iamd.policy.ast import (
@@ -31,7 +31,7 @@ from iamd.policy.ast import (
     PrincipalSpec,
     Statement,
 )
-from iamd.policy.conditions import parse_operator
+from iamd.policy.conditions import lookup, parse_operator
 from iamd.policy.findings import BLOCKING, Finding, PolicyError
 from iamd.policy.jsonpos import (
     NOWHERE,
@@ -70,6 +70,8 @@ STATEMENT_ELEMENTS = (
     "NotResource",
     "Condition",
 )
+_TOP_LEVEL_SET = frozenset(TOP_LEVEL_ELEMENTS)
+_STATEMENT_SET = frozenset(STATEMENT_ELEMENTS)
 PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _SID = re.compile(r"[A-Za-z0-9]*")
 _ACTION = re.compile(r"[A-Za-z0-9*?\-]+:[A-Za-z0-9*?\-_]*")
@@ -248,7 +250,7 @@ _Pending = tuple[str, str, Path, str, At]
 
 def _entry_at(value: object, where: ValuePath, index: int) -> ValuePath:
     """Where entry ``index`` of a string-or-array element stands."""
-    if _kind(value) == "array" and index < len(_entries(value)):
+    if type(value) is not str and _kind(value) == "array" and index < len(_entries(value)):
         return (*where, index)
     return where
 
@@ -259,6 +261,7 @@ class _Checker:
         self.pending: list[_Pending] = []
         self.version: str | None = None
         self.iam_kind = kind in _IAM_KINDS
+        self.takes_principal = kind.takes_principal
 
     def add(self, code: str, message: str, path: Path, at: At, severity: str = "ERROR") -> None:
         self.pending.append((code, message, path, severity, at))
@@ -285,8 +288,10 @@ class _Checker:
             out.append(Finding(code, message, path, severity, position))
         return out
 
-    def members(self, value: object, path: Path, allowed: tuple[str, ...]) -> dict[str, object]:
-        if type(value) is dict and all(type(key) is str and key in allowed for key in value):
+    def members(
+        self, value: object, path: Path, allowed: tuple[str, ...], allowed_set: frozenset[str]
+    ) -> dict[str, object]:
+        if type(value) is dict and allowed_set.issuperset(value):
             return value
         seen: dict[str, object] = {}
         for key, step, member in _items(value):
@@ -342,14 +347,14 @@ class _Checker:
         return None
 
     def policy(self, root: object) -> Policy | None:
-        if _kind(root) != "object":
+        if type(root) is not dict and _kind(root) != "object":
             self.add("DATA_TYPE_MISMATCH", "A policy document must be a JSON object", (), ())
             return None
-        top = self.members(root, (), TOP_LEVEL_ELEMENTS)
+        top = self.members(root, (), TOP_LEVEL_ELEMENTS, _TOP_LEVEL_SET)
         version: str | None = None
         node = top.get("Version", _ABSENT)
         if node is not _ABSENT:
-            if _kind(node) != "string" or node not in (VERSION_2012, VERSION_2008):
+            if not (type(node) is str or _kind(node) == "string") or node not in (VERSION_2012, VERSION_2008):
                 self.add(
                     "INVALID_VERSION",
                     f"Version must be {VERSION_2012!r} or {VERSION_2008!r}",
@@ -378,7 +383,7 @@ class _Checker:
         if node is _ABSENT:
             self.add("MISSING_STATEMENT", "The policy has no Statement", (), ())
             return None
-        kind = _kind(node)
+        kind = "array" if type(node) is list else _kind(node)
         if kind == "object":
             nodes, single = [node], True
         elif kind == "array":
@@ -411,10 +416,10 @@ class _Checker:
         return Policy(version, policy_id, tuple(statements))
 
     def statement(self, node: object, path: Path, index: int) -> Statement | None:
-        if _kind(node) != "object":
+        if type(node) is not dict and _kind(node) != "object":
             self.add("DATA_TYPE_MISMATCH", "A statement must be a JSON object", path, path)
             return None
-        m = self.members(node, path, STATEMENT_ELEMENTS)
+        m = self.members(node, path, STATEMENT_ELEMENTS, _STATEMENT_SET)
         sid = self.sid(m.get("Sid", _ABSENT), path)
         effect = self.effect(m.get("Effect", _ABSENT), path)
         principal, not_principal = self.principals(m, path)
@@ -587,7 +592,7 @@ class _Checker:
             return None, None
         name = "Principal" if "Principal" in m else "NotPrincipal" if "NotPrincipal" in m else None
         if name is None:
-            if self.kind.takes_principal:
+            if self.takes_principal:
                 self.add(
                     "MISSING_PRINCIPAL",
                     f"A {self.kind.label} policy statement must name a Principal",
@@ -597,7 +602,7 @@ class _Checker:
             return None, None
         node = m[name]
         where = (*path, name)
-        if not self.kind.takes_principal:
+        if not self.takes_principal:
             code = "SCP_SYNTAX_ERROR_PRINCIPAL" if self.kind is PolicyKind.SCP else "UNSUPPORTED_PRINCIPAL"
             self.add(code, f"A {self.kind.label} policy does not take {name}", where, where)
         if name == "NotPrincipal" and self.kind is PolicyKind.TRUST:
@@ -695,7 +700,7 @@ class _Checker:
         if node is _ABSENT:
             return ()
         base_path = (*path, "Condition")
-        if _kind(node) != "object":
+        if type(node) is not dict and _kind(node) != "object":
             self.add("DATA_TYPE_MISMATCH", "Condition must be an object of operators", base_path, base_path)
             return None
         clauses: list[ConditionClause] = []
@@ -721,7 +726,7 @@ class _Checker:
                 self.add(
                     "NULL_WITH_IF_EXISTS", "The Null operator has no IfExists form", op_path, KeyAt(op_at)
                 )
-            if _kind(block) != "object":
+            if type(block) is not dict and _kind(block) != "object":
                 self.add("DATA_TYPE_MISMATCH", f"{op_text} must map condition keys to values", op_path, op_at)
                 return None
             lowered: dict[str, str] = {}
@@ -764,7 +769,7 @@ class _Checker:
                             )
                             if family.variables:
                                 continue
-                        problem = family.check_value(value)
+                        problem = _value_problem(parsed.base, value)
                         if problem is not None:
                             code = (
                                 "TYPE_MISMATCH_IP_RANGE"
@@ -785,7 +790,7 @@ class _Checker:
         return tuple(clauses)
 
     def condition_values(self, node: object, path: Path, at: ValuePath) -> tuple[str, ...] | None:
-        array = _kind(node) == "array"
+        array = type(node) is list or (type(node) is not str and _kind(node) == "array")
         items = _entries(node) if array else [node]
         out: list[str] = []
         for i, item in enumerate(items):
@@ -834,6 +839,14 @@ class _Checker:
             )
         if effect is Effect.DENY and "*" in actions and not not_action:
             self.add("RCP_SYNTAX_ERROR_ACTION", 'An RCP Deny must name service actions, not "*"', path, path)
+
+
+@lru_cache(maxsize=16384)
+def _value_problem(operator: str, value: str) -> str | None:
+    """What is wrong with a condition value for an operator family (memoized: policy sets repeat
+    their condition values, and some checks parse dates or addresses)."""
+    family = lookup(operator)
+    return None if family is None else family.check_value(value)
 
 
 def _is_everyone(spec: PrincipalSpec) -> bool:
