@@ -194,9 +194,8 @@ def main() -> None:
     iamd, peer = best(iamd_runs), best(peer_runs)
     n = len(names)
     print(f"{n} cases from {args.cases}; {args.rounds} passes per process, best of {args.repeat} turns each")
-    print(
-        f"peer: {PEER} on node {subprocess.run(['node', '--version'], capture_output=True, text=True, check=True).stdout.strip()}"
-    )
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    print(f"peer: {PEER} on node {node}")
     print(f"{'':34}{'iamd':>12}{'iam-simulate':>14}{'ratio':>8}")
 
     def row(label: str, ours: float, theirs: float, unit: str = "µs") -> None:
@@ -221,9 +220,8 @@ def main() -> None:
     by_family: dict[str, list[int]] = defaultdict(list)
     for i, name in enumerate(names):
         by_family[family(name)].append(i)
-    print(
-        f"\nper case family (warm wall per case, mean):\n{'family':20}{'cases':>6}{'iamd':>10}{'peer':>10}{'ratio':>8}"
-    )
+    print("\nper case family (warm wall per case, mean):")
+    print(f"{'family':20}{'cases':>6}{'iamd':>10}{'peer':>10}{'ratio':>8}")
     for fam, idx in sorted(by_family.items()):
         ours = statistics.mean(ours_ns[i] for i in idx) / 1000
         theirs = statistics.mean(theirs_ns[i] for i in idx) / 1000
@@ -233,9 +231,8 @@ def main() -> None:
     if args.per_case:
         print(f"\n{'case':60}{'iamd µs':>10}{'peer µs':>10}{'ratio':>8}")
         for i, name in enumerate(names):
-            print(
-                f"{name[:60]:60}{ours_ns[i] / 1000:>10.1f}{theirs_ns[i] / 1000:>10.1f}{theirs_ns[i] / ours_ns[i]:>7.1f}×"
-            )
+            ours, theirs = ours_ns[i] / 1000, theirs_ns[i] / 1000
+            print(f"{name[:60]:60}{ours:>10.1f}{theirs:>10.1f}{theirs / ours:>7.1f}×")
     print(f"\n(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores when done)")
 
 

@@ -353,7 +353,7 @@ _DECODER = json.JSONDecoder(
     object_pairs_hook=_members, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_refuse_constant
 )
 _ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _EMPTY_PAIR = re.compile(r"\[\]|\{\}")
 
@@ -379,7 +379,7 @@ def decode(text: str) -> tuple[object, JsonNode | None]:
     exactly what :func:`parse_json` does (raising its :class:`JsonSyntaxError`); the positioned tree
     comes back too when it had to be built to decide (None otherwise)."""
     exact = (
-        _SURROGATE.search(text) is not None
+        (not text.isascii() and _SURROGATE.search(text) is not None)
         or ("\\u" in text and _ESCAPED_SURROGATE.search(text) is not None)
         or _maybe_too_deep(text)
     )
@@ -414,7 +414,11 @@ def python_values(value: object) -> tuple[object, JsonNode | None]:
         dumped = _encode(value)
     except (TypeError, ValueError, RecursionError):
         dumped = None
-    if dumped is not None and _SURROGATE.search(dumped) is None and not _maybe_too_deep(dumped):
+    if (
+        dumped is not None
+        and (dumped.isascii() or _SURROGATE.search(dumped) is None)
+        and not _maybe_too_deep(dumped)
+    ):
         return value, None
     node = from_python(value)
     return values_of(node), node
