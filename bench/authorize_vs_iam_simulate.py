@@ -109,17 +109,17 @@ def iamd_child(cases_path: str, rounds: int) -> None:
     sys.stdout.write(json.dumps(out))
 
 
-def run_side(command: list[str]) -> dict[str, Any]:
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+def run_side(command: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    done = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
-def whole_command(command: list[str]) -> tuple[float, float]:
+def whole_command(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall and CPU seconds of a command, process start to exit."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -154,6 +154,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2, help="turns of each side (best kept)")
     parser.add_argument("--peer-dir", default=str(PEER_DIR))
     parser.add_argument("--per-case", action="store_true", help="print every case's cost")
+    parser.add_argument(
+        "--before-src",
+        help="also time another iamd source tree (its src/ directory, e.g. an older commit's "
+        "`git archive` unpacked), as a 'before' column",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "iamd":
@@ -183,7 +188,9 @@ def main() -> None:
     peer_cmd = ["node", str(runner), str(peer_dir), args.cases, str(args.rounds)]
     iamd_runs: list[dict[str, Any]] = []
     peer_runs: list[dict[str, Any]] = []
-    whole: dict[str, list[tuple[float, float]]] = {"iamd": [], "peer": []}
+    whole: dict[str, list[tuple[float, float]]] = {"iamd": [], "peer": [], "before": []}
+    before_runs: list[dict[str, Any]] = []
+    before_env = {**os.environ, "PYTHONPATH": args.before_src} if args.before_src else None
     iamd_whole = [sys.executable, "-m", "iamd.cli.main", "authorize", "--cases", args.cases]
     peer_whole = ["node", str(runner), str(peer_dir), args.cases, "1"]
     for _ in range(args.repeat):
@@ -191,22 +198,42 @@ def main() -> None:
         iamd_runs.append(run_side(iamd_cmd))
         whole["peer"].append(whole_command(peer_whole))
         whole["iamd"].append(whole_command(iamd_whole))
+        if before_env is not None:
+            before_runs.append(run_side(iamd_cmd, before_env))
+            whole["before"].append(whole_command(iamd_whole, before_env))
     iamd, peer = best(iamd_runs), best(peer_runs)
+    before = best(before_runs) if before_runs else None
     n = len(names)
     print(f"{n} cases from {args.cases}; {args.rounds} passes per process, best of {args.repeat} turns each")
     node = subprocess.run(["node", "--version"], capture_output=True, text=True, check=True).stdout.strip()
     print(f"peer: {PEER} on node {node}")
-    print(f"{'':34}{'iamd':>12}{'iam-simulate':>14}{'ratio':>8}")
+    head = f"{'':34}{'iamd':>12}{'iam-simulate':>14}{'ratio':>8}"
+    print(head + (f"{'iamd before':>14}{'ratio':>8}" if before else ""))
 
-    def row(label: str, ours: float, theirs: float, unit: str = "µs") -> None:
-        print(f"{label:34}{ours:>9.1f} {unit}{theirs:>11.1f} {unit}{theirs / ours:>7.1f}×")
+    def row(label: str, ours: float, theirs: float, unit: str = "µs", old: float | None = None) -> None:
+        line = f"{label:34}{ours:>9.1f} {unit}{theirs:>11.1f} {unit}{theirs / ours:>7.1f}×"
+        if old is not None:
+            line += f"{old:>11.1f} {unit}{theirs / old:>7.1f}×"
+        print(line)
 
-    row("first pass, CPU per case (cold)", iamd["cpu_s"][0] / n * 1e6, peer["cpu_s"][0] / n * 1e6)
+    def pass_cost(side: dict[str, Any] | None, first: bool) -> float | None:
+        if side is None:
+            return None
+        cpu: list[float] = side["cpu_s"]
+        return (cpu[0] if first else min(cpu[1:])) / n * 1e6
+
+    row(
+        "first pass, CPU per case (cold)",
+        iamd["cpu_s"][0] / n * 1e6,
+        peer["cpu_s"][0] / n * 1e6,
+        old=pass_cost(before, True),
+    )
     if args.rounds > 1:
         row(
             "best later pass, CPU per case",
             min(iamd["cpu_s"][1:]) / n * 1e6,
             min(peer["cpu_s"][1:]) / n * 1e6,
+            old=pass_cost(before, False),
         )
         ours_ns = [min(p[i] for p in iamd["case_ns"][1:]) for i in range(n)]
         theirs_ns = [min(p[i] for p in peer["case_ns"][1:]) for i in range(n)]
@@ -215,8 +242,10 @@ def main() -> None:
     row("median case, wall (warm)", statistics.median(ours_ns) / 1000, statistics.median(theirs_ns) / 1000)
     wall_i, cpu_i = min(w for w, _ in whole["iamd"]), min(c for _, c in whole["iamd"])
     wall_p, cpu_p = min(w for w, _ in whole["peer"]), min(c for _, c in whole["peer"])
-    row("whole command, wall", wall_i, wall_p, "s ")
-    row("whole command, CPU", cpu_i, cpu_p, "s ")
+    old_wall = min((w for w, _ in whole["before"]), default=None)
+    old_cpu = min((c for _, c in whole["before"]), default=None)
+    row("whole command, wall", wall_i, wall_p, "s ", old_wall)
+    row("whole command, CPU", cpu_i, cpu_p, "s ", old_cpu)
     by_family: dict[str, list[int]] = defaultdict(list)
     for i, name in enumerate(names):
         by_family[family(name)].append(i)
