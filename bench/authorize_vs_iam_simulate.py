@@ -89,7 +89,11 @@ def iamd_child(cases_path: str, rounds: int) -> None:
     """One fresh process: decide every case ``rounds`` times, as ``iamd authorize`` does a line."""
     from iamd.authz.cases import decide_case
     from iamd.catalog import rcp_services
-    from iamd.wire import jsontext
+
+    try:
+        from iamd import jsontext
+    except ImportError:  # a tree from before the module left iamd.wire (--before-src)
+        from iamd.wire import jsontext  # type: ignore[no-redef]
 
     lines = [line for line in Path(cases_path).read_text(encoding="utf-8").splitlines() if line.strip()]
     services = rcp_services()

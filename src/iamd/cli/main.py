@@ -8,13 +8,12 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING
 
-from iamd import __version__
+from iamd import __version__, jsontext
 from iamd.analyzer.model import RESOURCE_TYPES, TRUST_POLICY
 from iamd.authz.cases import CaseError, decide_case
 from iamd.catalog import rcp_services
 from iamd.cli import account, proofs, root, serve, trail
 from iamd.policy import PolicyKind
-from iamd.wire import jsontext
 
 if TYPE_CHECKING:  # `iamd policy check` imports these when it runs; `iamd authorize` never needs them
     from iamd.analyzer import PolicyType, ValidationFinding

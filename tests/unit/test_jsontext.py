@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.unit.fuzzing import FUZZ, json_values
 
-from iamd.wire import jsontext
+from iamd import jsontext
 
 
 def walked(text: str, max_depth: int = jsontext.MAX_DEPTH) -> str:
