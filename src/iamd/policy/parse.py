@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache, partial
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from iamd.policy.ast import (
     VERSION_2008,
@@ -121,11 +121,33 @@ class CheckResult:
 
 
 def parse_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY, strict: bool = True) -> Policy:
+    """The policy of ``source``; PolicyError with the blocking findings when it has any (every
+    ERROR when ``strict``). A text up to ``CACHED_TEXT_CHARS`` long is parsed once per kind and
+    strictness while it stays among the last ``CACHED_TEXTS`` parsed (the same stored policy text
+    comes back on every Simulate* call and policy read); the parsed policy is immutable, so callers
+    share it. Refused texts are not remembered."""
+    if isinstance(source, str) and len(source) <= CACHED_TEXT_CHARS:
+        return _parse_text(source, kind, strict)
+    return _parse(source, kind, strict)
+
+
+CACHED_TEXTS: Final = 512
+CACHED_TEXT_CHARS: Final = 16_384
+"""The parse cache holds at most CACHED_TEXTS texts of at most CACHED_TEXT_CHARS characters each
+(8 Mi characters in all, with their parsed policies), so no caller can make it grow further."""
+
+
+def _parse(source: Source, kind: PolicyKind, strict: bool) -> Policy:
     result = check_policy(source, kind)
     blocking = [f for f in result.errors if strict or f.code in BLOCKING]
     if blocking or result.policy is None:
         raise PolicyError(blocking or result.findings)
     return result.policy
+
+
+@lru_cache(maxsize=CACHED_TEXTS)
+def _parse_text(text: str, kind: PolicyKind, strict: bool) -> Policy:
+    return _parse(text, kind, strict)
 
 
 def _syntax_error(exc: JsonSyntaxError) -> CheckResult:
