@@ -10,8 +10,10 @@ import json
 import re
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from iamd.analyzer.model import ActionFacts
+if TYPE_CHECKING:  # imported where used: `iamd authorize` reads rcp_services() without the analyzer
+    from iamd.analyzer.model import ActionFacts
 
 __all__ = [
     "GLOBAL_CONDITION_KEYS",
@@ -141,6 +143,8 @@ class ServiceReference:
         service = service.lower()
         table = self._actions.get(service)
         if table is None:
+            from iamd.analyzer.model import ActionFacts
+
             table = {}
             if service in services():
                 loaded = _load(f"actions/{service}.json")

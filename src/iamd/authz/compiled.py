@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from iamd.authz.explain import StatementRef
 from iamd.authz.principal import Principal, PrincipalKind
@@ -83,16 +84,22 @@ class CompiledStatement:
         return all(clause(context) for clause in self.conditions)
 
 
-def _compile_actions(stmt: Statement) -> tuple[Matcher, tuple[str, ...] | None]:
-    matchers = [compile_glob(a.lower()) for a in stmt.actions]
+# The tests below depend only on the element's values (not on the statement or policy they stand
+# in) and hold no state, so each distinct Action, Resource or Principal element is compiled once,
+# up to a bound: policy sets repeat them.
+
+
+@lru_cache(maxsize=16384)
+def _compile_actions(actions: tuple[str, ...], not_action: bool) -> tuple[Matcher, tuple[str, ...] | None]:
+    matchers = [compile_glob(a.lower()) for a in actions]
 
     def matches(action: str) -> bool:
         return any(m(action) for m in matchers)
 
-    if stmt.not_action:
+    if not_action:
         return (lambda action: not matches(action)), None
     services: set[str] = set()
-    for pattern in stmt.actions:
+    for pattern in actions:
         prefix = pattern.split(":", 1)[0].lower() if ":" in pattern else "*"
         if has_wildcard(prefix):
             return matches, None
@@ -100,23 +107,24 @@ def _compile_actions(stmt: Statement) -> tuple[Matcher, tuple[str, ...] | None]:
     return matches, tuple(sorted(services))
 
 
+@lru_cache(maxsize=16384)
 def _compile_resources(
-    stmt: Statement, substitute: bool
+    resources: tuple[str, ...] | None, not_resource: bool, substitute: bool
 ) -> tuple[ResourceTest | None, Callable[[str], object] | None]:
-    if stmt.resources is None or (stmt.resources == ("*",) and not stmt.not_resource):
+    if resources is None or (resources == ("*",) and not not_resource):
         return None, None
-    if len(stmt.resources) == 1 and not stmt.not_resource and not (substitute and "${" in stmt.resources[0]):
-        return None, arn_glob_test(stmt.resources[0])
+    if len(resources) == 1 and not not_resource and not (substitute and "${" in resources[0]):
+        return None, arn_glob_test(resources[0])
     static: list[Matcher] = []
     templated = []
-    for pattern in stmt.resources:
+    for pattern in resources:
         if substitute and "${" in pattern:
             template, _ = parse_template(pattern)
             if has_variables(template):
                 templated.append(template)
                 continue
         static.append(compile_arn_glob(pattern))
-    negate = stmt.not_resource
+    negate = not_resource
 
     if not templated:
 
@@ -139,6 +147,7 @@ def _compile_resources(
     return test, None
 
 
+@lru_cache(maxsize=4096)
 def _compile_principal(spec: PrincipalSpec) -> PrincipalTest:
     everyone = spec.wildcard or "*" in spec.aws
     accounts: set[str] = set()
@@ -186,7 +195,7 @@ def _compile_principal(spec: PrincipalSpec) -> PrincipalTest:
 
 
 def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> CompiledStatement:
-    matches_action, services = _compile_actions(stmt)
+    matches_action, services = _compile_actions(stmt.actions, stmt.not_action)
     spec = stmt.principal or stmt.not_principal
     principal_test: PrincipalTest | None = None
     if spec is not None:
@@ -198,7 +207,7 @@ def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> Co
 
         else:
             principal_test = base
-    matches_resource, resource_test = _compile_resources(stmt, substitute)
+    matches_resource, resource_test = _compile_resources(stmt.resources, stmt.not_resource, substitute)
     return CompiledStatement(
         ref=StatementRef(policy_name, stmt.index, stmt.sid, stmt.effect.value),
         effect=stmt.effect,

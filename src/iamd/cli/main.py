@@ -6,17 +6,17 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator, Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from iamd import __version__
-from iamd.analyzer import RESOURCE_TYPES, TRUST_POLICY, PolicyType, ValidationFinding, validate_policy
+from iamd import __version__, jsontext
+from iamd.analyzer.model import RESOURCE_TYPES, TRUST_POLICY
 from iamd.authz.cases import CaseError, decide_case
-from iamd.catalog import rcp_services, service_reference
+from iamd.catalog import rcp_services
 from iamd.cli import account, proofs, root, serve, sso, trail
-from iamd.cli.sarif import sarif_log
 from iamd.policy import PolicyKind
-from iamd.policy.acceptance import first_refusal
-from iamd.wire import jsontext
+
+if TYPE_CHECKING:  # `iamd policy check` imports these when it runs; `iamd authorize` never needs them
+    from iamd.analyzer import PolicyType, ValidationFinding
 
 __all__ = ["main"]
 
@@ -81,6 +81,8 @@ _FAIL_ON = {"suggestion": 0, "warning": 1, "security-warning": 2, "error": 3, "n
 
 def _policy_type(kind: PolicyKind, resource_type: str | None) -> tuple[PolicyType, str | None]:
     """The ValidatePolicy type (and resource type) a ``--kind`` stands for."""
+    from iamd.analyzer import PolicyType
+
     if kind is PolicyKind.TRUST:
         return PolicyType.RESOURCE_POLICY, TRUST_POLICY
     if kind is PolicyKind.RESOURCE:
@@ -106,6 +108,10 @@ def _finding_json(finding: ValidationFinding) -> dict[str, object]:
 def cmd_policy_check(args: argparse.Namespace) -> int:
     """Run Access Analyzer's policy validation checks over policy files, offline. Exit 1 when a
     finding reaches ``--fail-on`` (default: any ERROR or SECURITY_WARNING)."""
+    from iamd.analyzer import validate_policy
+    from iamd.catalog import service_reference
+    from iamd.cli.sarif import sarif_log
+
     kind = PolicyKind.from_label(args.kind)
     policy_type, resource_type = _policy_type(kind, args.resource_type)
     output = "json" if args.json else args.format
@@ -149,6 +155,8 @@ def cmd_policy_check(args: argparse.Namespace) -> int:
 
 def _api_answer(text: str, kind: PolicyKind) -> dict[str, object] | None:
     """What the API storing a ``kind`` policy answers (iamd.policy.acceptance), with its source."""
+    from iamd.policy.acceptance import first_refusal
+
     if kind is PolicyKind.RESOURCE:
         return None
     refusal = first_refusal(text, kind)

@@ -10,19 +10,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from iamd import catalog
-from iamd.analyzer.proofs import (
-    CheckResult,
-    PolicyType,
-    Undecided,
-    check_access_not_granted,
-    check_no_new_access,
-)
 from iamd.policy import Policy, PolicyError, PolicyKind, parse_policy
 
+if TYPE_CHECKING:  # the solver (z3) is imported by the commands that use it, not by every `iamd` run
+    from iamd.analyzer.proofs import CheckResult, PolicyType
+
 __all__ = ["add_parsers"]
+
+POLICY_TYPES = ("IDENTITY_POLICY", "RESOURCE_POLICY")
+"""The values of ``iamd.analyzer.proofs.PolicyType`` (a test holds them equal), for --policy-type."""
 
 
 class _Unusable(Exception):
@@ -37,6 +36,8 @@ def _read(path: str, policy_type: PolicyType) -> Policy:
         raise _Unusable(f"{path}: cannot read: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise _Unusable(f"{path}: cannot read: not UTF-8 text") from exc
+    from iamd.analyzer.proofs import PolicyType
+
     kind = PolicyKind.IDENTITY if policy_type is PolicyType.IDENTITY else PolicyKind.RESOURCE
     try:
         try:
@@ -87,6 +88,8 @@ def _report(result: CheckResult, as_json: bool) -> int:
 
 
 def _run(args: argparse.Namespace, check: Any, *inputs: Any) -> int:
+    from iamd.analyzer.proofs import Undecided
+
     try:
         result = check(*inputs, timeout_ms=args.timeout_ms, actions=catalog.actions)
     except Undecided as exc:
@@ -97,6 +100,8 @@ def _run(args: argparse.Namespace, check: Any, *inputs: Any) -> int:
 
 def cmd_policy_diff(args: argparse.Namespace) -> int:
     """CheckNoNewAccess: exit 1 when NEW allows a request OLD does not."""
+    from iamd.analyzer.proofs import PolicyType, check_no_new_access
+
     policy_type = PolicyType(args.policy_type)
     try:
         old = _read(args.old, policy_type)
@@ -109,6 +114,8 @@ def cmd_policy_diff(args: argparse.Namespace) -> int:
 
 def cmd_policy_grants(args: argparse.Namespace) -> int:
     """CheckAccessNotGranted: exit 1 when FILE may allow one of the actions (on the resources)."""
+    from iamd.analyzer.proofs import PolicyType, check_access_not_granted
+
     policy_type = PolicyType(args.policy_type)
     if not args.action and not args.resource:
         print("iamd: give --action, --resource or both", file=sys.stderr)
@@ -124,8 +131,8 @@ def cmd_policy_grants(args: argparse.Namespace) -> int:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy-type",
-        default=PolicyType.IDENTITY.value,
-        choices=[t.value for t in PolicyType],
+        default=POLICY_TYPES[0],
+        choices=POLICY_TYPES,
         help="identity-based (default) or resource-based policies",
     )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")

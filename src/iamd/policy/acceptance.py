@@ -24,12 +24,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from iamd.policy.ast import VERSION_2008, VERSION_2012
 from iamd.policy.conditions import parse_operator
 from iamd.policy.jsonpos import JsonNode, JsonSyntaxError, parse_json
 from iamd.policy.limits import PolicyKind, policy_size
-from iamd.policy.parse import PRINCIPAL_TYPES, STATEMENT_ELEMENTS, TOP_LEVEL_ELEMENTS, check_policy
+from iamd.policy.parse import (
+    CACHED_TEXT_CHARS,
+    CACHED_TEXTS,
+    PRINCIPAL_TYPES,
+    STATEMENT_ELEMENTS,
+    TOP_LEVEL_ELEMENTS,
+    check_policy,
+)
 
 __all__ = ["RULES", "Refusal", "Rule", "first_refusal"]
 
@@ -315,9 +323,22 @@ class _Refused(Exception):
 
 def first_refusal(text: str, kind: PolicyKind) -> Refusal | None:
     """The refusal AWS answers a write of ``text`` as a ``kind`` policy with; None when AWS
-    accepts it. Pure: the same text and kind always give the same answer."""
+    accepts it. Pure: the same text and kind always give the same answer, so the answers for the
+    last ``CACHED_TEXTS`` texts up to ``CACHED_TEXT_CHARS`` long are remembered (the same trust
+    policy or managed policy text is often written many times)."""
     if kind is PolicyKind.RESOURCE:
         raise ValueError("resource-based policies are stored by other services, not by iamd")
+    if len(text) <= CACHED_TEXT_CHARS:
+        return _first_refusal_remembered(text, kind)
+    return _first_refusal(text, kind)
+
+
+@lru_cache(maxsize=CACHED_TEXTS)
+def _first_refusal_remembered(text: str, kind: PolicyKind) -> Refusal | None:
+    return _first_refusal(text, kind)
+
+
+def _first_refusal(text: str, kind: PolicyKind) -> Refusal | None:
     try:
         _Walk(kind).run(text)
     except _Refused as refused:

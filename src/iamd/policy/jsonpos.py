@@ -4,14 +4,40 @@ Python's ``json`` module forgets positions and silently keeps the last of duplic
 findings must name the place of a problem (JSON path, line, column), the way Access Analyzer does,
 so policy text is read with this small recursive-descent parser instead. It accepts exactly RFC 8259
 JSON and reports the first syntax error with its position.
+
+Reading positions costs: the parser walks the text a character at a time in Python. Most documents
+have no finding to place, so the policy checker reads the *values* with :func:`decode` (Python's C
+JSON decoder, with the same acceptance as :func:`parse_json`: anything it is unsure of goes to the
+positioned parser) and asks for positions only when there is a finding, with :func:`locate` on the
+tree :func:`parse_json` builds then. A value path names the member of an object by its key (the
+first member of that name) or, for a later member of a repeated name, by ``(key, n)``.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
-__all__ = ["JsonNode", "JsonSyntaxError", "Position", "from_python", "parse_json"]
+__all__ = [
+    "NOWHERE",
+    "JsonMembers",
+    "JsonNode",
+    "JsonNumber",
+    "JsonSyntaxError",
+    "KeyAt",
+    "Position",
+    "ValuePath",
+    "decode",
+    "from_python",
+    "locate",
+    "parse_json",
+    "python_values",
+    "root_position",
+    "values_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +277,8 @@ def parse_json(text: str) -> JsonNode:
 
 
 _NOWHERE = Position(0, 0, -1)
+NOWHERE = _NOWHERE
+"""The position of every value of a tree built from Python values (no text to point into)."""
 
 
 def from_python(value: object, depth: int = 0) -> JsonNode:
@@ -284,3 +312,158 @@ def _text(value: str) -> str:
         message = f"U+{ord(found.group()):04X} is a lone UTF-16 surrogate, not a character"
         raise JsonSyntaxError(message, _NOWHERE)
     return value
+
+
+# -- values without positions ----------------------------------------------------------------------
+
+
+class JsonNumber(str):
+    """A JSON number read from text, kept as its source text (``10.0`` stays ``10.0``)."""
+
+    __slots__ = ()
+
+
+class JsonMembers(list[tuple[str, object]]):
+    """An object whose text repeats a member name: its members in order, repeats included (a
+    plain ``dict`` would keep only the last). Objects without repeats decode to ``dict``."""
+
+    __slots__ = ()
+
+
+ValuePath = tuple[str | int | tuple[str, int], ...]
+"""Where a value stands in a document: keys, array indexes, ``(key, n)`` for the n-th repeat."""
+
+
+class KeyAt(NamedTuple):
+    """The position of a member's name (not of its value)."""
+
+    path: ValuePath
+
+
+def _members(pairs: list[tuple[str, object]]) -> object:
+    obj = dict(pairs)
+    return obj if len(obj) == len(pairs) else JsonMembers(pairs)
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_members, parse_float=JsonNumber, parse_int=JsonNumber, parse_constant=_refuse_constant
+)
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_EMPTY_PAIR = re.compile(r"\[\]|\{\}")
+
+
+def _maybe_too_deep(text: str) -> bool:
+    """False when no value of ``text`` can nest deeper than the parser takes; True when it might
+    (or the text is not JSON): the positioned parser then decides. Costs a few C-level passes."""
+    if text.count("{") + text.count("[") <= _MAX_DEPTH:
+        return False
+    skeleton = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    # Each pass removes the innermost empty pairs: after n passes every container holding at most
+    # n levels is gone. Well short of the limit, anything left is handed to the exact parser.
+    for _ in range(_MAX_DEPTH - 2):
+        if not skeleton:
+            return False
+        skeleton = _EMPTY_PAIR.sub("", skeleton)
+    return bool(skeleton)
+
+
+def decode(text: str) -> tuple[object, JsonNode | None]:
+    """The values of JSON text: objects as ``dict`` (``JsonMembers`` when a name repeats), arrays
+    as ``list``, numbers as :class:`JsonNumber`, strings, True, False, None. Accepts and refuses
+    exactly what :func:`parse_json` does (raising its :class:`JsonSyntaxError`); the positioned tree
+    comes back too when it had to be built to decide (None otherwise)."""
+    exact = (
+        (not text.isascii() and _SURROGATE.search(text) is not None)
+        or ("\\u" in text and _ESCAPED_SURROGATE.search(text) is not None)
+        or _maybe_too_deep(text)
+    )
+    if not exact:
+        try:
+            return _DECODER.decode(text), None
+        except (ValueError, RecursionError):
+            pass  # the positioned parser gives the error and its place (or reads what json refused)
+    node = parse_json(text)
+    return values_of(node), node
+
+
+def values_of(node: JsonNode) -> object:
+    """The values of a positioned tree, as :func:`decode` gives them."""
+    kind = node.kind
+    if kind == "object":
+        pairs = [(k, values_of(v)) for k, _, v in node.items]
+        return _members(pairs)
+    if kind == "array":
+        return [values_of(e) for e in node.elements]
+    if kind == "number":
+        return JsonNumber(node.value)
+    return node.value
+
+
+def python_values(value: object) -> tuple[object, JsonNode | None]:
+    """Already-decoded JSON as the checker reads it: ``value`` itself when :func:`from_python`
+    would accept it as it stands (checked at C speed: no lone surrogate, nesting well inside the
+    limit, every key a string, only JSON types), else the values of :func:`from_python`'s tree
+    (raising its :class:`JsonSyntaxError`), with that tree."""
+    try:
+        dumped = _encode(value)
+    except (TypeError, ValueError, RecursionError):
+        dumped = None
+    if (
+        dumped is not None
+        and (dumped.isascii() or _SURROGATE.search(dumped) is None)
+        and not _maybe_too_deep(dumped)
+    ):
+        return value, None
+    node = from_python(value)
+    return values_of(node), node
+
+
+def _not_json(value: object) -> object:
+    raise TypeError("not a JSON value")
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=_not_json)
+_MAKE_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Any = (
+    None
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(None, _not_json, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+)
+
+
+def _encode(value: object) -> str:
+    """``value`` as JSON text (no indentation, non-ASCII kept), refusing what is not JSON. The C
+    encoder is called directly: ``json.dumps`` sets one up on every call. Without a cycle check: a
+    value that contains itself ends in RecursionError, which the caller treats as too deep."""
+    if _C_ENCODER is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODER(value, 0))
+
+
+def root_position(text: str) -> Position:
+    """Where the JSON value of ``text`` starts (its root's position), without parsing it."""
+    i = len(text) - len(text.lstrip(_WS))
+    line_start = text.rfind("\n", 0, i) + 1
+    return Position(text.count("\n", 0, i) + 1, i - line_start + 1, i)
+
+
+def locate(root: JsonNode, path: ValuePath | KeyAt) -> Position:
+    """The position of the value at ``path`` (or of the member name, for a :class:`KeyAt`)."""
+    on_key = isinstance(path, KeyAt)
+    parts: Sequence[str | int | tuple[str, int]] = path.path if isinstance(path, KeyAt) else path
+    node = root
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            node = node.elements[part]
+            continue
+        name, n = part if isinstance(part, tuple) else (part, 0)
+        kpos, node = [(kpos, value) for key, kpos, value in node.items if key == name][n]
+        if on_key and i == len(parts) - 1:
+            return kpos
+    return node.pos

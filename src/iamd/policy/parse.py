@@ -8,13 +8,18 @@ These are validation findings, located and coded as Access Analyzer's ValidatePo
 they are stricter than what the IAM API refuses (an action such as ``s3.s:ListBucket``, a condition
 key without a ``prefix:``, an ARN with fewer than six fields are ERROR findings that IAM stores
 anyway). What each API refuses, and with which sentence, is ``iamd.policy.acceptance``.
+
+The checker reads the document's values (``jsonpos.decode``: the C JSON decoder) and names where
+each finding stands by a value path; line and column are looked up only when there is a finding,
+in the positioned tree ``jsonpos.parse_json`` builds then (see ``_Checker.placed``).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache, partial
+from typing import Any, Final, cast
 
 from iamd.policy.ast import (
     VERSION_2008,
@@ -26,9 +31,25 @@ from iamd.policy.ast import (
     PrincipalSpec,
     Statement,
 )
-from iamd.policy.conditions import parse_operator
+from iamd.policy.conditions import lookup, parse_operator
 from iamd.policy.findings import BLOCKING, Finding, PolicyError
-from iamd.policy.jsonpos import JsonNode, JsonSyntaxError, Position, from_python, parse_json
+from iamd.policy.jsonpos import (
+    NOWHERE,
+    JsonMembers,
+    JsonNode,
+    JsonNumber,
+    JsonSyntaxError,
+    KeyAt,
+    Position,
+    ValuePath,
+    decode,
+    from_python,
+    locate,
+    parse_json,
+    python_values,
+    root_position,
+    values_of,
+)
 from iamd.policy.limits import PolicyKind, policy_size
 from iamd.policy.variables import has_variables, parse_template
 
@@ -49,6 +70,8 @@ STATEMENT_ELEMENTS = (
     "NotResource",
     "Condition",
 )
+_TOP_LEVEL_SET = frozenset(TOP_LEVEL_ELEMENTS)
+_STATEMENT_SET = frozenset(STATEMENT_ELEMENTS)
 PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
 _SID = re.compile(r"[A-Za-z0-9]*")
 _ACTION = re.compile(r"[A-Za-z0-9*?\-]+:[A-Za-z0-9*?\-_]*")
@@ -65,12 +88,32 @@ _IAM_KINDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
 class CheckResult:
-    policy: Policy | None
-    findings: list[Finding]
-    root: JsonNode | None = None
-    """The positioned JSON tree the policy was read from (None when the text is not JSON)."""
+    """What :func:`check_policy` found: the tree (None when the document has no single meaning)
+    and every finding, placed (line and column) where the source is text."""
+
+    __slots__ = ("_make_root", "_root", "findings", "policy")
+
+    def __init__(
+        self,
+        policy: Policy | None,
+        findings: list[Finding],
+        root: JsonNode | None = None,
+        make_root: Callable[[], JsonNode] | None = None,
+    ) -> None:
+        self.policy = policy
+        self.findings = findings
+        self._root = root
+        self._make_root = make_root
+
+    @property
+    def root(self) -> JsonNode | None:
+        """The positioned JSON tree the policy was read from (None when the text is not JSON).
+        Built on first use: checking and deciding need only the values."""
+        if self._root is None and self._make_root is not None:
+            make, self._make_root = self._make_root, None
+            self._root = make()
+        return self._root
 
     @property
     def errors(self) -> list[Finding]:
@@ -78,6 +121,23 @@ class CheckResult:
 
 
 def parse_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY, strict: bool = True) -> Policy:
+    """The policy of ``source``; PolicyError with the blocking findings when it has any (every
+    ERROR when ``strict``). A text up to ``CACHED_TEXT_CHARS`` long is parsed once per kind and
+    strictness while it stays among the last ``CACHED_TEXTS`` parsed (the same stored policy text
+    comes back on every Simulate* call and policy read); the parsed policy is immutable, so callers
+    share it. Refused texts are not remembered."""
+    if isinstance(source, str) and len(source) <= CACHED_TEXT_CHARS:
+        return _parse_text(source, kind, strict)
+    return _parse(source, kind, strict)
+
+
+CACHED_TEXTS: Final = 512
+CACHED_TEXT_CHARS: Final = 16_384
+"""The parse cache holds at most CACHED_TEXTS texts of at most CACHED_TEXT_CHARS characters each
+(8 Mi characters in all, with their parsed policies), so no caller can make it grow further."""
+
+
+def _parse(source: Source, kind: PolicyKind, strict: bool) -> Policy:
     result = check_policy(source, kind)
     blocking = [f for f in result.errors if strict or f.code in BLOCKING]
     if blocking or result.policy is None:
@@ -85,13 +145,26 @@ def parse_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY, strict:
     return result.policy
 
 
+@lru_cache(maxsize=CACHED_TEXTS)
+def _parse_text(text: str, kind: PolicyKind, strict: bool) -> Policy:
+    return _parse(text, kind, strict)
+
+
+def _syntax_error(exc: JsonSyntaxError) -> CheckResult:
+    return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
+
+
 def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> CheckResult:
     checker = _Checker(kind)
+    text: str | None = None
+    node: JsonNode | None = None
+    value: object
     if isinstance(source, str):
+        text = source
         try:
-            root = parse_json(source)
+            value, node = decode(source)
         except JsonSyntaxError as exc:
-            return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
+            return _syntax_error(exc)
         found = _OUTSIDE_LATIN1.search(source)
         bad = found.group() if found else None
         if bad is not None:
@@ -109,110 +182,240 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
                 f"The policy is {size} characters (not counting white space); "
                 f"the quota for a {kind.label} policy is {kind.max_size}",
                 (),
-                root.pos,
+                (),
             )
     elif isinstance(source, JsonNode):
-        root = source
+        node = source
+        value = values_of(source)
     else:
         try:
-            root = from_python(source)
+            value, node = python_values(source)
         except JsonSyntaxError as exc:
-            return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
-    policy = checker.policy(root)
-    blocked = any(f.code in BLOCKING and f.severity == "ERROR" for f in checker.findings)
-    return CheckResult(None if blocked else policy, checker.findings, root)
+            return _syntax_error(exc)
+    policy = checker.policy(value)
+    findings = checker.placed(text, node)
+    if any(f.code in BLOCKING and f.severity == "ERROR" for f in findings):
+        policy = None
+    if node is not None:
+        return CheckResult(policy, findings, node)
+    if text is not None:
+        return CheckResult(policy, findings, make_root=partial(parse_json, text))
+    return CheckResult(policy, findings, make_root=partial(from_python, source))
+
+
+# -- values as the checker reads them (see jsonpos.decode) -----------------------------------------
+
+_ABSENT: Any = object()
+"""A member the object does not have (``None`` is JSON null)."""
+
+
+def _kind(value: object) -> str:
+    """The JSON kind of a value, named as :class:`JsonNode` names it (and as ``from_python``
+    classifies Python values)."""
+    if type(value) is str:
+        return "string"
+    if isinstance(value, dict) or type(value) is JsonMembers:
+        return "object"
+    if type(value) is JsonNumber:
+        return "number"
+    if isinstance(value, list | tuple):
+        return "array"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "invalid"
+
+
+def _text(value: object) -> str:
+    """A string's or a number's text (numbers as ``from_python`` writes them)."""
+    if type(value) is str:
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _entries(value: object) -> Sequence[object]:
+    """An array's values (the caller knows ``value`` is an array)."""
+    return cast(Sequence[object], value)
+
+
+def _items(value: object) -> list[tuple[str, Step, object]]:
+    """An object's members in order, repeats included: name, the step to the member's value in a
+    value path, and the value."""
+    pairs: Iterable[tuple[object, object]] = (
+        value.items() if isinstance(value, dict) else cast(JsonMembers, value)
+    )
+    out: list[tuple[str, Step, object]] = []
+    count: dict[str, int] = {}
+    for raw, member in pairs:
+        key = raw if type(raw) is str else str(raw)
+        n = count.get(key, 0)
+        count[key] = n + 1
+        out.append((key, key if n == 0 else (key, n), member))
+    return out
+
+
+Step = str | int | tuple[str, int]
+At = ValuePath | KeyAt | None
+"""Where a finding stands: the value path of the value (or member name) it is about, placed in the
+text only once the document is known to have findings (``_Checker.placed``)."""
+_Pending = tuple[str, str, Path, str, At]
+
+
+def _entry_at(value: object, where: ValuePath, index: int) -> ValuePath:
+    """Where entry ``index`` of a string-or-array element stands."""
+    if type(value) is not str and _kind(value) == "array" and index < len(_entries(value)):
+        return (*where, index)
+    return where
 
 
 class _Checker:
     def __init__(self, kind: PolicyKind) -> None:
         self.kind = kind
-        self.findings: list[Finding] = []
+        self.pending: list[_Pending] = []
         self.version: str | None = None
+        self.iam_kind = kind in _IAM_KINDS
+        self.takes_principal = kind.takes_principal
 
-    def add(self, code: str, message: str, path: Path, pos: Position | None, severity: str = "ERROR") -> None:
-        self.findings.append(Finding(code, message, path, severity, pos))
+    def add(self, code: str, message: str, path: Path, at: At, severity: str = "ERROR") -> None:
+        self.pending.append((code, message, path, severity, at))
 
-    def members(self, node: JsonNode, path: Path, allowed: tuple[str, ...]) -> dict[str, JsonNode]:
-        seen: dict[str, JsonNode] = {}
-        for key, kpos, value in node.items:
+    def placed(self, text: str | None, node: JsonNode | None) -> list[Finding]:
+        """The findings with their positions, looked up in the positioned tree: for text, that
+        tree is built only now, and only when a finding is about a place below the root."""
+        if not self.pending:
+            return []
+        root = node
+        if root is None and text is not None and any(at for *_, at in self.pending):
+            root = parse_json(text)
+        out: list[Finding] = []
+        for code, message, path, severity, at in self.pending:
+            position: Position | None
+            if at is None:
+                position = None
+            elif root is not None:
+                position = locate(root, at)
+            elif text is not None:
+                position = root_position(text)
+            else:
+                position = NOWHERE
+            out.append(Finding(code, message, path, severity, position))
+        return out
+
+    def members(
+        self, value: object, path: Path, allowed: tuple[str, ...], allowed_set: frozenset[str]
+    ) -> dict[str, object]:
+        if type(value) is dict and allowed_set.issuperset(value):
+            return value
+        seen: dict[str, object] = {}
+        for key, step, member in _items(value):
             if key in seen:
-                self.add("JSON_SYNTAX_ERROR", f"Duplicate element {key!r}", (*path, key), kpos)
+                self.add(
+                    "JSON_SYNTAX_ERROR", f"Duplicate element {key!r}", (*path, key), KeyAt((*path, step))
+                )
                 continue
             if key not in allowed:
                 near = [a for a in allowed if a.lower() == key.lower()]
                 hint = f"; did you mean {near[0]!r}?" if near else f"; expected one of {', '.join(allowed)}"
-                self.add("INVALID_POLICY_ELEMENT", f"Unknown element {key!r}{hint}", (*path, key), kpos)
+                self.add(
+                    "INVALID_POLICY_ELEMENT",
+                    f"Unknown element {key!r}{hint}",
+                    (*path, key),
+                    KeyAt((*path, step)),
+                )
                 continue
-            seen[key] = value
+            seen[key] = member
         return seen
 
-    def strings(self, node: JsonNode, path: Path, element: str) -> tuple[str, ...] | None:
-        """A string or an array of strings; None (and a finding) otherwise."""
-        if node.kind == "string":
-            return (str(node.value),)
-        if node.kind == "array":
+    def strings(
+        self, value: object, path: Path, element: str, at: ValuePath | None = None
+    ) -> tuple[str, ...] | None:
+        """A string or an array of strings; None (and a finding) otherwise. ``at``: the value
+        path of ``value`` when it is not ``path``."""
+        if type(value) is str:
+            return (value,)
+        kind = _kind(value)
+        if kind == "string":
+            return (str(value),)
+        where = path if at is None else at
+        if kind == "array":
             out: list[str] = []
-            for i, item in enumerate(node.elements):
-                if item.kind != "string":
+            for i, item in enumerate(_entries(value)):
+                if type(item) is str:
+                    out.append(item)
+                elif _kind(item) == "string":
+                    out.append(str(item))
+                else:
                     self.add(
-                        "DATA_TYPE_MISMATCH", f"Each {element} entry must be a string", (*path, i), item.pos
+                        "DATA_TYPE_MISMATCH",
+                        f"Each {element} entry must be a string",
+                        (*path, i),
+                        (*where, i),
                     )
                     return None
-                out.append(str(item.value))
             if not out:
-                self.add("DATA_TYPE_MISMATCH", f"{element} must not be an empty array", path, node.pos)
+                self.add("DATA_TYPE_MISMATCH", f"{element} must not be an empty array", path, where)
                 return None
             return tuple(out)
-        self.add("DATA_TYPE_MISMATCH", f"{element} must be a string or an array of strings", path, node.pos)
+        self.add("DATA_TYPE_MISMATCH", f"{element} must be a string or an array of strings", path, where)
         return None
 
-    def policy(self, root: JsonNode) -> Policy | None:
-        if root.kind != "object":
-            self.add("DATA_TYPE_MISMATCH", "A policy document must be a JSON object", (), root.pos)
+    def policy(self, root: object) -> Policy | None:
+        if type(root) is not dict and _kind(root) != "object":
+            self.add("DATA_TYPE_MISMATCH", "A policy document must be a JSON object", (), ())
             return None
-        top = self.members(root, (), TOP_LEVEL_ELEMENTS)
+        top = self.members(root, (), TOP_LEVEL_ELEMENTS, _TOP_LEVEL_SET)
         version: str | None = None
-        if "Version" in top:
-            node = top["Version"]
-            if node.kind != "string" or node.value not in (VERSION_2012, VERSION_2008):
+        node = top.get("Version", _ABSENT)
+        if node is not _ABSENT:
+            if not (type(node) is str or _kind(node) == "string") or node not in (VERSION_2012, VERSION_2008):
                 self.add(
                     "INVALID_VERSION",
                     f"Version must be {VERSION_2012!r} or {VERSION_2008!r}",
                     ("Version",),
-                    node.pos,
+                    ("Version",),
                 )
             else:
-                version = str(node.value)
-        elif self.kind in _IAM_KINDS:
+                version = str(node)
+        elif self.iam_kind:
             self.add(
                 "MISSING_VERSION",
                 f'Add "Version": "{VERSION_2012}"; without it policy variables are not substituted',
                 (),
-                root.pos,
+                (),
                 "SUGGESTION",
             )
         self.version = version
         policy_id: str | None = None
-        if "Id" in top:
-            node = top["Id"]
-            if node.kind != "string":
-                self.add("DATA_TYPE_MISMATCH", "Id must be a string", ("Id",), node.pos)
+        node = top.get("Id", _ABSENT)
+        if node is not _ABSENT:
+            if _kind(node) != "string":
+                self.add("DATA_TYPE_MISMATCH", "Id must be a string", ("Id",), ("Id",))
             else:
-                policy_id = str(node.value)
-        if "Statement" not in top:
-            self.add("MISSING_STATEMENT", "The policy has no Statement", (), root.pos)
+                policy_id = str(node)
+        node = top.get("Statement", _ABSENT)
+        if node is _ABSENT:
+            self.add("MISSING_STATEMENT", "The policy has no Statement", (), ())
             return None
-        node = top["Statement"]
-        if node.kind == "object":
+        kind = "array" if type(node) is list else _kind(node)
+        if kind == "object":
             nodes, single = [node], True
-        elif node.kind == "array":
-            nodes, single = node.elements, False
+        elif kind == "array":
+            nodes, single = list(_entries(node)), False
         else:
             self.add(
                 "DATA_TYPE_MISMATCH",
                 "Statement must be an object or an array of objects",
                 ("Statement",),
-                node.pos,
+                ("Statement",),
             )
             return None
         statements: list[Statement] = []
@@ -228,27 +431,27 @@ class _Checker:
                         "UNIQUE_SIDS_REQUIRED",
                         f"Sid {stmt.sid!r} is also used by statement {sids[stmt.sid]}",
                         (*path, "Sid"),
-                        snode.pos,
+                        path,
                     )
                 sids.setdefault(stmt.sid, i)
             statements.append(stmt)
         return Policy(version, policy_id, tuple(statements))
 
-    def statement(self, node: JsonNode, path: Path, index: int) -> Statement | None:
-        if node.kind != "object":
-            self.add("DATA_TYPE_MISMATCH", "A statement must be a JSON object", path, node.pos)
+    def statement(self, node: object, path: Path, index: int) -> Statement | None:
+        if type(node) is not dict and _kind(node) != "object":
+            self.add("DATA_TYPE_MISMATCH", "A statement must be a JSON object", path, path)
             return None
-        m = self.members(node, path, STATEMENT_ELEMENTS)
-        sid = self.sid(m.get("Sid"), path)
-        effect = self.effect(m.get("Effect"), path, node.pos)
-        principal, not_principal = self.principals(m, path, node.pos)
-        actions, not_action = self.actions(m, path, node.pos)
-        resources, not_resource = self.resources(m, path, node.pos)
-        conditions = self.conditions(m.get("Condition"), path)
+        m = self.members(node, path, STATEMENT_ELEMENTS, _STATEMENT_SET)
+        sid = self.sid(m.get("Sid", _ABSENT), path)
+        effect = self.effect(m.get("Effect", _ABSENT), path)
+        principal, not_principal = self.principals(m, path)
+        actions, not_action = self.actions(m, path)
+        resources, not_resource = self.resources(m, path)
+        conditions = self.conditions(m.get("Condition", _ABSENT), path)
         if effect is None or actions is None or conditions is None:
             return None
         if self.kind is PolicyKind.RCP:
-            self.rcp_rules(effect, principal, not_action, actions, resources, conditions, path, node.pos)
+            self.rcp_rules(effect, principal, not_action, actions, resources, conditions, path)
         return Statement(
             index,
             sid,
@@ -262,211 +465,225 @@ class _Checker:
             conditions,
         )
 
-    def sid(self, node: JsonNode | None, path: Path) -> str | None:
-        if node is None:
+    def sid(self, node: object, path: Path) -> str | None:
+        if node is _ABSENT:
             return None
-        if node.kind != "string":
-            self.add("DATA_TYPE_MISMATCH", "Sid must be a string", (*path, "Sid"), node.pos)
+        if _kind(node) != "string":
+            self.add("DATA_TYPE_MISMATCH", "Sid must be a string", (*path, "Sid"), (*path, "Sid"))
             return None
-        sid = str(node.value)
-        if self.kind in _IAM_KINDS and not _SID.fullmatch(sid):
+        sid = str(node)
+        if self.iam_kind and not _SID.fullmatch(sid):
             self.add(
                 "UNSUPPORTED_SID",
                 f"Sid {sid!r} may contain only letters and digits",
                 (*path, "Sid"),
-                node.pos,
+                (*path, "Sid"),
             )
         return sid
 
-    def effect(self, node: JsonNode | None, path: Path, pos: Position) -> Effect | None:
-        if node is None:
-            self.add("MISSING_EFFECT", "The statement has no Effect", path, pos)
+    def effect(self, node: object, path: Path) -> Effect | None:
+        if node == "Allow" and type(node) is str:
+            return Effect.ALLOW
+        if node == "Deny" and type(node) is str:
+            return Effect.DENY
+        if node is _ABSENT:
+            self.add("MISSING_EFFECT", "The statement has no Effect", path, path)
             return None
-        if node.kind != "string" or node.value not in ("Allow", "Deny"):
-            self.add("INVALID_EFFECT", 'Effect must be "Allow" or "Deny"', (*path, "Effect"), node.pos)
+        if _kind(node) != "string" or node not in ("Allow", "Deny"):
+            self.add(
+                "INVALID_EFFECT", 'Effect must be "Allow" or "Deny"', (*path, "Effect"), (*path, "Effect")
+            )
             return None
-        return Effect(node.value)
+        return Effect(str(node))
 
-    def actions(
-        self, m: dict[str, JsonNode], path: Path, pos: Position
-    ) -> tuple[tuple[str, ...] | None, bool]:
+    def actions(self, m: dict[str, object], path: Path) -> tuple[tuple[str, ...] | None, bool]:
         if "Action" in m and "NotAction" in m:
             self.add(
-                "UNSUPPORTED_ELEMENT_COMBINATION", "A statement has Action or NotAction, not both", path, pos
+                "UNSUPPORTED_ELEMENT_COMBINATION", "A statement has Action or NotAction, not both", path, path
             )
             return None, False
         name = "Action" if "Action" in m else "NotAction" if "NotAction" in m else None
         if name is None:
-            self.add("MISSING_ACTION", "The statement has neither Action nor NotAction", path, pos)
+            self.add("MISSING_ACTION", "The statement has neither Action nor NotAction", path, path)
             return None, False
-        values = self.strings(m[name], (*path, name), name)
+        node = m[name]
+        values = self.strings(node, (*path, name), name)
         if values is None:
             return None, False
         for i, action in enumerate(values):
-            where = (*path, name) if m[name].kind == "string" else (*path, name, i)
-            at = _entry_pos(m[name], i)
             if "${" in action:
+                where = (*path, name) if _kind(node) == "string" else (*path, name, i)
                 self.add(
                     "VARIABLE_UNSUPPORTED_IN_ELEMENT",
                     f"Policy variables are not allowed in {name}",
                     where,
-                    at,
+                    _entry_at(node, (*path, name), i),
                 )
             elif action != "*" and not _ACTION.fullmatch(action):
-                self.add("INVALID_ACTION", f"{action!r} is not of the form service:ActionName", where, at)
+                where = (*path, name) if _kind(node) == "string" else (*path, name, i)
+                self.add(
+                    "INVALID_ACTION",
+                    f"{action!r} is not of the form service:ActionName",
+                    where,
+                    _entry_at(node, (*path, name), i),
+                )
         if name == "NotAction" and self.kind is PolicyKind.RCP:
             self.add(
-                "RCP_SYNTAX_ERROR_NOTACTION", "RCPs do not support NotAction", (*path, name), m[name].pos
+                "RCP_SYNTAX_ERROR_NOTACTION", "RCPs do not support NotAction", (*path, name), (*path, name)
             )
         return values, name == "NotAction"
 
-    def resources(
-        self, m: dict[str, JsonNode], path: Path, pos: Position
-    ) -> tuple[tuple[str, ...] | None, bool]:
+    def resources(self, m: dict[str, object], path: Path) -> tuple[tuple[str, ...] | None, bool]:
         if "Resource" in m and "NotResource" in m:
             self.add(
                 "UNSUPPORTED_ELEMENT_COMBINATION",
                 "A statement has Resource or NotResource, not both",
                 path,
-                pos,
+                path,
             )
             return None, False
         name = "Resource" if "Resource" in m else "NotResource" if "NotResource" in m else None
         if name is None:
             if self.kind.requires_resource:
-                self.add("MISSING_RESOURCE", "The statement has neither Resource nor NotResource", path, pos)
+                self.add("MISSING_RESOURCE", "The statement has neither Resource nor NotResource", path, path)
             return None, False
         if self.kind is PolicyKind.TRUST:
             self.add(
                 "ROLE_TRUST_POLICY_SYNTAX_ERROR_RESOURCE",
                 f"A role trust policy does not take {name}",
                 (*path, name),
-                m[name].pos,
+                (*path, name),
             )
-        values = self.strings(m[name], (*path, name), name)
+        node = m[name]
+        values = self.strings(node, (*path, name), name)
         if values is None:
             return None, False
         for i, resource in enumerate(values):
-            where = (*path, name) if m[name].kind == "string" else (*path, name, i)
-            at = _entry_pos(m[name], i)
-            self.variables(resource, where, at, allowed=True)
+            if "${" in resource:
+                where = (*path, name) if _kind(node) == "string" else (*path, name, i)
+                self.variables(resource, where, _entry_at(node, (*path, name), i), allowed=True)
             if resource == "*":
                 continue
             if not resource.startswith("arn:"):
+                where = (*path, name) if _kind(node) == "string" else (*path, name, i)
                 self.add(
                     "INVALID_ARN_PREFIX",
                     f'{resource!r} must be "*" or an ARN starting with "arn:"',
                     where,
-                    at,
+                    _entry_at(node, (*path, name), i),
                 )
             elif _colons_outside_variables(resource) < 5:
+                where = (*path, name) if _kind(node) == "string" else (*path, name, i)
                 self.add(
                     "MISSING_ARN_FIELD",
                     f"{resource!r} must have the form arn:partition:service:region:account:resource",
                     where,
-                    at,
+                    _entry_at(node, (*path, name), i),
                 )
         return values, name == "NotResource"
 
-    def variables(self, text: str, path: Path, pos: Position, allowed: bool) -> None:
+    def variables(self, text: str, path: Path, at: ValuePath, allowed: bool) -> None:
         if "${" not in text:
             return
         template, problems = parse_template(text)
         for problem in problems:
-            self.add(problem.code, problem.message, path, pos)
+            self.add(problem.code, problem.message, path, at)
         if not allowed:
             self.add(
-                "INVALID_VARIABLE_FOR_OPERATOR", "This operator does not take policy variables", path, pos
+                "INVALID_VARIABLE_FOR_OPERATOR", "This operator does not take policy variables", path, at
             )
         elif self.version != VERSION_2012 and has_variables(template):
             self.add(
                 "VARIABLE_UNSUPPORTED_IN_VERSION",
                 f'Policy variables need "Version": "{VERSION_2012}"; here they are matched as literal text',
                 path,
-                pos,
+                at,
                 "WARNING",
             )
 
     def principals(
-        self, m: dict[str, JsonNode], path: Path, pos: Position
+        self, m: dict[str, object], path: Path
     ) -> tuple[PrincipalSpec | None, PrincipalSpec | None]:
         if "Principal" in m and "NotPrincipal" in m:
             self.add(
                 "UNSUPPORTED_ELEMENT_COMBINATION",
                 "A statement has Principal or NotPrincipal, not both",
                 path,
-                pos,
+                path,
             )
             return None, None
         name = "Principal" if "Principal" in m else "NotPrincipal" if "NotPrincipal" in m else None
         if name is None:
-            if self.kind.takes_principal:
+            if self.takes_principal:
                 self.add(
                     "MISSING_PRINCIPAL",
                     f"A {self.kind.label} policy statement must name a Principal",
                     path,
-                    pos,
+                    path,
                 )
             return None, None
         node = m[name]
         where = (*path, name)
-        if not self.kind.takes_principal:
+        if not self.takes_principal:
             code = "SCP_SYNTAX_ERROR_PRINCIPAL" if self.kind is PolicyKind.SCP else "UNSUPPORTED_PRINCIPAL"
-            self.add(code, f"A {self.kind.label} policy does not take {name}", where, node.pos)
+            self.add(code, f"A {self.kind.label} policy does not take {name}", where, where)
         if name == "NotPrincipal" and self.kind is PolicyKind.TRUST:
             self.add(
                 "ROLE_TRUST_POLICY_SYNTAX_ERROR_NOTPRINCIPAL",
                 "A role trust policy does not take NotPrincipal",
                 where,
-                node.pos,
+                where,
             )
         spec = self.principal_spec(node, where)
         if self.kind is PolicyKind.RCP and (name == "NotPrincipal" or spec is None or not _is_everyone(spec)):
-            self.add("RCP_SYNTAX_ERROR_PRINCIPAL", 'An RCP\'s Principal must be "*"', where, node.pos)
+            self.add("RCP_SYNTAX_ERROR_PRINCIPAL", 'An RCP\'s Principal must be "*"', where, where)
         if self.kind is PolicyKind.TRUST and spec is not None and spec.wildcard:
             self.add(
                 "ROLE_TRUST_POLICY_UNSUPPORTED_WILDCARD_IN_PRINCIPAL",
                 'Trusting "*" lets anyone assume the role; name the principals',
                 where,
-                node.pos,
+                where,
                 "SECURITY_WARNING",
             )
         return (spec, None) if name == "Principal" else (None, spec)
 
-    def principal_spec(self, node: JsonNode, path: Path) -> PrincipalSpec | None:
-        if node.kind == "string":
-            if node.value != "*":
+    def principal_spec(self, node: object, path: Path) -> PrincipalSpec | None:
+        kind = _kind(node)
+        if kind == "string":
+            if node != "*":
                 self.add(
                     "INVALID_PRINCIPAL_FORMAT",
                     'A Principal given as a string must be "*"; otherwise use '
                     '{"AWS": ...}, {"Service": ...}, {"Federated": ...} or {"CanonicalUser": ...}',
                     path,
-                    node.pos,
+                    path,
                 )
                 return None
             return PrincipalSpec(wildcard=True)
-        if node.kind != "object" or not node.items:
+        items = _items(node) if kind == "object" else []
+        if not items:
             self.add(
                 "INVALID_PRINCIPAL_FORMAT",
                 'Principal must be "*" or an object of principal types',
                 path,
-                node.pos,
+                path,
             )
             return None
         groups: dict[str, tuple[str, ...]] = {}
-        for key, kpos, value in node.items:
+        for key, step, value in items:
+            at: ValuePath = (*path, step)
             if key in groups:
-                self.add("JSON_SYNTAX_ERROR", f"Duplicate principal type {key!r}", (*path, key), kpos)
+                self.add("JSON_SYNTAX_ERROR", f"Duplicate principal type {key!r}", (*path, key), KeyAt(at))
                 continue
             if key not in PRINCIPAL_TYPES:
                 self.add(
                     "INVALID_PRINCIPAL_KEY",
                     f"{key!r} is not a principal type; use one of {', '.join(PRINCIPAL_TYPES)}",
                     (*path, key),
-                    kpos,
+                    KeyAt(at),
                 )
                 continue
-            values = self.strings(value, (*path, key), f"Principal {key}")
+            values = self.strings(value, (*path, key), f"Principal {key}", at)
             if values is None:
                 continue
             for i, entry in enumerate(values):
@@ -475,7 +692,7 @@ class _Checker:
                         "VARIABLE_UNSUPPORTED_IN_ELEMENT",
                         "Policy variables are not allowed in Principal",
                         (*path, key, i),
-                        _entry_pos(value, i),
+                        _entry_at(value, at, i),
                     )
                 elif entry != "*" and ("*" in entry or "?" in entry):
                     self.add(
@@ -483,14 +700,14 @@ class _Checker:
                         f"{entry!r}: wildcards are not allowed in a "
                         'principal; use "*" with a condition on aws:PrincipalArn',
                         (*path, key, i),
-                        _entry_pos(value, i),
+                        _entry_at(value, at, i),
                     )
             if key == "Federated" and self.kind is not PolicyKind.TRUST:
                 self.add(
                     "FEDERATED_PRINCIPAL_NOT_SUPPORTED",
                     "Federated principals belong in role trust policies",
                     (*path, key),
-                    kpos,
+                    KeyAt(at),
                 )
             groups[key] = groups.get(key, ()) + values
         return PrincipalSpec(
@@ -501,76 +718,92 @@ class _Checker:
             canonical_user=groups.get("CanonicalUser", ()),
         )
 
-    def conditions(self, node: JsonNode | None, path: Path) -> tuple[ConditionClause, ...] | None:
-        if node is None:
+    def conditions(self, node: object, path: Path) -> tuple[ConditionClause, ...] | None:
+        if node is _ABSENT:
             return ()
         base_path = (*path, "Condition")
-        if node.kind != "object":
-            self.add("DATA_TYPE_MISMATCH", "Condition must be an object of operators", base_path, node.pos)
+        if type(node) is not dict and _kind(node) != "object":
+            self.add("DATA_TYPE_MISMATCH", "Condition must be an object of operators", base_path, base_path)
             return None
         clauses: list[ConditionClause] = []
         operators_seen: set[str] = set()
-        for op_text, op_pos, block in node.items:
+        for op_text, op_step, block in _items(node):
             op_path = (*base_path, op_text)
+            op_at = (*base_path, op_step)
             if op_text in operators_seen:
-                self.add("JSON_SYNTAX_ERROR", f"Duplicate condition operator {op_text!r}", op_path, op_pos)
+                self.add(
+                    "JSON_SYNTAX_ERROR", f"Duplicate condition operator {op_text!r}", op_path, KeyAt(op_at)
+                )
                 continue
             operators_seen.add(op_text)
             parsed = parse_operator(op_text)
             if parsed.family is None:
                 self.add(
-                    "INVALID_CONDITION_OPERATOR", f"{op_text!r} is not a condition operator", op_path, op_pos
+                    "INVALID_CONDITION_OPERATOR",
+                    f"{op_text!r} is not a condition operator",
+                    op_path,
+                    KeyAt(op_at),
                 )
             elif parsed.family.presence and parsed.if_exists:
-                self.add("NULL_WITH_IF_EXISTS", "The Null operator has no IfExists form", op_path, op_pos)
-            if block.kind != "object":
                 self.add(
-                    "DATA_TYPE_MISMATCH", f"{op_text} must map condition keys to values", op_path, block.pos
+                    "NULL_WITH_IF_EXISTS", "The Null operator has no IfExists form", op_path, KeyAt(op_at)
                 )
+            if type(block) is not dict and _kind(block) != "object":
+                self.add("DATA_TYPE_MISMATCH", f"{op_text} must map condition keys to values", op_path, op_at)
                 return None
             lowered: dict[str, str] = {}
-            for key, kpos, values_node in block.items:
+            for key, key_step, values_node in _items(block):
                 key_path = (*op_path, key)
+                key_at = (*op_at, key_step)
                 if key in lowered.values():
                     self.add(
                         "JSON_SYNTAX_ERROR",
                         f"Duplicate condition key {key!r} under {op_text}",
                         key_path,
-                        kpos,
+                        KeyAt(key_at),
                     )
                     continue
-                if key.lower() in lowered:
+                lower = key.lower()
+                if lower in lowered:
                     self.add(
                         "DUPLICATE_KEYS_WITH_DIFFERENT_CASE",
-                        f"{key!r} repeats {lowered[key.lower()]!r}",
+                        f"{key!r} repeats {lowered[lower]!r}",
                         key_path,
-                        kpos,
+                        KeyAt(key_at),
                     )
-                lowered.setdefault(key.lower(), key)
+                lowered.setdefault(lower, key)
                 if not _CONDITION_KEY.fullmatch(key):
                     self.add(
                         "INVALID_CONDITION_KEY_FORMAT",
                         f"{key!r} is not of the form prefix:name",
                         key_path,
-                        kpos,
+                        KeyAt(key_at),
                     )
-                values = self.condition_values(values_node, key_path)
+                values = self.condition_values(values_node, key_path, key_at)
                 if values is None:
                     return None
-                if parsed.family is not None:
+                family = parsed.family
+                if family is not None:
                     for index, value in enumerate(values):
-                        at = _entry_pos(values_node, index)
-                        self.variables(value, key_path, at, allowed=parsed.family.variables)
-                        if "${" in value and parsed.family.variables:
-                            continue
-                        problem = parsed.family.check_value(value)
+                        if "${" in value:
+                            self.variables(
+                                value, key_path, _entry_at(values_node, key_at, index), family.variables
+                            )
+                            if family.variables:
+                                continue
+                        problem = _value_problem(parsed.base, value)
                         if problem is not None:
                             code = (
                                 "TYPE_MISMATCH_IP_RANGE"
                                 if parsed.base.endswith("IpAddress")
                                 else "INVALID_CONDITION_DATA_TYPE"
                             )
-                            self.add(code, f"{problem} (for {op_text})", key_path, at)
+                            self.add(
+                                code,
+                                f"{problem} (for {op_text})",
+                                key_path,
+                                _entry_at(values_node, key_at, index),
+                            )
                 clauses.append(
                     ConditionClause(
                         op_text, parsed.base, parsed.qualifier, parsed.if_exists, key, values, key_path
@@ -578,20 +811,25 @@ class _Checker:
                 )
         return tuple(clauses)
 
-    def condition_values(self, node: JsonNode, path: Path) -> tuple[str, ...] | None:
-        items = node.elements if node.kind == "array" else [node]
+    def condition_values(self, node: object, path: Path, at: ValuePath) -> tuple[str, ...] | None:
+        array = type(node) is list or (type(node) is not str and _kind(node) == "array")
+        items = _entries(node) if array else [node]
         out: list[str] = []
-        for item in items:
-            if item.kind in ("string", "number"):
-                out.append(str(item.value))
-            elif item.kind in ("true", "false"):
-                out.append(item.kind)
+        for i, item in enumerate(items):
+            if type(item) is str:
+                out.append(item)
+                continue
+            kind = _kind(item)
+            if kind in ("string", "number"):
+                out.append(_text(item))
+            elif kind in ("true", "false"):
+                out.append(kind)
             else:
                 self.add(
                     "DATA_TYPE_MISMATCH",
                     "Condition values must be strings, numbers or Booleans",
                     path,
-                    item.pos,
+                    (*at, i) if array else at,
                 )
                 return None
         return tuple(out)
@@ -605,7 +843,6 @@ class _Checker:
         resources: tuple[str, ...] | None,
         conditions: tuple[ConditionClause, ...],
         path: Path,
-        pos: Position,
     ) -> None:
         if effect is Effect.ALLOW and not (
             principal is not None
@@ -620,17 +857,18 @@ class _Checker:
                 'An RCP Allow statement must be exactly Principal "*", Action '
                 '"*", Resource "*" with no Condition',
                 path,
-                pos,
+                path,
             )
         if effect is Effect.DENY and "*" in actions and not not_action:
-            self.add("RCP_SYNTAX_ERROR_ACTION", 'An RCP Deny must name service actions, not "*"', path, pos)
+            self.add("RCP_SYNTAX_ERROR_ACTION", 'An RCP Deny must name service actions, not "*"', path, path)
 
 
-def _entry_pos(node: JsonNode, index: int) -> Position:
-    """Where entry ``index`` of a string-or-array element stands."""
-    if node.kind == "array" and index < len(node.elements):
-        return node.elements[index].pos
-    return node.pos
+@lru_cache(maxsize=16384)
+def _value_problem(operator: str, value: str) -> str | None:
+    """What is wrong with a condition value for an operator family (memoized: policy sets repeat
+    their condition values, and some checks parse dates or addresses)."""
+    family = lookup(operator)
+    return None if family is None else family.check_value(value)
 
 
 def _is_everyone(spec: PrincipalSpec) -> bool:
@@ -640,6 +878,9 @@ def _is_everyone(spec: PrincipalSpec) -> bool:
 
 
 def _colons_outside_variables(text: str) -> int:
+    """Colons of an ARN pattern that are not inside a ``${...}`` policy variable."""
+    if "${" not in text:
+        return text.count(":")
     count, depth = 0, 0
     i = 0
     while i < len(text):

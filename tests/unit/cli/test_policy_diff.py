@@ -66,3 +66,10 @@ def test_unreadable_or_invalid_files_exit_2(
     assert main(["policy", "diff", old, str(bad)]) == 2
     assert "bad.json" in capsys.readouterr().err
     assert main(["policy", "diff", old, str(tmp_path / "missing.json")]) == 2
+
+
+def test_policy_type_choices_are_the_checks_policy_types() -> None:
+    from iamd.analyzer.proofs import PolicyType
+    from iamd.cli.proofs import POLICY_TYPES
+
+    assert tuple(t.value for t in PolicyType) == POLICY_TYPES

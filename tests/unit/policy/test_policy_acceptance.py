@@ -476,3 +476,23 @@ def test_every_rule_names_its_source() -> None:
 def test_resource_policies_are_not_iams_to_accept() -> None:
     with pytest.raises(ValueError):
         first_refusal(doc(st()), K.RESOURCE)
+
+
+def test_remembered_answers_are_the_answers_of_walking_anew() -> None:
+    from iamd.policy.acceptance import _first_refusal, _first_refusal_remembered
+    from iamd.policy.parse import CACHED_TEXT_CHARS, CACHED_TEXTS
+
+    texts = [
+        doc(st()),
+        doc(st(Effect="Maybe")),
+        "{not json",
+        json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}),
+    ]
+    for kind in (K.MANAGED, K.TRUST, K.SCP):
+        for text in texts:
+            assert first_refusal(text, kind) == first_refusal(text, kind) == _first_refusal(text, kind)
+    assert _first_refusal_remembered.cache_info().maxsize == CACHED_TEXTS
+    before = _first_refusal_remembered.cache_info().currsize
+    long_text = doc(st(Sid="x" * CACHED_TEXT_CHARS))
+    assert first_refusal(long_text, K.MANAGED) == _first_refusal(long_text, K.MANAGED)
+    assert _first_refusal_remembered.cache_info().currsize == before

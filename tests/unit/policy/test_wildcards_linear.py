@@ -156,3 +156,18 @@ def test_pathological_patterns_answer_in_milliseconds(stars: int, length: int) -
     assert len(timings) == 6
     slow = {label: seconds for label, seconds in timings.items() if seconds > 0.05}
     assert not slow, f"{stars} wildcards against {length} characters: {slow}"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="aAb:/", max_size=10), TEXT, st.booleans(), st.lists(TEXT, max_size=6))
+def test_one_trailing_star_is_a_prefix_test_that_agrees_with_the_reference(
+    prefix: str, text: str, ignore_case: bool, segments: list[str]
+) -> None:
+    """``bucket/*`` shapes are matched without a regex (issue 17); they still mean what the
+    reference says, in a whole-string glob and in an ARN of any number of segments."""
+    pattern = prefix + "*"
+    assert compile_glob(pattern, ignore_case)(text) is reference(glob_tokens(pattern), text, ignore_case)
+    assert compile_arn_glob(pattern)(text) is arn_reference(pattern, text)
+    arn_pattern, arn_text = ":".join(["arn", *segments, pattern]), ":".join(["arn", *segments, text])
+    assert compile_arn_glob(arn_pattern)(arn_text) is arn_reference(arn_pattern, arn_text)
+    assert compile_arn_glob(arn_pattern)(text) is arn_reference(arn_pattern, text)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from iamd.policy.ast import ConditionClause
 from iamd.policy.conditions.base import Context, OperatorFamily, lookup
@@ -31,6 +32,7 @@ class ParsedOperator:
     family: OperatorFamily | None
 
 
+@lru_cache(maxsize=4096)
 def parse_operator(text: str) -> ParsedOperator:
     """Split ``ForAnyValue:StringLikeIfExists`` into its parts; ``family`` is None if unknown."""
     qualifier: str | None = None
@@ -62,30 +64,45 @@ def compile_clause(clause: ConditionClause, substitute: bool, on_invalid: bool =
 
     A clause that cannot be read (an unknown operator, a policy value the operator cannot parse)
     holds exactly when ``on_invalid`` says: False for an Allow, so it never grants; True for a
-    Deny, so it errs on the side of denying."""
-    family = lookup(clause.base)
-    if family is None or (clause.qualifier is not None and clause.qualifier not in QUALIFIERS):
+    Deny, so it errs on the side of denying.
+
+    The predicate depends only on the operator, key and values (not on where the clause stands),
+    and holds no state: the same clause in many statements is compiled once (policy sets repeat
+    their conditions), up to a bound."""
+    return _compile(
+        clause.base, clause.qualifier, clause.if_exists, clause.key, clause.values, substitute, on_invalid
+    )
+
+
+@lru_cache(maxsize=16384)
+def _compile(
+    base: str,
+    qualifier: str | None,
+    if_exists: bool,
+    key: str,
+    values: tuple[str, ...],
+    substitute: bool,
+    on_invalid: bool,
+) -> CompiledClause:
+    family = lookup(base)
+    if family is None or (qualifier is not None and qualifier not in QUALIFIERS):
         return _always if on_invalid else _never
     takes_variables = substitute and family.variables
     if any(
-        family.check_value(value) is not None
-        for value in clause.values
-        if not (takes_variables and "${" in value)
+        family.check_value(value) is not None for value in values if not (takes_variables and "${" in value)
     ):
         return _always if on_invalid else _never
-    key = clause.key.lower()
+    key = key.lower()
     if family.presence:
-        wants_absent = {v.lower() == "true" for v in clause.values if v.lower() in ("true", "false")}
+        wants_absent = {v.lower() == "true" for v in values if v.lower() in ("true", "false")}
 
         def null_test(context: Context) -> bool:
             return (key not in context) in wants_absent
 
         return null_test
 
-    matcher = family.compile(clause.values, substitute and family.variables)
+    matcher = family.compile(values, substitute and family.variables)
     negated = family.negated
-    if_exists = clause.if_exists
-    qualifier = clause.qualifier
 
     def satisfies(value: str, context: Context) -> bool | None:
         result = matcher(value, context)
