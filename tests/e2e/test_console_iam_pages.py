@@ -105,6 +105,13 @@ def test_a_principal_that_may_not_read_is_told_once(iam: Any, agent: ConsoleAgen
     assert "iam:ListGroupsForUser" in notice and "iam:ListMFADevices" in notice
     assert notice.count("iam:ListGroupsForUser") == 1  # once, not once per user
     assert 'data-user="pg-list-only"' in agent.text
+    # A user's page whose every card is refused: one notice naming the operations, no card repeating it.
+    agent.get("/users/pg-list-only?tab=security")
+    assert agent.text.count('id="denied"') == 1 and "You may not" not in agent.text
+    notice = agent.text.split('id="denied"')[1].split("</div>")[0]
+    for action in ("iam:GetUser", "iam:ListAccessKeys", "iam:ListMFADevices", "iam:ListSSHPublicKeys"):
+        assert notice.count(action) == 1, action
+    assert agent.text.count("Not shown (see the note at the top of the page).") >= 5
 
 
 def test_create_user_with_console_access_groups_tags_and_boundary(iam: Any, agent: ConsoleAgent) -> None:
