@@ -275,6 +275,8 @@ def test_roles_trust_revoke_and_switch_role(server: Server, iam: Any, agent: Con
     assert agent.field("role-session") == "Auditor" and 'id="switch-back"' in agent.text
     agent.get("/users")
     assert 'data-user="pg-roler"' in agent.text  # ViewOnlyAccess lists users
+    agent.get("/home")
+    assert 'id="in-role"' in agent.text and 'id="new-key"' not in agent.text
     agent.get("/groups")
     agent.post("/groups/create", {"name": "pg-as-role"})
     assert agent.error() is not None and agent.error().startswith("You don't have permission")
