@@ -5,6 +5,7 @@ through the API's own handlers as the signed-in principal, checked afterwards wi
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -343,3 +344,36 @@ def test_role_session_expiry_returns_to_the_user(iam: Any, agent: ConsoleAgent) 
     agent.get("/users")
     assert agent.path == "/console/home" and agent.error() is not None and "ended" in agent.error()
     assert 'id="switch-back"' not in agent.text and agent.field("who") == "pg-expiry"
+
+
+def test_switch_role_into_another_account(server: Server, iam: Any, agent: ConsoleAgent) -> None:
+    """As AWS's cross-account switch role: the management account's administrator switches into a
+    member account's OrganizationAccountAccessRole; the pages are then the member account's."""
+    orgs = server.client("organizations")
+    orgs.create_organization()
+    request = orgs.create_account(AccountName="pages-member", Email="pages-member@example.com")
+    status = request["CreateAccountStatus"]
+    for _ in range(100):
+        status = orgs.describe_create_account_status(CreateAccountRequestId=status["Id"])[
+            "CreateAccountStatus"
+        ]
+        if status["State"] != "IN_PROGRESS":
+            break
+        time.sleep(0.1)
+    assert status["State"] == "SUCCEEDED", status
+    member = status["AccountId"]
+    admin(iam, "pg-crosser")
+    signed_in(agent, "pg-crosser")
+    agent.get(f"/switch-role?account={member}&role=OrganizationAccountAccessRole")
+    agent.post(
+        "/switch-role", {"account": member, "role": "OrganizationAccountAccessRole", "display": "Member"}
+    )
+    assert agent.path == "/console/dashboard", agent.error()
+    assert agent.field("role-session") == "Member" and agent.field("dashboard-account") == member
+    agent.get("/roles")
+    assert 'data-role="OrganizationAccountAccessRole"' in agent.text
+    agent.get("/users")
+    assert 'data-user="pg-crosser"' not in agent.text  # the member account's users, not the management's
+    agent.post("/switch-role/back", {})
+    agent.get("/users")
+    assert 'data-user="pg-crosser"' in agent.text

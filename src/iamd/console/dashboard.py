@@ -37,7 +37,7 @@ async def dashboard(kit: Kit, request: Request) -> Response:
         aliases = await view.read("ListAccountAliases", {})
         alias = ((aliases or {}).get("AccountAliases") or [None])[0]
         checks = await _recommendations(view, counts)
-        account = view.session.account_id or ""
+        account = (view.session.role or {}).get("account") or view.session.account_id or ""
         origin = f"{request.url.scheme}://{request.url.netloc}"
         return view.render(
             "iam/dashboard.html",
