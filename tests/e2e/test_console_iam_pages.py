@@ -9,10 +9,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import pyotp
 import pytest
 from botocore.exceptions import ClientError
 from tests.e2e.console_helpers import ConsoleAgent
 from tests.e2e.harness import ACCOUNT_ID, Server, start_server, stop_server
+from tests.e2e.mfa_helpers import STEP
 from tests.e2e.policy_helpers import allow, policy
 
 PASSWORD = "Pages-Pass-42!"
@@ -377,3 +379,26 @@ def test_switch_role_into_another_account(server: Server, iam: Any, agent: Conso
     agent.post("/switch-role/back", {})
     agent.get("/users")
     assert 'data-user="pg-crosser"' in agent.text
+
+
+def test_administrator_assigns_an_authenticator_app_to_a_user(iam: Any, agent: ConsoleAgent) -> None:
+    admin(iam, "pg-mfa-admin")
+    iam.create_user(UserName="pg-mfa-user")
+    signed_in(agent, "pg-mfa-admin")
+    agent.get("/users/pg-mfa-user?tab=security")
+    agent.post("/users/pg-mfa-user/mfa/create", {"device": "pg-mfa-user-app"})
+    seed = re.search(r'<code id="seed">([A-Z2-7]+)</code>', agent.text)
+    assert seed is not None and 'id="qr-code"' in agent.text, agent.text
+    serial = f"arn:aws:iam::{ACCOUNT_ID}:mfa/pg-mfa-user-app"
+    agent.post("/users/pg-mfa-user/mfa/enable", {"serial": serial, "code1": "000000", "code2": "000000"})
+    assert agent.page is not None and agent.page.status_code == 200
+    assert agent.error() is not None and agent.error().startswith("The MFA codes were not accepted.")
+    totp = pyotp.TOTP(seed.group(1))
+    now = time.time()
+    agent.post(
+        "/users/pg-mfa-user/mfa/enable",
+        {"serial": serial, "code1": totp.at(now - STEP), "code2": totp.at(now)},
+    )
+    assert agent.message() == "MFA device assigned to pg-mfa-user.", agent.error()
+    assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName="pg-mfa-user")["MFADevices"]] == [serial]
+    assert serial in agent.text and "policies requiring MFA deny" in agent.text
