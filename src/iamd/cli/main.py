@@ -12,7 +12,7 @@ from iamd import __version__
 from iamd.analyzer import RESOURCE_TYPES, TRUST_POLICY, PolicyType, ValidationFinding, validate_policy
 from iamd.authz.cases import CaseError, decide_case
 from iamd.catalog import rcp_services, service_reference
-from iamd.cli import account, proofs, root, serve, trail
+from iamd.cli import account, proofs, review, root, serve, trail
 from iamd.cli.sarif import sarif_log
 from iamd.policy import PolicyKind
 from iamd.policy.acceptance import first_refusal
@@ -219,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     trail.add_parser(commands)
     root.add_parser(commands)
     account.add_parser(commands)
+    review.add_parser(commands)
     return parser
 
 
