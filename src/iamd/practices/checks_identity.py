@@ -60,6 +60,11 @@ def root_mfa(an: Analysis) -> list[Finding]:
     if root is None:
         return []
     if not root.flag("mfa_active"):
+        summary = an.snap.account_summary or {}
+        keys = any(root.flag(f"access_key_{n}_active") for n in (1, 2))
+        if summary.get("AccountPasswordPresent") == 0 and not keys:
+            # Centralized root access: a root user without credentials cannot sign in at all.
+            raise NotApplicable("the root user has no password and no access keys")
         return [finding("root_mfa", an.snap.root_arn, "the root user has no MFA device")]
     kinds = (an.snap.mfa_kinds or {}).get("<root_account>", ())
     if kinds and "security-key" not in kinds and "virtual" in kinds:

@@ -3,6 +3,7 @@
     authorization-details.json     aws iam get-account-authorization-details
     credential-report.csv          aws iam get-credential-report (Content, base64-decoded)
     password-policy.json           aws iam get-account-password-policy (empty: no policy)
+    account-summary.json           aws iam get-account-summary
     virtual-mfa-devices.json       aws iam list-virtual-mfa-devices
     mfa-devices/USER.json          aws iam list-mfa-devices --user-name USER
     last-accessed/user/NAME.json   aws iam get-service-last-accessed-details (job of the user)
@@ -110,6 +111,12 @@ def load_export(directory: Path, as_of: datetime | None = None) -> Snapshot:
         loaded = _json(password)
         snap.password_policy_read = True
         snap.password_policy = (loaded or {}).get("PasswordPolicy") if isinstance(loaded, dict) else None
+
+    summary = directory / "account-summary.json"
+    if summary.exists():
+        loaded_summary = _json(summary)
+        if isinstance(loaded_summary, dict):
+            snap.account_summary = loaded_summary.get("SummaryMap")
 
     devices = directory / "mfa-devices"
     if devices.is_dir():

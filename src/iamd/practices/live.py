@@ -59,15 +59,29 @@ def _pages(client: Any, method: str, key: str, **params: Any) -> Iterator[Any]:
 
 
 class _Reader:
-    def __init__(self, session: Any, endpoint_url: str | None, region: str, progress: Progress) -> None:
+    def __init__(
+        self,
+        session: Any,
+        endpoint_url: str | None,
+        region: str,
+        progress: Progress,
+        credentials: dict[str, str] | None = None,
+    ) -> None:
         self.session = session
         self.endpoint_url = endpoint_url
         self.region = region
         self.progress = progress
+        self.credentials = credentials or {}
 
     def client(self, service: str) -> Any:
+        """A client of the session (its profile's endpoint settings apply), signing with the
+        member account's credentials when given."""
         return self.session.client(
-            service, endpoint_url=self.endpoint_url, region_name=self.region, config=_CONFIG
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            config=_CONFIG,
+            **self.credentials,
         )
 
 
@@ -78,9 +92,11 @@ def load_live(
     region: str = "us-east-1",
     progress: Progress = _quiet,
     last_accessed: bool = True,
+    credentials: dict[str, str] | None = None,
 ) -> Snapshot:
-    """Read one account through ``session`` (a boto3 Session)."""
-    reader = _Reader(session, endpoint_url, region, progress)
+    """Read one account through ``session`` (a boto3 Session), or with ``credentials``
+    (``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``) under its settings."""
+    reader = _Reader(session, endpoint_url, region, progress, credentials)
     iam = reader.client("iam")
     account = reader.client("sts").get_caller_identity()["Account"]
     snap = Snapshot(account_id=str(account), as_of=datetime.now(UTC), source="live")
@@ -333,8 +349,6 @@ def load_organization(
 ) -> list[Snapshot]:
     """The management account's snapshot, then each member's, read through ``role_name``. A member
     whose role cannot be assumed is left out, named in the management snapshot's ``missing``."""
-    import boto3
-
     management = load_live(
         session, endpoint_url=endpoint_url, region=region, progress=progress, last_accessed=last_accessed
     )
@@ -357,17 +371,17 @@ def load_organization(
         except ClientError as exc:
             refused.append(f"{account} ({_code(exc)})")
             continue
-        member_session = boto3.Session(
-            aws_access_key_id=credentials["AccessKeyId"],
-            aws_secret_access_key=credentials["SecretAccessKey"],
-            aws_session_token=credentials["SessionToken"],
-        )
         member = load_live(
-            member_session,
+            session,
             endpoint_url=endpoint_url,
             region=region,
             progress=progress,
             last_accessed=last_accessed,
+            credentials={
+                "aws_access_key_id": credentials["AccessKeyId"],
+                "aws_secret_access_key": credentials["SecretAccessKey"],
+                "aws_session_token": credentials["SessionToken"],
+            },
         )
         snapshots.append(member)
         root = member.root_row()
