@@ -286,14 +286,14 @@ def _env(server: Server) -> dict[str, str]:
     return env
 
 
-def run_review(server: Server, tmp: Path, *args: str) -> tuple[int, dict[str, Any]]:
+def run_review(server: Server, tmp: Path, *args: str) -> tuple[int, Any]:
     """``iamd review`` in this process (its boto3 must sign with the server's moved clock)."""
     out = tmp / "review.json"
     saved = dict(os.environ)
     os.environ.update(_env(server))
     try:
         with signing_clock(OFFSET):
-            code = iamd_main(["review", "--profile", "iamd", "--format", "json", "--output", str(out), *args])
+            code = iamd_main(["review", "--profile", "iamd", "--format", "json", *args, "--output", str(out)])
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -657,3 +657,171 @@ def test_formats_and_exit_status(planted: tuple[Server, dict[str, str]], tmp_pat
             assert text.startswith("<!DOCTYPE html>") and "escalation path" in text
         else:
             assert "root_access_keys" in text and "fix:" in text
+
+
+# --- Prowler on the same account -----------------------------------------------------------------
+
+# Prowler's clock, moved as the server's is: ``datetime.datetime.now`` (which botocore signs with
+# and Prowler's checks compare against) returns the server's time.
+_PROWLER = """
+import datetime as _dt
+import sys
+shift = _dt.timedelta(seconds=float(sys.argv.pop(1)))
+class _Moved(_dt.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return super(_Moved, cls).now(tz) + shift
+    @classmethod
+    def utcnow(cls):
+        return cls.now(_dt.timezone.utc).replace(tzinfo=None)
+_dt.datetime = _Moved
+from prowler.__main__ import prowler
+sys.exit(prowler())
+"""
+
+# Our check -> the Prowler checks that look for the same thing.
+PROWLER_PEERS: dict[str, tuple[str, ...]] = {
+    "root_access_keys": ("iam_no_root_access_key",),
+    "root_mfa": ("iam_root_mfa_enabled", "iam_root_hardware_mfa_enabled"),
+    "root_recent_use": ("iam_avoid_root_usage",),
+    "root_central_management": ("iam_root_credentials_management_enabled",),
+    "human_users_without_federation": ("iam_check_saml_providers_sts",),
+    "user_mfa": ("iam_user_mfa_enabled_console_access",),
+    "privileged_user_phishing_resistant_mfa": (
+        "iam_user_hardware_mfa_enabled",
+        "iam_administrator_access_with_mfa",
+    ),
+    "user_direct_policies": ("iam_policy_attached_only_to_group_or_roles",),
+    "full_admin_policy": (
+        "iam_customer_attached_policy_no_administrative_privileges",
+        "iam_customer_unattached_policy_no_administrative_privileges",
+        "iam_inline_policy_no_administrative_privileges",
+    ),
+    "service_wildcard_policy": (
+        "iam_policy_no_full_access_to_cloudtrail",
+        "iam_policy_no_full_access_to_kms",
+        "iam_inline_policy_no_full_access_to_cloudtrail",
+        "iam_inline_policy_no_full_access_to_kms",
+    ),
+    "policy_validation": (),
+    "unused_permissions": ("iam_user_access_not_stale_to_bedrock", "iam_role_access_not_stale_to_bedrock"),
+    "managed_policy_broad": ("iam_aws_attached_policy_no_administrative_privileges",),
+    "password_policy": ("iam_password_policy_minimum_length_14", "iam_password_policy_reuse_24"),
+    "access_key_rotation": ("iam_rotate_access_key_90_days",),
+    "unused_credentials": (
+        "iam_user_accesskey_unused",
+        "iam_user_console_access_unused",
+        "iam_user_no_setup_initial_access_key",
+    ),
+    "two_active_keys": ("iam_user_two_active_access_key",),
+    "long_term_keys_where_roles_fit": ("iam_user_with_temporary_credentials",),
+    "cross_account_trust_without_external_id": ("iam_role_cross_account_readonlyaccess_policy",),
+    "trust_any_principal": (),
+    "oidc_trust_without_subject": (),
+    "privilege_escalation": (
+        "iam_policy_allows_privilege_escalation",
+        "iam_inline_policy_allows_privilege_escalation",
+    ),
+    "delegated_admin_without_boundary": (),
+    "scp_guardrails": (),
+    "rcp_perimeter": (),
+    "trail_intact": (),
+    "access_analyzer_external": ("accessanalyzer_enabled", "accessanalyzer_enabled_without_findings"),
+    "access_analyzer_unused": (),
+}
+
+
+def test_prowler_on_the_same_account(
+    planted: tuple[Server, dict[str, str]], live: dict[str, Any], tmp_path: Path
+) -> None:
+    from tests.e2e.test_third_party_tools import tool_venv
+
+    server, facts = planted
+    venv = tool_venv("prowler", "prowler==5.46.0")
+    env = _env(server)
+    env.update(AWS_ENDPOINT_URL=server.endpoint, NO_COLOR="1")
+    ran = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            _PROWLER,
+            str(OFFSET),
+            "aws",
+            "--services",
+            "iam",
+            "accessanalyzer",
+            "--profile",
+            "iamd",
+            "--region",
+            REGION,
+            "--no-banner",
+            "--ignore-exit-code-3",
+            "--output-formats",
+            "json-ocsf",
+            "--output-directory",
+            str(tmp_path),
+            "--output-filename",
+            "prowler",
+            "--log-level",
+            "ERROR",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    assert ran.returncode == 0, (ran.stdout + ran.stderr)[-4000:]
+    findings = json.loads((tmp_path / "prowler.ocsf.json").read_text())
+    failed: dict[str, set[str]] = {}
+    for item in findings:
+        if item["status_code"] == "FAIL":
+            failed.setdefault(item["metadata"]["event_code"], set()).update(
+                r["uid"] for r in item["resources"]
+            )
+    ours = fired(live)
+    rows = []
+    for check, peers in PROWLER_PEERS.items():
+        theirs = set().union(*(failed.get(p, set()) for p in peers)) if peers else set()
+        rows.append((check, sorted(ours[check]), peers, sorted(theirs)))
+    Path(os.environ.get("IAMD_REVIEW_COMPARISON", tmp_path / "comparison.json")).write_text(
+        json.dumps(
+            {"rows": rows, "prowler_failed": {k: sorted(v) for k, v in failed.items()}, "sample": findings[0]},
+            indent=1,
+        )
+    )
+    theirs = {check: set(peer) for check, _, _, peer in rows}
+    # Both find these, on the same resources (docs/review.md's table).
+    for check in (
+        "root_access_keys",
+        "root_recent_use",
+        "user_mfa",
+        "user_direct_policies",
+        "full_admin_policy",
+        "access_key_rotation",
+        "two_active_keys",
+    ):
+        assert theirs[check] == ours[check], (check, theirs[check], ours[check])
+    # What Prowler 5.46 misses in the planted account.
+    for check in (
+        "privilege_escalation",
+        "trust_any_principal",
+        "oidc_trust_without_subject",
+        "cross_account_trust_without_external_id",
+        "unused_credentials",
+        "service_wildcard_policy",
+        "policy_validation",
+        "delegated_admin_without_boundary",
+    ):
+        assert ours[check] and not theirs[check], (check, theirs[check])
+    # What iamd leaves to Prowler: confused-deputy conditions on service trust policies.
+    assert failed.get("iam_role_cross_service_confused_deputy_prevention") == {
+        role("bad-fn-admin"),
+        role("bad-passer"),
+    }
+
+    # iamd's OCSF findings carry the fields of Prowler's.
+    _, ocsf = run_review(server, tmp_path, "--format", "ocsf", "--no-last-accessed")
+    assert isinstance(ocsf, list) and ocsf
+    prowler_fields = set(findings[0]) - {"unmapped"}
+    assert prowler_fields <= set(ocsf[0]), prowler_fields - set(ocsf[0])
+    assert set(findings[0]["finding_info"]) <= set(ocsf[0]["finding_info"]) | {"uid", "types"}

@@ -84,7 +84,7 @@ def _ring(score: int | None) -> str:
 def _bars(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]], height: int = 160) -> str:
     """A (grouped) bar chart: ``series`` is (name, color, values per label)."""
     top = max([1, *(v for _, _, values in series for v in values)])
-    group = 18 * len(series) + 14
+    group = max(18 * len(series) + 14, 78)
     width = 40 + group * len(labels)
     parts = [f'<svg width="{width}" height="{height + 60}" role="img">']
     parts.append(f'<line x1="30" y1="{height}" x2="{width}" y2="{height}" stroke="#94a3b8"/>')
@@ -93,7 +93,7 @@ def _bars(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]
         for j, (_, color, values) in enumerate(series):
             value = values[i]
             h = round((height - 20) * value / top)
-            x = x0 + j * 18
+            x = x0 + (group - 18 * len(series)) // 2 + j * 18
             parts.append(
                 f'<rect x="{x}" y="{height - h}" width="16" height="{h}" fill="{color}">'
                 f"<title>{value}</title></rect>"
@@ -102,7 +102,7 @@ def _bars(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]
                 f'<text x="{x + 8}" y="{height - h - 3}" text-anchor="middle" font-size="10">{value}</text>'
             )
         parts.append(
-            f'<text x="{x0 + group / 2 - 7}" y="{height + 14}" text-anchor="middle" '
+            f'<text x="{x0 + group / 2}" y="{height + 14}" text-anchor="middle" '
             f'font-size="10">{escape(label)}</text>'
         )
     for j, (name, color, _) in enumerate(series):

@@ -47,6 +47,14 @@ def _ocsf(
         "activity_name": "Create",
         "activity_id": 1,
         "finding_info": {
+            "analytic": {
+                "category": check.check.practice,
+                "desc": check.check.title,
+                "name": check.check.id,
+                "type": "Rule",
+                "type_id": 1,
+                "uid": check.check.id,
+            },
             "created_time": int(when.timestamp()),
             "created_time_dt": when.isoformat(),
             "desc": check.check.title,

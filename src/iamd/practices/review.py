@@ -8,7 +8,7 @@ from typing import Final
 
 from iamd.practices import checks_audit, checks_identity, checks_policies  # noqa: F401  (registers)
 from iamd.practices.analysis import Analysis
-from iamd.practices.model import SEVERITIES, CheckResult, Needs, NotApplicable, Report
+from iamd.practices.model import PRACTICES, SEVERITIES, CheckResult, Needs, NotApplicable, Report
 from iamd.practices.registry import CHECKS
 from iamd.practices.snapshot import Snapshot
 
@@ -87,7 +87,8 @@ def review(snapshot: Snapshot, only: frozenset[str] | None = None) -> Report:
     """Every check (or those named in ``only``) over ``snapshot``."""
     analysis = Analysis(snapshot)
     results: list[CheckResult] = []
-    for check in CHECKS.values():
+    # In the order of the guide's practices; within one, in the order the checks were written.
+    for check in sorted(CHECKS.values(), key=lambda c: PRACTICES.index(c.practice)):
         if only is not None and check.id not in only:
             continue
         lacking = [snapshot.missing.get(n) or NEEDS[n] for n in check.needs if not _has(snapshot, n)]
