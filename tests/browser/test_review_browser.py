@@ -82,3 +82,47 @@ def test_html_report_in_chromium(page: Any, server: Server, iam: Any, tmp_path: 
     assert box is not None and box["height"] > 60
     assert requested == [report.as_uri()], requested
     screenshot(page, "review_report")
+
+
+def test_console_security_review_page(page: Any, server: Server, iam: Any) -> None:
+    """The console's page: the same report, run as the signed-in auditor (SecurityAudit), reached
+    from the navigation; a user without read permissions sees the checks as not evaluated."""
+    from tests.browser.conftest import console_url
+    from tests.browser.test_console_browser import PASSWORD, sign_in
+
+    for name in ("auditor", "nobody-much"):
+        iam.create_user(UserName=name)
+        iam.create_login_profile(UserName=name, Password=PASSWORD)
+    iam.attach_user_policy(UserName="auditor", PolicyArn="arn:aws:iam::aws:policy/SecurityAudit")
+    iam.create_user(UserName="console-climber")
+    iam.put_user_policy(
+        UserName="console-climber",
+        PolicyName="self",
+        PolicyDocument=_doc(
+            {
+                "Effect": "Allow",
+                "Action": "iam:AttachUserPolicy",
+                "Resource": f"arn:aws:iam::{ACCOUNT_ID}:user/console-climber",
+            }
+        ),
+    )
+    base = console_url(server)
+    sign_in(page, base, "auditor")
+    page.click("#nav-review")
+    page.wait_for_load_state()
+    assert page.url.endswith("/console/review")
+    assert page.locator("#scores .card").count() == 8
+    graphs = page.locator("#paths svg[aria-label='escalation path']")
+    assert any("console-climber" in (graphs.nth(i).text_content() or "") for i in range(graphs.count()))
+    checks = page.locator("#checks")
+    assert "privilege_escalation" in checks.inner_text()
+    severity = page.locator(".iamd-review .sev").first
+    # The linked style sheet applies (the CSP allows no inline style).
+    assert severity.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"
+    assert page.locator("#findings .finding").filter(has_text="console-climber").count() >= 1
+    screenshot(page, "review_console")
+
+    page.context.clear_cookies()
+    sign_in(page, base, "nobody-much")
+    page.goto(f"{base}/review")
+    assert "not evaluated: needs" in page.locator("#checks").inner_text()

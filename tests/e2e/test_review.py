@@ -736,7 +736,7 @@ def test_prowler_on_the_same_account(
 ) -> None:
     from tests.e2e.test_third_party_tools import tool_venv
 
-    server, facts = planted
+    server, _ = planted
     venv = tool_venv("prowler", "prowler==5.46.0")
     env = _env(server)
     env.update(AWS_ENDPOINT_URL=server.endpoint, NO_COLOR="1")
@@ -785,7 +785,11 @@ def test_prowler_on_the_same_account(
         rows.append((check, sorted(ours[check]), peers, sorted(theirs)))
     Path(os.environ.get("IAMD_REVIEW_COMPARISON", tmp_path / "comparison.json")).write_text(
         json.dumps(
-            {"rows": rows, "prowler_failed": {k: sorted(v) for k, v in failed.items()}, "sample": findings[0]},
+            {
+                "rows": rows,
+                "prowler_failed": {k: sorted(v) for k, v in failed.items()},
+                "sample": findings[0],
+            },
             indent=1,
         )
     )

@@ -12,7 +12,7 @@ from typing import Final
 
 from iamd.practices.model import PRACTICES, SEVERITIES, Finding, Report
 
-__all__ = ["render_html", "report_fragment"]
+__all__ = ["REVIEW_CSS", "render_html", "report_fragment"]
 
 _COLORS: Final = {
     "critical": "#7f1d1d",
@@ -28,7 +28,7 @@ _STATUS: Final = {
     "not_applicable": "Not applicable",
 }
 
-_STYLE: Final = """
+_CSS_BASE: Final = """
 .iamd-review{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#0f172a;
 max-width:1100px;margin:0 auto}
 .iamd-review h1{font-size:22px;margin:8px 0}
@@ -56,10 +56,16 @@ max-width:1100px;margin:0 auto}
 """
 
 
+REVIEW_CSS: Final = _CSS_BASE + "".join(
+    f".iamd-review .sev-{name}{{background:{color}}}\n"
+    f".iamd-review .finding-{name}{{border-left-color:{color}}}\n"
+    for name, color in _COLORS.items()
+)
+"""The report's style sheet (scoped to ``.iamd-review``)."""
+
+
 def _sev(severity: str) -> str:
-    return (
-        f'<span class="sev" style="background:{_COLORS.get(severity, "#64748b")}">{escape(severity)}</span>'
-    )
+    return f'<span class="sev sev-{escape(severity)}">{escape(severity)}</span>'
 
 
 def _ring(score: int | None) -> str:
@@ -166,11 +172,17 @@ def _path_graph(finding: Finding) -> str:
     return "".join(out)
 
 
-def report_fragment(report: Report) -> str:
+def report_fragment(report: Report, *, style: bool = True) -> str:
+    """The report's body. ``style=False`` leaves out the ``<style>`` element, for a page whose
+    Content-Security-Policy allows only linked style sheets (the console links REVIEW_CSS)."""
     charts = report.charts
     found = report.findings
     failing = [r for r in report.results if r.status == "fail"]
-    out = [f'<section class="iamd-review"><style>{_STYLE}</style>']
+    out = [
+        f'<section class="iamd-review"><style>{REVIEW_CSS}</style>'
+        if style
+        else '<section class="iamd-review">'
+    ]
     out.append(f"<h1>Security review of account {escape(report.account_id)}</h1>")
     out.append(
         f'<p class="meta">As of {escape(report.as_of.strftime("%Y-%m-%d %H:%M UTC"))} &middot; '
@@ -243,7 +255,6 @@ def report_fragment(report: Report) -> str:
     for result in failing:
         out.append(f"<h3><code>{escape(result.check.id)}</code> {escape(result.check.title)}</h3>")
         for item in result.findings:
-            color = _COLORS.get(item.severity, "#64748b")
             policy = (
                 "<details><summary>Generated policy</summary>"
                 f"<pre>{escape(item.suggested_policy)}</pre></details>"
@@ -251,7 +262,7 @@ def report_fragment(report: Report) -> str:
                 else ""
             )
             out.append(
-                f'<div class="finding" style="border-left-color:{color}">{_sev(item.severity)} '
+                f'<div class="finding finding-{escape(item.severity)}">{_sev(item.severity)} '
                 f"<code>{escape(item.resource)}</code><div>{escape(item.evidence)}</div>"
                 f'<div class="fix"><strong>Fix:</strong> {escape(item.fix)}</div>{policy}</div>'
             )

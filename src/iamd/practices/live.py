@@ -75,7 +75,10 @@ class _Reader:
 
     def client(self, service: str) -> Any:
         """A client of the session (its profile's endpoint settings apply), signing with the
-        member account's credentials when given."""
+        member account's credentials when given. A session that is a callable (service name ->
+        client) makes its own clients: the console's, which call the API's handlers directly."""
+        if callable(self.session) and not hasattr(self.session, "client"):
+            return self.session(service)
         return self.session.client(
             service,
             endpoint_url=self.endpoint_url,
@@ -94,7 +97,8 @@ def load_live(
     last_accessed: bool = True,
     credentials: dict[str, str] | None = None,
 ) -> Snapshot:
-    """Read one account through ``session`` (a boto3 Session), or with ``credentials``
+    """Read one account through ``session`` (a boto3 Session, or a callable that makes clients of
+    the same methods from a service name), or with ``credentials``
     (``aws_access_key_id``, ``aws_secret_access_key``, ``aws_session_token``) under its settings."""
     reader = _Reader(session, endpoint_url, region, progress, credentials)
     iam = reader.client("iam")
