@@ -436,3 +436,80 @@ def test_html_is_self_contained() -> None:
         and "<script" not in page
         and "src=" not in page
     )
+
+
+def test_more_escalation_methods_and_a_boundary_that_stops_them() -> None:
+    customer = ManagedPolicy(f"arn:aws:iam::{A}:policy/app", "app", allow("s3:GetObject"), 1)
+    admins = Group("admins", f"arn:aws:iam::{A}:group/admins", {}, (ADMIN_ARN,))
+    guard = ManagedPolicy(
+        f"arn:aws:iam::{A}:policy/guard",
+        "guard",
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]},
+        1,
+    )
+    trust_me = {
+        "Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}}
+        ]
+    }
+    users = (
+        user("joiner", {"p": allow("iam:AddUserToGroup", f"arn:aws:iam::{A}:group/admins")}),
+        user("versioner", {"p": allow("iam:CreatePolicyVersion", customer.arn)}, attached=(customer.arn,)),
+        user("truster", {"p": allow("iam:UpdateAssumeRolePolicy", rarn("ops-admin"))}),
+        user("password-setter", {"p": allow("iam:CreateLoginProfile", uarn("boss"))}),
+        user("boss", groups=("admins",)),
+        Principal(
+            "user", "bounded", uarn("bounded"), "/", NOW, {"p": allow("iam:AttachUserPolicy")}, (), guard.arn
+        ),
+    )
+    snap = snapshot(
+        users=users,
+        groups=(admins,),
+        roles=(role("ops-admin", trust_me, attached=(ADMIN_ARN,)),),
+        policies={ADMIN_ARN: ADMIN, customer.arn: customer, guard.arn: guard},
+    )
+    found = {f.resource: f for f in review(snap, frozenset({"privilege_escalation"})).findings}
+    assert set(found) == {uarn("joiner"), uarn("versioner"), uarn("truster"), uarn("password-setter")}
+    assert found[uarn("joiner")].path[0].action == "iam:AddUserToGroup"
+    assert found[uarn("versioner")].path[0].resource == customer.arn
+    assert found[uarn("truster")].target == rarn("ops-admin")
+    assert found[uarn("password-setter")].target == uarn("boss")
+
+
+def test_formats_carry_the_documented_fields() -> None:
+    from iamd.cli.sarif import sarif_review
+    from iamd.practices.render import to_json, to_ocsf
+
+    users = (user("self-attach", {"p": allow("iam:AttachUserPolicy", uarn("self-attach"))}),)
+    report = review(snapshot(users=users))
+    data = to_json(report)
+    check = data["checks"][0]  # type: ignore[index]
+    assert {"id", "title", "practice", "severity", "status"} <= set(check)
+    item = next(f for f in data["findings"] if f["check"] == "privilege_escalation")  # type: ignore[attr-defined]
+    assert {"check", "resource", "severity", "evidence", "fix", "path", "target"} <= set(item)
+    sarif = sarif_review(report)
+    run = sarif["runs"][0]  # type: ignore[index]
+    assert run["results"][0]["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].startswith(
+        "arn:aws:iam::"
+    )
+    ocsf = to_ocsf(report)
+    escalation = [f for f in ocsf if f["metadata"]["event_code"] == "privilege_escalation"]  # type: ignore[index]
+    assert escalation[0]["status_code"] == "FAIL" and escalation[0]["severity_id"] == 4
+    assert any(f["status_code"] == "PASS" for f in ocsf)
+
+
+def test_practices_read_like_a_client() -> None:
+    """ARCHITECTURE.md: practices/ never reads the store or calls services' code directly."""
+    import ast
+
+    source = Path(__file__).resolve().parents[3] / "src" / "iamd" / "practices"
+    for module in source.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert not name.startswith(("iamd.store", "iamd.services", "iamd.server", "sqlalchemy")), (
+                    module.name,
+                    name,
+                )
