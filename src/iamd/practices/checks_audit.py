@@ -87,7 +87,7 @@ def trail_intact(an: Analysis) -> list[Finding]:
     for trail in state.trails:
         arn = str(trail.get("TrailARN", trail.get("Name")))
         problems = []
-        if not state.logging.get(arn, False):
+        if state.logging.get(arn) is False:  # unknown (an export without trail-status/) is not judged
             problems.append("not logging")
         if not trail.get("LogFileValidationEnabled"):
             problems.append("log file validation off")
