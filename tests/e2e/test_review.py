@@ -828,4 +828,9 @@ def test_prowler_on_the_same_account(
     assert isinstance(ocsf, list) and ocsf
     prowler_fields = set(findings[0]) - {"unmapped"}
     assert prowler_fields <= set(ocsf[0]), prowler_fields - set(ocsf[0])
-    assert set(findings[0]["finding_info"]) <= set(ocsf[0]["finding_info"]) | {"uid", "types"}
+    for part in ("finding_info", "metadata", "cloud", "remediation"):
+        assert set(findings[0][part]) <= set(ocsf[0][part]), (
+            part,
+            set(findings[0][part]) - set(ocsf[0][part]),
+        )
+    assert set(findings[0]["resources"][0]) <= set(ocsf[0]["resources"][0])
