@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.browser.axe import check_page
 from tests.browser.conftest import screenshot
 from tests.e2e.harness import ACCOUNT_ID, Server
 
@@ -121,6 +122,7 @@ def test_console_security_review_page(page: Any, server: Server, iam: Any) -> No
     assert severity.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"
     assert page.locator("#findings .finding").filter(has_text="console-climber").count() >= 1
     screenshot(page, "review_console")
+    check_page(page, "review")  # axe-core, and nothing wider than a phone at 390 px
 
     page.context.clear_cookies()
     sign_in(page, base, "nobody-much")

@@ -47,12 +47,13 @@ max-width:1100px;margin:0 auto}
 .iamd-review .st-fail{color:#b91c1c;font-weight:600}
 .iamd-review .st-pass{color:#15803d}
 .iamd-review .st-not_evaluated,
-.iamd-review .st-not_applicable{color:#64748b}
+.iamd-review .st-not_applicable{color:#475569}
 .iamd-review .finding{border-left:4px solid #cbd5e1;padding:6px 10px;margin:8px 0;background:#f8fafc}
 .iamd-review .fix{color:#14532d}
 .iamd-review code{font-size:12px;word-break:break-all}
 .iamd-review pre{background:#0f172a;color:#e2e8f0;padding:8px;border-radius:6px;overflow:auto;font-size:12px}
-.iamd-review .path{overflow-x:auto}
+.iamd-review .path,.iamd-review .scroll{overflow-x:auto;max-width:100%}
+.iamd-review figure{max-width:100%;overflow-x:auto;box-sizing:border-box}
 """
 
 
@@ -87,12 +88,21 @@ def _ring(score: int | None) -> str:
     )
 
 
-def _bars(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]], height: int = 160) -> str:
+def _bars(
+    label: str, labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]], height: int = 160
+) -> str:
     """A (grouped) bar chart: ``series`` is (name, color, values per label)."""
     top = max([1, *(v for _, _, values in series for v in values)])
     group = max(18 * len(series) + 14, 78)
     width = 40 + group * len(labels)
-    parts = [f'<svg width="{width}" height="{height + 60}" role="img">']
+    said = "; ".join(
+        f"{name}: " + ", ".join(f"{x} {v}" for x, v in zip(labels, values, strict=False))
+        for name, _, values in series
+    )
+    parts = [
+        f'<svg width="{width}" height="{height + 60}" role="img" '
+        f'aria-label="{escape(label)}. {escape(said)}">'
+    ]
     parts.append(f'<line x1="30" y1="{height}" x2="{width}" y2="{height}" stroke="#94a3b8"/>')
     for i, label in enumerate(labels):
         x0 = 36 + i * group
@@ -121,7 +131,8 @@ def _bars(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[int]]
 def _stacked(parts: Sequence[tuple[str, str, int]]) -> str:
     """A horizontal stacked bar with a legend (MFA coverage)."""
     total = sum(v for _, _, v in parts) or 1
-    out = ['<svg width="360" height="90" role="img">']
+    said = ", ".join(f"{name}: {value}" for name, _, value in parts)
+    out = [f'<svg width="360" height="90" role="img" aria-label="MFA coverage. {escape(said)}">']
     x = 0.0
     for name, color, value in parts:
         w = 340 * value / total
@@ -200,16 +211,21 @@ def report_fragment(report: Report, *, style: bool = True) -> str:
     out.append('<h2>Charts</h2><div class="charts">')
     by_severity = charts.get("findings_by_severity", {})
     assert isinstance(by_severity, dict)
-    out.append('<figure id="chart-severity"><figcaption>Findings by severity</figcaption>')
+    out.append('<figure id="chart-severity" tabindex="0"><figcaption>Findings by severity</figcaption>')
     out.append(
-        _bars(list(SEVERITIES), [("findings", "#c2410c", [int(by_severity.get(s, 0)) for s in SEVERITIES])])
+        _bars(
+            "Findings by severity",
+            list(SEVERITIES),
+            [("findings", "#c2410c", [int(by_severity.get(s, 0)) for s in SEVERITIES])],
+        )
     )
     out.append("</figure>")
     ages = charts.get("credential_age", {})
     assert isinstance(ages, dict)
-    out.append('<figure id="chart-ages"><figcaption>Credential age</figcaption>')
+    out.append('<figure id="chart-ages" tabindex="0"><figcaption>Credential age</figcaption>')
     out.append(
         _bars(
+            "Credential age",
             list(ages.get("buckets", [])),
             [
                 ("active access keys", "#2563eb", ages.get("access_keys", [])),
@@ -220,7 +236,7 @@ def report_fragment(report: Report, *, style: bool = True) -> str:
     out.append("</figure>")
     coverage = charts.get("mfa_coverage", {})
     assert isinstance(coverage, dict)
-    out.append('<figure id="chart-mfa"><figcaption>MFA coverage of console users</figcaption>')
+    out.append('<figure id="chart-mfa" tabindex="0"><figcaption>MFA coverage of console users</figcaption>')
     colors = ("#15803d", "#b45309", "#b91c1c")
     out.append(
         _stacked([(name, colors[i % 3], int(value)) for i, (name, value) in enumerate(coverage.items())])
@@ -232,14 +248,19 @@ def report_fragment(report: Report, *, style: bool = True) -> str:
     if not paths:
         out.append("<p>No principal can make itself or another an administrator.</p>")
     for item in paths[:50]:
-        out.append(f'<div class="path"><p><code>{escape(item.resource)}</code></p>{_path_graph(item)}</div>')
+        out.append(
+            f'<div class="path" tabindex="0" role="group" '
+            f'aria-label="escalation path of {escape(item.resource)}">'
+            f"<p><code>{escape(item.resource)}</code></p>{_path_graph(item)}</div>"
+        )
     if len(paths) > 50:
         out.append(f"<p>and {len(paths) - 50} more (see the findings below).</p>")
     out.append("</div>")
 
     out.append(
-        '<h2>Checks</h2><table id="checks"><tr><th>Check</th><th>Practice</th><th>Severity</th>'
-        "<th>Status</th><th>Findings</th></tr>"
+        '<h2>Checks</h2><div class="scroll" tabindex="0" role="region" aria-label="Checks">'
+        '<table id="checks"><tr><th>Check</th><th>Practice</th>'
+        "<th>Severity</th><th>Status</th><th>Findings</th></tr>"
     )
     for result in report.results:
         note = f"<br><small>{escape(result.note)}</small>" if result.note else ""
@@ -249,7 +270,7 @@ def report_fragment(report: Report, *, style: bool = True) -> str:
             f'<td class="st-{result.status}">{_STATUS[result.status]}</td>'
             f"<td>{len(result.findings)}</td></tr>"
         )
-    out.append("</table>")
+    out.append("</table></div>")
 
     out.append('<h2>Findings</h2><div id="findings">')
     for result in failing:
