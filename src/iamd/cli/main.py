@@ -12,7 +12,7 @@ from iamd import __version__, jsontext
 from iamd.analyzer.model import RESOURCE_TYPES, TRUST_POLICY
 from iamd.authz.cases import CaseError, decide_case
 from iamd.catalog import rcp_services
-from iamd.cli import account, proofs, root, serve, sso, trail
+from iamd.cli import account, proofs, review, root, serve, sso, trail
 from iamd.policy import PolicyKind
 
 if TYPE_CHECKING:  # `iamd policy check` imports these when it runs; `iamd authorize` never needs them
@@ -228,6 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     root.add_parser(commands)
     account.add_parser(commands)
     sso.add_parser(commands)
+    review.add_parser(commands)
     return parser
 
 

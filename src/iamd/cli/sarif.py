@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 from iamd import __version__
 from iamd.analyzer import ValidationFinding
+from iamd.practices.model import Report
 
-__all__ = ["LEVELS", "sarif_log"]
+__all__ = ["LEVELS", "REVIEW_LEVELS", "sarif_log", "sarif_review"]
 
 LEVELS = {"ERROR": "error", "SECURITY_WARNING": "error", "WARNING": "warning", "SUGGESTION": "note"}
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -47,6 +48,28 @@ def _result(path: str, finding: ValidationFinding) -> dict[str, object]:
     }
 
 
+def _log(
+    rules: list[dict[str, object]], results: list[dict[str, object]], information_uri: str
+) -> dict[str, object]:
+    return {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "iamd",
+                        "version": __version__,
+                        "informationUri": information_uri,
+                        "rules": rules,
+                    }
+                },
+                "results": results,
+            }
+        ],
+    }
+
+
 def sarif_log(results: Sequence[tuple[str, Sequence[ValidationFinding]]]) -> dict[str, object]:
     """One SARIF run over every file's findings."""
     rules: dict[str, dict[str, object]] = {}  # by rule id
@@ -65,21 +88,45 @@ def sarif_log(results: Sequence[tuple[str, Sequence[ValidationFinding]]]) -> dic
                 },
             )
             out.append(_result(path, finding))
-    return {
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "iamd",
-                        "version": __version__,
-                        "informationUri": "https://docs.aws.amazon.com/IAM/latest/UserGuide/"
-                        "access-analyzer-reference-policy-checks.html",
-                        "rules": [rules[code] for code in sorted(rules)],
-                    }
-                },
-                "results": out,
-            }
-        ],
-    }
+    return _log(
+        [rules[code] for code in sorted(rules)],
+        out,
+        "https://docs.aws.amazon.com/IAM/latest/UserGuide/access-analyzer-reference-policy-checks.html",
+    )
+
+
+# Review findings: critical and high -> error, medium -> warning, low and informational -> note.
+REVIEW_LEVELS = {
+    "critical": "error",
+    "high": "error",
+    "medium": "warning",
+    "low": "note",
+    "informational": "note",
+}
+
+
+def sarif_review(report: Report) -> dict[str, object]:
+    """A review's findings as one SARIF run: a rule per check, a result per finding, located at the
+    resource's ARN (a logical location: an account has no files)."""
+    rules: list[dict[str, object]] = [
+        {
+            "id": r.check.id,
+            "name": "".join(part.capitalize() for part in r.check.id.split("_")),
+            "shortDescription": {"text": r.check.title},
+            "help": {"text": r.check.fix},
+            "defaultConfiguration": {"level": REVIEW_LEVELS[r.check.severity]},
+            "properties": {"practice": r.check.practice, "severity": r.check.severity, "status": r.status},
+        }
+        for r in report.results
+    ]
+    results: list[dict[str, object]] = [
+        {
+            "ruleId": f.check,
+            "level": REVIEW_LEVELS[f.severity],
+            "message": {"text": f"{f.evidence}. Fix: {f.fix}"},
+            "locations": [{"logicalLocations": [{"fullyQualifiedName": f.resource, "kind": "resource"}]}],
+            "properties": {"severity": f.severity, "account": report.account_id},
+        }
+        for f in report.findings
+    ]
+    return _log(rules, results, "https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html")

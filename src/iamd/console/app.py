@@ -38,6 +38,7 @@ AREAS: Final = (
     "iamd.console.organization",
     "iamd.console.analyzer",
     "iamd.console.policy_editor",
+    "iamd.console.review",
 )
 """The modules whose areas (routes and navigation entries) make up the console; a feature adds
 its module here."""
