@@ -13,7 +13,7 @@ The session's token stays in the sealed console cookie; it is never shown.
 from __future__ import annotations
 
 import json
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import Any, Final
 from urllib.parse import quote, unquote, urlencode
 
@@ -215,7 +215,10 @@ async def revoke_sessions(kit: Kit, request: Request) -> Response:
     name = name_of(request)
 
     async def work(view: View, form: dict[str, str]) -> Response:
-        now = kit._now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        # The policy names whole seconds: the next one, so that a session issued earlier in this
+        # second (a switch a moment ago) is revoked too, not left valid by the rounding.
+        moment = kit._now().astimezone(UTC).replace(microsecond=0) + timedelta(seconds=1)
+        now = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         document = {
             "Version": "2012-10-17",
             "Statement": [
