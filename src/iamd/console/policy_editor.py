@@ -12,17 +12,18 @@ from typing import TYPE_CHECKING, Any, Final
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from iamd.analyzer.model import RESOURCE_TYPES, TRUST_POLICY
 from iamd.console.identity import SessionEnded
+from iamd.console.kit.core import Refused
+from iamd.console.kit.pages import REGISTRY
 from iamd.console.sessions import ConsoleSession
 from iamd.wire import AwsError
 
 if TYPE_CHECKING:
-    from iamd.console.app import Console
+    from iamd.console.kit import Kit as Console
 
-__all__ = ["PolicyEditor"]
+__all__ = ["PolicyEditor", "area"]
 
 KINDS: Final = {
     "identity": ("Identity-based policy", "IDENTITY_POLICY"),
@@ -73,13 +74,6 @@ def _finding(raw: dict[str, Any]) -> dict[str, Any]:
 class PolicyEditor:
     def __init__(self, console: Console) -> None:
         self.console = console
-
-    def routes(self) -> list[BaseRoute]:
-        return [
-            Route("/policy-editor", self.page, methods=["GET"]),
-            Route("/policy-editor", self.validate_form, methods=["POST"]),
-            Route("/policy-editor/validate", self.validate_json, methods=["POST"]),
-        ]
 
     def _validate(
         self, session: ConsoleSession, request: Request, document: str, kind: str, resource_type: str
@@ -149,8 +143,6 @@ class PolicyEditor:
         return await self.console._action(request, ("active",), work)
 
     async def validate_json(self, request: Request) -> Response:
-        from iamd.console.app import _Refused
-
         console = self.console
         session = console._session(request)
         if session.stage != "active":
@@ -164,14 +156,33 @@ class PolicyEditor:
                 or not isinstance(kind, str)
                 or not isinstance(resource_type, str)
             ):
-                raise _Refused(400, "document, kind and resourceType are strings.")
+                raise Refused(400, "document, kind and resourceType are strings.")
             findings = await run_in_threadpool(
                 self._validate, session, request, document, kind, resource_type
             )
-        except _Refused as refused:
+        except Refused as refused:
             return console._refused(request, session, refused, json_answer=True)
         except SessionEnded:
             return console._finish(request, JSONResponse({"error": "Signed out."}, 401), None)
         except AwsError as error:
             return console._finish(request, JSONResponse({"error": error.message}, error.status), None)
         return console._finish(request, JSONResponse({"findings": findings}), None)
+
+
+area = REGISTRY.area("policy-editor")
+area.add_nav("Policy editor", "/policy-editor", section="Access management", order=45)
+
+
+@area.get("/policy-editor")
+async def editor_page(kit: Console, request: Request) -> Response:
+    return await PolicyEditor(kit).page(request)
+
+
+@area.post("/policy-editor")
+async def validate_form(kit: Console, request: Request) -> Response:
+    return await PolicyEditor(kit).validate_form(request)
+
+
+@area.post("/policy-editor/validate")
+async def validate_json(kit: Console, request: Request) -> Response:
+    return await PolicyEditor(kit).validate_json(request)

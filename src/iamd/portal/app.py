@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from iamd.console.app import CSP
+from iamd.console.kit import CSP
 from iamd.console.throttle import SignInThrottle
 from iamd.portal.saml import PREFIX as SAML_PREFIX
 from iamd.portal.sessions import (
