@@ -911,6 +911,54 @@ def test_a_delegated_administrator_manages_the_organization_instance_but_not_the
         orgs.deregister_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
 
 
+def test_a_delegated_administrator_reads_and_manages_the_organization_identity_store(
+    server: Server, sso: Any, org: Org
+) -> None:
+    store_id = sso.describe_instance(InstanceArn=org.instance)["IdentityStoreId"]
+
+    def identitystore_in(account: str) -> Any:
+        creds = server.client("sts").assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="admin"
+        )["Credentials"]
+        return server.client(
+            "identitystore", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+        )
+
+    orgs = server.client("organizations")
+    orgs.enable_aws_service_access(ServicePrincipal="sso.amazonaws.com")
+    # Not (yet) a delegated administrator: the store is not revealed.
+    with pytest.raises(ClientError) as exc:
+        identitystore_in(org.prod).list_users(IdentityStoreId=store_id)
+    assert code_of(exc) == "ResourceNotFoundException"
+    orgs.register_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
+    try:
+        delegated = identitystore_in(org.prod)
+        user = delegated.create_user(
+            IdentityStoreId=store_id,
+            UserName="made.by.delegate",
+            DisplayName="Made By Delegate",
+            Name={"GivenName": "Made", "FamilyName": "Delegate"},
+        )["UserId"]
+        group = delegated.create_group(IdentityStoreId=store_id, DisplayName="DelegatedOps")["GroupId"]
+        delegated.create_group_membership(IdentityStoreId=store_id, GroupId=group, MemberId={"UserId": user})
+        names = {u["UserName"] for u in delegated.list_users(IdentityStoreId=store_id)["Users"]}
+        assert "made.by.delegate" in names
+        # The management account sees what the delegate made: one store.
+        ids = server.client("identitystore")
+        assert ids.describe_user(IdentityStoreId=store_id, UserId=user)["UserName"] == "made.by.delegate"
+        # A member account that is not a delegated administrator still cannot.
+        with pytest.raises(ClientError) as exc:
+            identitystore_in(org.dev).describe_user(IdentityStoreId=store_id, UserId=user)
+        assert code_of(exc) == "ResourceNotFoundException"
+        delegated.delete_group(IdentityStoreId=store_id, GroupId=group)
+        delegated.delete_user(IdentityStoreId=store_id, UserId=user)
+    finally:
+        orgs.deregister_delegated_administrator(AccountId=org.prod, ServicePrincipal="sso.amazonaws.com")
+    with pytest.raises(ClientError) as exc:
+        identitystore_in(org.prod).list_users(IdentityStoreId=store_id)
+    assert code_of(exc) == "ResourceNotFoundException"
+
+
 def test_policies_name_the_instance_permission_set_and_account_resources(
     server: Server, sso: Any, org: Org
 ) -> None:

@@ -643,6 +643,33 @@ def test_authorization_code_with_pkce_redirects_to_the_loopback_listener(
     assert [a["accountId"] for a in accounts] == [setup.member]
 
 
+def test_portal_api_calls_name_the_person_on_the_trail(server: Server, setup: Setup) -> None:
+    """The device-flow test's GetRoleCredentials, ListAccounts, ListAccountRoles and Logout are on
+    the trail as IAM Identity Center records them: an IdentityCenterUser on behalf of the
+    identity-store user, and LookupEvents finds them by the person's user name."""
+    account = server.client("sts").get_caller_identity()["Account"]
+    trail = server.client("cloudtrail")
+    wanted = {"ListAccounts", "ListAccountRoles", "GetRoleCredentials", "Logout"}
+    found: dict[str, dict[str, Any]] = {}
+    for _ in range(50):
+        events = trail.lookup_events(
+            LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": USER}], MaxResults=50
+        )["Events"]
+        found = {e["EventName"]: json.loads(e["CloudTrailEvent"]) for e in events if e["EventName"] in wanted}
+        if set(found) == wanted:
+            break
+        time.sleep(0.2)
+    assert set(found) == wanted
+    store_arn = f"arn:aws:identitystore::{account}:identitystore/{setup.store_id}"
+    for name, record in found.items():
+        who = record["userIdentity"]
+        assert who["type"] == "IdentityCenterUser", name
+        assert who["accountId"] == account
+        assert who["onBehalfOf"] == {"userId": setup.user_id, "identityStoreArn": store_arn}
+        assert who["credentialId"] and "accessKeyId" not in who
+        assert record["eventSource"] == "portal.sso.amazonaws.com"
+
+
 def test_unauthenticated_oidc_calls_are_on_the_trail(server: Server, setup: Setup) -> None:
     oidc = oidc_client(server.endpoint)
     with pytest.raises(ClientError):
@@ -928,5 +955,13 @@ def test_sign_in_failures_are_throttled_and_sign_ins_are_on_the_trail(server: Se
         time.sleep(0.2)
     failed = [r for r in records if r["userIdentity"].get("userName") == "mallory"]
     assert failed and all(r.get("errorMessage") == "Failed authentication" for r in failed)
-    assert any(r["userIdentity"].get("userName") == USER and "errorMessage" not in r for r in records)
+    signed_in = [r for r in records if "errorMessage" not in r]
+    account = server.client("sts").get_caller_identity()["Account"]
+    store_arn = f"arn:aws:identitystore::{account}:identitystore/{setup.store_id}"
+    assert signed_in and all(r["userIdentity"]["type"] == "IdentityCenterUser" for r in signed_in)
+    assert any(
+        r["userIdentity"]["onBehalfOf"] == {"userId": setup.user_id, "identityStoreArn": store_arn}
+        and r["userIdentity"]["credentialId"]
+        for r in signed_in
+    )
     assert all(r["eventSource"] == "signin.amazonaws.com" for r in records)

@@ -21,8 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+import boto3
 import httpx
 import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -338,6 +341,85 @@ def test_sign_ins_are_on_the_trail(sp: Sp, server: Server) -> None:
     results = {r["additionalEventData"]["Result"] for r in records}
     assert results == {"Success", "Failure"}
     assert any(r.get("errorMessage", "").endswith("(a replay).") for r in records)
+
+
+def _through_the_idp(sp: Sp, okta: Idp, start: str) -> tuple[str, str]:
+    """Open ``start`` in the portal without a session, follow it to the IdP as a browser would,
+    and post the IdP's signed answer with the relay state the IdP was given: the session's secret
+    and where the assertion consumer sends the browser."""
+    answer = httpx.get(f"{sp.base}{start}", follow_redirects=False, timeout=10)
+    hops = 0
+    while answer.status_code == 303 and not answer.headers["location"].startswith(IDP_SSO) and hops < 5:
+        answer = httpx.get(
+            httpx.URL(f"{sp.base}/").join(answer.headers["location"]), follow_redirects=False, timeout=10
+        )
+        hops += 1
+    assert answer.status_code == 303, answer.text
+    at_idp = urlparse(answer.headers["location"])
+    assert f"{at_idp.scheme}://{at_idp.netloc}{at_idp.path}" == IDP_SSO
+    relay = parse_qs(at_idp.query)["RelayState"][0]
+    back = post(sp, response(sp, sign(assertion(sp), okta)), relay=relay)
+    assert back.status_code == 303, back.text
+    secret = back.cookies.get(COOKIE)
+    assert secret
+    return secret, back.headers["location"]
+
+
+def test_the_portal_signs_in_at_the_external_idp_and_returns_to_the_device_approval(
+    sp: Sp, okta: Idp
+) -> None:
+    # No password form: the sign-in page sends the browser to the IdP (SP-initiated SAML).
+    page = httpx.get(f"{sp.base}/start/", follow_redirects=False, timeout=10)
+    assert page.status_code == 303
+    assert page.headers["location"] == f"/platform/saml/login/{sp.store_id}?next=%2Fstart%2F"
+    # A device approval: after the IdP, the person is back at the approval page, signed in.
+    oidc = boto3.client(
+        "sso-oidc",
+        endpoint_url=sp.base,
+        region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+    )
+    client = oidc.register_client(clientName="saml-cli", clientType="public")
+    device = oidc.start_device_authorization(
+        clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl=f"{sp.base}/start"
+    )
+    code = device["userCode"]
+    secret, target = _through_the_idp(sp, okta, f"/start/device?user_code={code}")
+    assert target == f"/start/device?user_code={code}"
+    approval = httpx.get(f"{sp.base}{target}", cookies={COOKIE: secret}, timeout=10)
+    assert approval.status_code == 200 and code in approval.text and "jane@example.com" in approval.text
+
+
+def test_a_pkce_authorization_returns_to_its_consent_page_after_the_idp(sp: Sp, okta: Idp) -> None:
+    oidc = boto3.client(
+        "sso-oidc",
+        endpoint_url=sp.base,
+        region_name="us-east-1",
+        config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}),
+    )
+    client = oidc.register_client(
+        clientName="saml-pkce",
+        clientType="public",
+        grantTypes=["authorization_code", "refresh_token"],
+        redirectUris=["http://127.0.0.1/oauth/callback"],
+        issuerUrl=f"{sp.base}/start",
+        scopes=["sso:account:access"],
+    )
+    query = (
+        f"response_type=code&client_id={client['clientId']}"
+        "&redirect_uri=http%3A%2F%2F127.0.0.1%3A51234%2Foauth%2Fcallback&state=s-1"
+        "&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+        "&scopes=sso%3Aaccount%3Aaccess"
+    )
+    secret, target = _through_the_idp(sp, okta, f"/authorize?{query}")
+    assert target.startswith("/authorize?") and client["clientId"] in target and "s-1" in target
+    consent = httpx.get(f"{sp.base}{target}", cookies={COOKIE: secret}, timeout=10)
+    assert consent.status_code == 200 and 'id="authorize-form"' in consent.text
+    # A relay state that leaves the server is never followed.
+    _, elsewhere = _through_the_idp(sp, okta, "/start/")
+    assert elsewhere == "/start/"
+    outside = post(sp, response(sp, sign(assertion(sp), okta)), relay="/\\evil.example/")
+    assert outside.headers["location"] == "/start/"
 
 
 def test_the_idp_can_be_removed(sp: Sp, okta: Idp, server: Server, tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ AREAS: Final = (
     "iamd.console.groups",
     "iamd.console.roles",
     "iamd.console.organization",
+    "iamd.console.identity_center",
     "iamd.console.analyzer",
     "iamd.console.policy_editor",
     "iamd.console.review",

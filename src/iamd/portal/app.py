@@ -38,6 +38,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from iamd.console.kit import CSP
 from iamd.console.throttle import SignInThrottle
+from iamd.portal.saml import PREFIX as SAML_PREFIX
 from iamd.portal.sessions import (
     COOKIE,
     SIGNIN_COOKIE,
@@ -53,6 +54,7 @@ from iamd.portal.sessions import (
 from iamd.secrets import totp
 from iamd.secrets import webauthn as wa
 from iamd.secrets.compare import constant_time_equals
+from iamd.services.cloudtrail.recording import identity_center_user
 from iamd.services.framework import RequestInfo
 from iamd.services.iam.passwords import password_hashing
 from iamd.services.identitycenter import oidc
@@ -308,6 +310,7 @@ class Portal:
         user_name: str,
         success: bool,
         detail: str,
+        session: PortalSessionRecord | None = None,
     ) -> None:
         """A sign-in event on the trail (``signin.amazonaws.com`` ``UserAuthentication``)."""
         trail = self.pipeline.trail
@@ -316,6 +319,14 @@ class Portal:
         now = self._now()
         event_id = str(uuid.uuid4())
         identity = Identity("Unknown", principal_id=user_id, account_id=account_id, user_name=user_name)
+        if success and session is not None:
+            identity = identity_center_user(
+                account_id=account_id,
+                user_id=session.user_id,
+                user_name=user_name,
+                store_id=session.store_id,
+                credential_id=session.id,
+            )
         record: dict[str, Any] = {
             "eventVersion": "1.08",
             "userIdentity": identity.to_json(),
@@ -383,10 +394,25 @@ class Portal:
             return self._redirect(request, f"{PREFIX}/mfa", signin)
         if signin.stage == "register-mfa":
             return self._redirect(request, f"{PREFIX}/register-mfa", signin)
-        instance = await self._run(self._instance, readonly=True)
+        instance, external = await self._run(self._identity_source, readonly=True)
+        if instance is not None and external:
+            # The identity source is an external IdP: people sign in there (SP-initiated SAML), and
+            # the relay state brings them back to the page they asked for (a device approval, a
+            # PKCE authorization) once the assertion consumer has started their session.
+            relay = target or _local_next(signin.next) or f"{PREFIX}/"
+            login = f"{SAML_PREFIX}/login/{instance.identity_store_id}?next={quote(relay, safe='')}"
+            return self._redirect(request, login)
         return self._render(
             request, "signin.html", csrf=signin.csrf, signin=signin, enabled=instance is not None, username=""
         )
+
+    def _identity_source(self, uow: UnitOfWork) -> tuple[InstanceRecord | None, bool]:
+        """The portal's instance and whether its identity store signs in at an external IdP."""
+        instance = self._instance(uow)
+        if instance is None:
+            return None, False
+        idp = uow.identity_credentials.saml_idp(instance.identity_store_id)
+        return instance, idp is not None and bool(idp.sso_url)
 
     async def _home(
         self, request: Request, secret: str, session: PortalSessionRecord, **extra: Any
@@ -419,11 +445,15 @@ class Portal:
             return self._refused(request, refused, signin.csrf)
         user_name = form.get("username", "").strip()[:128]
         password = form.get("password", "")[:256]
-        instance = await self._run(self._instance, readonly=True)
+        instance, external = await self._run(self._identity_source, readonly=True)
         if instance is None:
             return self._render(
                 request, "signin.html", csrf=signin.csrf, signin=signin, enabled=False, username=""
             )
+        if external:  # no identity-store passwords when the identity source is an external IdP
+            relay = _local_next(signin.next) or f"{PREFIX}/"
+            login = f"{SAML_PREFIX}/login/{instance.identity_store_id}?next={quote(relay, safe='')}"
+            return self._redirect(request, login)
 
         def again(error: str, status: int, headers: dict[str, str] | None = None) -> Response:
             return self._render(
@@ -520,6 +550,7 @@ class Portal:
             user_name=user.user_name,
             success=True,
             detail="PASSWORD+MFA",
+            session=record,
         )
         target = _local_next(signin.next) or f"{PREFIX}/"
         response: Response = (

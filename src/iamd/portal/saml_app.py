@@ -28,6 +28,7 @@ from iamd.portal.saml import (
 )
 from iamd.portal.sessions import sign_in_response
 from iamd.server.limits import declared_length, read_capped
+from iamd.services.cloudtrail.recording import identity_center_user
 from iamd.store.audit import AuditEvent
 from iamd.store.unit import UnitOfWork
 from iamd.trail.records import Identity, cloudtrail_time, record_json
@@ -53,6 +54,23 @@ def _page(status: int, title: str, message: str) -> HTMLResponse:
         "<p><a href='/start/'>Back to the access portal</a></p></body></html>"
     )
     return HTMLResponse(body, status_code=status)
+
+
+MAX_RELAY: Final = 4096
+
+
+def _local_path(target: str) -> str:
+    """``target`` when it is a path of this server (where to go after signing in), else "": a
+    device approval or a PKCE authorization URL comes back through the relay state."""
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and len(target) <= MAX_RELAY
+        and target.isprintable()
+    ):
+        return target
+    return ""
 
 
 class SamlApp:
@@ -91,7 +109,7 @@ class SamlApp:
         )
         if idp is None or not idp.sso_url:
             return _page(404, "Not found", "This identity store signs in with its own passwords.")
-        relay = request.query_params.get("next", "")[:200]
+        relay = _local_path(request.query_params.get("next", ""))
         url = authn_request_url(
             idp.sso_url, idp.sp_base_url or self.base(request), store_id, relay, self.pipeline.clock.now()
         )
@@ -135,7 +153,7 @@ class SamlApp:
                 403, "Sign-in refused", "This identity store belongs to no IAM Identity Center instance."
             )
         await run_in_threadpool(self._record, store_id, accepted, now, source_ip, user_agent, None)
-        target = relay if relay.startswith("/") and not relay.startswith("//") else "/start/"
+        target = _local_path(relay) or "/start/"
         return await run_in_threadpool(
             lambda: sign_in_response(
                 self.pipeline.store,
@@ -167,13 +185,16 @@ class SamlApp:
         if store is None:
             return
         user_name = accepted.user.user_name if accepted else None
-        identity = Identity(
-            "Unknown",
-            principal_id=accepted.user.id if accepted else None,
-            account_id=store.account_id,
-            user_name=user_name,
-            lookup_name=user_name,
-            extra={"credentialId": accepted.assertion_id} if accepted else {},
+        identity = (
+            identity_center_user(
+                account_id=store.account_id,
+                user_id=accepted.user.id,
+                user_name=user_name,
+                store_id=store_id,
+                credential_id=accepted.assertion_id,
+            )
+            if accepted
+            else Identity("Unknown", account_id=store.account_id)
         )
         event_id = str(uuid.uuid4())
         record = {

@@ -298,7 +298,38 @@ def identity_for(caller: Caller) -> Identity:
             mfa_authenticated=bool(caller.mfa_authenticated),
             lookup_name=_name_of(caller.arn),
         )
+    if caller.principal_type == "IdentityCenterUser":
+        portal_session = getattr(caller, "portal_session", None)
+        store_id = getattr(portal_session, "store_id", None)
+        return identity_center_user(
+            account_id=caller.account_id,
+            user_id=str(caller.user_id or caller.unique_id),
+            user_name=caller.user_name,
+            store_id=store_id,
+            credential_id=getattr(portal_session, "id", None),
+        )
     return Identity("Unknown")
+
+
+def identity_center_user(
+    *,
+    account_id: str,
+    user_id: str,
+    user_name: str | None,
+    store_id: str | None,
+    credential_id: str | None,
+) -> Identity:
+    """``userIdentity`` of a person of an identity store (the access portal's API and sign-ins),
+    as CloudTrail records it for IAM Identity Center: type ``IdentityCenterUser``, the account,
+    ``onBehalfOf`` (the user's id and identity store ARN) and the ``credentialId`` of the portal
+    session. LookupEvents' Username is the person's user name."""
+    on_behalf: dict[str, str] = {"userId": user_id}
+    if store_id:
+        on_behalf["identityStoreArn"] = f"arn:aws:identitystore::{account_id}:identitystore/{store_id}"
+    extra: dict[str, Any] = {"onBehalfOf": on_behalf}
+    if credential_id:
+        extra["credentialId"] = credential_id
+    return Identity("IdentityCenterUser", account_id=account_id, lookup_name=user_name, extra=extra)
 
 
 def _anonymous_identity(ref: OperationRef, params: Mapping[str, Any] | None, output: Any) -> Identity:

@@ -75,7 +75,7 @@ def _caller(uow: UnitOfWork, session: PortalSessionRecord) -> PortalCaller:
     return PortalCaller(
         principal=Principal.anonymous(),
         account_id=instance.owner_account_id,
-        principal_type="Unknown",
+        principal_type="IdentityCenterUser",
         unique_id=session.user_id,
         arn=f"arn:aws:identitystore::{instance.owner_account_id}:user/{session.user_id}",
         user_id=session.user_id,

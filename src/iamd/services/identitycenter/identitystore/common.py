@@ -97,22 +97,42 @@ def store_arn(account_id: str, store_id: str) -> str:
 
 def caller_store(ctx: OperationContext, params: Mapping[str, Any], *extra: str) -> IdentityStoreRecord:
     """Authorize ``identitystore:<Operation>`` on the named store (and the ``extra`` resource
-    ARNs), then return it: one of the caller's account, else ResourceNotFoundException (a store of
-    another account is not revealed). The store's network controls apply."""
+    ARNs), then return it: one of the caller's account, or the organization instance's store when
+    the caller's account is a delegated administrator of IAM Identity Center; else
+    ResourceNotFoundException (a store of another account is not revealed). The store's network
+    controls apply."""
     raw = str(params["IdentityStoreId"])
     store_id = store_id_of(raw)
     arn_match = _STORE_ARN.fullmatch(raw)
-    account = arn_match.group(1) if arn_match else ctx.account_id
+    delegated = _delegated_store(ctx, store_id)
+    owner = delegated.account_id if delegated is not None else ctx.account_id
+    account = arn_match.group(1) if arn_match else owner
+    # A delegated administrator acts on the management account's store by the service's grant:
+    # its own account's policies (and SCPs) decide, as for any call in that account.
+    judged_in = ctx.account_id if delegated is not None else account
     action = f"identitystore:{ctx.info.operation}"
     context = {"identitystore:IdentityStoreArn": store_arn(account, store_id)}
-    ctx.authorize(action, store_arn(account, store_id), context, resource_account=account)
+    ctx.authorize(action, store_arn(account, store_id), context, resource_account=judged_in)
     for arn in extra:
-        ctx.authorize(action, arn, context, resource_account=account)
-    store = find_store(ctx, store_id)
-    if store is None or store.account_id != ctx.account_id or account != ctx.account_id:
+        ctx.authorize(action, arn, context, resource_account=judged_in)
+    store = delegated or find_store(ctx, store_id)
+    if store is None or store.account_id != owner or account != owner:
         raise not_found("IDENTITY_STORE", store_id, "Identity store not found.")
     check_network(store, ctx.info.source_ip, scim=False)
     return store
+
+
+def _delegated_store(ctx: OperationContext, store_id: str) -> IdentityStoreRecord | None:
+    """The store ``store_id`` when it is another account's organization instance store and the
+    caller's account is a delegated administrator of that instance; else None."""
+    from iamd.services.identitycenter.common import is_delegated_admin
+
+    instance = ctx.uow.identity_center.instance_by_identity_store(store_id)
+    if instance is None or instance.owner_account_id == ctx.account_id:
+        return None
+    if not is_delegated_admin(ctx, instance):
+        return None
+    return find_store(ctx, store_id)
 
 
 def find_store(ctx: OperationContext, store_id: str) -> IdentityStoreRecord | None:
