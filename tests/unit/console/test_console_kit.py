@@ -109,3 +109,17 @@ def test_generated_passwords_have_every_kind_of_character() -> None:
         assert any(c in string.digits for c in password)
         assert any(not c.isalnum() for c in password)
     assert len({generated_password() for _ in range(20)}) == 20
+
+
+def test_a_typed_confirmation_pattern_matches_exactly_the_name_for_every_iam_name_character() -> None:
+    import re
+
+    from iamd.console.kit.core import pattern_literal
+
+    for name in ["team+ops", "a.b", "x=y,z@w_v-u", "Role.With+All=Chars,@_-"]:
+        pattern = pattern_literal(name)
+        assert re.fullmatch(pattern, name), pattern
+        assert not re.fullmatch(pattern, name + "x")
+        # Only syntax characters are escaped: browsers refuse `\-`, `\=`, `\@` under the v flag.
+        assert not re.search(r"\\[-=,@_A-Za-z0-9]", pattern), pattern
+    assert pattern_literal("a+b") == "a\\+b" and not re.fullmatch(pattern_literal("a+b"), "aab")

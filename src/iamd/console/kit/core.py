@@ -94,6 +94,16 @@ def safe_back(path: str | None, default: str) -> str:
     return path
 
 
+_PATTERN_SYNTAX: Final = frozenset("^$\\.*+?()[]{}|/")
+
+
+def pattern_literal(text: str) -> str:
+    """``text`` as an HTML ``pattern`` that matches exactly it: every regular-expression syntax
+    character escaped, and only those (browsers compile patterns with the ``v`` flag, which
+    refuses escapes of other characters, such as ``\\-``, and then ignores the pattern)."""
+    return "".join("\\" + c if c in _PATTERN_SYNTAX else c for c in text)
+
+
 class Kit:
     """What every console page shares. Pages are not methods of it: they are registered in a
     :class:`~iamd.console.kit.pages.Registry` (by default the module-level ``REGISTRY``)."""
@@ -116,6 +126,7 @@ class Kit:
         )
         self.templates.filters["when"] = when
         self.templates.filters["days"] = days_since
+        self.templates.filters["pattern_literal"] = pattern_literal
 
     def routes(self) -> list[BaseRoute]:
         return [*self.registry.routes(self), Route("/static/{name:path}", self.static, methods=["GET"])]
