@@ -424,8 +424,25 @@ class Pipeline:
         session = _rolesanywhere_sessions.is_session_operation(ref)
         readonly = registration.readonly if registration is not None else not session
         authenticated: list[Caller] = []
+
+        def queue() -> str | None:
+            # Writers to one account queue for it on PostgreSQL (see Store.transaction): they
+            # all bump its generation, and under SERIALIZABLE all but one of a set of overlapping
+            # writers would fail and retry, again and again at a few clients. The account is the
+            # caller's: known from the signing key seen before, or from a first attempt that
+            # lost a race. Only a hint: a wrong or missing one costs a retry, never correctness.
+            if readonly:
+                return None
+            if authenticated:
+                return authenticated[-1].account_id
+            if signed is not None:
+                entry = self._keys.get(signed.scope.access_key_id)
+                if entry is not None:
+                    return entry.caller.account_id
+            return None
+
         try:
-            output, caller = self.store.run(work, readonly=readonly)
+            output, caller = self.store.run(work, readonly=readonly, account_id=queue)
         except Exception:
             # The key signed this request even if it was then denied or failed: AWS records the
             # use of a key for every request it authenticated (GetAccessKeyLastUsed, the
