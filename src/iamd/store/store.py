@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from iamd.secrets.kek import Kek
 from iamd.store.base import translate
 from iamd.store.engine import SQLITE_BEGIN, create_store_engine, upgrade
-from iamd.store.errors import RetryableError
+from iamd.store.errors import RetryableError, StoreError
 from iamd.store.unit import UnitOfWork
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ def _release(conn: Connection, key: int) -> None:
         conn.execution_options(isolation_level="AUTOCOMMIT")  # one round trip: no BEGIN/COMMIT
         conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
         conn.commit()
-    except DBAPIError:
+    except SQLAlchemyError:
         conn.invalidate()  # closing the session releases the lock on the server
 
 
@@ -104,7 +104,14 @@ class Store:
                 try:
                     uow = UnitOfWork(session, self.kek, readonly=readonly, database=self._database)
                     yield uow
-                    uow.commit()
+                    try:
+                        uow.commit()
+                    except DBAPIError as exc:
+                        if exc.connection_invalidated:  # it may or may not have committed
+                            raise StoreError(
+                                f"connection to the database lost while committing: {exc.orig}"
+                            ) from exc
+                        raise
                 finally:
                     session.close()
             except SQLAlchemyError as exc:
