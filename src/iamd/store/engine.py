@@ -150,11 +150,13 @@ def at_head(engine: Engine) -> bool:
     try:
         with engine.connect() as conn:
             conn.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+            if not engine.dialect.has_table(conn, "alembic_version"):  # no schema yet
+                return False
             stored = frozenset(
                 str(r[0]) for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")
             )
             conn.rollback()
-    except DBAPIError:  # no schema yet (no alembic_version table)
+    except DBAPIError:  # Alembic will say what is wrong
         return False
     return stored == heads
 
