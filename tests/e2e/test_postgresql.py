@@ -191,3 +191,40 @@ def test_trail_chain_under_concurrent_writers_on_postgresql(pg_server: Server, d
     broken = iamd("trail", "verify", "--data-dir", data, "--database-url", database_url)
     assert broken.returncode == 1
     assert event_id in broken.stdout
+
+
+def test_server_survives_its_database_connections_being_killed(pg_server: Server, database_url: str) -> None:
+    """Every pooled connection dropped by the database (pg_terminate_backend, as a restart or a
+    pooler's timeout would): the next requests, reads and writes, from several clients at once,
+    all succeed (the server retries on a new connection; the client sees no error)."""
+    iam = pg_server.client()
+    iam.create_user(UserName="pg-kill")
+    iam.get_user(UserName="pg-kill")
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        killed = admin.execute(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchone()
+    assert killed is not None and killed[0] >= 1
+    failures: list[str] = []
+
+    def work(n: int) -> None:
+        client = pg_server.client()
+        try:
+            client.tag_user(UserName="pg-kill", Tags=[{"Key": f"k{n}", "Value": "v"}])
+            assert client.get_user(UserName="pg-kill")["User"]["UserName"] == "pg-kill"
+            client.create_user(UserName=f"pg-kill-{n}")
+        except Exception as exc:  # collected and asserted below
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    tags = {t["Key"] for t in iam.list_user_tags(UserName="pg-kill")["Tags"]}
+    assert tags == {"k0", "k1", "k2", "k3"}
+    assert {u["UserName"] for u in iam.list_users()["Users"]} >= {f"pg-kill-{n}" for n in range(4)}

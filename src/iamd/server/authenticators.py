@@ -284,6 +284,10 @@ class AccessKey(Authenticator):
     def forget(self) -> None:
         self._keys.clear()
 
+    def cached_account(self, access_key_id: str) -> str | None:
+        entry = self._keys.get(access_key_id)
+        return entry.caller.account_id if entry is not None else None
+
     def present(self, request: HttpRequest) -> Credentials | None:
         return _sigv4_credentials(self, request) if has_signature(request) else None
 
@@ -399,6 +403,14 @@ class Authenticators:
             BearerToken(),
             Unsigned(),
         )
+
+    def cached_account(self, access_key_id: str) -> str | None:
+        """The account of a long-term key verified before (from the access-key cache), or None:
+        a hint for queueing writers, never an authentication."""
+        for scheme in self.schemes:
+            if isinstance(scheme, AccessKey):
+                return scheme.cached_account(access_key_id)
+        return None
 
     def credentials(self, request: HttpRequest) -> Credentials:
         """The scheme of ``request``'s credentials and their unverified parts."""

@@ -30,6 +30,11 @@ def translate(exc: SQLAlchemyError) -> StoreError:
     sqlstate = getattr(orig, "sqlstate", None)
     sqlite_name = getattr(orig, "sqlite_errorname", None)
     message = str(orig)
+    if exc.connection_invalidated:
+        # The database closed the connection (restart, pg_terminate_backend): the transaction
+        # did not commit, and the pool has been emptied, so running it again from the start on
+        # a new connection is safe. (A loss during COMMIT is not retried: see Store.transaction.)
+        return RetryableError(f"connection to the database lost: {message}")
     if (
         sqlstate in _RETRYABLE_SQLSTATES
         or sqlite_name in _RETRYABLE_SQLITE

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from iamd.private_files import DIR_MODE, open_private
 from iamd.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DB_FILE_NAME: Final = "iamd.db"
 SCRIPT_LOCATION: Final = "iamd.store:migrations"
@@ -25,6 +28,9 @@ _BEGIN_DEFERRED: Final = "BEGIN DEFERRED"
 _BEGIN_IMMEDIATE: Final = "BEGIN IMMEDIATE"
 # Any constant will do, as long as every iamd node uses the same one.
 _MIGRATION_LOCK: Final = 0x69616D64  # "iamd"
+_VERSIONS: Final = Path(__file__).parent / "migrations" / "versions"
+_REVISION: Final = re.compile(r'^revision(?::[^=\n]*)? = "([^"\n]+)"$', re.MULTILINE)
+_DOWN_REVISION: Final = re.compile(r'^down_revision(?::[^=\n]*)? = (?:"([^"\n]+)"|None)$', re.MULTILINE)
 
 
 def default_url(data_dir: str | os.PathLike[str]) -> str:
@@ -92,20 +98,78 @@ def _sqlite_engine(url: URL) -> Engine:
 
 
 def _postgresql_engine(url: URL) -> Engine:
+    """PostgreSQL through psycopg, with disconnects handled optimistically.
+
+    No ``pool_pre_ping`` (a round trip before every transaction): a pooled connection the server
+    dropped (a restart, ``pg_terminate_backend``, a pooler's timeout) fails its first statement
+    with a disconnect error instead; SQLAlchemy then discards the whole pool (every connection of
+    that age is suspect) and the store retries the transaction on a new connection (see
+    :func:`iamd.store.base.translate`), unless the connection went during COMMIT.
+    """
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url)
 
 
 def alembic_config() -> Config:
     """An Alembic configuration pointing at the migrations shipped in this package (no .ini file)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     return config
 
 
+def shipped_heads() -> frozenset[str] | None:
+    """The head revision(s) of the migrations shipped in this package, read from their files
+    without importing Alembic (a third of a second at every start); None when a file does not
+    read as expected, and Alembic should decide."""
+    revisions: set[str] = set()
+    downs: set[str] = set()
+    try:
+        files = [p for p in _VERSIONS.glob("*.py") if p.name != "__init__.py"]
+        for path in files:
+            text = path.read_text(encoding="utf-8")
+            revision, down = _REVISION.findall(text), _DOWN_REVISION.findall(text)
+            if len(revision) != 1 or len(down) != 1:
+                return None
+            revisions.add(revision[0])
+            if down[0]:
+                downs.add(down[0])
+    except OSError:
+        return None
+    heads = frozenset(revisions - downs)
+    return heads or None
+
+
+def at_head(engine: Engine) -> bool:
+    """Whether the database's schema is at the shipped head already (one read, no Alembic)."""
+    heads = shipped_heads()
+    if heads is None:
+        return False
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+            if not engine.dialect.has_table(conn, "alembic_version"):  # no schema yet
+                return False
+            stored = frozenset(
+                str(r[0]) for r in conn.exec_driver_sql("SELECT version_num FROM alembic_version")
+            )
+            conn.rollback()
+    except DBAPIError:  # Alembic will say what is wrong
+        return False
+    return stored == heads
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision`, in one transaction; safe when several nodes start at once."""
+    """Bring the schema to `revision`, in one transaction; safe when several nodes start at once.
+
+    When the schema is at the head already (every start but the first after an upgrade), one
+    read says so and Alembic is not even imported."""
+    if revision == "head" and at_head(engine):
+        return
+    from alembic import command
+
     config = alembic_config()
     with engine.begin() as conn:  # on SQLite: BEGIN IMMEDIATE, so migrators take turns
         if engine.dialect.name == "postgresql":

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from iamd.secrets.kek import Kek
 from iamd.store.base import translate
 from iamd.store.engine import SQLITE_BEGIN, create_store_engine, upgrade
-from iamd.store.errors import RetryableError
+from iamd.store.errors import RetryableError, StoreError
 from iamd.store.unit import UnitOfWork
 
 T = TypeVar("T")
@@ -37,9 +37,10 @@ def _queue_key(account_id: str) -> int:
 def _release(conn: Connection, key: int) -> None:
     try:
         conn.rollback()
+        conn.execution_options(isolation_level="AUTOCOMMIT")  # one round trip: no BEGIN/COMMIT
         conn.exec_driver_sql(f"SELECT pg_advisory_unlock({key})")
         conn.commit()
-    except DBAPIError:
+    except SQLAlchemyError:
         conn.invalidate()  # closing the session releases the lock on the server
 
 
@@ -93,14 +94,24 @@ class Store:
         with nullcontext() if readonly else self._writers, self.engine.connect() as conn:
             try:
                 if queue is not None:
+                    # A session-level lock, taken outside any transaction (autocommit: one round
+                    # trip, no BEGIN/COMMIT), so the snapshot below is taken after it.
+                    conn.execution_options(isolation_level="AUTOCOMMIT")
                     conn.exec_driver_sql(f"SELECT pg_advisory_lock({queue})")
-                    conn.commit()  # a session-level lock: the snapshot below is taken after it
+                    conn.commit()
                 conn.execution_options(**self._begin_options(readonly))
                 session = Session(bind=conn, expire_on_commit=False)
                 try:
                     uow = UnitOfWork(session, self.kek, readonly=readonly, database=self._database)
                     yield uow
-                    uow.commit()
+                    try:
+                        uow.commit()
+                    except DBAPIError as exc:
+                        if exc.connection_invalidated:  # it may or may not have committed
+                            raise StoreError(
+                                f"connection to the database lost while committing: {exc.orig}"
+                            ) from exc
+                        raise
                 finally:
                     session.close()
             except SQLAlchemyError as exc:
@@ -114,18 +125,21 @@ class Store:
         work: Callable[[UnitOfWork], T],
         *,
         readonly: bool = False,
-        account_id: str | None = None,
+        account_id: str | Callable[[], str | None] | None = None,
         attempts: int = DEFAULT_ATTEMPTS,
     ) -> T:
         """Run `work` in a transaction, retrying it from the start when it loses a race.
 
-        See :meth:`transaction` for `readonly` and `account_id`. The wait before each retry is
+        See :meth:`transaction` for `readonly` and `account_id`; `account_id` may also be a
+        function asked before each attempt (a caller that learns the account during a first
+        attempt queues its retry). The wait before each retry is
         random ("full jitter"), growing exponentially up to 0.1 s. `work` must have no effects
         outside the unit of work, since it may run more than once.
         """
         for attempt in range(attempts):
             try:
-                with self.transaction(readonly=readonly, account_id=account_id) as uow:
+                queue = account_id() if callable(account_id) else account_id
+                with self.transaction(readonly=readonly, account_id=queue) as uow:
                     return work(uow)
             except RetryableError:
                 if attempt == attempts - 1:

@@ -11,7 +11,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from iamd.store import AWS_ACCOUNT, open_store
-from iamd.store.engine import alembic_config
+from iamd.store.engine import alembic_config, at_head, create_store_engine, shipped_heads, upgrade
 from iamd.store.schema import Base
 
 ACCOUNT = "111122223333"
@@ -77,3 +77,24 @@ def test_migration_files_ship_inside_the_package() -> None:
     assert package.joinpath("script.py.mako").is_file()
     revisions = [p.name for p in package.joinpath("versions").iterdir() if p.name.startswith("r")]
     assert "r0001_initial_schema.py" in revisions
+
+
+def test_the_heads_read_from_the_files_are_alembics() -> None:
+    """Start skips Alembic when the database is at the head it reads from the migration files
+    itself: that reading must agree with Alembic's (a new revision, a branch, a merge)."""
+    assert shipped_heads() == frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def test_start_knows_when_a_migration_is_needed(db_url: str) -> None:
+    engine = create_store_engine(db_url)
+    try:
+        assert not at_head(engine)  # empty database
+        upgrade(engine, "0006")
+        assert not at_head(engine)  # behind: Alembic runs
+        upgrade(engine)
+        assert at_head(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == _head()
+            assert "aa_policy_generations" in inspect(conn).get_table_names()
+    finally:
+        engine.dispose()

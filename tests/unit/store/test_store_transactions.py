@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from sqlalchemy import text
 
@@ -145,6 +146,35 @@ def test_concurrent_writers_lose_nothing(store: Store, queue: bool) -> None:
             f"t{n}-u{i:02d}" for n in range(threads) for i in range(0, per_thread, 2)
         )
         assert uow.accounts.generation(ACCOUNT) == threads * (per_thread + per_thread // 2)
+
+
+@pytest.mark.parametrize("queue", [False, True], ids=["unqueued", "queued"])
+def test_a_connection_the_database_dropped_is_replaced_and_the_work_retried(
+    store: Store, ids: SeededIds, queue: bool
+) -> None:
+    """PostgreSQL ends the pooled connections (a restart, pg_terminate_backend): the next
+    transactions, read and write, run again on new connections; nothing is written twice."""
+    if store.backend != "postgresql":
+        pytest.skip("SQLite connections are files: nothing drops them")
+    hint = ACCOUNT if queue else None
+    with store.engine.connect() as one, store.engine.connect() as two:  # two pooled connections
+        pids = {c.execute(text("SELECT pg_backend_pid()")).scalar_one() for c in (one, two)}
+        one.rollback()
+        two.rollback()
+    plain = store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", (list(pids),))
+    attempts: list[int] = []
+
+    def write(uow: UnitOfWork) -> str:
+        attempts.append(uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        return _user(uow, "after-kill", ids)
+
+    store.run(write, account_id=hint)
+    assert store.run(lambda uow: uow.accounts.generation(ACCOUNT), readonly=True) == 1
+    assert not pids & set(attempts[-1:])
+    with store.transaction(readonly=True) as uow:
+        assert [u.name for u in uow.users.list(ACCOUNT).items] == ["after-kill"]
 
 
 def test_integrity_errors_become_store_errors(store: Store, ids: SeededIds) -> None:
