@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from iamd.console.kit import CSP
+from iamd.console.kit.core import CSP, protect
 from iamd.console.throttle import SignInThrottle
 from iamd.portal.saml import PREFIX as SAML_PREFIX
 from iamd.portal.sessions import (
@@ -205,12 +205,7 @@ class Portal:
                 httponly=True,
                 samesite="lax",
             )
-        response.headers["Content-Security-Policy"] = csp
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return protect(response, csp)
 
     def _render(
         self,

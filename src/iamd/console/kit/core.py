@@ -38,7 +38,7 @@ from iamd.wire import AwsError, jsontext
 if TYPE_CHECKING:
     from iamd.server.pipeline import Pipeline
 
-__all__ = ["CSP", "MAX_BODY", "PREFIX", "STAGE_PAGES", "Kit", "Refused", "View"]
+__all__ = ["CSP", "MAX_BODY", "PREFIX", "STAGE_PAGES", "Kit", "Refused", "View", "protect"]
 
 PREFIX: Final = "/console"
 MAX_BODY: Final = 64 * 1024
@@ -92,6 +92,17 @@ def safe_back(path: str | None, default: str) -> str:
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or len(path) > 512:
         return default
     return path
+
+
+def protect(response: Response, csp: str = CSP) -> Response:
+    """The headers every page of the console and the access portal carries: the strict CSP, no
+    sniffing, no framing, no referrer, and nothing cached."""
+    response.headers["Content-Security-Policy"] = csp
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 _PATTERN_SYNTAX: Final = frozenset("^$\\.*+?()[]{}|/")
@@ -193,12 +204,7 @@ class Kit:
                 httponly=True,
                 samesite="strict",
             )
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+        return protect(response)
 
     def _render(
         self,
