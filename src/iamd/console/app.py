@@ -102,6 +102,8 @@ STATIC: Final = {
     "console.css": "text/css; charset=utf-8",
     "console.js": "text/javascript; charset=utf-8",
     "policy_editor.js": "text/javascript; charset=utf-8",
+    "policy_builder.js": "text/javascript; charset=utf-8",
+    "policies.css": "text/css; charset=utf-8",
 }
 
 

@@ -3,11 +3,19 @@ resource type, trust, SCP, RCP) checked by Access Analyzer's ValidatePolicy as t
 identity. ``static/policy_editor.js`` asks the JSON endpoint as one types (the ``X-CSRF-Token``
 header, like every console JSON call); without JavaScript the Validate button posts the form and
 the page lists the same findings.
+
+Around the JSON: a visual statement builder (``static/policy_builder.js``, fed by the catalog
+endpoints from the Service Authorization Reference iamd ships), the policy summary (what the
+policy allows per service and access level), the policy simulator (SimulateCustomPolicy, or
+SimulatePrincipalPolicy with a user or role), and CreatePolicy / CreatePolicyVersion. Each of
+those is an IAM call of the signed-in identity; the catalog is reference data and reads no
+account.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import quote, unquote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,6 +24,15 @@ from starlette.routing import BaseRoute, Route
 
 from iamd.analyzer.model import RESOURCE_TYPES, TRUST_POLICY
 from iamd.console.identity import SessionEnded
+from iamd.console.policy_tools import (
+    catalog_service,
+    catalog_services,
+    parse_simulation,
+    simulation_call,
+    simulation_rows,
+    summary_of,
+    valid_prefix,
+)
 from iamd.console.sessions import ConsoleSession
 from iamd.wire import AwsError
 
@@ -70,6 +87,26 @@ def _finding(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+MAX_DOCUMENT: Final = 20_000
+"""The editor takes no longer document (AWS's largest policy, an SCP or a role's inline policies,
+is far shorter); the request body is bounded anyway."""
+CATALOG_CACHE: Final = "private, max-age=3600"
+CREATE_HINTS: Final = {
+    "EntityAlreadyExists": "Choose another name, or open that policy and save a new version of it.",
+    "LimitExceeded": "Delete a version you no longer need on the policy's page, then save again.",
+    "MalformedPolicyDocument": "Fix the policy (the findings say where) and try again.",
+}
+
+
+def _simulation_fields(form: dict[str, str]) -> dict[str, str]:
+    return {
+        "principal": form.get("sim_principal", "")[:600],
+        "actions": form.get("sim_actions", "")[:4000],
+        "resources": form.get("sim_resources", "")[:8000],
+        "context": form.get("sim_context", "")[:8000],
+    }
+
+
 class PolicyEditor:
     def __init__(self, console: Console) -> None:
         self.console = console
@@ -79,6 +116,10 @@ class PolicyEditor:
             Route("/policy-editor", self.page, methods=["GET"]),
             Route("/policy-editor", self.validate_form, methods=["POST"]),
             Route("/policy-editor/validate", self.validate_json, methods=["POST"]),
+            Route("/policy-editor/simulate", self.simulate_form, methods=["POST"]),
+            Route("/policy-editor/create", self.create_form, methods=["POST"]),
+            Route("/policy-editor/catalog", self.catalog, methods=["GET"]),
+            Route("/policy-editor/catalog/{service}", self.catalog, methods=["GET"]),
         ]
 
     def _validate(
@@ -105,10 +146,27 @@ class PolicyEditor:
             params = {**params, "nextToken": answer["nextToken"]}
         return found
 
+    def _target(self, session: ConsoleSession, request: Request, arn: str, version: str) -> dict[str, Any]:
+        """The managed policy a version is being written for, and that version's document."""
+        facts = self.console._facts(request)
+        runner = self.console.runner
+        policy = (runner.invoke(session, facts, "GetPolicy", {"PolicyArn": arn}) or {})["Policy"]
+        version = version or policy["DefaultVersionId"]
+        got = (
+            runner.invoke(session, facts, "GetPolicyVersion", {"PolicyArn": arn, "VersionId": version}) or {}
+        )
+        return {
+            "arn": arn,
+            "name": policy["PolicyName"],
+            "version": version,
+            "document": unquote(got["PolicyVersion"]["Document"]),
+        }
+
     def _render(
         self, request: Request, session: ConsoleSession, *, status: int = 200, **context: Any
     ) -> Response:
         document = context.get("document", SAMPLE)
+        kind = context.get("kind", "identity")
         return self.console._render(
             request,
             session,
@@ -118,7 +176,19 @@ class PolicyEditor:
             kinds=[(key, label) for key, (label, _) in KINDS.items()],
             resource_choices=RESOURCE_CHOICES,
             lines=max(document.count("\n") + 1, 12),
-            **{"document": document, "kind": "identity", "resource_type": "", **context},
+            max_document=MAX_DOCUMENT,
+            account_id=session.account_id or "123456789012",
+            summary=summary_of(document, kind),
+            **{
+                "document": document,
+                "kind": "identity",
+                "resource_type": "",
+                "target": None,
+                "sim": _simulation_fields({}),
+                "sim_rows": None,
+                "create": {"name": "", "description": "", "path": ""},
+                **context,
+            },
         )
 
     async def page(self, request: Request) -> Response:
@@ -126,25 +196,141 @@ class PolicyEditor:
         guarded = self.console._guard(request, session, "active")
         if guarded is not None:
             return guarded
-        return self._render(request, session)
+        arn = request.query_params.get("arn", "")[:2048]
+        if not arn:
+            return self._render(request, session)
+        version = request.query_params.get("version", "")[:32]
+        try:
+            target = await run_in_threadpool(self._target, session, request, arn, version)
+        except SessionEnded:
+            return self.console._signed_out(request, session)
+        except AwsError as error:
+            return self._render(
+                request,
+                session,
+                status=error.status,
+                error=f"{error.message} Open the policy from the Policies list to edit it.",
+            )
+        return self._render(request, session, target=target, document=target["document"])
+
+    async def _target_from(self, session: ConsoleSession, request: Request, form: dict[str, str]) -> Any:
+        arn = form.get("arn", "")[:2048]
+        if not arn:
+            return None
+        target = await run_in_threadpool(self._target, session, request, arn, "")
+        return target
+
+    def _shown(self, form: dict[str, str]) -> dict[str, Any]:
+        return {
+            "document": form.get("document", "")[:MAX_DOCUMENT],
+            "kind": form.get("kind", "identity"),
+            "resource_type": form.get("resource_type", ""),
+            "sim": _simulation_fields(form),
+            "create": {
+                "name": form.get("policy_name", "")[:128],
+                "description": form.get("policy_description", "")[:1000],
+                "path": form.get("policy_path", "")[:512],
+            },
+        }
+
+    async def _failed(
+        self,
+        request: Request,
+        session: ConsoleSession,
+        error: AwsError,
+        shown: dict[str, Any],
+        hint: str = "",
+    ) -> Response:
+        why = await run_in_threadpool(
+            self.console.runner.reasons, session, self.console._facts(request), error
+        )
+        message = error.message + (f" {hint}" if hint else "")
+        return self._render(request, session, status=error.status, error=message, why=why, **shown)
 
     async def validate_form(self, request: Request) -> Response:
         async def work(session: ConsoleSession, form: dict[str, str]) -> Response:
-            document, kind = form.get("document", ""), form.get("kind", "identity")
-            resource_type = form.get("resource_type", "")
-            shown: dict[str, Any] = {"document": document, "kind": kind, "resource_type": resource_type}
+            shown = self._shown(form)
+            shown["target"] = await self._target_from(session, request, form)
             try:
                 findings = await run_in_threadpool(
-                    self._validate, session, request, document, kind, resource_type
+                    self._validate, session, request, shown["document"], shown["kind"], shown["resource_type"]
                 )
             except AwsError as error:
-                why = await run_in_threadpool(
-                    self.console.runner.reasons, session, self.console._facts(request), error
-                )
-                return self._render(
-                    request, session, status=error.status, error=error.message, why=why, **shown
-                )
+                return await self._failed(request, session, error, shown)
             return self._render(request, session, findings=findings, validated=True, **shown)
+
+        return await self.console._action(request, ("active",), work)
+
+    async def simulate_form(self, request: Request) -> Response:
+        async def work(session: ConsoleSession, form: dict[str, str]) -> Response:
+            shown = self._shown(form)
+            shown["target"] = await self._target_from(session, request, form)
+            sim = shown["sim"]
+            given = parse_simulation(sim["principal"], sim["actions"], sim["resources"], sim["context"])
+            if given.problems:
+                return self._render(request, session, status=400, sim_problems=given.problems, **shown)
+            operation, params = simulation_call(shown["document"], given)
+            try:
+                answer = await run_in_threadpool(
+                    self.console.runner.invoke, session, self.console._facts(request), operation, params
+                )
+            except AwsError as error:
+                hint = (
+                    "Check the principal's ARN (the user or role must exist in this account)."
+                    if error.code == "NoSuchEntity"
+                    else "Fix the policy (the findings say where) and simulate again."
+                    if error.code == "MalformedPolicyDocument"
+                    else ""
+                )
+                return await self._failed(request, session, error, shown, hint)
+            return self._render(request, session, sim_rows=simulation_rows(answer), **shown)
+
+        return await self.console._action(request, ("active",), work)
+
+    async def create_form(self, request: Request) -> Response:
+        async def work(session: ConsoleSession, form: dict[str, str]) -> Response:
+            shown = self._shown(form)
+            target = shown["target"] = await self._target_from(session, request, form)
+            facts = self.console._facts(request)
+            invoke = self.console.runner.invoke
+            try:
+                if target is not None:
+                    params: dict[str, Any] = {
+                        "PolicyArn": target["arn"],
+                        "PolicyDocument": shown["document"],
+                        "SetAsDefault": form.get("set_default") == "1",
+                    }
+                    answer = await run_in_threadpool(invoke, session, facts, "CreatePolicyVersion", params)
+                    version = (answer or {})["PolicyVersion"]["VersionId"]
+                    return self.console._redirect(
+                        request,
+                        session,
+                        f"/policies/view?arn={quote(target['arn'], safe='')}&created={quote(version)}",
+                    )
+                if shown["kind"] != "identity":
+                    return self._render(
+                        request,
+                        session,
+                        status=400,
+                        error="Only an identity-based policy can be a managed policy: choose "
+                        "“Identity-based policy” as the policy type, or attach this policy where it belongs "
+                        "(a bucket, a role's trust, your organization).",
+                        **shown,
+                    )
+                create = shown["create"]
+                params = {"PolicyName": create["name"].strip(), "PolicyDocument": shown["document"]}
+                if create["description"].strip():
+                    params["Description"] = create["description"].strip()
+                if create["path"].strip():
+                    params["Path"] = create["path"].strip()
+                answer = await run_in_threadpool(invoke, session, facts, "CreatePolicy", params)
+            except AwsError as error:
+                hint = CREATE_HINTS.get(error.code, "")
+                return await self._failed(request, session, error, shown, hint)
+            arn = (answer or {})["Policy"]["Arn"]
+            return self.console._redirect(
+                request, session, f"/policies/view?arn={quote(arn, safe='')}&created=1"
+            )
 
         return await self.console._action(request, ("active",), work)
 
@@ -165,13 +351,42 @@ class PolicyEditor:
                 or not isinstance(resource_type, str)
             ):
                 raise _Refused(400, "document, kind and resourceType are strings.")
+            if len(document) > MAX_DOCUMENT:
+                raise _Refused(413, f"The policy is longer than {MAX_DOCUMENT} characters.")
             findings = await run_in_threadpool(
                 self._validate, session, request, document, kind, resource_type
             )
+            summary = await run_in_threadpool(summary_of, document, kind)
         except _Refused as refused:
             return console._refused(request, session, refused, json_answer=True)
         except SessionEnded:
             return console._finish(request, JSONResponse({"error": "Signed out."}, 401), None)
         except AwsError as error:
             return console._finish(request, JSONResponse({"error": error.message}, error.status), None)
-        return console._finish(request, JSONResponse({"findings": findings}), None)
+        summary_html = console.templates.get_template("policy_summary.html").render(summary=summary)
+        return console._finish(
+            request,
+            JSONResponse({"findings": findings, "summary": summary, "summaryHtml": summary_html}),
+            None,
+        )
+
+    async def catalog(self, request: Request) -> Response:
+        """The Service Authorization Reference as the visual builder reads it: every service, or
+        one service's actions, resource types and condition keys. Signed-in sessions only."""
+        console = self.console
+        session = console._session(request)
+        if session.stage != "active":
+            return console._finish(request, JSONResponse({"error": "Sign in first."}, 401), None)
+        prefix = request.path_params.get("service")
+        if prefix is None:
+            body = catalog_services()
+        elif not valid_prefix(prefix):
+            return console._finish(
+                request, JSONResponse({"error": f"No service has the prefix {prefix[:64]!r}."}, 404), None
+            )
+        else:
+            found = await run_in_threadpool(catalog_service, prefix.lower())
+            assert found is not None
+            body = found
+        response = Response(body, media_type="application/json", headers={"Cache-Control": CATALOG_CACHE})
+        return console._finish(request, response, None)
