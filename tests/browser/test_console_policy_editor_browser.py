@@ -39,7 +39,8 @@ def sign_in(page: Any, base: str, user: str) -> None:
 
 WIDEST = """() => Array.from(document.querySelectorAll("body *"))
   .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
-  .slice(0, 5).map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))"""
+  .slice(0, 5)
+  .map(e => e.tagName + "#" + e.id + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))"""
 
 
 def no_sideways_scroll(page: Any) -> None:

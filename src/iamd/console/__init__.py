@@ -1,5 +1,5 @@
-"""The web console (``/console``): sign-in with password and MFA, and the "My security
-credentials" page. See :mod:`iamd.console.app`."""
+"""The web console (``/console``): the IAM console in the browser. See :mod:`iamd.console.app`
+and, to add pages, :mod:`iamd.console.kit`."""
 
 from iamd.console.app import PREFIX, console_mount
 

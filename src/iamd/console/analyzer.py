@@ -16,19 +16,18 @@ from urllib.parse import urlencode
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from iamd.console.identity import SessionEnded
-from iamd.console.policy_editor import PolicyEditor
+from iamd.console.kit.pages import REGISTRY
 from iamd.console.sessions import ConsoleSession
 from iamd.services.accessanalyzer.findings import details_v2
 from iamd.services.framework import OperationContext, handler_for
 from iamd.wire import AwsError
 
 if TYPE_CHECKING:
-    from iamd.console.app import Console
+    from iamd.console.kit import Kit as Console
 
-__all__ = ["analyzer_routes"]
+__all__ = ["AnalyzerPages", "area"]
 
 SERVICE: Final = "accessanalyzer"
 EXTERNAL: Final = ("ACCOUNT", "ORGANIZATION")
@@ -68,16 +67,6 @@ def _last_used(details: list[dict[str, Any]]) -> Any:
 class AnalyzerPages:
     def __init__(self, console: Console) -> None:
         self.console = console
-
-    def routes(self) -> list[BaseRoute]:
-        get, post = ["GET"], ["POST"]
-        return [
-            Route("/access-analyzer", self.findings_page, methods=get),
-            Route("/access-analyzer/analyzers", self.create_analyzer, methods=post),
-            Route("/access-analyzer/finding", self.finding_page, methods=get),
-            Route("/access-analyzer/finding/status", self.set_status, methods=post),
-            Route("/access-analyzer/finding/recommendation", self.recommend, methods=post),
-        ]
 
     # -- calls ------------------------------------------------------------------------------------
 
@@ -347,6 +336,30 @@ class AnalyzerPages:
         return await self.console._action(request, ("active",), work)
 
 
-def analyzer_routes(console: Console) -> list[BaseRoute]:
-    """The Access Analyzer pages and the policy editor, to add to the console's routes."""
-    return [*AnalyzerPages(console).routes(), *PolicyEditor(console).routes()]
+area = REGISTRY.area("access-analyzer")
+area.add_nav("Access Analyzer", "/access-analyzer", section="Access reports", order=20)
+
+
+@area.get("/access-analyzer")
+async def findings_page(kit: Console, request: Request) -> Response:
+    return await AnalyzerPages(kit).findings_page(request)
+
+
+@area.post("/access-analyzer/analyzers")
+async def create_analyzer(kit: Console, request: Request) -> Response:
+    return await AnalyzerPages(kit).create_analyzer(request)
+
+
+@area.get("/access-analyzer/finding")
+async def finding_page(kit: Console, request: Request) -> Response:
+    return await AnalyzerPages(kit).finding_page(request)
+
+
+@area.post("/access-analyzer/finding/status")
+async def set_status(kit: Console, request: Request) -> Response:
+    return await AnalyzerPages(kit).set_status(request)
+
+
+@area.post("/access-analyzer/finding/recommendation")
+async def recommend(kit: Console, request: Request) -> Response:
+    return await AnalyzerPages(kit).recommend(request)

@@ -18,17 +18,17 @@ from typing import TYPE_CHECKING, Any, Final
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from iamd.console.identity import SessionEnded
+from iamd.console.kit.pages import REGISTRY
 from iamd.console.runner import RequestFacts
 from iamd.console.sessions import ConsoleSession
 from iamd.wire import AccessDenied, AwsError
 
 if TYPE_CHECKING:
-    from iamd.console.app import Console
+    from iamd.console.kit import Kit as Console
 
-__all__ = ["Node", "routes"]
+__all__ = ["Node", "area"]
 
 SERVICE: Final = "organizations"
 SCP: Final = "SERVICE_CONTROL_POLICY"
@@ -171,8 +171,10 @@ async def _page(console: Console, request: Request) -> Response:
     return console._render(request, session, "organization.html", title="Organization", **data)
 
 
-def routes(console: Console) -> list[BaseRoute]:
-    async def page(request: Request) -> Response:
-        return await _page(console, request)
+area = REGISTRY.area("organization")
+area.add_nav("Organization", "/organization", section="Organization", order=10)
 
-    return [Route("/organization", page, methods=["GET"])]
+
+@area.get("/organization")
+async def organization_page(kit: Console, request: Request) -> Response:
+    return await _page(kit, request)

@@ -20,10 +20,11 @@ from urllib.parse import quote, unquote
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from iamd.analyzer.model import RESOURCE_TYPES, TRUST_POLICY
 from iamd.console.identity import SessionEnded
+from iamd.console.kit.core import Refused
+from iamd.console.kit.pages import REGISTRY
 from iamd.console.policy_tools import (
     catalog_service,
     catalog_services,
@@ -37,9 +38,9 @@ from iamd.console.sessions import ConsoleSession
 from iamd.wire import AwsError
 
 if TYPE_CHECKING:
-    from iamd.console.app import Console
+    from iamd.console.kit import Kit as Console
 
-__all__ = ["PolicyEditor"]
+__all__ = ["PolicyEditor", "area"]
 
 KINDS: Final = {
     "identity": ("Identity-based policy", "IDENTITY_POLICY"),
@@ -111,17 +112,6 @@ class PolicyEditor:
     def __init__(self, console: Console) -> None:
         self.console = console
 
-    def routes(self) -> list[BaseRoute]:
-        return [
-            Route("/policy-editor", self.page, methods=["GET"]),
-            Route("/policy-editor", self.validate_form, methods=["POST"]),
-            Route("/policy-editor/validate", self.validate_json, methods=["POST"]),
-            Route("/policy-editor/simulate", self.simulate_form, methods=["POST"]),
-            Route("/policy-editor/create", self.create_form, methods=["POST"]),
-            Route("/policy-editor/catalog", self.catalog, methods=["GET"]),
-            Route("/policy-editor/catalog/{service}", self.catalog, methods=["GET"]),
-        ]
-
     def _validate(
         self, session: ConsoleSession, request: Request, document: str, kind: str, resource_type: str
     ) -> list[dict[str, Any]]:
@@ -173,6 +163,7 @@ class PolicyEditor:
             "policy_editor.html",
             status=status,
             title="Policy editor",
+            crumbs=[("IAM", "/dashboard"), ("Policies", "/policies"), ("Policy editor", "")],
             kinds=[(key, label) for key, (label, _) in KINDS.items()],
             resource_choices=RESOURCE_CHOICES,
             lines=max(document.count("\n") + 1, 12),
@@ -335,8 +326,6 @@ class PolicyEditor:
         return await self.console._action(request, ("active",), work)
 
     async def validate_json(self, request: Request) -> Response:
-        from iamd.console.app import _Refused
-
         console = self.console
         session = console._session(request)
         if session.stage != "active":
@@ -350,14 +339,14 @@ class PolicyEditor:
                 or not isinstance(kind, str)
                 or not isinstance(resource_type, str)
             ):
-                raise _Refused(400, "document, kind and resourceType are strings.")
+                raise Refused(400, "document, kind and resourceType are strings.")
             if len(document) > MAX_DOCUMENT:
-                raise _Refused(413, f"The policy is longer than {MAX_DOCUMENT} characters.")
+                raise Refused(413, f"The policy is longer than {MAX_DOCUMENT} characters.")
             findings = await run_in_threadpool(
                 self._validate, session, request, document, kind, resource_type
             )
             summary = await run_in_threadpool(summary_of, document, kind)
-        except _Refused as refused:
+        except Refused as refused:
             return console._refused(request, session, refused, json_answer=True)
         except SessionEnded:
             return console._finish(request, JSONResponse({"error": "Signed out."}, 401), None)
@@ -390,3 +379,42 @@ class PolicyEditor:
             body = found
         response = Response(body, media_type="application/json", headers={"Cache-Control": CATALOG_CACHE})
         return console._finish(request, response, None)
+
+
+area = REGISTRY.area("policy-editor")
+area.add_nav("Policy editor", "/policy-editor", section="Access management", order=45)
+
+
+@area.get("/policy-editor")
+async def editor_page(kit: Console, request: Request) -> Response:
+    return await PolicyEditor(kit).page(request)
+
+
+@area.post("/policy-editor")
+async def validate_form(kit: Console, request: Request) -> Response:
+    return await PolicyEditor(kit).validate_form(request)
+
+
+@area.post("/policy-editor/validate")
+async def validate_json(kit: Console, request: Request) -> Response:
+    return await PolicyEditor(kit).validate_json(request)
+
+
+@area.post("/policy-editor/simulate")
+async def simulate_form(kit: Console, request: Request) -> Response:
+    return await PolicyEditor(kit).simulate_form(request)
+
+
+@area.post("/policy-editor/create")
+async def create_form(kit: Console, request: Request) -> Response:
+    return await PolicyEditor(kit).create_form(request)
+
+
+@area.get("/policy-editor/catalog")
+async def catalog_services_json(kit: Console, request: Request) -> Response:
+    return await PolicyEditor(kit).catalog(request)
+
+
+@area.get("/policy-editor/catalog/{service}")
+async def catalog_service_json(kit: Console, request: Request) -> Response:
+    return await PolicyEditor(kit).catalog(request)

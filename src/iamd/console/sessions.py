@@ -74,6 +74,11 @@ class ConsoleSession:
     challenge_kind: str | None = None
     notices: tuple[str, ...] = field(default=())
     label: str = ""
+    flash: tuple[str, ...] = field(default=())
+    """A message for the next page rendered: kind (ok, error), text, then the reasons."""
+    role: dict[str, str] | None = None
+    """After "switch role": the assumed role's session (arn, role name, account, session name,
+    expiry, display name, color); None: the signed-in identity itself."""
     """Who is signed in, as the header shows it (the user name, or the root user's email)."""
 
     @property
@@ -142,6 +147,7 @@ def promote(session: ConsoleSession, stage: Stage, now: int, **changes: object) 
 def seal_session(kek: Kek, session: ConsoleSession) -> str:
     payload = {"v": VERSION, **asdict(session)}
     payload["notices"] = list(session.notices)
+    payload["flash"] = list(session.flash)
     return kek.seal(json.dumps(payload, separators=(",", ":")).encode("utf-8"), purpose=PURPOSE)
 
 
@@ -157,6 +163,7 @@ def open_session(kek: Kek, token: str | None, now: int, revocations: Revocations
         return None
     try:
         data["notices"] = tuple(data.get("notices") or ())
+        data["flash"] = tuple(str(x) for x in data.get("flash") or ())
         session = ConsoleSession(**data)
     except TypeError:
         return None

@@ -14,7 +14,7 @@ follow the largest input each service's botocore model allows, with room for its
 - anything from a caller that has not shown a known access key (unsigned, a signature of the
   wrong shape, an unknown key, a date out of range): 256 KiB, enough for the unsigned STS calls
   (AssumeRoleWithSAML, AssumeRoleWithWebIdentity) and Roles Anywhere's CreateSession;
-- the web console's forms: its own ``MAX_BODY`` (64 KiB, ``iamd.console.app``), refused from
+- the web console's forms: its own ``MAX_BODY`` (64 KiB, ``iamd.console.kit``), refused from
   ``Content-Length`` before any of the body is read, as here.
 
 The headers are read first. A ``Content-Length`` over the cap is refused (HTTP 413,
