@@ -34,6 +34,10 @@ AREAS: Final = (
     "iamd.console.organization",
     "iamd.console.analyzer",
     "iamd.console.policy_editor",
+    "iamd.console.policies",
+    "iamd.console.providers",
+    "iamd.console.settings",
+    "iamd.console.reports",
 )
 """The modules whose areas (routes and navigation entries) make up the console; a feature adds
 its module here."""

@@ -188,11 +188,12 @@ class PolicyEditor:
         if guarded is not None:
             return guarded
         arn = request.query_params.get("arn", "")[:2048]
-        if not arn:
+        copy = request.query_params.get("copy", "")[:2048]
+        if not arn and not copy:
             return self._render(request, session)
         version = request.query_params.get("version", "")[:32]
         try:
-            target = await run_in_threadpool(self._target, session, request, arn, version)
+            target = await run_in_threadpool(self._target, session, request, arn or copy, version)
         except SessionEnded:
             return self.console._signed_out(request, session)
         except AwsError as error:
@@ -201,6 +202,10 @@ class PolicyEditor:
                 session,
                 status=error.status,
                 error=f"{error.message} Open the policy from the Policies list to edit it.",
+            )
+        if copy and not arn:  # a new policy that starts from this one's document
+            return self._render(
+                request, session, document=target["document"], message=f"Copied from {target['name']}."
             )
         return self._render(request, session, target=target, document=target["document"])
 
