@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamd.console.kit import REGISTRY, View, form_action, page
-from iamd.console.policy_tools import summary_of
+from iamd.console.policy_tools import summary_of, when
 from iamd.wire import AwsError
 
 if TYPE_CHECKING:
@@ -106,6 +106,7 @@ async def policies_page(kit: Kit, request: Request) -> Response:
         keep = {"type": kind, "usage": usage, "q": text}
         return view.render(
             "policies/list.html",
+            when=when,
             title="Policies",
             crumbs=[("IAM", "/dashboard"), ("Policies", "")],
             rows=rows,
@@ -195,6 +196,7 @@ async def policy_page(kit: Kit, request: Request) -> Response:
         if found is None:
             return view.render(
                 "policies/view.html",
+                when=when,
                 status=404 if not view.denied else 403,
                 title="Policy",
                 crumbs=[("IAM", "/dashboard"), ("Policies", "/policies"), ("Policy", "")],
@@ -205,6 +207,7 @@ async def policy_page(kit: Kit, request: Request) -> Response:
             )
         return view.render(
             "policies/view.html",
+            when=when,
             title=found["name"],
             crumbs=[("IAM", "/dashboard"), ("Policies", "/policies"), (found["name"], "")],
             policy=found,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any, Final
 
@@ -35,6 +36,7 @@ __all__ = [
     "simulation_call",
     "simulation_rows",
     "summary_of",
+    "when",
 ]
 
 MAX_SIMULATED: Final = 20
@@ -63,6 +65,20 @@ _DECISIONS: Final = {
     "explicitDeny": "Denied: an explicit Deny statement",
     "implicitDeny": "Denied: no statement allows it (implicit deny)",
 }
+
+
+def when(value: object) -> str:
+    """A time as the console shows it: ``2026-12-06 23:39 UTC`` (minutes; UTC as IAM keeps it)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, str) and value:
+        try:
+            return when(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        except ValueError:
+            return value
+    return "—"
 
 
 def summary_of(document: str, kind: str = "identity") -> dict[str, object] | None:

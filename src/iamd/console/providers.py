@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamd.console.kit import REGISTRY, View, form_action, page
+from iamd.console.policy_tools import when
 
 if TYPE_CHECKING:
     from iamd.console.kit import Kit
@@ -78,6 +79,7 @@ async def providers_page(kit: Kit, request: Request) -> Response:
         ]
         return view.render(
             "providers/list.html",
+            when=when,
             title="Identity providers",
             crumbs=[CRUMBS[0], ("Identity providers", "")],
             rows=sorted(rows, key=lambda r: (r["kind"], r["name"].lower())),
@@ -90,6 +92,7 @@ async def providers_page(kit: Kit, request: Request) -> Response:
 def _add_page(view: View, form: dict[str, str] | None = None, status: int = 200, **extra: Any) -> Response:
     return view.render(
         "providers/add.html",
+        when=when,
         status=status,
         title="Add an identity provider",
         crumbs=[*CRUMBS, ("Add provider", "")],
@@ -179,6 +182,7 @@ async def provider_page(kit: Kit, request: Request) -> Response:
         if got is None:
             return view.render(
                 "providers/view.html",
+                when=when,
                 status=403 if view.denied else 404,
                 title="Identity provider",
                 crumbs=[*CRUMBS, ("Provider", "")],
@@ -190,6 +194,7 @@ async def provider_page(kit: Kit, request: Request) -> Response:
         roles = await _trusting_roles(view, arn)
         return view.render(
             "providers/view.html",
+            when=when,
             title=_name(arn),
             crumbs=[*CRUMBS, (_name(arn), "")],
             provider={"arn": arn, "kind": kind, "name": _name(arn), **got},

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from iamd.console.kit import REGISTRY, View, form_action, page
+from iamd.console.policy_tools import when
 from iamd.wire import AwsError
 
 if TYPE_CHECKING:
@@ -78,6 +79,7 @@ async def report_page(kit: Kit, request: Request) -> Response:
             _, rows = report_table(_content(answer))
         return view.render(
             "reports/credential_report.html",
+            when=when,
             title="Credential report",
             crumbs=[("IAM", "/dashboard"), ("Credential report", "")],
             columns=SHOWN,
