@@ -164,6 +164,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"export AWS_CONFIG_FILE={data_dir / 'config'}", flush=True)
     print(f"aws --profile {PROFILE} iam get-user", flush=True)
     print(f"iamd: listening on {endpoint}", flush=True)
+    shown = endpoint.replace("://0.0.0.0:", "://localhost:").replace("://[::]:", "://localhost:")
+    print(f"iamd: console at {shown}/console (sign in with account {result.account_id})", flush=True)
     recorder, writer = None, None
     if not args.no_trail:
         from iamd.services.cloudtrail import Recorder

@@ -31,6 +31,10 @@ __all__ = ["AREAS", "PREFIX", "Console", "console_mount"]
 AREAS: Final = (
     "iamd.console.signin",
     "iamd.console.credentials",
+    "iamd.console.dashboard",
+    "iamd.console.users",
+    "iamd.console.groups",
+    "iamd.console.roles",
     "iamd.console.organization",
     "iamd.console.analyzer",
     "iamd.console.policy_editor",

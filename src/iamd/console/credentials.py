@@ -99,7 +99,7 @@ def _home_data(kit: Kit, session: ConsoleSession, facts: RequestFacts) -> dict[s
     account_id = session.account_id
 
     def read(uow: UnitOfWork) -> dict[str, Any]:
-        caller = identity.session_caller(uow, session, now)
+        caller = identity.session_caller(uow, session, now, kit.runner.resolver)
         account = uow.accounts.get(account_id)
         first = identity.root_first_sign_in(uow, account_id) if session.is_root else None
         return {

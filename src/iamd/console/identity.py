@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from iamd.console.sessions import ConsoleSession
 from iamd.server.caller import root_caller, user_caller
@@ -19,10 +19,15 @@ from iamd.services.iam.passwords import password_expired, password_hashing
 from iamd.store import errors as store_errors
 from iamd.store.records import AccountRecord
 from iamd.store.unit import UnitOfWork
+from iamd.wire import AwsError
+
+if TYPE_CHECKING:
+    from iamd.server.sessions import SessionResolver
 
 __all__ = [
     "ROOT_MFA_GRACE",
     "Candidate",
+    "RoleSessionEnded",
     "SessionEnded",
     "credential_mark",
     "find_root_candidate",
@@ -41,6 +46,11 @@ _FIRST_SIGN_IN: Final = "root:first-sign-in"
 
 class SessionEnded(Exception):
     """The identity behind a session is gone, or its password changed since the sign-in."""
+
+
+class RoleSessionEnded(SessionEnded):
+    """The role switched into no longer answers (its session expired, the role was deleted or its
+    sessions revoked): the console goes back to the signed-in identity."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,8 +152,24 @@ def first_root_sign_in(uow: UnitOfWork, account_id: str, now: datetime) -> datet
     return first
 
 
-def session_caller(uow: UnitOfWork, session: ConsoleSession, now: datetime) -> Caller:
-    """The caller a signed-in session acts as; SessionEnded when its identity no longer holds."""
+def session_caller(
+    uow: UnitOfWork, session: ConsoleSession, now: datetime, resolver: SessionResolver | None = None
+) -> Caller:
+    """The caller a signed-in session acts as; SessionEnded when its identity no longer holds.
+    After "switch role" (and given the store's session ``resolver``), the assumed role's session,
+    as its credentials would be over the API; the signed-in identity must still hold too."""
+    base = _signed_in_caller(uow, session, now)
+    if session.role is None or resolver is None:
+        return base
+    try:
+        opened = resolver.open(session.role["token"], session.role["key"], now, service="iam")
+        caller, _ = resolver.caller(uow, opened, now)
+    except AwsError as exc:
+        raise RoleSessionEnded(str(exc)) from exc
+    return caller
+
+
+def _signed_in_caller(uow: UnitOfWork, session: ConsoleSession, now: datetime) -> Caller:
     account_id = session.account_id
     if account_id is None:
         raise SessionEnded("not signed in")

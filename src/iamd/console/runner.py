@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from iamd.authz import Decision
 from iamd.console.identity import SessionEnded, session_caller
 from iamd.console.sessions import ConsoleSession
+from iamd.server.sessions import resolver_for
 from iamd.services.framework import Caller, OperationContext, RequestInfo, handler_for, store_errors_as_aws
 from iamd.store.unit import UnitOfWork
 from iamd.wire import (
@@ -50,6 +51,7 @@ class ConsoleRunner:
         self.pipeline = pipeline
         self.store = pipeline.store
         self.clock = pipeline.clock
+        self.resolver = resolver_for(pipeline.store)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -84,7 +86,7 @@ class ConsoleRunner:
             self.pipeline.trail.before(OperationRef(service, model, model.operation_model(operation)))
 
         def work(uow: UnitOfWork) -> tuple[T, Caller]:
-            caller = session_caller(uow, session, now)
+            caller = session_caller(uow, session, now, self.resolver)
             seen.append(caller)
 
             def authorize_with(
@@ -148,7 +150,7 @@ class ConsoleRunner:
         authorizer = self.pipeline.authorizer
 
         def may_decode(uow: UnitOfWork) -> bool:
-            caller = session_caller(uow, session, now)
+            caller = session_caller(uow, session, now, self.resolver)
             try:
                 authorizer.decide(uow, caller, info, now, "sts:DecodeAuthorizationMessage", "*")
             except AccessDenied:

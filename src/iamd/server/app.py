@@ -15,10 +15,10 @@ import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from iamd.console import console_mount
+from iamd.console import PREFIX, console_mount
 from iamd.server.limits import (
     ANONYMOUS_BODY_LIMIT,
     declared_length,
@@ -153,6 +153,10 @@ def create_app(
         headers = {k: v.encode("latin-1", "replace").decode("latin-1") for k, v in answer.headers}
         return Response(answer.body, status_code=answer.status, headers=headers)
 
+    async def console_entry(request: Request) -> Response:
+        # ``/console`` (the README's link): the console's entry, which sends a visitor to sign in.
+        return RedirectResponse(PREFIX + "/", status_code=302)
+
     return Starlette(
         routes=[
             Route("/iamd/health", health, methods=["GET"]),
@@ -162,6 +166,7 @@ def create_app(
                 methods=["GET"],
             ),
             Route(oidc_issuer.issuer_path("{account_id}") + "/.well-known/jwks.json", jwks, methods=["GET"]),
+            Route(PREFIX, console_entry, methods=["GET", "HEAD"]),
             console_mount(pipeline),
             *extra_routes,
             Route("/{path:path}", aws, methods=_METHODS),

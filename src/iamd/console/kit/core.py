@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
@@ -62,6 +62,21 @@ MAX_FLASH: Final = 600
 """Characters of a flash message kept in the cookie (an AWS message is far shorter)."""
 
 
+def when(value: Any) -> str:
+    """A time as the console shows it (``2026-12-07 09:30 UTC``); ``-`` for none."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return "-" if value in (None, "") else str(value)
+
+
+def days_since(value: Any, now: datetime) -> str:
+    """An age as AWS's lists show it: ``Today``, ``1 day``, ``12 days``; ``-`` for none."""
+    if not isinstance(value, datetime):
+        return "-"
+    count = max(0, (now - value).days)
+    return "Today" if count == 0 else f"{count} day" + ("" if count == 1 else "s")
+
+
 class Refused(Exception):
     """A request refused before any work (CSRF, origin, malformed body)."""
 
@@ -99,6 +114,8 @@ class Kit:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.templates.filters["when"] = when
+        self.templates.filters["days"] = days_since
 
     def routes(self) -> list[BaseRoute]:
         return [*self.registry.routes(self), Route("/static/{name:path}", self.static, methods=["GET"])]
@@ -147,6 +164,11 @@ class Kit:
     def _session(self, request: Request) -> ConsoleSession:
         now = self._epoch()
         found = open_session(self.kek, request.cookies.get(COOKIE), now, self.revocations)
+        if found is not None and found.role is not None and int(found.role.get("expires", "0")) <= now:
+            found = self.flash(
+                found.with_changes(role=None),
+                f"Your session in role {found.role.get('role', '')} expired; you are back as {found.label}.",
+            )
         return found or anonymous(now)
 
     def _finish(self, request: Request, response: Response, session: ConsoleSession | None) -> Response:
@@ -197,6 +219,7 @@ class Kit:
             notices=session.notices,
             nav=self.registry.navigation(request.url.path[len(self.prefix) :]) if active else [],
             shown_account=session.account_id if active else None,
+            now=self._now(),
             role_session=session.role if active else None,
             **context,
         )
@@ -212,6 +235,15 @@ class Kit:
         return new
 
     def _signed_out(self, request: Request, session: ConsoleSession) -> Response:
+        if session.role is not None and session.stage == "active":
+            # The role's session ended (expired, revoked, the role deleted): back to the identity
+            # that switched, which still holds (else SessionEnded would come without a role).
+            back = self.flash(
+                session.with_changes(role=None),
+                f"The session of role {session.role.get('role', '')} ended; you are back as {session.label}.",
+                kind="error",
+            )
+            return self._redirect(request, back, "/home")
         self.revocations.revoke(session.sid, session.expires_at)
         return self._redirect(request, anonymous(self._epoch()), "/signin")
 
@@ -239,7 +271,7 @@ class Kit:
     async def _form(self, request: Request, session: ConsoleSession) -> dict[str, str]:
         body = await self._body(request, "application/x-www-form-urlencoded")
         try:
-            parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=32)
+            parsed = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=128)
         except (UnicodeDecodeError, ValueError) as exc:
             raise Refused(400, "The form could not be read.") from exc
         form = {key: values[0] for key, values in parsed.items()}
@@ -375,13 +407,22 @@ class View:
         return answer or {}
 
     async def read(
-        self, operation: str, params: dict[str, Any], *, service: str = "iam"
+        self,
+        operation: str,
+        params: dict[str, Any],
+        *,
+        service: str = "iam",
+        absent: tuple[str, ...] = ("NoSuchEntity",),
     ) -> dict[str, Any] | None:
         """A read whose refusal is not an error of the page: None, and the operation is named
-        once in the page's "you may not read" notice (other errors are shown as problems)."""
+        once in the page's "you may not read" notice (other errors are shown as problems). An
+        error in ``absent`` (the thing does not exist: a user without a console password) is an
+        empty answer."""
         try:
             return await self.call(operation, params, service=service)
         except AwsError as error:
+            if error.code in absent:
+                return {}
             self.note(error, f"{service}:{operation}")
             return None
 
