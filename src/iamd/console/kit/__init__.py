@@ -1,47 +1,71 @@
-"""The console kit: what every console page is built on.
+"""The console kit: what every console page is built on. Read this to add a page.
 
-How to add a page (a feature module, e.g. ``iamd/console/review.py``)::
+A feature is one module with one :class:`Area` (its routes and navigation entries, registered in
+one place), listed in ``AREAS`` in :mod:`iamd.console.app`::
 
-    from iamd.console.kit import REGISTRY, Kit, signed_in_view
+    from starlette.requests import Request
+    from starlette.responses import Response
 
-    area = REGISTRY.area("review")                       # one area per module
+    from iamd.console.kit import REGISTRY, Kit, View, form_action, page
+
+    area = REGISTRY.area("review")
     area.add_nav("Security review", "/review", section="Access reports", order=50)
 
     @area.get("/review")
     async def review_page(kit: Kit, request: Request) -> Response:
-        view = await signed_in_view(kit, request)          # None: it answered (sign-in, …)
-        if isinstance(view, Response):
-            return view
-        users = await view.paged("ListUsers", {}, "Users")  # None when refused: noted once
-        return view.render("review.html", title="Security review",
-                           crumbs=[("IAM", "/dashboard"), ("Security review", "")], users=users)
+        async def build(view: View) -> Response:          # only for a signed-in session
+            users = await view.paged("ListUsers", {}, "Users")   # None if refused (noted once)
+            return view.render("review/page.html", title="Security review",
+                               crumbs=[("IAM", "/dashboard"), ("Security review", "")],
+                               users=users)
+        return await page(kit, request, build)
 
     @area.post("/review/dismiss")
     async def dismiss(kit: Kit, request: Request) -> Response:
         async def work(view: View, form: dict[str, str]) -> Response:
-            await view.call("UntagUser", {...})              # AwsError: flashed on ``back``
-            return view.redirect("/review", flash="Dismissed.")
+            await view.call("UntagUser", {"UserName": form["user"], "TagKeys": ["review"]})
+            return view.redirect("/review", flash="Dismissed.")   # post/redirect/get
         return await form_action(kit, request, work, back="/review")
 
-then add the module's name to ``AREAS`` in :mod:`iamd.console.app`. That is all: the route is
-mounted under ``/console``, the navigation entry shows on every signed-in page (current page
-marked ``aria-current``), CSRF is checked on every POST.
+What the kit does for it:
 
-- Templates: ``templates/<area>/…html`` extending ``base.html`` (``{% block content %}``); the
-  layout shows the navigation, breadcrumbs (``crumbs``: (label, path) pairs, the last one the
-  current page), the account and principal (and a switched-into role), flash messages, ``error``
-  / ``message`` and, once per page, the operations the principal may not read (``view.read``,
-  ``view.paged`` collect them). Forms carry ``{{ form_fields() }}`` (``{% from "kit.html" import
-  form_fields, confirm %}``): the CSRF token and where to come back to.
-- Destructive actions: ``{{ confirm(...) }}`` in ``kit.html`` renders a ``<details>`` confirmation
-  that says what breaks, with no script.
-- Calls: ``view.call(op, params, service="iam")`` runs the API's own handler as the signed-in
-  principal (the same authorization, on the trail); AwsError propagates. ``view.read`` answers
-  None on a refusal (and notes it once). ``view.run(op, body)`` runs console work authorized as
-  ``op`` inside one transaction.
-- Errors: :func:`~iamd.console.kit.problems.explain` turns an AwsError into what the person can
-  do next; the form helpers use it.
-- Flash: ``view.redirect(path, flash="…", kind="ok"|"error")``, or ``Kit.flash(session, …)``.
+- Routes are mounted under ``/console``; ``page`` sends a visitor who is not signed in (or is
+  between password and MFA) where their session stands, and signs out a session whose identity is
+  gone. ``form_action`` checks the CSRF token and the origin, bounds the body, and turns an
+  ``AwsError`` raised by ``work`` into a flash message on ``back`` (the form's ``back`` field wins)
+  saying what the person can do next (:func:`explain`), with the per-layer reasons of a denial for
+  a principal allowed to read them.
+- Calls run the API's own handler as the signed-in principal — or as the role it switched into —
+  with the same authorization, on the trail: ``view.call(op, params, service="iam")`` raises
+  AwsError; ``view.read(...)`` answers None when refused and names the operation once in the
+  page's "you don't have permission to see all of this page" notice (``{}`` when the thing does
+  not exist: NoSuchEntity); ``view.paged(op, params, key)`` follows Marker/IsTruncated.
+- Navigation: ``area.add_nav(label, path, section=..., order=...)``; sections are
+  :data:`~iamd.console.kit.pages.SECTIONS` ("Access management", "Access reports",
+  "Organization", "Your account"); the entry's id is ``nav-`` + its path (``#nav-review``); the
+  current one gets ``aria-current="page"``. Existing orders in "Access management": Dashboard 0,
+  User groups 10, Users 20, Roles 30, Policy editor 45 (Policies, Identity providers, Account
+  settings: pick 40, 50, 60).
+- Templates (Jinja2, autoescaped) live in ``templates/``; a page extends ``base.html`` and fills
+  ``{% block content %}``. The layout shows the navigation, ``crumbs`` ((label, path) pairs; the
+  last is the current page), the account and principal (and a switched-into role with "Back"),
+  flash messages, ``error``/``message``/``why`` and the denied notice. Filters: ``when`` (a
+  datetime as ``2026-12-07 09:30 UTC``) and ``days(now)`` (an age: ``Today``, ``12 days``).
+- ``templates/kit.html`` macros — import them ``with context``::
+
+      {% from "kit.html" import form_fields, confirm, empty with context %}
+      <form method="post" action="{{ base }}/review/dismiss">{{ form_fields("/review") }} …</form>
+      {{ confirm("/users/bob/delete", "Delete user", "What breaks: …", "delete-user",
+                 {"extra": "field"}, back="/users/bob", typed="bob") }}
+
+  ``confirm`` is a script-free confirmation (``<details>``) that states what breaks; ``typed``
+  makes the person type the name. Every destructive action uses it.
+- Shared IAM pieces for users, groups and roles (permissions, tags, Access Advisor and their
+  forms) are in :mod:`iamd.console.entities`.
+- Scripts: only files under ``static/`` (CSP ``script-src 'self'``, no inline script or style);
+  JSON endpoints read the ``X-CSRF-Token`` header (``kit._json``).
+- Another console (the Identity Center portal) may make its own :class:`Registry` and
+  ``Kit(pipeline, prefix, registry)``.
 """
 
 from __future__ import annotations
