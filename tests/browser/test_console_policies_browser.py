@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.browser.axe import check_page
 from tests.browser.conftest import console_url, screenshot
 from tests.browser.test_console_policy_editor_browser import administrator, no_sideways_scroll, sign_in
 from tests.e2e.harness import ACCOUNT_ID, Server
@@ -240,3 +241,58 @@ def test_credential_report(page: Any, server: Server, iam: Any, width: int) -> N
     content = Path(downloaded.value.path()).read_text(encoding="utf-8")
     assert content.startswith("user,arn,user_creation_time,")
     assert f"\n{user},arn:aws:iam::{ACCOUNT_ID}:user/{user}," in content
+
+
+def test_every_page_passes_axe_and_fits_a_phone(page: Any, server: Server, iam: Any) -> None:
+    """axe-core finds no serious or critical violation on these pages, at 1280 and 390 px, and
+    nothing is wider than a phone (the kit's check_page)."""
+    base = signed_in(page, server, iam, "web-axe", 1280)
+    arn = iam.create_policy(PolicyName="axe-policy", PolicyDocument=doc("s3:GetObject"))["Policy"]["Arn"]
+    oidc = iam.create_open_id_connect_provider(Url="https://axe.example.com", ClientIDList=["a"])
+    iam.generate_credential_report()
+    pages = {
+        "policy-editor": "/policy-editor",
+        "policies": "/policies?type=customer",
+        "policy": f"/policies/view?arn={arn}",
+        "identity-providers": "/identity-providers",
+        "identity-provider-add-oidc": "/identity-providers/add",
+        "identity-provider-add-saml": "/identity-providers/add?kind=saml",
+        "identity-provider": f"/identity-providers/view?arn={oidc['OpenIDConnectProviderArn']}",
+        "account-settings": "/account-settings",
+        "credential-report": "/credential-report",
+    }
+    for name, path in pages.items():
+        page.goto(base + path)
+        check_page(page, name)
+    # The visual builder with a service's actions, resources and conditions open.
+    page.goto(f"{base}/policy-editor")
+    page.click("#tab-visual")
+    service = page.locator("#builder-statements section.statement").first.get_by_label("Service", exact=True)
+    service.fill("s3")
+    service.press("Enter")
+    page.wait_for_selector("details.level")
+    check_page(page, "policy-builder")
+
+
+def test_the_builder_works_from_the_keyboard(page: Any, server: Server, iam: Any) -> None:
+    base = signed_in(page, server, iam, "web-keys", 1280)
+    page.goto(f"{base}/policy-editor")
+    page.focus("#tab-json")
+    page.keyboard.press("ArrowLeft")  # tabs move with the arrow keys, as a tab list does
+    assert page.evaluate("document.activeElement.id") == "tab-visual"
+    assert page.get_attribute("#tab-visual", "aria-selected") == "true"
+    statement = page.locator("#builder-statements section.statement").first
+    statement.get_by_label("Service", exact=True).wait_for()
+    page.keyboard.press("Tab")  # Remove statement
+    page.keyboard.press("Tab")  # Effect
+    page.keyboard.press("Tab")  # Service
+    assert page.evaluate("document.activeElement.getAttribute('list')") == "builder-services"
+    page.keyboard.press("Control+A")
+    page.keyboard.type("sqs")
+    page.keyboard.press("Enter")  # commits the field; does not submit the form
+    statement.get_by_label("All sqs actions (sqs:*)").wait_for()
+    assert page.url.endswith("/policy-editor")
+    page.keyboard.press("Tab")  # All sqs actions
+    page.keyboard.press("Space")
+    written = json.loads(page.input_value("#policy-document"))
+    assert written["Statement"][0]["Action"] == "sqs:*"
