@@ -160,7 +160,15 @@ def test_identity_providers(page: Any, server: Server, iam: Any, width: int) -> 
     page.click("#add-provider")
     page.click("#kind-saml")
     page.fill("#saml-name", f"corp-{width}")
-    page.fill("#saml-metadata", SAML_METADATA)
+    if width == WIDTHS[0]:  # from the IdP's file
+        page.set_input_files(
+            "#saml-file",
+            files=[{"name": "idp.xml", "mimeType": "text/xml", "buffer": SAML_METADATA.encode()}],
+        )
+        page.wait_for_selector("#saml-file-state:has-text('Read idp.xml')")
+        assert page.input_value("#saml-metadata") == SAML_METADATA
+    else:  # pasted
+        page.fill("#saml-metadata", SAML_METADATA)
     page.click("#add-submit")
     page.wait_for_url("**/identity-providers/view**")
     assert page.inner_text("#provider-arn") == f"arn:aws:iam::{ACCOUNT_ID}:saml-provider/corp-{width}"

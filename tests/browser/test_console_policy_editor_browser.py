@@ -99,8 +99,8 @@ def test_write_a_least_privilege_policy_fix_a_finding_simulate_and_create_it(
     line = text[: text.index("10.0.0.0/8")].count("\n") + 1
     assert f"Ln {line}," in finding.inner_text()
     screenshot(page, f"policy_walkthrough_finding_{width}")
-    page.click("#tab-json")
-    finding.click()  # the caret goes to the value
+    finding.click()  # the JSON tab opens, the caret on the value
+    assert page.get_attribute("#tab-json", "aria-selected") == "true"
     caret = page.eval_on_selector("#policy-document", "a => a.selectionStart")
     assert text[caret:].startswith('"10.0.0.0/8"')
     page.locator("#policy-document").fill(text.replace("10.0.0.0/8", OFFICE))

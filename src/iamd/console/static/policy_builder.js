@@ -490,6 +490,17 @@
       });
     });
 
+    // Selecting a finding while the visual editor is shown opens the JSON at it (capture: before
+    // the validation script puts the caret there).
+    function openFinding(event) {
+      const item = event.target.closest && event.target.closest("#findings-list li.finding");
+      if (item && !event.target.closest("a") && jsonPanel.hidden) show(false);
+    }
+    document.addEventListener("click", openFinding, true);
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" || event.key === " ") openFinding(event);
+    }, true);
+
     services(base).then(function (all) {
       const options = document.getElementById("builder-services");
       all.forEach(function (s) { options.append(el("option", { value: s.prefix, text: s.name })); });
