@@ -165,8 +165,7 @@ def test_the_validation_endpoint_needs_the_token_and_bounds_the_policy(
     assert answer.status_code == 200
     data = answer.json()
     assert data["findings"] == []
-    assert data["summary"]["allow"][0]["service"] == "s3"
-    assert "Amazon S3" in data["summaryHtml"]
+    assert 'data-service="s3"' in data["summaryHtml"] and "Amazon S3" in data["summaryHtml"]
     assert validate(agent, {"document": DOC}, csrf="forged").status_code == 403
     cross = validate(agent, {"document": DOC}, Origin="https://evil.example")
     assert cross.status_code == 403

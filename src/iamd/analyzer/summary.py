@@ -38,6 +38,12 @@ ACCESS_LEVELS: Final = ("List", "Read", "Write", "Permissions management", "Tagg
 
 ALL_SERVICES: Final = "*"
 """The service key of the row for every service a ``"*"`` or ``NotAction`` statement grants."""
+MAX_WORK: Final = 400_000
+"""Actions one summary looks at and records, at most (every action of every service is about
+22,000; AWS's ReadOnlyAccess needs about 100,000): past it the summary stops and says it is
+incomplete, so any policy costs a bounded time (well under a second)."""
+MAX_LISTED: Final = 300
+"""Actions listed per service row (the counts per level stay exact)."""
 
 
 class ActionReference(Protocol):
@@ -139,8 +145,11 @@ class ServiceSummary:
                     "resources": sorted(g.resources),
                     "conditions": sorted(g.conditions) if not g.unconditional else [],
                 }
-                for g in sorted(self.actions.values(), key=lambda g: (ACCESS_LEVELS.index(g.level), g.name))
+                for g in sorted(self.actions.values(), key=lambda g: (ACCESS_LEVELS.index(g.level), g.name))[
+                    :MAX_LISTED
+                ]
             ],
+            "moreActions": max(0, len(self.actions) - MAX_LISTED),
         }
 
 
@@ -150,6 +159,8 @@ class PolicySummary:
     deny: list[ServiceSummary]
     unrecognized_services: list[str]
     unrecognized_actions: list[str]
+    incomplete: bool = False
+    """The policy grants more than :data:`MAX_WORK` actions: the rows show the first part."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -157,7 +168,12 @@ class PolicySummary:
             "deny": [s.to_json() for s in self.deny],
             "unrecognizedServices": self.unrecognized_services,
             "unrecognizedActions": self.unrecognized_actions,
+            "incomplete": self.incomplete,
         }
+
+
+class _Exhausted(Exception):
+    """The summary's work budget is spent."""
 
 
 def _resources(statement: Statement, service: str) -> set[str]:
@@ -182,8 +198,9 @@ def _conditions(statement: Statement) -> set[str]:
 
 
 class _Builder:
-    def __init__(self, reference: ActionReference) -> None:
+    def __init__(self, reference: ActionReference, budget: list[int]) -> None:
         self.reference = reference
+        self.budget = budget
         self.rows: dict[str, ServiceSummary] = {}
         self.unknown_services: set[str] = set()
         self.unknown_actions: set[str] = set()
@@ -203,7 +220,13 @@ class _Builder:
             self.rows[service] = found
         return found
 
+    def charge(self, units: int) -> None:
+        self.budget[0] -= units
+        if self.budget[0] < 0:
+            raise _Exhausted
+
     def grant(self, row: ServiceSummary, name: str, level: str, statement: Statement, service: str) -> None:
+        self.charge(1)
         grant = row.actions.get(name.lower())
         if grant is None:
             grant = row.actions[name.lower()] = ActionGrant(name, level)
@@ -227,7 +250,9 @@ class _Builder:
             for service, patterns in named.items():
                 matchers = [compile_glob(p, ignore_case=True) for p in patterns]
                 row = self.row(service)
-                for name, raw in self.reference.action_levels(service).values():
+                levels = self.reference.action_levels(service)
+                self.charge(len(levels) * len(matchers))
+                for name, raw in levels.values():
                     if not any(m(name) for m in matchers):
                         self.grant(row, name, access_level(raw), statement, service)
             every = self.row(ALL_SERVICES)
@@ -235,7 +260,7 @@ class _Builder:
             self._everything(every, statement)
             return
         for action in statement.actions:
-            if action == "*":
+            if action == "*" or action == "*:*":
                 self._everything(self.row(ALL_SERVICES), statement)
                 continue
             service, _, pattern = action.partition(":")
@@ -248,8 +273,11 @@ class _Builder:
                 self.unknown_services.add(service)
                 continue
             matcher = compile_glob(pattern, ignore_case=True)
+            self.charge(len(known) if has_wildcard(service) else 0)
             for svc in services:
                 levels = self.reference.action_levels(svc)
+                if has_wildcard(pattern):
+                    self.charge(len(levels))
                 hits = (
                     [v for v in levels.values() if matcher(v[0])]
                     if has_wildcard(pattern)
@@ -274,12 +302,18 @@ class _Builder:
 
 def summarize(policy: Policy, reference: ActionReference) -> PolicySummary:
     """The summary of ``policy``: Allow rows, explicit Deny rows, and what is not recognized."""
-    allow, deny = _Builder(reference), _Builder(reference)
-    for statement in policy.statements:
-        (allow if statement.effect is Effect.ALLOW else deny).add(statement)
+    budget = [MAX_WORK]
+    allow, deny = _Builder(reference, budget), _Builder(reference, budget)
+    incomplete = False
+    try:
+        for statement in policy.statements:
+            (allow if statement.effect is Effect.ALLOW else deny).add(statement)
+    except _Exhausted:
+        incomplete = True
     return PolicySummary(
         allow=allow.result(),
         deny=deny.result(),
         unrecognized_services=sorted(allow.unknown_services | deny.unknown_services),
         unrecognized_actions=sorted(allow.unknown_actions | deny.unknown_actions),
+        incomplete=incomplete,
     )

@@ -15,6 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote, unquote, urlencode
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -172,7 +173,7 @@ async def _policy(view: View, arn: str, version: str) -> dict[str, Any] | None:
         ),
         "version": shown_version,
         "document": text,
-        "summary": summary_of(text) if text else None,
+        "summary": await run_in_threadpool(summary_of, text) if text else None,
         "entities": entities,
     }
 

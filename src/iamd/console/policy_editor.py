@@ -152,7 +152,7 @@ class PolicyEditor:
             "document": unquote(got["PolicyVersion"]["Document"]),
         }
 
-    def _render(
+    async def _render(
         self, request: Request, session: ConsoleSession, *, status: int = 200, **context: Any
     ) -> Response:
         document = context.get("document", SAMPLE)
@@ -169,7 +169,7 @@ class PolicyEditor:
             lines=max(document.count("\n") + 1, 12),
             max_document=MAX_DOCUMENT,
             account_id=session.account_id or "123456789012",
-            summary=summary_of(document, kind),
+            summary=await run_in_threadpool(summary_of, document, kind),
             **{
                 "document": document,
                 "kind": "identity",
@@ -190,24 +190,24 @@ class PolicyEditor:
         arn = request.query_params.get("arn", "")[:2048]
         copy = request.query_params.get("copy", "")[:2048]
         if not arn and not copy:
-            return self._render(request, session)
+            return await self._render(request, session)
         version = request.query_params.get("version", "")[:32]
         try:
             target = await run_in_threadpool(self._target, session, request, arn or copy, version)
         except SessionEnded:
             return self.console._signed_out(request, session)
         except AwsError as error:
-            return self._render(
+            return await self._render(
                 request,
                 session,
                 status=error.status,
                 error=f"{error.message} Open the policy from the Policies list to edit it.",
             )
         if copy and not arn:  # a new policy that starts from this one's document
-            return self._render(
+            return await self._render(
                 request, session, document=target["document"], message=f"Copied from {target['name']}."
             )
-        return self._render(request, session, target=target, document=target["document"])
+        return await self._render(request, session, target=target, document=target["document"])
 
     async def _target_from(self, session: ConsoleSession, request: Request, form: dict[str, str]) -> Any:
         arn = form.get("arn", "")[:2048]
@@ -241,7 +241,7 @@ class PolicyEditor:
             self.console.runner.reasons, session, self.console._facts(request), error
         )
         message = error.message + (f" {hint}" if hint else "")
-        return self._render(request, session, status=error.status, error=message, why=why, **shown)
+        return await self._render(request, session, status=error.status, error=message, why=why, **shown)
 
     async def validate_form(self, request: Request) -> Response:
         async def work(session: ConsoleSession, form: dict[str, str]) -> Response:
@@ -253,7 +253,7 @@ class PolicyEditor:
                 )
             except AwsError as error:
                 return await self._failed(request, session, error, shown)
-            return self._render(request, session, findings=findings, validated=True, **shown)
+            return await self._render(request, session, findings=findings, validated=True, **shown)
 
         return await self.console._action(request, ("active",), work)
 
@@ -264,7 +264,7 @@ class PolicyEditor:
             sim = shown["sim"]
             given = parse_simulation(sim["principal"], sim["actions"], sim["resources"], sim["context"])
             if given.problems:
-                return self._render(request, session, status=400, sim_problems=given.problems, **shown)
+                return await self._render(request, session, status=400, sim_problems=given.problems, **shown)
             operation, params = simulation_call(shown["document"], given)
             try:
                 answer = await run_in_threadpool(
@@ -279,7 +279,7 @@ class PolicyEditor:
                     else ""
                 )
                 return await self._failed(request, session, error, shown, hint)
-            return self._render(request, session, sim_rows=simulation_rows(answer), **shown)
+            return await self._render(request, session, sim_rows=simulation_rows(answer), **shown)
 
         return await self.console._action(request, ("active",), work)
 
@@ -304,7 +304,7 @@ class PolicyEditor:
                         f"/policies/view?arn={quote(target['arn'], safe='')}&created={quote(version)}",
                     )
                 if shown["kind"] != "identity":
-                    return self._render(
+                    return await self._render(
                         request,
                         session,
                         status=400,
@@ -350,19 +350,22 @@ class PolicyEditor:
             findings = await run_in_threadpool(
                 self._validate, session, request, document, kind, resource_type
             )
-            summary = await run_in_threadpool(summary_of, document, kind)
+            summary_html = await run_in_threadpool(self._summary_html, document, kind)
         except Refused as refused:
             return console._refused(request, session, refused, json_answer=True)
         except SessionEnded:
             return console._finish(request, JSONResponse({"error": "Signed out."}, 401), None)
         except AwsError as error:
             return console._finish(request, JSONResponse({"error": error.message}, error.status), None)
-        summary_html = console.templates.get_template("policy_summary.html").render(summary=summary)
         return console._finish(
-            request,
-            JSONResponse({"findings": findings, "summary": summary, "summaryHtml": summary_html}),
-            None,
+            request, JSONResponse({"findings": findings, "summaryHtml": summary_html}), None
         )
+
+    def _summary_html(self, document: str, kind: str) -> str:
+        """The summary table as the page shows it (the same template), for the script to put in
+        place: summarizing and rendering are CPU work, so this runs off the event loop."""
+        template = self.console.templates.get_template("policy_summary.html")
+        return template.render(summary=summary_of(document, kind))
 
     async def catalog(self, request: Request) -> Response:
         """The Service Authorization Reference as the visual builder reads it: every service, or

@@ -5,6 +5,7 @@ request conditions; explicit denies apart; unknown services and actions listed."
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from iamd.analyzer.summary import ACCESS_LEVELS, PolicySummary, access_level, summarize
@@ -133,3 +134,16 @@ def test_the_builders_catalog_has_arn_formats_and_keys() -> None:
     assert arns["bucket"] == "arn:${Partition}:s3:::${BucketName}"
     assert any(k["key"] == "s3:prefix" for k in s3["conditionKeys"])  # type: ignore[attr-defined]
     assert service_catalog("no-such-service") is None
+
+
+def test_a_policy_too_broad_to_go_through_is_cut_short_and_says_so() -> None:
+    statements = [{"Effect": "Allow", "Action": f"*:Get*{i}", "Resource": "*"} for i in range(150)]
+    started = time.perf_counter()
+    found = summary(*statements)
+    assert found.incomplete
+    assert time.perf_counter() - started < 5  # bounded (well under a second on an idle machine)
+    assert not summary({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}).incomplete
+
+
+def test_star_colon_star_is_every_service() -> None:
+    assert [r.service for r in summary({"Effect": "Allow", "Action": "*:*", "Resource": "*"}).allow] == ["*"]
