@@ -25,6 +25,7 @@ from iamd.analyzer.model import RESOURCE_TYPES, TRUST_POLICY
 from iamd.console.identity import SessionEnded
 from iamd.console.kit.core import Refused
 from iamd.console.kit.pages import REGISTRY
+from iamd.console.kit.problems import explain
 from iamd.console.policy_tools import (
     catalog_service,
     catalog_services,
@@ -240,7 +241,8 @@ class PolicyEditor:
         why = await run_in_threadpool(
             self.console.runner.reasons, session, self.console._facts(request), error
         )
-        message = error.message + (f" {hint}" if hint else "")
+        # What to do next, then AWS's sentence (it names the field or the value).
+        message = f"{hint} ({error.message})" if hint else explain(error, why).text
         return await self._render(request, session, status=error.status, error=message, why=why, **shown)
 
     async def validate_form(self, request: Request) -> Response:
