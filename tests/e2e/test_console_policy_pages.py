@@ -152,6 +152,9 @@ def test_simulate_from_the_editor(server: Server, iam: Any, agent: ConsoleAgent)
     assert agent.page is not None and agent.page.status_code == 400
     assert "not actions (service:Action): GetObject" in agent.text
     assert "key = value" in agent.text
+    agent.post("/policy-editor/simulate", {"document": DOC, "kind": "trust", "sim_actions": "sts:AssumeRole"})
+    assert agent.page is not None and agent.page.status_code == 400
+    assert "The simulator tests identity-based policies" in agent.text
     many = "\n".join(f"s3:Get{i}" for i in range(21))
     agent.post("/policy-editor/simulate", {"document": DOC, "sim_actions": many})
     assert "at most 20 actions" in agent.text

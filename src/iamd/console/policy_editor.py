@@ -265,6 +265,13 @@ class PolicyEditor:
             shown["target"] = await self._target_from(session, request, form)
             sim = shown["sim"]
             given = parse_simulation(sim["principal"], sim["actions"], sim["resources"], sim["context"])
+            if shown["kind"] != "identity":
+                given.problems.insert(
+                    0,
+                    "The simulator tests identity-based policies: choose “Identity-based policy” as the "
+                    "policy type. (A bucket's or a role's trust policy is tested with the principal's "
+                    "policies: aws iam simulate-principal-policy --resource-policy.)",
+                )
             if given.problems:
                 return await self._render(request, session, status=400, sim_problems=given.problems, **shown)
             operation, params = simulation_call(shown["document"], given)
