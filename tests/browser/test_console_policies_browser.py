@@ -136,6 +136,25 @@ def test_identity_providers(page: Any, server: Server, iam: Any, width: int) -> 
         "sts.amazonaws.com"
     ]
 
+    # Its audiences and thumbprints.
+    page.fill("#new-audience", "deploy-tool")
+    page.click("#add-audience")
+    page.wait_for_selector("#message")
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"] == [
+        "sts.amazonaws.com",
+        "deploy-tool",
+    ]
+    confirm(page, "remove-audience-1")
+    page.wait_for_selector("#message")
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ClientIDList"] == ["deploy-tool"]
+    page.fill("#edit-thumbprints", "a" * 40 + "\n" + "b" * 40)
+    page.click("#save-thumbprints")
+    page.wait_for_selector("#message")
+    assert iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arn)["ThumbprintList"] == [
+        "a" * 40,
+        "b" * 40,
+    ]
+
     # A role trusts it: the delete confirmation names the role.
     trust = {
         "Version": "2012-10-17",

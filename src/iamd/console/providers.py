@@ -216,3 +216,51 @@ async def delete(kit: Kit, request: Request) -> Response:
         return view.redirect("/identity-providers", flash=f"The identity provider {_name(arn)} was deleted.")
 
     return await form_action(kit, request, work, back="/identity-providers")
+
+
+@area.post("/identity-providers/audience/add")
+async def add_audience(kit: Kit, request: Request) -> Response:
+    async def work(view: View, form: dict[str, str]) -> Response:
+        arn, audience = form.get("arn", "")[:2048], form.get("audience", "").strip()[:255]
+        if not audience:
+            return view.redirect(_link(arn), flash="Type the audience (client ID) to add.", kind="error")
+        await view.call(
+            "AddClientIDToOpenIDConnectProvider", {"OpenIDConnectProviderArn": arn, "ClientID": audience}
+        )
+        return view.redirect(_link(arn), flash=f"The audience {audience} was added.")
+
+    return await form_action(kit, request, work, back="/identity-providers")
+
+
+@area.post("/identity-providers/audience/remove")
+async def remove_audience(kit: Kit, request: Request) -> Response:
+    async def work(view: View, form: dict[str, str]) -> Response:
+        arn, audience = form.get("arn", "")[:2048], form.get("audience", "")[:255]
+        await view.call(
+            "RemoveClientIDFromOpenIDConnectProvider", {"OpenIDConnectProviderArn": arn, "ClientID": audience}
+        )
+        return view.redirect(_link(arn), flash=f"The audience {audience} was removed.")
+
+    return await form_action(kit, request, work, back="/identity-providers")
+
+
+@area.post("/identity-providers/thumbprints")
+async def update_thumbprints(kit: Kit, request: Request) -> Response:
+    async def work(view: View, form: dict[str, str]) -> Response:
+        arn = form.get("arn", "")[:2048]
+        thumbprints = split_list(form.get("thumbprints", ""), limit=6)
+        bad = [t for t in thumbprints if not _THUMBPRINT.fullmatch(t)]
+        if bad or len(thumbprints) > 5:
+            return view.redirect(
+                _link(arn),
+                flash="Give up to five thumbprints, each the 40 hexadecimal characters of a certificate's "
+                "SHA-1 fingerprint" + (f" (not {bad[0][:60]})." if bad else "."),
+                kind="error",
+            )
+        await view.call(
+            "UpdateOpenIDConnectProviderThumbprint",
+            {"OpenIDConnectProviderArn": arn, "ThumbprintList": thumbprints},
+        )
+        return view.redirect(_link(arn), flash="The thumbprints were saved.")
+
+    return await form_action(kit, request, work, back="/identity-providers")
