@@ -93,7 +93,8 @@ async def users_page(kit: Kit, request: Request) -> Response:
         query = view.query
         search = query.get("q", "").strip()[:128]
         only = query.get("filter", "")
-        start = int(query["start"]) if query.get("start", "").isdigit() else 0
+        raw_start = query.get("start", "")
+        start = min(int(raw_start), 100_000) if raw_start.isascii() and raw_start.isdigit() else 0
         listed = await view.paged("ListUsers", {}, "Users", limit=5000)
         rows: list[dict[str, Any]] = []
         matched = 0
