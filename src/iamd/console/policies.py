@@ -85,7 +85,8 @@ async def policies_page(kit: Kit, request: Request) -> Response:
         kind = query.get("type", "all") if query.get("type") in TYPES else "all"
         usage = query.get("usage", "all") if query.get("usage") in USAGES else "all"
         text = query.get("q", "")[:128]
-        number = int(query["page"]) if query.get("page", "").isdigit() else 1
+        raw = query.get("page", "")
+        number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
         params: dict[str, Any] = {"Scope": TYPES[kind][1], "MaxItems": 1000}
         if usage == "boundary":
             params["PolicyUsageFilter"] = "PermissionsBoundary"

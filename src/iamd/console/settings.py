@@ -42,7 +42,7 @@ def _number(
     text = form.get(name, "").strip()
     if not text:
         return None
-    if not text.isdigit() or not low <= int(text) <= high:
+    if not (text.isascii() and text.isdigit() and len(text) <= 6) or not low <= int(text) <= high:
         problems.append(f"{label} is a whole number from {low} to {high} (or empty).")
         return None
     return int(text)
