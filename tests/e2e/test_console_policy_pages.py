@@ -71,14 +71,26 @@ def test_create_policy_from_the_editor_is_the_users_call_on_the_trail(
         iam,
         agent,
         "pp-author",
-        allow(["iam:CreatePolicy", "iam:GetPolicy*", "iam:ListPolic*", "iam:ListEntitiesForPolicy"]),
+        allow(
+            [
+                "iam:CreatePolicy",
+                "iam:TagPolicy",
+                "iam:GetPolicy*",
+                "iam:ListPolic*",
+                "iam:ListEntitiesForPolicy",
+            ]
+        ),
     )
     agent.get("/policy-editor")
-    agent.post("/policy-editor/create", {"document": DOC, "kind": "identity", "policy_name": "pp-made"})
+    agent.post(
+        "/policy-editor/create",
+        {"document": DOC, "kind": "identity", "policy_name": "pp-made", "policy_tags": "team = payments\n"},
+    )
     assert agent.path == "/console/policies/view", agent.text
     assert agent.message() == "The policy was created."
     arn = f"arn:aws:iam::{ACCOUNT_ID}:policy/pp-made"
     assert iam.get_policy(PolicyArn=arn)["Policy"]["PolicyName"] == "pp-made"
+    assert iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "team", "Value": "payments"}]
     (record,) = events(server, "CreatePolicy", "pp-author")
     assert record["userIdentity"]["arn"] == f"arn:aws:iam::{ACCOUNT_ID}:user/pp-author"
     assert record["requestParameters"]["policyName"] == "pp-made"

@@ -100,6 +100,21 @@ CREATE_HINTS: Final = {
 }
 
 
+def _tags(text: str) -> tuple[list[dict[str, str]], str]:
+    """Tags typed ``key = value`` one per line (at most 50, IAM's limit), or what to fix."""
+    tags: list[dict[str, str]] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            return [], f"Write each tag as “key = value” on its own line (not “{line.strip()[:60]}”)."
+        tags.append({"Key": key.strip(), "Value": value.strip()})
+    if len(tags) > 50:
+        return [], "A policy has at most 50 tags."
+    return tags, ""
+
+
 def _simulation_fields(form: dict[str, str]) -> dict[str, str]:
     return {
         "principal": form.get("sim_principal", "")[:600],
@@ -227,6 +242,7 @@ class PolicyEditor:
                 "name": form.get("policy_name", "")[:128],
                 "description": form.get("policy_description", "")[:1000],
                 "path": form.get("policy_path", "")[:512],
+                "tags": form.get("policy_tags", "")[:8000],
             },
         }
 
@@ -328,6 +344,11 @@ class PolicyEditor:
                     params["Description"] = create["description"].strip()
                 if create["path"].strip():
                     params["Path"] = create["path"].strip()
+                tags, problem = _tags(create["tags"])
+                if problem:
+                    return await self._render(request, session, status=400, error=problem, **shown)
+                if tags:
+                    params["Tags"] = tags
                 answer = await run_in_threadpool(invoke, session, facts, "CreatePolicy", params)
             except AwsError as error:
                 hint = CREATE_HINTS.get(error.code, "")
