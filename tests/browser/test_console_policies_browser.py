@@ -235,6 +235,13 @@ def test_account_settings(page: Any, server: Server, iam: Any, width: int) -> No
     no_sideways_scroll(page)
     screenshot(page, f"account_settings_{width}")
 
+    # Changing it says what stops working and wants that acknowledged.
+    assert alias in page.inner_text("label[for='alias-understood']")
+    page.fill("#alias-name", alias + "-b")
+    page.check("#alias-understood")
+    page.click("#alias-save")
+    page.wait_for_selector("#message")
+    assert iam.list_account_aliases()["AccountAliases"] == [alias + "-b"]
     confirm(page, "delete-alias")
     page.wait_for_selector("#message")
     assert iam.list_account_aliases()["AccountAliases"] == []

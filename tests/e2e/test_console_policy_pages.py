@@ -222,3 +222,33 @@ def test_editing_a_policy_saves_a_new_version(server: Server, iam: Any, agent: C
     agent.get(f"/policy-editor?arn={arn}")
     agent.post("/policy-editor/create", {"document": changed, "kind": "identity", "arn": arn})
     assert "Delete a version you no longer need" in (agent.error() or "")
+
+
+def test_changing_the_alias_needs_the_acknowledgement(server: Server, iam: Any, agent: ConsoleAgent) -> None:
+    user(
+        iam,
+        agent,
+        "pp-alias",
+        allow(["iam:*AccountAlias*", "iam:GetAccountPasswordPolicy", "iam:GetAccountSummary"]),
+    )
+    iam.create_account_alias(AccountAlias="pp-first")
+    try:
+        agent.get("/account-settings")
+        agent.post(
+            "/account-settings/alias",
+            {"alias": "pp-second", "current": "pp-first", "back": "/account-settings"},
+        )
+        assert "pp-first stop working" in (agent.error() or "")
+        assert iam.list_account_aliases()["AccountAliases"] == ["pp-first"]
+        agent.post(
+            "/account-settings/alias", {"alias": "pp-second", "current": "pp-first", "understood": "1"}
+        )
+        assert iam.list_account_aliases()["AccountAliases"] == ["pp-second"]
+        # What IAM refuses comes back as what to do next.
+        agent.post(
+            "/account-settings/alias", {"alias": "-bad-", "current": "pp-second", "understood": "1"}
+        )
+        assert agent.error() and iam.list_account_aliases()["AccountAliases"] == ["pp-second"]
+    finally:
+        for alias in iam.list_account_aliases()["AccountAliases"]:
+            iam.delete_account_alias(AccountAlias=alias)

@@ -9,7 +9,6 @@ ListAccountAliases, CreateAccountAlias, DeleteAccountAlias) as the signed-in pri
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any, Final
 
 from starlette.requests import Request
@@ -135,15 +134,14 @@ async def set_token_version(kit: Kit, request: Request) -> Response:
 async def create_alias(kit: Kit, request: Request) -> Response:
     async def work(view: View, form: dict[str, str]) -> Response:
         alias = form.get("alias", "").strip().lower()[:63]
-        if (
-            not re.fullmatch(r"[a-z0-9](([a-z0-9]|-(?!-))*[a-z0-9])?", alias)
-            or len(alias) < 3
-            or alias.isdigit()
-        ):
+        if not alias:
+            return view.redirect(BACK, flash="Type the alias to use.", kind="error")
+        current = form.get("current", "")[:63]
+        if current and current != alias and form.get("understood") != "1":
             return view.redirect(
                 BACK,
-                flash="An alias is 3 to 63 lowercase letters, digits and single hyphens, not only digits, "
-                "starting and ending with a letter or digit.",
+                flash=f"Changing the alias makes sign-in links that use {current} stop working: tick the box "
+                "to confirm.",
                 kind="error",
             )
         await view.call("CreateAccountAlias", {"AccountAlias": alias})
