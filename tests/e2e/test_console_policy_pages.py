@@ -245,9 +245,7 @@ def test_changing_the_alias_needs_the_acknowledgement(server: Server, iam: Any, 
         )
         assert iam.list_account_aliases()["AccountAliases"] == ["pp-second"]
         # What IAM refuses comes back as what to do next.
-        agent.post(
-            "/account-settings/alias", {"alias": "-bad-", "current": "pp-second", "understood": "1"}
-        )
+        agent.post("/account-settings/alias", {"alias": "-bad-", "current": "pp-second", "understood": "1"})
         assert agent.error() and iam.list_account_aliases()["AccountAliases"] == ["pp-second"]
     finally:
         for alias in iam.list_account_aliases()["AccountAliases"]:
