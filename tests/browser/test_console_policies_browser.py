@@ -330,3 +330,23 @@ def test_the_builder_works_from_the_keyboard(page: Any, server: Server, iam: Any
     page.keyboard.press("Space")
     written = json.loads(page.input_value("#policy-document"))
     assert written["Statement"][0]["Action"] == "sqs:*"
+
+
+def test_edit_a_policy_as_a_new_version(page: Any, server: Server, iam: Any) -> None:
+    base = signed_in(page, server, iam, "web-edit", 1200)
+    arn = iam.create_policy(PolicyName="edited-in-browser", PolicyDocument=doc("s3:GetObject"))["Policy"][
+        "Arn"
+    ]
+    page.goto(f"{base}/policies/view?arn={arn}")
+    page.click("#edit-policy")
+    page.wait_for_url("**/console/policy-editor?arn=**")
+    assert "Edit policy" in page.inner_text("h1")
+    text = page.input_value("#policy-document")
+    page.fill("#policy-document", text.replace("s3:GetObject", "s3:ListBucket"))
+    page.wait_for_selector("#summary-body tr[data-service='s3']:has-text('Limited: List')")
+    page.click("#create")
+    page.wait_for_url("**/console/policies/view**")
+    assert page.inner_text("#message") == "Version v2 was saved."
+    assert page.locator("#versions tr[data-version='v2'] .badge").inner_text() == "Default"
+    stored = iam.get_policy_version(PolicyArn=arn, VersionId="v2")["PolicyVersion"]
+    assert stored["IsDefaultVersion"] and stored["Document"]["Statement"][0]["Action"] == ["s3:ListBucket"]
