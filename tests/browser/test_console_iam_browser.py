@@ -116,6 +116,18 @@ def test_every_page_for_an_administrator(page: Any, server: Server, iam: Any) ->
     page.wait_for_selector("#message")
     assert "env" in page.inner_text("#tags-table")
 
+    page.goto(f"{base}/users/web-subject?tab=security")
+    page.click("#user-mfa-create")
+    page.wait_for_selector("#qr-code")
+    check_page(page, "user-mfa-setup")
+    totp = pyotp.TOTP(page.text_content("#seed").strip())
+    now = time.time()
+    page.fill("#code1", totp.at(now - STEP))
+    page.fill("#code2", totp.at(now))
+    page.click("#enable-device")
+    page.wait_for_selector("#message")
+    assert page.inner_text("#message") == "MFA device assigned to web-subject."
+
     page.goto(f"{base}/users/web-subject?tab=permissions")
     page.fill("#attach-arn", "arn:aws:iam::aws:policy/ReadOnlyAccess")
     page.click("#attach")

@@ -5,13 +5,16 @@ through the API's own handlers as the signed-in principal, checked afterwards wi
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
+import pyotp
 import pytest
 from botocore.exceptions import ClientError
 from tests.e2e.console_helpers import ConsoleAgent
 from tests.e2e.harness import ACCOUNT_ID, Server, start_server, stop_server
+from tests.e2e.mfa_helpers import STEP
 from tests.e2e.policy_helpers import allow, policy
 
 PASSWORD = "Pages-Pass-42!"
@@ -105,6 +108,13 @@ def test_a_principal_that_may_not_read_is_told_once(iam: Any, agent: ConsoleAgen
     assert "iam:ListGroupsForUser" in notice and "iam:ListMFADevices" in notice
     assert notice.count("iam:ListGroupsForUser") == 1  # once, not once per user
     assert 'data-user="pg-list-only"' in agent.text
+    # A user's page whose every card is refused: one notice naming the operations, no card repeating it.
+    agent.get("/users/pg-list-only?tab=security")
+    assert agent.text.count('id="denied"') == 1 and "You may not" not in agent.text
+    notice = agent.text.split('id="denied"')[1].split("</div>")[0]
+    for action in ("iam:GetUser", "iam:ListAccessKeys", "iam:ListMFADevices", "iam:ListSSHPublicKeys"):
+        assert notice.count(action) == 1, action
+    assert agent.text.count("Not shown (see the note at the top of the page).") >= 5
 
 
 def test_create_user_with_console_access_groups_tags_and_boundary(iam: Any, agent: ConsoleAgent) -> None:
@@ -268,6 +278,8 @@ def test_roles_trust_revoke_and_switch_role(server: Server, iam: Any, agent: Con
     assert agent.field("role-session") == "Auditor" and 'id="switch-back"' in agent.text
     agent.get("/users")
     assert 'data-user="pg-roler"' in agent.text  # ViewOnlyAccess lists users
+    agent.get("/home")
+    assert 'id="in-role"' in agent.text and 'id="new-key"' not in agent.text
     agent.get("/groups")
     agent.post("/groups/create", {"name": "pg-as-role"})
     assert agent.error() is not None and agent.error().startswith("You don't have permission")
@@ -334,3 +346,59 @@ def test_role_session_expiry_returns_to_the_user(iam: Any, agent: ConsoleAgent) 
     agent.get("/users")
     assert agent.path == "/console/home" and agent.error() is not None and "ended" in agent.error()
     assert 'id="switch-back"' not in agent.text and agent.field("who") == "pg-expiry"
+
+
+def test_switch_role_into_another_account(server: Server, iam: Any, agent: ConsoleAgent) -> None:
+    """As AWS's cross-account switch role: the management account's administrator switches into a
+    member account's OrganizationAccountAccessRole; the pages are then the member account's."""
+    orgs = server.client("organizations")
+    orgs.create_organization()
+    request = orgs.create_account(AccountName="pages-member", Email="pages-member@example.com")
+    status = request["CreateAccountStatus"]
+    for _ in range(100):
+        status = orgs.describe_create_account_status(CreateAccountRequestId=status["Id"])[
+            "CreateAccountStatus"
+        ]
+        if status["State"] != "IN_PROGRESS":
+            break
+        time.sleep(0.1)
+    assert status["State"] == "SUCCEEDED", status
+    member = status["AccountId"]
+    admin(iam, "pg-crosser")
+    signed_in(agent, "pg-crosser")
+    agent.get(f"/switch-role?account={member}&role=OrganizationAccountAccessRole")
+    agent.post(
+        "/switch-role", {"account": member, "role": "OrganizationAccountAccessRole", "display": "Member"}
+    )
+    assert agent.path == "/console/dashboard", agent.error()
+    assert agent.field("role-session") == "Member" and agent.field("dashboard-account") == member
+    agent.get("/roles")
+    assert 'data-role="OrganizationAccountAccessRole"' in agent.text
+    agent.get("/users")
+    assert 'data-user="pg-crosser"' not in agent.text  # the member account's users, not the management's
+    agent.post("/switch-role/back", {})
+    agent.get("/users")
+    assert 'data-user="pg-crosser"' in agent.text
+
+
+def test_administrator_assigns_an_authenticator_app_to_a_user(iam: Any, agent: ConsoleAgent) -> None:
+    admin(iam, "pg-mfa-admin")
+    iam.create_user(UserName="pg-mfa-user")
+    signed_in(agent, "pg-mfa-admin")
+    agent.get("/users/pg-mfa-user?tab=security")
+    agent.post("/users/pg-mfa-user/mfa/create", {"device": "pg-mfa-user-app"})
+    seed = re.search(r'<code id="seed">([A-Z2-7]+)</code>', agent.text)
+    assert seed is not None and 'id="qr-code"' in agent.text, agent.text
+    serial = f"arn:aws:iam::{ACCOUNT_ID}:mfa/pg-mfa-user-app"
+    agent.post("/users/pg-mfa-user/mfa/enable", {"serial": serial, "code1": "000000", "code2": "000000"})
+    assert agent.page is not None and agent.page.status_code == 200
+    assert agent.error() is not None and agent.error().startswith("The MFA codes were not accepted.")
+    totp = pyotp.TOTP(seed.group(1))
+    now = time.time()
+    agent.post(
+        "/users/pg-mfa-user/mfa/enable",
+        {"serial": serial, "code1": totp.at(now - STEP), "code2": totp.at(now)},
+    )
+    assert agent.message() == "MFA device assigned to pg-mfa-user.", agent.error()
+    assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName="pg-mfa-user")["MFADevices"]] == [serial]
+    assert serial in agent.text and "policies requiring MFA deny" in agent.text

@@ -60,6 +60,16 @@ async def home(kit: Kit, request: Request) -> Response:
     guarded = kit._guard(request, session, "active")
     if guarded is not None:
         return guarded
+    if session.role is not None:
+        # As AWS's: a role has no password, MFA devices or access keys of its own to manage here.
+        return kit._render(
+            request,
+            session,
+            "in_role.html",
+            title="My security credentials",
+            role=session.role.get("role", ""),
+            user=session.label,
+        )
     message = MESSAGES.get(request.query_params.get("msg", ""))
     try:
         return await _home_page(kit, request, session, message=message)

@@ -6,6 +6,7 @@ each with a link to the page that fixes it.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any, Final
 from urllib.parse import quote
@@ -18,6 +19,8 @@ from iamd.console.kit import REGISTRY, Kit, View, page
 __all__ = ["area"]
 
 KEY_AGE_DAYS: Final = 90
+READERS: Final = 4
+"""Users checked at the same time (threads of the pool, not the event loop)."""
 CHECKED_USERS: Final = 200
 """Users whose MFA and keys the recommendations check (the first ones listed); beyond, the page
 says so."""
@@ -34,7 +37,7 @@ async def dashboard(kit: Kit, request: Request) -> Response:
         aliases = await view.read("ListAccountAliases", {})
         alias = ((aliases or {}).get("AccountAliases") or [None])[0]
         checks = await _recommendations(view, counts)
-        account = view.session.account_id or ""
+        account = (view.session.role or {}).get("account") or view.session.account_id or ""
         origin = f"{request.url.scheme}://{request.url.netloc}"
         return view.render(
             "iam/dashboard.html",
@@ -84,19 +87,28 @@ async def _recommendations(view: View, counts: dict[str, Any] | None) -> list[di
     if users is None:
         return checks
     now = view.kit._now()
-    no_mfa: list[str] = []
-    old_keys: list[tuple[str, str, int]] = []
-    for user in users:
-        name = user["UserName"]
-        devices = await view.read("ListMFADevices", {"UserName": name})
-        if devices is not None and not devices.get("MFADevices"):
-            profile = await view.read("GetLoginProfile", {"UserName": name})
-            if profile:  # a console user: AWS recommends MFA for those who sign in
-                no_mfa.append(name)
-        keys = await view.read("ListAccessKeys", {"UserName": name})
-        for key in (keys or {}).get("AccessKeyMetadata", []):
-            if key.get("Status") == "Active" and now - key["CreateDate"] > timedelta(days=KEY_AGE_DAYS):
-                old_keys.append((name, key["AccessKeyId"], (now - key["CreateDate"]).days))
+    gate = asyncio.Semaphore(READERS)
+
+    async def check(user: dict[str, Any]) -> tuple[str | None, list[tuple[str, str, int]]]:
+        async with gate:
+            name = user["UserName"]
+            missing: str | None = None
+            devices = await view.read("ListMFADevices", {"UserName": name})
+            if devices is not None and not devices.get("MFADevices"):
+                profile = await view.read("GetLoginProfile", {"UserName": name})
+                if profile:  # a console user: AWS recommends MFA for those who sign in
+                    missing = name
+            keys = await view.read("ListAccessKeys", {"UserName": name})
+            old = [
+                (name, key["AccessKeyId"], (now - key["CreateDate"]).days)
+                for key in (keys or {}).get("AccessKeyMetadata", [])
+                if key.get("Status") == "Active" and now - key["CreateDate"] > timedelta(days=KEY_AGE_DAYS)
+            ]
+            return missing, old
+
+    found = await asyncio.gather(*(check(u) for u in users))
+    no_mfa = [name for name, _ in found if name is not None]
+    old_keys = [key for _, keys in found for key in keys]
     checks.append(
         {
             "id": "users-mfa",

@@ -8,6 +8,9 @@ Every read and change is the IAM operation itself run as the signed-in principal
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import contextlib
 import secrets
 import string
 from datetime import datetime, timedelta
@@ -42,6 +45,8 @@ TABS: Final = (
 )
 CHANGE_PASSWORD_POLICY: Final = "arn:aws:iam::aws:policy/IAMUserChangePassword"
 OLD_KEY_DAYS: Final = 90
+ROW_READERS: Final = 4
+"""Users whose columns are read at the same time (threads of the pool, not the event loop)."""
 
 area = REGISTRY.area("users")
 area.add_nav("Users", "/users", order=20)
@@ -87,6 +92,17 @@ async def _row(view: View, user: dict[str, Any], now: datetime) -> dict[str, Any
     }
 
 
+async def _rows(view: View, users: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """The rows of ``users``, a few read at once (each read is its own IAM call, off the loop)."""
+    gate = asyncio.Semaphore(ROW_READERS)
+
+    async def one(user: dict[str, Any]) -> dict[str, Any]:
+        async with gate:
+            return await _row(view, user, now)
+
+    return list(await asyncio.gather(*(one(u) for u in users)))
+
+
 @area.get("/users")
 async def users_page(kit: Kit, request: Request) -> Response:
     async def build(view: View) -> Response:
@@ -107,7 +123,7 @@ async def users_page(kit: Kit, request: Request) -> Response:
             ]
             if only in ("no-mfa", "old-keys"):
                 # The filters need each user's details: read them all (bounded by the list).
-                every = [await _row(view, u, now) for u in chosen[:500]]
+                every = await _rows(view, chosen[:500], now)
                 kept = [
                     r
                     for r in every
@@ -118,7 +134,7 @@ async def users_page(kit: Kit, request: Request) -> Response:
                 rows = kept[start : start + PAGE]
             else:
                 matched = len(chosen)
-                rows = [await _row(view, u, now) for u in chosen[start : start + PAGE]]
+                rows = await _rows(view, chosen[start : start + PAGE], now)
         return view.render(
             "iam/users.html",
             title="Users",
@@ -455,6 +471,77 @@ async def deactivate_mfa(kit: Kit, request: Request) -> Response:
         return view.redirect(
             entity_path(KIND, name, "security"), flash=f"MFA device {serial} removed from {name}."
         )
+
+    return await form_action(kit, request, work, back=entity_path(KIND, name, "security"))
+
+
+@area.post("/users/{name}/mfa/create")
+async def create_user_mfa(kit: Kit, request: Request) -> Response:
+    """An administrator assigns an authenticator app to another user, as AWS's console allows:
+    CreateVirtualMFADevice, then the QR code and two codes (EnableMFADevice with UserName)."""
+    name = name_of(request)
+
+    async def work(view: View, form: dict[str, str]) -> Response:
+        device_name = form.get("device", "").strip()
+        created = await view.call("CreateVirtualMFADevice", {"VirtualMFADeviceName": device_name})
+        device = created["VirtualMFADevice"]
+        return _mfa_setup(view, name, device["SerialNumber"], device["Base32StringSeed"], device["QRCodePNG"])
+
+    return await form_action(kit, request, work, back=entity_path(KIND, name, "security"))
+
+
+def _mfa_setup(
+    view: View, name: str, serial: str, seed: bytes | None, qr: bytes | None, **extra: Any
+) -> Response:
+    return view.render(
+        "mfa_setup.html",
+        title=f"Assign MFA to {name}",
+        heading=f"Assign an authenticator app to {name}",
+        crumbs=[
+            ("IAM", "/dashboard"),
+            ("Users", "/users"),
+            (name, entity_path(KIND, name)),
+            ("Assign MFA", ""),
+        ],
+        serial=serial,
+        seed=seed.decode("ascii") if seed else None,
+        qr=base64.b64encode(qr).decode("ascii") if qr else None,
+        enable_action=entity_path(KIND, name) + "/mfa/enable",
+        cancel_action=entity_path(KIND, name) + "/mfa/cancel",
+        **extra,
+    )
+
+
+@area.post("/users/{name}/mfa/enable")
+async def enable_user_mfa(kit: Kit, request: Request) -> Response:
+    name = name_of(request)
+
+    async def work(view: View, form: dict[str, str]) -> Response:
+        serial = form.get("serial", "")
+        params = {
+            "UserName": name,
+            "SerialNumber": serial,
+            "AuthenticationCode1": form.get("code1", "").strip(),
+            "AuthenticationCode2": form.get("code2", "").strip(),
+        }
+        try:
+            await view.call("EnableMFADevice", params)
+        except AwsError as error:
+            return _mfa_setup(view, name, serial, None, None, error=explain(error, []).text)
+        return view.redirect(entity_path(KIND, name, "security"), flash=f"MFA device assigned to {name}.")
+
+    return await form_action(kit, request, work, back=entity_path(KIND, name, "security"))
+
+
+@area.post("/users/{name}/mfa/cancel")
+async def cancel_user_mfa(kit: Kit, request: Request) -> Response:
+    name = name_of(request)
+
+    async def work(view: View, form: dict[str, str]) -> Response:
+        # The unassigned device is deleted if the administrator may; left behind it harms nobody.
+        with contextlib.suppress(AwsError):
+            await view.call("DeleteVirtualMFADevice", {"SerialNumber": form.get("serial", "")})
+        return view.redirect(entity_path(KIND, name, "security"))
 
     return await form_action(kit, request, work, back=entity_path(KIND, name, "security"))
 

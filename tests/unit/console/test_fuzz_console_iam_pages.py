@@ -43,6 +43,9 @@ FORMS = [
     "/users/{name}/keys/status",
     "/users/{name}/keys/delete",
     "/users/{name}/mfa/deactivate",
+    "/users/{name}/mfa/create",
+    "/users/{name}/mfa/enable",
+    "/users/{name}/mfa/cancel",
     "/users/{name}/ssh/upload",
     "/users/{name}/delete",
     "/groups/{name}/users/add",
@@ -53,7 +56,7 @@ FORMS = [
 ]
 FIELDS = ["name", "path", "arn", "policy", "document", "key", "value", "group", "user", "id", "status"]
 FIELDS += ["serial", "password", "password_kind", "reset", "console", "tags", "boundary", "confirm"]
-FIELDS += ["account", "role", "display", "trust", "back", "group:x"]
+FIELDS += ["account", "role", "display", "trust", "back", "group:x", "device", "code1", "code2"]
 QUERY = ["q", "filter", "start", "tab", "account", "role", "display"]
 
 
