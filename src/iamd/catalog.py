@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from iamd.analyzer.model import ActionFacts
@@ -289,7 +289,7 @@ def _first_sentence(text: str, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-@cache
+@lru_cache(maxsize=64)
 def service_catalog(service: str) -> dict[str, object] | None:
     """One service as the visual policy builder shows it: its actions (name, access level,
     description, resource types with whether each is required, condition keys), its resource

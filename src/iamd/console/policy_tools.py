@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Final
 
 from iamd.analyzer.summary import summarize
@@ -98,10 +98,10 @@ def catalog_services() -> bytes:
     return json.dumps(listed, separators=(",", ":")).encode()
 
 
-@cache
+@lru_cache(maxsize=64)
 def catalog_service(prefix: str) -> bytes | None:
     """One service's actions, resource types and condition keys, plus the global condition keys
-    (JSON, computed once per service); None for an unknown prefix."""
+    (JSON, kept for the 64 services last asked for); None for an unknown prefix."""
     found = service_catalog(prefix)
     if found is None:
         return None
