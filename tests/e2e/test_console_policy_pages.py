@@ -250,3 +250,16 @@ def test_changing_the_alias_needs_the_acknowledgement(server: Server, iam: Any, 
     finally:
         for alias in iam.list_account_aliases()["AccountAliases"]:
             iam.delete_account_alias(AccountAlias=alias)
+
+
+def test_lists_a_principal_may_not_read_say_so_once(server: Server, iam: Any, agent: ConsoleAgent) -> None:
+    user(iam, agent, "pp-nolist", allow("iam:GetUser"))
+    for path, action in (
+        ("/policies", "iam:ListPolicies"),
+        ("/identity-providers", "iam:ListOpenIDConnectProviders"),
+        ("/credential-report", "iam:GetCredentialReport"),
+    ):
+        agent.get(path)
+        assert agent.page is not None and agent.page.status_code == 200
+        assert agent.text.count('id="denied"') == 1 and action in agent.text, path
+        assert "0 policies" not in agent.text and "0 providers" not in agent.text
