@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -17,9 +17,14 @@ if TYPE_CHECKING:  # imported where used: `iamd authorize` reads rcp_services() 
 
 __all__ = [
     "GLOBAL_CONDITION_KEYS",
+    "ActionLevels",
     "ServiceReference",
+    "action_levels",
     "actions",
+    "global_condition_keys",
     "rcp_services",
+    "service_catalog",
+    "service_names",
     "service_reference",
     "services",
 ]
@@ -240,3 +245,112 @@ def _regions() -> tuple[frozenset[str], frozenset[str]]:
 @cache
 def service_reference() -> ServiceReference:
     return ServiceReference()
+
+
+# --- what the console's policy editor reads: names, access levels, ARN formats, keys ---------
+
+
+@cache
+def service_names() -> dict[str, str]:
+    """Service prefix -> the service's name as AWS writes it (``s3`` -> ``Amazon S3``)."""
+    loaded = _load("serviceNames.json")
+    assert isinstance(loaded, dict)
+    named = {str(k).lower(): str(v) for k, v in loaded.items()}
+    return {prefix: named.get(prefix, prefix) for prefix in services()}
+
+
+@cache
+def action_levels(service: str) -> dict[str, tuple[str, str]]:
+    """A service's actions: lower-cased name -> (name as AWS spells it, access level as the
+    reference writes it, e.g. ``Read`` or ``Tagging, Write``). Empty if the service is unknown."""
+    service = service.lower()
+    if service not in services():
+        return {}
+    loaded = _load(f"actions/{service}.json")
+    assert isinstance(loaded, dict)
+    return {
+        key.lower(): (str(value.get("name", key)), str(value.get("accessLevel", "Write")))
+        for key, value in loaded.items()
+        if isinstance(value, dict)
+    }
+
+
+class ActionLevels:
+    """The reference as the policy summary reads it (``iamd.analyzer.summary.ActionReference``)."""
+
+    def services(self) -> frozenset[str]:
+        return services()
+
+    def service_name(self, service: str) -> str:
+        return service_names().get(service.lower(), service)
+
+    def action_levels(self, service: str) -> dict[str, tuple[str, str]]:
+        return action_levels(service)
+
+
+def _first_sentence(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@lru_cache(maxsize=64)
+def service_catalog(service: str) -> dict[str, object] | None:
+    """One service as the visual policy builder shows it: its actions (name, access level,
+    description, resource types with whether each is required, condition keys), its resource
+    types with their ARN formats, and its condition keys (with type and description). None for a
+    service prefix the reference does not know."""
+    service = service.lower()
+    if service not in services():
+        return None
+    loaded = _load(f"actions/{service}.json")
+    defined = _load(f"resourceTypes/{service}.json")
+    keys = _load(f"conditionKeys/{service}.json")
+    assert isinstance(loaded, dict) and isinstance(defined, dict) and isinstance(keys, dict)
+    actions_out = []
+    for value in loaded.values():
+        if not isinstance(value, dict):
+            continue
+        actions_out.append(
+            {
+                "name": str(value.get("name", "")),
+                "level": str(value.get("accessLevel", "Write")).split(",", 1)[0].strip(),
+                "description": _first_sentence(str(value.get("description", ""))),
+                "resourceTypes": [
+                    {"name": str(rt.get("name", "")), "required": bool(rt.get("required", False))}
+                    for rt in value.get("resourceTypes", ())
+                    if rt.get("name")
+                ],
+                "conditionKeys": sorted(
+                    {str(k) for k in value.get("conditionKeys", ())}
+                    | {str(k) for rt in value.get("resourceTypes", ()) for k in rt.get("conditionKeys", ())}
+                ),
+            }
+        )
+    actions_out.sort(key=lambda a: str(a["name"]).lower())
+    return {
+        "service": service,
+        "name": service_names().get(service, service),
+        "actions": actions_out,
+        "resourceTypes": [
+            {"name": str(k), "arn": str(v.get("arn", "")), "conditionKeys": list(v.get("conditionKeys", ()))}
+            for k, v in sorted(defined.items())
+            if isinstance(v, dict)
+        ],
+        "conditionKeys": [
+            {
+                "key": str(v.get("key", k)),
+                "type": str(v.get("type", "String")),
+                "description": _first_sentence(str(v.get("description", ""))),
+            }
+            for k, v in sorted(keys.items())
+            if isinstance(v, dict)
+        ],
+    }
+
+
+def global_condition_keys() -> list[dict[str, str]]:
+    """AWS's global condition keys for the builder (a key ending in ``/`` takes a tag key)."""
+    return [
+        {"key": key + ("${TagKey}" if key.endswith("/") else ""), "type": kind}
+        for key, kind in sorted(GLOBAL_CONDITION_KEYS.items(), key=lambda kv: kv[0].lower())
+    ]

@@ -39,6 +39,10 @@ AREAS: Final = (
     "iamd.console.identity_center",
     "iamd.console.analyzer",
     "iamd.console.policy_editor",
+    "iamd.console.policies",
+    "iamd.console.providers",
+    "iamd.console.settings",
+    "iamd.console.reports",
     "iamd.console.review",
 )
 """The modules whose areas (routes and navigation entries) make up the console; a feature adds

@@ -128,6 +128,7 @@
           return;
         }
         render(data.findings || []);
+        document.dispatchEvent(new CustomEvent("policy-checked", { detail: data }));
       } catch (e) {
         if (mine === sequence) state.textContent = "The policy could not be checked: " + (e.message || e);
       }
