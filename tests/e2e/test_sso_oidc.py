@@ -689,7 +689,7 @@ def test_unauthenticated_oidc_calls_are_on_the_trail(server: Server, setup: Setu
 
 # -- in Chromium: the device flow approved by a person who signs in with a passkey ------------------
 
-from tests.browser.conftest import browser, page, screenshot  # noqa: E402,F401  (Playwright fixtures)
+from tests.browser.conftest import screenshot  # noqa: E402  (browser and page: tests/conftest.py)
 
 
 def _person_with_password(server: Server, setup: Setup, name: str) -> str:
@@ -754,7 +754,7 @@ def _browser_sign_in(tab: Any, url: str, name: str) -> None:
     tab.wait_for_load_state()
 
 
-def test_device_flow_approved_in_chromium_with_a_passkey(page: Any, server: Server, setup: Setup) -> None:  # noqa: F811
+def test_device_flow_approved_in_chromium_with_a_passkey(page: Any, server: Server, setup: Setup) -> None:
     name = "sam.lee"
     _person_with_password(server, setup, name)
     endpoint = server.endpoint.replace("127.0.0.1", "localhost")  # a secure context for WebAuthn
