@@ -650,18 +650,29 @@ class Portal:
         signin = signin.with_changes(challenge=wa.b64url(challenge), challenge_kind="authenticate")
         return self._finish(request, Response(options, media_type="application/json"), signin)
 
-    async def mfa_webauthn_verify(self, request: Request) -> Response:
+    async def _pending_challenge(
+        self, request: Request, *, stage: str, kind: str
+    ) -> Response | tuple[SignIn, dict[str, Any], InstanceRecord, IdsUserRecord, bytes]:
+        """The WebAuthn answer of a sign-in at ``stage`` whose challenge is of ``kind``: the
+        sign-in, the posted JSON, the instance, the person and the challenge; or the response refusing it (bad
+        CSRF or body, or no such challenge pending: "Sign in again.")."""
         signin = self._signin_state(request)
         try:
             data = await self._json(request, signin.csrf)
         except _Refused as refused:
             return self._refused(request, refused, json_answer=True)
-        found = await self._pending_user(signin) if signin.stage == "mfa" else None
-        if found is None or signin.challenge is None or signin.challenge_kind != "authenticate":
+        found = await self._pending_user(signin) if signin.stage == stage else None
+        if found is None or signin.challenge is None or signin.challenge_kind != kind:
             return self._finish(request, JSONResponse({"error": "Sign in again."}, status_code=401))
         instance, user = found
+        return signin, data, instance, user, wa.from_b64url(signin.challenge)
+
+    async def mfa_webauthn_verify(self, request: Request) -> Response:
+        pending = await self._pending_challenge(request, stage="mfa", kind="authenticate")
+        if isinstance(pending, Response):
+            return pending
+        signin, data, instance, user, challenge = pending
         credential = data.get("credential")
-        challenge = wa.from_b64url(signin.challenge)
         cleared = signin.with_changes(challenge=None, challenge_kind=None)
         now = self._now()
         origin = self._origin(request)
@@ -801,16 +812,11 @@ class Portal:
         return self._finish(request, Response(options, media_type="application/json"), signin)
 
     async def register_webauthn_verify(self, request: Request) -> Response:
-        signin = self._signin_state(request)
-        try:
-            data = await self._json(request, signin.csrf)
-        except _Refused as refused:
-            return self._refused(request, refused, json_answer=True)
-        found = await self._pending_user(signin) if signin.stage == "register-mfa" else None
-        if found is None or signin.challenge is None or signin.challenge_kind != "register":
-            return self._finish(request, JSONResponse({"error": "Sign in again."}, status_code=401))
-        instance, user = found
-        error = await self._add_passkey(request, user, data, wa.from_b64url(signin.challenge))
+        pending = await self._pending_challenge(request, stage="register-mfa", kind="register")
+        if isinstance(pending, Response):
+            return pending
+        signin, data, instance, user, challenge = pending
+        error = await self._add_passkey(request, user, data, challenge)
         cleared = signin.with_changes(challenge=None, challenge_kind=None)
         if error is not None:
             return self._finish(request, JSONResponse({"error": error}, status_code=400), cleared)
