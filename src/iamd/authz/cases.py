@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ from iamd.authz.principal import Principal
 from iamd.authz.request import Request, normalize_context
 from iamd.policy import PolicyError, PolicyKind, parse_policy
 
-__all__ = ["CaseError", "case_request", "decide_case"]
+__all__ = ["CaseError", "answer_text", "case_request", "decide_case"]
 
 
 class CaseError(ValueError):
@@ -141,3 +142,23 @@ def decide_case(case: Mapping[str, Any], rcp_services: frozenset[str] | None = N
     if not decision.allowed:
         out["message"] = decision.denial_message(request.principal.arn, request.action, request.resource)
     return out
+
+
+_ANSWER_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_MAKE_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ANSWER_ENCODER: Any = (
+    None
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(
+        None, _ANSWER_ENCODER.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+    )
+)
+
+
+def answer_text(answer: Mapping[str, object]) -> str:
+    """An answer as ``iamd authorize`` prints it: ``json.dumps(answer, separators=(",", ":"))``,
+    with the C encoder set up once rather than on every call (no circular-reference check: an
+    answer is built here, of fresh dicts and lists)."""
+    if _C_ANSWER_ENCODER is None:
+        return _ANSWER_ENCODER.encode(answer)
+    return "".join(_C_ANSWER_ENCODER(answer, 0))
