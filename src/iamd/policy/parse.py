@@ -45,6 +45,7 @@ from iamd.policy.jsonpos import (
     decode,
     from_python,
     locate,
+    locate_in_text,
     parse_json,
     python_values,
     root_position,
@@ -268,6 +269,9 @@ At = ValuePath | KeyAt | None
 """Where a finding stands: the value path of the value (or member name) it is about, placed in the
 text only once the document is known to have findings (``_Checker.placed``)."""
 _Pending = tuple[str, str, Path, str, At]
+_SCANNED_PLACES: Final = 32
+"""Up to this many findings below the root are placed by scanning the text for each; more (each
+scan starts from the top) by parsing it once with positions."""
 
 
 def _entry_at(value: object, where: ValuePath, index: int) -> ValuePath:
@@ -289,12 +293,17 @@ class _Checker:
         self.pending.append((code, message, path, severity, at))
 
     def placed(self, text: str | None, node: JsonNode | None) -> list[Finding]:
-        """The findings with their positions, looked up in the positioned tree: for text, that
-        tree is built only now, and only when a finding is about a place below the root."""
+        """The findings with their positions. Text that the C decoder read (no positioned tree)
+        is scanned from its start to each place (``locate_in_text``), or, past
+        ``_SCANNED_PLACES`` places below the root, parsed once into the positioned tree."""
         if not self.pending:
             return []
         root = node
-        if root is None and text is not None and any(at for *_, at in self.pending):
+        if (
+            root is None
+            and text is not None
+            and sum(1 for *_, at in self.pending if at) > _SCANNED_PLACES
+        ):
             root = parse_json(text)
         out: list[Finding] = []
         for code, message, path, severity, at in self.pending:
@@ -304,7 +313,7 @@ class _Checker:
             elif root is not None:
                 position = locate(root, at)
             elif text is not None:
-                position = root_position(text)
+                position = locate_in_text(text, at) if at else root_position(text)
             else:
                 position = NOWHERE
             out.append(Finding(code, message, path, severity, position))
