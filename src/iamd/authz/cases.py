@@ -150,7 +150,15 @@ _C_ANSWER_ENCODER: Any = (
     None
     if _MAKE_C_ENCODER is None
     else _MAKE_C_ENCODER(
-        None, _ANSWER_ENCODER.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, True
+        None,
+        _ANSWER_ENCODER.default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        True,
     )
 )
 

@@ -299,11 +299,7 @@ class _Checker:
         if not self.pending:
             return []
         root = node
-        if (
-            root is None
-            and text is not None
-            and sum(1 for *_, at in self.pending if at) > _SCANNED_PLACES
-        ):
+        if root is None and text is not None and sum(1 for *_, at in self.pending if at) > _SCANNED_PLACES:
             root = parse_json(text)
         out: list[Finding] = []
         for code, message, path, severity, at in self.pending:
