@@ -54,7 +54,7 @@ from iamd.policy.jsonpos import (
 from iamd.policy.limits import PolicyKind, policy_size
 from iamd.policy.variables import has_variables, parse_template
 
-__all__ = ["CheckResult", "check_policy", "parse_policy"]
+__all__ = ["CheckResult", "check_policy", "check_values", "parse_policy"]
 
 Source = str | Mapping[str, object] | JsonNode
 
@@ -166,25 +166,7 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
             value, node = decode(source)
         except JsonSyntaxError as exc:
             return _syntax_error(exc)
-        found = _OUTSIDE_LATIN1.search(source)
-        bad = found.group() if found else None
-        if bad is not None:
-            checker.add(
-                "INVALID_CHARACTER",
-                f"Policy text may contain only tab, line feed, carriage return and U+0020 to U+00FF; "
-                f"found U+{ord(bad):04X}",
-                (),
-                None,
-            )
-        size = policy_size(source)
-        if size > kind.max_size:
-            checker.add(
-                kind.size_code,
-                f"The policy is {size} characters (not counting white space); "
-                f"the quota for a {kind.label} policy is {kind.max_size}",
-                (),
-                (),
-            )
+        checker.text_rules(source)
     elif isinstance(source, JsonNode):
         node = source
         value = values_of(source)
@@ -202,6 +184,21 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
     if text is not None:
         return CheckResult(policy, findings, make_root=partial(parse_json, text))
     return CheckResult(policy, findings, make_root=partial(from_python, source))
+
+
+def check_values(value: object, kind: PolicyKind, text: str | None = None) -> tuple[Policy | None, bool]:
+    """What :func:`check_policy` decides about a document, without placing its findings: the
+    policy (None where ``check_policy`` gives none) and whether it has an ERROR finding.
+    ``value``: the document's values as ``jsonpos.decode`` gives them (of ``text``, when given:
+    the rules on the text itself, its characters and size, then apply too)."""
+    checker = _Checker(kind)
+    if text is not None:
+        checker.text_rules(text)
+    policy = checker.policy(value)
+    errors = [code for code, _, _, severity, _ in checker.pending if severity == "ERROR"]
+    if any(code in BLOCKING for code in errors):
+        policy = None
+    return policy, bool(errors)
 
 
 # -- values as the checker reads them (see jsonpos.decode) -----------------------------------------
@@ -291,6 +288,28 @@ class _Checker:
 
     def add(self, code: str, message: str, path: Path, at: At, severity: str = "ERROR") -> None:
         self.pending.append((code, message, path, severity, at))
+
+    def text_rules(self, text: str) -> None:
+        """The rules on policy text itself: its characters and its size."""
+        found = _OUTSIDE_LATIN1.search(text)
+        bad = found.group() if found else None
+        if bad is not None:
+            self.add(
+                "INVALID_CHARACTER",
+                f"Policy text may contain only tab, line feed, carriage return and U+0020 to U+00FF; "
+                f"found U+{ord(bad):04X}",
+                (),
+                None,
+            )
+        size = policy_size(text)
+        if size > self.kind.max_size:
+            self.add(
+                self.kind.size_code,
+                f"The policy is {size} characters (not counting white space); "
+                f"the quota for a {self.kind.label} policy is {self.kind.max_size}",
+                (),
+                (),
+            )
 
     def placed(self, text: str | None, node: JsonNode | None) -> list[Finding]:
         """The findings with their positions. Text that the C decoder read (no positioned tree)
