@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from iamd.authz.compiled import NamedPolicy, PolicySet, compile_policies
 from iamd.authz.evaluate import PrincipalPolicies, ResourcePolicies, evaluate
@@ -25,14 +25,20 @@ class CaseError(ValueError):
     pass
 
 
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, answered first for the dicts decoded JSON holds (an ABC's
+    isinstance check costs a Python-level call)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _policy(doc: object, kind: PolicyKind, where: str) -> NamedPolicy:
-    if not isinstance(doc, Mapping):
+    if not _is_mapping(doc):
         raise CaseError(f"{where}: expected an object with a policy")
     name = str(doc.get("name", where))
     body = doc.get("policy", doc)
     if isinstance(body, str):
         source: str | Mapping[str, object] = body
-    elif isinstance(body, Mapping):
+    elif _is_mapping(body):
         source = body
     else:
         raise CaseError(f"{where}: the policy must be a JSON object or JSON text")
@@ -57,7 +63,7 @@ def _levels(value: object, kind: PolicyKind, where: str) -> tuple[tuple[str, Pol
         raise CaseError(f"{where} must be a list of organization levels")
     levels: list[tuple[str, PolicySet]] = []
     for i, level in enumerate(value):
-        if not isinstance(level, Mapping):
+        if not _is_mapping(level):
             raise CaseError(f"{where}[{i}] must be an object with orgIdentifier and policies")
         ident = str(level.get("orgIdentifier", f"level-{i}"))
         levels.append(
@@ -68,11 +74,11 @@ def _levels(value: object, kind: PolicyKind, where: str) -> tuple[tuple[str, Pol
 
 def case_request(case: Mapping[str, Any]) -> Request:
     request = case.get("request")
-    if not isinstance(request, Mapping):
+    if not _is_mapping(request):
         raise CaseError("request: missing or not an object")
     raw = request.get("principal")
     try:
-        if isinstance(raw, Mapping) and raw.get("type") == "Anonymous":
+        if _is_mapping(raw) and raw.get("type") == "Anonymous":
             principal = Principal.anonymous()
         elif isinstance(raw, str):
             principal = Principal.parse(raw)
@@ -85,13 +91,13 @@ def case_request(case: Mapping[str, Any]) -> Request:
         raise CaseError("request.action: expected service:ActionName")
     resource = request.get("resource")
     account: str | None = None
-    if isinstance(resource, Mapping):
+    if _is_mapping(resource):
         account = resource.get("accountId")
         resource = resource.get("resource")
     if not isinstance(resource, str) or not resource:
         raise CaseError("request.resource: expected an ARN or *")
     context = request.get("contextVariables") or {}
-    if not isinstance(context, Mapping):
+    if not _is_mapping(context):
         raise CaseError("request.contextVariables: expected an object")
     return Request(principal, action, resource, str(account) if account else None, normalize_context(context))
 

@@ -366,6 +366,12 @@ class _Checker:
         path of ``value`` when it is not ``path``."""
         if type(value) is str:
             return (value,)
+        if type(value) is list and value:
+            for item in value:
+                if type(item) is not str:
+                    break
+            else:
+                return tuple(value)
         kind = _kind(value)
         if kind == "string":
             return (str(value),)
