@@ -248,6 +248,12 @@ def _entries(value: object) -> Sequence[object]:
 def _items(value: object) -> list[tuple[str, Step, object]]:
     """An object's members in order, repeats included: name, the step to the member's value in a
     value path, and the value."""
+    if type(value) is dict:
+        for raw in value:
+            if type(raw) is not str:
+                break
+        else:  # a dict with string names repeats none
+            return [(key, key, member) for key, member in value.items()]
     pairs: Iterable[tuple[object, object]] = (
         value.items() if isinstance(value, dict) else cast(JsonMembers, value)
     )
@@ -602,7 +608,7 @@ class _Checker:
                     where,
                     _entry_at(node, (*path, name), i),
                 )
-            elif _colons_outside_variables(resource) < 5:
+            elif (resource.count(":") if "${" not in resource else _colons_outside_variables(resource)) < 5:
                 where = (*path, name) if _kind(node) == "string" else (*path, name, i)
                 self.add(
                     "MISSING_ARN_FIELD",
