@@ -378,7 +378,7 @@ class _Walk:
             return
         statements = self.syntax(root)
         self.semantics(root, statements)
-        if check_values(root, self.kind)[0] is None:
+        if check_values(root, self.kind, full=False)[0] is None:
             # Never reached by a document the rules above accept; kept so that iamd stores only
             # documents its evaluator reads.
             self.refuse("SYNTAX")

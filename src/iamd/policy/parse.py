@@ -139,6 +139,13 @@ CACHED_TEXT_CHARS: Final = 16_384
 
 
 def _parse(source: Source, kind: PolicyKind, strict: bool) -> Policy:
+    if not strict:
+        # Only blocking findings can refuse the document: the checker looks for those alone.
+        policy, findings = _check(source, kind, full=False)
+        if policy is not None:
+            return policy
+        if findings:  # each one blocking
+            raise PolicyError(findings)
     result = check_policy(source, kind)
     blocking = [f for f in result.errors if strict or f.code in BLOCKING]
     if blocking or result.policy is None:
@@ -155,26 +162,46 @@ def _syntax_error(exc: JsonSyntaxError) -> CheckResult:
     return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
 
 
+def _read(source: Source) -> tuple[object, JsonNode | None]:
+    """The document's values, and its positioned tree when there is one (see ``check_policy``);
+    JsonSyntaxError where it is not JSON."""
+    if isinstance(source, str):
+        return decode(source)
+    if isinstance(source, JsonNode):
+        return values_of(source), source
+    return python_values(source)
+
+
+def _check(source: Source, kind: PolicyKind, full: bool) -> tuple[Policy | None, list[Finding]]:
+    """The policy (None when a blocking ERROR leaves it no single meaning) and the findings; with
+    ``full`` False, only the blocking findings are looked for."""
+    checker = _Checker(kind, full)
+    try:
+        value, node = _read(source)
+    except JsonSyntaxError as exc:
+        return None, _syntax_error(exc).findings
+    text = source if isinstance(source, str) else None
+    if text is not None and full:
+        checker.text_rules(text)
+    policy = checker.policy(value)
+    findings = checker.placed(text, node)
+    if any(f.code in BLOCKING and f.severity == "ERROR" for f in findings):
+        policy = None
+    return policy, findings
+
+
 def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> CheckResult:
     checker = _Checker(kind)
     text: str | None = None
     node: JsonNode | None = None
     value: object
+    try:
+        value, node = _read(source)
+    except JsonSyntaxError as exc:
+        return _syntax_error(exc)
     if isinstance(source, str):
         text = source
-        try:
-            value, node = decode(source)
-        except JsonSyntaxError as exc:
-            return _syntax_error(exc)
         checker.text_rules(source)
-    elif isinstance(source, JsonNode):
-        node = source
-        value = values_of(source)
-    else:
-        try:
-            value, node = python_values(source)
-        except JsonSyntaxError as exc:
-            return _syntax_error(exc)
     policy = checker.policy(value)
     findings = checker.placed(text, node)
     if any(f.code in BLOCKING and f.severity == "ERROR" for f in findings):
@@ -186,12 +213,16 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
     return CheckResult(policy, findings, make_root=partial(from_python, source))
 
 
-def check_values(value: object, kind: PolicyKind, text: str | None = None) -> tuple[Policy | None, bool]:
+def check_values(
+    value: object, kind: PolicyKind, text: str | None = None, full: bool = True
+) -> tuple[Policy | None, bool]:
     """What :func:`check_policy` decides about a document, without placing its findings: the
     policy (None where ``check_policy`` gives none) and whether it has an ERROR finding.
     ``value``: the document's values as ``jsonpos.decode`` gives them (of ``text``, when given:
-    the rules on the text itself, its characters and size, then apply too)."""
-    checker = _Checker(kind)
+    the rules on the text itself, its characters and size, then apply too). With ``full`` False
+    only blocking findings are looked for: the policy is the same, and the Boolean says only
+    whether there is a blocking one."""
+    checker = _Checker(kind, full)
     if text is not None:
         checker.text_rules(text)
     policy = checker.policy(value)
@@ -285,15 +316,21 @@ def _entry_at(value: object, where: ValuePath, index: int) -> ValuePath:
 
 
 class _Checker:
-    def __init__(self, kind: PolicyKind) -> None:
+    """``full`` False: only the findings in ``BLOCKING`` are recorded, and the rules that can give
+    no other are not run (``parse_policy(strict=False)`` needs no more to decide; the policy it
+    builds is the same)."""
+
+    def __init__(self, kind: PolicyKind, full: bool = True) -> None:
         self.kind = kind
+        self.full = full
         self.pending: list[_Pending] = []
         self.version: str | None = None
         self.iam_kind = kind in _IAM_KINDS
         self.takes_principal = kind.takes_principal
 
     def add(self, code: str, message: str, path: Path, at: At, severity: str = "ERROR") -> None:
-        self.pending.append((code, message, path, severity, at))
+        if self.full or code in BLOCKING:
+            self.pending.append((code, message, path, severity, at))
 
     def text_rules(self, text: str) -> None:
         """The rules on policy text itself: its characters and its size."""
@@ -461,7 +498,7 @@ class _Checker:
             stmt = self.statement(snode, path, i)
             if stmt is None:
                 continue
-            if stmt.sid:
+            if stmt.sid and self.full:
                 if stmt.sid in sids and self.kind is not PolicyKind.RESOURCE:
                     self.add(
                         "UNIQUE_SIDS_REQUIRED",
@@ -486,7 +523,7 @@ class _Checker:
         conditions = self.conditions(m.get("Condition", _ABSENT), path)
         if effect is None or actions is None or conditions is None:
             return None
-        if self.kind is PolicyKind.RCP:
+        if self.kind is PolicyKind.RCP and self.full:
             self.rcp_rules(effect, principal, not_action, actions, resources, conditions, path)
         return Statement(
             index,
@@ -508,7 +545,7 @@ class _Checker:
             self.add("DATA_TYPE_MISMATCH", "Sid must be a string", (*path, "Sid"), (*path, "Sid"))
             return None
         sid = str(node)
-        if self.iam_kind and not _SID.fullmatch(sid):
+        if self.full and self.iam_kind and not _SID.fullmatch(sid):
             self.add(
                 "UNSUPPORTED_SID",
                 f"Sid {sid!r} may contain only letters and digits",
@@ -546,7 +583,7 @@ class _Checker:
         values = self.strings(node, (*path, name), name)
         if values is None:
             return None, False
-        for i, action in enumerate(values):
+        for i, action in enumerate(values if self.full else ()):
             if "${" in action:
                 where = (*path, name) if _kind(node) == "string" else (*path, name, i)
                 self.add(
@@ -594,7 +631,7 @@ class _Checker:
         values = self.strings(node, (*path, name), name)
         if values is None:
             return None, False
-        for i, resource in enumerate(values):
+        for i, resource in enumerate(values if self.full else ()):
             if "${" in resource:
                 where = (*path, name) if _kind(node) == "string" else (*path, name, i)
                 self.variables(resource, where, _entry_at(node, (*path, name), i), allowed=True)
@@ -722,7 +759,7 @@ class _Checker:
             values = self.strings(value, (*path, key), f"Principal {key}", at)
             if values is None:
                 continue
-            for i, entry in enumerate(values):
+            for i, entry in enumerate(values if self.full else ()):
                 if "${" in entry:
                     self.add(
                         "VARIABLE_UNSUPPORTED_IN_ELEMENT",
@@ -808,7 +845,7 @@ class _Checker:
                         KeyAt(key_at),
                     )
                 lowered.setdefault(lower, key)
-                if not _CONDITION_KEY.fullmatch(key):
+                if self.full and not _CONDITION_KEY.fullmatch(key):
                     self.add(
                         "INVALID_CONDITION_KEY_FORMAT",
                         f"{key!r} is not of the form prefix:name",
@@ -819,7 +856,7 @@ class _Checker:
                 if values is None:
                     return None
                 family = parsed.family
-                if family is not None:
+                if family is not None and self.full:
                     for index, value in enumerate(values):
                         if "${" in value:
                             self.variables(
