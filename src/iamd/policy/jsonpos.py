@@ -474,8 +474,9 @@ def locate(root: JsonNode, path: ValuePath | KeyAt) -> Position:
 
 _SPACE = re.compile(r"[ \t\n\r]*")
 _skip_space: Callable[[str, int], re.Match[str] | None] = _SPACE.match
-_scan_value: Callable[[str, int], tuple[object, int]] = _DECODER.scan_once
-_scan_string: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring
+# The decoder's scanner (C) reads one value from an offset; scanstring (C) one string, past its quote.
+_scan_value: Callable[[str, int], tuple[object, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_scan_string: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 
 
 def _space_end(text: str, i: int) -> int:
