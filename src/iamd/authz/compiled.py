@@ -93,8 +93,11 @@ class CompiledStatement:
 def _compile_actions(actions: tuple[str, ...], not_action: bool) -> tuple[Matcher, tuple[str, ...] | None]:
     matchers = [compile_glob(a.lower()) for a in actions]
 
-    def matches(action: str) -> bool:
+    def any_matches(action: str) -> bool:
         return any(m(action) for m in matchers)
+
+    # One pattern (the usual Action element): its own test, without a generator around it.
+    matches = matchers[0] if len(matchers) == 1 else any_matches
 
     if not_action:
         return (lambda action: not matches(action)), None
