@@ -91,6 +91,13 @@ def iamd_child(cases_path: str, rounds: int) -> None:
     from iamd.catalog import rcp_services
 
     try:
+        from iamd.authz.cases import answer_text
+    except ImportError:  # a tree from before the answer's encoder was set up once (--before-src)
+
+        def answer_text(answer: Any) -> str:
+            return json.dumps(answer, separators=(",", ":"))
+
+    try:
         from iamd import jsontext
     except ImportError:  # a tree from before the module left iamd.wire (--before-src)
         from iamd.wire import jsontext  # type: ignore[no-redef]
@@ -104,7 +111,7 @@ def iamd_child(cases_path: str, rounds: int) -> None:
         for line in lines:
             t = time.perf_counter_ns()
             answer = decide_case(jsontext.loads(line), services)
-            json.dumps(answer, separators=(",", ":"))
+            answer_text(answer)
             ns.append(time.perf_counter_ns() - t)
             if r == 0:
                 out["decisions"].append(answer.get("decision", "error"))

@@ -34,6 +34,8 @@ class JsonTextError(ValueError):
 
 def find_surrogate(text: str) -> int | None:
     """The index of the first lone UTF-16 surrogate in ``text``, or None."""
+    if text.isascii():  # a flag of the string, no pass over it: most texts are ASCII
+        return None
     found = _SURROGATE.search(text)
     return found.start() if found else None
 

@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from iamd.authz.compiled import NamedPolicy, PolicySet, compile_policies
 from iamd.authz.evaluate import PrincipalPolicies, ResourcePolicies, evaluate
@@ -17,21 +18,27 @@ from iamd.authz.principal import Principal
 from iamd.authz.request import Request, normalize_context
 from iamd.policy import PolicyError, PolicyKind, parse_policy
 
-__all__ = ["CaseError", "case_request", "decide_case"]
+__all__ = ["CaseError", "answer_text", "case_request", "decide_case"]
 
 
 class CaseError(ValueError):
     pass
 
 
+def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
+    """``isinstance(value, Mapping)``, answered first for the dicts decoded JSON holds (an ABC's
+    isinstance check costs a Python-level call)."""
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _policy(doc: object, kind: PolicyKind, where: str) -> NamedPolicy:
-    if not isinstance(doc, Mapping):
+    if not _is_mapping(doc):
         raise CaseError(f"{where}: expected an object with a policy")
     name = str(doc.get("name", where))
     body = doc.get("policy", doc)
     if isinstance(body, str):
         source: str | Mapping[str, object] = body
-    elif isinstance(body, Mapping):
+    elif _is_mapping(body):
         source = body
     else:
         raise CaseError(f"{where}: the policy must be a JSON object or JSON text")
@@ -56,7 +63,7 @@ def _levels(value: object, kind: PolicyKind, where: str) -> tuple[tuple[str, Pol
         raise CaseError(f"{where} must be a list of organization levels")
     levels: list[tuple[str, PolicySet]] = []
     for i, level in enumerate(value):
-        if not isinstance(level, Mapping):
+        if not _is_mapping(level):
             raise CaseError(f"{where}[{i}] must be an object with orgIdentifier and policies")
         ident = str(level.get("orgIdentifier", f"level-{i}"))
         levels.append(
@@ -67,11 +74,11 @@ def _levels(value: object, kind: PolicyKind, where: str) -> tuple[tuple[str, Pol
 
 def case_request(case: Mapping[str, Any]) -> Request:
     request = case.get("request")
-    if not isinstance(request, Mapping):
+    if not _is_mapping(request):
         raise CaseError("request: missing or not an object")
     raw = request.get("principal")
     try:
-        if isinstance(raw, Mapping) and raw.get("type") == "Anonymous":
+        if _is_mapping(raw) and raw.get("type") == "Anonymous":
             principal = Principal.anonymous()
         elif isinstance(raw, str):
             principal = Principal.parse(raw)
@@ -84,13 +91,13 @@ def case_request(case: Mapping[str, Any]) -> Request:
         raise CaseError("request.action: expected service:ActionName")
     resource = request.get("resource")
     account: str | None = None
-    if isinstance(resource, Mapping):
+    if _is_mapping(resource):
         account = resource.get("accountId")
         resource = resource.get("resource")
     if not isinstance(resource, str) or not resource:
         raise CaseError("request.resource: expected an ARN or *")
     context = request.get("contextVariables") or {}
-    if not isinstance(context, Mapping):
+    if not _is_mapping(context):
         raise CaseError("request.contextVariables: expected an object")
     return Request(principal, action, resource, str(account) if account else None, normalize_context(context))
 
@@ -141,3 +148,31 @@ def decide_case(case: Mapping[str, Any], rcp_services: frozenset[str] | None = N
     if not decision.allowed:
         out["message"] = decision.denial_message(request.principal.arn, request.action, request.resource)
     return out
+
+
+_ANSWER_ENCODER = json.JSONEncoder(separators=(",", ":"))
+_MAKE_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ANSWER_ENCODER: Any = (
+    None
+    if _MAKE_C_ENCODER is None
+    else _MAKE_C_ENCODER(
+        None,
+        _ANSWER_ENCODER.default,
+        json.encoder.encode_basestring_ascii,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        True,
+    )
+)
+
+
+def answer_text(answer: Mapping[str, object]) -> str:
+    """An answer as ``iamd authorize`` prints it: ``json.dumps(answer, separators=(",", ":"))``,
+    with the C encoder set up once rather than on every call (no circular-reference check: an
+    answer is built here, of fresh dicts and lists)."""
+    if _C_ANSWER_ENCODER is None:
+        return _ANSWER_ENCODER.encode(answer)
+    return "".join(_C_ANSWER_ENCODER(answer, 0))

@@ -93,8 +93,11 @@ class CompiledStatement:
 def _compile_actions(actions: tuple[str, ...], not_action: bool) -> tuple[Matcher, tuple[str, ...] | None]:
     matchers = [compile_glob(a.lower()) for a in actions]
 
-    def matches(action: str) -> bool:
+    def any_matches(action: str) -> bool:
         return any(m(action) for m in matchers)
+
+    # One pattern (the usual Action element): its own test, without a generator around it.
+    matches = matchers[0] if len(matchers) == 1 else any_matches
 
     if not_action:
         return (lambda action: not matches(action)), None
@@ -209,13 +212,18 @@ def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> Co
             principal_test = base
     matches_resource, resource_test = _compile_resources(stmt.resources, stmt.not_resource, substitute)
     return CompiledStatement(
-        ref=StatementRef(policy_name, stmt.index, stmt.sid, stmt.effect.value),
+        # (the Effect's text without Enum.value, a Python-level property)
+        ref=StatementRef(
+            policy_name, stmt.index, stmt.sid, "Allow" if stmt.effect is Effect.ALLOW else "Deny"
+        ),
         effect=stmt.effect,
         matches_action=matches_action,
         matches_resource=matches_resource,
         resource_test=resource_test,
         matches_principal=principal_test,
-        conditions=tuple(compile_clause(c, substitute, stmt.effect is Effect.DENY) for c in stmt.conditions),
+        conditions=tuple(compile_clause(c, substitute, stmt.effect is Effect.DENY) for c in stmt.conditions)
+        if stmt.conditions
+        else (),
         services=services,
         not_principal=stmt.not_principal is not None,
         source=stmt,

@@ -10,7 +10,7 @@ from typing import IO, TYPE_CHECKING
 
 from iamd import __version__, jsontext
 from iamd.analyzer.model import RESOURCE_TYPES, TRUST_POLICY
-from iamd.authz.cases import CaseError, decide_case
+from iamd.authz.cases import CaseError, answer_text, decide_case
 from iamd.catalog import rcp_services
 from iamd.cli import account, proofs, review, root, serve, sso, trail
 from iamd.policy import PolicyKind
@@ -68,7 +68,7 @@ def cmd_authorize(args: argparse.Namespace) -> int:
         elif args.check and "expected" in case and case["expected"] != answer["decision"]:
             mismatches += 1
             answer["expected"] = case["expected"]
-        out.write(json.dumps(answer, separators=(",", ":")) + "\n")
+        out.write(answer_text(answer) + "\n")
     if args.check:
         print(f"{mismatches} mismatched, {errors} unreadable", file=sys.stderr)
         return 1 if mismatches or errors else 0

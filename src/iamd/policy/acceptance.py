@@ -25,10 +25,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from iamd.policy.ast import VERSION_2008, VERSION_2012
 from iamd.policy.conditions import parse_operator
-from iamd.policy.jsonpos import JsonNode, JsonSyntaxError, parse_json
+from iamd.policy.jsonpos import JsonMembers, JsonNumber, JsonSyntaxError, decode
 from iamd.policy.limits import PolicyKind, policy_size
 from iamd.policy.parse import (
     CACHED_TEXT_CHARS,
@@ -36,7 +37,7 @@ from iamd.policy.parse import (
     PRINCIPAL_TYPES,
     STATEMENT_ELEMENTS,
     TOP_LEVEL_ELEMENTS,
-    check_policy,
+    check_values,
 )
 
 __all__ = ["RULES", "Refusal", "Rule", "first_refusal"]
@@ -347,6 +348,10 @@ def _first_refusal(text: str, kind: PolicyKind) -> Refusal | None:
 
 
 class _Walk:
+    """The rules, on the document's values as ``jsonpos.decode`` gives them (no positions: a
+    refusal's sentence names none). ``_kind``, ``_pairs`` and ``_scalar`` read a value the way
+    these rules read the positioned parser's nodes (``kind``, ``items``, ``value``)."""
+
     def __init__(self, kind: PolicyKind) -> None:
         self.kind = kind
 
@@ -362,67 +367,62 @@ class _Walk:
             self.refuse("SIZE_MANAGED", str(self.kind.max_size))
             self.refuse("SIZE_TRUST", str(self.kind.max_size))
         try:
-            root = parse_json(text)
+            root, _ = decode(text)
         except JsonSyntaxError:
             self.refuse("INVALID_JSON_TRUST")
             self.refuse("SYNTAX")
             self.refuse("ORGANIZATIONS_POLICY_TYPE")
             return
         if self.kind in _ORGANIZATIONS:
-            self.organizations(text)
+            self.organizations(text, root)
             return
         statements = self.syntax(root)
         self.semantics(root, statements)
-        if check_policy(root, self.kind).policy is None:
+        if check_values(root, self.kind, full=False)[0] is None:
             # Never reached by a document the rules above accept; kept so that iamd stores only
             # documents its evaluator reads.
             self.refuse("SYNTAX")
 
-    def organizations(self, text: str) -> None:
+    def organizations(self, text: str, root: object) -> None:
         # Organizations validates SCPs and RCPs with its own grammar (the one ValidatePolicy's
         # SCP_SYNTAX_ERROR_* and RCP_SYNTAX_ERROR_* findings describe) and answers every breach
         # with one sentence.
-        if check_policy(text, self.kind).errors:
+        if check_values(root, self.kind, text)[1]:
             self.refuse("ORGANIZATIONS_POLICY_TYPE")
 
     # -- "Syntax errors in policy." ---------------------------------------------------------------
 
-    def members(self, node: JsonNode, allowed: frozenset[str]) -> dict[str, JsonNode]:
-        if node.kind != "object":
+    def members(self, node: object, allowed: frozenset[str]) -> dict[str, object]:
+        if _kind(node) != "object":
             self.refuse("SYNTAX")
-        out: dict[str, JsonNode] = {}
-        for key, _, value in node.items:
+        out: dict[str, object] = {}
+        for key, value in _pairs(node):
             # A repeated key has no single meaning; iamd refuses it rather than guess which wins.
             if key not in allowed or key in out:
                 self.refuse("SYNTAX")
             out[key] = value
         return out
 
-    def syntax(self, root: JsonNode) -> list[dict[str, JsonNode]]:
+    def syntax(self, root: object) -> list[dict[str, object]]:
         top = self.members(root, _TOP)
-        version = top.get("Version")
-        if version is not None and (
-            version.kind != "string" or version.value not in (VERSION_2012, VERSION_2008)
+        version = top.get("Version", _ABSENT)
+        if version is not _ABSENT and (
+            _kind(version) != "string" or _scalar(version) not in (VERSION_2012, VERSION_2008)
         ):
             self.refuse("SYNTAX")
-        if "Id" in top and top["Id"].kind != "string":
+        if "Id" in top and _kind(top["Id"]) != "string":
             self.refuse("SYNTAX")
-        node = top.get("Statement")
-        if (
-            node is None
-            or node.kind not in ("object", "array")
-            or (node.kind == "array" and not node.elements)
-        ):
+        node = top.get("Statement", _ABSENT)
+        kind = "absent" if node is _ABSENT else _kind(node)
+        if kind not in ("object", "array") or (kind == "array" and not _elements(node)):
             self.refuse("SYNTAX")
             return []
-        statements = [
-            self.members(s, _STATEMENT) for s in (node.elements if node.kind == "array" else [node])
-        ]
+        statements = [self.members(s, _STATEMENT) for s in (_elements(node) if kind == "array" else [node])]
         for statement in statements:
             self.statement_syntax(statement)
         return statements
 
-    def statement_syntax(self, m: dict[str, JsonNode]) -> None:
+    def statement_syntax(self, m: dict[str, object]) -> None:
         for one, other in (
             ("Action", "NotAction"),
             ("Resource", "NotResource"),
@@ -430,10 +430,14 @@ class _Walk:
         ):
             if one in m and other in m:
                 self.refuse("SYNTAX")
-        effect = m.get("Effect")
-        if effect is None or effect.kind != "string" or str(effect.value).lower() not in ("allow", "deny"):
+        effect = m.get("Effect", _ABSENT)
+        if (
+            effect is _ABSENT
+            or _kind(effect) != "string"
+            or str(_scalar(effect)).lower() not in ("allow", "deny")
+        ):
             self.refuse("SYNTAX")
-        if "Sid" in m and m["Sid"].kind != "string":
+        if "Sid" in m and _kind(m["Sid"]) != "string":
             self.refuse("SYNTAX")
         for name in ("Action", "NotAction", "Resource", "NotResource"):
             if name in m and _strings(m[name]) is None:
@@ -444,76 +448,78 @@ class _Walk:
         if "Condition" in m:
             self.condition_syntax(m["Condition"])
 
-    def principal_syntax(self, node: JsonNode) -> None:
-        if node.kind == "string":
-            if node.value != "*":
+    def principal_syntax(self, node: object) -> None:
+        kind = _kind(node)
+        if kind == "string":
+            if _scalar(node) != "*":
                 self.refuse("SYNTAX")
             return
-        if node.kind != "object":
+        if kind != "object":
             self.refuse("SYNTAX")
         seen: set[str] = set()
-        for key, _, value in node.items:
+        for key, value in _pairs(node):
             if key not in PRINCIPAL_TYPES or key in seen or _strings(value) is None:
                 self.refuse("SYNTAX")
             seen.add(key)
 
-    def condition_syntax(self, node: JsonNode) -> None:
-        if node.kind != "object":
+    def condition_syntax(self, node: object) -> None:
+        if _kind(node) != "object":
             self.refuse("SYNTAX")
-        for operator, _, block in node.items:
-            if block.kind != "object":
+        for operator, block in _pairs(node):
+            if _kind(block) != "object":
                 self.refuse("SYNTAX")  # cfn-lint#3751: a key where the operator belongs
             # An operator IAM does not know is accepted with an empty body, refused with keys
             # (moto's tables: {"a": {}} valid, {"x": {"a": "1"}} a syntax error).
-            if block.items and parse_operator(operator).family is None:
+            entries = _pairs(block)
+            if entries and parse_operator(operator).family is None:
                 self.refuse("SYNTAX")
             keys: set[str] = set()
-            for key, _, values in block.items:
+            for key, values in entries:
                 if key in keys or _condition_values(values) is None:
                     self.refuse("SYNTAX")
                 keys.add(key)
 
     # -- the rest, in AWS's order -----------------------------------------------------------------
 
-    def semantics(self, root: JsonNode, statements: list[dict[str, JsonNode]]) -> None:
+    def semantics(self, root: object, statements: list[dict[str, object]]) -> None:
         for statement in statements:
             for name in ("Resource", "NotResource"):
                 if name in statement:
                     self.refuse("RESOURCE_IN_TRUST", name)
-        version = dict((k, v) for k, _, v in root.items).get("Version")
-        if version is None or version.value != VERSION_2012:
+        version = dict(_pairs(root)).get("Version", _ABSENT)
+        if version is _ABSENT or _scalar(version) != VERSION_2012:
             self.refuse("VERSION")
         if any("Principal" in s or "NotPrincipal" in s for s in statements):
             self.refuse("PRINCIPAL_IN_IDENTITY")
         resource_error: tuple[str, str] | None = None
         for statement in statements:
-            if statement["Effect"].value not in ("Allow", "Deny"):
+            if _scalar(statement["Effect"]) not in ("Allow", "Deny"):
                 self.refuse("LEGACY_EFFECT")
-            self.dates(statement.get("Condition"))
+            self.dates(statement.get("Condition", _ABSENT))
             for name in ("Resource", "NotResource"):
-                for resource in _strings(statement.get(name)) or ():
+                for resource in _strings(statement.get(name, _ABSENT)) or ():
                     problem = _resource_problem(resource)
                     if problem is not None:
                         resource_error = resource_error or problem
                 if resource_error is None and any(
-                    _legacy_arn(r) for r in _strings(statement.get(name)) or ()
+                    _legacy_arn(r) for r in _strings(statement.get(name, _ABSENT)) or ()
                 ):
                     self.refuse("LEGACY_ARN")
         sids: set[str] = set()
         for statement in statements:
-            sid = str(statement["Sid"].value) if "Sid" in statement else ""
+            sid = str(_scalar(statement["Sid"])) if "Sid" in statement else ""
             if not _SID.fullmatch(sid):
                 self.refuse("SID_FORMAT")
         for statement in statements:
-            sid = str(statement["Sid"].value) if "Sid" in statement else ""
+            sid = str(_scalar(statement["Sid"])) if "Sid" in statement else ""
             if sid and sid in sids:
                 self.refuse("SID_UNIQUE")
             sids.add(sid)
         for statement in statements:
-            if not any(_strings(statement.get(n)) for n in ("Action", "NotAction")):
+            if not any(_strings(statement.get(n, _ABSENT)) for n in ("Action", "NotAction")):
                 self.refuse("ACTIONS_REQUIRED")
         for statement in statements:
-            if not any(_strings(statement.get(n)) for n in ("Resource", "NotResource")):
+            if not any(_strings(statement.get(n, _ABSENT)) for n in ("Resource", "NotResource")):
                 self.refuse("RESOURCES_REQUIRED")
         for statement in statements:
             self.trust_principal(statement)
@@ -521,35 +527,35 @@ class _Walk:
             self.refuse(*resource_error)
         for statement in statements:
             for name in ("Action", "NotAction"):
-                for action in _strings(statement.get(name)) or ():
+                for action in _strings(statement.get(name, _ABSENT)) or ():
                     self.action(action)
 
-    def dates(self, node: JsonNode | None) -> None:
-        if node is None:
+    def dates(self, node: object) -> None:
+        if node is _ABSENT:
             return
-        for operator, _, block in node.items:
+        for operator, block in _pairs(node):
             parsed = parse_operator(operator)
             if parsed.family is None or not parsed.base.startswith("Date"):
                 continue
-            for _, _, values in block.items:
+            for _, values in _pairs(block):
                 for value in _condition_values(values) or ():
                     if "${" not in value and not _legacy_date(value):
                         self.refuse("LEGACY_DATE")
 
-    def trust_principal(self, statement: dict[str, JsonNode]) -> None:
+    def trust_principal(self, statement: dict[str, object]) -> None:
         if self.kind is not PolicyKind.TRUST:
             return
         if "NotPrincipal" in statement:
             # Access Analyzer: ROLE_TRUST_POLICY_SYNTAX_ERROR_NOTPRINCIPAL; AWS's sentence for it
             # is not quoted anywhere we found, so the generic one.
             self.refuse("SYNTAX")
-        node = statement.get("Principal")
-        if node is None or (node.kind == "object" and not any(_strings(v) for _, _, v in node.items)):
+        node = statement.get("Principal", _ABSENT)
+        if node is _ABSENT or (_kind(node) == "object" and not any(_strings(v) for _, v in _pairs(node))):
             self.refuse("NO_PRINCIPAL_TRUST")
             return
-        if node.kind == "string":
+        if _kind(node) == "string":
             return
-        for key, _, value in node.items:
+        for key, value in _pairs(node):
             for entry in _strings(value) or ():
                 if entry != "*" and ("*" in entry or "?" in entry):
                     self.refuse("INVALID_PRINCIPAL_TRUST", f'"{key.upper()}":"{entry}"')
@@ -569,26 +575,67 @@ class _Walk:
             self.refuse("ACTION_VENDOR", vendor)
 
 
-def _strings(node: JsonNode | None) -> tuple[str, ...] | None:
+_ABSENT: Any = object()
+"""A member the object does not have (``None`` is JSON null)."""
+
+
+def _kind(value: object) -> str:
+    """The JSON kind of a decoded value: object, array, string, number, true, false or null."""
+    if type(value) is str:
+        return "string"
+    if type(value) is dict or type(value) is JsonMembers:
+        return "object"
+    if type(value) is list:
+        return "array"
+    if type(value) is JsonNumber:
+        return "number"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "null"
+
+
+def _pairs(value: object) -> list[tuple[str, object]]:
+    """An object's members in order, repeats included; none for any other value."""
+    if type(value) is dict:
+        return list(value.items())
+    if type(value) is JsonMembers:
+        return list(value)
+    return []
+
+
+def _elements(value: object) -> list[object]:
+    """An array's values; none for any other value."""
+    return value if type(value) is list else []
+
+
+def _scalar(value: object) -> object:
+    """A scalar as it is (a number as its text); None for an object or an array."""
+    return None if type(value) in (dict, JsonMembers, list) else value
+
+
+def _strings(node: object) -> tuple[str, ...] | None:
     """A string or an array of strings (possibly empty); None for anything else."""
-    if node is None:
+    if node is _ABSENT:
         return ()
-    if node.kind == "string":
-        return (str(node.value),)
-    if node.kind == "array" and all(e.kind == "string" for e in node.elements):
-        return tuple(str(e.value) for e in node.elements)
+    if type(node) is str:
+        return (node,)
+    if type(node) is list and all(type(e) is str for e in node):
+        return tuple(node)
     return None
 
 
-def _condition_values(node: JsonNode) -> tuple[str, ...] | None:
+def _condition_values(node: object) -> tuple[str, ...] | None:
     """Condition values: strings, numbers and Booleans, alone or in an array."""
-    items = node.elements if node.kind == "array" else [node]
+    items = node if type(node) is list else [node]
     out: list[str] = []
     for item in items:
-        if item.kind in ("string", "number"):
-            out.append(str(item.value))
-        elif item.kind in ("true", "false"):
-            out.append(item.kind)
+        kind = _kind(item)
+        if kind in ("string", "number"):
+            out.append(str(item))
+        elif kind in ("true", "false"):
+            out.append(kind)
         else:
             return None
     return tuple(out)

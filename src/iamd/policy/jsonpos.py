@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -33,6 +33,7 @@ __all__ = [
     "decode",
     "from_python",
     "locate",
+    "locate_in_text",
     "parse_json",
     "python_values",
     "root_position",
@@ -467,3 +468,56 @@ def locate(root: JsonNode, path: ValuePath | KeyAt) -> Position:
         if on_key and i == len(parts) - 1:
             return kpos
     return node.pos
+
+
+# -- positions without the positioned tree ---------------------------------------------------------
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+_skip_space: Callable[[str, int], re.Match[str] | None] = _SPACE.match
+# The decoder's scanner (C) reads one value from an offset; scanstring (C) one string, past its quote.
+_scan_value: Callable[[str, int], tuple[object, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_scan_string: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
+def _space_end(text: str, i: int) -> int:
+    found = _skip_space(text, i)
+    return i if found is None else found.end()
+
+
+def locate_in_text(text: str, path: ValuePath | KeyAt) -> Position:
+    """What :func:`locate` answers on ``parse_json(text)``, without building that tree: one pass
+    from the start of the text to the place, skipping every value off the path with the C
+    scanner. Only for text :func:`decode` read without the positioned parser (``decode`` gave no
+    tree): that text is JSON as Python's decoder reads it, which the scanner relies on."""
+    on_key = isinstance(path, KeyAt)
+    parts: Sequence[str | int | tuple[str, int]] = path.path if isinstance(path, KeyAt) else path
+    i = _space_end(text, 0)
+    last = len(parts) - 1
+    for depth, part in enumerate(parts):
+        i = _space_end(text, i + 1)  # past the '[' or '{' and its white space
+        if isinstance(part, int):
+            for _ in range(part):
+                i = _space_end(text, _scan_value(text, i)[1])
+                i = _space_end(text, i + 1)  # past the ','
+            continue
+        name, n = part if isinstance(part, tuple) else (part, 0)
+        while True:
+            key_at = i
+            key, i = _scan_string(text, i + 1)
+            i = _space_end(text, _space_end(text, i) + 1)  # past the ':'
+            if key == name:
+                if n == 0:
+                    if on_key and depth == last:
+                        return offset_position(text, key_at)
+                    break
+                n -= 1
+            i = _space_end(text, _scan_value(text, i)[1])
+            i = _space_end(text, i + 1)  # past the ','
+    return offset_position(text, i)
+
+
+def offset_position(text: str, offset: int) -> Position:
+    """The line and column of a character offset, as the positioned parser counts them (lines end
+    at line feeds, which JSON text holds only in white space)."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    return Position(text.count("\n", 0, offset) + 1, offset - line_start + 1, offset)

@@ -45,6 +45,7 @@ from iamd.policy.jsonpos import (
     decode,
     from_python,
     locate,
+    locate_in_text,
     parse_json,
     python_values,
     root_position,
@@ -53,7 +54,7 @@ from iamd.policy.jsonpos import (
 from iamd.policy.limits import PolicyKind, policy_size
 from iamd.policy.variables import has_variables, parse_template
 
-__all__ = ["CheckResult", "check_policy", "parse_policy"]
+__all__ = ["CheckResult", "check_policy", "check_values", "parse_policy"]
 
 Source = str | Mapping[str, object] | JsonNode
 
@@ -138,6 +139,13 @@ CACHED_TEXT_CHARS: Final = 16_384
 
 
 def _parse(source: Source, kind: PolicyKind, strict: bool) -> Policy:
+    if not strict:
+        # Only blocking findings can refuse the document: the checker looks for those alone.
+        policy, findings = _check(source, kind, full=False)
+        if policy is not None:
+            return policy
+        if findings:  # each one blocking
+            raise PolicyError(findings)
     result = check_policy(source, kind)
     blocking = [f for f in result.errors if strict or f.code in BLOCKING]
     if blocking or result.policy is None:
@@ -154,44 +162,46 @@ def _syntax_error(exc: JsonSyntaxError) -> CheckResult:
     return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
 
 
+def _read(source: Source) -> tuple[object, JsonNode | None]:
+    """The document's values, and its positioned tree when there is one (see ``check_policy``);
+    JsonSyntaxError where it is not JSON."""
+    if isinstance(source, str):
+        return decode(source)
+    if isinstance(source, JsonNode):
+        return values_of(source), source
+    return python_values(source)
+
+
+def _check(source: Source, kind: PolicyKind, full: bool) -> tuple[Policy | None, list[Finding]]:
+    """The policy (None when a blocking ERROR leaves it no single meaning) and the findings; with
+    ``full`` False, only the blocking findings are looked for."""
+    checker = _Checker(kind, full)
+    try:
+        value, node = _read(source)
+    except JsonSyntaxError as exc:
+        return None, _syntax_error(exc).findings
+    text = source if isinstance(source, str) else None
+    if text is not None and full:
+        checker.text_rules(text)
+    policy = checker.policy(value)
+    findings = checker.placed(text, node)
+    if any(f.code in BLOCKING and f.severity == "ERROR" for f in findings):
+        policy = None
+    return policy, findings
+
+
 def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> CheckResult:
     checker = _Checker(kind)
     text: str | None = None
     node: JsonNode | None = None
     value: object
+    try:
+        value, node = _read(source)
+    except JsonSyntaxError as exc:
+        return _syntax_error(exc)
     if isinstance(source, str):
         text = source
-        try:
-            value, node = decode(source)
-        except JsonSyntaxError as exc:
-            return _syntax_error(exc)
-        found = _OUTSIDE_LATIN1.search(source)
-        bad = found.group() if found else None
-        if bad is not None:
-            checker.add(
-                "INVALID_CHARACTER",
-                f"Policy text may contain only tab, line feed, carriage return and U+0020 to U+00FF; "
-                f"found U+{ord(bad):04X}",
-                (),
-                None,
-            )
-        size = policy_size(source)
-        if size > kind.max_size:
-            checker.add(
-                kind.size_code,
-                f"The policy is {size} characters (not counting white space); "
-                f"the quota for a {kind.label} policy is {kind.max_size}",
-                (),
-                (),
-            )
-    elif isinstance(source, JsonNode):
-        node = source
-        value = values_of(source)
-    else:
-        try:
-            value, node = python_values(source)
-        except JsonSyntaxError as exc:
-            return _syntax_error(exc)
+        checker.text_rules(source)
     policy = checker.policy(value)
     findings = checker.placed(text, node)
     if any(f.code in BLOCKING and f.severity == "ERROR" for f in findings):
@@ -201,6 +211,25 @@ def check_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY) -> Chec
     if text is not None:
         return CheckResult(policy, findings, make_root=partial(parse_json, text))
     return CheckResult(policy, findings, make_root=partial(from_python, source))
+
+
+def check_values(
+    value: object, kind: PolicyKind, text: str | None = None, full: bool = True
+) -> tuple[Policy | None, bool]:
+    """What :func:`check_policy` decides about a document, without placing its findings: the
+    policy (None where ``check_policy`` gives none) and whether it has an ERROR finding.
+    ``value``: the document's values as ``jsonpos.decode`` gives them (of ``text``, when given:
+    the rules on the text itself, its characters and size, then apply too). With ``full`` False
+    only blocking findings are looked for: the policy is the same, and the Boolean says only
+    whether there is a blocking one."""
+    checker = _Checker(kind, full)
+    if text is not None:
+        checker.text_rules(text)
+    policy = checker.policy(value)
+    errors = [code for code, _, _, severity, _ in checker.pending if severity == "ERROR"]
+    if any(code in BLOCKING for code in errors):
+        policy = None
+    return policy, bool(errors)
 
 
 # -- values as the checker reads them (see jsonpos.decode) -----------------------------------------
@@ -250,6 +279,12 @@ def _entries(value: object) -> Sequence[object]:
 def _items(value: object) -> list[tuple[str, Step, object]]:
     """An object's members in order, repeats included: name, the step to the member's value in a
     value path, and the value."""
+    if type(value) is dict:
+        for raw in value:
+            if type(raw) is not str:
+                break
+        else:  # a dict with string names repeats none
+            return [(key, key, member) for key, member in value.items()]
     pairs: Iterable[tuple[object, object]] = (
         value.items() if isinstance(value, dict) else cast(JsonMembers, value)
     )
@@ -268,6 +303,9 @@ At = ValuePath | KeyAt | None
 """Where a finding stands: the value path of the value (or member name) it is about, placed in the
 text only once the document is known to have findings (``_Checker.placed``)."""
 _Pending = tuple[str, str, Path, str, At]
+_SCANNED_PLACES: Final = 32
+"""Up to this many findings below the root are placed by scanning the text for each; more (each
+scan starts from the top) by parsing it once with positions."""
 
 
 def _entry_at(value: object, where: ValuePath, index: int) -> ValuePath:
@@ -278,23 +316,52 @@ def _entry_at(value: object, where: ValuePath, index: int) -> ValuePath:
 
 
 class _Checker:
-    def __init__(self, kind: PolicyKind) -> None:
+    """``full`` False: only the findings in ``BLOCKING`` are recorded, and the rules that can give
+    no other are not run (``parse_policy(strict=False)`` needs no more to decide; the policy it
+    builds is the same)."""
+
+    def __init__(self, kind: PolicyKind, full: bool = True) -> None:
         self.kind = kind
+        self.full = full
         self.pending: list[_Pending] = []
         self.version: str | None = None
         self.iam_kind = kind in _IAM_KINDS
         self.takes_principal = kind.takes_principal
 
     def add(self, code: str, message: str, path: Path, at: At, severity: str = "ERROR") -> None:
-        self.pending.append((code, message, path, severity, at))
+        if self.full or code in BLOCKING:
+            self.pending.append((code, message, path, severity, at))
+
+    def text_rules(self, text: str) -> None:
+        """The rules on policy text itself: its characters and its size."""
+        found = _OUTSIDE_LATIN1.search(text)
+        bad = found.group() if found else None
+        if bad is not None:
+            self.add(
+                "INVALID_CHARACTER",
+                f"Policy text may contain only tab, line feed, carriage return and U+0020 to U+00FF; "
+                f"found U+{ord(bad):04X}",
+                (),
+                None,
+            )
+        size = policy_size(text)
+        if size > self.kind.max_size:
+            self.add(
+                self.kind.size_code,
+                f"The policy is {size} characters (not counting white space); "
+                f"the quota for a {self.kind.label} policy is {self.kind.max_size}",
+                (),
+                (),
+            )
 
     def placed(self, text: str | None, node: JsonNode | None) -> list[Finding]:
-        """The findings with their positions, looked up in the positioned tree: for text, that
-        tree is built only now, and only when a finding is about a place below the root."""
+        """The findings with their positions. Text that the C decoder read (no positioned tree)
+        is scanned from its start to each place (``locate_in_text``), or, past
+        ``_SCANNED_PLACES`` places below the root, parsed once into the positioned tree."""
         if not self.pending:
             return []
         root = node
-        if root is None and text is not None and any(at for *_, at in self.pending):
+        if root is None and text is not None and sum(1 for *_, at in self.pending if at) > _SCANNED_PLACES:
             root = parse_json(text)
         out: list[Finding] = []
         for code, message, path, severity, at in self.pending:
@@ -304,7 +371,7 @@ class _Checker:
             elif root is not None:
                 position = locate(root, at)
             elif text is not None:
-                position = root_position(text)
+                position = locate_in_text(text, at) if at else root_position(text)
             else:
                 position = NOWHERE
             out.append(Finding(code, message, path, severity, position))
@@ -342,6 +409,12 @@ class _Checker:
         path of ``value`` when it is not ``path``."""
         if type(value) is str:
             return (value,)
+        if type(value) is list and value:
+            for item in value:
+                if type(item) is not str:
+                    break
+            else:
+                return tuple(value)
         kind = _kind(value)
         if kind == "string":
             return (str(value),)
@@ -425,7 +498,7 @@ class _Checker:
             stmt = self.statement(snode, path, i)
             if stmt is None:
                 continue
-            if stmt.sid:
+            if stmt.sid and self.full:
                 if stmt.sid in sids and self.kind is not PolicyKind.RESOURCE:
                     self.add(
                         "UNIQUE_SIDS_REQUIRED",
@@ -450,7 +523,7 @@ class _Checker:
         conditions = self.conditions(m.get("Condition", _ABSENT), path)
         if effect is None or actions is None or conditions is None:
             return None
-        if self.kind is PolicyKind.RCP:
+        if self.kind is PolicyKind.RCP and self.full:
             self.rcp_rules(effect, principal, not_action, actions, resources, conditions, path)
         return Statement(
             index,
@@ -472,7 +545,7 @@ class _Checker:
             self.add("DATA_TYPE_MISMATCH", "Sid must be a string", (*path, "Sid"), (*path, "Sid"))
             return None
         sid = str(node)
-        if self.iam_kind and not _SID.fullmatch(sid):
+        if self.full and self.iam_kind and not _SID.fullmatch(sid):
             self.add(
                 "UNSUPPORTED_SID",
                 f"Sid {sid!r} may contain only letters and digits",
@@ -510,7 +583,7 @@ class _Checker:
         values = self.strings(node, (*path, name), name)
         if values is None:
             return None, False
-        for i, action in enumerate(values):
+        for i, action in enumerate(values if self.full else ()):
             if "${" in action:
                 where = (*path, name) if _kind(node) == "string" else (*path, name, i)
                 self.add(
@@ -558,7 +631,7 @@ class _Checker:
         values = self.strings(node, (*path, name), name)
         if values is None:
             return None, False
-        for i, resource in enumerate(values):
+        for i, resource in enumerate(values if self.full else ()):
             if "${" in resource:
                 where = (*path, name) if _kind(node) == "string" else (*path, name, i)
                 self.variables(resource, where, _entry_at(node, (*path, name), i), allowed=True)
@@ -572,7 +645,7 @@ class _Checker:
                     where,
                     _entry_at(node, (*path, name), i),
                 )
-            elif _colons_outside_variables(resource) < 5:
+            elif (resource.count(":") if "${" not in resource else _colons_outside_variables(resource)) < 5:
                 where = (*path, name) if _kind(node) == "string" else (*path, name, i)
                 self.add(
                     "MISSING_ARN_FIELD",
@@ -686,7 +759,7 @@ class _Checker:
             values = self.strings(value, (*path, key), f"Principal {key}", at)
             if values is None:
                 continue
-            for i, entry in enumerate(values):
+            for i, entry in enumerate(values if self.full else ()):
                 if "${" in entry:
                     self.add(
                         "VARIABLE_UNSUPPORTED_IN_ELEMENT",
@@ -772,7 +845,7 @@ class _Checker:
                         KeyAt(key_at),
                     )
                 lowered.setdefault(lower, key)
-                if not _CONDITION_KEY.fullmatch(key):
+                if self.full and not _CONDITION_KEY.fullmatch(key):
                     self.add(
                         "INVALID_CONDITION_KEY_FORMAT",
                         f"{key!r} is not of the form prefix:name",
@@ -783,7 +856,7 @@ class _Checker:
                 if values is None:
                     return None
                 family = parsed.family
-                if family is not None:
+                if family is not None and self.full:
                     for index, value in enumerate(values):
                         if "${" in value:
                             self.variables(

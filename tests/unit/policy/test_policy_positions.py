@@ -22,8 +22,18 @@ from hypothesis import strategies as st
 from tests.unit.fuzzing import FUZZ, json_values
 from tests.unit.policy import eager_checker
 
-from iamd.policy import PolicyKind, check_policy
-from iamd.policy.jsonpos import decode, parse_json, values_of
+from iamd.policy import PolicyKind, check_policy, parse
+from iamd.policy.jsonpos import (
+    JsonNode,
+    JsonSyntaxError,
+    KeyAt,
+    ValuePath,
+    decode,
+    locate,
+    locate_in_text,
+    parse_json,
+    values_of,
+)
 
 KINDS = list(PolicyKind)
 
@@ -368,3 +378,58 @@ def test_generated_json_values(doc: Any, kind: PolicyKind) -> None:
     assert_same(policy, kind)
     assert_same(json.dumps(policy), kind)
     assert_same(json.dumps(policy, ensure_ascii=False), kind)
+
+
+@pytest.mark.parametrize("limit", [0, 10_000])
+def test_findings_placed_by_scanning_or_by_the_positioned_tree(
+    limit: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up to ``_SCANNED_PLACES`` findings are placed by scanning the text, more through the
+    positioned tree: either way, where the eager checker placed them."""
+    monkeypatch.setattr(parse, "_SCANNED_PLACES", limit)
+    for text in BROKEN:
+        for kind in (PolicyKind.IDENTITY, PolicyKind.RESOURCE, PolicyKind.TRUST):
+            assert_same(text, kind)
+
+
+def _every_place(node: JsonNode, path: ValuePath = ()) -> list[ValuePath | KeyAt]:
+    """Every value path of a tree, and every member name's place."""
+    out: list[ValuePath | KeyAt] = [path]
+    if node.kind == "array":
+        for i, element in enumerate(node.elements):
+            out.extend(_every_place(element, (*path, i)))
+    elif node.kind == "object":
+        seen: dict[str, int] = {}
+        for key, _, value in node.items:
+            n = seen.get(key, 0)
+            seen[key] = n + 1
+            step: ValuePath = (*path, key if n == 0 else (key, n))
+            out.append(KeyAt(step))
+            out.extend(_every_place(value, step))
+    return out
+
+
+@FUZZ
+@given(text=documents())
+def test_scanning_text_finds_every_place_the_tree_has(text: str) -> None:
+    try:
+        _, node = decode(text)
+    except JsonSyntaxError:
+        return
+    if node is not None:  # decode needed the positioned parser; nothing is scanned then
+        return
+    root = parse_json(text)
+    for place in _every_place(root):
+        assert locate_in_text(text, place) == locate(root, place)
+
+
+def test_scanning_the_broken_documents_finds_every_place() -> None:
+    for text in BROKEN:
+        try:
+            _, node = decode(text)
+        except JsonSyntaxError:
+            continue
+        if node is None:
+            root = parse_json(text)
+            for place in _every_place(root):
+                assert locate_in_text(text, place) == locate(root, place)
