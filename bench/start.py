@@ -1,17 +1,21 @@
-"""Benchmark: how long ``iamd serve`` takes to answer its health check, on a new data directory
-(first start: schema, the AWS managed policies, the bootstrap administrator) and on the same data
-directory again (a later start), against moto's server in the same run.
+"""Benchmark: how long ``iamd serve`` takes to answer, on a new data directory (first start:
+schema, the AWS managed policies, the bootstrap administrator) and on the same data directory
+again (a later start), against moto's server in the same run.
 
-Run by hand:  .venv/bin/python bench/start.py [--runs 3] [--database-url postgresql+psycopg://…]
+Run by hand:  .venv/bin/python bench/start.py [--runs 3] [--before SRC] [--postgres ADMIN_URL]
 
-Each figure is the median of ``--runs`` starts, from the process's launch to the first 200 of
-``/iamd/health`` (moto: ``/moto-api/``), polled every 10 ms. ``IAMD_BENCH_SRC`` runs another
-checkout's ``src`` (e.g. an unpacked ``git archive`` of main) for a before/after comparison.
+For each start, from the process's launch: the first 200 of ``/iamd/health`` (moto:
+``/moto-api/``), polled every 10 ms, then the first answer to a signed GetUser by the bootstrap
+administrator (what a client waits for), and the CPU time the server process had used at each
+(from ``/proc``; steadier than the wall clock on a busy machine). Medians of ``--runs``.
+``--before SRC`` also starts another checkout's ``src`` (e.g. an unpacked ``git archive`` of
+main), alternating with this one; ``IAMD_BENCH_SRC`` runs only that one.
 """
 
 from __future__ import annotations
 
 import argparse
+import configparser
 import os
 import shutil
 import statistics
@@ -22,8 +26,24 @@ import time
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
-from loopback import free_port
+from loopback import free_port, signed
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class Start(NamedTuple):
+    health: float
+    health_cpu: float
+    api: float
+    api_cpu: float
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
 def until_ready(url: str, process: subprocess.Popen[bytes], started: float) -> float:
@@ -37,18 +57,38 @@ def until_ready(url: str, process: subprocess.Popen[bytes], started: float) -> f
             time.sleep(0.01)
 
 
-def start_iamd(data: Path, database_url: str | None) -> float:
+def get_user(endpoint: str, data: Path) -> None:
+    profile = configparser.RawConfigParser()
+    profile.read(data / "credentials")
+    headers, body = signed(
+        endpoint,
+        "iam",
+        "Action=GetUser&Version=2010-05-08",
+        profile["iamd"]["aws_access_key_id"],
+        profile["iamd"]["aws_secret_access_key"],
+    )
+    request = urllib.request.Request(endpoint + "/", data=body, headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.status == 200
+
+
+def start_iamd(data: Path, database_url: str | None, src: str | None) -> Start:
     port = free_port()
     env = dict(os.environ)
-    if os.environ.get("IAMD_BENCH_SRC"):
-        env["PYTHONPATH"] = os.environ["IAMD_BENCH_SRC"]
+    src = src or os.environ.get("IAMD_BENCH_SRC")
+    if src:
+        env["PYTHONPATH"] = src
     command = [sys.executable, "-m", "iamd.cli.main", "serve", "--data-dir", str(data), "--port", str(port)]
     if database_url:
         command += ["--database-url", database_url]
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        return until_ready(f"http://127.0.0.1:{port}/iamd/health", process, started)
+        health = until_ready(f"http://127.0.0.1:{port}/iamd/health", process, started)
+        health_cpu = cpu_seconds(process.pid)
+        get_user(f"http://127.0.0.1:{port}", data)
+        api = time.perf_counter() - started
+        return Start(health, health_cpu, api, cpu_seconds(process.pid))
     finally:
         process.terminate()
         process.wait()
@@ -92,36 +132,44 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--before", metavar="SRC", help="also start this checkout's src, alternating")
     parser.add_argument(
         "--postgres",
         metavar="ADMIN_URL",
         help="also start on a new PostgreSQL database per run (e.g. postgresql://postgres@127.0.0.1/postgres)",
     )
     args = parser.parse_args()
-    first: list[float] = []
-    later: list[float] = []
-    first_pg: list[float] = []
+    sides: list[tuple[str, str | None]] = [("iamd", None)]
+    if args.before:
+        sides = [("before", args.before), ("after", None)]
+    figures: dict[str, list[Start]] = {}
     moto: list[float] = []
-    for _ in range(args.runs):
-        data = Path(tempfile.mkdtemp(prefix="iamd-bench-start-"))
-        try:
-            first.append(start_iamd(data / "d", None))
-            later.append(start_iamd(data / "d", None))
-            if args.postgres:
-                url, name = fresh_database(args.postgres)
-                try:
-                    first_pg.append(start_iamd(data / "pg", url))
-                finally:
-                    drop_database(args.postgres, name)
-        finally:
-            shutil.rmtree(data, ignore_errors=True)
+    for run in range(args.runs):
+        for label, src in sides if run % 2 == 0 else sides[::-1]:
+            data = Path(tempfile.mkdtemp(prefix="iamd-bench-start-"))
+            try:
+                figures.setdefault(f"{label} first start (SQLite)", []).append(
+                    start_iamd(data / "d", None, src)
+                )
+                figures.setdefault(f"{label} later start (SQLite)", []).append(
+                    start_iamd(data / "d", None, src)
+                )
+                if args.postgres:
+                    url, name = fresh_database(args.postgres)
+                    try:
+                        figures.setdefault(f"{label} first start (PostgreSQL)", []).append(
+                            start_iamd(data / "pg", url, src)
+                        )
+                    finally:
+                        drop_database(args.postgres, name)
+            finally:
+                shutil.rmtree(data, ignore_errors=True)
         moto.append(start_moto())
-    print(f"median of {args.runs} starts, launch to first health answer")
-    print(f"  iamd first start (SQLite)      {statistics.median(first):6.2f} s")
-    print(f"  iamd later start (SQLite)      {statistics.median(later):6.2f} s")
-    if first_pg:
-        print(f"  iamd first start (PostgreSQL)  {statistics.median(first_pg):6.2f} s")
-    print(f"  moto_server start              {statistics.median(moto):6.2f} s")
+    print(f"median of {args.runs} starts, from launch:   health (CPU)   |   first GetUser answered (CPU)")
+    for name, starts in figures.items():
+        health, health_cpu, api, api_cpu = (statistics.median(column) for column in zip(*starts, strict=True))
+        print(f"  {name:<34} {health:5.2f} s ({health_cpu:4.2f} s)  |  {api:5.2f} s ({api_cpu:4.2f} s)")
+    print(f"  {'moto_server start':<34} {statistics.median(moto):5.2f} s")
 
 
 if __name__ == "__main__":

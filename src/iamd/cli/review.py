@@ -10,18 +10,16 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
-from iamd.cli.sarif import sarif_review
 from iamd.practices import CHECKS, PRACTICES, SEVERITIES, Report, review
-from iamd.practices.html import render_html
 from iamd.practices.model import at_or_above
 from iamd.practices.render import merge_reports, to_json, to_ocsf
 from iamd.practices.snapshot import Snapshot, TrailState
+
+if TYPE_CHECKING:  # rich and the SARIF writer are imported when `iamd review` runs, not by every `iamd`
+    from rich.console import Console
+    from rich.table import Table
 
 __all__ = ["add_parser", "cmd_review"]
 
@@ -92,6 +90,7 @@ def _snapshots(args: argparse.Namespace, console: Console) -> list[Snapshot]:
         snapshot = load_export(args.export, as_of)
         return [snapshot]
     import boto3
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from iamd.practices.live import load_live, load_organization
 
@@ -131,6 +130,8 @@ def _as_of(text: str | None) -> datetime | None:
 
 
 def _summary(report: Report) -> Table:
+    from rich.table import Table
+
     table = Table(title=f"iamd review of {report.account_id} ({len(report.findings)} findings)")
     for column in ("check", "practice", "severity", "status", "findings"):
         table.add_column(column, justify="right" if column == "findings" else "left")
@@ -146,6 +147,8 @@ def _summary(report: Report) -> Table:
 
 
 def _text(report: Report, stream: IO[str], terminal: bool) -> None:
+    from rich.console import Console
+
     console = Console(file=stream, force_terminal=terminal, width=None if terminal else 140, highlight=False)
     console.print(_summary(report))
     scores = ", ".join(f"{p} {s}%" for p in PRACTICES if (s := report.score(p)) is not None)
@@ -165,6 +168,11 @@ def _text(report: Report, stream: IO[str], terminal: bool) -> None:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from iamd.cli.sarif import sarif_review
+    from iamd.practices.html import render_html
+
     err = Console(stderr=True)
     if args.export is not None and (args.profile or args.endpoint_url or args.organization):
         print(

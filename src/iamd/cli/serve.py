@@ -85,6 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
     import re
     import socket
+    import threading
 
     import uvicorn
 
@@ -93,7 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from iamd.private_files import make_private_dir, tighten
     from iamd.secrets.ids import RandomIds
     from iamd.secrets.kek import load_kek
-    from iamd.server.app import create_app, settle
+    from iamd.server.app import create_app, warm
     from iamd.server.authorizer import Authorizer
     from iamd.server.bootstrap import (
         ADMIN_USER,
@@ -198,8 +199,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         extra_routes = TestMode(pipeline, clock).routes()
         print(f"iamd: test mode: POST {endpoint}/iamd/reset (or /moto-api/reset) resets", flush=True)
+    app = create_app(pipeline, extra_routes=extra_routes)
     config = uvicorn.Config(
-        create_app(pipeline, extra_routes=extra_routes),
+        app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -208,6 +210,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     trail_writer = writer
 
     class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # Listening: now build what was left for first use (the console, the portal, SCIM,
+            # SAML) and settle the process (iamd.server.app.warm), beside the first requests.
+            if self.started:
+                threading.Thread(target=warm, args=(app, pipeline), name="iamd-warm", daemon=True).start()
+
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             await super().shutdown(sockets)
             # Before uvicorn hands the stop signal back to the process: store, seal and sign what
@@ -215,7 +224,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if trail_writer is not None:
                 await asyncio.to_thread(trail_writer.close)
 
-    settle(pipeline)
     try:
         Server(config).run()
     finally:

@@ -19,8 +19,6 @@ from typing import Final
 from urllib.parse import quote, urlencode
 
 import pyotp
-import qrcode
-from qrcode.image.pure import PyPNGImage
 
 from iamd.secrets.compare import constant_time_equals
 
@@ -116,7 +114,11 @@ def provisioning_uri(seed: bytes, *, account_label: str, issuer: str) -> str:
 
 
 def qr_png(text: str) -> bytes:
-    """A PNG image of a QR code holding ``text`` (pure Python: qrcode with pypng)."""
+    """A PNG image of a QR code holding ``text`` (pure Python: qrcode with pypng, imported on first
+    use)."""
+    import qrcode
+    from qrcode.image.pure import PyPNGImage
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=6, border=4)
     code.add_data(text)
     code.make(fit=True)

@@ -1,6 +1,10 @@
 """The ASGI application: ``/iamd/health``, the console, the OpenID Connect discovery documents of
 accounts' outbound federation issuers (``/oidc/{account_id}/.well-known/...``, public), and, for
-everything else, the AWS request pipeline."""
+everything else, the AWS request pipeline.
+
+The console, the access portal, SCIM and the SAML service provider are built on first use
+(``LazyRoutes``): the server listens without importing them, and ``iamd serve`` builds them in
+the background once it listens (``warm``)."""
 
 from __future__ import annotations
 
@@ -20,10 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from iamd.console import PREFIX, console_mount
-from iamd.portal.app import portal_routes
-from iamd.portal.saml_app import saml_mount
-from iamd.scim.app import scim_mount
+from iamd.server.lazy_routes import LazyRoutes
 from iamd.server.limits import (
     ANONYMOUS_BODY_LIMIT,
     declared_length,
@@ -37,7 +38,7 @@ from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.unit import UnitOfWork
 from iamd.wire import DEFAULT_SERVICES, HttpRequest, RequestEntityTooLarge
 
-__all__ = ["create_app", "settle"]
+__all__ = ["CONSOLE_PREFIX", "PORTAL_PATHS", "SAML_PREFIX", "SCIM_PREFIX", "create_app", "settle", "warm"]
 
 log = logging.getLogger("iamd.server")
 
@@ -62,6 +63,57 @@ operation computes on a worker thread, each time costs up to this long. With 1 m
 answered in about 20 ms beside a simulation on a busy two-core machine, against 50-100 ms."""
 
 
+CONSOLE_PREFIX = "/console"
+"""``iamd.console.PREFIX``, here so that matching a request does not import the console (a unit
+test keeps the copies equal; likewise below)."""
+PORTAL_PATHS = ("/authorize", "/start")
+"""The access portal's paths: ``/authorize`` and ``iamd.portal.app.PREFIX``."""
+SCIM_PREFIX = "/scim/v2"
+SAML_PREFIX = "/platform/saml"
+
+
+def _console(pipeline: Pipeline) -> list[BaseRoute]:
+    from iamd.console import console_mount
+
+    return [console_mount(pipeline, CONSOLE_PREFIX)]
+
+
+def _portal(pipeline: Pipeline) -> list[BaseRoute]:
+    from iamd.portal.app import portal_routes
+
+    return portal_routes(pipeline)
+
+
+def _scim(pipeline: Pipeline) -> list[BaseRoute]:
+    from iamd.scim.app import scim_mount
+
+    return [scim_mount(pipeline)]
+
+
+def _saml(pipeline: Pipeline) -> list[BaseRoute]:
+    from iamd.portal.saml_app import saml_mount
+
+    return [saml_mount(pipeline)]
+
+
+def warm(app: Starlette, pipeline: Pipeline) -> None:
+    """What ``iamd serve`` does once it listens, on a thread of its own: ``settle``, building the
+    routes left for first use before the heap is frozen. The first requests may arrive meanwhile:
+    the switch interval is shortened first, and the service models they need come first."""
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    load_models(pipeline)
+    for route in app.routes:
+        if isinstance(route, LazyRoutes):
+            route.routes  # noqa: B018  (builds them)
+    settle(pipeline)
+
+
+def load_models(pipeline: Pipeline) -> None:
+    """The service models the first requests would load."""
+    for service in DEFAULT_SERVICES:
+        pipeline.catalog.service(service)
+
+
 def settle(pipeline: Pipeline) -> None:
     """Before serving, keep the event loop responsive beside heavy operations: load the service
     models the first requests would load, then move everything loaded so far (models, catalogs,
@@ -69,8 +121,7 @@ def settle(pipeline: Pipeline) -> None:
     (``SWITCH_INTERVAL``). A full collection stops every thread, the event loop included; over the
     130,000 objects a started server holds it took 80-400 ms on a busy machine, during which not
     even a health check was answered. Frozen objects are never traversed again."""
-    for service in DEFAULT_SERVICES:
-        pipeline.catalog.service(service)
+    load_models(pipeline)
     gc.collect()
     gc.freeze()
     sys.setswitchinterval(SWITCH_INTERVAL)
@@ -201,7 +252,7 @@ def create_app(
 
     async def console_entry(request: Request) -> Response:
         # ``/console`` (the README's link): the console's entry, which sends a visitor to sign in.
-        return RedirectResponse(PREFIX + "/", status_code=302)
+        return RedirectResponse(CONSOLE_PREFIX + "/", status_code=302)
 
     return Starlette(
         routes=[
@@ -213,11 +264,11 @@ def create_app(
                 methods=["GET"],
             ),
             Route(oidc_issuer.issuer_path("{account_id}") + "/.well-known/jwks.json", jwks, methods=["GET"]),
-            Route(PREFIX, console_entry, methods=["GET", "HEAD"]),
-            console_mount(pipeline),
-            *portal_routes(pipeline),
-            scim_mount(pipeline),
-            saml_mount(pipeline),
+            Route(CONSOLE_PREFIX, console_entry, methods=["GET", "HEAD"]),
+            LazyRoutes([CONSOLE_PREFIX], functools.partial(_console, pipeline)),
+            LazyRoutes(PORTAL_PATHS, functools.partial(_portal, pipeline)),
+            LazyRoutes([SCIM_PREFIX], functools.partial(_scim, pipeline)),
+            LazyRoutes([SAML_PREFIX], functools.partial(_saml, pipeline)),
             *extra_routes,
             Route("/{path:path}", aws, methods=_METHODS),
         ]

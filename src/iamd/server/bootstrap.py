@@ -57,6 +57,16 @@ def managed_policy_data() -> dict[str, dict[str, object]]:
     return policies
 
 
+def managed_policy_defaults() -> dict[str, str]:
+    """Each snapshot policy's default version id (``aws_managed_policy_defaults.json``, written
+    with the snapshot by scripts/update-managed-policies): a later start compares these with the
+    database and reads the snapshot (a few MB of JSON) only when something is new."""
+    raw = resources.files("iamd").joinpath("data", "aws_managed_policy_defaults.json").read_bytes()
+    loaded = json.loads(raw)
+    assert isinstance(loaded, dict)
+    return {str(name): str(version) for name, version in loaded.items()}
+
+
 def document_text(entry: Mapping[str, object]) -> str:
     """A snapshot policy's document as iamd stores and returns it (indented as AWS's are): the
     snapshot's prepared ``text`` (scripts/update-managed-policies writes it; Python's JSON encoder
@@ -72,20 +82,22 @@ def _number(version_id: object) -> int:
 def seed_managed_policies(uow: UnitOfWork, ids: IdSource, now: datetime) -> int:
     """Add the AWS managed policies that the database does not have yet, and newer default
     versions of those it has; returns how many. One query when the database is up to date (every
-    start but the first and those after an upgrade of iamd), one bulk insert otherwise."""
+    start but the first and those after an upgrade of iamd: the snapshot is not even read), one
+    bulk insert otherwise."""
 
     def when(text: object) -> datetime:
         moment = datetime.fromisoformat(str(text))
         return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     stored = uow.policies.aws_managed_defaults()
-    wanted = [
-        (name, entry)
-        for name, entry in managed_policy_data().items()
-        if name not in stored or _number(entry["defaultVersionId"]) > _number(stored[name])
-    ]
-    if not wanted:
+    new = {
+        name
+        for name, version in managed_policy_defaults().items()
+        if name not in stored or _number(version) > _number(stored[name])
+    }
+    if not new:
         return 0
+    wanted = [(name, entry) for name, entry in managed_policy_data().items() if name in new]
     return uow.policies.load_aws_managed(
         [
             AwsManagedPolicy(

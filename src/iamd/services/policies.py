@@ -13,9 +13,10 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from iamd.authz import NamedPolicy, PolicySet, PrincipalPolicies, compile_policies
+from iamd.authz import CompiledStatement, NamedPolicy, PolicySet, PrincipalPolicies, compile_policies
 from iamd.policy import PolicyError, PolicyKind, parse_policy
 from iamd.policy.variables import ContextValue
+from iamd.services.compiled_documents import DocumentCache
 from iamd.services.framework import Caller, RequestInfo
 from iamd.services.organizations import controls
 from iamd.store.records import PolicyDocument
@@ -34,15 +35,24 @@ __all__ = [
 _EMPTY = PolicySet(())
 
 
+_DOCUMENTS = DocumentCache()
+
+
 def compile_documents(documents: Sequence[PolicyDocument]) -> PolicySet:
-    named: list[NamedPolicy] = []
+    """The documents' statements in one set; each document compiled once per text (a change to
+    one of a principal's policies recompiles that one: ``compiled_documents``)."""
+    statements: list[CompiledStatement] = []
+    names: list[str] = []
+    has_not_principal = False
     for doc in documents:
         label = doc.name if doc.via_group is None else f"{doc.via_group}/{doc.name}"
-        try:
-            named.append(NamedPolicy(label, parse_policy(doc.document, PolicyKind.MANAGED, strict=False)))
-        except PolicyError:
+        compiled = _DOCUMENTS.compiled(label, doc.document)
+        if compiled is None:
             continue  # validated when stored; one that no longer parses grants nothing
-    return compile_policies(named)
+        names.append(label)
+        statements.extend(compiled[0])
+        has_not_principal = has_not_principal or compiled[1]
+    return PolicySet(statements, names, has_not_principal)
 
 
 def session_layer(texts: Sequence[str]) -> PolicySet | None:
@@ -70,6 +80,7 @@ class PolicyCache:
         """Forget everything (``iamd serve --test-mode``'s reset)."""
         with self._lock:
             self._cache.clear()
+        _DOCUMENTS.clear()
 
     def principal_policies(
         self, uow: UnitOfWork, caller: Caller, generations: Mapping[str, int] | None = None

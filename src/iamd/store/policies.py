@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, delete, exists, func, insert, select, union_all, update
+from sqlalchemy import ColumnElement, Row, delete, exists, func, insert, select, union_all, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.aws_versions import earlier_versions
 from iamd.store.base import Repository, batches, found
 from iamd.store.errors import AlreadyExists, Conflict, NotFound
-from iamd.store.paging import paginate, starts_with
+from iamd.store.paging import paginate, paginate_rows, starts_with
 from iamd.store.records import (
     AwsManagedPolicy,
     EntityRef,
@@ -42,6 +42,20 @@ Usage = Literal["PermissionsPolicy", "PermissionsBoundary"]
 
 _Principal = type[User] | type[Group] | type[Role]
 _ORDER = (ManagedPolicy.name_lower, ManagedPolicy.account_id)
+_LISTED = (
+    ManagedPolicy.id,
+    ManagedPolicy.account_id,
+    ManagedPolicy.name,
+    ManagedPolicy.name_lower,
+    ManagedPolicy.path,
+    ManagedPolicy.description,
+    ManagedPolicy.default_version_id,
+    ManagedPolicy.is_attachable,
+    ManagedPolicy.created_at,
+    ManagedPolicy.updated_at,
+)
+"""What a listing reads of each policy (plain rows: ListPolicies and GetAccountAuthorizationDetails
+read up to 1,000 a page; ORM objects cost more than the query)."""
 
 
 def principal_column(kind: PrincipalKind) -> InstrumentedAttribute[str | None]:
@@ -63,7 +77,9 @@ def _version(row: PolicyVersion, default_version_id: str) -> PolicyVersionRecord
     )
 
 
-def _record(row: ManagedPolicy, attachment_count: int = 0, boundary_count: int = 0) -> ManagedPolicyRecord:
+def _record(
+    row: ManagedPolicy | Row[Any], attachment_count: int = 0, boundary_count: int = 0
+) -> ManagedPolicyRecord:
     return ManagedPolicyRecord(
         row.id,
         row.account_id,
@@ -143,7 +159,7 @@ class Policies(Repository):
     ) -> Page[ManagedPolicyRecord]:
         """ListPolicies as seen from `account_id`: its own policies and/or AWS managed ones."""
         owners = {"All": [account_id, AWS_ACCOUNT], "AWS": [AWS_ACCOUNT], "Local": [account_id]}[scope]
-        stmt = select(ManagedPolicy).where(ManagedPolicy.account_id.in_(owners))
+        stmt = select(*_LISTED).where(ManagedPolicy.account_id.in_(owners))
         if path_prefix != "/":
             stmt = stmt.where(starts_with(ManagedPolicy.path, path_prefix))
         if only_attached:
@@ -160,7 +176,7 @@ class Policies(Repository):
                 stmt = stmt.where(bounding)
             else:
                 stmt = stmt.where(attached | bounding)
-        rows, next_marker = paginate(self._session, stmt, _ORDER, marker, max_items)
+        rows, next_marker = paginate_rows(self._session, stmt, _ORDER, marker, max_items)
         return Page(tuple(self._records(rows, account_id)), next_marker)
 
     @staticmethod
@@ -175,7 +191,9 @@ class Policies(Repository):
             )
         )
 
-    def _records(self, rows: Sequence[ManagedPolicy], account_id: str) -> Sequence[ManagedPolicyRecord]:
+    def _records(
+        self, rows: Sequence[ManagedPolicy] | Sequence[Row[Any]], account_id: str
+    ) -> Sequence[ManagedPolicyRecord]:
         if not rows:
             return []
         ids = [row.id for row in rows]
@@ -394,11 +412,21 @@ class Policies(Repository):
         queries; an AWS managed one with its archived versions, as there); every id is a key."""
         defaults = {p.id: p.default_version_id for p in policies}
         found: dict[str, list[PolicyVersionRecord]] = {p.id: [] for p in policies}
-        ids = list(defaults)
-        for chunk in batches(ids):
-            rows = self._session.scalars(select(PolicyVersion).where(PolicyVersion.policy_id.in_(chunk)))
-            for row in rows:
-                found[row.policy_id].append(_version(row, defaults[row.policy_id]))
+        columns = (
+            PolicyVersion.policy_id,
+            PolicyVersion.version_id,
+            PolicyVersion.document,
+            PolicyVersion.created_at,
+        )
+        customer = [p.id for p in policies if p.account_id != AWS_ACCOUNT]
+        for chunk in batches(customer):
+            # Plain rows, not ORM objects: a page of GetAccountAuthorizationDetails reads 1,000.
+            rows = self._session.execute(select(*columns).where(PolicyVersion.policy_id.in_(chunk)))
+            for policy_id, version_id, document, created_at in rows:
+                is_default = version_id == defaults[policy_id]
+                found[policy_id].append(
+                    PolicyVersionRecord(policy_id, version_id, document, is_default, created_at)
+                )
         out: dict[str, tuple[PolicyVersionRecord, ...]] = {}
         for policy in policies:
             versions = found[policy.id]

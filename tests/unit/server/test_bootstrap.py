@@ -7,8 +7,16 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from iamd.secrets.ids import SeededIds
-from iamd.server.bootstrap import document_text, managed_policy_data, seed_managed_policies
+from iamd.server import bootstrap as bootstrap_module
+from iamd.server.bootstrap import (
+    document_text,
+    managed_policy_data,
+    managed_policy_defaults,
+    seed_managed_policies,
+)
 from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.store import open_store
 
@@ -19,6 +27,12 @@ def test_the_snapshot_holds_each_document_as_the_text_iamd_stores() -> None:
     # scripts/update-managed-policies writes both; a snapshot edited by hand must keep them equal.
     for name, entry in managed_policy_data().items():
         assert entry["text"] == json.dumps(entry["document"], indent=4), name
+
+
+def test_the_default_versions_file_is_the_snapshot_s() -> None:
+    # scripts/update-managed-policies writes both; later starts compare the database with it.
+    snapshot = managed_policy_data()
+    assert managed_policy_defaults() == {name: entry["defaultVersionId"] for name, entry in snapshot.items()}
 
 
 def test_seeding_loads_every_policy_once_and_then_only_what_is_missing(tmp_path: Path) -> None:
@@ -39,4 +53,20 @@ def test_seeding_loads_every_policy_once_and_then_only_what_is_missing(tmp_path:
     with store.transaction() as uow:
         assert seed_managed_policies(uow, ids, NOW) == 1
         assert uow.accounts.generations([AWS_ACCOUNT])[AWS_ACCOUNT] > generation
+    store.close()
+
+
+def test_a_start_with_every_policy_up_to_date_does_not_read_the_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'iamd.db'}")
+    with store.transaction() as uow:
+        seed_managed_policies(uow, SeededIds(7), NOW)
+
+    def unread() -> dict[str, dict[str, object]]:
+        raise AssertionError("the snapshot was read")
+
+    monkeypatch.setattr(bootstrap_module, "managed_policy_data", unread)
+    with store.transaction() as uow:
+        assert seed_managed_policies(uow, SeededIds(8), NOW) == 0
     store.close()

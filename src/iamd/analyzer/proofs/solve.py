@@ -3,6 +3,9 @@
 Each query gets its own z3 context (z3's default context is not safe to share between threads,
 and checks run on worker threads) and a time limit; an ``unknown`` answer (time out, or a string
 constraint z3 gives up on) is never read as a proof.
+
+z3 is imported by the first query, not with this module: the server imports the checks with
+Access Analyzer's operations, and most servers never run one.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-
-import z3
+from typing import TYPE_CHECKING
 
 from iamd.analyzer.proofs.encode import Encoder
 from iamd.policy.variables import ContextValue
+
+if TYPE_CHECKING:
+    import z3
 
 __all__ = ["Model", "Undecided", "solve"]
 
@@ -29,6 +34,8 @@ _ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]+)\}")
 
 
 def _text(value: z3.ExprRef) -> str:
+    import z3
+
     raw = value.as_string() if isinstance(value, z3.SeqRef) else str(value)
     return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), raw)
 
@@ -38,10 +45,14 @@ class Model:
     values: Mapping[str, z3.ExprRef]
 
     def flag(self, name: str) -> bool:
+        import z3
+
         value = self.values.get(name)
         return value is not None and z3.is_true(value)
 
     def integer(self, name: str, default: int = 0) -> int:
+        import z3
+
         value = self.values.get(name)
         return value.as_long() if isinstance(value, z3.IntNumRef) else default
 
@@ -54,6 +65,8 @@ def solve(encoder: Encoder, goal: str, timeout_ms: int, spent: list[float] | Non
     """A model of ``goal`` (an SMT-LIB Boolean over the encoder's names), or None when none
     exists. Raises ``Undecided`` when z3 cannot tell within ``timeout_ms``. The seconds z3 spent
     are appended to ``spent`` (z3's own statistics: no clock is read here)."""
+    import z3
+
     ctx = z3.Context()
     solver = z3.Solver(ctx=ctx)
     solver.set("timeout", max(1, int(timeout_ms)))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 from iamd.policy import PolicyKind
 from iamd.policy.acceptance import first_refusal
@@ -52,9 +51,26 @@ def parse_policy_arn(arn: str) -> tuple[str, str]:
     return parts[4], name
 
 
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~!*'()"
+_SAFE = frozenset(_UNRESERVED)
+_ESCAPE = {chr(byte): f"%{byte:02X}" for byte in range(256) if chr(byte) not in _SAFE}
+
+
 def encode_document(document: str) -> str:
-    """IAM returns policy documents URL-encoded (RFC 3986); boto3 and the CLI decode them."""
-    return quote(document, safe="-_.!~*'()")
+    """IAM returns policy documents URL-encoded (RFC 3986); boto3 and the CLI decode them.
+
+    The same text as ``urllib.parse.quote(document, safe="-_.!~*'()")`` (a unit test keeps them
+    equal), made by one ``str.replace`` per distinct character to escape in the UTF-8 bytes (read
+    as Latin-1), "%" first, instead of quote's loop over every byte in Python: about twice as
+    fast, and quoting was a quarter of GetAccountAuthorizationDetails' time."""
+    text = document.encode("utf-8").decode("latin-1")
+    unsafe = set(text).difference(_SAFE)
+    if "%" in unsafe:
+        text = text.replace("%", "%25")
+        unsafe.discard("%")
+    for char in unsafe:
+        text = text.replace(char, _ESCAPE[char])
+    return text
 
 
 def check_document(document: str, kind: PolicyKind) -> None:

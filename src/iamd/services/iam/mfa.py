@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from iamd.secrets import totp, webauthn
+from iamd.secrets import totp
 from iamd.services.framework import OperationContext, operation
 from iamd.services.iam.common import (
     list_params,
@@ -386,6 +386,8 @@ class DeviceView:
 def _view(device: MfaDeviceRecord) -> DeviceView:
     eligible = backed_up = False
     if device.kind == "webauthn" and device.public_key is not None:
+        from iamd.secrets import webauthn  # (on first use: the passkey library is large)
+
         try:
             record = webauthn.CredentialRecord.decode(device.public_key)
             eligible, backed_up = record.backup_eligible, record.backed_up
@@ -421,6 +423,8 @@ def user_handle(account_id: str, owner: Owner) -> bytes:
 def security_key_registration_options(ctx: OperationContext, *, rp_id: str) -> tuple[str, bytes]:
     """Start registering a security key or passkey for the caller (iam:EnableMFADevice with
     iam:RegisterSecurityKey = Create): (options JSON, challenge)."""
+    from iamd.secrets import webauthn  # (on first use: the passkey library is large)
+
     owner = credential_owner(ctx, "iam:EnableMFADevice", {}, {"iam:RegisterSecurityKey": "Create"})
     check_device_quota(ctx, owner)
     account = ctx.uow.accounts.get(ctx.account_id)
@@ -449,6 +453,8 @@ def register_security_key(
     """Finish a registration (iam:EnableMFADevice with iam:RegisterSecurityKey = Activate): the
     device is created enabled for the caller. InvalidAuthenticationCode if the browser's answer
     does not verify."""
+    from iamd.secrets import webauthn  # (on first use: the passkey library is large)
+
     owner = credential_owner(ctx, "iam:EnableMFADevice", {}, {"iam:RegisterSecurityKey": "Activate"})
     check_device_quota(ctx, owner)
     try:
@@ -483,6 +489,8 @@ def security_key_authentication_options(
     keys = [d.credential_id for d in _security_keys(uow, account_id, owner) if d.credential_id]
     if not keys:
         return None
+    from iamd.secrets import webauthn  # (on first use: the passkey library is large)
+
     return webauthn.authentication_options(rp_id=rp_id, allow=keys)
 
 
@@ -497,6 +505,8 @@ def verify_security_key(
 ) -> bool:
     """True when ``credential`` is a valid assertion, for ``challenge``, by one of the owner's
     security keys; its signature counter is then stored."""
+    from iamd.secrets import webauthn  # (on first use: the passkey library is large)
+
     try:
         wanted = webauthn.credential_id_of(credential)
     except webauthn.WebAuthnError:
