@@ -11,6 +11,7 @@ from sqlalchemy import Row, bindparam, delete, exists, or_, select, update
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
 from iamd.store.paging import paginate_rows, starts_with
+from iamd.store.prepared import Prepared
 from iamd.store.records import Page, UserRecord
 from iamd.store.schema import (
     AccessKey,
@@ -43,8 +44,8 @@ _COLUMNS = (
 )
 """A user's record's columns (and its sort key), read as plain rows: no ORM objects to build."""
 
-_FIND = select(*_COLUMNS).where(
-    User.account_id == bindparam("account_id"), User.name_lower == bindparam("name")
+_FIND = Prepared(
+    select(*_COLUMNS).where(User.account_id == bindparam("account_id"), User.name_lower == bindparam("name"))
 )
 
 
@@ -69,24 +70,19 @@ class Users(Repository):
 
     def find(self, account_id: str, name: str) -> UserRecord | None:
         """The user named `name` (case-insensitively). On the request path of most user
-        operations: a prebuilt Core statement, no ORM loading."""
-        self._session.flush()
-        row = (
-            self._session.connection()
-            .execute(_FIND, {"account_id": account_id, "name": name.lower()})
-            .first()
-        )
-        if row is None:
+        operations: a prepared read, no ORM loading."""
+        rows = _FIND.rows(self._session, {"account_id": account_id, "name": name.lower()})
+        if not rows:
             return None
-        boundary = row.permissions_boundary_id
+        user_id, account, user_name, path, created_at, password_last_used, boundary, _ = rows[0]
         refs = self._uow.policies.refs([boundary]) if boundary else {}
         return UserRecord(
-            row.id,
-            row.account_id,
-            row.name,
-            row.path,
-            row.created_at,
-            row.password_last_used,
+            user_id,
+            account,
+            user_name,
+            path,
+            created_at,
+            password_last_used,
             refs[boundary] if boundary else None,
         )
 
