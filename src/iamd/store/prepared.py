@@ -25,7 +25,7 @@ _Processor = Callable[[Any], Any] | None
 
 
 class _Compiled:
-    __slots__ = ("names", "positional", "processors", "sql")
+    __slots__ = ("defaults", "names", "positional", "processors", "sql")
 
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -33,6 +33,10 @@ class _Compiled:
             if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
                 raise TypeError(f"prepared reads take parameters passed as they are ({name} is converted)")
         self.sql = compiled.string
+        # The statement's own values (a literal it binds), by the names the SQL gives them.
+        self.defaults = {
+            name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
+        }
         self.positional = bool(compiled.positional)
         self.names = tuple(compiled.positiontup or ())
         processors = [
@@ -45,8 +49,8 @@ class _Compiled:
 
 
 class Prepared:
-    """A ``SELECT`` whose parameters are all bound by name (``bindparam``) and passed unconverted
-    (text, numbers), run as :meth:`rows`."""
+    """A ``SELECT`` whose parameters are bound by name (``bindparam``, or values of its own) and
+    passed unconverted (text, numbers), run as :meth:`rows`."""
 
     def __init__(self, statement: Select[Any]) -> None:
         self.statement = statement
@@ -61,6 +65,8 @@ class Prepared:
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
+        if compiled.defaults:
+            params = {**compiled.defaults, **params}
         arguments: Any = tuple(params[name] for name in compiled.names) if compiled.positional else params
         driver = connection.connection.driver_connection
         assert driver is not None

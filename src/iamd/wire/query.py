@@ -348,6 +348,13 @@ def _make_element_encoder(shape: Shape, tag: str) -> _Element:
                 out.append(end)
 
         return map_
+    if kind == "timestamp":
+        fmt = shape.serialization.get("timestampFormat", "iso8601")
+
+        def timestamp(value: Any, out: list[str]) -> None:
+            out.append(f"{start}{_text(str(format_timestamp(value, fmt)))}{end}")
+
+        return timestamp
     if kind == "string":
 
         def string(value: Any, out: list[str]) -> None:
