@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import CompoundSelect, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -27,7 +27,7 @@ _Processor = Callable[[Any], Any] | None
 class _Compiled:
     __slots__ = ("defaults", "names", "positional", "processors", "sql")
 
-    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+    def __init__(self, statement: Select[Any] | CompoundSelect[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         for name, bind in compiled.binds.items():
             if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
@@ -49,10 +49,10 @@ class _Compiled:
 
 
 class Prepared:
-    """A ``SELECT`` whose parameters are bound by name (``bindparam``, or values of its own) and
-    passed unconverted (text, numbers), run as :meth:`rows`."""
+    """A ``SELECT`` (or a ``UNION`` of them) whose parameters are bound by name (``bindparam``,
+    or values of its own) and passed unconverted (text, numbers), run as :meth:`rows`."""
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | CompoundSelect[Any]) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}  # per dialect name (SQLite, PostgreSQL): two at most
 
