@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 __all__ = ["Prepared"]
 
 _Processor = Callable[[Any], Any] | None
+_Statement = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
 
 
 class _Compiled:
     __slots__ = ("defaults", "names", "positional", "processors", "sql")
 
-    def __init__(self, statement: Select[Any] | CompoundSelect[Any], dialect: Dialect) -> None:
+    def __init__(self, statement: _Statement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         for name, bind in compiled.binds.items():
             if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
@@ -52,7 +53,7 @@ class Prepared:
     """A ``SELECT`` (or a ``UNION`` of them) whose parameters are bound by name (``bindparam``,
     or values of its own) and passed unconverted (text, numbers), run as :meth:`rows`."""
 
-    def __init__(self, statement: Select[Any] | CompoundSelect[Any]) -> None:
+    def __init__(self, statement: _Statement) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}  # per dialect name (SQLite, PostgreSQL): two at most
 
