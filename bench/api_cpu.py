@@ -126,7 +126,7 @@ def measure(requests: int, profile: str | None) -> dict[str, float]:
         for _ in range(requests):
             pipeline.handle(arrived(prepared[profile]), loopback)
         profiler.disable()
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(50)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(50)
         writer.close()
         return {}
     figures: dict[str, float] = {}

@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 __all__ = ["Prepared"]
 
-_Processor = Callable[[Any], Any] | None
 _Statement = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
 
 
@@ -44,8 +43,10 @@ class _Compiled:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in statement.selected_columns
         ]
-        self.processors: tuple[_Processor, ...] | None = (
-            tuple(processors) if any(p is not None for p in processors) else None
+        # (column index, conversion) for the columns converted (dates on SQLite): the others
+        # are taken as the driver gives them.
+        self.processors: tuple[tuple[int, Callable[[Any], Any]], ...] = tuple(
+            (index, processor) for index, processor in enumerate(processors) if processor is not None
         )
 
 
@@ -90,12 +91,14 @@ class Prepared:
         finally:
             cursor.close()
         processors = compiled.processors
-        if processors is None:
+        if not processors:
             return rows
-        return [
-            tuple(
-                value if convert is None or value is None else convert(value)
-                for convert, value in zip(processors, row, strict=True)
-            )
-            for row in rows
-        ]
+        converted: list[tuple[Any, ...]] = []
+        for row in rows:
+            values = list(row)
+            for index, convert in processors:
+                value = values[index]
+                if value is not None:
+                    values[index] = convert(value)
+            converted.append(tuple(values))
+        return converted

@@ -359,7 +359,9 @@ def _make_element_encoder(shape: Shape, tag: str) -> _Element:
 
         def string(value: Any, out: list[str]) -> None:
             text = value if type(value) is str else scalar_text(shape, value)
-            out.append(f"{start}{_text(text)}{end}")
+            if _NEEDS_ESCAPING.search(text) is not None:
+                text = _text(text)
+            out.append(f"{start}{text}{end}")
 
         return string
 
