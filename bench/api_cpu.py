@@ -6,8 +6,10 @@ Run by hand:  .venv/bin/python bench/api_cpu.py [--requests 300] [--turns 3] [--
 
 ``--before``: also measure another checkout's ``src`` (e.g. ``git archive perf17-base src | tar -x
 -C DIR``); the two take turns, each in a fresh process, and each figure is the best of its turns
-(CPU time of this process, ``time.process_time``: steadier than requests per second on a shared
-machine). ``--profile OPERATION``: print cProfile's top functions for that operation instead.
+(CPU time of this process, ``time.process_time``, the trail writer's thread storing the timed
+requests' events included: steadier than requests per second on a shared machine).
+``--profile OPERATION``: print cProfile's top functions for that operation instead (``SORT=tottime``
+to sort them by their own time).
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ def measure(requests: int, profile: str | None) -> dict[str, float]:
     for request in prepared.values():  # warm-up (caches, the compiled policies)
         for _ in range(20):
             assert pipeline.handle(arrived(request), loopback).status == 200
+    writer.flush()  # the set-up's trail events stored before timing
     if profile:
         import cProfile
         import pstats
@@ -134,6 +137,7 @@ def measure(requests: int, profile: str | None) -> dict[str, float]:
         began = time.process_time()
         for _ in range(requests):
             pipeline.handle(arrived(request), loopback)
+        writer.flush()  # these requests' trail events stored (the writer's thread: same process)
         figures[name] = (time.process_time() - began) / requests * 1e6
     writer.close()
     return figures
