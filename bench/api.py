@@ -12,6 +12,10 @@ Each server gets a user whose access key signs the GetUser calls; requests are s
 botocore once per operation and sent again and again (within the signature's clock-skew window, as
 AWS accepts them) over one keep-alive connection per thread, so the figure is the server's, not the
 client's. The trail is on (iamd's default).
+
+Each line also gives the server process's CPU time per request (user and system, read from
+/proc around each turn): on a shared machine requests per second measure contention as much as
+the server; CPU per request does not. ``bench/api_cpu.py`` measures iamd's pipeline alone.
 """
 
 from __future__ import annotations
@@ -48,6 +52,15 @@ TRUST = json.dumps(
 Targets = dict[str, tuple[int, SignedRequest]]
 """Per operation: the server's port and the signed request sent to it."""
 
+PROCESSES: dict[int, int] = {}
+"""Each server's process id by its port (for its CPU time)."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system, all threads) the process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 def start_iamd(src: str | None, stack: ExitStack) -> Targets:
     data = Path(tempfile.mkdtemp(prefix="iamd-bench-"))
@@ -66,6 +79,7 @@ def start_iamd(src: str | None, stack: ExitStack) -> Targets:
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     stack.callback(stop, process)
+    PROCESSES[port] = process.pid
     endpoint = f"http://127.0.0.1:{port}"
     wait_ready(endpoint + "/iamd/health", process)
     creds = configparser.ConfigParser()
@@ -93,6 +107,7 @@ def start_moto(stack: ExitStack) -> Targets:
         [str(moto), "-p", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     stack.callback(stop, process)
+    PROCESSES[port] = process.pid
     endpoint = f"http://127.0.0.1:{port}"
     wait_ready(endpoint + "/moto-api/", process)
     admin = boto3.client(
@@ -172,10 +187,13 @@ def main() -> None:
         for operation in OPERATIONS:
             served = {name: targets[operation] for name, targets in servers.items() if operation in targets}
             counts = dict.fromkeys(served, 0.0)
+            cpu = dict.fromkeys(served, 0.0)
             latencies: dict[str, list[float]] = {name: [] for name in served}
             for _ in range(args.rounds):
                 for name, (port, request) in served.items():
+                    used = cpu_seconds(PROCESSES[port])
                     rate, lat = hammer(port, request, args.seconds / args.rounds, args.threads)
+                    cpu[name] += cpu_seconds(PROCESSES[port]) - used
                     counts[name] += rate / args.rounds
                     latencies[name] += lat
             for name in servers:
@@ -183,10 +201,16 @@ def main() -> None:
                     print(f"{operation:>24} {name:>6}: not served")
                     continue
                 lat = sorted(latencies[name])
-                print(f"{operation:>24} {name:>6}: {counts[name]:8.1f}/s   {figures(lat)}   ({len(lat)})")
+                per = cpu[name] / len(lat) * 1000
+                print(
+                    f"{operation:>24} {name:>6}: {counts[name]:8.1f}/s   {figures(lat)}   "
+                    f"server CPU {per:6.2f} ms/request   ({len(lat)})"
+                )
             line = f"{'':>24}"
             if "moto" in served:
                 line += f" iamd/moto {counts['iamd'] / counts['moto']:.2f}x"
+                cpu_ratio = (cpu["moto"] / len(latencies["moto"])) / (cpu["iamd"] / len(latencies["iamd"]))
+                line += f" (CPU per request: moto/iamd {cpu_ratio:.2f}x)"
                 if "before" in served:
                     line += f"   before/moto {counts['before'] / counts['moto']:.2f}x"
             if "before" in served:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from iamd.authz import Principal
@@ -193,16 +193,19 @@ def _check_scope(signed: SignedRequest, ref: OperationRef) -> None:
 class SessionToken(Authenticator):
     """SigV4 by session credentials (``ASIA…`` and a sealed ``X-Amz-Security-Token``)."""
 
-    def __init__(self, store: Store, verifier: SigV4Verifier) -> None:
+    def __init__(self, store: Store, verifier: SigV4Verifier, access_keys: Authenticator) -> None:
+        """``access_keys``: the scheme of SigV4 requests signed with any other key."""
         self.store = store
         self.verifier = verifier
+        self.access_keys = access_keys
 
     def present(self, request: HttpRequest) -> Credentials | None:
         if not has_signature(request):
             return None
         credentials = _sigv4_credentials(self, request)
         if credentials.signed is None or not credentials.signed.scope.access_key_id.startswith("ASIA"):
-            return None  # (a malformed signature is refused as the access key scheme's)
+            # The access key scheme's (a malformed signature is refused as its), parsed once.
+            return replace(credentials, scheme=self.access_keys)
         return credentials
 
     def authenticate(
@@ -396,10 +399,11 @@ class Authenticators:
 
     def __init__(self, store: Store, verifier: SigV4Verifier) -> None:
         self.verifier = verifier
+        access_keys = AccessKey(store, verifier)
         self.schemes: tuple[Authenticator, ...] = (
             X509Signature(verifier),
-            SessionToken(store, verifier),
-            AccessKey(store, verifier),
+            SessionToken(store, verifier, access_keys),
+            access_keys,
             BearerToken(),
             Unsigned(),
         )

@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.base import Repository, found
 from iamd.store.errors import AlreadyExists
+from iamd.store.prepared import Prepared
 from iamd.store.records import AccountRecord, AccountSummary, CredentialReportRecord, PasswordPolicyRecord
 from iamd.store.schema import (
     AWS_ACCOUNT,
@@ -40,8 +42,12 @@ def _record(row: Account) -> AccountRecord:
 
 
 _GENERATIONS = [
-    select(Account.id, Account.generation).where(Account.id.in_([bindparam(f"id{i}") for i in range(count)]))
-    for count in range(4)
+    Prepared(
+        select(Account.id, Account.generation).where(
+            Account.id.in_([bindparam(f"id{i}") for i in range(count)])
+        )
+    )
+    for count in range(1, 4)
 ]
 """By how many ids are asked for: one bound parameter each, so that the statement is compiled
 once (an expanding ``IN`` is rendered again on every execution)."""
@@ -162,12 +168,15 @@ class Accounts(Repository):
     def generations(self, account_ids: Iterable[str]) -> dict[str, int]:
         """Several generations at once, e.g. the caller's account's and ``"aws"``'s. On every
         request's path: a prebuilt Core statement, no ORM loading."""
-        self._session.flush()
         ids = sorted(set(account_ids))
-        if len(ids) < len(_GENERATIONS):
-            statement = _GENERATIONS[len(ids)]
-            rows = self._session.connection().execute(statement, {f"id{i}": v for i, v in enumerate(ids)})
+        if not ids:
+            return {}
+        if len(ids) <= len(_GENERATIONS):
+            rows: Iterable[Any] = _GENERATIONS[len(ids) - 1].rows(
+                self._session, {f"id{i}": v for i, v in enumerate(ids)}
+            )
         else:
+            self._session.flush()
             rows = self._session.connection().execute(_GENERATIONS_ANY, {"ids": ids})
         return {account_id: generation for account_id, generation in rows}
 

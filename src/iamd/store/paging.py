@@ -86,7 +86,10 @@ def paginate_rows(
         raise ValueError(f"max_items must be between 1 and {MAX_ITEMS_LIMIT}")
     if marker is not None:
         stmt = stmt.where(_after(order, decode_marker(marker, len(order))))
-    rows: list[Row[Any]] = list(session.execute(stmt.order_by(*order).limit(max_items + 1)))
+    # Core rows straight from the connection (pending changes flushed first): the ORM's loading
+    # machinery only wraps them again.
+    session.flush()
+    rows: list[Row[Any]] = list(session.connection().execute(stmt.order_by(*order).limit(max_items + 1)))
     if len(rows) <= max_items:
         return rows, None
     rows = rows[:max_items]

@@ -14,7 +14,6 @@ from typing import Any, Final
 
 from sqlalchemy import (
     ColumnElement,
-    CompoundSelect,
     Select,
     SQLColumnExpression,
     String,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 )
 
 from iamd.store.base import Repository
+from iamd.store.prepared import Prepared
 from iamd.store.records import PolicyDocument, PolicyRef, PrincipalPolicies
 from iamd.store.schema import (
     Group,
@@ -109,20 +109,23 @@ _ROLE_QUERY: Final = union_all(
     .where(Role.id == _PRINCIPAL),
 )
 
+_USER_READ: Final = Prepared(_USER_QUERY)
+_ROLE_READ: Final = Prepared(_ROLE_QUERY)
+
 
 class Principals(Repository):
     def policies_for_user(self, user_id: str) -> PrincipalPolicies:
         """A user's own inline and attached policies, its groups', and its permissions boundary."""
-        return self._run(_USER_QUERY, user_id)
+        return self._run(_USER_READ, user_id)
 
     def policies_for_role(self, role_id: str) -> PrincipalPolicies:
         """A role's inline and attached policies, and its permissions boundary."""
-        return self._run(_ROLE_QUERY, role_id)
+        return self._run(_ROLE_READ, role_id)
 
-    def _run(self, query: CompoundSelect[*tuple[Any, ...]], principal_id: str) -> PrincipalPolicies:
+    def _run(self, query: Prepared, principal_id: str) -> PrincipalPolicies:
         identity: list[PolicyDocument] = []
         boundary: PolicyDocument | None = None
-        rows = self._session.connection().execute(query, {"principal": principal_id})
+        rows = query.rows(self._session, {"principal": principal_id})
         for layer, source, via_group, name, policy_id, account_id, path, version_id, document in rows:
             doc = PolicyDocument(
                 layer=layer,

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, delete, exists, or_, select, update
+from sqlalchemy import Row, bindparam, delete, exists, or_, select, update
 
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
 from iamd.store.paging import paginate_rows, starts_with
+from iamd.store.prepared import Prepared
 from iamd.store.records import Page, RoleRecord
 from iamd.store.schema import InlinePolicy, InstanceProfileRole, PolicyAttachment, Role
 
@@ -34,6 +35,10 @@ _COLUMNS = (
     Role.name_lower,
 )
 """A role's record's columns (and its sort key), read as plain rows for listings."""
+
+_FIND = Prepared(
+    select(*_COLUMNS).where(Role.account_id == bindparam("account_id"), Role.name_lower == bindparam("name"))
+)
 
 
 class Roles(Repository):
@@ -68,8 +73,39 @@ class Roles(Repository):
         return self._records([row])[0]
 
     def find(self, account_id: str, name: str) -> RoleRecord | None:
-        row = self._row(account_id, name)
-        return None if row is None else self._records([row])[0]
+        """The role named `name` (case-insensitively). On the request path of most role
+        operations: a prepared read, no ORM loading."""
+        rows = _FIND.rows(self._session, {"account_id": account_id, "name": name.lower()})
+        if not rows:
+            return None
+        (
+            role_id,
+            account,
+            role_name,
+            path,
+            created_at,
+            trust_policy,
+            description,
+            max_session_duration,
+            boundary,
+            last_used_at,
+            last_used_region,
+            _,
+        ) = rows[0]
+        refs = self._uow.policies.refs([boundary]) if boundary else {}
+        return RoleRecord(
+            role_id,
+            account,
+            role_name,
+            path,
+            created_at,
+            trust_policy,
+            description,
+            max_session_duration,
+            refs[boundary] if boundary else None,
+            last_used_at,
+            last_used_region,
+        )
 
     def get(self, account_id: str, name: str) -> RoleRecord:
         return found(self.find(account_id, name), f"role {name}")

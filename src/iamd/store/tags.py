@@ -8,14 +8,17 @@ from sqlalchemy import bindparam, delete, func, select, update
 
 from iamd.store.base import Repository, batches
 from iamd.store.errors import Conflict
+from iamd.store.prepared import Prepared
 from iamd.store.records import ResourceKind, Tag
 from iamd.store.schema import Tag as TagRow
 
 # On the request path (resource tags for conditions): prebuilt, executed without the ORM.
-_LIST = select(TagRow.key, TagRow.value).where(
-    TagRow.account_id == bindparam("account_id"),
-    TagRow.resource_kind == bindparam("kind"),
-    TagRow.resource_id == bindparam("resource_id"),
+_LIST = Prepared(
+    select(TagRow.key, TagRow.value).where(
+        TagRow.account_id == bindparam("account_id"),
+        TagRow.resource_kind == bindparam("kind"),
+        TagRow.resource_id == bindparam("resource_id"),
+    )
 )
 
 
@@ -33,10 +36,7 @@ def _fold(kind: str, key: str) -> str:
 
 class Tags(Repository):
     def list(self, account_id: str, kind: ResourceKind, resource_id: str) -> tuple[Tag, ...]:
-        self._session.flush()
-        rows = self._session.connection().execute(
-            _LIST, {"account_id": account_id, "kind": kind, "resource_id": resource_id}
-        )
+        rows = _LIST.rows(self._session, {"account_id": account_id, "kind": kind, "resource_id": resource_id})
         # Sorted by key, code point by code point ("A" before "a"), as IAM's List*Tags return
         # them ("The returned list of tags is sorted by tag key", API reference; recorded against
         # AWS: LocalStack's tests/aws/services/iam/test_iam_policies.snapshot.json,

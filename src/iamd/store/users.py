@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, bindparam, delete, exists, or_, select, update
+from sqlalchemy import Row, bindparam, delete, exists, func, or_, select, update
 
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
-from iamd.store.paging import paginate_rows, starts_with
+from iamd.store.paging import MAX_ITEMS_LIMIT, decode_marker, encode_marker
+from iamd.store.prepared import Prepared
 from iamd.store.records import Page, UserRecord
 from iamd.store.schema import (
     AccessKey,
@@ -43,9 +44,27 @@ _COLUMNS = (
 )
 """A user's record's columns (and its sort key), read as plain rows: no ORM objects to build."""
 
-_FIND = select(*_COLUMNS).where(
-    User.account_id == bindparam("account_id"), User.name_lower == bindparam("name")
+_FIND = Prepared(
+    select(*_COLUMNS).where(User.account_id == bindparam("account_id"), User.name_lower == bindparam("name"))
 )
+
+
+def _listing(prefixed: bool, after: bool) -> Prepared:
+    """A page of an account's users by name (ListUsers), from a marker or not, under a path
+    prefix (compared case-sensitively on every backend, as ``paging.starts_with``) or not."""
+    statement = select(*_COLUMNS).where(User.account_id == bindparam("account_id"))
+    if prefixed:
+        statement = statement.where(
+            func.substr(User.path, 1, bindparam("prefix_length")) == bindparam("prefix")
+        )
+    if after:
+        statement = statement.where(User.name_lower > bindparam("after"))
+    return Prepared(statement.order_by(*_ORDER).limit(bindparam("limit")))
+
+
+_LISTINGS = {
+    (prefixed, after): _listing(prefixed, after) for prefixed in (False, True) for after in (False, True)
+}
 
 
 class Users(Repository):
@@ -69,24 +88,19 @@ class Users(Repository):
 
     def find(self, account_id: str, name: str) -> UserRecord | None:
         """The user named `name` (case-insensitively). On the request path of most user
-        operations: a prebuilt Core statement, no ORM loading."""
-        self._session.flush()
-        row = (
-            self._session.connection()
-            .execute(_FIND, {"account_id": account_id, "name": name.lower()})
-            .first()
-        )
-        if row is None:
+        operations: a prepared read, no ORM loading."""
+        rows = _FIND.rows(self._session, {"account_id": account_id, "name": name.lower()})
+        if not rows:
             return None
-        boundary = row.permissions_boundary_id
+        user_id, account, user_name, path, created_at, password_last_used, boundary, _ = rows[0]
         refs = self._uow.policies.refs([boundary]) if boundary else {}
         return UserRecord(
-            row.id,
-            row.account_id,
-            row.name,
-            row.path,
-            row.created_at,
-            row.password_last_used,
+            user_id,
+            account,
+            user_name,
+            path,
+            created_at,
+            password_last_used,
             refs[boundary] if boundary else None,
         )
 
@@ -99,11 +113,31 @@ class Users(Repository):
     def list(
         self, account_id: str, *, path_prefix: str = "/", marker: str | None = None, max_items: int = 100
     ) -> Page[UserRecord]:
-        stmt = select(*_COLUMNS).where(User.account_id == account_id)
+        """A page of the account's users, sorted by name (case-insensitively), after ``marker``.
+        A prepared read (keyset pagination, as ``paging.paginate_rows``): ListUsers pages are on
+        the request path of tools that list users again and again."""
+        if not 1 <= max_items <= MAX_ITEMS_LIMIT:
+            raise ValueError(f"max_items must be between 1 and {MAX_ITEMS_LIMIT}")
+        params: dict[str, object] = {"account_id": account_id, "limit": max_items + 1}
         if path_prefix != "/":
-            stmt = stmt.where(starts_with(User.path, path_prefix))
-        rows, next_marker = paginate_rows(self._session, stmt, _ORDER, marker, max_items)
-        return Page(user_records(self._uow, rows), next_marker)
+            params["prefix"], params["prefix_length"] = path_prefix, len(path_prefix)
+        if marker is not None:
+            params["after"] = decode_marker(marker, len(_ORDER))[0]
+        rows = _LISTINGS[path_prefix != "/", marker is not None].rows(self._session, params)
+        next_marker = None
+        if len(rows) > max_items:
+            rows = rows[:max_items]
+            next_marker = encode_marker([rows[-1][-1]])  # (name_lower: the last column)
+        refs = self._uow.policies.refs(row[6] for row in rows if row[6])
+        return Page(
+            tuple(
+                UserRecord(
+                    user_id, account, name, path, created, password_used, refs[boundary] if boundary else None
+                )
+                for user_id, account, name, path, created, password_used, boundary, _ in rows
+            ),
+            next_marker,
+        )
 
     def update(self, user_id: str, *, name: str | None = None, path: str | None = None) -> UserRecord:
         """Rename and/or move a user (UpdateUser). Its id, and so its tags and keys, stay."""

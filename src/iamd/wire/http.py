@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar, overload
 from urllib.parse import parse_qsl
 
 __all__ = ["Headers", "HttpRequest", "HttpResponse"]
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+T = TypeVar("T")
 
 
 class Headers(Mapping[str, str]):
@@ -32,6 +35,19 @@ class Headers(Mapping[str, str]):
             if key == lname:
                 return value
         raise KeyError(name)
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+    @overload
+    def get(self, name: str, /, default: str | T) -> str | T: ...
+    def get(self, name: str, /, default: object = None) -> object:
+        """The first value of ``name``, or ``default`` (without raising and catching KeyError, as
+        ``Mapping.get`` would for every header a request does not carry)."""
+        lname = name.lower()
+        for key, value in self._items:
+            if key == lname:
+                return value
+        return default
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):

@@ -227,6 +227,11 @@ class ServiceCatalog:
         self._services: dict[str, ServiceModel] = {}
         self._routes: dict[str, list[_Route]] = {}
         self._lock = Lock()
+        # What routing asks of the (immutable) models on every request, worked out once; bounded
+        # by the served services and their operations.
+        self._signing: dict[str, tuple[str, ...]] = {}
+        self._protocols: dict[str, str] = {}
+        self._refs: dict[tuple[str, str], OperationRef] = {}
 
     @property
     def service_names(self) -> tuple[str, ...]:
@@ -246,9 +251,16 @@ class ServiceCatalog:
     def operation_ref(
         self, service: str, operation: str, path_params: Mapping[str, str] | None = None
     ) -> OperationRef:
+        if not path_params:
+            found = self._refs.get((service, operation))
+            if found is None:
+                model = self.service(service)
+                found = OperationRef(service, model, model.operation_model(operation))
+                self._refs[service, operation] = found
+            return found
         model = self.service(service)
         return OperationRef(
-            service, model, model.operation_model(operation), MappingProxyType(dict(path_params or {}))
+            service, model, model.operation_model(operation), MappingProxyType(dict(path_params))
         )
 
     def unknown_operation(self, service: str, operation: str) -> OperationRef:
@@ -260,7 +272,21 @@ class ServiceCatalog:
     def services_for_signing_name(self, signing_name: str) -> list[str]:
         """Served services whose SigV4 signing name is ``signing_name`` (``access-analyzer`` is
         ``accessanalyzer``; ``sso`` is ``sso-admin``)."""
-        return [n for n in self._names if self.service(n).signing_name == signing_name]
+        return list(self._signed_by(signing_name))
+
+    def _signed_by(self, signing_name: str) -> tuple[str, ...]:
+        found = self._signing.get(signing_name)
+        if found is None:
+            found = tuple(n for n in self._names if self.service(n).signing_name == signing_name)
+            if len(self._signing) < 1024:  # (names from requests: those of no service too)
+                self._signing[signing_name] = found
+        return found
+
+    def _protocol(self, service: str) -> str:
+        found = self._protocols.get(service)
+        if found is None:
+            found = self._protocols[service] = protocol_name(self.service(service))
+        return found
 
     # --- routing ------------------------------------------------------------------------------
 
@@ -271,13 +297,13 @@ class ServiceCatalog:
         a target or route of no served service, another API version) or :class:`MissingAction`."""
         candidates = self._names
         if signing_service:
-            served = tuple(self.services_for_signing_name(signing_service))
+            served = self._signed_by(signing_service)
             if not served:
                 raise NotServed(signing_service, self._names, _botocore_model(signing_service))
             candidates = served
         by_protocol: dict[str, list[str]] = {}
         for name in candidates:
-            by_protocol.setdefault(protocol_name(self.service(name)), []).append(name)
+            by_protocol.setdefault(self._protocol(name), []).append(name)
         target = request.headers.get("x-amz-target")
         if target is not None and by_protocol.get("json"):
             return self._resolve_json(target, by_protocol["json"])

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -199,73 +201,174 @@ def encode_output_xml(shape: Shape, output: Mapping[str, Any]) -> str:
     wrapper = shape.serialization.get("resultWrapper")
     if wrapper:
         parts.append(f"<{wrapper}>")
-    _encode_members(shape, output, parts)
+    _members_encoder(shape)(output, parts)
     if wrapper:
         parts.append(f"</{wrapper}>")
     return "".join(parts)
 
 
-_Plan = tuple[frozenset[str], tuple[tuple[str, Shape, str], ...]]
-_PLANS: dict[Shape, _Plan] = {}
-"""Per structure shape: its member names, and (name, shape, element name) per member, worked out
-once (the service models live as long as the process): a page of GetAccountAuthorizationDetails
-encodes a thousand structures."""
+_Members = Callable[[Mapping[str, Any], list[str]], None]
+"""Writes a structure's members (a value of that shape) to the output."""
+_Element = Callable[[Any, list[str]], None]
+"""Writes one value as an element (its tag decided when the encoder was made)."""
+
+_MEMBERS: dict[Shape, _Members] = {}
+_ELEMENTS: dict[tuple[Shape, str], _Element] = {}
+"""Encoders made once per structure shape, and per (shape, element name), from the service
+models (which live as long as the process, as these do: bounded by the models' shapes): a listing
+of a hundred users, or a page of GetAccountAuthorizationDetails, encodes its structures without
+looking at the model again."""
 
 
-def _plan(shape: Shape) -> _Plan:
-    plan = _PLANS.get(shape)
-    if plan is None:
+class _Making(threading.local):
+    """Encoders being made (by this thread, under ``_MAKING_LOCK``): a shape may nest itself, so
+    an encoder is named before its members' are made; all are published together once the
+    outermost is complete, so no other thread ever runs one that is not."""
+
+    def __init__(self) -> None:
+        self.members: dict[Shape, _Members] = {}
+        self.elements: dict[tuple[Shape, str], _Element] = {}
+        self.depth = 0
+
+
+_MAKING = _Making()
+_MAKING_LOCK = threading.RLock()
+
+
+def _members_encoder(shape: Shape) -> _Members:
+    found = _MEMBERS.get(shape)
+    if found is not None:
+        return found
+    with _MAKING_LOCK:
+        found = _MEMBERS.get(shape) or _MAKING.members.get(shape)
+        if found is not None:
+            return found
         members = shape.members
-        plan = _PLANS[shape] = (
-            frozenset(members),
-            tuple((name, member, member.serialization.get("name", name)) for name, member in members.items()),
-        )
-    return plan
+        names = frozenset(members)
+        plan: list[tuple[str, _Element]] = []
+
+        def encode(value: Mapping[str, Any], out: list[str]) -> None:
+            if not names.issuperset(value):
+                raise ValueError(f"{shape.name} has no member(s) {sorted(set(value) - names)}")
+            for name, element in plan:
+                item = value.get(name)
+                if item is not None:
+                    element(item, out)
+
+        _MAKING.members[shape] = encode
+        with _made():
+            plan.extend(
+                (name, _element_encoder(member, member.serialization.get("name", name)))
+                for name, member in members.items()
+            )
+        return encode
 
 
-def _encode_members(shape: Shape, value: Mapping[str, Any], out: list[str]) -> None:
-    names, members = _plan(shape)
-    if not names.issuperset(value):
-        raise ValueError(f"{shape.name} has no member(s) {sorted(set(value) - names)}")
-    for name, member, tag in members:
-        item = value.get(name)
-        if item is not None:
-            _encode(member, item, tag, out)
+def _element_encoder(shape: Shape, tag: str) -> _Element:
+    key = (shape, tag)
+    found = _ELEMENTS.get(key)
+    if found is not None:
+        return found
+    with _MAKING_LOCK:
+        found = _ELEMENTS.get(key) or _MAKING.elements.get(key)
+        if found is not None:
+            return found
+        with _made():
+            found = _MAKING.elements[key] = _make_element_encoder(shape, tag)
+        return found
 
 
-def _encode(shape: Shape, value: Any, tag: str, out: list[str]) -> None:
+@contextmanager
+def _made() -> Iterator[None]:
+    """Around making an encoder: once the outermost is made, publish every encoder made for it
+    (or, should making one fail, none)."""
+    _MAKING.depth += 1
+    try:
+        yield
+    except BaseException:
+        _MAKING.depth -= 1
+        if _MAKING.depth == 0:
+            _MAKING.members.clear()
+            _MAKING.elements.clear()
+        raise
+    _MAKING.depth -= 1
+    if _MAKING.depth == 0:
+        _MEMBERS.update(_MAKING.members)
+        _ELEMENTS.update(_MAKING.elements)
+        _MAKING.members.clear()
+        _MAKING.elements.clear()
+
+
+def _make_element_encoder(shape: Shape, tag: str) -> _Element:
     kind = shape.type_name
+    start, end = f"<{tag}>", f"</{tag}>"
     if kind == "structure":
-        out.append(f"<{tag}>")
-        _encode_members(shape, value, out)
-        out.append(f"</{tag}>")
-    elif kind == "list":
+        members = _members_encoder(shape)
+
+        def structure(value: Any, out: list[str]) -> None:
+            out.append(start)
+            members(value, out)
+            out.append(end)
+
+        return structure
+    if kind == "list":
         member = shape.member
         if shape.serialization.get("flattened"):
-            element = member.serialization.get("name", tag)
+            each = _element_encoder(member, member.serialization.get("name", tag))
+
+            def flattened_list(value: Any, out: list[str]) -> None:
+                for item in value:
+                    each(item, out)
+
+            return flattened_list
+        item_encoder = _element_encoder(member, member.serialization.get("name", "member"))
+
+        def wrapped_list(value: Any, out: list[str]) -> None:
+            out.append(start)
             for item in value:
-                _encode(member, item, element, out)
-            return
-        element = member.serialization.get("name", "member")
-        out.append(f"<{tag}>")
-        for item in value:
-            _encode(member, item, element, out)
-        out.append(f"</{tag}>")
-    elif kind == "map":
-        key_tag = shape.key.serialization.get("name", "key")
-        value_tag = shape.value.serialization.get("name", "value")
-        flattened = shape.serialization.get("flattened")
-        if not flattened:
-            out.append(f"<{tag}>")
-        for key, item in value.items():
-            out.append(f"<{tag}>" if flattened else "<entry>")
-            _encode(shape.key, key, key_tag, out)
-            _encode(shape.value, item, value_tag, out)
-            out.append(f"</{tag}>" if flattened else "</entry>")
-        if not flattened:
-            out.append(f"</{tag}>")
-    else:
-        out.append(f"<{tag}>{_text(scalar_text(shape, value))}</{tag}>")
+                item_encoder(item, out)
+            out.append(end)
+
+        return wrapped_list
+    if kind == "map":
+        key_encoder = _element_encoder(shape.key, shape.key.serialization.get("name", "key"))
+        value_encoder = _element_encoder(shape.value, shape.value.serialization.get("name", "value"))
+        flattened = bool(shape.serialization.get("flattened"))
+        entry_start, entry_end = (start, end) if flattened else ("<entry>", "</entry>")
+
+        def map_(value: Any, out: list[str]) -> None:
+            if not flattened:
+                out.append(start)
+            for entry_key, item in value.items():
+                out.append(entry_start)
+                key_encoder(entry_key, out)
+                value_encoder(item, out)
+                out.append(entry_end)
+            if not flattened:
+                out.append(end)
+
+        return map_
+    if kind == "timestamp":
+        fmt = shape.serialization.get("timestampFormat", "iso8601")
+
+        def timestamp(value: Any, out: list[str]) -> None:
+            out.append(f"{start}{_text(str(format_timestamp(value, fmt)))}{end}")
+
+        return timestamp
+    if kind == "string":
+
+        def string(value: Any, out: list[str]) -> None:
+            text = value if type(value) is str else scalar_text(shape, value)
+            if _NEEDS_ESCAPING.search(text) is not None:
+                text = _text(text)
+            out.append(f"{start}{text}{end}")
+
+        return string
+
+    def scalar(value: Any, out: list[str]) -> None:
+        out.append(f"{start}{_text(scalar_text(shape, value))}{end}")
+
+    return scalar
 
 
 def scalar_text(shape: Shape, value: Any) -> str:

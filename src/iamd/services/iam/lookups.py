@@ -126,7 +126,9 @@ def find_role_authorized(
     if role is None:
         ctx.authorize(action, entity_arn(ctx.account_id, "role", "/", name), extra)
         raise no_such("role", name)
-    context = resource_tag_context(ctx.uow.tags.list(role.account_id, "role", role.id))
+    tags = ctx.uow.tags.list(role.account_id, "role", role.id)
+    ctx.memo[("role-tags", role.id)] = tags  # read once per request (render_role reads it again)
+    context = resource_tag_context(tags)
     if extra:
         context.update(extra)
     ctx.authorize(action, role_arn(role), context)

@@ -26,6 +26,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from iamd.authz import (
@@ -143,7 +144,7 @@ class Layers:
         starts = self._starts.get(label)
         if starts is None:
             source = self.sources.get(label)
-            starts = self._starts[label] = _statement_starts(source.text) if source is not None else []
+            starts = self._starts[label] = list(_statement_starts(source.text)) if source is not None else []
         return starts
 
     def statement(self, ref: StatementRef) -> tuple[Source, Statement] | None:
@@ -216,19 +217,22 @@ def _position(text: str, offset: int) -> dict[str, int]:
     return {"Line": line, "Column": column}
 
 
-def _statement_starts(text: str) -> list[int]:
-    """Where each statement starts in the policy text (offsets; empty when it cannot be read)."""
+@lru_cache(maxsize=256)
+def _statement_starts(text: str) -> tuple[int, ...]:
+    """Where each statement starts in the policy text (offsets; empty when it cannot be read).
+    Kept for the last 256 texts (policy documents are at most a few KiB): the same principals are
+    simulated again and again, and reading positions costs as much as parsing."""
     try:
         root = parse_json(text)
     except JsonSyntaxError:
-        return []
-    starts: list[int] = []
+        return ()
+    starts: tuple[int, ...] = ()
     for key, _, node in root.items:
         if key == "Statement":
             if node.kind == "array":
-                starts = [element.pos.offset for element in node.elements]
+                starts = tuple(element.pos.offset for element in node.elements)
             elif node.kind == "object":
-                starts = [node.pos.offset]
+                starts = (node.pos.offset,)
     return starts
 
 

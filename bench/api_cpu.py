@@ -1,0 +1,186 @@
+"""Benchmark: the CPU time of one API read through the request pipeline in process (no HTTP): SigV4
+verified, policies enforced, the trail on, as ``iamd serve`` runs them; GetUser, ListUsers (100
+users), GetRole, SimulatePrincipalPolicy, as ``bench/api.py`` sends them.
+
+Run by hand:  .venv/bin/python bench/api_cpu.py [--requests 300] [--turns 3] [--before DIR/src]
+
+``--before``: also measure another checkout's ``src`` (e.g. ``git archive perf17-base src | tar -x
+-C DIR``); the two take turns, each in a fresh process, and each figure is the best of its turns
+(CPU time of this process, ``time.process_time``, the trail writer's thread storing the timed
+requests' events included: steadier than requests per second on a shared machine).
+``--profile OPERATION``: print cProfile's top functions for that operation instead (``SORT=tottime``
+to sort them by their own time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+OPERATIONS = ("GetUser", "ListUsers", "GetRole", "SimulatePrincipalPolicy")
+TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def measure(requests: int, profile: str | None) -> dict[str, float]:
+    """In this process: set up as bench/api.py does, then CPU microseconds per request."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from iamd.catalog import rcp_services
+    from iamd.clock import SystemClock
+    from iamd.secrets.ids import RandomIds
+    from iamd.secrets.kek import Kek
+    from iamd.server.app import settle
+    from iamd.server.authorizer import Authorizer
+    from iamd.server.bootstrap import bootstrap, write_profile
+    from iamd.server.pipeline import Connection, Pipeline
+    from iamd.services.cloudtrail import Recorder
+    from iamd.store.store import open_store
+    from iamd.trail.chain import load_signing_key
+    from iamd.trail.writer import SPOOL_FILE_NAME, TrailWriter
+    from iamd.wire import HttpRequest
+
+    loopback = Connection(source_ip="127.0.0.1", secure=False)
+    data = Path(tempfile.mkdtemp(prefix="iamd-bench-cpu-"))
+    store = open_store(f"sqlite:///{data / 'iamd.db'}", kek=Kek.generate())
+    clock = SystemClock()
+    account = bootstrap(store, RandomIds(), clock.now(), None).account_id
+    write_profile(data, account, "http://127.0.0.1:8080")
+    creds = configparser.ConfigParser()
+    creds.read(data / "credentials")
+    writer = TrailWriter(store, clock, signing_key=load_signing_key(data), spool=data / SPOOL_FILE_NAME)
+    writer.start()
+    pipeline = Pipeline(store, clock, RandomIds(), Authorizer(rcp_services()), trail=Recorder(writer, store))
+    settle(pipeline)
+
+    def signed(params: dict[str, str], key: str, secret: str) -> tuple[list[tuple[str, str]], bytes]:
+        body = urllib.parse.urlencode({"Version": "2010-05-08", **params}).encode()
+        request = AWSRequest(
+            "POST",
+            "http://127.0.0.1:8080/",
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
+        SigV4Auth(Credentials(key, secret), "iam", "us-east-1").add_auth(request)
+        return [("host", "127.0.0.1:8080"), *request.headers.items()], body
+
+    def arrived(parts: tuple[list[tuple[str, str]], bytes]) -> Any:
+        """A new request each time, as the server makes one per request (nothing parsed yet)."""
+        return HttpRequest.build("POST", "/", "", parts[0], parts[1])
+
+    def call(params: dict[str, str], key: str, secret: str) -> str:
+        answer = pipeline.handle(arrived(signed(params, key, secret)), loopback)
+        assert answer.status == 200, answer.body[:300]
+        return answer.body.decode()
+
+    def element(text: str, name: str) -> str:
+        return text.split(f"<{name}>", 1)[1].split("<", 1)[0]
+
+    admin = (creds["iamd"]["aws_access_key_id"], creds["iamd"]["aws_secret_access_key"])
+    call({"Action": "CreateUser", "UserName": "bench"}, *admin)
+    policy = "arn:aws:iam::aws:policy/AdministratorAccess"
+    call({"Action": "AttachUserPolicy", "UserName": "bench", "PolicyArn": policy}, *admin)
+    created = call({"Action": "CreateAccessKey", "UserName": "bench"}, *admin)
+    bench = (element(created, "AccessKeyId"), element(created, "SecretAccessKey"))
+    arn = element(call({"Action": "GetUser", "UserName": "bench"}, *bench), "Arn")
+    present = call({"Action": "ListUsers"}, *bench).count("<member>")
+    for n in range(100 - present):
+        call({"Action": "CreateUser", "UserName": f"user-{n:03d}", "Path": "/bench/"}, *bench)
+    call({"Action": "CreateRole", "RoleName": "bench-role", "AssumeRolePolicyDocument": TRUST}, *bench)
+    bodies = {
+        "GetUser": {"Action": "GetUser", "UserName": "bench"},
+        "ListUsers": {"Action": "ListUsers"},
+        "GetRole": {"Action": "GetRole", "RoleName": "bench-role"},
+        "SimulatePrincipalPolicy": {
+            "Action": "SimulatePrincipalPolicy",
+            "PolicySourceArn": arn,
+            "ActionNames.member.1": "iam:GetUser",
+            "ActionNames.member.2": "s3:GetObject",
+        },
+    }
+    prepared = {name: signed(params, *bench) for name, params in bodies.items()}
+    for request in prepared.values():  # warm-up (caches, the compiled policies)
+        for _ in range(20):
+            assert pipeline.handle(arrived(request), loopback).status == 200
+    writer.flush()  # the set-up's trail events stored before timing
+    if profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(requests):
+            pipeline.handle(arrived(prepared[profile]), loopback)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(50)
+        writer.close()
+        return {}
+    figures: dict[str, float] = {}
+    for name, request in prepared.items():
+        began = time.process_time()
+        for _ in range(requests):
+            pipeline.handle(arrived(request), loopback)
+        writer.flush()  # these requests' trail events stored (the writer's thread: same process)
+        figures[name] = (time.process_time() - began) / requests * 1e6
+    writer.close()
+    return figures
+
+
+def run(src: str | None, requests: int) -> dict[str, float]:
+    env = dict(os.environ, PYTHONPATH=src) if src else None
+    command = [sys.executable, __file__, "--child", "--requests", str(requests)]
+    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=300, help="per operation and turn")
+    parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--before", metavar="SRC", help="another checkout's src directory to measure too")
+    parser.add_argument("--profile", choices=OPERATIONS)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child or args.profile:
+        print(json.dumps(measure(args.requests, args.profile)))
+        return
+    sides: dict[str, str | None] = {"after": None}
+    if args.before:
+        sides["before"] = args.before
+    best: dict[str, dict[str, float]] = {side: {} for side in sides}
+    for _ in range(args.turns):
+        for side, src in sides.items():
+            for name, value in run(src, args.requests).items():
+                best[side][name] = min(best[side].get(name, value), value)
+    print(f"CPU microseconds per request in process, best of {args.turns} turns of {args.requests}")
+    for name in OPERATIONS:
+        after = best["after"][name]
+        line = f"{name:>24}: after {after:8.0f}"
+        if "before" in best:
+            before = best["before"][name]
+            line += f"   before {before:8.0f}   after/before {after / before:.2f}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
