@@ -162,14 +162,19 @@ class Accounts(Repository):
     def generations(self, account_ids: Iterable[str]) -> dict[str, int]:
         """Several generations at once, e.g. the caller's account's and ``"aws"``'s. On every
         request's path: a prebuilt Core statement, no ORM loading."""
-        self._session.flush()
+        seen = self._uow.generations_seen
         ids = sorted(set(account_ids))
+        if all(i in seen for i in ids):
+            return {i: seen[i] for i in ids}
+        self._session.flush()
         if len(ids) < len(_GENERATIONS):
             statement = _GENERATIONS[len(ids)]
             rows = self._session.connection().execute(statement, {f"id{i}": v for i, v in enumerate(ids)})
         else:
             rows = self._session.connection().execute(_GENERATIONS_ANY, {"ids": ids})
-        return {account_id: generation for account_id, generation in rows}
+        found = {account_id: generation for account_id, generation in rows}
+        seen.update(found)
+        return found
 
     # -- password policy ------------------------------------------------------------------------
 

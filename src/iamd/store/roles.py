@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, delete, exists, or_, select, update
+from sqlalchemy import Row, bindparam, delete, exists, or_, select, update
 
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
@@ -34,6 +34,10 @@ _COLUMNS = (
     Role.name_lower,
 )
 """A role's record's columns (and its sort key), read as plain rows for listings."""
+
+_FIND = select(*_COLUMNS).where(
+    Role.account_id == bindparam("account_id"), Role.name_lower == bindparam("name")
+)
 
 
 class Roles(Repository):
@@ -68,8 +72,15 @@ class Roles(Repository):
         return self._records([row])[0]
 
     def find(self, account_id: str, name: str) -> RoleRecord | None:
-        row = self._row(account_id, name)
-        return None if row is None else self._records([row])[0]
+        """The role named `name` (case-insensitively). On the path of AssumeRole and of most role
+        operations: a prebuilt Core statement, no ORM loading."""
+        self._session.flush()
+        row = (
+            self._session.connection()
+            .execute(_FIND, {"account_id": account_id, "name": name.lower()})
+            .first()
+        )
+        return None if row is None else role_records(self._uow, [row])[0]
 
     def get(self, account_id: str, name: str) -> RoleRecord:
         return found(self.find(account_id, name), f"role {name}")

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, bindparam, delete, exists, or_, select, update
+from sqlalchemy import Row, bindparam, delete, exists, func, insert, or_, select, update
 
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
@@ -46,26 +46,38 @@ _COLUMNS = (
 _FIND = select(*_COLUMNS).where(
     User.account_id == bindparam("account_id"), User.name_lower == bindparam("name")
 )
+_BY_ID = select(*_COLUMNS).where(User.id == bindparam("user_id"))
+_INSERT = insert(User.__table__)
+_COUNT = select(func.count()).select_from(User.__table__).where(User.account_id == bindparam("account_id"))
 
 
 class Users(Repository):
     def create(
         self, account_id: str, *, user_id: str, name: str, path: str, created_at: datetime
     ) -> UserRecord:
+        """CreateUser's row: prebuilt Core statements (no ORM object to build and flush)."""
         self._uow.changed(account_id)
-        if self._row(account_id, name) is not None:
-            raise AlreadyExists(f"user {name} already exists")
-        row = User(
-            id=user_id,
-            account_id=account_id,
-            name=name,
-            name_lower=name.lower(),
-            path=path,
-            created_at=created_at,
-        )
-        self._session.add(row)
         self._session.flush()
-        return self._records([row])[0]
+        conn = self._session.connection()
+        if conn.execute(_FIND, {"account_id": account_id, "name": name.lower()}).first() is not None:
+            raise AlreadyExists(f"user {name} already exists")
+        conn.execute(
+            _INSERT,
+            {
+                "id": user_id,
+                "account_id": account_id,
+                "name": name,
+                "name_lower": name.lower(),
+                "path": path,
+                "created_at": created_at,
+            },
+        )
+        return UserRecord(user_id, account_id, name, path, created_at, None, None)
+
+    def count(self, account_id: str) -> int:
+        """How many users the account has (CreateUser's quota)."""
+        self._session.flush()
+        return int(self._session.connection().execute(_COUNT, {"account_id": account_id}).scalar_one())
 
     def find(self, account_id: str, name: str) -> UserRecord | None:
         """The user named `name` (case-insensitively). On the request path of most user
@@ -94,7 +106,9 @@ class Users(Repository):
         return found(self.find(account_id, name), f"user {name}")
 
     def get_by_id(self, user_id: str) -> UserRecord:
-        return self._records([found(self._session.get(User, user_id), f"user {user_id}")])[0]
+        self._session.flush()
+        row = self._session.connection().execute(_BY_ID, {"user_id": user_id}).first()
+        return user_records(self._uow, [found(row, f"user {user_id}")])[0]
 
     def list(
         self, account_id: str, *, path_prefix: str = "/", marker: str | None = None, max_items: int = 100
