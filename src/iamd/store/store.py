@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from iamd.secrets.kek import Kek
 from iamd.store.base import translate
 from iamd.store.engine import SQLITE_BEGIN, create_store_engine, upgrade
-from iamd.store.errors import RetryableError, StoreError
+from iamd.store.errors import RetryableError, StoreError, TrailEventRefused
 from iamd.store.unit import UnitOfWork
 
 T = TypeVar("T")
@@ -72,7 +72,9 @@ class Store:
         return {"isolation_level": "SERIALIZABLE"}
 
     @contextmanager
-    def transaction(self, *, readonly: bool = False, account_id: str | None = None) -> Iterator[UnitOfWork]:
+    def transaction(
+        self, *, readonly: bool = False, account_id: str | None = None, trail_savepoint: bool = False
+    ) -> Iterator[UnitOfWork]:
         """One transaction, committed when the block ends normally, rolled back otherwise.
 
         Writers are serializable: SERIALIZABLE on PostgreSQL, BEGIN IMMEDIATE on SQLite (where
@@ -86,7 +88,7 @@ class Store:
         hint: correctness never depends on it.
 
         After a store error from a write the unit of work is unusable: let the exception end the
-        block.
+        block. ``trail_savepoint``: see :attr:`UnitOfWork.trail_savepoint`.
         """
         queue = (
             _queue_key(account_id) if account_id and not readonly and self.backend == "postgresql" else None
@@ -102,7 +104,13 @@ class Store:
                 conn.execution_options(**self._begin_options(readonly))
                 session = Session(bind=conn, expire_on_commit=False)
                 try:
-                    uow = UnitOfWork(session, self.kek, readonly=readonly, database=self._database)
+                    uow = UnitOfWork(
+                        session,
+                        self.kek,
+                        readonly=readonly,
+                        database=self._database,
+                        trail_savepoint=trail_savepoint,
+                    )
                     yield uow
                     try:
                         uow.commit()
@@ -136,11 +144,19 @@ class Store:
         random ("full jitter"), growing exponentially up to 0.1 s. `work` must have no effects
         outside the unit of work, since it may run more than once.
         """
+        trail_savepoint = False
         for attempt in range(attempts):
             try:
                 queue = account_id() if callable(account_id) else account_id
-                with self.transaction(readonly=readonly, account_id=queue) as uow:
+                with self.transaction(
+                    readonly=readonly, account_id=queue, trail_savepoint=trail_savepoint
+                ) as uow:
                     return work(uow)
+            except TrailEventRefused:
+                # Not a race: run it again at once, the trail's events in a savepoint this time.
+                if attempt == attempts - 1 or trail_savepoint:
+                    raise
+                trail_savepoint = True
             except RetryableError:
                 if attempt == attempts - 1:
                     raise

@@ -5,6 +5,7 @@ database refuses (the spool)."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import uuid
@@ -118,6 +119,34 @@ def test_an_event_in_a_failed_transaction_is_gone_with_it(store: Store, writer: 
     with pytest.raises(Boom):
         store.run(work)
     assert store.run(lambda uow: uow.audit.events(), readonly=True) == []
+
+
+def test_a_refused_event_leaves_the_write_standing(store: Store, writer: TrailWriter) -> None:
+    """The event of a write goes in without a savepoint; when the database refuses it (here: its
+    id is taken), PostgreSQL has lost the whole transaction, so the write runs again from the start
+    with the event in a savepoint, and commits without it (False: the caller hands the event to the
+    trail writer). SQLite undoes just the statement. Either way the write commits once."""
+    taken = event("CreateUser")
+    store.run(lambda uow: uow.audit.add_events([taken]))
+    before = store.run(lambda uow: uow.accounts.generation(ACCOUNT), readonly=True)
+    savepoints: list[bool] = []
+
+    def work(uow: UnitOfWork) -> bool:
+        savepoints.append(uow.trail_savepoint)
+        uow.changed(ACCOUNT)
+        refused = uow.audit.try_add_events([AuditEvent(**{**vars_of(taken), "event_name": "Again"})])
+        uow.changed(ACCOUNT)  # the transaction is still usable
+        return refused
+
+    assert store.run(work) is False
+    assert savepoints == ([False] if store.backend == "sqlite" else [False, True])
+    assert store.run(lambda uow: uow.accounts.generation(ACCOUNT), readonly=True) == before + 1
+    names = [e.event_name for e in store.run(lambda uow: uow.audit.events(), readonly=True)]
+    assert names == ["CreateUser"]
+
+
+def vars_of(made: AuditEvent) -> dict[str, object]:
+    return {f.name: getattr(made, f.name) for f in dataclasses.fields(made)}
 
 
 def test_a_builder_that_fails_is_logged_not_raised(
