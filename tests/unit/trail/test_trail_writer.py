@@ -145,6 +145,25 @@ def test_a_refused_event_leaves_the_write_standing(store: Store, writer: TrailWr
     assert names == ["CreateUser"]
 
 
+def test_sealing_beside_a_write_in_flight_fails_neither(store: Store, writer: TrailWriter) -> None:
+    """The sealer reads the unsealed events and updates them while requests insert theirs: as a
+    serializable transaction it formed read/write cycles with them (PostgreSQL), and the request
+    lost (a retry each, a few percent of writes under load). It runs at READ COMMITTED, ordered by
+    the chain head's row lock, and a write in flight across a whole sealing commits."""
+    if store.backend == "sqlite":
+        pytest.skip("SQLite's writers take turns: the sealer waits for the write to end")
+    store.run(lambda uow: uow.audit.add_events([event("CreateUser", resources=(("AWS::IAM::User", "a"),))]))
+    with store.transaction() as uow:
+        uow.changed(ACCOUNT)
+        uow.audit.add_events([event("CreateRole", resources=(("AWS::IAM::Role", "r"),))])
+        assert writer.flush()  # seals CreateUser, not the CreateRole in flight
+        sealed = store.run(lambda other: other.audit.sealed(0, 100), readonly=True)
+        assert [e.event_name for e in sealed] == ["CreateUser"]
+    assert writer.flush()
+    sealed = store.run(lambda other: other.audit.sealed(0, 100), readonly=True)
+    assert [e.event_name for e in sealed] == ["CreateUser", "CreateRole"]
+
+
 def vars_of(made: AuditEvent) -> dict[str, object]:
     return {f.name: getattr(made, f.name) for f in dataclasses.fields(made)}
 
