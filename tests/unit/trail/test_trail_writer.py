@@ -237,6 +237,16 @@ def test_lookup(store: Store, writer: TrailWriter) -> None:
     assert stored[0].resources == (("AWS::IAM::Group", "g"), ("AWS::IAM::User", "bob"))
 
 
+@pytest.mark.parametrize("count", [1, 2, 4, 5, 9])
+def test_an_event_keeps_all_its_resources(store: Store, count: int) -> None:
+    """One resource, a few (one multi-row INSERT) or many (an executemany): all kept, in order."""
+    named = tuple(("AWS::IAM::User", f"u{n}") for n in range(count))
+    store.run(lambda uow: uow.audit.add_events([event("CreateUser", resources=named)]))
+    window = {"start": NOW - timedelta(hours=1), "end": NOW}
+    stored = store.run(lambda uow: uow.audit.lookup(ACCOUNT, **window), readonly=True)  # type: ignore[arg-type]
+    assert [e.resources for e in stored] == [named]
+
+
 def test_close_signs_a_digest_and_writes_the_files(store: Store, account: str, tmp_path: Path) -> None:
     writer = TrailWriter(
         store,
