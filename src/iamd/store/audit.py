@@ -424,12 +424,6 @@ def _event_values(event: AuditEvent) -> dict[str, Any]:
 
 _INSERT_EVENT = insert(TrailEventRow)
 _INSERT_RESOURCE = insert(TrailResourceRow)
-_RESOURCE_KEYS = ("event_id", "account_id", "resource_type", "resource_name")
-_INSERT_RESOURCES = tuple(
-    insert(TrailResourceRow).values([{k: bindparam(f"{k}{i}") for k in _RESOURCE_KEYS} for i in range(n)])
-    for n in range(1, 5)
-)
-"""Multi-row INSERTs of 1 to 4 resources (bound parameters named ``event_id0``, ...)."""
 
 _LOOKUP_COLUMNS = {
     "EventId": TrailEventRow.event_id,
@@ -463,17 +457,8 @@ class Audit(Repository):
             for e, row in zip(events, rows, strict=True)
             for t, n in e.resources
         ]
-        if not resources:
-            return
-        if len(resources) == 1:
-            conn.execute(_INSERT_RESOURCE, resources[0])
-        elif len(resources) <= len(_INSERT_RESOURCES):
-            # A request's few resources in one multi-row INSERT, compiled once per row count: an
-            # executemany of a handful of rows cost more (on PostgreSQL, a pipeline and its sync).
-            statement = _INSERT_RESOURCES[len(resources) - 1]
-            conn.execute(statement, {f"{k}{i}": v for i, row in enumerate(resources) for k, v in row.items()})
-        else:
-            conn.execute(_INSERT_RESOURCE, resources)
+        if resources:
+            conn.execute(_INSERT_RESOURCE, resources[0] if len(resources) == 1 else resources)
 
     def try_add_events(self, events: Sequence[AuditEvent]) -> bool:
         """:meth:`add_events`, never failing the surrounding write for the trail's sake: on

@@ -239,7 +239,7 @@ def test_lookup(store: Store, writer: TrailWriter) -> None:
 
 @pytest.mark.parametrize("count", [1, 2, 4, 5, 9])
 def test_an_event_keeps_all_its_resources(store: Store, count: int) -> None:
-    """One resource, a few (one multi-row INSERT) or many (an executemany): all kept, in order."""
+    """One resource (an execute) or several (an executemany): all kept, in order."""
     named = tuple(("AWS::IAM::User", f"u{n}") for n in range(count))
     store.run(lambda uow: uow.audit.add_events([event("CreateUser", resources=named)]))
     window = {"start": NOW - timedelta(hours=1), "end": NOW}
