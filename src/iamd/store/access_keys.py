@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, bindparam, or_, select, update
+from sqlalchemy import Row, Select, bindparam, or_, select, update
 
 from iamd.store.base import Repository, found
 from iamd.store.records import AccessKeyRecord, SigningKey
@@ -14,7 +14,7 @@ from iamd.store.schema import AccessKey, User
 PURPOSE = "access-key-secret"
 
 
-_WITH_USER = (
+_WITH_USER: Select[*tuple[Any, ...]] = (
     select(
         AccessKey.id,
         AccessKey.account_id,
@@ -135,7 +135,8 @@ class AccessKeys(Repository):
 
     def _with_user(self, key_id: str) -> Row[Any] | None:
         self._session.flush()
-        return self._session.connection().execute(_WITH_USER, {"key_id": key_id}).first()
+        row: Row[Any] | None = self._session.connection().execute(_WITH_USER, {"key_id": key_id}).first()
+        return row
 
     def _row(self, key_id: str) -> AccessKey:
         return found(self._session.get(AccessKey, key_id), f"access key {key_id}")

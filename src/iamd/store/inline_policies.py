@@ -19,7 +19,6 @@ def _column(kind: PrincipalKind) -> InstrumentedAttribute[str | None]:
     return {"user": InlinePolicy.user_id, "group": InlinePolicy.group_id, "role": InlinePolicy.role_id}[kind]
 
 
-_TABLE = InlinePolicy.__table__
 _FIND = {
     kind: select(InlinePolicy.id, InlinePolicy.name, InlinePolicy.document).where(
         _column(kind) == bindparam("principal_id"), InlinePolicy.name_lower == bindparam("name_lower")
@@ -27,11 +26,11 @@ _FIND = {
     for kind in ("user", "group", "role")
 }
 _UPDATE = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("row_id"))
+    update(InlinePolicy)
+    .where(InlinePolicy.id == bindparam("row_id"))
     .values(name=bindparam("new_name"), document=bindparam("new_document"))
 )
-_INSERT = insert(_TABLE)
+_INSERT = insert(InlinePolicy)
 
 
 class InlinePolicies(Repository):

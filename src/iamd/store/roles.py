@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, bindparam, delete, exists, or_, select, update
+from sqlalchemy import Row, Select, bindparam, delete, exists, or_, select, update
 
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
@@ -35,7 +35,7 @@ _COLUMNS = (
 )
 """A role's record's columns (and its sort key), read as plain rows for listings."""
 
-_FIND = select(*_COLUMNS).where(
+_FIND: Select[*tuple[Any, ...]] = select(*_COLUMNS).where(
     Role.account_id == bindparam("account_id"), Role.name_lower == bindparam("name")
 )
 
@@ -75,7 +75,7 @@ class Roles(Repository):
         """The role named `name` (case-insensitively). On the path of AssumeRole and of most role
         operations: a prebuilt Core statement, no ORM loading."""
         self._session.flush()
-        row = (
+        row: Row[Any] | None = (
             self._session.connection()
             .execute(_FIND, {"account_id": account_id, "name": name.lower()})
             .first()

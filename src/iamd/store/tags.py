@@ -18,7 +18,6 @@ _LIST = select(TagRow.key, TagRow.value).where(
     TagRow.resource_id == bindparam("resource_id"),
 )
 
-_TABLE = TagRow.__table__
 _EXISTING = select(TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value).where(
     TagRow.account_id == bindparam("account_id"),
     TagRow.resource_kind == bindparam("kind"),
@@ -26,11 +25,11 @@ _EXISTING = select(TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value).where(
     TagRow.key_lower.in_(bindparam("keys", expanding=True)),
 )
 _REPLACE = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("row_id"))
+    update(TagRow)
+    .where(TagRow.id == bindparam("row_id"))
     .values(key=bindparam("new_key"), value=bindparam("new_value"))
 )
-_INSERT = insert(_TABLE)
+_INSERT = insert(TagRow)
 
 # Tag keys of managed policies are case-sensitive in AWS: a policy can carry both "a" and "A",
 # and UntagPolicy "a" leaves "A" (recorded against AWS: LocalStack's

@@ -37,11 +37,7 @@ from iamd.store.sso_portal import SsoPortal
 from iamd.store.tags import Tags
 from iamd.store.users import Users
 
-_BUMP = (
-    update(Account.__table__)
-    .where(Account.__table__.c.id == bindparam("account_id"))
-    .values(generation=Account.__table__.c.generation + 1)
-)
+_BUMP = update(Account).where(Account.id == bindparam("account_id")).values(generation=Account.generation + 1)
 """The generation bump: a Core statement compiled once, run on the connection (an ORM-enabled
 UPDATE would also look for the account's object in the session to synchronize it)."""
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Row, Select, bindparam, delete, exists, func, insert, or_, select, update
 
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
@@ -46,9 +46,9 @@ _COLUMNS = (
 _FIND = select(*_COLUMNS).where(
     User.account_id == bindparam("account_id"), User.name_lower == bindparam("name")
 )
-_BY_ID = select(*_COLUMNS).where(User.id == bindparam("user_id"))
-_INSERT = insert(User.__table__)
-_COUNT = select(func.count()).select_from(User.__table__).where(User.account_id == bindparam("account_id"))
+_BY_ID: Select[*tuple[Any, ...]] = select(*_COLUMNS).where(User.id == bindparam("user_id"))
+_INSERT = insert(User)
+_COUNT = select(func.count()).select_from(User).where(User.account_id == bindparam("account_id"))
 
 
 class Users(Repository):
@@ -107,7 +107,7 @@ class Users(Repository):
 
     def get_by_id(self, user_id: str) -> UserRecord:
         self._session.flush()
-        row = self._session.connection().execute(_BY_ID, {"user_id": user_id}).first()
+        row: Row[Any] | None = self._session.connection().execute(_BY_ID, {"user_id": user_id}).first()
         return user_records(self._uow, [found(row, f"user {user_id}")])[0]
 
     def list(
