@@ -23,7 +23,8 @@ import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,11 @@ POLICY = json.dumps(
 
 
 def measure(
-    database_url: str | None, requests: int, log_statements: bool
-) -> dict[str, tuple[int, int, float]]:
-    """{operation: (statements, calls, CPU µs)} per request, in this process."""
+    database_url: str | None, requests: int, log_statements: bool, threads: int, seconds: float
+) -> dict[str, tuple[int, int, float, float, int]]:
+    """{operation: (statements, calls, CPU µs, requests/s, retries)}: per request, in this process;
+    then ``threads`` threads for ``seconds`` (0: not measured) and the transactions they ran again
+    (``RetryableError``: lost races)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -52,6 +55,7 @@ def measure(
     from iamd.server.bootstrap import bootstrap, write_profile
     from iamd.server.pipeline import Connection, Pipeline
     from iamd.services.cloudtrail import Recorder
+    from iamd.store.errors import RetryableError
     from iamd.store.store import open_store
     from iamd.trail.chain import load_signing_key
     from iamd.trail.writer import SPOOL_FILE_NAME, TrailWriter
@@ -148,8 +152,45 @@ def measure(
             },
         ),
     }
-    results: dict[str, tuple[int, int, float]] = {}
     counter = iter(range(10**9))
+    retries = [0]
+    original = type(store).transaction
+
+    @contextmanager
+    def counted(self: Any, **options: Any) -> Iterator[Any]:
+        try:
+            with original(self, **options) as uow:
+                yield uow
+        except RetryableError:
+            retries[0] += 1
+            raise
+
+    type(store).transaction = counted  # type: ignore[assignment,method-assign]
+    results: dict[str, tuple[int, int, float, float, int]] = {}
+
+    def hammer(make: Callable[[int], Any], fresh: bool) -> float:
+        """Requests per second from ``threads`` threads (a new request each when ``fresh``)."""
+        lock = threading.Lock()
+        done = [0]
+        stop = time.monotonic() + seconds
+        same = make(next(counter))
+
+        def work() -> None:
+            while time.monotonic() < stop:
+                with lock:
+                    n = next(counter)
+                send(make(n) if fresh else same)
+                with lock:
+                    done[0] += 1
+
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        began = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return done[0] / (time.perf_counter() - began)
+
     for operation in OPERATIONS:
         make = makers[operation]
         for _ in range(3):  # warm: caches, the key's last-use mark
@@ -171,7 +212,12 @@ def measure(
         for each in timed:
             send(each)
         cpu = (time.thread_time() - started) / requests * 1e6
-        results[operation] = (statements, calls, cpu)
+        rate = 0.0
+        retries[0] = 0
+        if threads and seconds:
+            rate = hammer(make, operation == "CreateUser")
+        results[operation] = (statements, calls, cpu, rate, retries[0])
+    type(store).transaction = original  # type: ignore[method-assign]
     writer.close()
     store.close()
     shutil.rmtree(data, ignore_errors=True)
@@ -203,11 +249,13 @@ def main() -> None:
         "--postgres", metavar="ADMIN_URL", help="on a new PostgreSQL database instead of SQLite"
     )
     parser.add_argument("--log", action="store_true", help="print each operation's statements (stderr)")
+    parser.add_argument("--threads", type=int, default=4, help="then this many threads at once")
+    parser.add_argument("--seconds", type=float, default=0.0, help="for this long (0: not measured)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one side, for --before
     args = parser.parse_args()
     url, drop = fresh_database(args.postgres) if args.postgres else (None, lambda: None)
     try:
-        mine = measure(url, args.requests, args.log)
+        mine = measure(url, args.requests, args.log, args.threads, args.seconds)
     finally:
         drop()
     if args.json:
@@ -216,6 +264,7 @@ def main() -> None:
     before: dict[str, list[float]] = {}
     if args.before:
         command = [sys.executable, __file__, "--json", "--requests", str(args.requests)]
+        command += ["--threads", str(args.threads), "--seconds", str(args.seconds)]
         if args.postgres:
             command += ["--postgres", args.postgres]
         env = dict(os.environ, PYTHONPATH=args.before)
@@ -225,14 +274,21 @@ def main() -> None:
     print(
         f"per request, in process, on {'PostgreSQL' if args.postgres else 'SQLite'}:",
         "statements / Python calls / CPU µs",
+        f"(then {args.threads} threads: requests/s, transactions run again)" if args.seconds else "",
     )
     for operation in OPERATIONS:
-        statements, calls, cpu = mine[operation]
+        statements, calls, cpu, rate, retried = mine[operation]
         line = f"{operation:>18}: iamd {statements:3d} / {calls:5d} / {cpu:6.0f}"
+        if args.seconds:
+            line += f" ({rate:6.1f}/s, {retried:3d})"
         if operation in before:
-            b_statements, b_calls, b_cpu = before[operation]
+            b_statements, b_calls, b_cpu, b_rate, b_retried = before[operation]
             line += f"   before {int(b_statements):3d} / {int(b_calls):5d} / {b_cpu:6.0f}"
+            if args.seconds:
+                line += f" ({b_rate:6.1f}/s, {int(b_retried):3d})"
             line += f"   calls before/after {b_calls / calls:.2f}x   CPU {b_cpu / cpu:.2f}x"
+            if args.seconds and b_rate:
+                line += f"   threads {rate / b_rate:.2f}x"
         print(line)
 
 
