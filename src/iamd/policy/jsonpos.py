@@ -35,6 +35,7 @@ __all__ = [
     "locate",
     "locate_in_text",
     "parse_json",
+    "plain_json_text",
     "python_values",
     "root_position",
     "values_of",
@@ -423,6 +424,30 @@ def python_values(value: object) -> tuple[object, JsonNode | None]:
         return value, None
     node = from_python(value)
     return values_of(node), node
+
+
+# A float from JSON text is not finite only if the text spells NaN or Infinity, or the number has an
+# exponent (a digit then e/E) or an integer part of more than 308 digits.
+_MAYBE_NOT_FINITE = re.compile(r"[0-9][eE]|[0-9]{309}")
+
+
+def plain_json_text(text: str) -> bool:
+    """True when every value that ``json.loads(text)`` gives (the text as a whole or any value in
+    it) is one :func:`python_values` takes as it stands, so that a caller holding such a value may
+    skip that check (``parse_policy(..., plain=True)``). Only built-in JSON types and string keys
+    come out of ``json.loads``; what is left to rule out, by C-level passes over the text, is a
+    lone surrogate (raw, or escaped: no ``\\u`` at all), a number that is not finite (NaN,
+    Infinity, an exponent, an integer part of more than 308 digits) and nesting near the limit
+    (at most 64 brackets in all, so that re-encoded text has no more). False does not mean the
+    values would be refused: only that they must be checked."""
+    return (
+        "\\u" not in text
+        and (text.isascii() or _SURROGATE.search(text) is None)
+        and text.count("[") + text.count("{") <= _MAX_DEPTH
+        and "NaN" not in text
+        and "Infinity" not in text
+        and _MAYBE_NOT_FINITE.search(text) is None
+    )
 
 
 def _not_json(value: object) -> object:
