@@ -18,6 +18,7 @@ from iamd.authz.explain import StatementRef
 from iamd.authz.principal import Principal, PrincipalKind
 from iamd.policy.ast import Effect, Policy, PrincipalSpec, Statement
 from iamd.policy.conditions import CompiledClause, Context, compile_clause
+from iamd.policy.frozen import slot_setters
 from iamd.policy.variables import has_variables, parse_template, resolve, to_tokens
 from iamd.policy.wildcards import (
     Matcher,
@@ -51,6 +52,15 @@ class NamedPolicy:
     name: str
     policy: Policy
 
+    def __init__(self, name: str, policy: Policy) -> None:
+        # Stored through the slots, not the frozen __setattr__ (iamd.policy.frozen).
+        s = _NAMED_SLOTS
+        s[0](self, name)
+        s[1](self, policy)
+
+
+_NAMED_SLOTS = slot_setters(NamedPolicy)
+
 
 ResourceTest = Callable[[str, Context], bool]
 PrincipalTest = Callable[[Principal, bool], PrincipalMatch | None]
@@ -74,6 +84,32 @@ class CompiledStatement:
     """The parsed statement, for explaining a denial (``iamd.authz.nearmiss``); never read when
     deciding."""
 
+    def __init__(
+        self,
+        ref: StatementRef,
+        effect: Effect,
+        matches_action: Matcher,
+        matches_resource: ResourceTest | None,
+        resource_test: Callable[[str], object] | None,
+        matches_principal: PrincipalTest | None,
+        conditions: tuple[CompiledClause, ...],
+        services: tuple[str, ...] | None,
+        not_principal: bool = False,
+        source: Statement | None = None,
+    ) -> None:
+        # Stored through the slots, not the frozen __setattr__ (iamd.policy.frozen).
+        s = _COMPILED_SLOTS
+        s[0](self, ref)
+        s[1](self, effect)
+        s[2](self, matches_action)
+        s[3](self, matches_resource)
+        s[4](self, resource_test)
+        s[5](self, matches_principal)
+        s[6](self, conditions)
+        s[7](self, services)
+        s[8](self, not_principal)
+        s[9](self, source)
+
     def applies(self, resource: str, context: Context) -> bool:
         test = self.resource_test
         if test is not None:
@@ -83,6 +119,8 @@ class CompiledStatement:
             return False
         return all(clause(context) for clause in self.conditions)
 
+
+_COMPILED_SLOTS = slot_setters(CompiledStatement)
 
 # The tests below depend only on the element's values (not on the statement or policy they stand
 # in) and hold no state, so each distinct Action, Resource or Principal element is compiled once,
