@@ -426,27 +426,21 @@ def python_values(value: object) -> tuple[object, JsonNode | None]:
     return values_of(node), node
 
 
-# A float from JSON text is not finite only if the text spells NaN or Infinity, or the number has an
-# exponent (a digit then e/E) or an integer part of more than 308 digits.
-_MAYBE_NOT_FINITE = re.compile(r"[0-9][eE]|[0-9]{309}")
-
-
 def plain_json_text(text: str) -> bool:
-    """True when every value that ``json.loads(text)`` gives (the text as a whole or any value in
-    it) is one :func:`python_values` takes as it stands, so that a caller holding such a value may
-    skip that check (``parse_policy(..., plain=True)``). Only built-in JSON types and string keys
-    come out of ``json.loads``; what is left to rule out, by C-level passes over the text, is a
-    lone surrogate (raw, or escaped: no ``\\u`` at all), a number that is not finite (NaN,
-    Infinity, an exponent, an integer part of more than 308 digits) and nesting near the limit
-    (at most 64 brackets in all, so that re-encoded text has no more). False does not mean the
-    values would be refused: only that they must be checked."""
+    """True when :func:`python_values` needs no check of what ``json.loads(text)`` gives (the text as
+    a whole or any value in it): a caller holding such a value may skip it
+    (``parse_policy(..., plain=True)``). ``json.loads`` gives only built-in JSON types and string
+    keys; C-level passes over the text rule out the two things ``from_python`` refuses in those: a
+    lone surrogate (raw, or escaped: no ``\\u`` at all) and nesting past its limit (at most 64
+    brackets in all, so that the re-encoded text has no more). What ``python_values`` would still
+    hand to ``from_python`` then (a number that is not finite: NaN, Infinity, 1e400) comes back
+    as values the checker reads the same way: numbers by their text (``repr`` of a float either
+    way), without positions.
+    False does not mean the values would be refused: only that they must be checked."""
     return (
         "\\u" not in text
         and (text.isascii() or _SURROGATE.search(text) is None)
         and text.count("[") + text.count("{") <= _MAX_DEPTH
-        and "NaN" not in text
-        and "Infinity" not in text
-        and _MAYBE_NOT_FINITE.search(text) is None
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from iamd.policy import PolicyError, PolicyKind, parse_policy
 from iamd.policy.jsonpos import plain_json_text, python_values
+from iamd.policy.parse import _check
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -39,6 +40,15 @@ TEXTS = [
     '{"a": "' + "[" * 70 + '"}',
     '{"a": "' + "[" * 60 + '", "b": ' + "{" * 10 + '"c": 1' + "}" * 10 + "}",
     '{"a": {"a": 1, "a": 2}}',
+    # policies whose values python_values would hand to from_python, read the same either way
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*",'
+    ' "Condition": {"NumericLessThan": {"aws:x": [1e400, NaN, -Infinity, 1.5, 10, 1E5, -0.0]}}}]}',
+    '{"Version": 1e400, "Id": NaN, "Statement": {"Sid": Infinity, "Effect": "Allow", "Action": [1.5, "s3:*"],'
+    ' "Resource": 1e999, "Condition": {"StringEquals": {"aws:x": "' + "[" * 20 + '"}}}}',
+    '{"Version": "2012-10-17", "Statement": {"Effect": "Deny", "NotAction": "iam:*", "Resource": "*",'
+    ' "Condition": {"Bool": {"aws:y": [true, 1e400]}, "' + "{" * 65 + '": {}}}}',
+    '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": [NaN]},'
+    ' "Action": "sts:AssumeRole", "Unknown": [[[[1e400]]]]}]}',
 ]
 
 
@@ -64,6 +74,8 @@ def _case_lines() -> list[str]:
 
 
 def _holds_for_every_value(text: str) -> None:
+    """Where the text is plain, every object in it is checked the same with and without
+    ``python_values`` (every finding, its position included), for every kind."""
     try:
         decoded = json.loads(text)
     except (ValueError, RecursionError):
@@ -71,8 +83,11 @@ def _holds_for_every_value(text: str) -> None:
     if not plain_json_text(text):
         return
     for value in _values(decoded):
-        kept, node = python_values(value)
-        assert kept is value and node is None
+        if not isinstance(value, dict):
+            continue
+        for kind in PolicyKind:
+            assert _check(value, kind, True, plain=True) == _check(value, kind, True, plain=False)
+            assert _check(value, kind, False, plain=True) == _check(value, kind, False, plain=False)
 
 
 @pytest.mark.parametrize("text", TEXTS)
@@ -81,9 +96,27 @@ def test_plain_only_where_python_values_takes_every_value_as_it_stands(text: str
 
 
 def test_the_texts_that_must_be_checked_are_not_plain() -> None:
-    for text in TEXTS[1:6] + TEXTS[9:10] + TEXTS[11:13] + TEXTS[16:17] + TEXTS[18:19] + TEXTS[20:21]:
+    for text in (
+        TEXTS[11],
+        TEXTS[12],
+        TEXTS[13],
+        TEXTS[14],
+        TEXTS[16],
+        TEXTS[18],
+        TEXTS[20],
+        TEXTS[21],
+        TEXTS[-2],
+    ):
         assert not plain_json_text(text), text
-    assert plain_json_text(TEXTS[0]) and plain_json_text(TEXTS[8]) and plain_json_text(TEXTS[17])
+    for text in [*TEXTS[:11], TEXTS[15], TEXTS[17], TEXTS[19], TEXTS[23], TEXTS[-4], TEXTS[-3], TEXTS[-1]]:
+        assert plain_json_text(text), text
+
+
+def test_python_values_does_not_take_every_plain_value_as_it_stands() -> None:
+    # What the test above holds to: these go through from_python, and are checked the same.
+    for text in (TEXTS[-4], TEXTS[-3]):
+        assert plain_json_text(text)
+        assert python_values(json.loads(text))[1] is not None
 
 
 def test_the_case_lines() -> None:
