@@ -249,22 +249,22 @@ def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> Co
         else:
             principal_test = base
     matches_resource, resource_test = _compile_resources(stmt.resources, stmt.not_resource, substitute)
+    effect = stmt.effect
+    # Positional arguments, in field order (cheaper than keywords); the Effect's text without
+    # Enum.value, a Python-level property.
     return CompiledStatement(
-        # (the Effect's text without Enum.value, a Python-level property)
-        ref=StatementRef(
-            policy_name, stmt.index, stmt.sid, "Allow" if stmt.effect is Effect.ALLOW else "Deny"
-        ),
-        effect=stmt.effect,
-        matches_action=matches_action,
-        matches_resource=matches_resource,
-        resource_test=resource_test,
-        matches_principal=principal_test,
-        conditions=tuple(compile_clause(c, substitute, stmt.effect is Effect.DENY) for c in stmt.conditions)
+        StatementRef(policy_name, stmt.index, stmt.sid, "Allow" if effect is Effect.ALLOW else "Deny"),
+        effect,
+        matches_action,
+        matches_resource,
+        resource_test,
+        principal_test,
+        tuple([compile_clause(c, substitute, effect is Effect.DENY) for c in stmt.conditions])
         if stmt.conditions
         else (),
-        services=services,
-        not_principal=stmt.not_principal is not None,
-        source=stmt,
+        services,
+        stmt.not_principal is not None,
+        stmt,
     )
 
 
