@@ -291,7 +291,9 @@ class PolicySet:
                 self._wild.append(i)
             else:
                 for service in stmt.services:
-                    self._by_service.setdefault(service, []).append(i)
+                    indexes = self._by_service.setdefault(service, [])
+                    if not indexes or indexes[-1] != i:  # ascending, each index once
+                        indexes.append(i)
         self._cache: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
 
     def __len__(self) -> int:
@@ -311,12 +313,21 @@ class PolicySet:
         if found is not None:
             return found
         service = action.split(":", 1)[0]
-        indexes = sorted({*self._by_service.get(service, ()), *self._wild})
-        matching = [s for s in (self.statements[i] for i in indexes) if s.matches_action(action)]
-        found = (
-            tuple(s for s in matching if s.effect is Effect.DENY),
-            tuple(s for s in matching if s.effect is Effect.ALLOW),
-        )
+        by_service = self._by_service.get(service)
+        wild = self._wild
+        # Each list is ascending with each index once: merge only when both have some.
+        indexes: Sequence[int] = sorted({*by_service, *wild}) if by_service and wild else by_service or wild
+        statements = self.statements
+        denies: list[CompiledStatement] = []
+        allows: list[CompiledStatement] = []
+        for i in indexes:
+            stmt = statements[i]
+            if stmt.matches_action(action):
+                if stmt.effect is Effect.DENY:
+                    denies.append(stmt)
+                else:
+                    allows.append(stmt)
+        found = (tuple(denies), tuple(allows))
         if len(self._cache) >= self._CACHE_LIMIT:
             self._cache.clear()
         self._cache[action] = found
