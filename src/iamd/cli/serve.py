@@ -94,7 +94,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from iamd.private_files import make_private_dir, tighten
     from iamd.secrets.ids import RandomIds
     from iamd.secrets.kek import load_kek
-    from iamd.server.app import create_app, warm
+    from iamd.server.app import create_app, settle, warm
     from iamd.server.authorizer import Authorizer
     from iamd.server.bootstrap import (
         ADMIN_USER,
@@ -213,9 +213,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             # Listening: now build what was left for first use (the console, the portal, SCIM,
-            # SAML) and settle the process (iamd.server.app.warm), beside the first requests.
+            # SAML) on a thread of its own (iamd.server.app.warm), beside the first requests.
             if self.started:
-                threading.Thread(target=warm, args=(app, pipeline), name="iamd-warm", daemon=True).start()
+                threading.Thread(target=warm, args=(app,), name="iamd-warm", daemon=True).start()
 
         async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
             await super().shutdown(sockets)
@@ -224,6 +224,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             if trail_writer is not None:
                 await asyncio.to_thread(trail_writer.close)
 
+    settle(pipeline)  # the service models loaded, the heap frozen, before the first request
     try:
         Server(config).run()
     finally:

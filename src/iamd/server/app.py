@@ -96,16 +96,17 @@ def _saml(pipeline: Pipeline) -> list[BaseRoute]:
     return [saml_mount(pipeline)]
 
 
-def warm(app: Starlette, pipeline: Pipeline) -> None:
-    """What ``iamd serve`` does once it listens, on a thread of its own: ``settle``, building the
-    routes left for first use before the heap is frozen. The first requests may arrive meanwhile:
-    the switch interval is shortened first, and the service models they need come first."""
-    sys.setswitchinterval(SWITCH_INTERVAL)
-    load_models(pipeline)
+def warm(app: Starlette) -> None:
+    """What ``iamd serve`` does once it listens, on a thread of its own: build the routes left for
+    first use (the console, the portal, SCIM, SAML), so that the first request to one of them does
+    not build them on the event loop, then move the objects they made out of the garbage
+    collector's way, as ``settle`` did for the rest before listening. ``gc.freeze()`` only: a full
+    collection here would hold the interpreter lock throughout (80-400 ms on a busy machine), while
+    the server answers its first requests."""
     for route in app.routes:
         if isinstance(route, LazyRoutes):
             route.routes  # noqa: B018  (builds them)
-    settle(pipeline)
+    gc.freeze()
 
 
 def load_models(pipeline: Pipeline) -> None:
