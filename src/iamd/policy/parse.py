@@ -134,6 +134,10 @@ def parse_policy(
     policy read); the parsed policy is immutable, so callers share it. Refused texts are not remembered."""
     if isinstance(source, str) and len(source) <= CACHED_TEXT_CHARS:
         return _parse_text(source, kind, strict)
+    if plain and not strict:
+        policy = _plain_policy(source, kind.requires_resource)
+        if policy is not None:
+            return policy
     return _parse(source, kind, strict, plain)
 
 
@@ -184,11 +188,15 @@ def _check(
 ) -> tuple[Policy | None, list[Finding]]:
     """The policy (None when a blocking ERROR leaves it no single meaning) and the findings; with
     ``full`` False, only the blocking findings are looked for."""
-    checker = _Checker(kind, full)
     try:
         value, node = _read(source, plain)
     except JsonSyntaxError as exc:
         return None, _syntax_error(exc).findings
+    if not full:
+        policy = _plain_policy(value, kind.requires_resource)
+        if policy is not None:
+            return policy, []
+    checker = _Checker(kind, full)
     text = source if isinstance(source, str) else None
     if text is not None and full:
         checker.text_rules(text)
@@ -947,6 +955,42 @@ class _Checker:
             )
         if effect is Effect.DENY and "*" in actions and not not_action:
             self.add("RCP_SYNTAX_ERROR_ACTION", 'An RCP Deny must name service actions, not "*"', path, path)
+
+
+def _plain_policy(root: object, requires_resource: bool) -> Policy | None:
+    """The policy ``_Checker(full=False).policy`` builds from ``root``, when ``root`` is a plain
+    document: a dict of known elements, Version absent or one of the two versions, Id absent or a
+    string, Statement a plain statement or an array of them (see ``_plain_statement``). Such a
+    document can have no blocking finding. None for anything else: the caller then runs the
+    checker, which gives the same policy, or the findings."""
+    if type(root) is not dict or not _TOP_LEVEL_SET.issuperset(root):
+        return None
+    version = root.get("Version", _ABSENT)
+    if version is _ABSENT:
+        version = None
+    elif type(version) is not str or version not in (VERSION_2012, VERSION_2008):
+        return None
+    policy_id = root.get("Id", _ABSENT)
+    if policy_id is _ABSENT:
+        policy_id = None
+    elif type(policy_id) is not str:
+        return None
+    body = root.get("Statement", _ABSENT)
+    statements: list[Statement] = []
+    if type(body) is list:
+        for i, node in enumerate(body):
+            stmt = _plain_statement(node, ("Statement", i), i, requires_resource)
+            if stmt is None:
+                return None
+            statements.append(stmt)
+    elif type(body) is dict:
+        stmt = _plain_statement(body, ("Statement",), 0, requires_resource)
+        if stmt is None:
+            return None
+        statements.append(stmt)
+    else:
+        return None
+    return Policy(version, policy_id, tuple(statements))
 
 
 def _plain_strings(value: object) -> tuple[str, ...] | None:

@@ -1,8 +1,9 @@
-"""The lenient checker's quick path (``parse._plain_statement``) builds exactly the statement the
-checker's per-element methods build, and takes only statements on which those methods record no
-finding; anything else goes to the methods. Held on every statement of the evaluation cases, on
-generated policies, and on statements with any JSON value (or none) in any element, for every
-policy kind; and the whole lenient parse with the quick path held to it without."""
+"""The lenient checker's quick path (``parse._plain_policy``, ``parse._plain_statement``) builds
+exactly the policy and statements the checker's per-element methods build, and takes only
+documents on which those methods record no blocking finding; anything else goes to the methods.
+Held on every statement of the evaluation cases, on generated policies, and on documents with any
+JSON value (or none) in any element, for every policy kind; and the whole lenient parse (of text,
+of decoded values, of values read as they stand) with the quick path held to it without."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from tests.unit.fuzzing import FUZZ, json_values
 from tests.unit.policy.test_policy_positions import KINDS, case_policies, generated_policies
 
-from iamd.policy import PolicyError, PolicyKind, parse
+from iamd.policy import PolicyError, PolicyKind, parse, parse_policy
 from iamd.policy.parse import _Checker, _parse, _plain_statement
 
 PATHS: list[tuple[Any, ...]] = [("Statement",), ("Statement", 3)]
@@ -51,11 +52,22 @@ def _lenient(doc: Any, kind: PolicyKind) -> Any:
         return list(exc.findings)
 
 
+def _plain(doc: Any, kind: PolicyKind) -> Any:
+    try:
+        return parse_policy(doc, kind, strict=False, plain=True)
+    except PolicyError as exc:
+        return list(exc.findings)
+
+
 def assert_same_without_quick_path(doc: Any, kind: PolicyKind, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lenient parse, and the lenient parse of values read as they stand (``plain``), give the
+    same policy or findings with the quick path as with the checker alone."""
     quick = _lenient(doc, kind)
+    quick_plain = _plain(doc, kind)
     with monkeypatch.context() as m:
-        m.setattr(parse, "_plain_statement", lambda *args: None)
-        assert _lenient(doc, kind) == quick
+        m.setattr(parse, "_plain_statement", lambda *args: None)  # _plain_policy takes none either
+        slow = _lenient(doc, kind)
+        assert _plain(doc, kind) == slow == quick == quick_plain
 
 
 def test_every_statement_of_the_cases_and_generated_ones(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,3 +175,36 @@ def test_each_element_with_each_value_or_none(monkeypatch: pytest.MonkeyPatch) -
                 taken += assert_quick_path_holds(node, kind)
                 assert_same_without_quick_path({"Statement": node}, kind, monkeypatch)
     assert taken > 100
+
+
+TOP_LEVEL = ("Version", "Id", "Statement", "Other")
+TOP_VALUES: list[Any] = [
+    None,
+    "2012-10-17",
+    "2008-10-17",
+    "2012-10-18",
+    "",
+    7,
+    [],
+    [STATEMENT],
+    [STATEMENT, None],
+    [STATEMENT, {**STATEMENT, "Effect": "Deny", "Sid": 1}],
+    STATEMENT,
+    {},
+    {"Effect": "Allow", "Action": "*"},
+]
+
+
+def test_each_top_level_element_with_each_value_or_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    taken = 0
+    for element in TOP_LEVEL:
+        for value in [*TOP_VALUES, KeyError]:
+            doc: dict[str, Any] = {"Version": "2012-10-17", "Id": "x", "Statement": [STATEMENT, STATEMENT]}
+            if value is KeyError:
+                doc.pop(element, None)
+            else:
+                doc[element] = value
+            for kind in KINDS:
+                assert_same_without_quick_path(doc, kind, monkeypatch)
+                taken += parse._plain_policy(doc, kind.requires_resource) is not None
+    assert taken > 50
