@@ -1036,7 +1036,7 @@ def _plain_statement(node: object, path: Path, index: int, requires_resource: bo
         element = get("NotAction", _ABSENT)
     elif "NotAction" in node:
         return None
-    actions = _plain_strings(element)
+    actions = (element,) if type(element) is str else _plain_strings(element)
     if actions is None:
         return None
     resources: tuple[str, ...] | None = None
@@ -1047,7 +1047,7 @@ def _plain_statement(node: object, path: Path, index: int, requires_resource: bo
     elif "NotResource" in node:
         return None
     if element is not _ABSENT:
-        resources = _plain_strings(element)
+        resources = (element,) if type(element) is str else _plain_strings(element)
         if resources is None:
             return None
     elif requires_resource:
