@@ -74,6 +74,7 @@ STATEMENT_ELEMENTS = (
 _TOP_LEVEL_SET = frozenset(TOP_LEVEL_ELEMENTS)
 _STATEMENT_SET = frozenset(STATEMENT_ELEMENTS)
 PRINCIPAL_TYPES = ("AWS", "Service", "Federated", "CanonicalUser")
+_PRINCIPAL_TYPE_SET = frozenset(PRINCIPAL_TYPES)
 _SID = re.compile(r"[A-Za-z0-9]*")
 _ACTION = re.compile(r"[A-Za-z0-9*?\-]+:[A-Za-z0-9*?\-_]*")
 _CONDITION_KEY = re.compile(r"[^:\s]+:\S+")
@@ -133,6 +134,10 @@ def parse_policy(
     policy read); the parsed policy is immutable, so callers share it. Refused texts are not remembered."""
     if isinstance(source, str) and len(source) <= CACHED_TEXT_CHARS:
         return _parse_text(source, kind, strict)
+    if plain and not strict:
+        policy = _plain_policy(source, kind.requires_resource)
+        if policy is not None:
+            return policy
     return _parse(source, kind, strict, plain)
 
 
@@ -183,11 +188,15 @@ def _check(
 ) -> tuple[Policy | None, list[Finding]]:
     """The policy (None when a blocking ERROR leaves it no single meaning) and the findings; with
     ``full`` False, only the blocking findings are looked for."""
-    checker = _Checker(kind, full)
     try:
         value, node = _read(source, plain)
     except JsonSyntaxError as exc:
         return None, _syntax_error(exc).findings
+    if not full:
+        policy = _plain_policy(value, kind.requires_resource)
+        if policy is not None:
+            return policy, []
+    checker = _Checker(kind, full)
     text = source if isinstance(source, str) else None
     if text is not None and full:
         checker.text_rules(text)
@@ -501,9 +510,13 @@ class _Checker:
             return None
         statements: list[Statement] = []
         sids: dict[str, int] = {}
+        quick = not self.full
+        requires_resource = self.kind.requires_resource
         for i, snode in enumerate(nodes):
             path: Path = ("Statement",) if single else ("Statement", i)
-            stmt = self.statement(snode, path, i)
+            stmt = _plain_statement(snode, path, i, requires_resource) if quick else None
+            if stmt is None:
+                stmt = self.statement(snode, path, i)
             if stmt is None:
                 continue
             if stmt.sid and self.full:
@@ -942,6 +955,184 @@ class _Checker:
             )
         if effect is Effect.DENY and "*" in actions and not not_action:
             self.add("RCP_SYNTAX_ERROR_ACTION", 'An RCP Deny must name service actions, not "*"', path, path)
+
+
+def _plain_policy(root: object, requires_resource: bool) -> Policy | None:
+    """The policy ``_Checker(full=False).policy`` builds from ``root``, when ``root`` is a plain
+    document: a dict of known elements, Version absent or one of the two versions, Id absent or a
+    string, Statement a plain statement or an array of them (see ``_plain_statement``). Such a
+    document can have no blocking finding. None for anything else: the caller then runs the
+    checker, which gives the same policy, or the findings."""
+    if type(root) is not dict or not _TOP_LEVEL_SET.issuperset(root):
+        return None
+    version = root.get("Version", _ABSENT)
+    if version is _ABSENT:
+        version = None
+    elif type(version) is not str or version not in (VERSION_2012, VERSION_2008):
+        return None
+    policy_id = root.get("Id", _ABSENT)
+    if policy_id is _ABSENT:
+        policy_id = None
+    elif type(policy_id) is not str:
+        return None
+    body = root.get("Statement", _ABSENT)
+    statements: list[Statement] = []
+    if type(body) is list:
+        for i, node in enumerate(body):
+            stmt = _plain_statement(node, ("Statement", i), i, requires_resource)
+            if stmt is None:
+                return None
+            statements.append(stmt)
+    elif type(body) is dict:
+        stmt = _plain_statement(body, ("Statement",), 0, requires_resource)
+        if stmt is None:
+            return None
+        statements.append(stmt)
+    else:
+        return None
+    return Policy(version, policy_id, tuple(statements))
+
+
+def _plain_strings(value: object) -> tuple[str, ...] | None:
+    """A string or a non-empty array of strings, as ``_Checker.strings`` reads it; None for
+    anything else (which the checker reads, with its findings)."""
+    if type(value) is str:
+        return (value,)
+    if type(value) is list and value:
+        for item in value:
+            if type(item) is not str:
+                return None
+        return tuple(value)
+    return None
+
+
+def _plain_statement(node: object, path: Path, index: int, requires_resource: bool) -> Statement | None:
+    """The statement ``_Checker(full=False).statement`` builds from ``node``, when ``node`` is a
+    plain statement: a dict of known elements, Sid a string, Effect "Allow" or "Deny", one of
+    Action and NotAction, at most one of Resource and NotResource (one when the kind requires it),
+    at most one of Principal and NotPrincipal, each a string or a non-empty array of strings (a
+    Principal "*" or an object of principal types), Condition an object of operators, each an
+    object of keys to a string or an array of strings. Such a statement can have no blocking
+    finding, and the checker looks for no other with ``full`` False. None for anything else: the
+    caller then runs the checker, which gives the same statement, or the findings."""
+    if type(node) is not dict or not _STATEMENT_SET.issuperset(node):
+        return None
+    get = node.get
+    sid = get("Sid", _ABSENT)
+    if sid is _ABSENT:
+        sid = None
+    elif type(sid) is not str:
+        return None
+    effect_text = get("Effect")
+    if effect_text == "Allow" and type(effect_text) is str:
+        effect = Effect.ALLOW
+    elif effect_text == "Deny" and type(effect_text) is str:
+        effect = Effect.DENY
+    else:
+        return None
+    element = get("Action", _ABSENT)
+    not_action = element is _ABSENT
+    if not_action:
+        element = get("NotAction", _ABSENT)
+    elif "NotAction" in node:
+        return None
+    actions = (element,) if type(element) is str else _plain_strings(element)
+    if actions is None:
+        return None
+    resources: tuple[str, ...] | None = None
+    element = get("Resource", _ABSENT)
+    not_resource = element is _ABSENT
+    if not_resource:
+        element = get("NotResource", _ABSENT)
+    elif "NotResource" in node:
+        return None
+    if element is not _ABSENT:
+        resources = (element,) if type(element) is str else _plain_strings(element)
+        if resources is None:
+            return None
+    elif requires_resource:
+        return None
+    else:
+        not_resource = False
+    principal: PrincipalSpec | None = None
+    not_principal: PrincipalSpec | None = None
+    if "Principal" in node or "NotPrincipal" in node:
+        if "Principal" in node and "NotPrincipal" in node:
+            return None
+        name = "Principal" if "Principal" in node else "NotPrincipal"
+        spec = _plain_principal(node[name])
+        if spec is None:
+            return None
+        if name == "Principal":
+            principal = spec
+        else:
+            not_principal = spec
+    conditions: tuple[ConditionClause, ...] = ()
+    if "Condition" in node:
+        block = node["Condition"]
+        if type(block) is not dict:
+            return None
+        clauses: list[ConditionClause] = []
+        for op_text, keys in block.items():
+            if type(keys) is not dict or type(op_text) is not str:
+                return None
+            parsed = parse_operator(op_text)
+            for key, values_node in keys.items():
+                if type(values_node) is str:
+                    values: tuple[str, ...] | None = (values_node,)
+                elif type(values_node) is list:
+                    values = _plain_strings(values_node) if values_node else ()
+                else:
+                    values = None
+                if values is None or type(key) is not str:
+                    return None
+                clauses.append(
+                    ConditionClause(
+                        op_text,
+                        parsed.base,
+                        parsed.qualifier,
+                        parsed.if_exists,
+                        key,
+                        values,
+                        (*path, "Condition", op_text, key),
+                    )
+                )
+        conditions = tuple(clauses)
+    return Statement(
+        index,
+        sid,
+        effect,
+        principal,
+        not_principal,
+        actions,
+        not_action,
+        resources,
+        not_resource,
+        conditions,
+    )
+
+
+def _plain_principal(node: object) -> PrincipalSpec | None:
+    """``_Checker.principal_spec`` of a plain Principal (see ``_plain_statement``); None for any other."""
+    if node == "*" and type(node) is str:
+        return PrincipalSpec(wildcard=True)
+    if type(node) is not dict or not node:
+        return None
+    groups: dict[str, tuple[str, ...]] = {}
+    for key, value in node.items():
+        if key not in _PRINCIPAL_TYPE_SET or type(key) is not str:
+            return None
+        values = _plain_strings(value)
+        if values is None:
+            return None
+        groups[key] = values
+    return PrincipalSpec(
+        wildcard=False,
+        aws=groups.get("AWS", ()),
+        service=groups.get("Service", ()),
+        federated=groups.get("Federated", ()),
+        canonical_user=groups.get("CanonicalUser", ()),
+    )
 
 
 @lru_cache(maxsize=16384)
