@@ -20,6 +20,7 @@ faster). ``--per-case`` lists every case.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import resource
@@ -102,6 +103,8 @@ def iamd_child(cases_path: str, rounds: int) -> None:
     except ImportError:  # a tree from before the module left iamd.wire (--before-src)
         from iamd.wire import jsontext  # type: ignore[no-redef]
 
+    # As the command does: with the line's text where decide_case takes it (not before-src trees).
+    takes_text = "text" in inspect.signature(decide_case).parameters
     lines = [line for line in Path(cases_path).read_text(encoding="utf-8").splitlines() if line.strip()]
     services = rcp_services()
     out: dict[str, list[Any]] = {"cpu_s": [], "case_ns": [], "decisions": []}
@@ -110,7 +113,10 @@ def iamd_child(cases_path: str, rounds: int) -> None:
         cpu = time.process_time()
         for line in lines:
             t = time.perf_counter_ns()
-            answer = decide_case(jsontext.loads(line), services)
+            if takes_text:
+                answer = decide_case(jsontext.loads(line), services, text=line)
+            else:
+                answer = decide_case(jsontext.loads(line), services)
             answer_text(answer)
             ns.append(time.perf_counter_ns() - t)
             if r == 0:

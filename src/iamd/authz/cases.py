@@ -17,6 +17,7 @@ from iamd.authz.nearmiss import explain
 from iamd.authz.principal import Principal
 from iamd.authz.request import Request, normalize_context
 from iamd.policy import PolicyError, PolicyKind, parse_policy
+from iamd.policy.jsonpos import plain_json_text
 
 __all__ = ["CaseError", "answer_text", "case_request", "decide_case"]
 
@@ -31,7 +32,7 @@ def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-def _policy(doc: object, kind: PolicyKind, where: str) -> NamedPolicy:
+def _policy(doc: object, kind: PolicyKind, where: str, plain: bool) -> NamedPolicy:
     if not _is_mapping(doc):
         raise CaseError(f"{where}: expected an object with a policy")
     name = str(doc.get("name", where))
@@ -43,20 +44,20 @@ def _policy(doc: object, kind: PolicyKind, where: str) -> NamedPolicy:
     else:
         raise CaseError(f"{where}: the policy must be a JSON object or JSON text")
     try:
-        return NamedPolicy(name, parse_policy(source, kind, strict=False))
+        return NamedPolicy(name, parse_policy(source, kind, strict=False, plain=plain))
     except PolicyError as exc:
         raise CaseError(f"{where} ({name}): {exc}") from exc
 
 
-def _policy_list(value: object, kind: PolicyKind, where: str) -> list[NamedPolicy]:
+def _policy_list(value: object, kind: PolicyKind, where: str, plain: bool) -> list[NamedPolicy]:
     if value is None:
         return []
     if not isinstance(value, list):
         raise CaseError(f"{where} must be a list of policies")
-    return [_policy(p, kind, f"{where}[{i}]") for i, p in enumerate(value)]
+    return [_policy(p, kind, f"{where}[{i}]", plain) for i, p in enumerate(value)]
 
 
-def _levels(value: object, kind: PolicyKind, where: str) -> tuple[tuple[str, PolicySet], ...]:
+def _levels(value: object, kind: PolicyKind, where: str, plain: bool) -> tuple[tuple[str, PolicySet], ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -67,7 +68,7 @@ def _levels(value: object, kind: PolicyKind, where: str) -> tuple[tuple[str, Pol
             raise CaseError(f"{where}[{i}] must be an object with orgIdentifier and policies")
         ident = str(level.get("orgIdentifier", f"level-{i}"))
         levels.append(
-            (ident, compile_policies(_policy_list(level.get("policies", []), kind, f"{where}[{i}]")))
+            (ident, compile_policies(_policy_list(level.get("policies", []), kind, f"{where}[{i}]", plain)))
         )
     return tuple(levels)
 
@@ -102,32 +103,47 @@ def case_request(case: Mapping[str, Any]) -> Request:
     return Request(principal, action, resource, str(account) if account else None, normalize_context(context))
 
 
-def decide(case: Mapping[str, Any], rcp_services: frozenset[str] | None = None) -> tuple[Request, Decision]:
+def decide(
+    case: Mapping[str, Any], rcp_services: frozenset[str] | None = None, *, text: str | None = None
+) -> tuple[Request, Decision]:
+    """The request of ``case`` and its decision. ``text``: the JSON text ``case`` was decoded from
+    by ``json.loads`` (or ``jsontext.loads``), when the caller has it: where that text is plain
+    (``jsonpos.plain_json_text``) its policies are read without re-checking their values."""
+    plain = text is not None and plain_json_text(text)
     request = case_request(case)
     boundary = case.get("permissionBoundaryPolicies")
     session = case.get("sessionPolicy")
     principal_policies = PrincipalPolicies(
         identity=compile_policies(
-            _policy_list(case.get("identityPolicies"), PolicyKind.IDENTITY, "identityPolicies")
+            _policy_list(case.get("identityPolicies"), PolicyKind.IDENTITY, "identityPolicies", plain)
         ),
-        boundary=compile_policies(_policy_list(boundary, PolicyKind.MANAGED, "permissionBoundaryPolicies"))
+        boundary=compile_policies(
+            _policy_list(boundary, PolicyKind.MANAGED, "permissionBoundaryPolicies", plain)
+        )
         if boundary
         else None,
         session=compile_policies(
-            [_policy({"name": "session", "policy": session}, PolicyKind.SESSION, "sessionPolicy")]
+            [_policy({"name": "session", "policy": session}, PolicyKind.SESSION, "sessionPolicy", plain)]
         )
         if session
         else None,
-        scps=_levels(case.get("serviceControlPolicies"), PolicyKind.SCP, "serviceControlPolicies"),
+        scps=_levels(case.get("serviceControlPolicies"), PolicyKind.SCP, "serviceControlPolicies", plain),
     )
     resource_policy = case.get("resourcePolicy")
     resource_policies = ResourcePolicies(
         policy=compile_policies(
-            [_policy({"name": "resource", "policy": resource_policy}, PolicyKind.RESOURCE, "resourcePolicy")]
+            [
+                _policy(
+                    {"name": "resource", "policy": resource_policy},
+                    PolicyKind.RESOURCE,
+                    "resourcePolicy",
+                    plain,
+                )
+            ]
         )
         if resource_policy
         else None,
-        rcps=_levels(case.get("resourceControlPolicies"), PolicyKind.RCP, "resourceControlPolicies"),
+        rcps=_levels(case.get("resourceControlPolicies"), PolicyKind.RCP, "resourceControlPolicies", plain),
         rcp_services=rcp_services,
     )
     decision = evaluate(request, principal_policies, resource_policies)
@@ -136,13 +152,16 @@ def decide(case: Mapping[str, Any], rcp_services: frozenset[str] | None = None) 
     return request, decision
 
 
-def decide_case(case: Mapping[str, Any], rcp_services: frozenset[str] | None = None) -> dict[str, object]:
+def decide_case(
+    case: Mapping[str, Any], rcp_services: frozenset[str] | None = None, *, text: str | None = None
+) -> dict[str, object]:
     """The answer line for one case: name, decision, explanation and AWS's denial sentence. A
     denial's explanation names the statements that nearly allowed (``nearMisses``) or the Denies
     that applied (``deniedBy``), down to the condition key and values (``iamd.authz.nearmiss``).
 
-    ``rcp_services``: the services RCPs govern (``iamd.catalog.rcp_services()``); None: all."""
-    request, decision = decide(case, rcp_services)
+    ``rcp_services``: the services RCPs govern (``iamd.catalog.rcp_services()``); None: all.
+    ``text``: the JSON text of the case, when the caller decoded it (see ``decide``)."""
+    request, decision = decide(case, rcp_services, text=text)
     out: dict[str, object] = {"name": case.get("name")}
     out.update(decision.to_json())
     if not decision.allowed:

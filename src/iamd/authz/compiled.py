@@ -18,6 +18,7 @@ from iamd.authz.explain import StatementRef
 from iamd.authz.principal import Principal, PrincipalKind
 from iamd.policy.ast import Effect, Policy, PrincipalSpec, Statement
 from iamd.policy.conditions import CompiledClause, Context, compile_clause
+from iamd.policy.frozen import slot_setters
 from iamd.policy.variables import has_variables, parse_template, resolve, to_tokens
 from iamd.policy.wildcards import (
     Matcher,
@@ -51,6 +52,15 @@ class NamedPolicy:
     name: str
     policy: Policy
 
+    def __init__(self, name: str, policy: Policy) -> None:
+        # Stored through the slots, not the frozen __setattr__ (iamd.policy.frozen).
+        s = _NAMED_SLOTS
+        s[0](self, name)
+        s[1](self, policy)
+
+
+_NAMED_SLOTS = slot_setters(NamedPolicy)
+
 
 ResourceTest = Callable[[str, Context], bool]
 PrincipalTest = Callable[[Principal, bool], PrincipalMatch | None]
@@ -74,6 +84,32 @@ class CompiledStatement:
     """The parsed statement, for explaining a denial (``iamd.authz.nearmiss``); never read when
     deciding."""
 
+    def __init__(
+        self,
+        ref: StatementRef,
+        effect: Effect,
+        matches_action: Matcher,
+        matches_resource: ResourceTest | None,
+        resource_test: Callable[[str], object] | None,
+        matches_principal: PrincipalTest | None,
+        conditions: tuple[CompiledClause, ...],
+        services: tuple[str, ...] | None,
+        not_principal: bool = False,
+        source: Statement | None = None,
+    ) -> None:
+        # Stored through the slots, not the frozen __setattr__ (iamd.policy.frozen).
+        s = _COMPILED_SLOTS
+        s[0](self, ref)
+        s[1](self, effect)
+        s[2](self, matches_action)
+        s[3](self, matches_resource)
+        s[4](self, resource_test)
+        s[5](self, matches_principal)
+        s[6](self, conditions)
+        s[7](self, services)
+        s[8](self, not_principal)
+        s[9](self, source)
+
     def applies(self, resource: str, context: Context) -> bool:
         test = self.resource_test
         if test is not None:
@@ -83,6 +119,8 @@ class CompiledStatement:
             return False
         return all(clause(context) for clause in self.conditions)
 
+
+_COMPILED_SLOTS = slot_setters(CompiledStatement)
 
 # The tests below depend only on the element's values (not on the statement or policy they stand
 # in) and hold no state, so each distinct Action, Resource or Principal element is compiled once,
@@ -211,22 +249,22 @@ def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> Co
         else:
             principal_test = base
     matches_resource, resource_test = _compile_resources(stmt.resources, stmt.not_resource, substitute)
+    effect = stmt.effect
+    # Positional arguments, in field order (cheaper than keywords); the Effect's text without
+    # Enum.value, a Python-level property.
     return CompiledStatement(
-        # (the Effect's text without Enum.value, a Python-level property)
-        ref=StatementRef(
-            policy_name, stmt.index, stmt.sid, "Allow" if stmt.effect is Effect.ALLOW else "Deny"
-        ),
-        effect=stmt.effect,
-        matches_action=matches_action,
-        matches_resource=matches_resource,
-        resource_test=resource_test,
-        matches_principal=principal_test,
-        conditions=tuple(compile_clause(c, substitute, stmt.effect is Effect.DENY) for c in stmt.conditions)
+        StatementRef(policy_name, stmt.index, stmt.sid, "Allow" if effect is Effect.ALLOW else "Deny"),
+        effect,
+        matches_action,
+        matches_resource,
+        resource_test,
+        principal_test,
+        tuple([compile_clause(c, substitute, effect is Effect.DENY) for c in stmt.conditions])
         if stmt.conditions
         else (),
-        services=services,
-        not_principal=stmt.not_principal is not None,
-        source=stmt,
+        services,
+        stmt.not_principal is not None,
+        stmt,
     )
 
 
@@ -253,7 +291,9 @@ class PolicySet:
                 self._wild.append(i)
             else:
                 for service in stmt.services:
-                    self._by_service.setdefault(service, []).append(i)
+                    indexes = self._by_service.setdefault(service, [])
+                    if not indexes or indexes[-1] != i:  # ascending, each index once
+                        indexes.append(i)
         self._cache: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
 
     def __len__(self) -> int:
@@ -273,12 +313,21 @@ class PolicySet:
         if found is not None:
             return found
         service = action.split(":", 1)[0]
-        indexes = sorted({*self._by_service.get(service, ()), *self._wild})
-        matching = [s for s in (self.statements[i] for i in indexes) if s.matches_action(action)]
-        found = (
-            tuple(s for s in matching if s.effect is Effect.DENY),
-            tuple(s for s in matching if s.effect is Effect.ALLOW),
-        )
+        by_service = self._by_service.get(service)
+        wild = self._wild
+        # Each list is ascending with each index once: merge only when both have some.
+        indexes: Sequence[int] = sorted({*by_service, *wild}) if by_service and wild else by_service or wild
+        statements = self.statements
+        denies: list[CompiledStatement] = []
+        allows: list[CompiledStatement] = []
+        for i in indexes:
+            stmt = statements[i]
+            if stmt.matches_action(action):
+                if stmt.effect is Effect.DENY:
+                    denies.append(stmt)
+                else:
+                    allows.append(stmt)
+        found = (tuple(denies), tuple(allows))
         if len(self._cache) >= self._CACHE_LIMIT:
             self._cache.clear()
         self._cache[action] = found

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
 
+from iamd.policy.frozen import slot_setters
+
 __all__ = [
     "Decision",
     "Element",
@@ -62,6 +64,14 @@ class StatementRef:
     sid: str | None
     effect: str
 
+    def __init__(self, policy: str, index: int, sid: str | None, effect: str) -> None:
+        # Stored through the slots, not the frozen __setattr__ (iamd.policy.frozen).
+        s = _REF_SLOTS
+        s[0](self, policy)
+        s[1](self, index)
+        s[2](self, sid)
+        s[3](self, effect)
+
     @property
     def label(self) -> str:
         return f"{self.policy}:{self.sid}" if self.sid else f"{self.policy}:Statement[{self.index}]"
@@ -96,6 +106,9 @@ def _values(values: tuple[str, ...]) -> str:
     shown = ", ".join(values[:_SHOWN_VALUES])
     more = len(values) - _SHOWN_VALUES
     return f"{shown} … ({more} more)" if more > 0 else shown
+
+
+_REF_SLOTS = slot_setters(StatementRef)
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ def cmd_authorize(args: argparse.Namespace) -> int:
                 raise CaseError("a case must be a JSON object")
             case = loaded
             name = case.get("name", name)
-            answer = decide_case(case, rcp_services())
+            answer = decide_case(case, rcp_services(), text=line)
         except jsontext.JsonTextError as exc:
             answer = {"name": name, "error": f"line {number}: invalid JSON: {exc}"}
         except CaseError as exc:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from iamd.policy.frozen import slot_setters
+
 __all__ = [
     "VERSION_2008",
     "VERSION_2012",
@@ -61,6 +63,29 @@ class ConditionClause:
     values: tuple[str, ...]
     path: Path
 
+    def __init__(
+        self,
+        operator: str,
+        base: str,
+        qualifier: str | None,
+        if_exists: bool,
+        key: str,
+        values: tuple[str, ...],
+        path: Path,
+    ) -> None:
+        # Stored through the slots, not the frozen __setattr__ (iamd.policy.frozen).
+        s = _CLAUSE_SLOTS
+        s[0](self, operator)
+        s[1](self, base)
+        s[2](self, qualifier)
+        s[3](self, if_exists)
+        s[4](self, key)
+        s[5](self, values)
+        s[6](self, path)
+
+
+_CLAUSE_SLOTS = slot_setters(ConditionClause)
+
 
 @dataclass(frozen=True, slots=True)
 class Statement:
@@ -76,10 +101,39 @@ class Statement:
     not_resource: bool
     conditions: tuple[ConditionClause, ...]
 
+    def __init__(
+        self,
+        index: int,
+        sid: str | None,
+        effect: Effect,
+        principal: PrincipalSpec | None,
+        not_principal: PrincipalSpec | None,
+        actions: tuple[str, ...],
+        not_action: bool,
+        resources: tuple[str, ...] | None,
+        not_resource: bool,
+        conditions: tuple[ConditionClause, ...],
+    ) -> None:
+        # Stored through the slots, not the frozen __setattr__ (iamd.policy.frozen).
+        s = _STATEMENT_SLOTS
+        s[0](self, index)
+        s[1](self, sid)
+        s[2](self, effect)
+        s[3](self, principal)
+        s[4](self, not_principal)
+        s[5](self, actions)
+        s[6](self, not_action)
+        s[7](self, resources)
+        s[8](self, not_resource)
+        s[9](self, conditions)
+
     @property
     def label(self) -> str:
         """The Sid, or the statement's position when it has none."""
         return self.sid if self.sid else f"Statement[{self.index}]"
+
+
+_STATEMENT_SLOTS = slot_setters(Statement)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +142,16 @@ class Policy:
     id: str | None
     statements: tuple[Statement, ...]
 
+    def __init__(self, version: str | None, id: str | None, statements: tuple[Statement, ...]) -> None:
+        s = _POLICY_SLOTS
+        s[0](self, version)
+        s[1](self, id)
+        s[2](self, statements)
+
     @property
     def substitutes_variables(self) -> bool:
         """Policy variables are expanded only under Version 2012-10-17."""
         return self.version == VERSION_2012
+
+
+_POLICY_SLOTS = slot_setters(Policy)

@@ -35,6 +35,7 @@ __all__ = [
     "locate",
     "locate_in_text",
     "parse_json",
+    "plain_json_text",
     "python_values",
     "root_position",
     "values_of",
@@ -423,6 +424,24 @@ def python_values(value: object) -> tuple[object, JsonNode | None]:
         return value, None
     node = from_python(value)
     return values_of(node), node
+
+
+def plain_json_text(text: str) -> bool:
+    """True when :func:`python_values` needs no check of what ``json.loads(text)`` gives (the text as
+    a whole or any value in it): a caller holding such a value may skip it
+    (``parse_policy(..., plain=True)``). ``json.loads`` gives only built-in JSON types and string
+    keys; C-level passes over the text rule out the two things ``from_python`` refuses in those: a
+    lone surrogate (raw, or escaped: no ``\\u`` at all) and nesting past its limit (at most 64
+    brackets in all, so that the re-encoded text has no more). What ``python_values`` would still
+    hand to ``from_python`` then (a number that is not finite: NaN, Infinity, 1e400) comes back
+    as values the checker reads the same way: numbers by their text (``repr`` of a float either
+    way), without positions.
+    False does not mean the values would be refused: only that they must be checked."""
+    return (
+        "\\u" not in text
+        and (text.isascii() or _SURROGATE.search(text) is None)
+        and text.count("[") + text.count("{") <= _MAX_DEPTH
+    )
 
 
 def _not_json(value: object) -> object:

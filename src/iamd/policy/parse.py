@@ -121,15 +121,19 @@ class CheckResult:
         return [f for f in self.findings if f.severity == "ERROR"]
 
 
-def parse_policy(source: Source, kind: PolicyKind = PolicyKind.IDENTITY, strict: bool = True) -> Policy:
+def parse_policy(
+    source: Source, kind: PolicyKind = PolicyKind.IDENTITY, strict: bool = True, *, plain: bool = False
+) -> Policy:
     """The policy of ``source``; PolicyError with the blocking findings when it has any (every
-    ERROR when ``strict``). A text up to ``CACHED_TEXT_CHARS`` long is parsed once per kind and
-    strictness while it stays among the last ``CACHED_TEXTS`` parsed (the same stored policy text
-    comes back on every Simulate* call and policy read); the parsed policy is immutable, so callers
-    share it. Refused texts are not remembered."""
+    ERROR when ``strict``). ``plain``: ``source`` (when not text) came out of ``json.loads`` of a
+    text for which ``jsonpos.plain_json_text`` holds, so it is read as it stands, without
+    ``jsonpos.python_values``'s check (the result is the same). A text up to
+    ``CACHED_TEXT_CHARS`` long is parsed once per kind and strictness while it stays among the last
+    ``CACHED_TEXTS`` parsed (the same stored policy text comes back on every Simulate* call and
+    policy read); the parsed policy is immutable, so callers share it. Refused texts are not remembered."""
     if isinstance(source, str) and len(source) <= CACHED_TEXT_CHARS:
         return _parse_text(source, kind, strict)
-    return _parse(source, kind, strict)
+    return _parse(source, kind, strict, plain)
 
 
 CACHED_TEXTS: Final = 512
@@ -138,10 +142,10 @@ CACHED_TEXT_CHARS: Final = 16_384
 (8 Mi characters in all, with their parsed policies), so no caller can make it grow further."""
 
 
-def _parse(source: Source, kind: PolicyKind, strict: bool) -> Policy:
+def _parse(source: Source, kind: PolicyKind, strict: bool, plain: bool = False) -> Policy:
     if not strict:
         # Only blocking findings can refuse the document: the checker looks for those alone.
-        policy, findings = _check(source, kind, full=False)
+        policy, findings = _check(source, kind, full=False, plain=plain)
         if policy is not None:
             return policy
         if findings:  # each one blocking
@@ -162,22 +166,26 @@ def _syntax_error(exc: JsonSyntaxError) -> CheckResult:
     return CheckResult(None, [Finding("JSON_SYNTAX_ERROR", exc.message, (), position=exc.pos)])
 
 
-def _read(source: Source) -> tuple[object, JsonNode | None]:
+def _read(source: Source, plain: bool = False) -> tuple[object, JsonNode | None]:
     """The document's values, and its positioned tree when there is one (see ``check_policy``);
-    JsonSyntaxError where it is not JSON."""
+    JsonSyntaxError where it is not JSON. ``plain``: see ``parse_policy``."""
     if isinstance(source, str):
         return decode(source)
     if isinstance(source, JsonNode):
         return values_of(source), source
+    if plain:
+        return source, None
     return python_values(source)
 
 
-def _check(source: Source, kind: PolicyKind, full: bool) -> tuple[Policy | None, list[Finding]]:
+def _check(
+    source: Source, kind: PolicyKind, full: bool, plain: bool = False
+) -> tuple[Policy | None, list[Finding]]:
     """The policy (None when a blocking ERROR leaves it no single meaning) and the findings; with
     ``full`` False, only the blocking findings are looked for."""
     checker = _Checker(kind, full)
     try:
-        value, node = _read(source)
+        value, node = _read(source, plain)
     except JsonSyntaxError as exc:
         return None, _syntax_error(exc).findings
     text = source if isinstance(source, str) else None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Row, Select, bindparam, or_, select, update
 
 from iamd.store.base import Repository, found
 from iamd.store.records import AccessKeyRecord, SigningKey
@@ -13,7 +14,27 @@ from iamd.store.schema import AccessKey, User
 PURPOSE = "access-key-secret"
 
 
-def _record(row: AccessKey, user_name: str | None) -> AccessKeyRecord:
+_WITH_USER: Select[*tuple[Any, ...]] = (
+    select(
+        AccessKey.id,
+        AccessKey.account_id,
+        AccessKey.user_id,
+        AccessKey.secret_ciphertext,
+        AccessKey.status,
+        AccessKey.created_at,
+        AccessKey.last_used_at,
+        AccessKey.last_used_service,
+        AccessKey.last_used_region,
+        User.name.label("user_name"),
+    )
+    .outerjoin(User, User.id == AccessKey.user_id)
+    .where(AccessKey.id == bindparam("key_id"))
+)
+"""A key and its user's name, as a plain row: on the path of every request signed with a key the
+process has not verified since its account last changed (a prebuilt Core statement, no ORM)."""
+
+
+def _record(row: AccessKey | Row[Any], user_name: str | None) -> AccessKeyRecord:
     return AccessKeyRecord(
         row.id,
         row.account_id,
@@ -54,8 +75,8 @@ class AccessKeys(Repository):
         return self._one(key_id)
 
     def find(self, key_id: str) -> AccessKeyRecord | None:
-        result = self._with_user(key_id)
-        return None if result is None else _record(*result)
+        row = self._with_user(key_id)
+        return None if row is None else _record(row, row.user_name)
 
     def get(self, key_id: str) -> AccessKeyRecord:
         return self._one(key_id)
@@ -73,12 +94,11 @@ class AccessKeys(Repository):
 
     def signing_key(self, key_id: str) -> SigningKey | None:
         """The key and its decrypted secret, for SigV4 verification; None if there is no such key."""
-        result = self._with_user(key_id)
-        if result is None:
+        row = self._with_user(key_id)
+        if row is None:
             return None
-        row, user_name = result
         secret = self._uow.kek.decrypt(row.secret_ciphertext, purpose=PURPOSE, row_id=row.id)
-        return SigningKey(_record(row, user_name), secret.decode("utf-8"))
+        return SigningKey(_record(row, row.user_name), secret.decode("utf-8"))
 
     def set_status(self, key_id: str, status: str) -> None:
         row = self._row(key_id)
@@ -113,12 +133,10 @@ class AccessKeys(Repository):
             .values(last_used_at=when, last_used_service=service, last_used_region=region)
         )
 
-    def _with_user(self, key_id: str) -> tuple[AccessKey, str | None] | None:
-        return self._session.execute(
-            select(AccessKey, User.name)
-            .outerjoin(User, User.id == AccessKey.user_id)
-            .where(AccessKey.id == key_id)
-        ).first()
+    def _with_user(self, key_id: str) -> Row[Any] | None:
+        self._session.flush()
+        row: Row[Any] | None = self._session.connection().execute(_WITH_USER, {"key_id": key_id}).first()
+        return row
 
     def _row(self, key_id: str) -> AccessKey:
         return found(self._session.get(AccessKey, key_id), f"access key {key_id}")

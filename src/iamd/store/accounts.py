@@ -168,9 +168,10 @@ class Accounts(Repository):
     def generations(self, account_ids: Iterable[str]) -> dict[str, int]:
         """Several generations at once, e.g. the caller's account's and ``"aws"``'s. On every
         request's path: a prebuilt Core statement, no ORM loading."""
+        seen = self._uow.generations_seen
         ids = sorted(set(account_ids))
-        if not ids:
-            return {}
+        if all(i in seen for i in ids):
+            return {i: seen[i] for i in ids}
         if len(ids) <= len(_GENERATIONS):
             rows: Iterable[Any] = _GENERATIONS[len(ids) - 1].rows(
                 self._session, {f"id{i}": v for i, v in enumerate(ids)}
@@ -178,7 +179,9 @@ class Accounts(Repository):
         else:
             self._session.flush()
             rows = self._session.connection().execute(_GENERATIONS_ANY, {"ids": ids})
-        return {account_id: generation for account_id, generation in rows}
+        found = {account_id: generation for account_id, generation in rows}
+        seen.update(found)
+        return found
 
     # -- password policy ------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.sql.functions import FunctionElement
 
 from iamd.store.base import Repository
+from iamd.store.errors import TrailEventRefused
 from iamd.store.prepared import PreparedInsert
 from iamd.store.schema import (
     AccessKey,
@@ -534,17 +535,36 @@ class Audit(Repository):
         return head, uses
 
     def try_add_events(self, events: Sequence[AuditEvent]) -> bool:
-        """:meth:`add_events`, never failing the surrounding transaction: on failure the error
-        is logged, False returned, and the transaction carries on. (PostgreSQL: in a savepoint,
-        since a failed statement aborts the transaction there; SQLite undoes just the statement.)"""
+        """:meth:`add_events`, never failing the surrounding write for the trail's sake: on
+        failure the error is logged and False returned (the caller then hands the events to the
+        trail writer), and the transaction carries on.
+
+        SQLite undoes just the failed statement. On PostgreSQL a failed statement aborts the whole
+        transaction, so a savepoint would be needed to carry on; it costs two round trips on every
+        write, for a failure that does not happen in practice (the events are made storable
+        first). So the events go in without one, and a failure raises
+        :class:`TrailEventRefused`: :meth:`iamd.store.Store.run` runs the write again from the
+        start with :attr:`UnitOfWork.trail_savepoint` set, and this then inserts the events in a
+        savepoint. Either way the change and its event commit together, or the change commits
+        and the event goes to the trail writer; never half an event."""
+        sqlite = self._session.connection().dialect.name == "sqlite"
+        guarded = not sqlite and self._uow.trail_savepoint
         try:
-            if self._session.connection().dialect.name == "sqlite":
-                self.add_events(events)
-            else:
+            if guarded:
                 with self._session.begin_nested():
                     self.add_events(events)
+            else:
+                self.add_events(events)
             return True
-        except Exception:  # the caller's transaction must survive whatever went wrong here
+        except Exception as exc:  # the caller's write must survive whatever went wrong here
+            if not sqlite and not guarded:
+                log.warning(
+                    "could not add %d trail event(s) in the request's transaction (%s): running it "
+                    "again with them in a savepoint",
+                    len(events),
+                    type(exc).__name__,
+                )
+                raise TrailEventRefused(f"trail event refused: {type(exc).__name__}") from exc
             log.exception("could not add %d trail event(s) in the request's transaction", len(events))
             return False
 

@@ -9,7 +9,9 @@
      │                          a user that still has access keys   (-> DeleteConflict)
      ├── InvalidMarker          a pagination marker the store did not issue
      └── RetryableError         the transaction lost a race (serialization failure, deadlock,
-                                database busy); run it again: Store.run does this for you
+          │                     database busy); run it again: Store.run does this for you
+          └── TrailEventRefused a write's trail event failed to insert without a savepoint
+                                (PostgreSQL); Store.run runs it again with one
 
 Database driver exceptions (IntegrityError and friends) never leave the store: they are
 translated to one of the above.
@@ -17,7 +19,15 @@ translated to one of the above.
 
 from __future__ import annotations
 
-__all__ = ["AlreadyExists", "Conflict", "InvalidMarker", "NotFound", "RetryableError", "StoreError"]
+__all__ = [
+    "AlreadyExists",
+    "Conflict",
+    "InvalidMarker",
+    "NotFound",
+    "RetryableError",
+    "StoreError",
+    "TrailEventRefused",
+]
 
 
 class StoreError(Exception):
@@ -42,3 +52,9 @@ class InvalidMarker(StoreError):
 
 class RetryableError(StoreError):
     """The transaction was rolled back because of concurrent writers; retry it from the start."""
+
+
+class TrailEventRefused(RetryableError):
+    """A write's trail event failed to insert in the write's own transaction, where (PostgreSQL)
+    no savepoint guarded it: the transaction is lost. Run it again with the events in a
+    savepoint (:meth:`iamd.store.Store.run` does), so that the write can go on without them."""

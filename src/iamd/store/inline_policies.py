@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.base import Repository, batches, found
@@ -19,25 +19,42 @@ def _column(kind: PrincipalKind) -> InstrumentedAttribute[str | None]:
     return {"user": InlinePolicy.user_id, "group": InlinePolicy.group_id, "role": InlinePolicy.role_id}[kind]
 
 
+_FIND = {
+    kind: select(InlinePolicy.id, InlinePolicy.name, InlinePolicy.document).where(
+        _column(kind) == bindparam("principal_id"), InlinePolicy.name_lower == bindparam("name_lower")
+    )
+    for kind in ("user", "group", "role")
+}
+_UPDATE = (
+    update(InlinePolicy)
+    .where(InlinePolicy.id == bindparam("row_id"))
+    .values(name=bindparam("new_name"), document=bindparam("new_document"))
+)
+_INSERT = insert(InlinePolicy)
+
+
 class InlinePolicies(Repository):
     def put(self, account_id: str, kind: PrincipalKind, principal_id: str, name: str, document: str) -> bool:
-        """Create or replace (Put{User,Group,Role}Policy). True when created."""
+        """Create or replace (Put{User,Group,Role}Policy). True when created. Prebuilt Core
+        statements: no ORM object to load, build or flush."""
         self._uow.changed(account_id)
-        row = self._row(kind, principal_id, name)
-        if row is not None:
-            row.name, row.document = name, document
-            self._session.flush()
-            return False
-        self._session.add(
-            InlinePolicy(
-                account_id=account_id,
-                name=name,
-                name_lower=name.lower(),
-                document=document,
-                **{_column(kind).key: principal_id},
-            )
-        )
         self._session.flush()
+        conn = self._session.connection()
+        row = conn.execute(_FIND[kind], {"principal_id": principal_id, "name_lower": name.lower()}).first()
+        if row is not None:
+            if (row.name, row.document) != (name, document):
+                conn.execute(_UPDATE, {"row_id": row.id, "new_name": name, "new_document": document})
+            return False
+        conn.execute(
+            _INSERT,
+            {
+                "account_id": account_id,
+                "name": name,
+                "name_lower": name.lower(),
+                "document": document,
+                _column(kind).key: principal_id,
+            },
+        )
         return True
 
     def find(self, kind: PrincipalKind, principal_id: str, name: str) -> InlinePolicyRecord | None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from iamd.store.base import Repository
 from iamd.store.errors import AlreadyExists
@@ -124,6 +124,11 @@ class DelegatedAdminRecord:
 
 
 R = TypeVar("R")
+
+
+_MEMBER = select(*(getattr(OrgMember, f.name) for f in fields(MemberRecord))).where(
+    OrgMember.account_id == bindparam("account_id")
+)
 
 
 def _record(cls: type[R], row: object) -> R:
@@ -244,7 +249,12 @@ class Organizations(Repository):
         return _record(MemberRecord, row)
 
     def member(self, account_id: str) -> MemberRecord | None:
-        return _maybe(MemberRecord, self._session.get(OrgMember, account_id))
+        """The account's membership (None: in no organization). On the path of every request
+        after a change to the account (the organization view is cached per generation): a
+        prebuilt Core statement, no ORM loading."""
+        self._session.flush()
+        row = self._session.connection().execute(_MEMBER, {"account_id": account_id}).first()
+        return _maybe(MemberRecord, row)
 
     def members(self, org_id: str, parent_id: str | None = None) -> list[MemberRecord]:
         query = select(OrgMember).where(OrgMember.organization_id == org_id)

@@ -116,18 +116,21 @@ class Policies(Repository):
     # -- lookups --------------------------------------------------------------------------------
 
     def find(
-        self, account_id: str, name: str, *, counts_for: str | None = None
+        self, account_id: str, name: str, *, counts_for: str | None = None, counts: bool = True
     ) -> ManagedPolicyRecord | None:
         """The policy named `name` in `account_id` (``"aws"`` for AWS managed policies).
 
-        Counts are for `counts_for` (default: `account_id`).
+        Counts are for `counts_for` (default: `account_id`); ``counts=False`` leaves them 0 and
+        spares their two queries (for callers that need only the policy: attaching it).
         """
         row = self._session.scalar(
             select(ManagedPolicy).where(
                 ManagedPolicy.account_id == account_id, ManagedPolicy.name_lower == name.lower()
             )
         )
-        return None if row is None else self._records([row], counts_for or account_id)[0]
+        if row is None:
+            return None
+        return self._records([row], counts_for or account_id)[0] if counts else _record(row)
 
     def get(self, account_id: str, name: str, *, counts_for: str | None = None) -> ManagedPolicyRecord:
         return found(self.find(account_id, name, counts_for=counts_for), f"policy {name}")

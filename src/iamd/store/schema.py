@@ -13,7 +13,7 @@ Conventions:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Final
 
 from sqlalchemy import (
@@ -34,6 +34,15 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from iamd.store.columns import UtcDateTime
 
 AWS_ACCOUNT: Final = "aws"
+AWS_ACCOUNT_ROW: Final[dict[str, Any]] = {
+    "id": AWS_ACCOUNT,
+    "name": "AWS managed policies",
+    "created_at": datetime(2010, 5, 8, tzinfo=UTC),
+    "status": "ACTIVE",
+    "generation": 0,
+}
+"""The pseudo-account's row as the first migration inserts it (and a new database created in one
+step, :func:`iamd.store.engine.upgrade`)."""
 
 NAMING_CONVENTION: Final = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from iamd.secrets.kek import Kek
 from iamd.store.base import translate
 from iamd.store.engine import SQLITE_BEGIN, create_store_engine, upgrade
-from iamd.store.errors import RetryableError, StoreError
+from iamd.store.errors import RetryableError, StoreError, TrailEventRefused
 from iamd.store.unit import UnitOfWork
 
 T = TypeVar("T")
@@ -64,15 +64,22 @@ class Store:
         """``"sqlite"`` or ``"postgresql"``."""
         return self.engine.dialect.name
 
-    def _begin_options(self, readonly: bool) -> dict[str, Any]:
+    def _begin_options(self, readonly: bool, serializable: bool = True) -> dict[str, Any]:
         if self.backend == "sqlite":
             return {SQLITE_BEGIN: "DEFERRED" if readonly else "IMMEDIATE"}
         if readonly:  # a consistent snapshot, never a serialization failure
             return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
-        return {"isolation_level": "SERIALIZABLE"}
+        return {"isolation_level": "SERIALIZABLE" if serializable else "READ COMMITTED"}
 
     @contextmanager
-    def transaction(self, *, readonly: bool = False, account_id: str | None = None) -> Iterator[UnitOfWork]:
+    def transaction(
+        self,
+        *,
+        readonly: bool = False,
+        account_id: str | None = None,
+        trail_savepoint: bool = False,
+        serializable: bool = True,
+    ) -> Iterator[UnitOfWork]:
         """One transaction, committed when the block ends normally, rolled back otherwise.
 
         Writers are serializable: SERIALIZABLE on PostgreSQL, BEGIN IMMEDIATE on SQLite (where
@@ -86,7 +93,14 @@ class Store:
         hint: correctness never depends on it.
 
         After a store error from a write the unit of work is unusable: let the exception end the
-        block.
+        block. ``trail_savepoint``: see :attr:`UnitOfWork.trail_savepoint`.
+
+        ``serializable=False``: a writer at READ COMMITTED on PostgreSQL (each statement sees what
+        was committed before it), for work that orders itself with explicit row locks and reads
+        nothing it must not see change: the trail's sealer, which otherwise forms read/write
+        cycles with every request that inserts an event (it reads the unsealed events and updates
+        them) and fails those requests with serialization errors. SQLite ignores it (writers take
+        turns there).
         """
         queue = (
             _queue_key(account_id) if account_id and not readonly and self.backend == "postgresql" else None
@@ -99,10 +113,16 @@ class Store:
                     conn.execution_options(isolation_level="AUTOCOMMIT")
                     conn.exec_driver_sql(f"SELECT pg_advisory_lock({queue})")
                     conn.commit()
-                conn.execution_options(**self._begin_options(readonly))
+                conn.execution_options(**self._begin_options(readonly, serializable))
                 session = Session(bind=conn, expire_on_commit=False)
                 try:
-                    uow = UnitOfWork(session, self.kek, readonly=readonly, database=self._database)
+                    uow = UnitOfWork(
+                        session,
+                        self.kek,
+                        readonly=readonly,
+                        database=self._database,
+                        trail_savepoint=trail_savepoint,
+                    )
                     yield uow
                     try:
                         uow.commit()
@@ -127,20 +147,32 @@ class Store:
         readonly: bool = False,
         account_id: str | Callable[[], str | None] | None = None,
         attempts: int = DEFAULT_ATTEMPTS,
+        serializable: bool = True,
     ) -> T:
         """Run `work` in a transaction, retrying it from the start when it loses a race.
 
-        See :meth:`transaction` for `readonly` and `account_id`; `account_id` may also be a
+        See :meth:`transaction` for `readonly`, `serializable` and `account_id`; `account_id` may also be a
         function asked before each attempt (a caller that learns the account during a first
         attempt queues its retry). The wait before each retry is
         random ("full jitter"), growing exponentially up to 0.1 s. `work` must have no effects
         outside the unit of work, since it may run more than once.
         """
+        trail_savepoint = False
         for attempt in range(attempts):
             try:
                 queue = account_id() if callable(account_id) else account_id
-                with self.transaction(readonly=readonly, account_id=queue) as uow:
+                with self.transaction(
+                    readonly=readonly,
+                    account_id=queue,
+                    trail_savepoint=trail_savepoint,
+                    serializable=serializable,
+                ) as uow:
                     return work(uow)
+            except TrailEventRefused:
+                # Not a race: run it again at once, the trail's events in a savepoint this time.
+                if attempt == attempts - 1 or trail_savepoint:
+                    raise
+                trail_savepoint = True
             except RetryableError:
                 if attempt == attempts - 1:
                     raise

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from iamd.store.base import Repository, batches
 from iamd.store.errors import Conflict
@@ -21,6 +21,18 @@ _LIST = Prepared(
     )
 )
 
+_EXISTING = select(TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value).where(
+    TagRow.account_id == bindparam("account_id"),
+    TagRow.resource_kind == bindparam("kind"),
+    TagRow.resource_id == bindparam("resource_id"),
+    TagRow.key_lower.in_(bindparam("keys", expanding=True)),
+)
+_REPLACE = (
+    update(TagRow)
+    .where(TagRow.id == bindparam("row_id"))
+    .values(key=bindparam("new_key"), value=bindparam("new_value"))
+)
+_INSERT = insert(TagRow)
 
 # Tag keys of managed policies are case-sensitive in AWS: a policy can carry both "a" and "A",
 # and UntagPolicy "a" leaves "A" (recorded against AWS: LocalStack's
@@ -77,40 +89,36 @@ class Tags(Repository):
         )
 
     def put(self, account_id: str, kind: ResourceKind, resource_id: str, tags: Mapping[str, str]) -> None:
-        """Add tags, or replace the value (and the key's spelling) of those whose key exists."""
+        """Add tags, or replace the value (and the key's spelling) of those whose key exists.
+        Prebuilt Core statements: no ORM objects to load, build or flush."""
         wanted = {_fold(kind, key): (key, value) for key, value in tags.items()}
         if len(wanted) != len(tags):
             raise Conflict("duplicate tag keys")
         self._uow.changed(account_id)
         if kind in CASE_SENSITIVE_KINDS:
             self._heal(account_id, kind, resource_id)
-        existing = {
-            row.key_lower: row
-            for row in self._session.scalars(
-                select(TagRow).where(
-                    TagRow.account_id == account_id,
-                    TagRow.resource_kind == kind,
-                    TagRow.resource_id == resource_id,
-                    TagRow.key_lower.in_(wanted),
-                )
-            )
-        }
+        self._session.flush()
+        conn = self._session.connection()
+        where = {"account_id": account_id, "kind": kind, "resource_id": resource_id}
+        existing = {row.key_lower: row for row in conn.execute(_EXISTING, {**where, "keys": list(wanted)})}
+        added: list[dict[str, object]] = []
         for key_lower, (key, value) in wanted.items():
             row = existing.get(key_lower)
             if row is None:
-                self._session.add(
-                    TagRow(
-                        account_id=account_id,
-                        resource_kind=kind,
-                        resource_id=resource_id,
-                        key=key,
-                        key_lower=key_lower,
-                        value=value,
-                    )
+                added.append(
+                    {
+                        "account_id": account_id,
+                        "resource_kind": kind,
+                        "resource_id": resource_id,
+                        "key": key,
+                        "key_lower": key_lower,
+                        "value": value,
+                    }
                 )
-            else:
-                row.key, row.value = key, value
-        self._session.flush()
+            elif (row.key, row.value) != (key, value):
+                conn.execute(_REPLACE, {"row_id": row.id, "new_key": key, "new_value": value})
+        if added:
+            conn.execute(_INSERT, added)
 
     def remove(self, account_id: str, kind: ResourceKind, resource_id: str, keys: Iterable[str]) -> None:
         """Remove the tags with these keys (case-insensitively, except for the case-sensitive

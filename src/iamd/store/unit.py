@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
 from iamd.secrets.kek import Kek
@@ -37,6 +37,10 @@ from iamd.store.sso_portal import SsoPortal
 from iamd.store.tags import Tags
 from iamd.store.users import Users
 
+_BUMP = update(Account).where(Account.id == bindparam("account_id")).values(generation=Account.generation + 1)
+"""The generation bump: a Core statement compiled once, run on the connection (an ORM-enabled
+UPDATE would also look for the account's object in the session to synchronize it)."""
+
 
 class UnitOfWork:
     """One transaction: everything done through it commits together or not at all.
@@ -49,14 +53,29 @@ class UnitOfWork:
     """
 
     def __init__(
-        self, session: Session, kek: Kek | None, *, readonly: bool, database: str | None = None
+        self,
+        session: Session,
+        kek: Kek | None,
+        *,
+        readonly: bool,
+        database: str | None = None,
+        trail_savepoint: bool = False,
     ) -> None:
-        """``database``: :attr:`database` when the caller knows it (the store renders it once)."""
+        """``database``: :attr:`database` when the caller knows it (the store renders it once).
+        ``trail_savepoint``: see :attr:`trail_savepoint`."""
         self.session = session
         self.readonly = readonly
+        self.trail_savepoint = trail_savepoint
+        """Insert a write's trail events in a savepoint (PostgreSQL), so that their failure
+        leaves the write standing: set when a first attempt without one failed
+        (:meth:`iamd.store.audit.Audit.try_add_events`)."""
         self._kek = kek
         self._changed_accounts: set[str] = set()
         self._database = database
+        self.generations_seen: dict[str, int] = {}
+        """Account generations read in this transaction (:meth:`Accounts.generations`), which
+        several steps of one request ask for. Within a transaction only its own writes can move
+        them (its snapshot holds), so every write forgets them (:meth:`writable`)."""
 
     @property
     def database(self) -> str:
@@ -72,9 +91,13 @@ class UnitOfWork:
         return self._kek
 
     def writable(self) -> None:
-        """Raise unless this unit of work may write."""
+        """Raise unless this unit of work may write. Every write path of the store calls this
+        (or :meth:`changed`) first: the generations read so far are forgotten, since the write
+        may move them (a bump, an account created or deleted, a baseline restored)."""
         if self.readonly:
             raise StoreError("write in a read-only transaction")
+        if self.generations_seen:
+            self.generations_seen.clear()
 
     def changed(self, account_id: str) -> None:
         """Note a write that can change authorization decisions in `account_id`.
@@ -86,9 +109,7 @@ class UnitOfWork:
         self.writable()
         if account_id not in self._changed_accounts:
             self._changed_accounts.add(account_id)
-            self.session.execute(
-                update(Account).where(Account.id == account_id).values(generation=Account.generation + 1)
-            )
+            self.session.connection().execute(_BUMP, {"account_id": account_id})
 
     def commit(self) -> None:
         """Commit. Called by the Store when the transaction's block ends normally."""

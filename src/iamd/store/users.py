@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Row, Select, bindparam, delete, exists, func, insert, or_, select, update
 
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
@@ -47,6 +47,9 @@ _COLUMNS = (
 _FIND = Prepared(
     select(*_COLUMNS).where(User.account_id == bindparam("account_id"), User.name_lower == bindparam("name"))
 )
+_BY_ID: Select[*tuple[Any, ...]] = select(*_COLUMNS).where(User.id == bindparam("user_id"))
+_INSERT = insert(User)
+_COUNT = select(func.count()).select_from(User).where(User.account_id == bindparam("account_id"))
 
 
 def _listing(prefixed: bool, after: bool) -> Prepared:
@@ -71,20 +74,27 @@ class Users(Repository):
     def create(
         self, account_id: str, *, user_id: str, name: str, path: str, created_at: datetime
     ) -> UserRecord:
+        """CreateUser's row: prebuilt Core statements (no ORM object to build and flush)."""
         self._uow.changed(account_id)
-        if self._row(account_id, name) is not None:
+        if _FIND.rows(self._session, {"account_id": account_id, "name": name.lower()}):
             raise AlreadyExists(f"user {name} already exists")
-        row = User(
-            id=user_id,
-            account_id=account_id,
-            name=name,
-            name_lower=name.lower(),
-            path=path,
-            created_at=created_at,
+        self._session.connection().execute(
+            _INSERT,
+            {
+                "id": user_id,
+                "account_id": account_id,
+                "name": name,
+                "name_lower": name.lower(),
+                "path": path,
+                "created_at": created_at,
+            },
         )
-        self._session.add(row)
+        return UserRecord(user_id, account_id, name, path, created_at, None, None)
+
+    def count(self, account_id: str) -> int:
+        """How many users the account has (CreateUser's quota)."""
         self._session.flush()
-        return self._records([row])[0]
+        return int(self._session.connection().execute(_COUNT, {"account_id": account_id}).scalar_one())
 
     def find(self, account_id: str, name: str) -> UserRecord | None:
         """The user named `name` (case-insensitively). On the request path of most user
@@ -108,7 +118,9 @@ class Users(Repository):
         return found(self.find(account_id, name), f"user {name}")
 
     def get_by_id(self, user_id: str) -> UserRecord:
-        return self._records([found(self._session.get(User, user_id), f"user {user_id}")])[0]
+        self._session.flush()
+        row: Row[Any] | None = self._session.connection().execute(_BY_ID, {"user_id": user_id}).first()
+        return user_records(self._uow, [found(row, f"user {user_id}")])[0]
 
     def list(
         self, account_id: str, *, path_prefix: str = "/", marker: str | None = None, max_items: int = 100

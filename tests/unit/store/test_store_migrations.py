@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 
 from iamd.store import AWS_ACCOUNT, open_store
-from iamd.store.engine import alembic_config, at_head, create_store_engine, shipped_heads, upgrade
+from iamd.store.engine import (
+    SQLITE_BEGIN,
+    alembic_config,
+    at_head,
+    create_store_engine,
+    shipped_heads,
+    upgrade,
+)
 from iamd.store.schema import Base
 
 ACCOUNT = "111122223333"
@@ -62,13 +73,95 @@ def test_reopening_is_idempotent_and_keeps_data(db_url: str) -> None:
 
 def test_models_and_migrations_agree(db_url: str) -> None:
     """Fails when a model changed without a migration (write one: see migrations/env.py)."""
-    store = open_store(db_url)
+    engine = create_store_engine(db_url)
     try:
-        with store.engine.connect() as conn:
+        upgrade(engine, _migrations_head())  # every migration, by Alembic
+        with engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, Base.metadata) == []
     finally:
-        store.close()
+        engine.dispose()
+
+
+def _migrations_head() -> str:
+    """The head revision by name: ``upgrade`` then runs Alembic even on an empty database, where
+    ``"head"`` creates the schema in one step."""
+    head = _head()
+    assert head is not None
+    return head
+
+
+def _schema_and_rows(engine: Engine) -> dict[str, Any]:
+    """Every table of the database as its inspector sees it (columns with types, nullability and
+    defaults, primary key, indexes, unique constraints, foreign keys with their options, checks)
+    and its rows."""
+    found: dict[str, Any] = {}
+    with engine.connect().execution_options(**{SQLITE_BEGIN: "DEFERRED"}) as conn:
+        inspector = inspect(conn)
+        for table in sorted(inspector.get_table_names()):
+            found[table] = {
+                "columns": [
+                    (c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                    for c in inspector.get_columns(table)
+                ],
+                "primary key": inspector.get_pk_constraint(table),
+                "indexes": sorted(
+                    (str(i["name"]), tuple(map(str, i["column_names"])), bool(i["unique"]))
+                    for i in inspector.get_indexes(table)
+                ),
+                "unique": sorted(
+                    (str(u["name"]), tuple(u["column_names"]))
+                    for u in inspector.get_unique_constraints(table)
+                ),
+                "foreign keys": sorted(
+                    (
+                        str(f["name"]),
+                        tuple(f["constrained_columns"]),
+                        f["referred_table"],
+                        tuple(f["referred_columns"]),
+                        sorted(f.get("options", {}).items()),
+                    )
+                    for f in inspector.get_foreign_keys(table)
+                ),
+                "checks": sorted(
+                    (str(c["name"]), c["sqltext"]) for c in inspector.get_check_constraints(table)
+                ),
+                "rows": sorted(map(repr, conn.execute(text(f'SELECT * FROM "{table}"')).all())),
+            }
+    return found
+
+
+def test_a_new_database_is_created_in_one_step_as_the_migrations_make_it(db_url: str) -> None:
+    """``upgrade`` creates an empty database's schema from the models and stamps it, instead of
+    running every migration: both ways must give the same tables, columns, indexes, constraints,
+    rows (the "aws" pseudo-account) and version, on both backends. A new migration that inserts
+    rows, or a model that differs from the migrations, fails here."""
+    engine = create_store_engine(db_url)
+    try:
+        upgrade(engine)
+        assert at_head(engine)
+        one_step = _schema_and_rows(engine)
+        with engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE alembic_version"))
+            assert inspect(conn).get_table_names() == []
+        upgrade(engine, _migrations_head())
+        assert _schema_and_rows(engine) == one_step
+        assert set(one_step) == set(Base.metadata.tables) | {"alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_a_first_start_does_not_import_alembic(tmp_path: Path) -> None:
+    """Creating a new database in one step leaves Alembic unimported (a third of a second)."""
+    url = f"sqlite:///{tmp_path / 'iamd.db'}"
+    code = (
+        "import sys\n"
+        "from iamd.store import open_store\n"
+        f"open_store({url!r}).close()\n"
+        "assert 'alembic' not in sys.modules, 'alembic was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 def test_migration_files_ship_inside_the_package() -> None:

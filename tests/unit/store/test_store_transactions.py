@@ -58,6 +58,22 @@ def test_generation_bumps_once_per_writing_transaction(store: Store, ids: Seeded
         assert uow.accounts.generations([ACCOUNT, OTHER_ACCOUNT]) == {ACCOUNT: 2, OTHER_ACCOUNT: 0}
 
 
+def test_generations_read_again_after_a_write_in_the_same_transaction(store: Store, ids: SeededIds) -> None:
+    """A transaction reads its generations once (several steps of a request ask for them), and
+    again after any write of its own: a bump, or an account created."""
+    with store.transaction() as uow:
+        before = uow.accounts.generations([ACCOUNT, OTHER_ACCOUNT])
+        assert uow.accounts.generations([ACCOUNT]) == {ACCOUNT: before[ACCOUNT]}
+        _user(uow, "alice", ids)  # bumps ACCOUNT's generation
+        assert uow.accounts.generations([ACCOUNT, OTHER_ACCOUNT]) == {
+            ACCOUNT: before[ACCOUNT] + 1,
+            OTHER_ACCOUNT: before[OTHER_ACCOUNT],
+        }
+        assert uow.accounts.generations(["999988887777"]) == {}
+        uow.accounts.create("999988887777", name="new", created_at=NOW)
+        assert uow.accounts.generations(["999988887777"]) == {"999988887777": 0}
+
+
 def test_usage_records_do_not_bump_the_generation(store: Store, ids: SeededIds) -> None:
     with store.transaction() as uow:
         user_id = _user(uow, "alice", ids)

@@ -5,6 +5,7 @@ database refuses (the spool)."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import uuid
@@ -120,6 +121,53 @@ def test_an_event_in_a_failed_transaction_is_gone_with_it(store: Store, writer: 
     assert store.run(lambda uow: uow.audit.events(), readonly=True) == []
 
 
+def test_a_refused_event_leaves_the_write_standing(store: Store, writer: TrailWriter) -> None:
+    """The event of a write goes in without a savepoint; when the database refuses it (here: its
+    id is taken), PostgreSQL has lost the whole transaction, so the write runs again from the start
+    with the event in a savepoint, and commits without it (False: the caller hands the event to the
+    trail writer). SQLite undoes just the statement. Either way the write commits once."""
+    taken = event("CreateUser")
+    store.run(lambda uow: uow.audit.add_events([taken]))
+    before = store.run(lambda uow: uow.accounts.generation(ACCOUNT), readonly=True)
+    savepoints: list[bool] = []
+
+    def work(uow: UnitOfWork) -> bool:
+        savepoints.append(uow.trail_savepoint)
+        uow.changed(ACCOUNT)
+        refused = uow.audit.try_add_events([AuditEvent(**{**vars_of(taken), "event_name": "Again"})])
+        uow.changed(ACCOUNT)  # the transaction is still usable
+        return refused
+
+    assert store.run(work) is False
+    assert savepoints == ([False] if store.backend == "sqlite" else [False, True])
+    assert store.run(lambda uow: uow.accounts.generation(ACCOUNT), readonly=True) == before + 1
+    names = [e.event_name for e in store.run(lambda uow: uow.audit.events(), readonly=True)]
+    assert names == ["CreateUser"]
+
+
+def test_sealing_beside_a_write_in_flight_fails_neither(store: Store, writer: TrailWriter) -> None:
+    """The sealer reads the unsealed events and updates them while requests insert theirs: as a
+    serializable transaction it formed read/write cycles with them (PostgreSQL), and the request
+    lost (a retry each, a few percent of writes under load). It runs at READ COMMITTED, ordered by
+    the chain head's row lock, and a write in flight across a whole sealing commits."""
+    if store.backend == "sqlite":
+        pytest.skip("SQLite's writers take turns: the sealer waits for the write to end")
+    store.run(lambda uow: uow.audit.add_events([event("CreateUser", resources=(("AWS::IAM::User", "a"),))]))
+    with store.transaction() as uow:
+        uow.changed(ACCOUNT)
+        uow.audit.add_events([event("CreateRole", resources=(("AWS::IAM::Role", "r"),))])
+        assert writer.flush()  # seals CreateUser, not the CreateRole in flight
+        sealed = store.run(lambda other: other.audit.sealed(0, 100), readonly=True)
+        assert [e.event_name for e in sealed] == ["CreateUser"]
+    assert writer.flush()
+    sealed = store.run(lambda other: other.audit.sealed(0, 100), readonly=True)
+    assert [e.event_name for e in sealed] == ["CreateUser", "CreateRole"]
+
+
+def vars_of(made: AuditEvent) -> dict[str, object]:
+    return {f.name: getattr(made, f.name) for f in dataclasses.fields(made)}
+
+
 def test_a_builder_that_fails_is_logged_not_raised(
     store: Store, writer: TrailWriter, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -187,6 +235,16 @@ def test_lookup(store: Store, writer: TrailWriter) -> None:
         readonly=True,
     )  # type: ignore[arg-type]
     assert stored[0].resources == (("AWS::IAM::Group", "g"), ("AWS::IAM::User", "bob"))
+
+
+@pytest.mark.parametrize("count", [1, 2, 4, 5, 9])
+def test_an_event_keeps_all_its_resources(store: Store, count: int) -> None:
+    """One resource (an execute) or several (an executemany): all kept, in order."""
+    named = tuple(("AWS::IAM::User", f"u{n}") for n in range(count))
+    store.run(lambda uow: uow.audit.add_events([event("CreateUser", resources=named)]))
+    window = {"start": NOW - timedelta(hours=1), "end": NOW}
+    stored = store.run(lambda uow: uow.audit.lookup(ACCOUNT, **window), readonly=True)  # type: ignore[arg-type]
+    assert [e.resources for e in stored] == [named]
 
 
 def test_close_signs_a_digest_and_writes_the_files(store: Store, account: str, tmp_path: Path) -> None:

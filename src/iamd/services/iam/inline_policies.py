@@ -46,20 +46,14 @@ def _principal(
 def inline_size(
     ctx: OperationContext, kind: PrincipalKind, principal_id: str, *, except_name: str | None = None
 ) -> int:
-    """Characters (without white space) in a principal's inline policies, leaving one out."""
-    total = 0
-    marker: str | None = None
-    while True:
-        page = ctx.uow.inline_policies.list_names(kind, principal_id, marker=marker, max_items=1000)
-        for name in page.items:
-            if except_name is not None and name.lower() == except_name.lower():
-                continue
-            found = ctx.uow.inline_policies.find(kind, principal_id, name)
-            if found is not None:
-                total += policy_size(found.document)
-        marker = page.marker
-        if marker is None:
-            return total
+    """Characters (without white space) in a principal's inline policies, leaving one out (read
+    in one query)."""
+    leave_out = except_name.lower() if except_name is not None else None
+    return sum(
+        policy_size(found.document)
+        for found in ctx.uow.inline_policies.list_many(kind, [principal_id])[principal_id]
+        if found.name.lower() != leave_out
+    )
 
 
 def put(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any]) -> None:

@@ -122,7 +122,7 @@ def find_role_authorized(
     ctx: OperationContext, action: str, name: str, extra: dict[str, object] | None = None
 ) -> RoleRecord:
     """Authorize ``action`` on the named role (with its aws:ResourceTag keys), then return it."""
-    role = ctx.uow.roles.find(ctx.account_id, name)
+    role = find_role(ctx, name)
     if role is None:
         ctx.authorize(action, entity_arn(ctx.account_id, "role", "/", name), extra)
         raise no_such("role", name)
@@ -143,22 +143,58 @@ def boundary_context(ctx: OperationContext, kind: str, name: str) -> dict[str, o
         record = ctx.uow.users.find(ctx.account_id, name)
     elif kind == "role":
         record = ctx.uow.roles.find(ctx.account_id, name)
+    if kind in ("user", "role"):
+        ctx.memo[(_JUST_FOUND, kind, name)] = record
     if record is None or record.permissions_boundary is None:
         return {}
     return {"iam:PermissionsBoundary": policy_arn(record.permissions_boundary)}
 
 
+_JUST_FOUND = "just-found"
+
+
+def _just_found(ctx: OperationContext, kind: str, name: str) -> tuple[bool, UserRecord | RoleRecord | None]:
+    """The user or role :func:`boundary_context` has just read for ``name`` (None: no such
+    entity), taken once, so the lookup that follows it does not read it again; (False, None) when
+    there is none to take. Its callers write nothing between the two."""
+    key = (_JUST_FOUND, kind, name)
+    if key not in ctx.memo:
+        return False, None
+    record = ctx.memo.pop(key)
+    assert record is None or isinstance(record, UserRecord | RoleRecord)
+    return True, record
+
+
+def find_user_record(ctx: OperationContext, name: str) -> UserRecord | None:
+    """The user named ``name`` (the one :func:`boundary_context` has just read, if it has)."""
+    seen, record = _just_found(ctx, "user", name)
+    if not seen:
+        return ctx.uow.users.find(ctx.account_id, name)
+    assert record is None or isinstance(record, UserRecord)
+    return record
+
+
+def find_role(ctx: OperationContext, name: str) -> RoleRecord | None:
+    """The role named ``name`` (the one :func:`boundary_context` has just read, if it has)."""
+    seen, record = _just_found(ctx, "role", name)
+    if not seen:
+        return ctx.uow.roles.find(ctx.account_id, name)
+    assert record is None or isinstance(record, RoleRecord)
+    return record
+
+
 # -- managed policies -------------------------------------------------------------------------------
 
 
-def find_policy(ctx: OperationContext, arn: str) -> ManagedPolicyRecord | None:
+def find_policy(ctx: OperationContext, arn: str, *, counts: bool = True) -> ManagedPolicyRecord | None:
     """The managed policy this ARN names (path included), as seen from the caller's account: one of
-    its own policies or an AWS managed one. InvalidInput for a malformed ARN."""
+    its own policies or an AWS managed one. InvalidInput for a malformed ARN. ``counts=False``:
+    without its attachment and boundary counts (left 0)."""
     owner, name = parse_policy_arn(arn)
     account = AWS_ACCOUNT if owner == "aws" else owner
     if account not in (AWS_ACCOUNT, ctx.account_id):
         return None
-    policy = ctx.uow.policies.find(account, name, counts_for=ctx.account_id)
+    policy = ctx.uow.policies.find(account, name, counts_for=ctx.account_id, counts=counts)
     if policy is None or policy_arn(policy.ref) != arn:
         return None
     return policy

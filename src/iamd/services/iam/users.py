@@ -18,6 +18,7 @@ from iamd.services.iam.common import (
     tags_from_params,
     tags_output,
 )
+from iamd.services.iam.lookups import find_user_record
 from iamd.store.records import Tag, UserRecord
 from iamd.wire import DeleteConflict, EntityAlreadyExists, LimitExceeded, ValidationError
 
@@ -103,7 +104,7 @@ def create_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
         ctx.authorize("iam:TagUser", entity_arn(ctx.account_id, "user", path, name), extra)
     if ctx.uow.users.find(ctx.account_id, name) is not None:
         raise EntityAlreadyExists(f"User with name {name} already exists.")
-    if ctx.uow.accounts.summary(ctx.account_id).users >= MAX_USERS:
+    if ctx.uow.users.count(ctx.account_id) >= MAX_USERS:
         raise LimitExceeded(f"Cannot exceed quota for UsersPerAccount: {MAX_USERS}")
     user = ctx.uow.users.create(
         ctx.account_id, user_id=ctx.ids.user_id(), name=name, path=path, created_at=ctx.now
@@ -147,7 +148,7 @@ def find_user_authorized(
 ) -> UserRecord:
     """Authorize ``action`` on the named user, then return it (NoSuchEntity only to an allowed
     caller, so a denied caller learns nothing about which users exist)."""
-    user = ctx.uow.users.find(ctx.account_id, name)
+    user = find_user_record(ctx, name)
     if user is None:
         ctx.authorize(action, entity_arn(ctx.account_id, "user", "/", name), extra)
         raise no_such("user", name)
@@ -212,9 +213,13 @@ def _refuse_while_in_use(ctx: OperationContext, user: UserRecord) -> None:
 def tag_user(ctx: OperationContext, params: dict[str, Any]) -> None:
     name = params["UserName"]
     user = ctx.uow.users.find(ctx.account_id, name)
-    existing = ctx.uow.tags.count(ctx.account_id, "user", user.id) if user else 0
-    tags = tags_from_params(params, existing)
-    user = find_user_authorized(ctx, "iam:TagUser", name, request_tag_context(tags))
+    # The user's tags, read once: their number for the quota, their keys for the authorization.
+    tags = tags_from_params(params, len(user_tags(ctx, user)) if user else 0)
+    extra = request_tag_context(tags)
+    if user is None:
+        ctx.authorize("iam:TagUser", entity_arn(ctx.account_id, "user", "/", name), extra)
+        raise no_such("user", name)
+    authorize_user(ctx, "iam:TagUser", user, extra)
     ctx.uow.tags.put(ctx.account_id, "user", user.id, tags)
 
 

@@ -1,0 +1,296 @@
+"""Profile of the five writes of bench/writes.py in process (no HTTP): per request, the SQL
+statements sent (BEGIN and COMMIT included), the Python function calls (deterministic: the steady
+measure on a shared machine) and the CPU time of the requesting thread; optionally the same for an
+earlier checkout, run in a subprocess with its ``src`` first on the path.
+
+Run by hand:  .venv/bin/python bench/writes_profile.py [--requests 100] [--before DIR/src]
+              [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--log]
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import cProfile
+import json
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+OPERATIONS = ("CreateUser", "TagUser", "AttachUserPolicy", "PutRolePolicy", "AssumeRole")
+ACCOUNT = "111122223333"
+POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+)
+
+
+def measure(
+    database_url: str | None, requests: int, log_statements: bool, threads: int, seconds: float
+) -> dict[str, tuple[int, int, float, float, int]]:
+    """{operation: (statements, calls, CPU µs, requests/s, retries)}: per request, in this process;
+    then ``threads`` threads for ``seconds`` (0: not measured) and the transactions they ran again
+    (``RetryableError``: lost races)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from sqlalchemy import event
+
+    from iamd.catalog import rcp_services
+    from iamd.clock import SystemClock
+    from iamd.secrets.ids import RandomIds
+    from iamd.secrets.kek import Kek
+    from iamd.server.app import settle
+    from iamd.server.authorizer import Authorizer
+    from iamd.server.bootstrap import bootstrap, write_profile
+    from iamd.server.pipeline import Connection, Pipeline
+    from iamd.services.cloudtrail import Recorder
+    from iamd.store.errors import RetryableError
+    from iamd.store.store import open_store
+    from iamd.trail.chain import load_signing_key
+    from iamd.trail.writer import SPOOL_FILE_NAME, TrailWriter
+    from iamd.wire import HttpRequest
+
+    data = Path(tempfile.mkdtemp(prefix="iamd-bench-writes-profile-"))
+    url = database_url or f"sqlite:///{data / 'iamd.db'}"
+    store = open_store(url, kek=Kek.generate())
+    clock = SystemClock()
+    bootstrap(store, RandomIds(), clock.now(), ACCOUNT)
+    write_profile(data, ACCOUNT, "http://127.0.0.1:8080")
+    creds = configparser.ConfigParser()
+    creds.read(data / "credentials")
+    key, secret = creds["iamd"]["aws_access_key_id"], creds["iamd"]["aws_secret_access_key"]
+    writer = TrailWriter(store, clock, signing_key=load_signing_key(data), spool=data / SPOOL_FILE_NAME)
+    writer.start()
+    pipeline = Pipeline(store, clock, RandomIds(), Authorizer(rcp_services()), trail=Recorder(writer, store))
+    settle(pipeline)
+    sent: list[str] = []
+    main = threading.main_thread()
+
+    def note(statement: str) -> None:
+        if threading.current_thread() is main:  # not the trail writer's
+            sent.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", lambda *a: note(a[2].split("\n")[0][:100]))
+    event.listen(store.engine, "begin", lambda *a: note("BEGIN"))
+    event.listen(store.engine, "commit", lambda *a: note("COMMIT"))
+
+    def request(service: str, params: dict[str, str]) -> Any:
+        version = "2011-06-15" if service == "sts" else "2010-05-08"
+        body = urllib.parse.urlencode({"Version": version, **params}).encode()
+        signing = AWSRequest(
+            "POST",
+            "http://127.0.0.1:8080/",
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        )
+        SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(signing)
+        return HttpRequest.build(
+            "POST", "/", "", [("host", "127.0.0.1:8080"), *signing.headers.items()], body
+        )
+
+    def send(prepared: Any) -> None:
+        answer = pipeline.handle(prepared, Connection(source_ip="127.0.0.1", secure=False))
+        assert answer.status == 200, answer.body[:300]
+
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
+    send(request("iam", {"Action": "CreateUser", "UserName": "bench"}))
+    send(
+        request("iam", {"Action": "CreateRole", "RoleName": "bench-role", "AssumeRolePolicyDocument": trust})
+    )
+    run = uuid.uuid4().hex[:6]
+    makers: dict[str, Callable[[int], Any]] = {
+        "CreateUser": lambda n: request("iam", {"Action": "CreateUser", "UserName": f"w-{run}-{n}"}),
+        "TagUser": lambda n: request(
+            "iam",
+            {"Action": "TagUser", "UserName": "bench", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
+        ),
+        "AttachUserPolicy": lambda n: request(
+            "iam",
+            {
+                "Action": "AttachUserPolicy",
+                "UserName": "bench",
+                "PolicyArn": "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            },
+        ),
+        "PutRolePolicy": lambda n: request(
+            "iam",
+            {
+                "Action": "PutRolePolicy",
+                "RoleName": "bench-role",
+                "PolicyName": "p",
+                "PolicyDocument": POLICY,
+            },
+        ),
+        "AssumeRole": lambda n: request(
+            "sts",
+            {
+                "Action": "AssumeRole",
+                "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/bench-role",
+                "RoleSessionName": "bench",
+            },
+        ),
+    }
+    counter = iter(range(10**9))
+    retries = [0]
+    original = type(store).transaction
+
+    @contextmanager
+    def counted(self: Any, **options: Any) -> Iterator[Any]:
+        try:
+            with original(self, **options) as uow:
+                yield uow
+        except RetryableError:
+            retries[0] += 1
+            raise
+
+    type(store).transaction = counted  # type: ignore[assignment,method-assign]
+    results: dict[str, tuple[int, int, float, float, int]] = {}
+
+    def hammer(make: Callable[[int], Any], fresh: bool) -> float:
+        """Requests per second from ``threads`` threads (a new request each when ``fresh``)."""
+        lock = threading.Lock()
+        done = [0]
+        stop = time.monotonic() + seconds
+        same = make(next(counter))
+
+        def work() -> None:
+            while time.monotonic() < stop:
+                with lock:
+                    n = next(counter)
+                send(make(n) if fresh else same)
+                with lock:
+                    done[0] += 1
+
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        began = time.perf_counter()
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        return done[0] / (time.perf_counter() - began)
+
+    for operation in OPERATIONS:
+        make = makers[operation]
+        for _ in range(3):  # warm: caches, the key's last-use mark
+            send(make(next(counter)))
+        sent.clear()
+        send(make(next(counter)))
+        statements = len(sent)
+        if log_statements:
+            print(f"{operation}:", *sent, sep="\n    ", file=sys.stderr)
+        prepared = [make(next(counter)) for _ in range(requests)]
+        profile = cProfile.Profile()
+        profile.enable()
+        for each in prepared[: min(40, requests)]:
+            send(each)
+        profile.disable()
+        calls = pstats.Stats(profile).total_calls // min(40, requests)  # type: ignore[attr-defined]
+        timed = [make(next(counter)) for _ in range(requests)]
+        started = time.thread_time()
+        for each in timed:
+            send(each)
+        cpu = (time.thread_time() - started) / requests * 1e6
+        rate = 0.0
+        retries[0] = 0
+        if threads and seconds:
+            rate = hammer(make, operation == "CreateUser")
+        results[operation] = (statements, calls, cpu, rate, retries[0])
+    type(store).transaction = original  # type: ignore[method-assign]
+    writer.close()
+    store.close()
+    shutil.rmtree(data, ignore_errors=True)
+    return results
+
+
+def fresh_database(admin_url: str) -> tuple[str, Callable[[], None]]:
+    import psycopg
+
+    name = f"iamd_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    url = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
+    return url, drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--before", metavar="SRC", help="another checkout's src directory to measure too")
+    parser.add_argument(
+        "--postgres", metavar="ADMIN_URL", help="on a new PostgreSQL database instead of SQLite"
+    )
+    parser.add_argument("--log", action="store_true", help="print each operation's statements (stderr)")
+    parser.add_argument("--threads", type=int, default=4, help="then this many threads at once")
+    parser.add_argument("--seconds", type=float, default=0.0, help="for this long (0: not measured)")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one side, for --before
+    args = parser.parse_args()
+    url, drop = fresh_database(args.postgres) if args.postgres else (None, lambda: None)
+    try:
+        mine = measure(url, args.requests, args.log, args.threads, args.seconds)
+    finally:
+        drop()
+    if args.json:
+        print(json.dumps(mine))
+        return
+    before: dict[str, list[float]] = {}
+    if args.before:
+        command = [sys.executable, __file__, "--json", "--requests", str(args.requests)]
+        command += ["--threads", str(args.threads), "--seconds", str(args.seconds)]
+        if args.postgres:
+            command += ["--postgres", args.postgres]
+        env = dict(os.environ, PYTHONPATH=args.before)
+        before = json.loads(
+            subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+        )
+    print(
+        f"per request, in process, on {'PostgreSQL' if args.postgres else 'SQLite'}:",
+        "statements / Python calls / CPU µs",
+        f"(then {args.threads} threads: requests/s, transactions run again)" if args.seconds else "",
+    )
+    for operation in OPERATIONS:
+        statements, calls, cpu, rate, retried = mine[operation]
+        line = f"{operation:>18}: iamd {statements:3d} / {calls:5d} / {cpu:6.0f}"
+        if args.seconds:
+            line += f" ({rate:6.1f}/s, {retried:3d})"
+        if operation in before:
+            b_statements, b_calls, b_cpu, b_rate, b_retried = before[operation]
+            line += f"   before {int(b_statements):3d} / {int(b_calls):5d} / {b_cpu:6.0f}"
+            if args.seconds:
+                line += f" ({b_rate:6.1f}/s, {int(b_retried):3d})"
+            line += f"   calls before/after {b_calls / calls:.2f}x   CPU {b_cpu / cpu:.2f}x"
+            if args.seconds and b_rate:
+                line += f"   threads {rate / b_rate:.2f}x"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
