@@ -15,7 +15,9 @@ client's. The trail is on (iamd's default).
 
 Each line also gives the server process's CPU time per request (user and system, read from
 /proc around each turn): on a shared machine requests per second measure contention as much as
-the server; CPU per request does not. ``bench/api_cpu.py`` measures iamd's pipeline alone.
+the server; CPU per request does not. In brackets, the part of it spent outside the main thread
+(reads run on the event loop there; for iamd the rest is mostly the trail writer storing events,
+for moto its request threads). ``bench/api_cpu.py`` measures iamd's pipeline alone.
 """
 
 from __future__ import annotations
@@ -56,9 +58,11 @@ PROCESSES: dict[int, int] = {}
 """Each server's process id by its port (for its CPU time)."""
 
 
-def cpu_seconds(pid: int) -> float:
-    """The CPU time (user and system, all threads) the process has used so far (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, task: int | None = None) -> float:
+    """The CPU time (user and system) the process (all its threads), or one of its threads
+    (``task``), has used so far (Linux)."""
+    path = f"/proc/{pid}/stat" if task is None else f"/proc/{pid}/task/{task}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -188,12 +192,15 @@ def main() -> None:
             served = {name: targets[operation] for name, targets in servers.items() if operation in targets}
             counts = dict.fromkeys(served, 0.0)
             cpu = dict.fromkeys(served, 0.0)
+            main_cpu = dict.fromkeys(served, 0.0)  # the main thread (the event loop: reads run there)
             latencies: dict[str, list[float]] = {name: [] for name in served}
             for _ in range(args.rounds):
                 for name, (port, request) in served.items():
-                    used = cpu_seconds(PROCESSES[port])
+                    pid = PROCESSES[port]
+                    used, used_main = cpu_seconds(pid), cpu_seconds(pid, pid)
                     rate, lat = hammer(port, request, args.seconds / args.rounds, args.threads)
-                    cpu[name] += cpu_seconds(PROCESSES[port]) - used
+                    cpu[name] += cpu_seconds(pid) - used
+                    main_cpu[name] += cpu_seconds(pid, pid) - used_main
                     counts[name] += rate / args.rounds
                     latencies[name] += lat
             for name in servers:
@@ -202,9 +209,10 @@ def main() -> None:
                     continue
                 lat = sorted(latencies[name])
                 per = cpu[name] / len(lat) * 1000
+                others = (cpu[name] - main_cpu[name]) / len(lat) * 1000
                 print(
                     f"{operation:>24} {name:>6}: {counts[name]:8.1f}/s   {figures(lat)}   "
-                    f"server CPU {per:6.2f} ms/request   ({len(lat)})"
+                    f"server CPU {per:6.2f} ms/request (other threads {others:4.2f})   ({len(lat)})"
                 )
             line = f"{'':>24}"
             if "moto" in served:

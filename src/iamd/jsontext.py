@@ -42,6 +42,8 @@ def find_surrogate(text: str) -> int | None:
 
 def scrub(text: str) -> str:
     """``text`` with every lone surrogate replaced by U+FFFD (it is then valid Unicode)."""
+    if text.isascii():  # a flag of the string: no pass over it (an ASCII text holds none)
+        return text
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 

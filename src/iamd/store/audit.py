@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple
 
 from sqlalchemy import (
@@ -42,6 +42,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from iamd.store.base import Repository
 from iamd.store.errors import TrailEventRefused
+from iamd.store.prepared import PreparedInsert
 from iamd.store.schema import (
     AccessKey,
     Account,
@@ -395,6 +396,26 @@ def _column(text: str | None, width: int) -> str | None:
     return None if text is None else _storable(text, width)
 
 
+_EVENT_COLUMNS: Final = (
+    "event_id",
+    "account_id",
+    "event_time",
+    "event_name",
+    "event_source",
+    "username",
+    "access_key_id",
+    "entity_id",
+    "entity_arn",
+    "service",
+    "region",
+    "read_only",
+    "error_code",
+    "counts_as_access",
+    "record",
+)
+"""The columns :func:`_event_values` gives."""
+
+
 def _event_values(event: AuditEvent) -> dict[str, Any]:
     """The row of ``event``. Whatever text an event carries, the row can be stored: index columns
     are cut to their width and characters no database takes become U+FFFD (the record, which the
@@ -425,6 +446,31 @@ def _event_values(event: AuditEvent) -> dict[str, Any]:
 _INSERT_EVENT = insert(TrailEventRow)
 _INSERT_RESOURCE = insert(TrailResourceRow)
 
+
+_PREPARED_EVENT: Final = PreparedInsert(
+    TrailEventRow.__table__,  # type: ignore[arg-type]
+    [*_EVENT_COLUMNS, "seq", "hash"],
+)
+_PREPARED_RESOURCE: Final = PreparedInsert(
+    TrailResourceRow.__table__,  # type: ignore[arg-type]
+    ["event_id", "account_id", "resource_type", "resource_name"],
+)
+
+
+def _resource_rows(events: Sequence[AuditEvent], rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The resources of ``events`` (stored as ``rows``)."""
+    return [
+        {
+            "event_id": row["event_id"],
+            "account_id": row["account_id"],
+            "resource_type": _storable(t, 64),
+            "resource_name": _storable(n, 2048),
+        }
+        for e, row in zip(events, rows, strict=True)
+        for t, n in e.resources
+    ]
+
+
 _LOOKUP_COLUMNS = {
     "EventId": TrailEventRow.event_id,
     "EventName": TrailEventRow.event_name,
@@ -447,18 +493,46 @@ class Audit(Repository):
         rows = [_event_values(e) for e in events]
         # One row: a plain execute (an executemany of one costs more).
         conn.execute(_INSERT_EVENT, rows[0] if len(rows) == 1 else rows)
-        resources = [
-            {
-                "event_id": row["event_id"],
-                "account_id": row["account_id"],
-                "resource_type": _storable(t, 64),
-                "resource_name": _storable(n, 2048),
-            }
-            for e, row in zip(events, rows, strict=True)
-            for t, n in e.resources
-        ]
+        resources = _resource_rows(events, rows)
         if resources:
             conn.execute(_INSERT_RESOURCE, resources[0] if len(resources) == 1 else resources)
+
+    def add_sealed_events(
+        self, events: Sequence[AuditEvent], head: ChainHead, link: Callable[[str, str], str]
+    ) -> tuple[ChainHead, list[LastAccessedUse]]:
+        """Store events straight into the chain after ``head``, which this transaction holds
+        (:meth:`chain_head` with ``lock``, and every unsealed row sealed before): each gets the
+        next seq and ``link(previous hash, its record as stored)``, and the head moves to the
+        last. The same rows as :meth:`add_events` followed by :meth:`seal`, without reading them
+        back and updating them. Returns the new head and the events' uses for
+        :meth:`note_last_accessed` (as :meth:`unsealed` would give them)."""
+        self._uow.writable()
+        if not events:
+            return head, []
+        rows = [_event_values(e) for e in events]
+        seq, current = head.seq, head.hash
+        uses: list[LastAccessedUse] = []
+        for row in rows:
+            seq += 1
+            current = link(current, row["record"])
+            row["seq"], row["hash"] = seq, current
+            if row["counts_as_access"] and row["entity_id"] and row["entity_arn"]:
+                uses.append(
+                    LastAccessedUse(
+                        row["account_id"],
+                        row["entity_id"],
+                        row["entity_arn"],
+                        row["service"],
+                        row["event_name"],
+                        row["event_time"].astimezone(UTC),
+                        row["region"],
+                    )
+                )
+        _PREPARED_EVENT.run(self._session, rows)
+        _PREPARED_RESOURCE.run(self._session, _resource_rows(events, rows))
+        head = ChainHead(seq, current, head.digested_seq, head.digested_at)
+        self._put_head(head)
+        return head, uses
 
     def try_add_events(self, events: Sequence[AuditEvent]) -> bool:
         """:meth:`add_events`, never failing the surrounding write for the trail's sake: on

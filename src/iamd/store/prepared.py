@@ -7,19 +7,23 @@ five to ten times the database's own work on SQLite. A prepared read keeps what 
 decides (the SQL text and its parameter order for the dialect, each column's result conversion,
 such as SQLite's text dates), done once, and runs the rest itself. Driver errors leave as
 SQLAlchemy's, with a lost connection invalidated (so the store retries the transaction on a new
-one, as for any statement)."""
+one, as for any statement).
+
+A prepared insert (:class:`PreparedInsert`) does the same for the rows the trail writer stores in
+batches: the ``INSERT`` compiled once per dialect and column set, each value converted by its
+column's type as SQLAlchemy would (UTC dates, booleans), then one ``executemany`` of the driver."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select
+from sqlalchemy import CompoundSelect, Connection, Select, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-__all__ = ["Prepared"]
+__all__ = ["Prepared", "PreparedInsert"]
 
 _Statement = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
 
@@ -77,17 +81,7 @@ class Prepared:
             cursor.execute(compiled.sql, arguments)
             rows: list[tuple[Any, ...]] = cursor.fetchall()
         except dialect.loaded_dbapi.Error as error:
-            invalidated = dialect.is_disconnect(error, driver, cursor)
-            if invalidated:
-                connection.invalidate(error)
-            raise DBAPIError.instance(
-                compiled.sql,
-                arguments,
-                error,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=invalidated,
-                dialect=dialect,
-            ) from error
+            raise _driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
         finally:
             cursor.close()
         processors = compiled.processors
@@ -102,3 +96,79 @@ class Prepared:
                     values[index] = convert(value)
             converted.append(tuple(values))
         return converted
+
+
+def _driver_error(
+    connection: Connection, driver: Any, cursor: Any, error: Exception, sql: str, arguments: Any
+) -> DBAPIError:
+    """A driver's error as SQLAlchemy raises it, the connection invalidated if it is lost."""
+    dialect = connection.dialect
+    invalidated = dialect.is_disconnect(error, driver, cursor)
+    if invalidated:
+        connection.invalidate(error)
+    return DBAPIError.instance(
+        sql,
+        arguments,
+        error,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=invalidated,
+        dialect=dialect,
+    )
+
+
+class _CompiledInsert:
+    __slots__ = ("converters", "names", "positional", "sql")
+
+    def __init__(self, table: Table, columns: tuple[str, ...], dialect: Dialect) -> None:
+        compiled = table.insert().compile(dialect=dialect, column_keys=list(columns))
+        if set(compiled.binds) != set(columns):
+            raise TypeError(f"a prepared insert binds exactly its columns, not {sorted(compiled.binds)}")
+        self.sql = compiled.string
+        self.positional = bool(compiled.positional)
+        self.names = tuple(compiled.positiontup or ()) if self.positional else columns
+        self.converters: tuple[Callable[[Any], Any] | None, ...] = tuple(
+            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in self.names
+        )
+
+
+class PreparedInsert:
+    """An ``INSERT`` of ``columns`` into ``table`` (no other column has a default to compute),
+    run as :meth:`run`."""
+
+    def __init__(self, table: Table, columns: Sequence[str]) -> None:
+        self.table = table
+        self.columns = tuple(columns)
+        self._compiled: dict[str, _CompiledInsert] = {}  # per dialect name
+
+    def run(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` (each holding every column) in ``session``'s transaction (pending
+        changes flushed first), the values converted as SQLAlchemy would convert them."""
+        if not rows:
+            return
+        session.flush()
+        connection = session.connection()
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = _CompiledInsert(self.table, self.columns, dialect)
+        pairs = tuple(zip(compiled.names, compiled.converters, strict=True))
+        values = [
+            tuple(row[name] if convert is None else convert(row[name]) for name, convert in pairs)
+            for row in rows
+        ]
+        names = compiled.names
+        arguments: list[Any] = (
+            values if compiled.positional else [dict(zip(names, v, strict=True)) for v in values]
+        )
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            if len(arguments) == 1:
+                cursor.execute(compiled.sql, arguments[0])
+            else:
+                cursor.executemany(compiled.sql, arguments)
+        except dialect.loaded_dbapi.Error as error:
+            raise _driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
+        finally:
+            cursor.close()

@@ -357,4 +357,9 @@ def record_json(record: Mapping[str, Any]) -> str:
     what is stored, shown (CloudTrailEvent, the trail files) and hashed into the chain; records
     are built in one order by one serializer, so the same record always gives the same text.
     A lone UTF-16 surrogate (text that is not Unicode, which no database stores) becomes U+FFFD."""
-    return scrub(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
+    return scrub(_RECORD_ENCODER.encode(record))
+
+
+_RECORD_ENCODER: Final = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+"""``json.dumps(record, separators=(",", ":"), ensure_ascii=False)``, its encoder made once (the
+text is the same: ``json.dumps`` makes this encoder on every call)."""

@@ -378,9 +378,7 @@ class TrailWriter:
         now = self.clock.now()
 
         def work(uow: UnitOfWork) -> int:
-            if events:
-                uow.audit.add_events(events)
-            return self._seal(uow, now, force_digest)
+            return self._seal(uow, now, force_digest, events)
 
         try:
             # READ COMMITTED: the chain head's row lock orders the sealers (of every node); a
@@ -458,7 +456,12 @@ class TrailWriter:
             self._lose(1)
             log.exception("trail: event NOT STORED (%s), even in its safe form: %s", reason, event.record)
 
-    def _seal(self, uow: UnitOfWork, now: datetime, force_digest: bool) -> int:
+    def _seal(
+        self, uow: UnitOfWork, now: datetime, force_digest: bool, events: Sequence[AuditEvent] = ()
+    ) -> int:
+        """Seal the unsealed rows (in insertion order), then store ``events`` sealed after them
+        (the batch of this cycle: inserted with their seq and hash, not read back and updated);
+        fold what they used into last-accessed data; sign a digest when one is due."""
         audit = uow.audit
         head = audit.chain_head(lock=True)
         sealed = 0
@@ -491,6 +494,10 @@ class TrailWriter:
             sealed += len(batch)
             if len(batch) < SEAL_BATCH:
                 break
+        if events:
+            head, uses = audit.add_sealed_events(events, head, record_hash)
+            audit.note_last_accessed(uses)
+            sealed += len(events)
         due = head.digested_at is None or now - head.digested_at >= self.interval
         if self.signing_key is not None and head.seq > head.digested_seq and (due or force_digest):
             previous = audit.last_digest()

@@ -1,5 +1,5 @@
-"""Prepared reads (iamd.store.prepared): the rows SQLAlchemy would give, in the unit of work's
-transaction, and driver errors that the store translates (a dropped connection retried)."""
+"""Prepared reads and inserts (iamd.store.prepared): the rows SQLAlchemy would give (or store), in
+the unit of work's transaction, and driver errors that the store translates (a dropped connection retried)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from datetime import UTC, datetime
 
 import psycopg
 import pytest
-from sqlalchemy import DateTime, bindparam, literal_column, select, table, text
+from sqlalchemy import DateTime, bindparam, insert, literal_column, select, table, text
 
 from iamd.secrets import SeededIds
 from iamd.store import Store, StoreError, UnitOfWork
-from iamd.store.prepared import Prepared
+from iamd.store.audit import TrailChainRow
+from iamd.store.prepared import Prepared, PreparedInsert
 from iamd.store.schema import User
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
@@ -86,3 +87,30 @@ def test_a_dropped_connection_is_replaced_and_the_read_retried(store: Store, ids
 
     assert store.run(read, readonly=True) == "alice"
     assert len(attempts) == 2
+
+
+def test_a_prepared_insert_stores_what_sqlalchemy_stores(store: Store) -> None:
+    columns = ["id", "seq", "hash", "digested_seq", "digested_at"]
+    prepared = PreparedInsert(TrailChainRow.__table__, columns)  # type: ignore[arg-type]
+    with store.transaction() as uow:
+        prepared.run(uow.session, [{"id": 7, "seq": 1, "hash": "a", "digested_seq": 0, "digested_at": NOW}])
+        prepared.run(uow.session, [])
+        prepared.run(
+            uow.session,
+            [{"id": n, "seq": n, "hash": "b", "digested_seq": n, "digested_at": None} for n in (8, 9)],
+        )
+        uow.session.execute(
+            insert(TrailChainRow), [{"id": 10, "seq": 1, "hash": "a", "digested_seq": 0, "digested_at": NOW}]
+        )
+    with store.transaction(readonly=True) as uow:
+        rows = {
+            r.id: (r.seq, r.hash, r.digested_seq, r.digested_at)
+            for r in uow.session.scalars(select(TrailChainRow))
+        }
+    assert rows[7] == rows[10] == (1, "a", 0, NOW)  # the date converted alike (aware, UTC)
+    assert rows[8] == (8, "b", 8, None) and rows[9] == (9, "b", 9, None)
+    # A row the database refuses (a duplicate key): SQLAlchemy's error, translated by the store.
+    with pytest.raises(StoreError), store.transaction() as uow:
+        prepared.run(uow.session, [{"id": 7, "seq": 2, "hash": "c", "digested_seq": 0, "digested_at": None}])
+    with store.transaction(readonly=True) as uow:  # the next transaction is sound
+        assert uow.session.get(TrailChainRow, 7) is not None
