@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import CompoundSelect, Connection, Select, Table
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 __all__ = ["Prepared", "PreparedInsert"]
@@ -99,14 +99,14 @@ class Prepared:
 
 
 def _driver_error(
-    connection: Connection, driver: Any, cursor: Any, error: Exception, sql: str, arguments: Any
-) -> DBAPIError:
+    connection: Connection, driver: Any, cursor: Any, error: Any, sql: str, arguments: Any
+) -> StatementError:
     """A driver's error as SQLAlchemy raises it, the connection invalidated if it is lost."""
     dialect = connection.dialect
     invalidated = dialect.is_disconnect(error, driver, cursor)
     if invalidated:
         connection.invalidate(error)
-    return DBAPIError.instance(
+    translated: StatementError = DBAPIError.instance(
         sql,
         arguments,
         error,
@@ -114,6 +114,7 @@ def _driver_error(
         connection_invalidated=invalidated,
         dialect=dialect,
     )
+    return translated
 
 
 class _CompiledInsert:
