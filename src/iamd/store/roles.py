@@ -78,34 +78,14 @@ class Roles(Repository):
         rows = _FIND.rows(self._session, {"account_id": account_id, "name": name.lower()})
         if not rows:
             return None
-        (
-            role_id,
-            account,
-            role_name,
-            path,
-            created_at,
-            trust_policy,
-            description,
-            max_session_duration,
-            boundary,
-            last_used_at,
-            last_used_region,
-            _,
-        ) = rows[0]
+        # _COLUMNS: the record's first eight fields, the boundary's id, the last use, a sort key.
+        row = rows[0]
+        boundary = row[8]
         refs = self._uow.policies.refs([boundary]) if boundary else {}
         return RoleRecord(
-            role_id,
-            account,
-            role_name,
-            path,
-            created_at,
-            trust_policy,
-            description,
-            max_session_duration,
-            refs[boundary] if boundary else None,
-            last_used_at,
-            last_used_region,
-        )
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7],
+            refs[boundary] if boundary else None, row[9], row[10],
+        )  # fmt: skip
 
     def get(self, account_id: str, name: str) -> RoleRecord:
         return found(self.find(account_id, name), f"role {name}")
