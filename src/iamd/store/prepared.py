@@ -106,6 +106,10 @@ def _driver_error(
     invalidated = dialect.is_disconnect(error, driver, cursor)
     if invalidated:
         connection.invalidate(error)
+        # As SQLAlchemy does on a disconnect met by its own statements: the pool's other
+        # connections are as old as this one and most likely as dead (a restart, a failover), so
+        # they go too; otherwise each would fail one more request (or readiness probe) in turn.
+        connection.engine.dispose(close=False)
     translated: StatementError = DBAPIError.instance(
         sql,
         arguments,

@@ -89,6 +89,34 @@ def test_a_dropped_connection_is_replaced_and_the_read_retried(store: Store, ids
     assert len(attempts) == 2
 
 
+def test_a_dropped_connection_discards_the_whole_pool(store: Store) -> None:
+    """When PostgreSQL ended every connection (a restart, a failover), the first read to meet a
+    dead one fails, as SQLAlchemy's own statements do, and the whole pool goes with it: the next
+    read, even with one attempt (the readiness probe's), gets a new connection, not the next dead
+    one of the pool."""
+    if store.backend != "postgresql":
+        pytest.skip("SQLite connections are files: nothing drops them")
+    store.engine.dispose()
+    held = [store.engine.connect() for _ in range(3)]  # three connections in the pool
+    pids = []
+    for connection in held:
+        pids.append(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        connection.rollback()
+    for connection in held:
+        connection.close()
+    plain = store.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as admin:
+        for pid in pids:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    def probe(uow: UnitOfWork) -> int:
+        return uow.accounts.generations([ACCOUNT])[ACCOUNT]
+
+    with pytest.raises(StoreError):
+        store.run(probe, readonly=True, attempts=1)
+    assert store.run(probe, readonly=True, attempts=1) >= 0
+
+
 def test_a_prepared_insert_stores_what_sqlalchemy_stores(store: Store) -> None:
     columns = ["id", "seq", "hash", "digested_seq", "digested_at"]
     prepared = PreparedInsert(TrailChainRow.__table__, columns)  # type: ignore[arg-type]
