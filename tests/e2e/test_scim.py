@@ -198,6 +198,62 @@ def test_filters_and_paging(scim: Scim) -> None:
     assert capped["itemsPerPage"] <= 100
 
 
+# User names whose comparisons ignoring case are easy to get wrong in a database: LIKE's
+# wildcards and escape, and letters whose case folding is not a lower-casing (ß folds to "ss").
+_AWKWARD = ["lit%eral", "lit_eral", "litXeral", "back\\slash", "Straße", "STRASSE-zwei", "ǅemal", "ÜBER-cafe"]
+
+
+def _names(response: httpx.Response) -> list[str]:
+    assert response.status_code == 200, response.text
+    return [u["userName"] for u in response.json()["Resources"]]
+
+
+def test_name_filters_answered_by_the_database_compare_as_scim_says(scim: Scim) -> None:
+    for n, name in enumerate(_AWKWARD):
+        made = scim.http.post(
+            "Users", json=_user(name, emails=[{"value": f"awk{n}@example.com", "primary": True}])
+        )
+        assert made.status_code == 201, made.text
+    folded = {name: name.casefold() for name in _AWKWARD}
+    tests = {
+        "sw": str.startswith,
+        "ew": str.endswith,
+        "co": str.__contains__,
+        "eq": str.__eq__,
+    }
+    for op, test in tests.items():
+        for text in ["lit%", "lit_", "%eral", "t_e", "\\sl", "STRASS", "sse", "ß", "ǆ", "über", "Straße"]:
+            wanted = sorted((n for n in _AWKWARD if test(folded[n], text.casefold())), key=str.casefold)
+            query = f'userName {op} "{text}"'
+            # One comparison: the database answers it, with the count and the page.
+            page = scim.http.get("Users", params={"filter": query})
+            assert _names(page) == wanted, query
+            assert page.json()["totalResults"] == len(wanted)
+            # The same comparison inside a filter the database only narrows: the same users.
+            both = scim.http.get("Users", params={"filter": f"{query} and active eq true"})
+            assert sorted(_names(both), key=str.casefold) == wanted, query
+
+
+def test_pages_without_a_filter_come_from_the_database(scim: Scim) -> None:
+    everyone = scim.http.get("Users", params={"count": "100"}).json()
+    total = everyone["totalResults"]
+    assert total == len(everyone["Resources"]) >= 2
+    # Two-by-two pages give the same users in the same order, the total on each page.
+    paged: list[str] = []
+    for start in range(1, total + 1, 2):
+        page = scim.http.get("Users", params={"startIndex": str(start), "count": "2"}).json()
+        assert page["totalResults"] == total and page["startIndex"] == start
+        paged += [u["userName"] for u in page["Resources"]]
+    assert paged == [u["userName"] for u in everyone["Resources"]]
+    # Past the end, and absurdly past it: an empty page, not an error.
+    for start in (str(total + 1), str(10**30)):
+        beyond = scim.http.get("Users", params={"startIndex": start}).json()
+        assert beyond["totalResults"] == total and beyond["Resources"] == [] and beyond["itemsPerPage"] == 0
+    assert scim.http.get("Users", params={"count": "0"}).json()["Resources"] == []
+    groups = scim.http.get("Groups", params={"startIndex": str(10**30)})
+    assert groups.status_code == 200 and groups.json()["Resources"] == []
+
+
 def test_patch_user_as_entra_id_sends_it(scim: Scim) -> None:
     user = scim.http.post("Users", json=_user("entra-carol")).json()
     patched = scim.http.patch(

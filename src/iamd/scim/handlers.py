@@ -8,7 +8,7 @@ removed per group request, removing all members at once refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from iamd.scim.filters import Compare, Filter, FilterError, Logic, parse_filter
@@ -29,7 +29,7 @@ from iamd.scim.resources import (
 from iamd.scim.schemas import MAX_OPERATIONS, MAX_RESULTS, resource_types, schemas, service_provider_config
 from iamd.services.identitycenter.identitystore.common import RESERVED_NAMES
 from iamd.store.errors import AlreadyExists, NotFound
-from iamd.store.identity_store import ExternalId, IdsGroupRecord, IdsUserRecord, Taken
+from iamd.store.identity_store import ExternalId, IdsGroupRecord, IdsUserRecord, NameTest, Taken
 from iamd.store.unit import UnitOfWork
 
 if TYPE_CHECKING:
@@ -148,6 +148,34 @@ def _equals(node: Filter | None, path: str) -> str | None:
     return None
 
 
+_NAME_OPERATORS: Final = frozenset({"eq", "sw", "ew", "co"})
+
+
+def _name_test(node: Filter | None, path: str) -> NameTest | None:
+    """The filter as a test of the name column at ``path`` (``userName``, a group's
+    ``displayName``), when it is exactly one such comparison with a text: the database answers it,
+    paging included."""
+    if (
+        isinstance(node, Compare)
+        and node.path == path
+        and node.op in _NAME_OPERATORS
+        and isinstance(node.value, str)
+    ):
+        return node.op, node.value  # type: ignore[return-value]  # checked just above
+    return None
+
+
+def _narrowing(node: Filter | None, path: str) -> NameTest | None:
+    """A name test every resource the filter matches passes: the filter itself, or a comparison
+    it requires through ``and``. The database narrows the resources to those; the filter then
+    decides among them."""
+    if (test := _name_test(node, path)) is not None:
+        return test
+    if isinstance(node, Logic) and node.op == "and":
+        return _narrowing(node.left, path) or _narrowing(node.right, path)
+    return None
+
+
 def _values(resource: Mapping[str, Any]) -> Callable[[str], list[Any]]:
     """A filter's view of a resource: every value at a lower-cased path."""
     lower = _lower(resource)
@@ -197,6 +225,12 @@ def _user(uow: UnitOfWork, store_id: str, user_id: str) -> IdsUserRecord:
 
 def _user_json(uow: UnitOfWork, user: IdsUserRecord, base: str) -> dict[str, Any]:
     return user_resource(user, base, uow.identity_store.groups_of_user(user.store_id, user.id))
+
+
+def _users_json(uow: UnitOfWork, users: Sequence[IdsUserRecord], call: Call) -> list[dict[str, Any]]:
+    """A page of users, their groups read at once."""
+    groups = uow.identity_store.groups_of_users(call.token.store_id, [u.id for u in users])
+    return [user_resource(u, call.base, groups[u.id]) for u in users]
 
 
 def _taken(exc: Taken) -> ScimError:
@@ -280,6 +314,11 @@ def _list_users(uow: UnitOfWork, call: Call) -> Answer:
     repo = uow.identity_store
     node = _filter(call.query)
     start, count = _paging(call.query)
+    named = _name_test(node, "username")
+    if node is None or named is not None:
+        total = repo.count_users(store_id, user_name=named)
+        window = repo.users_window(store_id, user_name=named, offset=min(start - 1, total), limit=count)
+        return _list(_users_json(uow, window, call), total, start)
     candidates: list[IdsUserRecord]
     if (name := _equals(node, "username")) is not None:
         found = repo.find_user_by_name(store_id, name)
@@ -292,30 +331,15 @@ def _list_users(uow: UnitOfWork, call: Call) -> Answer:
         found = repo.find_user(store_id, wanted)
         candidates = [found] if found else []
     else:
-        candidates = _all(lambda marker: repo.list_users(store_id, marker=marker, max_items=1000))
-    needs_groups = node is not None and "groups" in repr(node)
+        narrowed = _narrowing(node, "username")
+        candidates = list(repo.users_window(store_id, user_name=narrowed, offset=0, limit=SCANNED))
+    groups = repo.groups_of_users(store_id, [u.id for u in candidates]) if "groups" in repr(node) else {}
     matching = []
     for user in candidates:
-        if node is None:
-            matching.append(user)
-            continue
-        groups = repo.groups_of_user(store_id, user.id) if needs_groups else ()
-        if filter_matches(node, _values(user_resource(user, call.base, groups))):
+        if filter_matches(node, _values(user_resource(user, call.base, groups.get(user.id, ())))):
             matching.append(user)
     chosen = matching[start - 1 : start - 1 + count]
-    return _list([_user_json(uow, u, call.base) for u in chosen], len(matching), start)
-
-
-def _all(page: Callable[[str | None], Any]) -> list[Any]:
-    out: list[Any] = []
-    marker: str | None = None
-    while len(out) < SCANNED:
-        result = page(marker)
-        out.extend(result.items)
-        marker = result.marker
-        if marker is None:
-            break
-    return out[:SCANNED]
+    return _list(_users_json(uow, chosen, call), len(matching), start)
 
 
 # -- groups ---------------------------------------------------------------------------------------
@@ -329,11 +353,7 @@ def _group(uow: UnitOfWork, store_id: str, group_id: str) -> IdsGroupRecord:
 
 
 def _members(uow: UnitOfWork, group: IdsGroupRecord) -> list[tuple[str, str]]:
-    out = []
-    for user_id in uow.identity_store.member_ids(group.store_id, group.id):
-        user = uow.identity_store.find_user(group.store_id, user_id)
-        out.append((user_id, user.user_name if user else user_id))
-    return out
+    return list(uow.identity_store.member_names(group.store_id, group.id))
 
 
 def _group_json(uow: UnitOfWork, group: IdsGroupRecord, call: Call) -> dict[str, Any]:
@@ -488,6 +508,11 @@ def _list_groups(uow: UnitOfWork, call: Call) -> Answer:
     repo = uow.identity_store
     node = _filter(call.query)
     start, count = _paging(call.query)
+    named = _name_test(node, "displayname")
+    if node is None or named is not None:
+        total = repo.count_groups(store_id, display_name=named)
+        window = repo.groups_window(store_id, display_name=named, offset=min(start - 1, total), limit=count)
+        return _list(_groups_json(uow, window, call), total, start)
     candidates: list[IdsGroupRecord]
     if (name := _equals(node, "displayname")) is not None:
         found = repo.find_group_by_name(store_id, name)
@@ -502,18 +527,20 @@ def _list_groups(uow: UnitOfWork, call: Call) -> Answer:
         found = repo.find_group(store_id, wanted)
         candidates = [found] if found else []
     else:
-        candidates = _all(lambda marker: repo.list_groups(store_id, marker=marker, max_items=1000))
-    needs_members = node is not None and "members" in repr(node)
+        narrowed = _narrowing(node, "displayname")
+        candidates = list(repo.groups_window(store_id, display_name=narrowed, offset=0, limit=SCANNED))
+    needs_members = "members" in repr(node)
     matching = []
     for group in candidates:
-        if node is None:
-            matching.append(group)
-            continue
         members = _members(uow, group) if needs_members else []
         if filter_matches(node, _values(group_resource(group, call.base, members))):
             matching.append(group)
     chosen = matching[start - 1 : start - 1 + count]
-    resources = [_group_json(uow, g, call) for g in chosen]
+    return _list(_groups_json(uow, chosen, call), len(matching), start)
+
+
+def _groups_json(uow: UnitOfWork, groups: Sequence[IdsGroupRecord], call: Call) -> list[dict[str, Any]]:
+    resources = [_group_json(uow, g, call) for g in groups]
     for resource in resources:
         resource["schemas"] = [GROUP_URN]
-    return _list(resources, len(matching), start)
+    return resources

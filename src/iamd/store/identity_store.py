@@ -48,6 +48,7 @@ __all__ = [
     "IdsGroupRecord",
     "IdsMembershipRecord",
     "IdsUserRecord",
+    "NameTest",
     "StaleRevision",
     "Taken",
     "abac_value",
@@ -352,6 +353,42 @@ def _lower(value: str | None) -> str | None:
     return None if value is None else value.casefold()
 
 
+NameTest = tuple[Literal["eq", "sw", "ew", "co"], str]
+"""A test of a name ignoring case, as SCIM's filters compare ``userName`` and ``displayName``:
+equal to, starts with, ends with or contains the text (RFC 7644 §3.4.2.2)."""
+
+_IN_CHUNK: Final = 1000
+"""The most ids one ``IN (…)`` lists (SQLite caps a statement's parameters)."""
+
+
+def _name_clause(column: Any, test: NameTest) -> Any:
+    """``test`` on a column holding the case-folded name: the same comparison, since both sides
+    are folded as :func:`_lower` folds them (``LIKE`` with its wildcards escaped)."""
+    op, text = test
+    folded = text.casefold()
+    if op == "eq":
+        return column == folded
+    if op == "sw":
+        return column.startswith(folded, autoescape=True)
+    if op == "ew":
+        return column.endswith(folded, autoescape=True)
+    return column.contains(folded, autoescape=True)
+
+
+def _user_filter(store_id: str, user_name: NameTest | None) -> list[Any]:
+    where: list[Any] = [IdsUserRow.store_id == store_id]
+    if user_name is not None:
+        where.append(_name_clause(IdsUserRow.user_name_lower, user_name))
+    return where
+
+
+def _group_filter(store_id: str, display_name: NameTest | None) -> list[Any]:
+    where: list[Any] = [IdsGroupRow.store_id == store_id]
+    if display_name is not None:
+        where.append(_name_clause(IdsGroupRow.display_name_lower, display_name))
+    return where
+
+
 # -- the repository -------------------------------------------------------------------------------
 
 
@@ -609,21 +646,47 @@ class IdentityStores(Repository):
         )
         return Page(self._user_records(rows), next_marker)
 
-    def count_users(self, store_id: str) -> int:
-        return int(
-            self._session.scalar(
-                select(func.count()).select_from(IdsUserRow).where(IdsUserRow.store_id == store_id)
-            )
-            or 0
-        )
+    def count_users(self, store_id: str, *, user_name: NameTest | None = None) -> int:
+        """How many users the store has, or how many whose user name passes ``user_name``."""
+        where = _user_filter(store_id, user_name)
+        return int(self._session.scalar(select(func.count()).select_from(IdsUserRow).where(*where)) or 0)
 
-    def count_groups(self, store_id: str) -> int:
-        return int(
-            self._session.scalar(
-                select(func.count()).select_from(IdsGroupRow).where(IdsGroupRow.store_id == store_id)
-            )
-            or 0
-        )
+    def users_window(
+        self, store_id: str, *, user_name: NameTest | None = None, offset: int, limit: int
+    ) -> tuple[IdsUserRecord, ...]:
+        """Users in :meth:`list_users`' order, from the ``offset``-th (0-based), at most ``limit``,
+        optionally only those whose user name passes ``user_name`` (SCIM's ``startIndex`` paging,
+        answered by the database whatever the store's size)."""
+        if limit <= 0:
+            return ()
+        rows = self._session.scalars(
+            select(IdsUserRow)
+            .where(*_user_filter(store_id, user_name))
+            .order_by(IdsUserRow.user_name_lower, IdsUserRow.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return self._user_records(rows)
+
+    def count_groups(self, store_id: str, *, display_name: NameTest | None = None) -> int:
+        """How many groups the store has, or how many whose display name passes ``display_name``."""
+        where = _group_filter(store_id, display_name)
+        return int(self._session.scalar(select(func.count()).select_from(IdsGroupRow).where(*where)) or 0)
+
+    def groups_window(
+        self, store_id: str, *, display_name: NameTest | None = None, offset: int, limit: int
+    ) -> tuple[IdsGroupRecord, ...]:
+        """Groups in :meth:`list_groups`' order (by id), as :meth:`users_window` gives users."""
+        if limit <= 0:
+            return ()
+        rows = self._session.scalars(
+            select(IdsGroupRow)
+            .where(*_group_filter(store_id, display_name))
+            .order_by(IdsGroupRow.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        return self._group_records(rows)
 
     # groups --------------------------------------------------------------------------------------
 
@@ -734,7 +797,7 @@ class IdentityStores(Repository):
         if display_name is not None:
             stmt = stmt.where(IdsGroupRow.display_name_lower == _lower(display_name))
         rows, next_marker = paginate(self._session, stmt, (IdsGroupRow.id,), marker, max_items)
-        return Page(tuple(self._group_record(r) for r in rows), next_marker)
+        return Page(self._group_records(rows), next_marker)
 
     # memberships ---------------------------------------------------------------------------------
 
@@ -831,6 +894,40 @@ class IdentityStores(Repository):
                 .order_by(IdsMembershipRow.created_at, IdsMembershipRow.id)
             )
         )
+
+    def member_names(self, store_id: str, group_id: str) -> tuple[tuple[str, str], ...]:
+        """The group's members as (user id, user name), in :meth:`member_ids`' order, in one
+        query (SCIM's ``members`` with their ``display``)."""
+        rows = self._session.execute(
+            select(IdsMembershipRow.user_id, IdsUserRow.user_name)
+            .outerjoin(IdsUserRow, IdsUserRow.id == IdsMembershipRow.user_id)
+            .where(IdsMembershipRow.store_id == store_id, IdsMembershipRow.group_id == group_id)
+            .order_by(IdsMembershipRow.created_at, IdsMembershipRow.id)
+        ).all()
+        return tuple(
+            (user_id, user_name if user_name is not None else user_id) for user_id, user_name in rows
+        )
+
+    def groups_of_users(
+        self, store_id: str, user_ids: Sequence[str]
+    ) -> dict[str, tuple[IdsGroupRecord, ...]]:
+        """:meth:`groups_of_user` for several users at once (a page of SCIM users): every user
+        id is a key, in at most one query per thousand users."""
+        found: dict[str, list[IdsGroupRow]] = {user_id: [] for user_id in user_ids}
+        for at in range(0, len(user_ids), _IN_CHUNK):
+            for user_id, row in self._session.execute(
+                select(IdsMembershipRow.user_id, IdsGroupRow)
+                .join(IdsGroupRow, IdsMembershipRow.group_id == IdsGroupRow.id)
+                .where(
+                    IdsMembershipRow.store_id == store_id,
+                    IdsMembershipRow.user_id.in_(user_ids[at : at + _IN_CHUNK]),
+                )
+                .order_by(IdsGroupRow.display_name_lower, IdsGroupRow.id)
+            ):
+                found[user_id].append(row)
+        every = self._group_records([row for rows in found.values() for row in rows])
+        records = {record.id: record for record in every}
+        return {user_id: tuple(records[row.id] for row in rows) for user_id, rows in found.items()}
 
     # internals -----------------------------------------------------------------------------------
 
@@ -931,12 +1028,16 @@ class IdentityStores(Repository):
         if not owner_ids:
             return {}
         out: dict[str, list[ExternalId]] = {}
-        for row in self._session.scalars(
-            select(IdsExternalIdRow)
-            .where(IdsExternalIdRow.kind == kind, IdsExternalIdRow.owner_id.in_(owner_ids))
-            .order_by(IdsExternalIdRow.owner_id, IdsExternalIdRow.position)
-        ):
-            out.setdefault(row.owner_id, []).append(ExternalId(row.issuer, row.external_id))
+        for at in range(0, len(owner_ids), _IN_CHUNK):
+            for row in self._session.scalars(
+                select(IdsExternalIdRow)
+                .where(
+                    IdsExternalIdRow.kind == kind,
+                    IdsExternalIdRow.owner_id.in_(owner_ids[at : at + _IN_CHUNK]),
+                )
+                .order_by(IdsExternalIdRow.owner_id, IdsExternalIdRow.position)
+            ):
+                out.setdefault(row.owner_id, []).append(ExternalId(row.issuer, row.external_id))
         return {k: tuple(v) for k, v in out.items()}
 
     def _user_record(self, row: IdsUserRow) -> IdsUserRecord:
@@ -964,13 +1065,21 @@ class IdentityStores(Repository):
         )
 
     def _group_record(self, row: IdsGroupRow) -> IdsGroupRecord:
-        ext = self._external_ids("group", [row.id])
+        return self._group_records([row])[0]
+
+    def _group_records(self, rows: Sequence[IdsGroupRow]) -> tuple[IdsGroupRecord, ...]:
+        """Records of ``rows``, their external ids read in one query."""
+        ext = self._external_ids("group", [r.id for r in rows])
+        return tuple(self._group_row_record(r, ext.get(r.id, ())) for r in rows)
+
+    @staticmethod
+    def _group_row_record(row: IdsGroupRow, external_ids: tuple[ExternalId, ...]) -> IdsGroupRecord:
         return IdsGroupRecord(
             row.store_id,
             row.id,
             row.display_name,
             row.description,
-            ext.get(row.id, ()),
+            external_ids,
             row.created_at,
             row.created_by,
             row.updated_at,

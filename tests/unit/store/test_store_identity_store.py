@@ -185,6 +185,68 @@ def test_groups_and_memberships(store: Store) -> None:
         assert uow.identity_store.memberships_of_group(STORE, admins.id).items == ()
 
 
+def test_windows_and_batches_agree_with_the_one_at_a_time_reads(store: Store) -> None:
+    names = ["carol", "alice", "Bob", "dave", "50%_off", "50x_off", "Straße"]
+    with store.transaction() as uow:
+        _stores(uow)
+        users = {
+            name: uow.identity_store.create_user(
+                STORE, user_name=name, attributes={}, created_at=NOW, created_by=None
+            )
+            for name in names
+        }
+        groups = [
+            uow.identity_store.create_group(
+                STORE,
+                display_name=name,
+                description=None,
+                created_at=NOW,
+                created_by=None,
+                external_ids=[ExternalId("https://idp.example", f"x-{name}")],
+            )
+            for name in ("Zeta", "alpha", "Mid")
+        ]
+        for group in groups[:2]:
+            for name in ("dave", "alice"):
+                uow.identity_store.add_member(
+                    STORE, group.id, users[name].id, created_at=NOW, created_by=None
+                )
+    with store.transaction(readonly=True) as uow:
+        repo = uow.identity_store
+        listed = repo.list_users(STORE, max_items=100).items
+        assert repo.users_window(STORE, offset=0, limit=100) == listed
+        assert repo.users_window(STORE, offset=2, limit=3) == listed[2:5]
+        assert repo.users_window(STORE, offset=len(names), limit=5) == ()
+        assert repo.users_window(STORE, offset=0, limit=0) == ()
+        assert repo.count_users(STORE) == len(names) and repo.count_users(OTHER) == 0
+        # Name tests ignore case as SCIM does (case folding), and LIKE's wildcards are plain text.
+        for test, wanted in [
+            (("sw", "50%"), ["50%_off"]),
+            (("co", "%_"), ["50%_off"]),
+            (("ew", "_OFF"), ["50%_off", "50x_off"]),
+            (("co", "SS"), ["Straße"]),
+            (("eq", "BOB"), ["Bob"]),
+        ]:
+            found = repo.users_window(STORE, user_name=test, offset=0, limit=100)  # type: ignore[arg-type]
+            assert [u.user_name for u in found] == wanted, test
+            assert repo.count_users(STORE, user_name=test) == len(wanted)  # type: ignore[arg-type]
+        every_group = repo.list_groups(STORE, max_items=100).items
+        assert repo.groups_window(STORE, offset=0, limit=100) == every_group
+        assert [g.external_ids for g in every_group] == [
+            (ExternalId("https://idp.example", f"x-{g.display_name}"),) for g in every_group
+        ]
+        assert [
+            g.display_name for g in repo.groups_window(STORE, display_name=("sw", "AL"), offset=0, limit=9)
+        ] == ["alpha"]
+        assert repo.count_groups(STORE, display_name=("co", "t")) == 1
+        ids = [u.id for u in listed]
+        assert repo.groups_of_users(STORE, ids) == {i: repo.groups_of_user(STORE, i) for i in ids}
+        for group in groups:
+            members = repo.member_names(STORE, group.id)
+            assert [user_id for user_id, _ in members] == list(repo.member_ids(STORE, group.id))
+            assert [name for _, name in members] == [repo.get_user(STORE, i).user_name for i, _ in members]
+
+
 def test_passwords_are_hashed_checked_and_not_reused(store: Store, raw: Raw) -> None:
     with store.transaction() as uow:
         _stores(uow)
