@@ -254,6 +254,54 @@ def test_pages_without_a_filter_come_from_the_database(scim: Scim) -> None:
     assert groups.status_code == 200 and groups.json()["Resources"] == []
 
 
+def _by_cursor(scim: Scim, path: str, **params: str) -> list[dict[str, Any]]:
+    """Every resource of a listing, two at a time, by cursor as AWS's SCIM pages."""
+    found: list[dict[str, Any]] = []
+    cursor = ""
+    for _ in range(1000):
+        page = scim.http.get(path, params={**params, "cursor": cursor, "count": "2"})
+        assert page.status_code == 200, page.text
+        body = page.json()
+        assert "totalResults" not in body and "startIndex" not in body
+        assert body["itemsPerPage"] == len(body["Resources"]) <= 2
+        found += body["Resources"]
+        if "nextCursor" not in body:
+            return found
+        assert body["itemsPerPage"] == 2
+        cursor = body["nextCursor"]
+    raise AssertionError("the cursor never ended")
+
+
+def test_paging_by_cursor_as_aws_does(scim: Scim) -> None:
+    for n in range(5):
+        assert scim.http.post("Users", json=_user(f"cursor-{n}")).status_code == 201
+    group_ids = []
+    for n in range(3):
+        made = scim.http.post("Groups", json={"schemas": [GROUP_URN], "displayName": f"cursor-group-{n}"})
+        assert made.status_code == 201, made.text
+        group_ids.append(made.json()["id"])
+    users = scim.http.get("Users", params={"count": "100"}).json()["Resources"]
+    # The whole listing, the same users in the same order, by index and by cursor.
+    assert [u["id"] for u in _by_cursor(scim, "Users")] == [u["id"] for u in users]
+    groups = scim.http.get("Groups", params={"count": "100"}).json()["Resources"]
+    assert [g["id"] for g in _by_cursor(scim, "Groups")] == [g["id"] for g in groups]
+    assert set(group_ids) <= {g["id"] for g in groups}
+    # A filter the database answers, and one it only narrows: the matching users, all of them.
+    named = [u["userName"] for u in _by_cursor(scim, "Users", filter='userName sw "CURSOR-"')]
+    assert named == [f"cursor-{n}" for n in range(5)]
+    narrowed = _by_cursor(scim, "Users", filter='userName sw "cursor-" and active eq true')
+    assert [u["userName"] for u in narrowed] == named
+    by_name = _by_cursor(scim, "Groups", filter='displayName co "cursor-group"')
+    assert sorted(g["id"] for g in by_name) == sorted(group_ids)
+    # What is refused, and how.
+    both = scim.http.get("Users", params={"cursor": "", "startIndex": "1"})
+    _error(both, 400, "invalidValue")
+    for bad in ("not a cursor!", "bm90LW91cnM", "x" * 3000):
+        _error(scim.http.get("Users", params={"cursor": bad}), 400, "invalidCursor")
+        _error(scim.http.get("Groups", params={"cursor": bad}), 400, "invalidCursor")
+    _error(scim.http.get("Users", params={"cursor": "", "count": "0"}), 400, "invalidValue")
+
+
 def test_patch_user_as_entra_id_sends_it(scim: Scim) -> None:
     user = scim.http.post("Users", json=_user("entra-carol")).json()
     patched = scim.http.patch(

@@ -8,7 +8,9 @@ removed per group request, removing all members at once refused.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from iamd.scim.filters import Compare, Filter, FilterError, Logic, parse_filter
@@ -28,8 +30,10 @@ from iamd.scim.resources import (
 )
 from iamd.scim.schemas import MAX_OPERATIONS, MAX_RESULTS, resource_types, schemas, service_provider_config
 from iamd.services.identitycenter.identitystore.common import RESERVED_NAMES
-from iamd.store.errors import AlreadyExists, NotFound
+from iamd.store.errors import AlreadyExists, InvalidMarker, NotFound
 from iamd.store.identity_store import ExternalId, IdsGroupRecord, IdsUserRecord, NameTest, Taken
+from iamd.store.paging import decode_marker, encode_marker
+from iamd.store.records import Page
 from iamd.store.unit import UnitOfWork
 
 if TYPE_CHECKING:
@@ -105,14 +109,76 @@ def _object(body: Any) -> Mapping[str, Any]:
     return body
 
 
-def _paging(query: Mapping[str, str]) -> tuple[int, int]:
-    """startIndex (1-based; below 1 counts as 1) and count (0–100; default 100), RFC 7644 §3.4.2.4."""
+@dataclass(frozen=True, slots=True)
+class Paging:
+    """How a listing is paged: by index (RFC 7644 §3.4.2.4: ``startIndex``, 1-based, below 1
+    counts as 1; ``count`` 0–100, default 100) or, when the request names a ``cursor`` (empty for
+    the first page), by cursor as AWS's SCIM and RFC 9865 page (``count`` 1–100; the answer has
+    ``nextCursor`` while more follow, and no ``totalResults`` or ``startIndex``)."""
+
+    start: int
+    count: int
+    cursor: str | None
+
+
+_CURSOR: Final = re.compile(r"[-a-zA-Z0-9+=/:_]{0,2048}")
+"""A cursor as AWS documents it (the characters of the ones iamd gives), bounded."""
+
+
+def _paging(query: Mapping[str, str]) -> Paging:
     try:
         start = int(query.get("startIndex", "1"))
         count = int(query.get("count", str(MAX_RESULTS)))
     except ValueError:
         raise invalid("startIndex and count must be integers.") from None
-    return max(start, 1), min(max(count, 0), MAX_RESULTS)
+    cursor = query.get("cursor")
+    if cursor is None:
+        return Paging(max(start, 1), min(max(count, 0), MAX_RESULTS), None)
+    if "startIndex" in query:
+        raise invalid("startIndex and cursor cannot be used together: page by one or the other.")
+    if not _CURSOR.fullmatch(cursor):
+        raise invalid("The cursor is not one this service gave.", "invalidCursor")
+    if count < 1:
+        raise invalid(f"count must be between 1 and {MAX_RESULTS} when paging by cursor.")
+    return Paging(1, min(count, MAX_RESULTS), cursor)
+
+
+def _cursor_list(resources: list[dict[str, Any]], next_cursor: str | None) -> Answer:
+    body: dict[str, Any] = {"schemas": [LIST_URN], "itemsPerPage": len(resources), "Resources": resources}
+    if next_cursor is not None:
+        body["nextCursor"] = next_cursor
+    return 200, body, {}
+
+
+def _store_page(page: Callable[[str | None], Page[Any]], cursor: str) -> Page[Any]:
+    """A page the store keys by marker, from a cursor (a marker of the store's: 400 if not)."""
+    try:
+        return page(cursor or None)
+    except InvalidMarker:
+        raise invalid("The cursor is not one this service gave.", "invalidCursor") from None
+
+
+def _matched_page(
+    paging: Paging,
+    matching: list[Any],
+    key: Callable[[Any], tuple[str, ...]],
+    render: Callable[[Sequence[Any]], list[dict[str, Any]]],
+) -> Answer:
+    """A page of the resources a filter matched (in the listing's order, ``key``), by index or
+    by cursor; a cursor here is the key of the last resource of the page before."""
+    if paging.cursor is None:
+        chosen = matching[paging.start - 1 : paging.start - 1 + paging.count]
+        return _list(render(chosen), len(matching), paging.start)
+    ordered = sorted(matching, key=key)
+    if paging.cursor:
+        try:
+            after = decode_marker(paging.cursor, len(key(ordered[0]))) if ordered else ()
+        except InvalidMarker:
+            raise invalid("The cursor is not one this service gave.", "invalidCursor") from None
+        ordered = [item for item in ordered if key(item) > after]
+    chosen = ordered[: paging.count]
+    more = len(ordered) > paging.count
+    return _cursor_list(render(chosen), encode_marker(key(chosen[-1])) if more else None)
 
 
 def _filter(query: Mapping[str, str]) -> Filter | None:
@@ -313,12 +379,21 @@ def _list_users(uow: UnitOfWork, call: Call) -> Answer:
     store_id = call.token.store_id
     repo = uow.identity_store
     node = _filter(call.query)
-    start, count = _paging(call.query)
+    paging = _paging(call.query)
     named = _name_test(node, "username")
     if node is None or named is not None:
+        if paging.cursor is not None:
+            page = _store_page(
+                lambda marker: repo.list_users(
+                    store_id, user_name_test=named, marker=marker, max_items=paging.count
+                ),
+                paging.cursor,
+            )
+            return _cursor_list(_users_json(uow, page.items, call), page.marker)
         total = repo.count_users(store_id, user_name=named)
-        window = repo.users_window(store_id, user_name=named, offset=min(start - 1, total), limit=count)
-        return _list(_users_json(uow, window, call), total, start)
+        offset = min(paging.start - 1, total)
+        window = repo.users_window(store_id, user_name=named, offset=offset, limit=paging.count)
+        return _list(_users_json(uow, window, call), total, paging.start)
     candidates: list[IdsUserRecord]
     if (name := _equals(node, "username")) is not None:
         found = repo.find_user_by_name(store_id, name)
@@ -338,8 +413,12 @@ def _list_users(uow: UnitOfWork, call: Call) -> Answer:
     for user in candidates:
         if filter_matches(node, _values(user_resource(user, call.base, groups.get(user.id, ())))):
             matching.append(user)
-    chosen = matching[start - 1 : start - 1 + count]
-    return _list(_users_json(uow, chosen, call), len(matching), start)
+    return _matched_page(
+        paging,
+        matching,
+        lambda user: (user.user_name.casefold(), user.id),
+        lambda chosen: _users_json(uow, chosen, call),
+    )
 
 
 # -- groups ---------------------------------------------------------------------------------------
@@ -507,12 +586,21 @@ def _list_groups(uow: UnitOfWork, call: Call) -> Answer:
     store_id = call.token.store_id
     repo = uow.identity_store
     node = _filter(call.query)
-    start, count = _paging(call.query)
+    paging = _paging(call.query)
     named = _name_test(node, "displayname")
     if node is None or named is not None:
+        if paging.cursor is not None:
+            page = _store_page(
+                lambda marker: repo.list_groups(
+                    store_id, display_name_test=named, marker=marker, max_items=paging.count
+                ),
+                paging.cursor,
+            )
+            return _cursor_list(_groups_json(uow, page.items, call), page.marker)
         total = repo.count_groups(store_id, display_name=named)
-        window = repo.groups_window(store_id, display_name=named, offset=min(start - 1, total), limit=count)
-        return _list(_groups_json(uow, window, call), total, start)
+        offset = min(paging.start - 1, total)
+        window = repo.groups_window(store_id, display_name=named, offset=offset, limit=paging.count)
+        return _list(_groups_json(uow, window, call), total, paging.start)
     candidates: list[IdsGroupRecord]
     if (name := _equals(node, "displayname")) is not None:
         found = repo.find_group_by_name(store_id, name)
@@ -535,8 +623,9 @@ def _list_groups(uow: UnitOfWork, call: Call) -> Answer:
         members = _members(uow, group) if needs_members else []
         if filter_matches(node, _values(group_resource(group, call.base, members))):
             matching.append(group)
-    chosen = matching[start - 1 : start - 1 + count]
-    return _list(_groups_json(uow, chosen, call), len(matching), start)
+    return _matched_page(
+        paging, matching, lambda group: (group.id,), lambda chosen: _groups_json(uow, chosen, call)
+    )
 
 
 def _groups_json(uow: UnitOfWork, groups: Sequence[IdsGroupRecord], call: Call) -> list[dict[str, Any]]:

@@ -631,12 +631,14 @@ class IdentityStores(Repository):
         *,
         user_name: str | None = None,
         display_name: str | None = None,
+        user_name_test: NameTest | None = None,
         marker: str | None = None,
         max_items: int = 100,
     ) -> Page[IdsUserRecord]:
         """Users by user name (case-insensitive order), optionally those with this user name or
-        display name (ignoring case); :class:`~iamd.store.errors.InvalidMarker` for a bad marker."""
-        stmt = select(IdsUserRow).where(IdsUserRow.store_id == store_id)
+        display name (ignoring case), or whose user name passes ``user_name_test``;
+        :class:`~iamd.store.errors.InvalidMarker` for a bad marker."""
+        stmt = select(IdsUserRow).where(*_user_filter(store_id, user_name_test))
         if user_name is not None:
             stmt = stmt.where(IdsUserRow.user_name_lower == _lower(user_name))
         if display_name is not None:
@@ -789,11 +791,13 @@ class IdentityStores(Repository):
         store_id: str,
         *,
         display_name: str | None = None,
+        display_name_test: NameTest | None = None,
         marker: str | None = None,
         max_items: int = 100,
     ) -> Page[IdsGroupRecord]:
-        """Groups by id, optionally those with this display name (ignoring case)."""
-        stmt = select(IdsGroupRow).where(IdsGroupRow.store_id == store_id)
+        """Groups by id, optionally those with this display name (ignoring case), or whose
+        display name passes ``display_name_test``."""
+        stmt = select(IdsGroupRow).where(*_group_filter(store_id, display_name_test))
         if display_name is not None:
             stmt = stmt.where(IdsGroupRow.display_name_lower == _lower(display_name))
         rows, next_marker = paginate(self._session, stmt, (IdsGroupRow.id,), marker, max_items)
