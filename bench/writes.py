@@ -8,7 +8,11 @@ Run by hand:  .venv/bin/python bench/writes.py [--seconds 5] [--threads 4] [--be
 Requests are signed before the clock starts: the idempotent writes (TagUser with the same tag,
 AttachUserPolicy of an attached policy, PutRolePolicy of the same document, AssumeRole) are sent
 again and again within the signature's clock-skew window, as AWS accepts them; CreateUser gets a
-new user name per request, each signed in advance.
+new user name per request, each signed in advance. A write that changes nothing may cost less
+than one that does (iamd leaves the caches valid after it), so the three idempotent writes are
+also measured as writes that each change something ("new"): TagUser with a new value each time,
+AttachUserPolicy of a policy not yet attached (one of ten AWS managed policies to one of many
+users made for it), PutRolePolicy of a new document each time; each signed in advance.
 """
 
 from __future__ import annotations
@@ -33,7 +37,29 @@ from pathlib import Path
 import boto3
 from loopback import SignedRequest, free_port, signed, wait_ready
 
-OPERATIONS = ("CreateUser", "TagUser", "AttachUserPolicy", "PutRolePolicy", "AssumeRole")
+OPERATIONS = (
+    "CreateUser",
+    "TagUser",
+    "TagUser new",
+    "AttachUserPolicy",
+    "AttachUserPolicy new",
+    "PutRolePolicy",
+    "PutRolePolicy new",
+    "AssumeRole",
+)
+ATTACHABLE = (
+    "ReadOnlyAccess",
+    "IAMReadOnlyAccess",
+    "AmazonS3ReadOnlyAccess",
+    "AmazonEC2ReadOnlyAccess",
+    "AmazonSQSReadOnlyAccess",
+    "AmazonSNSReadOnlyAccess",
+    "AWSLambda_ReadOnlyAccess",
+    "CloudWatchReadOnlyAccess",
+    "AmazonDynamoDBReadOnlyAccess",
+    "AmazonRDSReadOnlyAccess",
+)
+"""Ten AWS managed policies, as many as a user may have attached."""
 POLICY = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 )
@@ -93,6 +119,9 @@ def prepare(endpoint: str, key: str, secret: str, count: int) -> dict[str, list[
         return signed(endpoint, service, body, key, secret)
 
     run = uuid.uuid4().hex[:6]
+    attach_users = [f"a-{run}-{n}" for n in range(-(-count // len(ATTACHABLE)))]
+    for name in attach_users:
+        iam.create_user(UserName=name)
     return {
         "CreateUser": [
             query("iam", {"Action": "CreateUser", "UserName": f"w-{run}-{n}"}) for n in range(count)
@@ -130,6 +159,42 @@ def prepare(endpoint: str, key: str, secret: str, count: int) -> dict[str, list[
             )
         ],
         "AssumeRole": [query("sts", {"Action": "AssumeRole", "RoleArn": role, "RoleSessionName": "bench"})],
+        "TagUser new": [
+            query(
+                "iam",
+                {
+                    "Action": "TagUser",
+                    "UserName": "bench",
+                    "Tags.member.1.Key": "k",
+                    "Tags.member.1.Value": f"v{n}",
+                },
+            )
+            for n in range(count)
+        ],
+        "AttachUserPolicy new": [
+            query(
+                "iam",
+                {
+                    "Action": "AttachUserPolicy",
+                    "UserName": user,
+                    "PolicyArn": f"arn:aws:iam::aws:policy/{policy}",
+                },
+            )
+            for policy in ATTACHABLE
+            for user in attach_users
+        ][:count],
+        "PutRolePolicy new": [
+            query(
+                "iam",
+                {
+                    "Action": "PutRolePolicy",
+                    "RoleName": "bench-role",
+                    "PolicyName": "p",
+                    "PolicyDocument": POLICY.replace('"Effect"', f'"Sid": "S{n}", "Effect"', 1),
+                },
+            )
+            for n in range(count)
+        ],
     }
 
 
