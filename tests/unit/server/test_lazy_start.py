@@ -20,10 +20,10 @@ from iamd.server.lazy_routes import LazyRoutes
 def test_the_server_imports_none_of_what_only_some_requests_need() -> None:
     heavy = (
         "('z3', 'webauthn', 'qrcode', 'jinja2', 'iamd.console', 'iamd.portal.app', "
-        "'iamd.portal.saml_app', 'iamd.scim.app', 'rich')"
+        "'iamd.portal.saml_app', 'iamd.scim.app', 'rich', 'iamd.practices')"
     )
     probe = (
-        "import sys, iamd.cli.serve, iamd.server.app, iamd.server.pipeline, iamd.server.bootstrap\n"
+        "import sys, iamd.cli.main, iamd.server.app, iamd.server.pipeline, iamd.server.bootstrap\n"
         f"print(sorted(m for m in {heavy} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
