@@ -40,6 +40,9 @@ from iamd.store.store import open_store
 from iamd.trail.chain import load_signing_key
 from iamd.trail.writer import SPOOL_FILE_NAME, TrailWriter
 
+if hasattr(iamd.cli.serve, "_serve"):
+    gc.freeze()  # as cmd_serve does once it has imported what it needs
+
 
 def main() -> None:
     data = Path(sys.argv[1])

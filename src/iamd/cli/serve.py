@@ -124,6 +124,11 @@ def _serve(args: argparse.Namespace) -> int:
     from iamd.store.engine import default_url
     from iamd.store.store import open_store
 
+    # What the imports made stays for the process's life: out of the collector's way now, so that
+    # settle's collection goes over what was made since (0.03 s instead of 0.13 s of CPU; the
+    # 800-odd objects the imports left unreachable, classes and functions made and dropped while
+    # modules were built, holding no resource, stay frozen with them).
+    gc.freeze()
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
