@@ -1,7 +1,8 @@
 """What ``iamd serve`` does before its socket listens, in this process, for counting instructions
 (which the machine's load does not change): the imports, the store, the bootstrap, the trail's
-recorder, the pipeline and the application, as ``iamd.cli.serve.cmd_serve`` does them; and, for a
-checkout from before the server settled after listening, ``settle``.
+recorder, the pipeline, the application and ``settle``, as ``iamd.cli.serve.cmd_serve`` does
+them, with the garbage collector off until ``settle`` where the checkout's ``cmd_serve`` turns it
+off.
 
 Run by hand, once to create the data directory (a first start), again for a later start:
 
@@ -13,12 +14,18 @@ Run by hand, once to create the data directory (a first start), again for a late
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
+import iamd.cli.serve
+
+if hasattr(iamd.cli.serve, "_serve"):  # a checkout whose cmd_serve starts without collections
+    gc.disable()
+
 import uvicorn  # noqa: F401  (iamd serve imports it before it starts)
 
-import iamd.cli.main  # noqa: F401  (the entry point)
+import iamd.cli.main  # (the entry point)
 import iamd.server.app as server_app
 from iamd.catalog import rcp_services
 from iamd.clock import SystemClock
@@ -33,6 +40,9 @@ from iamd.store.store import open_store
 from iamd.trail.chain import load_signing_key
 from iamd.trail.writer import SPOOL_FILE_NAME, TrailWriter
 
+if hasattr(iamd.cli.serve, "_serve"):
+    gc.freeze()  # as cmd_serve does once it has imported what it needs
+
 
 def main() -> None:
     data = Path(sys.argv[1])
@@ -46,8 +56,8 @@ def main() -> None:
     )
     pipeline = Pipeline(store, clock, ids, Authorizer(rcp_services()), trail=Recorder(writer, store))
     server_app.create_app(pipeline)
-    if not hasattr(server_app, "warm"):
-        server_app.settle(pipeline)  # settled before listening, before the warm-up existed
+    server_app.settle(pipeline)  # before listening (as in every checkout since perf17-r3)
+    gc.enable()
     store.close()
 
 

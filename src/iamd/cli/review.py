@@ -8,22 +8,60 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from iamd.practices import CHECKS, PRACTICES, SEVERITIES, Report, review
-from iamd.practices.model import at_or_above
-from iamd.practices.render import merge_reports, to_json, to_ocsf
-from iamd.practices.snapshot import Snapshot, TrailState
-
-if TYPE_CHECKING:  # rich and the SARIF writer are imported when `iamd review` runs, not by every `iamd`
+if TYPE_CHECKING:  # these are imported when `iamd review` runs, not by every `iamd` (iamd serve)
     from rich.console import Console
     from rich.table import Table
+
+    from iamd.practices import Report
+    from iamd.practices.snapshot import Snapshot
 
 __all__ = ["add_parser", "cmd_review"]
 
 _STATUS_STYLE = {"pass": "green", "fail": "bold red", "not_evaluated": "dim", "not_applicable": "dim"}
+
+
+class _Choices(Sequence[str]):
+    """An option's choices read from :mod:`iamd.practices` when argparse first looks at them (a
+    value given, the help shown), so that building the parser, which every ``iamd`` command
+    does, does not import the practices' checks."""
+
+    def __init__(self, read: Callable[[], Sequence[str]]) -> None:
+        self._read = read
+        self._values: Sequence[str] | None = None
+
+    def _all(self) -> Sequence[str]:
+        if self._values is None:
+            self._values = tuple(self._read())
+        return self._values
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._all()[index]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._all()
+
+
+def _severities() -> Sequence[str]:
+    from iamd.practices import SEVERITIES
+
+    return (*SEVERITIES, "none")
+
+
+def _checks() -> Sequence[str]:
+    from iamd.practices import CHECKS
+
+    return sorted(CHECKS)
 
 
 def add_parser(commands: Any) -> None:
@@ -72,12 +110,12 @@ def add_parser(commands: Any) -> None:
     )
     out.add_argument(
         "--fail-on",
-        choices=(*SEVERITIES, "none"),
+        choices=_Choices(_severities),
         default="high",
         help="exit 1 when a finding of this severity or a graver one is found (default high; none: never)",
     )
     out.add_argument(
-        "--check", action="append", choices=sorted(CHECKS), metavar="ID", help="run only these checks"
+        "--check", action="append", choices=_Choices(_checks), metavar="ID", help="run only these checks"
     )
     parser.set_defaults(func=cmd_review)
 
@@ -149,6 +187,8 @@ def _summary(report: Report) -> Table:
 def _text(report: Report, stream: IO[str], terminal: bool) -> None:
     from rich.console import Console
 
+    from iamd.practices import PRACTICES
+
     console = Console(file=stream, force_terminal=terminal, width=None if terminal else 140, highlight=False)
     console.print(_summary(report))
     scores = ", ".join(f"{p} {s}%" for p in PRACTICES if (s := report.score(p)) is not None)
@@ -171,7 +211,11 @@ def cmd_review(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from iamd.cli.sarif import sarif_review
+    from iamd.practices import review
     from iamd.practices.html import render_html
+    from iamd.practices.model import at_or_above
+    from iamd.practices.render import merge_reports, to_json, to_ocsf
+    from iamd.practices.snapshot import TrailState
 
     err = Console(stderr=True)
     if args.export is not None and (args.profile or args.endpoint_url or args.organization):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -82,6 +83,19 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # No cyclic garbage collection while starting: importing the server's modules and loading the
+    # AWS managed policies make objects by the hundred thousand, which set off a dozen
+    # collections, two of them full ones over everything imported so far (0.1-0.2 s of CPU);
+    # nothing made then is garbage worth collecting early. ``settle`` collects once, freezes
+    # what is left, and the collector is back on before the first request.
+    gc.disable()
+    try:
+        return _serve(args)
+    finally:
+        gc.enable()
+
+
+def _serve(args: argparse.Namespace) -> int:
     import asyncio
     import re
     import socket
@@ -110,6 +124,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from iamd.store.engine import default_url
     from iamd.store.store import open_store
 
+    # What the imports made stays for the process's life: out of the collector's way now, so that
+    # settle's collection goes over what was made since (0.03 s instead of 0.13 s of CPU; the
+    # 800-odd objects the imports left unreachable, classes and functions made and dropped while
+    # modules were built, holding no resource, stay frozen with them).
+    gc.freeze()
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -225,6 +244,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 await asyncio.to_thread(trail_writer.close)
 
     settle(pipeline)  # the service models loaded, the heap frozen, before the first request
+    gc.enable()
     try:
         Server(config).run()
     finally:

@@ -140,7 +140,22 @@ class RandomIds(_IdGenerator):
     """Ids from the operating system's CSPRNG."""
 
     def _chars(self, alphabet: str, length: int) -> str:
-        return "".join(secrets.choice(alphabet) for _ in range(length))
+        # One read of random bytes per id (``secrets.choice`` reads once per character: 17 system
+        # calls for a user id, 27,000 for the AWS managed policies loaded at a first start). Each
+        # byte below the largest multiple of the alphabet's size picks ``byte % size``, so every
+        # character is equally likely; the bytes above it are skipped (none for the 32- and
+        # 64-character alphabets).
+        size = len(alphabet)
+        if size > 256:  # more characters than a byte tells apart (none of the alphabets here)
+            return "".join(secrets.choice(alphabet) for _ in range(length))
+        limit = 256 - 256 % size
+        chosen: list[str] = []
+        while True:
+            for byte in secrets.token_bytes(length + 8):
+                if byte < limit:
+                    chosen.append(alphabet[byte % size])
+                    if len(chosen) == length:
+                        return "".join(chosen)
 
 
 class SeededIds(_IdGenerator):

@@ -70,7 +70,7 @@ def managed_policy_defaults() -> dict[str, str]:
 def document_text(entry: Mapping[str, object]) -> str:
     """A snapshot policy's document as iamd stores and returns it (indented as AWS's are): the
     snapshot's prepared ``text`` (scripts/update-managed-policies writes it; Python's JSON encoder
-    has no fast path for indented output), else rendered here."""
+    has no fast path for indented output), else rendered here from a ``document``."""
     text = entry.get("text")
     return text if isinstance(text, str) else json.dumps(entry["document"], indent=4)
 

@@ -203,7 +203,7 @@ def _create_at_head(conn: Connection) -> bool:
         return False
     from iamd.store.schema import AWS_ACCOUNT_ROW, Base
 
-    Base.metadata.create_all(conn)
+    Base.metadata.create_all(conn, checkfirst=False)  # no table exists: checked just above
     conn.execute(Base.metadata.tables["accounts"].insert(), [AWS_ACCOUNT_ROW])
     version = Table(
         "alembic_version",  # as Alembic makes it

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+import string
+from collections import Counter
 
 import pytest
 
-from iamd.secrets import IdSource, RandomIds, SeededIds
+from iamd.secrets import IdSource, RandomIds, SeededIds, ids
 from iamd.secrets.ids import (
     ACCESS_KEY_ID_RE,
     ACCOUNT_ID_RE,
+    BASE32,
     SECRET_ACCESS_KEY_RE,
+    SECRET_ALPHABET,
     SESSION_KEY_ID_RE,
     UNIQUE_ID_RE,
 )
@@ -69,3 +73,34 @@ def test_seeded_ids_repeat_and_random_ones_do_not() -> None:
 def test_the_implementations_satisfy_the_protocol() -> None:
     sources: list[IdSource] = [RandomIds(), SeededIds("seed")]
     assert all(s.role_id().startswith("AROA") for s in sources)
+
+
+def test_random_ids_draw_every_character_equally_often() -> None:
+    """RandomIds reads its random bytes once per id: each byte picks ``byte % size`` below the
+    largest multiple of the alphabet's size, so the 9-, 10- and 36-character alphabets (account
+    ids, Organizations' tokens) are as uniform as the 32- and 64-character ones."""
+    randoms = RandomIds()
+    for draw, alphabet, draws in (
+        (lambda: randoms.account_id()[0], "123456789", 9_000),
+        (lambda: randoms.account_id()[1:], string.digits, 1_000),
+        (lambda: randoms.lowercase_token(10), string.ascii_lowercase + string.digits, 3_600),
+        (lambda: randoms.user_id()[4:], BASE32, 1_000),
+        (randoms.secret_access_key, SECRET_ALPHABET, 1_000),
+    ):
+        counts = Counter("".join(draw() for _ in range(draws)))
+        assert set(counts) == set(alphabet)
+        expected = sum(counts.values()) / len(alphabet)
+        # Chi-squared, whose mean is len(alphabet) - 1 for uniform draws: a bound that uniform
+        # draws practically never pass, for a gross error (a character never or twice as often
+        # drawn); the next test holds the skipping of the bytes that would bias the draw.
+        chi2 = sum((n - expected) ** 2 / expected for n in counts.values())
+        assert chi2 < 3 * len(alphabet) + 30, (alphabet, chi2)
+
+
+def test_random_ids_skip_the_bytes_that_would_favour_the_first_characters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stream = iter([bytes([250, 251, 255, 3, 249]) + bytes(range(20)), bytes(range(40))])
+    monkeypatch.setattr(ids.secrets, "token_bytes", lambda n: next(stream))
+    # Digits: 250 is the largest multiple of 10 below 256, so 250, 251 and 255 are skipped.
+    assert RandomIds()._chars(string.digits, 12) == "3" + "9" + "0123456789"

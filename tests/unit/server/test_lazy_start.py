@@ -1,6 +1,6 @@
 """The server starts without what only some requests need: the console, the access portal, SCIM,
-SAML, the solver (z3), passkeys and QR codes are imported on first use. Their routes answer as
-before once a request reaches them."""
+SAML (and lxml, signxml), the solver (z3), passkeys and QR codes are imported on first use. Their
+routes answer as before once a request reaches them."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from iamd.server.lazy_routes import LazyRoutes
 def test_the_server_imports_none_of_what_only_some_requests_need() -> None:
     heavy = (
         "('z3', 'webauthn', 'qrcode', 'jinja2', 'iamd.console', 'iamd.portal.app', "
-        "'iamd.portal.saml_app', 'iamd.scim.app', 'rich')"
+        "'iamd.portal.saml_app', 'iamd.scim.app', 'rich', 'iamd.practices', 'lxml', 'signxml')"
     )
     probe = (
-        "import sys, iamd.cli.serve, iamd.server.app, iamd.server.pipeline, iamd.server.bootstrap\n"
+        "import sys, iamd.cli.main, iamd.server.app, iamd.server.pipeline, iamd.server.bootstrap\n"
         f"print(sorted(m for m in {heavy} if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

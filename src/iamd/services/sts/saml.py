@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
-
-from lxml import etree  # type: ignore[import-untyped]
-from signxml import SignatureConfiguration, XMLVerifier  # type: ignore[attr-defined]
-from signxml.exceptions import InvalidInput, InvalidSignature
 
 from iamd.authz import Principal, PrincipalKind, PrincipalPolicies
 from iamd.services.framework import OperationContext, operation
@@ -61,7 +58,17 @@ SUCCESS: Final = "urn:oasis:names:tc:SAML:2.0:status:Success"
 NAMEID_FORMAT: Final = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
 SKEW: Final = timedelta(minutes=5)
 _PROVIDER_ARN = re.compile(r"arn:aws:iam::(\d{12}):saml-provider/([\w+=,.@-]{1,128})")
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False)
+
+
+@functools.cache
+def _xml() -> tuple[Any, Any]:
+    """lxml's ``etree`` and the parser every document here is read with, imported by the first
+    SAML request (lxml and signxml cost every server start 15-20 ms of imports otherwise)."""
+    from lxml import etree  # type: ignore[import-untyped]
+
+    return etree, etree.XMLParser(
+        resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False
+    )
 
 
 def _invalid(message: str) -> AwsError:
@@ -89,8 +96,9 @@ class Metadata:
 
 def read_metadata(document: str) -> Metadata:
     """The IdP's entityID and signing certificates (PEM) from its SAML metadata."""
+    etree, parser = _xml()
     try:
-        root = etree.fromstring(document.encode("utf-8"), _PARSER)
+        root = etree.fromstring(document.encode("utf-8"), parser)
     except etree.XMLSyntaxError as exc:
         raise _invalid("The SAML provider's metadata document is not XML.") from exc
     descriptor = (
@@ -115,6 +123,10 @@ def read_metadata(document: str) -> Metadata:
 
 
 def _verify(root: Any, location: str, certificates: tuple[str, ...], now: datetime) -> Any:
+    from signxml import SignatureConfiguration, XMLVerifier  # type: ignore[attr-defined]
+    from signxml.exceptions import InvalidInput, InvalidSignature
+
+    _, parser = _xml()
     config = SignatureConfiguration(
         location=location,
         expect_references=1,
@@ -123,7 +135,7 @@ def _verify(root: Any, location: str, certificates: tuple[str, ...], now: dateti
     last: Exception | None = None
     for certificate in certificates:
         try:
-            result = XMLVerifier().verify(root, x509_cert=certificate, expect_config=config, parser=_PARSER)
+            result = XMLVerifier().verify(root, x509_cert=certificate, expect_config=config, parser=parser)
         except (InvalidSignature, InvalidInput) as exc:
             last = exc
             continue
@@ -135,8 +147,9 @@ def _verify(root: Any, location: str, certificates: tuple[str, ...], now: dateti
 
 def signed_assertion(xml: bytes, certificates: tuple[str, ...], now: datetime) -> Any:
     """The assertion, as covered by a valid signature; InvalidIdentityToken otherwise."""
+    etree, parser = _xml()
     try:
-        root = etree.fromstring(xml, _PARSER)
+        root = etree.fromstring(xml, parser)
     except etree.XMLSyntaxError as exc:
         raise _invalid("The SAML response is not XML.") from exc
     if root.tag == _q(SAML, "Assertion"):
