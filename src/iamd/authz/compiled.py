@@ -18,7 +18,7 @@ from iamd.authz.explain import StatementRef
 from iamd.authz.principal import Principal, PrincipalKind
 from iamd.policy.ast import Effect, Policy, PrincipalSpec, Statement
 from iamd.policy.conditions import CompiledClause, Context, compile_clause
-from iamd.policy.frozen import slot_setters
+from iamd.policy.frozen import draft_class, slot_setters
 from iamd.policy.variables import has_variables, parse_template, resolve, to_tokens
 from iamd.policy.wildcards import (
     Matcher,
@@ -121,6 +121,9 @@ class CompiledStatement:
 
 
 _COMPILED_SLOTS = slot_setters(CompiledStatement)
+_CompiledDraft = draft_class(CompiledStatement)
+_RefDraft = draft_class(StatementRef)
+_set_class = object.__setattr__
 
 # The tests below depend only on the element's values (not on the statement or policy they stand
 # in) and hold no state, so each distinct Action, Resource or Principal element is compiled once,
@@ -250,22 +253,33 @@ def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> Co
             principal_test = base
     matches_resource, resource_test = _compile_resources(stmt.resources, stmt.not_resource, substitute)
     effect = stmt.effect
-    # Positional arguments, in field order (cheaper than keywords); the Effect's text without
-    # Enum.value, a Python-level property.
-    return CompiledStatement(
-        StatementRef(policy_name, stmt.index, stmt.sid, "Allow" if effect is Effect.ALLOW else "Deny"),
-        effect,
-        matches_action,
-        matches_resource,
-        resource_test,
-        principal_test,
+    # Built as drafts (iamd.policy.frozen: the same values as StatementRef(...) and
+    # CompiledStatement(...) of these arguments, cheaper); the Effect's text without Enum.value, a
+    # Python-level property.
+    ref = _RefDraft()
+    ref.policy = policy_name
+    ref.index = stmt.index
+    ref.sid = stmt.sid
+    ref.effect = "Allow" if effect is Effect.ALLOW else "Deny"
+    _set_class(ref, "__class__", StatementRef)
+    d = _CompiledDraft()
+    d.ref = ref
+    d.effect = effect
+    d.matches_action = matches_action
+    d.matches_resource = matches_resource
+    d.resource_test = resource_test
+    d.matches_principal = principal_test
+    d.conditions = (
         tuple([compile_clause(c, substitute, effect is Effect.DENY) for c in stmt.conditions])
         if stmt.conditions
-        else (),
-        services,
-        stmt.not_principal is not None,
-        stmt,
+        else ()
     )
+    d.services = services
+    d.not_principal = stmt.not_principal is not None
+    d.source = stmt
+    _set_class(d, "__class__", CompiledStatement)
+    compiled: CompiledStatement = d
+    return compiled
 
 
 class PolicySet:

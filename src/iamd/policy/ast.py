@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from iamd.policy.frozen import slot_setters
+from iamd.policy.frozen import draft_class, slot_setters
 
 __all__ = [
     "VERSION_2008",
@@ -85,6 +85,32 @@ class ConditionClause:
 
 
 _CLAUSE_SLOTS = slot_setters(ConditionClause)
+_ClauseDraft = draft_class(ConditionClause)
+_set_class = object.__setattr__
+
+
+def new_clause(
+    operator: str,
+    base: str,
+    qualifier: str | None,
+    if_exists: bool,
+    key: str,
+    values: tuple[str, ...],
+    path: Path,
+) -> ConditionClause:
+    """``ConditionClause(...)`` of the same arguments, built as a draft (``iamd.policy.frozen``):
+    for the parser's quick path, which builds one per condition key."""
+    d = _ClauseDraft()
+    d.operator = operator
+    d.base = base
+    d.qualifier = qualifier
+    d.if_exists = if_exists
+    d.key = key
+    d.values = values
+    d.path = path
+    _set_class(d, "__class__", ConditionClause)
+    clause: ConditionClause = d
+    return clause
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +160,37 @@ class Statement:
 
 
 _STATEMENT_SLOTS = slot_setters(Statement)
+_StatementDraft = draft_class(Statement)
+
+
+def new_statement(
+    index: int,
+    sid: str | None,
+    effect: Effect,
+    principal: PrincipalSpec | None,
+    not_principal: PrincipalSpec | None,
+    actions: tuple[str, ...],
+    not_action: bool,
+    resources: tuple[str, ...] | None,
+    not_resource: bool,
+    conditions: tuple[ConditionClause, ...],
+) -> Statement:
+    """``Statement(...)`` of the same arguments, built as a draft (``iamd.policy.frozen``): for the
+    parser's quick path, which builds one per statement."""
+    d = _StatementDraft()
+    d.index = index
+    d.sid = sid
+    d.effect = effect
+    d.principal = principal
+    d.not_principal = not_principal
+    d.actions = actions
+    d.not_action = not_action
+    d.resources = resources
+    d.not_resource = not_resource
+    d.conditions = conditions
+    _set_class(d, "__class__", Statement)
+    statement: Statement = d
+    return statement
 
 
 @dataclass(frozen=True, slots=True)

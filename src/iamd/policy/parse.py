@@ -30,6 +30,8 @@ from iamd.policy.ast import (
     Policy,
     PrincipalSpec,
     Statement,
+    new_clause,
+    new_statement,
 )
 from iamd.policy.conditions import lookup, parse_operator
 from iamd.policy.findings import BLOCKING, Finding, PolicyError
@@ -1087,7 +1089,7 @@ def _plain_statement(node: object, path: Path, index: int, requires_resource: bo
                 if values is None or type(key) is not str:
                     return None
                 clauses.append(
-                    ConditionClause(
+                    new_clause(
                         op_text,
                         parsed.base,
                         parsed.qualifier,
@@ -1098,7 +1100,7 @@ def _plain_statement(node: object, path: Path, index: int, requires_resource: bo
                     )
                 )
         conditions = tuple(clauses)
-    return Statement(
+    return new_statement(
         index,
         sid,
         effect,
