@@ -298,16 +298,21 @@ class PolicySet:
         self.statements = tuple(statements)
         self.names = tuple(names)
         self.has_not_principal = has_not_principal
-        self._by_service: dict[str, list[int]] = {}
-        self._wild: list[int] = []
+        by_service: dict[str, list[int]] = {}
+        wild: list[int] = []
         for i, stmt in enumerate(self.statements):
-            if stmt.services is None:
-                self._wild.append(i)
+            services = stmt.services
+            if services is None:
+                wild.append(i)
             else:
-                for service in stmt.services:
-                    indexes = self._by_service.setdefault(service, [])
-                    if not indexes or indexes[-1] != i:  # ascending, each index once
+                for service in services:
+                    indexes = by_service.get(service)
+                    if indexes is None:
+                        by_service[service] = [i]
+                    elif indexes[-1] != i:  # ascending, each index once
                         indexes.append(i)
+        self._by_service = by_service
+        self._wild = wild
         self._cache: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
 
     def __len__(self) -> int:
