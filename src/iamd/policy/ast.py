@@ -212,3 +212,16 @@ class Policy:
 
 
 _POLICY_SLOTS = slot_setters(Policy)
+_PolicyDraft = draft_class(Policy)
+
+
+def new_policy(version: str | None, id: str | None, statements: tuple[Statement, ...]) -> Policy:
+    """``Policy(...)`` of the same arguments, built as a draft (``iamd.policy.frozen``): for the
+    parser's quick path."""
+    d = _PolicyDraft()
+    d.version = version
+    d.id = id
+    d.statements = statements
+    _set_class(d, "__class__", Policy)
+    policy: Policy = d
+    return policy

@@ -31,6 +31,7 @@ from iamd.policy.ast import (
     PrincipalSpec,
     Statement,
     new_clause,
+    new_policy,
     new_statement,
 )
 from iamd.policy.conditions import lookup, parse_operator
@@ -992,7 +993,7 @@ def _plain_policy(root: object, requires_resource: bool) -> Policy | None:
         statements.append(stmt)
     else:
         return None
-    return Policy(version, policy_id, tuple(statements))
+    return new_policy(version, policy_id, tuple(statements))
 
 
 def _plain_strings(value: object) -> tuple[str, ...] | None:

@@ -12,7 +12,7 @@ import pytest
 from iamd.authz.compiled import CompiledStatement, NamedPolicy, compile_statement
 from iamd.authz.explain import StatementRef
 from iamd.policy import PolicyKind, parse_policy
-from iamd.policy.ast import ConditionClause, Policy, Statement, new_clause, new_statement
+from iamd.policy.ast import ConditionClause, Policy, Statement, new_clause, new_policy, new_statement
 from iamd.policy.frozen import draft_class, slot_setters
 
 CLASSES: list[type[Any]] = [ConditionClause, Statement, Policy, StatementRef, NamedPolicy, CompiledStatement]
@@ -137,7 +137,7 @@ def _same_instance(built: Any, expected: Any) -> None:
 
 
 def test_draft_builders_build_what_the_constructors_build() -> None:
-    for cls, builder in ((Statement, new_statement), (ConditionClause, new_clause)):
+    for cls, builder in ((Statement, new_statement), (ConditionClause, new_clause), (Policy, new_policy)):
         values = [object() for _ in dataclasses.fields(cls)]
         _same_instance(builder(*values), cls(*values))
 
