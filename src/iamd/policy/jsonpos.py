@@ -438,7 +438,8 @@ def plain_json_text(text: str) -> bool:
     way), without positions.
     False does not mean the values would be refused: only that they must be checked."""
     return (
-        "\\u" not in text
+        # "\\" first: a one-character search is a memchr, the two-character one a slower scan.
+        ("\\" not in text or "\\u" not in text)
         and (text.isascii() or _SURROGATE.search(text) is None)
         and text.count("[") + text.count("{") <= _MAX_DEPTH
     )
