@@ -57,7 +57,7 @@ from iamd.policy.jsonpos import (
 from iamd.policy.limits import PolicyKind, policy_size
 from iamd.policy.variables import has_variables, parse_template
 
-__all__ = ["CheckResult", "check_policy", "check_values", "parse_policy"]
+__all__ = ["CheckResult", "check_policy", "check_values", "parse_policy", "quick_policy"]
 
 Source = str | Mapping[str, object] | JsonNode
 
@@ -142,6 +142,16 @@ def parse_policy(
         if policy is not None:
             return policy
     return _parse(source, kind, strict, plain)
+
+
+def quick_policy(value: object, kind: PolicyKind) -> Policy | None:
+    """``parse_policy(value, kind, strict=False)`` of a plain document (``_plain_policy``), for
+    ``value`` out of ``json.loads`` of a text for which ``jsonpos.surrogate_free_text`` holds; None
+    for any other document (then ``parse_policy`` it). A plain document holds only objects, arrays
+    and strings, six levels deep at most, so ``python_values`` would take it as it stands (nothing
+    it refuses, and nesting well inside its limit) whatever ``plain_json_text`` says of the text's
+    brackets: the caller needs only the surrogate half of that check."""
+    return _plain_policy(value, kind.requires_resource)
 
 
 CACHED_TEXTS: Final = 512
