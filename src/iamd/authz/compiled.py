@@ -288,6 +288,10 @@ class PolicySet:
     __slots__ = ("_by_service", "_cache", "_wild", "has_not_principal", "names", "statements")
 
     _CACHE_LIMIT = 20000
+    _SCAN_LIMIT = 8
+    """A set of at most this many statements is scanned in order for an action rather than indexed
+    by service: building the index costs more than it saves there (most sets are a case's one or
+    two policies)."""
 
     def __init__(
         self,
@@ -298,6 +302,13 @@ class PolicySet:
         self.statements = tuple(statements)
         self.names = tuple(names)
         self.has_not_principal = has_not_principal
+        self._by_service: dict[str, list[int]] | None = None  # built on first use (_index)
+        self._wild: list[int] = []
+        self._cache: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
+
+    def _index(self) -> dict[str, list[int]]:
+        """Statement positions by service prefix (``_wild``: those that can match any service),
+        each list ascending with each position once."""
         by_service: dict[str, list[int]] = {}
         wild: list[int] = []
         for i, stmt in enumerate(self.statements):
@@ -311,9 +322,9 @@ class PolicySet:
                         by_service[service] = [i]
                     elif indexes[-1] != i:  # ascending, each index once
                         indexes.append(i)
-        self._by_service = by_service
         self._wild = wild
-        self._cache: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
+        self._by_service = by_service
+        return by_service
 
     def __len__(self) -> int:
         return len(self.statements)
@@ -332,15 +343,26 @@ class PolicySet:
         if found is not None:
             return found
         service = action.split(":", 1)[0]
-        by_service = self._by_service.get(service)
-        wild = self._wild
-        # Each list is ascending with each index once: merge only when both have some.
-        indexes: Sequence[int] = sorted({*by_service, *wild}) if by_service and wild else by_service or wild
         statements = self.statements
+        candidates: Iterable[CompiledStatement]
+        if len(statements) <= self._SCAN_LIMIT:
+            # In document order, the statements the index would give: those whose Action can
+            # match any service, and those that name this one.
+            candidates = [s for s in statements if s.services is None or service in s.services]
+        else:
+            by_service = self._by_service
+            if by_service is None:
+                by_service = self._index()
+            service_indexes = by_service.get(service)
+            wild = self._wild
+            # Each list is ascending with each index once: merge only when both have some.
+            indexes: Sequence[int] = (
+                sorted({*service_indexes, *wild}) if service_indexes and wild else service_indexes or wild
+            )
+            candidates = [statements[i] for i in indexes]
         denies: list[CompiledStatement] = []
         allows: list[CompiledStatement] = []
-        for i in indexes:
-            stmt = statements[i]
+        for stmt in candidates:
             if stmt.matches_action(action):
                 if stmt.effect is Effect.DENY:
                     denies.append(stmt)
