@@ -21,6 +21,9 @@ __all__ = [
     "Policy",
     "PrincipalSpec",
     "Statement",
+    "new_clause",
+    "new_policy",
+    "new_statement",
 ]
 
 VERSION_2012 = "2012-10-17"
