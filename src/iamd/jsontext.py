@@ -24,6 +24,7 @@ __all__ = ["MAX_DEPTH", "JsonTextError", "find_surrogate", "loads", "scrub"]
 MAX_DEPTH: Final = 100
 """Deepest nesting of arrays and objects accepted (no AWS input shape comes near it)."""
 
+_DECODER: Final = json.JSONDecoder()
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 _ESCAPED_SURROGATE: Final = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -63,7 +64,9 @@ def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
                 f"not valid Unicode: a lone surrogate U+{ord(text[where]):04X} at position {where}"
             )
     try:
-        value = json.loads(text)
+        # json.loads(text) without its keyword handling: for a str and no options it is this
+        # decoder's decode, once a leading BOM is ruled out (json.loads gives that its own error).
+        value = json.loads(text) if text.startswith("\ufeff") else _DECODER.decode(text)
     except RecursionError:
         raise JsonTextError(f"nested deeper than {max_depth} levels") from None
     except json.JSONDecodeError as exc:
@@ -75,7 +78,9 @@ def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
     # above, and UTF-8 cannot carry them), and nesting deeper than max_depth needs more than
     # max_depth brackets. Counting and one search are C-level passes over the text.
     if (text.count("[") + text.count("{") > max_depth) or (
-        "\\u" in text and _ESCAPED_SURROGATE.search(text) is not None
+        "\\" in text  # one character: a memchr, where the two-character search is a slower scan
+        and "\\u" in text
+        and _ESCAPED_SURROGATE.search(text) is not None
     ):
         _check(value, max_depth)
     return value

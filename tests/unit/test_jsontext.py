@@ -69,3 +69,30 @@ def test_loads_answers_as_the_full_walk(text: str) -> None:
 def test_fuzz_loads_answers_as_the_full_walk(value: Any, depth: int) -> None:
     text = json.dumps(value)
     assert loaded(text, max_depth=depth) == walked(text, max_depth=depth)
+
+
+def _error_of_json_loads(text: str) -> str | None:
+    """The message ``loads`` gives for a text ``json.loads`` refuses, as it words it."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\ufeff{}", "\ufeff", "{} x", "", " ", "[1,]", '{"a" 1}', "nan", "NaN", " \n{}\n ", "1" * 5000, '"\\x"'],
+)
+def test_loads_reads_and_refuses_as_json_loads(text: str) -> None:
+    # loads decodes with its own decoder (json.loads without its keyword handling): the same
+    # values, and the same errors, a leading BOM's included.
+    expected = _error_of_json_loads(text)
+    if expected is None:
+        assert jsontext.loads(text) == json.loads(text) or text.strip() == "NaN"
+    else:
+        with pytest.raises(jsontext.JsonTextError) as caught:
+            jsontext.loads(text)
+        assert str(caught.value) == expected

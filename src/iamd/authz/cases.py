@@ -16,8 +16,9 @@ from iamd.authz.explain import Decision
 from iamd.authz.nearmiss import explain
 from iamd.authz.principal import Principal
 from iamd.authz.request import Request, normalize_context
-from iamd.policy import PolicyError, PolicyKind, parse_policy
-from iamd.policy.jsonpos import plain_json_text
+from iamd.policy import Policy, PolicyError, PolicyKind, parse_policy
+from iamd.policy.jsonpos import plain_json_text, surrogate_free_text
+from iamd.policy.parse import quick_policy
 
 __all__ = ["CaseError", "answer_text", "case_request", "decide_case"]
 
@@ -32,7 +33,31 @@ def _is_mapping(value: object) -> TypeGuard[Mapping[str, Any]]:
     return type(value) is dict or isinstance(value, Mapping)
 
 
-def _policy(doc: object, kind: PolicyKind, where: str, plain: bool) -> NamedPolicy:
+class _Reader:
+    """Reads the policies of one case. ``text``: the JSON text the case was decoded from, or None.
+    A plain document (``parse.quick_policy``) of a text free of lone surrogates is read straight
+    away; any other goes to ``parse_policy``, with ``plain`` as ``jsonpos.plain_json_text`` says of
+    the text (counted once per case, and only when such a document comes)."""
+
+    __slots__ = ("_plain", "_quick", "text")
+
+    def __init__(self, text: str | None) -> None:
+        self.text = text
+        self._quick = text is not None and surrogate_free_text(text)
+        self._plain: bool | None = None
+
+    def parse(self, source: str | Mapping[str, object], kind: PolicyKind) -> Policy:
+        if self._quick and type(source) is dict:
+            policy = quick_policy(source, kind)
+            if policy is not None:
+                return policy
+        plain = self._plain
+        if plain is None:
+            plain = self._plain = self.text is not None and plain_json_text(self.text)
+        return parse_policy(source, kind, strict=False, plain=plain)
+
+
+def _policy(doc: object, kind: PolicyKind, where: str, reader: _Reader) -> NamedPolicy:
     if not _is_mapping(doc):
         raise CaseError(f"{where}: expected an object with a policy")
     name = str(doc.get("name", where))
@@ -44,20 +69,22 @@ def _policy(doc: object, kind: PolicyKind, where: str, plain: bool) -> NamedPoli
     else:
         raise CaseError(f"{where}: the policy must be a JSON object or JSON text")
     try:
-        return NamedPolicy(name, parse_policy(source, kind, strict=False, plain=plain))
+        return NamedPolicy(name, reader.parse(source, kind))
     except PolicyError as exc:
         raise CaseError(f"{where} ({name}): {exc}") from exc
 
 
-def _policy_list(value: object, kind: PolicyKind, where: str, plain: bool) -> list[NamedPolicy]:
+def _policy_list(value: object, kind: PolicyKind, where: str, reader: _Reader) -> list[NamedPolicy]:
     if value is None:
         return []
     if not isinstance(value, list):
         raise CaseError(f"{where} must be a list of policies")
-    return [_policy(p, kind, f"{where}[{i}]", plain) for i, p in enumerate(value)]
+    return [_policy(p, kind, f"{where}[{i}]", reader) for i, p in enumerate(value)]
 
 
-def _levels(value: object, kind: PolicyKind, where: str, plain: bool) -> tuple[tuple[str, PolicySet], ...]:
+def _levels(
+    value: object, kind: PolicyKind, where: str, reader: _Reader
+) -> tuple[tuple[str, PolicySet], ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -68,7 +95,7 @@ def _levels(value: object, kind: PolicyKind, where: str, plain: bool) -> tuple[t
             raise CaseError(f"{where}[{i}] must be an object with orgIdentifier and policies")
         ident = str(level.get("orgIdentifier", f"level-{i}"))
         levels.append(
-            (ident, compile_policies(_policy_list(level.get("policies", []), kind, f"{where}[{i}]", plain)))
+            (ident, compile_policies(_policy_list(level.get("policies", []), kind, f"{where}[{i}]", reader)))
         )
     return tuple(levels)
 
@@ -109,25 +136,25 @@ def decide(
     """The request of ``case`` and its decision. ``text``: the JSON text ``case`` was decoded from
     by ``json.loads`` (or ``jsontext.loads``), when the caller has it: where that text is plain
     (``jsonpos.plain_json_text``) its policies are read without re-checking their values."""
-    plain = text is not None and plain_json_text(text)
+    reader = _Reader(text)
     request = case_request(case)
     boundary = case.get("permissionBoundaryPolicies")
     session = case.get("sessionPolicy")
     principal_policies = PrincipalPolicies(
         identity=compile_policies(
-            _policy_list(case.get("identityPolicies"), PolicyKind.IDENTITY, "identityPolicies", plain)
+            _policy_list(case.get("identityPolicies"), PolicyKind.IDENTITY, "identityPolicies", reader)
         ),
         boundary=compile_policies(
-            _policy_list(boundary, PolicyKind.MANAGED, "permissionBoundaryPolicies", plain)
+            _policy_list(boundary, PolicyKind.MANAGED, "permissionBoundaryPolicies", reader)
         )
         if boundary
         else None,
         session=compile_policies(
-            [_policy({"name": "session", "policy": session}, PolicyKind.SESSION, "sessionPolicy", plain)]
+            [_policy({"name": "session", "policy": session}, PolicyKind.SESSION, "sessionPolicy", reader)]
         )
         if session
         else None,
-        scps=_levels(case.get("serviceControlPolicies"), PolicyKind.SCP, "serviceControlPolicies", plain),
+        scps=_levels(case.get("serviceControlPolicies"), PolicyKind.SCP, "serviceControlPolicies", reader),
     )
     resource_policy = case.get("resourcePolicy")
     resource_policies = ResourcePolicies(
@@ -137,13 +164,13 @@ def decide(
                     {"name": "resource", "policy": resource_policy},
                     PolicyKind.RESOURCE,
                     "resourcePolicy",
-                    plain,
+                    reader,
                 )
             ]
         )
         if resource_policy
         else None,
-        rcps=_levels(case.get("resourceControlPolicies"), PolicyKind.RCP, "resourceControlPolicies", plain),
+        rcps=_levels(case.get("resourceControlPolicies"), PolicyKind.RCP, "resourceControlPolicies", reader),
         rcp_services=rcp_services,
     )
     decision = evaluate(request, principal_policies, resource_policies)

@@ -18,7 +18,7 @@ from iamd.authz.explain import StatementRef
 from iamd.authz.principal import Principal, PrincipalKind
 from iamd.policy.ast import Effect, Policy, PrincipalSpec, Statement
 from iamd.policy.conditions import CompiledClause, Context, compile_clause
-from iamd.policy.frozen import slot_setters
+from iamd.policy.frozen import draft_class, slot_setters
 from iamd.policy.variables import has_variables, parse_template, resolve, to_tokens
 from iamd.policy.wildcards import (
     Matcher,
@@ -121,6 +121,9 @@ class CompiledStatement:
 
 
 _COMPILED_SLOTS = slot_setters(CompiledStatement)
+_CompiledDraft = draft_class(CompiledStatement)
+_RefDraft = draft_class(StatementRef)
+_set_class = object.__setattr__
 
 # The tests below depend only on the element's values (not on the statement or policy they stand
 # in) and hold no state, so each distinct Action, Resource or Principal element is compiled once,
@@ -250,22 +253,33 @@ def compile_statement(policy_name: str, stmt: Statement, substitute: bool) -> Co
             principal_test = base
     matches_resource, resource_test = _compile_resources(stmt.resources, stmt.not_resource, substitute)
     effect = stmt.effect
-    # Positional arguments, in field order (cheaper than keywords); the Effect's text without
-    # Enum.value, a Python-level property.
-    return CompiledStatement(
-        StatementRef(policy_name, stmt.index, stmt.sid, "Allow" if effect is Effect.ALLOW else "Deny"),
-        effect,
-        matches_action,
-        matches_resource,
-        resource_test,
-        principal_test,
+    # Built as drafts (iamd.policy.frozen: the same values as StatementRef(...) and
+    # CompiledStatement(...) of these arguments, cheaper); the Effect's text without Enum.value, a
+    # Python-level property.
+    ref = _RefDraft()
+    ref.policy = policy_name
+    ref.index = stmt.index
+    ref.sid = stmt.sid
+    ref.effect = "Allow" if effect is Effect.ALLOW else "Deny"
+    _set_class(ref, "__class__", StatementRef)
+    d = _CompiledDraft()
+    d.ref = ref
+    d.effect = effect
+    d.matches_action = matches_action
+    d.matches_resource = matches_resource
+    d.resource_test = resource_test
+    d.matches_principal = principal_test
+    d.conditions = (
         tuple([compile_clause(c, substitute, effect is Effect.DENY) for c in stmt.conditions])
         if stmt.conditions
-        else (),
-        services,
-        stmt.not_principal is not None,
-        stmt,
+        else ()
     )
+    d.services = services
+    d.not_principal = stmt.not_principal is not None
+    d.source = stmt
+    _set_class(d, "__class__", CompiledStatement)
+    compiled: CompiledStatement = d
+    return compiled
 
 
 class PolicySet:
@@ -274,6 +288,10 @@ class PolicySet:
     __slots__ = ("_by_service", "_cache", "_wild", "has_not_principal", "names", "statements")
 
     _CACHE_LIMIT = 20000
+    _SCAN_LIMIT = 8
+    """A set of at most this many statements is scanned in order for an action rather than indexed
+    by service: building the index costs more than it saves there (most sets are a case's one or
+    two policies)."""
 
     def __init__(
         self,
@@ -284,17 +302,29 @@ class PolicySet:
         self.statements = tuple(statements)
         self.names = tuple(names)
         self.has_not_principal = has_not_principal
-        self._by_service: dict[str, list[int]] = {}
+        self._by_service: dict[str, list[int]] | None = None  # built on first use (_index)
         self._wild: list[int] = []
-        for i, stmt in enumerate(self.statements):
-            if stmt.services is None:
-                self._wild.append(i)
-            else:
-                for service in stmt.services:
-                    indexes = self._by_service.setdefault(service, [])
-                    if not indexes or indexes[-1] != i:  # ascending, each index once
-                        indexes.append(i)
         self._cache: dict[str, tuple[tuple[CompiledStatement, ...], tuple[CompiledStatement, ...]]] = {}
+
+    def _index(self) -> dict[str, list[int]]:
+        """Statement positions by service prefix (``_wild``: those that can match any service),
+        each list ascending with each position once."""
+        by_service: dict[str, list[int]] = {}
+        wild: list[int] = []
+        for i, stmt in enumerate(self.statements):
+            services = stmt.services
+            if services is None:
+                wild.append(i)
+            else:
+                for service in services:
+                    indexes = by_service.get(service)
+                    if indexes is None:
+                        by_service[service] = [i]
+                    elif indexes[-1] != i:  # ascending, each index once
+                        indexes.append(i)
+        self._wild = wild
+        self._by_service = by_service
+        return by_service
 
     def __len__(self) -> int:
         return len(self.statements)
@@ -313,15 +343,26 @@ class PolicySet:
         if found is not None:
             return found
         service = action.split(":", 1)[0]
-        by_service = self._by_service.get(service)
-        wild = self._wild
-        # Each list is ascending with each index once: merge only when both have some.
-        indexes: Sequence[int] = sorted({*by_service, *wild}) if by_service and wild else by_service or wild
         statements = self.statements
+        candidates: Iterable[CompiledStatement]
+        if len(statements) <= self._SCAN_LIMIT:
+            # In document order, the statements the index would give: those whose Action can
+            # match any service, and those that name this one.
+            candidates = [s for s in statements if s.services is None or service in s.services]
+        else:
+            by_service = self._by_service
+            if by_service is None:
+                by_service = self._index()
+            service_indexes = by_service.get(service)
+            wild = self._wild
+            # Each list is ascending with each index once: merge only when both have some.
+            indexes: Sequence[int] = (
+                sorted({*service_indexes, *wild}) if service_indexes and wild else service_indexes or wild
+            )
+            candidates = [statements[i] for i in indexes]
         denies: list[CompiledStatement] = []
         allows: list[CompiledStatement] = []
-        for i in indexes:
-            stmt = statements[i]
+        for stmt in candidates:
             if stmt.matches_action(action):
                 if stmt.effect is Effect.DENY:
                     denies.append(stmt)

@@ -166,7 +166,8 @@ def evaluate(
             for level, pset in resource_policies.rcps:
                 denies = _denies(pset.split_for_action(action)[0], request, has_boundary)
                 results.append(_result(_RCP, (), denies, level, True, "RCPFullAWSAccess is implied"))
-                explicit.extend((_RCP, ref) for ref in denies)
+                if denies:
+                    explicit.extend((_RCP, ref) for ref in denies)
 
     # Service control policies: every level of the caller's organization path must allow.
     scp_gap: str | None = None
@@ -176,7 +177,8 @@ def evaluate(
             denies = _denies(deny_stmts, request, has_boundary)
             allows = _first_allow(allow_stmts, request)
             results.append(_result(_SCP, allows, denies, level))
-            explicit.extend((_SCP, ref) for ref in denies)
+            if denies:
+                explicit.extend((_SCP, ref) for ref in denies)
             if not allows and scp_gap is None:
                 scp_gap = level
 
@@ -187,7 +189,8 @@ def evaluate(
         denies = _denies(deny_stmts, request, has_boundary)
         allows, resource_match = _resource_allows(allow_stmts, request)
         results.append(_result(_RESOURCE, allows, denies))
-        explicit.extend((_RESOURCE, ref) for ref in denies)
+        if denies:
+            explicit.extend((_RESOURCE, ref) for ref in denies)
 
     # The identity side: identity policies, within the boundary and the session policies.
     identity_ok = boundary_ok = session_ok = False
@@ -215,7 +218,8 @@ def evaluate(
             denies = _denies(deny_stmts, request, has_boundary)
             allows = _first_allow(allow_stmts, request)
             results.append(_result(_BOUNDARY, allows, denies))
-            explicit.extend((_BOUNDARY, ref) for ref in denies)
+            if denies:
+                explicit.extend((_BOUNDARY, ref) for ref in denies)
             boundary_ok = bool(allows)
         session_ok = True
         if principal_policies.session is not None:
@@ -223,7 +227,8 @@ def evaluate(
             denies = _denies(deny_stmts, request, has_boundary)
             allows = _first_allow(allow_stmts, request)
             results.append(_result(_SESSION, allows, denies))
-            explicit.extend((_SESSION, ref) for ref in denies)
+            if denies:
+                explicit.extend((_SESSION, ref) for ref in denies)
             session_ok = bool(allows)
         elif kind is PrincipalKind.FEDERATED_USER:
             # GetFederationToken without a policy gives a session with no identity permissions.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import lru_cache
 from typing import NamedTuple
 
 __all__ = ["Principal", "PrincipalKind"]
@@ -48,6 +49,14 @@ class Principal(NamedTuple):
 
     @classmethod
     def parse(cls, text: str) -> Principal:
+        """The caller ``text`` names (see ``_read``), remembered per text for Principal itself: a
+        Principal is immutable, and requests repeat their callers. A refused text raises each time."""
+        if cls is Principal and type(text) is str:
+            return _parse_cached(text)
+        return cls._read(text)
+
+    @classmethod
+    def _read(cls, text: str) -> Principal:
         """Read ``arn:aws:iam::A:user/…``, ``arn:aws:sts::A:assumed-role/R/S``,
         ``arn:aws:sts::A:federated-user/N``, ``arn:aws:iam::A:root`` or ``svc.amazonaws.com``."""
         if not text.startswith("arn:"):
@@ -81,3 +90,8 @@ class Principal(NamedTuple):
                 "(arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION)"
             )
         raise ValueError(f"{text!r} is not a user, role session, federated user or root principal")
+
+
+@lru_cache(maxsize=1024)
+def _parse_cached(text: str) -> Principal:
+    return Principal._read(text)

@@ -19,7 +19,9 @@ def normalize_context(values: Mapping[str, object]) -> dict[str, ContextValue]:
     of strings for multivalued keys. Booleans become ``true``/``false``."""
     out: dict[str, ContextValue] = {}
     for key, value in values.items():
-        if isinstance(value, list | tuple):
+        if type(value) is str:  # the usual value: _text gives it back as it is
+            out[key.lower()] = value
+        elif isinstance(value, (list, tuple)):
             out[key.lower()] = tuple(_text(v) for v in value)
         elif value is not None:
             out[key.lower()] = _text(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from iamd.policy.frozen import slot_setters
+from iamd.policy.frozen import draft_class, slot_setters
 
 __all__ = [
     "VERSION_2008",
@@ -21,6 +21,9 @@ __all__ = [
     "Policy",
     "PrincipalSpec",
     "Statement",
+    "new_clause",
+    "new_policy",
+    "new_statement",
 ]
 
 VERSION_2012 = "2012-10-17"
@@ -85,6 +88,32 @@ class ConditionClause:
 
 
 _CLAUSE_SLOTS = slot_setters(ConditionClause)
+_ClauseDraft = draft_class(ConditionClause)
+_set_class = object.__setattr__
+
+
+def new_clause(
+    operator: str,
+    base: str,
+    qualifier: str | None,
+    if_exists: bool,
+    key: str,
+    values: tuple[str, ...],
+    path: Path,
+) -> ConditionClause:
+    """``ConditionClause(...)`` of the same arguments, built as a draft (``iamd.policy.frozen``):
+    for the parser's quick path, which builds one per condition key."""
+    d = _ClauseDraft()
+    d.operator = operator
+    d.base = base
+    d.qualifier = qualifier
+    d.if_exists = if_exists
+    d.key = key
+    d.values = values
+    d.path = path
+    _set_class(d, "__class__", ConditionClause)
+    clause: ConditionClause = d
+    return clause
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +163,37 @@ class Statement:
 
 
 _STATEMENT_SLOTS = slot_setters(Statement)
+_StatementDraft = draft_class(Statement)
+
+
+def new_statement(
+    index: int,
+    sid: str | None,
+    effect: Effect,
+    principal: PrincipalSpec | None,
+    not_principal: PrincipalSpec | None,
+    actions: tuple[str, ...],
+    not_action: bool,
+    resources: tuple[str, ...] | None,
+    not_resource: bool,
+    conditions: tuple[ConditionClause, ...],
+) -> Statement:
+    """``Statement(...)`` of the same arguments, built as a draft (``iamd.policy.frozen``): for the
+    parser's quick path, which builds one per statement."""
+    d = _StatementDraft()
+    d.index = index
+    d.sid = sid
+    d.effect = effect
+    d.principal = principal
+    d.not_principal = not_principal
+    d.actions = actions
+    d.not_action = not_action
+    d.resources = resources
+    d.not_resource = not_resource
+    d.conditions = conditions
+    _set_class(d, "__class__", Statement)
+    statement: Statement = d
+    return statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,3 +215,16 @@ class Policy:
 
 
 _POLICY_SLOTS = slot_setters(Policy)
+_PolicyDraft = draft_class(Policy)
+
+
+def new_policy(version: str | None, id: str | None, statements: tuple[Statement, ...]) -> Policy:
+    """``Policy(...)`` of the same arguments, built as a draft (``iamd.policy.frozen``): for the
+    parser's quick path."""
+    d = _PolicyDraft()
+    d.version = version
+    d.id = id
+    d.statements = statements
+    _set_class(d, "__class__", Policy)
+    policy: Policy = d
+    return policy

@@ -38,6 +38,7 @@ __all__ = [
     "plain_json_text",
     "python_values",
     "root_position",
+    "surrogate_free_text",
     "values_of",
 ]
 
@@ -437,11 +438,16 @@ def plain_json_text(text: str) -> bool:
     as values the checker reads the same way: numbers by their text (``repr`` of a float either
     way), without positions.
     False does not mean the values would be refused: only that they must be checked."""
-    return (
-        "\\u" not in text
-        and (text.isascii() or _SURROGATE.search(text) is None)
-        and text.count("[") + text.count("{") <= _MAX_DEPTH
-    )
+    return surrogate_free_text(text) and text.count("[") + text.count("{") <= _MAX_DEPTH
+
+
+def surrogate_free_text(text: str) -> bool:
+    """True when no string ``json.loads(text)`` gives (key or value) can hold a lone surrogate: the
+    text has no ``\\u`` escape and no raw surrogate. Half of :func:`plain_json_text`, the half
+    that values of a bounded shape need (``parse.quick_policy``): those cannot nest past the limit
+    whatever the text's bracket count. Two C-level passes at most, one a memchr."""
+    # "\\" first: a one-character search is a memchr, the two-character one a slower scan.
+    return ("\\" not in text or "\\u" not in text) and (text.isascii() or _SURROGATE.search(text) is None)
 
 
 def _not_json(value: object) -> object:

@@ -30,6 +30,9 @@ from iamd.policy.ast import (
     Policy,
     PrincipalSpec,
     Statement,
+    new_clause,
+    new_policy,
+    new_statement,
 )
 from iamd.policy.conditions import lookup, parse_operator
 from iamd.policy.findings import BLOCKING, Finding, PolicyError
@@ -54,7 +57,7 @@ from iamd.policy.jsonpos import (
 from iamd.policy.limits import PolicyKind, policy_size
 from iamd.policy.variables import has_variables, parse_template
 
-__all__ = ["CheckResult", "check_policy", "check_values", "parse_policy"]
+__all__ = ["CheckResult", "check_policy", "check_values", "parse_policy", "quick_policy"]
 
 Source = str | Mapping[str, object] | JsonNode
 
@@ -139,6 +142,16 @@ def parse_policy(
         if policy is not None:
             return policy
     return _parse(source, kind, strict, plain)
+
+
+def quick_policy(value: object, kind: PolicyKind) -> Policy | None:
+    """``parse_policy(value, kind, strict=False)`` of a plain document (``_plain_policy``), for
+    ``value`` out of ``json.loads`` of a text for which ``jsonpos.surrogate_free_text`` holds; None
+    for any other document (then ``parse_policy`` it). A plain document holds only objects, arrays
+    and strings, six levels deep at most, so ``python_values`` would take it as it stands (nothing
+    it refuses, and nesting well inside its limit) whatever ``plain_json_text`` says of the text's
+    brackets: the caller needs only the surrogate half of that check."""
+    return _plain_policy(value, kind.requires_resource)
 
 
 CACHED_TEXTS: Final = 512
@@ -990,7 +1003,7 @@ def _plain_policy(root: object, requires_resource: bool) -> Policy | None:
         statements.append(stmt)
     else:
         return None
-    return Policy(version, policy_id, tuple(statements))
+    return new_policy(version, policy_id, tuple(statements))
 
 
 def _plain_strings(value: object) -> tuple[str, ...] | None:
@@ -1087,7 +1100,7 @@ def _plain_statement(node: object, path: Path, index: int, requires_resource: bo
                 if values is None or type(key) is not str:
                     return None
                 clauses.append(
-                    ConditionClause(
+                    new_clause(
                         op_text,
                         parsed.base,
                         parsed.qualifier,
@@ -1098,7 +1111,7 @@ def _plain_statement(node: object, path: Path, index: int, requires_resource: bo
                     )
                 )
         conditions = tuple(clauses)
-    return Statement(
+    return new_statement(
         index,
         sid,
         effect,

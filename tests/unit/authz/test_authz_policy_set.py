@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
@@ -122,3 +123,52 @@ def test_compiled_statement_records_its_services() -> None:
     assert compiled[0].services == ("s3", "sqs")
     assert compiled[1].services is None
     assert compiled[2].services is None
+
+
+ACTION_PATTERNS = [
+    "s3:GetObject",
+    "s3:Get*",
+    "iam:*",
+    "*",
+    "s?:Get*",
+    "sqs:*",
+    "S3:PutObject",
+    "ec2:*Instances",
+    "*:Get*",
+]
+ACTIONS = [
+    "s3:getobject",
+    "s3:putobject",
+    "iam:createuser",
+    "sqs:sendmessage",
+    "sts:getcalleridentity",
+    "ec2:runinstances",
+]
+
+
+@pytest.mark.parametrize("size", [1, 2, 7, 8, 9, 12, 30])
+def test_a_scanned_set_answers_as_the_index(size: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Sets up to PolicySet._SCAN_LIMIT statements are scanned in order for an action, larger ones
+    # indexed by service: both give the same statements, in the same order, whatever the size.
+    rng = random.Random(size)
+    for _ in range(20):
+        statements = [
+            stmt(
+                rng.choice(["Allow", "Deny"]),
+                rng.sample(ACTION_PATTERNS, rng.randint(1, 3)),
+                f"S{i}",
+                key=rng.choice(["Action", "Action", "NotAction"]),
+            )
+            for i in range(size)
+        ]
+        policies = [named("a", *statements[: size // 2]), named("b", *statements[size // 2 :])]
+        policies = [p for p in policies if p.policy.statements]
+        answers = {}
+        for limit in (0, 1000):
+            monkeypatch.setattr(PolicySet, "_SCAN_LIMIT", limit)
+            compiled = compile_policies(policies)
+            answers[limit] = [
+                (labels(denies), labels(allows))
+                for denies, allows in (compiled.split_for_action(action) for action in ACTIONS)
+            ]
+        assert answers[0] == answers[1000]

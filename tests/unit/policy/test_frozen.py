@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from iamd.authz.compiled import CompiledStatement, NamedPolicy
+from iamd.authz.compiled import CompiledStatement, NamedPolicy, compile_statement
 from iamd.authz.explain import StatementRef
-from iamd.policy.ast import ConditionClause, Policy, Statement
-from iamd.policy.frozen import slot_setters
+from iamd.policy import PolicyKind, parse_policy
+from iamd.policy.ast import ConditionClause, Policy, Statement, new_clause, new_policy, new_statement
+from iamd.policy.frozen import draft_class, slot_setters
 
 CLASSES: list[type[Any]] = [ConditionClause, Statement, Policy, StatementRef, NamedPolicy, CompiledStatement]
 
@@ -118,3 +119,110 @@ def test_slot_setters_refuses_an_init_that_would_build_otherwise() -> None:
             pass
 
     assert len(slot_setters(Right)) == 2
+
+
+def _same_instance(built: Any, expected: Any) -> None:
+    """``built`` is what the class's own ``__init__`` made as ``expected``: same class, each field
+    the same object, equal, same hash, and still frozen."""
+    assert type(built) is type(expected)
+    for f in dataclasses.fields(expected):
+        assert getattr(built, f.name) is getattr(expected, f.name)
+    assert built == expected and hash(built) == hash(expected) and repr(built) == repr(expected)
+    assert dataclasses.replace(built) == expected
+    for f in dataclasses.fields(expected):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(built, f.name, None)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            delattr(built, f.name)
+
+
+def test_draft_builders_build_what_the_constructors_build() -> None:
+    for cls, builder in ((Statement, new_statement), (ConditionClause, new_clause), (Policy, new_policy)):
+        values = [object() for _ in dataclasses.fields(cls)]
+        _same_instance(builder(*values), cls(*values))
+
+
+def test_compile_statement_builds_what_the_constructors_build() -> None:
+    # compile_statement fills drafts of StatementRef and CompiledStatement: the same instances as
+    # the constructors give from its values, for statements with and without conditions and
+    # principals.
+    policy = parse_policy(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "A",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:Get*",
+                    "Resource": "arn:aws:s3:::b/*",
+                },
+                {
+                    "Effect": "Deny",
+                    "NotPrincipal": {"AWS": "arn:aws:iam::111111111111:root"},
+                    "NotAction": ["iam:*", "sts:*"],
+                    "NotResource": "*",
+                    "Condition": {"StringEquals": {"aws:PrincipalTag/team": ["a", "b"]}},
+                },
+            ],
+        },
+        PolicyKind.RESOURCE,
+    )
+    for stmt in policy.statements:
+        compiled = compile_statement("p", stmt, True)
+        ref = StatementRef("p", stmt.index, stmt.sid, stmt.effect.value)
+        _same_instance(compiled.ref, ref)
+        expected = CompiledStatement(
+            compiled.ref,
+            stmt.effect,
+            compiled.matches_action,
+            compiled.matches_resource,
+            compiled.resource_test,
+            compiled.matches_principal,
+            compiled.conditions,
+            compiled.services,
+            stmt.not_principal is not None,
+            stmt,
+        )
+        _same_instance(compiled, expected)
+        assert len(compiled.conditions) == len(stmt.conditions)
+
+
+def test_draft_class_refuses_what_it_cannot_build() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Right:
+        a: int
+
+        def __init__(self, a: int) -> None:
+            pass
+
+    @dataclasses.dataclass(frozen=True, slots=True, weakref_slot=True)
+    class Weak:
+        a: int
+
+        def __init__(self, a: int) -> None:
+            pass
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+        def __init__(self, a: int) -> None:
+            pass
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived(Base):
+        b: int
+
+        def __init__(self, a: int, b: int) -> None:
+            pass
+
+    draft = draft_class(Right)
+    made = draft()
+    made.a = 1
+    object.__setattr__(made, "__class__", Right)
+    assert type(made) is Right and made.a == 1
+    for cls in (Weak, Derived):
+        with pytest.raises(TypeError):
+            draft_class(cls)
+            pytest.fail(cls.__name__)
