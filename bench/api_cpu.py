@@ -124,6 +124,7 @@ def measure(requests: int, profile: str | None, asgi: bool = False) -> dict[str,
         for _ in range(20):
             assert pipeline.handle(arrived(request), loopback).status == 200
     writer.flush()  # the set-up's trail events stored before timing
+
     def direct(parts: tuple[list[tuple[str, str]], bytes]) -> object:
         return pipeline.handle(arrived(parts), loopback)
 
