@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,11 @@ TRUST = json.dumps(
 )
 
 
-def measure(requests: int, profile: str | None) -> dict[str, float]:
-    """In this process: set up as bench/api.py does, then CPU microseconds per request."""
+def measure(requests: int, profile: str | None, asgi: bool = False) -> dict[str, float]:
+    """In this process: set up as bench/api.py does, then CPU microseconds per request.
+    ``asgi``: each timed request goes through the ASGI application (``create_app``) as uvicorn
+    hands it over (a scope, the body from ``receive``, the answer to ``send``), not straight to
+    the pipeline."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -47,7 +51,7 @@ def measure(requests: int, profile: str | None) -> dict[str, float]:
     from iamd.clock import SystemClock
     from iamd.secrets.ids import RandomIds
     from iamd.secrets.kek import Kek
-    from iamd.server.app import settle
+    from iamd.server.app import create_app, settle
     from iamd.server.authorizer import Authorizer
     from iamd.server.bootstrap import bootstrap, write_profile
     from iamd.server.pipeline import Connection, Pipeline
@@ -120,6 +124,16 @@ def measure(requests: int, profile: str | None) -> dict[str, float]:
         for _ in range(20):
             assert pipeline.handle(arrived(request), loopback).status == 200
     writer.flush()  # the set-up's trail events stored before timing
+
+    def direct(parts: tuple[list[tuple[str, str]], bytes]) -> object:
+        return pipeline.handle(arrived(parts), loopback)
+
+    handle = direct
+    if asgi:
+        handle = through_asgi(create_app(pipeline))
+        for request in prepared.values():
+            for _ in range(20):
+                handle(request)
     if profile:
         import cProfile
         import pstats
@@ -127,7 +141,7 @@ def measure(requests: int, profile: str | None) -> dict[str, float]:
         profiler = cProfile.Profile()
         profiler.enable()
         for _ in range(requests):
-            pipeline.handle(arrived(prepared[profile]), loopback)
+            handle(prepared[profile])
         profiler.disable()
         pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(50)
         writer.close()
@@ -136,16 +150,58 @@ def measure(requests: int, profile: str | None) -> dict[str, float]:
     for name, request in prepared.items():
         began = time.process_time()
         for _ in range(requests):
-            pipeline.handle(arrived(request), loopback)
+            handle(request)
         writer.flush()  # these requests' trail events stored (the writer's thread: same process)
         figures[name] = (time.process_time() - began) / requests * 1e6
     writer.close()
     return figures
 
 
-def run(src: str | None, requests: int) -> dict[str, float]:
+def through_asgi(app: Any) -> Callable[[tuple[list[tuple[str, str]], bytes]], object]:
+    """A function that sends one request through ``app`` as uvicorn would (a fresh scope, the
+    body in one message) on an event loop of its own, and returns the status."""
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+
+    def handle(parts: tuple[list[tuple[str, str]], bytes]) -> object:
+        headers, body = parts
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": ("127.0.0.1", 8080),
+            "client": ("127.0.0.1", 50000),
+            "scheme": "http",
+            "method": "POST",
+            "root_path": "",
+            "path": "/",
+            "raw_path": b"/",
+            "query_string": b"",
+            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+            + [(b"content-length", str(len(body)).encode())],
+            "state": {},
+        }
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        loop.run_until_complete(app(scope, receive, send))
+        assert sent[0]["status"] == 200, sent
+        return sent[0]["status"]
+
+    return handle
+
+
+def run(src: str | None, requests: int, asgi: bool = False) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=src) if src else None
     command = [sys.executable, __file__, "--child", "--requests", str(requests)]
+    if asgi:
+        command.append("--asgi")
     out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
     figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return figures
@@ -159,10 +215,13 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=3)
     parser.add_argument("--before", metavar="SRC", help="another checkout's src directory to measure too")
     parser.add_argument("--profile", choices=OPERATIONS)
+    parser.add_argument(
+        "--asgi", action="store_true", help="through the ASGI application, as uvicorn calls it (no sockets)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child or args.profile:
-        print(json.dumps(measure(args.requests, args.profile)))
+        print(json.dumps(measure(args.requests, args.profile, args.asgi)))
         return
     sides: dict[str, str | None] = {"after": None}
     if args.before:
@@ -170,9 +229,10 @@ def main() -> None:
     best: dict[str, dict[str, float]] = {side: {} for side in sides}
     for _ in range(args.turns):
         for side, src in sides.items():
-            for name, value in run(src, args.requests).items():
+            for name, value in run(src, args.requests, args.asgi).items():
                 best[side][name] = min(best[side].get(name, value), value)
-    print(f"CPU microseconds per request in process, best of {args.turns} turns of {args.requests}")
+    way = "through the ASGI application" if args.asgi else "through the pipeline"
+    print(f"CPU microseconds per request in process ({way}), best of {args.turns} turns of {args.requests}")
     for name in OPERATIONS:
         after = best["after"][name]
         line = f"{name:>24}: after {after:8.0f}"

@@ -14,21 +14,20 @@ import logging
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 
 import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from iamd.server.lazy_routes import LazyRoutes
 from iamd.server.limits import (
     ANONYMOUS_BODY_LIMIT,
     declared_length,
-    read_capped,
     service_limit,
     too_large,
 )
@@ -38,11 +37,23 @@ from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.unit import UnitOfWork
 from iamd.wire import DEFAULT_SERVICES, HttpRequest, RequestEntityTooLarge
 
-__all__ = ["CONSOLE_PREFIX", "PORTAL_PATHS", "SAML_PREFIX", "SCIM_PREFIX", "create_app", "settle", "warm"]
+__all__ = [
+    "CONSOLE_PREFIX",
+    "PORTAL_PATHS",
+    "SAML_PREFIX",
+    "SCIM_PREFIX",
+    "IamdApp",
+    "create_app",
+    "settle",
+    "warm",
+]
 
 log = logging.getLogger("iamd.server")
 
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
+_FRONT_PATH = "/"
+"""Where the query protocol (IAM, STS) and the JSON protocols post: served straight by
+``IamdApp``, without Starlette's routing, when no other route would take it."""
 
 HEAVY_CONCURRENCY = 2
 """How many heavy operations (``Registration.heavy``: simulations, reports over the whole account)
@@ -128,11 +139,106 @@ def settle(pipeline: Pipeline) -> None:
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole body from ASGI ``http.request`` messages, or :class:`RequestEntityTooLarge` as
+    soon as it passes ``limit`` bytes (the rest is never read); ``ClientDisconnect`` when the
+    client goes first (as Starlette's ``Request.stream`` raises it)."""
+    parts: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunk: bytes = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                parts.append(chunk)
+            if not message.get("more_body", False):
+                return parts[0] if len(parts) == 1 else b"".join(parts)
+        elif kind == "http.disconnect":
+            raise ClientDisconnect()
+
+
+async def respond(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
+    """Send an answer as Starlette's ``Response(body, status_code=status, headers=headers)``
+    sends it: names lower-cased, a ``Content-Length`` added unless given (or the status has no
+    body), no ``Content-Type`` of its own."""
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    if not (status < 200 or status in (204, 304)) and all(k != b"content-length" for k, _ in raw):
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class _Endpoint:
+    """An ASGI application as a route's endpoint (Starlette calls an object that is not a
+    function as an ASGI application, with the route's methods checked)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+class IamdApp(Starlette):
+    """Starlette, with AWS API requests to ``/`` (IAM, STS, the JSON protocols: nearly all of
+    them) handed to the pipeline's ASGI application at once: Starlette's routing (the catch-all
+    is the last of the routes), its middleware and its request and response objects cost a
+    noticeable part of a read's CPU. Only requests that Starlette would route to the same
+    catch-all go this way (``front``, worked out from the routes); an exception is answered as
+    Starlette's ``ServerErrorMiddleware`` answers it (a plain 500 when nothing was sent yet) and
+    raised again for the server to log."""
+
+    def __init__(self, aws: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+        super().__init__(routes=list(routes))
+        self._aws = aws
+        self.front = frozenset(m for m in _METHODS if _only_catch_all(self.routes, m))
+        """The methods whose requests to ``/`` go straight to the pipeline."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] != _FRONT_PATH
+            or scope["method"] not in self.front
+            or scope.get("root_path")
+        ):
+            await super().__call__(scope, receive, send)
+            return
+        scope["app"] = self
+        started = False
+
+        async def sender(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self._aws(scope, receive, sender)
+        except Exception:
+            if not started:
+                await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)
+            raise
+
+
+def _only_catch_all(routes: Sequence[BaseRoute], method: str) -> bool:
+    """Whether a request to ``/`` with ``method`` matches none of ``routes`` but the last (the
+    AWS catch-all), fully or partly (a partial match would answer 405)."""
+    scope: Scope = {"type": "http", "path": _FRONT_PATH, "root_path": "", "method": method}
+    *others, last = routes
+    if last.matches(scope)[0] != Match.FULL:
+        return False
+    return all(route.matches(dict(scope))[0] == Match.NONE for route in others)
+
+
 def create_app(
     pipeline: Pipeline,
     heavy_concurrency: int = HEAVY_CONCURRENCY,
     extra_routes: Sequence[BaseRoute] = (),
-) -> Starlette:
+) -> IamdApp:
     """``extra_routes``: served before the AWS pipeline's catch-all (test mode's reset paths)."""
     heavy = anyio.CapacityLimiter(heavy_concurrency)
 
@@ -204,33 +310,36 @@ def create_app(
             return not_found()
         return JSONResponse(issuer.jwks, headers={"Cache-Control": "max-age=300"})
 
-    async def aws(request: Request) -> Response:
-        scope = request.scope
+    async def aws(scope: Scope, receive: Receive, send: Send) -> None:
+        """The AWS request pipeline as a plain ASGI application: served by the catch-all route,
+        and straight from ``IamdApp`` for ``/`` (where the query and JSON protocols post)."""
         raw_path = scope.get("raw_path") or scope["path"].encode()
+        raw_headers: list[tuple[bytes, bytes]] = scope["headers"]
         head = HttpRequest.build(
-            request.method,
+            scope["method"],
             raw_path.decode("latin-1"),
             scope.get("query_string", b"").decode("latin-1"),
-            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers],
         )
         # The headers first: how much body this caller may send (limits.py), refused before
         # reading past it.
-        declared = declared_length(scope["headers"])
+        declared = declared_length(raw_headers)
         limit = ANONYMOUS_BODY_LIMIT
         if declared is None or declared > limit:
             limit = service_limit(await run_in_threadpool(pipeline.known_signer, head))
         try:
             if declared is not None and declared > limit:
                 raise too_large(limit, declared)
-            body = await read_capped(request.stream(), limit)
+            body = await read_body(receive, limit)
         except RequestEntityTooLarge as error:
             refused = pipeline.refuse(head, error)
             headers = {**dict(refused.headers), "Connection": "close"}
-            return Response(refused.body, status_code=refused.status, headers=headers)
-        http_request = replace(head, body=body)
-        client = request.client
+            await respond(send, refused.status, headers, refused.body)
+            return
+        http_request = HttpRequest(head.method, head.path, head.query_string, head.headers, body)
+        client = scope.get("client")
         connection = Connection(
-            source_ip=client.host if client else "127.0.0.1",
+            source_ip=client[0] if client else "127.0.0.1",
             secure=scope.get("scheme") == "https",
         )
         # Reads take about a millisecond: run them here. Writes may take longer (password
@@ -249,13 +358,14 @@ def create_app(
             answer = await run_in_threadpool(pipeline.handle, http_request, connection, routed)
         # Header values must be Latin-1 on the wire; a character beyond it never fails the answer.
         headers = {k: v.encode("latin-1", "replace").decode("latin-1") for k, v in answer.headers}
-        return Response(answer.body, status_code=answer.status, headers=headers)
+        await respond(send, answer.status, headers, answer.body)
 
     async def console_entry(request: Request) -> Response:
         # ``/console`` (the README's link): the console's entry, which sends a visitor to sign in.
         return RedirectResponse(CONSOLE_PREFIX + "/", status_code=302)
 
-    return Starlette(
+    return IamdApp(
+        aws,
         routes=[
             Route("/iamd/health", health, methods=["GET"]),
             Route("/iamd/ready", ready, methods=["GET"]),
@@ -271,6 +381,6 @@ def create_app(
             LazyRoutes([SCIM_PREFIX], functools.partial(_scim, pipeline)),
             LazyRoutes([SAML_PREFIX], functools.partial(_saml, pipeline)),
             *extra_routes,
-            Route("/{path:path}", aws, methods=_METHODS),
-        ]
+            Route("/{path:path}", _Endpoint(aws), methods=_METHODS),
+        ],
     )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from iamd.authz import Principal
@@ -205,7 +205,8 @@ class SessionToken(Authenticator):
         credentials = _sigv4_credentials(self, request)
         if credentials.signed is None or not credentials.signed.scope.access_key_id.startswith("ASIA"):
             # The access key scheme's (a malformed signature is refused as its), parsed once.
-            return replace(credentials, scheme=self.access_keys)
+            # (Made directly: ``dataclasses.replace`` works out the fields on every call.)
+            return Credentials(self.access_keys, credentials.signed, credentials.error, credentials.region)
         return credentials
 
     def authenticate(

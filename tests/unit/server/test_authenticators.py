@@ -4,6 +4,7 @@ the error of the scheme it claims, after routing."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from iamd.server.authenticators import (
     AccessKey,
     Authenticators,
     BearerToken,
+    Credentials,
     SessionToken,
     Unsigned,
     X509Signature,
@@ -81,4 +83,18 @@ def test_a_malformed_signature_is_kept_for_after_routing(schemes: Authenticators
     assert credentials.error is not None and credentials.error.code == "IncompleteSignature"
     assert (
         schemes.known_signer(_request({"authorization": "AWS4-HMAC-SHA256 Credential=broken"}), NOW) is None
+    )
+
+
+def test_access_key_credentials_keep_every_part_of_what_was_parsed(schemes: Authenticators) -> None:
+    # SessionToken.present hands a non-session signature to the access-key scheme by making new
+    # Credentials field by field: every field must be carried over (a new one would be lost).
+    assert [f.name for f in fields(Credentials)] == ["scheme", "signed", "error", "region"]
+    parsed = schemes.credentials(
+        _request({"authorization": "AWS4-HMAC-SHA256 " + SCOPE.format(key="AKIAEXAMPLE", service="iam")})
+    )
+    assert parsed.signed is not None and parsed.error is None
+    malformed = schemes.credentials(_request({"authorization": "AWS4-HMAC-SHA256 Credential=broken"}))
+    assert (
+        isinstance(malformed.scheme, AccessKey) and malformed.error is not None and malformed.signed is None
     )
