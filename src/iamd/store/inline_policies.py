@@ -36,15 +36,19 @@ _INSERT = insert(InlinePolicy)
 class InlinePolicies(Repository):
     def put(self, account_id: str, kind: PrincipalKind, principal_id: str, name: str, document: str) -> bool:
         """Create or replace (Put{User,Group,Role}Policy). True when created. Prebuilt Core
-        statements: no ORM object to load, build or flush."""
-        self._uow.changed(account_id)
+        statements: no ORM object to load, build or flush. The account's generation goes up only
+        when something changes: the same document under the same name (a replayed Put*Policy)
+        changes no decision, so it leaves every cache valid."""
+        self._uow.writable()
         self._session.flush()
         conn = self._session.connection()
         row = conn.execute(_FIND[kind], {"principal_id": principal_id, "name_lower": name.lower()}).first()
         if row is not None:
             if (row.name, row.document) != (name, document):
+                self._uow.changed(account_id)
                 conn.execute(_UPDATE, {"row_id": row.id, "new_name": name, "new_document": document})
             return False
+        self._uow.changed(account_id)
         conn.execute(
             _INSERT,
             {

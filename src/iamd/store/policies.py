@@ -10,13 +10,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, delete, exists, func, insert, select, union_all, update
+from sqlalchemy import ColumnElement, Row, bindparam, delete, exists, func, insert, select, union_all, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.aws_versions import earlier_versions
 from iamd.store.base import Repository, batches, found
 from iamd.store.errors import AlreadyExists, Conflict, NotFound
 from iamd.store.paging import paginate, paginate_rows, starts_with
+from iamd.store.prepared import Prepared
 from iamd.store.records import (
     AwsManagedPolicy,
     EntityRef,
@@ -65,6 +66,18 @@ def principal_column(kind: PrincipalKind) -> InstrumentedAttribute[str | None]:
         "group": PolicyAttachment.group_id,
         "role": PolicyAttachment.role_id,
     }[kind]
+
+
+_ATTACHED: dict[PrincipalKind, Prepared] = {
+    kind: Prepared(
+        select(PolicyAttachment.policy_id).where(
+            PolicyAttachment.policy_id == bindparam("policy_id"),
+            principal_column(kind) == bindparam("principal_id"),
+        )
+    )
+    for kind in ("user", "group", "role")
+}
+"""Whether a policy is attached to a principal (on Attach*Policy's path: prebuilt)."""
 
 
 def _ref(row: ManagedPolicy) -> PolicyRef:
@@ -471,13 +484,13 @@ class Policies(Repository):
     # -- attachments ----------------------------------------------------------------------------
 
     def attach(self, policy_id: str, kind: PrincipalKind, principal_id: str, *, account_id: str) -> bool:
-        """Attach to a principal of `account_id`; False (and no change) if already attached."""
-        self._uow.changed(account_id)
+        """Attach to a principal of `account_id`; False (and no change) if already attached: then
+        the account's generation stays, since no decision changes and every cache stays valid."""
+        self._uow.writable()
         column = principal_column(kind)
-        if self._session.scalar(
-            select(exists().where(PolicyAttachment.policy_id == policy_id, column == principal_id))
-        ):
+        if _ATTACHED[kind].rows(self._session, {"policy_id": policy_id, "principal_id": principal_id}):
             return False
+        self._uow.changed(account_id)
         self._session.add(
             PolicyAttachment(account_id=account_id, policy_id=policy_id, **{column.key: principal_id})
         )

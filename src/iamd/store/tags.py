@@ -90,11 +90,13 @@ class Tags(Repository):
 
     def put(self, account_id: str, kind: ResourceKind, resource_id: str, tags: Mapping[str, str]) -> None:
         """Add tags, or replace the value (and the key's spelling) of those whose key exists.
-        Prebuilt Core statements: no ORM objects to load, build or flush."""
+        Prebuilt Core statements: no ORM objects to load, build or flush. The account's
+        generation goes up only when a tag is added or changed: putting tags the resource already
+        carries (a replayed TagUser) changes no decision, so it leaves every cache valid."""
         wanted = {_fold(kind, key): (key, value) for key, value in tags.items()}
         if len(wanted) != len(tags):
             raise Conflict("duplicate tag keys")
-        self._uow.changed(account_id)
+        self._uow.writable()
         if kind in CASE_SENSITIVE_KINDS:
             self._heal(account_id, kind, resource_id)
         self._session.flush()
@@ -116,8 +118,10 @@ class Tags(Repository):
                     }
                 )
             elif (row.key, row.value) != (key, value):
+                self._uow.changed(account_id)
                 conn.execute(_REPLACE, {"row_id": row.id, "new_key": key, "new_value": value})
         if added:
+            self._uow.changed(account_id)
             conn.execute(_INSERT, added)
 
     def remove(self, account_id: str, kind: ResourceKind, resource_id: str, keys: Iterable[str]) -> None:
