@@ -69,3 +69,21 @@ def test_seeded_ids_repeat_and_random_ones_do_not() -> None:
 def test_the_implementations_satisfy_the_protocol() -> None:
     sources: list[IdSource] = [RandomIds(), SeededIds("seed")]
     assert all(s.role_id().startswith("AROA") for s in sources)
+
+
+def test_random_characters_are_uniform_at_every_position() -> None:
+    """RandomIds draws a whole string at once (one number, read as digits): every character of
+    the alphabet is as likely at every position, the first and last included (expected 250 of
+    2,000 each; the bounds are over 6 standard deviations away)."""
+    ids = RandomIds()
+    alphabet = "ABCDEFGH"
+    counts = [dict.fromkeys(alphabet, 0) for _ in range(5)]
+    for _ in range(2000):
+        drawn = ids._chars(alphabet, 5)
+        assert len(drawn) == 5
+        for position, char in enumerate(drawn):
+            counts[position][char] += 1
+    for position in counts:
+        assert all(150 <= n <= 350 for n in position.values()), position
+    assert ids._chars("Z", 3) == "ZZZ"
+    assert ids._chars(alphabet, 0) == ""
