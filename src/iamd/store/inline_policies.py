@@ -9,6 +9,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.base import Repository, batches, found
 from iamd.store.paging import paginate
+from iamd.store.prepared import Prepared
 from iamd.store.records import InlinePolicyRecord, Page, PrincipalKind
 from iamd.store.schema import InlinePolicy
 
@@ -22,6 +23,12 @@ def _column(kind: PrincipalKind) -> InstrumentedAttribute[str | None]:
 _FIND = {
     kind: select(InlinePolicy.id, InlinePolicy.name, InlinePolicy.document).where(
         _column(kind) == bindparam("principal_id"), InlinePolicy.name_lower == bindparam("name_lower")
+    )
+    for kind in ("user", "group", "role")
+}
+_DOCUMENTS = {
+    kind: Prepared(
+        select(InlinePolicy.name, InlinePolicy.document).where(_column(kind) == bindparam("principal_id"))
     )
     for kind in ("user", "group", "role")
 }
@@ -92,6 +99,14 @@ class InlinePolicies(Repository):
                 assert principal_id is not None
                 found[principal_id].append(InlinePolicyRecord(kind, principal_id, name, document))
         return {pid: tuple(v) for pid, v in found.items()}
+
+    def documents(self, kind: PrincipalKind, principal_id: str) -> list[tuple[str, str]]:
+        """(name, document) of each of a principal's inline policies, in no particular order:
+        Put*Policy's size check, on its path, prebuilt."""
+        return [
+            (name, document)
+            for name, document in _DOCUMENTS[kind].rows(self._session, {"principal_id": principal_id})
+        ]
 
     def total_size(self, kind: PrincipalKind, principal_id: str) -> int:
         """Characters in all of a principal's inline policies (for the aggregate size quotas)."""
