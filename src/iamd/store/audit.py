@@ -443,8 +443,6 @@ def _event_values(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-
-
 _PREPARED_EVENT: Final = PreparedInsert(
     TrailEventRow.__table__,  # type: ignore[arg-type]
     [*_EVENT_COLUMNS, "seq", "hash"],

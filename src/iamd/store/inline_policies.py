@@ -21,8 +21,10 @@ def _column(kind: PrincipalKind) -> InstrumentedAttribute[str | None]:
 
 
 _FIND = {
-    kind: select(InlinePolicy.id, InlinePolicy.name, InlinePolicy.document).where(
-        _column(kind) == bindparam("principal_id"), InlinePolicy.name_lower == bindparam("name_lower")
+    kind: Prepared(
+        select(InlinePolicy.id, InlinePolicy.name, InlinePolicy.document).where(
+            _column(kind) == bindparam("principal_id"), InlinePolicy.name_lower == bindparam("name_lower")
+        )
     )
     for kind in ("user", "group", "role")
 }
@@ -47,13 +49,13 @@ class InlinePolicies(Repository):
         when something changes: the same document under the same name (a replayed Put*Policy)
         changes no decision, so it leaves every cache valid."""
         self._uow.writable()
-        self._session.flush()
+        rows = _FIND[kind].rows(self._session, {"principal_id": principal_id, "name_lower": name.lower()})
         conn = self._session.connection()
-        row = conn.execute(_FIND[kind], {"principal_id": principal_id, "name_lower": name.lower()}).first()
-        if row is not None:
-            if (row.name, row.document) != (name, document):
+        if rows:
+            row_id, found_name, found_document = rows[0]
+            if (found_name, found_document) != (name, document):
                 self._uow.changed(account_id)
-                conn.execute(_UPDATE, {"row_id": row.id, "new_name": name, "new_document": document})
+                conn.execute(_UPDATE, {"row_id": row_id, "new_name": name, "new_document": document})
             return False
         self._uow.changed(account_id)
         conn.execute(

@@ -21,12 +21,15 @@ _LIST = Prepared(
     )
 )
 
-_EXISTING = select(TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value).where(
-    TagRow.account_id == bindparam("account_id"),
-    TagRow.resource_kind == bindparam("kind"),
-    TagRow.resource_id == bindparam("resource_id"),
-    TagRow.key_lower.in_(bindparam("keys", expanding=True)),
+_EXISTING = Prepared(
+    select(TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value).where(
+        TagRow.account_id == bindparam("account_id"),
+        TagRow.resource_kind == bindparam("kind"),
+        TagRow.resource_id == bindparam("resource_id"),
+    )
 )
+"""Every tag of a resource (at most 50: the quota), prebuilt: :meth:`Tags.put` picks those it
+names (an expanding ``IN`` would be rendered again at every execution)."""
 _REPLACE = (
     update(TagRow)
     .where(TagRow.id == bindparam("row_id"))
@@ -99,10 +102,9 @@ class Tags(Repository):
         self._uow.writable()
         if kind in CASE_SENSITIVE_KINDS:
             self._heal(account_id, kind, resource_id)
-        self._session.flush()
-        conn = self._session.connection()
         where = {"account_id": account_id, "kind": kind, "resource_id": resource_id}
-        existing = {row.key_lower: row for row in conn.execute(_EXISTING, {**where, "keys": list(wanted)})}
+        existing = {row[1]: row for row in _EXISTING.rows(self._session, where) if row[1] in wanted}
+        conn = self._session.connection()
         added: list[dict[str, object]] = []
         for key_lower, (key, value) in wanted.items():
             row = existing.get(key_lower)
@@ -117,9 +119,9 @@ class Tags(Repository):
                         "value": value,
                     }
                 )
-            elif (row.key, row.value) != (key, value):
+            elif (row[2], row[3]) != (key, value):
                 self._uow.changed(account_id)
-                conn.execute(_REPLACE, {"row_id": row.id, "new_key": key, "new_value": value})
+                conn.execute(_REPLACE, {"row_id": row[0], "new_key": key, "new_value": value})
         if added:
             self._uow.changed(account_id)
             conn.execute(_INSERT, added)

@@ -49,7 +49,7 @@ _FIND = Prepared(
 )
 _BY_ID: Select[*tuple[Any, ...]] = select(*_COLUMNS).where(User.id == bindparam("user_id"))
 _INSERT = insert(User)
-_COUNT = select(func.count()).select_from(User).where(User.account_id == bindparam("account_id"))
+_COUNT = Prepared(select(func.count()).select_from(User).where(User.account_id == bindparam("account_id")))
 
 
 def _listing(prefixed: bool, after: bool) -> Prepared:
@@ -93,8 +93,7 @@ class Users(Repository):
 
     def count(self, account_id: str) -> int:
         """How many users the account has (CreateUser's quota)."""
-        self._session.flush()
-        return int(self._session.connection().execute(_COUNT, {"account_id": account_id}).scalar_one())
+        return int(_COUNT.rows(self._session, {"account_id": account_id})[0][0])
 
     def find(self, account_id: str, name: str) -> UserRecord | None:
         """The user named `name` (case-insensitively). On the request path of most user
