@@ -161,6 +161,46 @@ def test_run_gives_up_after_its_attempts(store: Store) -> None:
         store.run(work, attempts=2)
 
 
+def test_concurrent_tag_writes_bump_the_generation_once_per_change(store: Store, ids: SeededIds) -> None:
+    """6 threads put one tag on one user over and over, each with one of two values, so that
+    about half the writes change it and half replay it. The generation rises by exactly the number
+    of committed writes that found another value (each counted by the attempt that committed): no
+    change without a bump (no lost invalidation), no bump without a change. On PostgreSQL these
+    writers race (serialization failures, retried)."""
+    with store.transaction() as uow:
+        user_id = _user(uow, "alice", ids)
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": "a"})
+    with store.transaction(readonly=True) as uow:
+        start = uow.accounts.generation(ACCOUNT)
+    changes: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def put(uow: UnitOfWork, value: str) -> int:
+        (current,) = uow.tags.list(ACCOUNT, "user", user_id)
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": value})
+        return int(current.value != value)
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(10):
+                changed = store.run(lambda uow, value="ab"[(n + i) % 2]: put(uow, value))
+                with lock:
+                    changes.append(changed)
+        except BaseException as exc:  # surfaced in the main thread below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert len(changes) == 60 and 0 < sum(changes) < 60
+    with store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == start + sum(changes)
+
+
 @pytest.mark.parametrize("queue", [False, True], ids=["retrying", "queued"])
 def test_concurrent_writers_lose_nothing(store: Store, queue: bool) -> None:
     """8 threads create users and delete every other one; every commit is counted once.
