@@ -65,8 +65,8 @@ POLICY = json.dumps(
 )
 
 
-def start(src: str | None, database_url: str | None, stack: ExitStack) -> tuple[int, str, str, str]:
-    """A server: (port, endpoint, bootstrap key id, secret)."""
+def start(src: str | None, database_url: str | None, stack: ExitStack) -> tuple[int, str, str, str, int]:
+    """A server: (port, endpoint, bootstrap key id, secret, process id)."""
     data = Path(tempfile.mkdtemp(prefix="iamd-bench-writes-"))
     stack.callback(shutil.rmtree, data, ignore_errors=True)
     port = free_port()
@@ -85,7 +85,17 @@ def start(src: str | None, database_url: str | None, stack: ExitStack) -> tuple[
     wait_ready(endpoint + "/iamd/health", process)
     creds = configparser.ConfigParser()
     creds.read(data / "credentials")
-    return port, endpoint, creds["iamd"]["aws_access_key_id"], creds["iamd"]["aws_secret_access_key"]
+    key, secret = creds["iamd"]["aws_access_key_id"], creds["iamd"]["aws_secret_access_key"]
+    return port, endpoint, key, secret, process.pid
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux's /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def prepare(endpoint: str, key: str, secret: str, count: int) -> dict[str, list[SignedRequest]]:
@@ -198,9 +208,9 @@ def prepare(endpoint: str, key: str, secret: str, count: int) -> dict[str, list[
     }
 
 
-def hammer(port: int, requests: list[SignedRequest], seconds: float, threads: int) -> float:
+def hammer(port: int, requests: list[SignedRequest], seconds: float, threads: int) -> tuple[float, int]:
     """Requests per second from ``threads`` threads for ``seconds`` (cycling through
-    ``requests``, each sent once when there are enough)."""
+    ``requests``, each sent once when there are enough), and how many were sent."""
     stop = time.monotonic() + seconds
     done = [0] * threads
     failures: list[str] = []
@@ -235,7 +245,7 @@ def hammer(port: int, requests: list[SignedRequest], seconds: float, threads: in
         w.join()
     if failures:
         raise RuntimeError(f"request failed: {failures[0]}")
-    return sum(done) / (time.perf_counter() - started)
+    return sum(done) / (time.perf_counter() - started), sum(done)
 
 
 def fresh_database(admin_url: str, stack: ExitStack) -> str:
@@ -265,21 +275,25 @@ def main() -> None:
     )
     args = parser.parse_args()
     with ExitStack() as stack:
-        servers: dict[str, tuple[int, dict[str, list[SignedRequest]]]] = {}
+        servers: dict[str, tuple[int, int, dict[str, list[SignedRequest]]]] = {}
         for name, src in [("iamd", None), *([("before", args.before)] if args.before else [])]:
             url = fresh_database(args.postgres, stack) if args.postgres else None
-            port, endpoint, key, secret = start(src, url, stack)
-            servers[name] = (port, prepare(endpoint, key, secret, int(args.seconds * 400)))
+            port, endpoint, key, secret, pid = start(src, url, stack)
+            servers[name] = (port, pid, prepare(endpoint, key, secret, int(args.seconds * 400)))
         backend = "PostgreSQL" if args.postgres else "SQLite"
         print(f"{args.threads} client threads, {args.seconds:g} s per operation and server, on {backend}")
+        print("requests/s, and the server process's CPU per request (PostgreSQL's own processes not counted)")
         for operation in OPERATIONS:
-            rates = {
-                name: hammer(port, requests[operation], args.seconds, args.threads)
-                for name, (port, requests) in servers.items()
-            }
-            line = "   ".join(f"{name} {rate:7.1f}/s" for name, rate in rates.items())
+            rates: dict[str, tuple[float, float]] = {}
+            for name, (port, pid, requests) in servers.items():
+                cpu = cpu_seconds(pid)
+                rate, count = hammer(port, requests[operation], args.seconds, args.threads)
+                rates[name] = (rate, (cpu_seconds(pid) - cpu) / max(count, 1) * 1e6)
+            line = "   ".join(f"{name} {rate:7.1f}/s {cpu:6.0f} µs" for name, (rate, cpu) in rates.items())
             if "before" in rates:
-                line += f"   after/before {rates['iamd'] / rates['before']:.2f}x"
+                mine, before = rates["iamd"], rates["before"]
+                ratio, less = mine[0] / before[0], before[1] / max(mine[1], 1)
+                line += f"   after/before {ratio:.2f}x, CPU {less:.2f}x less"
             print(f"{operation:>18}: {line}")
 
 

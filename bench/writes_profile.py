@@ -1,5 +1,6 @@
 """Profile of the five writes of bench/writes.py in process (no HTTP): per request, the SQL
-statements sent (BEGIN and COMMIT included), the Python function calls (deterministic: the steady
+statements sent (BEGIN and COMMIT included; on PostgreSQL only those through SQLAlchemy's execute
+path, not the prepared ones), the Python function calls (deterministic: the steady
 measure on a shared machine) and the CPU time of the requesting thread; optionally the same for an
 earlier checkout, run in a subprocess with its ``src`` first on the path.
 
@@ -81,9 +82,17 @@ def measure(
         if threading.current_thread() is main:  # not the trail writer's
             sent.append(statement)
 
-    event.listen(store.engine, "before_cursor_execute", lambda *a: note(a[2].split("\n")[0][:100]))
-    event.listen(store.engine, "begin", lambda *a: note("BEGIN"))
-    event.listen(store.engine, "commit", lambda *a: note("COMMIT"))
+    if store.engine.dialect.name == "sqlite":
+        # At the driver (its trace callback): prepared statements bypass SQLAlchemy's events. Each
+        # row of an executemany counts.
+        event.listen(
+            store.engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(lambda q: note(q[:100]))
+        )
+        store.engine.dispose()
+    else:  # SQLAlchemy's statements only: prepared ones are not counted
+        event.listen(store.engine, "before_cursor_execute", lambda *a: note(a[2].split("\n")[0][:100]))
+        event.listen(store.engine, "begin", lambda *a: note("BEGIN"))
+        event.listen(store.engine, "commit", lambda *a: note("COMMIT"))
 
     def request(service: str, params: dict[str, str]) -> Any:
         version = "2011-06-15" if service == "sts" else "2010-05-08"

@@ -146,7 +146,7 @@ class RandomIds(_IdGenerator):
         # character is equally likely; the bytes above it are skipped (none for the 32- and
         # 64-character alphabets).
         size = len(alphabet)
-        if size > 256:  # more characters than a byte tells apart (none of the alphabets here)
+        if size > 256 or length <= 0:  # more characters than a byte tells apart (none here)
             return "".join(secrets.choice(alphabet) for _ in range(length))
         limit = 256 - 256 % size
         chosen: list[str] = []

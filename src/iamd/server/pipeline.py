@@ -28,6 +28,7 @@ from iamd.clock import Clock
 from iamd.secrets.ids import IdSource
 from iamd.server.authenticators import Authenticated, Authenticators, Credentials
 from iamd.server.authorizer import Authorizer
+from iamd.server.contention import Contention
 from iamd.services.framework import (
     DEFAULT_BUDGET_SECONDS,
     Budget,
@@ -142,9 +143,9 @@ class Pipeline:
         self.catalog = catalog or ServiceCatalog()
         self.verifier = SigV4Verifier()
         self.authenticators = Authenticators(store, self.verifier)
-        # Operations whose writers have lost a race (PostgreSQL): they queue for their account
-        # from then on (see _run). Bounded by the number of operations iamd serves.
-        self._contended: set[tuple[str, str]] = set()
+        # Operations whose writers have lost a race lately (PostgreSQL): they queue for their
+        # account for a while (see _run and iamd.server.contention).
+        self._contended = Contention()
         self._last_used: dict[tuple[str, str, str], datetime] = {}
         self._last_used_lock = threading.Lock()
         self.on_reset: list[Callable[[], None]] = []
@@ -345,19 +346,19 @@ class Pipeline:
         def queue() -> str | None:
             # Writers that bump an account's generation conflict on its row: under SERIALIZABLE
             # all but one of a set of overlapping writers would fail and retry, again and again
-            # at a few clients. Those of an operation that has lost such a race queue for the
-            # account on PostgreSQL instead (see Store.transaction); the others (a write that
-            # changes nothing, AssumeRole) run side by side, without the lock's round trips. The
-            # account is the caller's: known from a first attempt (this is a retry) or from the
-            # signing key seen before. Only a hint: a wrong or missing one costs a retry, never
-            # correctness.
+            # at a few clients. Those of an operation that has lost such a race lately queue for
+            # the account on PostgreSQL instead (see Store.transaction, iamd.server.contention);
+            # the others (a write that changes nothing, AssumeRole) run side by side, without
+            # the lock's round trips. The account is the caller's: known from a first attempt
+            # (this is a retry) or from the signing key seen before. Only a hint: a wrong or
+            # missing one costs a retry, never correctness.
             if readonly or self.store.backend != "postgresql":
                 return None
             if authenticated:  # the first attempt lost a race
-                self._contended.add(operation_key)
+                self._contended.lost_race(operation_key)
                 return authenticated[-1].account_id
             signed = credentials.sigv4
-            if operation_key in self._contended and signed is not None:
+            if signed is not None and self._contended.queues(operation_key):
                 return self.authenticators.cached_account(signed.scope.access_key_id)
             return None
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import Row, Select, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from iamd.store.base import Repository, found
+from iamd.store.prepared import Prepared
 from iamd.store.records import AccessKeyRecord, SigningKey
 from iamd.store.schema import AccessKey, User
 
 PURPOSE = "access-key-secret"
 
 
-_WITH_USER: Select[*tuple[Any, ...]] = (
+_WITH_USER = Prepared(
     select(
         AccessKey.id,
         AccessKey.account_id,
@@ -31,10 +32,25 @@ _WITH_USER: Select[*tuple[Any, ...]] = (
     .where(AccessKey.id == bindparam("key_id"))
 )
 """A key and its user's name, as a plain row: on the path of every request signed with a key the
-process has not verified since its account last changed (a prebuilt Core statement, no ORM)."""
+process has not verified since its account last changed (a prepared read, no ORM)."""
 
 
-def _record(row: AccessKey | Row[Any], user_name: str | None) -> AccessKeyRecord:
+class _KeyRow(NamedTuple):
+    """A row of ``_WITH_USER``, by the names of its columns."""
+
+    id: str
+    account_id: str
+    user_id: str | None
+    secret_ciphertext: bytes
+    status: str
+    created_at: datetime
+    last_used_at: datetime | None
+    last_used_service: str | None
+    last_used_region: str | None
+    user_name: str | None
+
+
+def _record(row: AccessKey | _KeyRow, user_name: str | None) -> AccessKeyRecord:
     return AccessKeyRecord(
         row.id,
         row.account_id,
@@ -133,10 +149,9 @@ class AccessKeys(Repository):
             .values(last_used_at=when, last_used_service=service, last_used_region=region)
         )
 
-    def _with_user(self, key_id: str) -> Row[Any] | None:
-        self._session.flush()
-        row: Row[Any] | None = self._session.connection().execute(_WITH_USER, {"key_id": key_id}).first()
-        return row
+    def _with_user(self, key_id: str) -> _KeyRow | None:
+        rows = _WITH_USER.rows(self._session, {"key_id": key_id})
+        return _KeyRow._make(rows[0]) if rows else None
 
     def _row(self, key_id: str) -> AccessKey:
         return found(self._session.get(AccessKey, key_id), f"access key {key_id}")

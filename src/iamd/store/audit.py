@@ -443,14 +443,15 @@ def _event_values(event: AuditEvent) -> dict[str, Any]:
     }
 
 
-_INSERT_EVENT = insert(TrailEventRow)
-_INSERT_RESOURCE = insert(TrailResourceRow)
-
-
 _PREPARED_EVENT: Final = PreparedInsert(
     TrailEventRow.__table__,  # type: ignore[arg-type]
     [*_EVENT_COLUMNS, "seq", "hash"],
 )
+_PREPARED_UNSEALED: Final = PreparedInsert(
+    TrailEventRow.__table__,  # type: ignore[arg-type]
+    _EVENT_COLUMNS,
+)
+"""An event stored unsealed (:meth:`Audit.add_events`): no seq, no hash yet."""
 _PREPARED_RESOURCE: Final = PreparedInsert(
     TrailResourceRow.__table__,  # type: ignore[arg-type]
     ["event_id", "account_id", "resource_type", "resource_name"],
@@ -488,14 +489,11 @@ class Audit(Repository):
         self._uow.writable()
         if not events:
             return
-        self._session.flush()
-        conn = self._session.connection()
+        # Prepared inserts (on every write's path): compiled once, run on the driver connection
+        # (SQLAlchemy's execute path cost several times the database's work here).
         rows = [_event_values(e) for e in events]
-        # One row: a plain execute (an executemany of one costs more).
-        conn.execute(_INSERT_EVENT, rows[0] if len(rows) == 1 else rows)
-        resources = _resource_rows(events, rows)
-        if resources:
-            conn.execute(_INSERT_RESOURCE, resources[0] if len(resources) == 1 else resources)
+        _PREPARED_UNSEALED.run(self._session, rows)
+        _PREPARED_RESOURCE.run(self._session, _resource_rows(events, rows))
 
     def add_sealed_events(
         self, events: Sequence[AuditEvent], head: ChainHead, link: Callable[[str, str], str]

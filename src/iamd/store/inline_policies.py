@@ -9,6 +9,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.base import Repository, batches, found
 from iamd.store.paging import paginate
+from iamd.store.prepared import Prepared
 from iamd.store.records import InlinePolicyRecord, Page, PrincipalKind
 from iamd.store.schema import InlinePolicy
 
@@ -20,8 +21,16 @@ def _column(kind: PrincipalKind) -> InstrumentedAttribute[str | None]:
 
 
 _FIND = {
-    kind: select(InlinePolicy.id, InlinePolicy.name, InlinePolicy.document).where(
-        _column(kind) == bindparam("principal_id"), InlinePolicy.name_lower == bindparam("name_lower")
+    kind: Prepared(
+        select(InlinePolicy.id, InlinePolicy.name, InlinePolicy.document).where(
+            _column(kind) == bindparam("principal_id"), InlinePolicy.name_lower == bindparam("name_lower")
+        )
+    )
+    for kind in ("user", "group", "role")
+}
+_DOCUMENTS = {
+    kind: Prepared(
+        select(InlinePolicy.name, InlinePolicy.document).where(_column(kind) == bindparam("principal_id"))
     )
     for kind in ("user", "group", "role")
 }
@@ -36,15 +45,19 @@ _INSERT = insert(InlinePolicy)
 class InlinePolicies(Repository):
     def put(self, account_id: str, kind: PrincipalKind, principal_id: str, name: str, document: str) -> bool:
         """Create or replace (Put{User,Group,Role}Policy). True when created. Prebuilt Core
-        statements: no ORM object to load, build or flush."""
-        self._uow.changed(account_id)
-        self._session.flush()
+        statements: no ORM object to load, build or flush. The account's generation goes up only
+        when something changes: the same document under the same name (a replayed Put*Policy)
+        changes no decision, so it leaves every cache valid."""
+        self._uow.writable()
+        rows = _FIND[kind].rows(self._session, {"principal_id": principal_id, "name_lower": name.lower()})
         conn = self._session.connection()
-        row = conn.execute(_FIND[kind], {"principal_id": principal_id, "name_lower": name.lower()}).first()
-        if row is not None:
-            if (row.name, row.document) != (name, document):
-                conn.execute(_UPDATE, {"row_id": row.id, "new_name": name, "new_document": document})
+        if rows:
+            row_id, found_name, found_document = rows[0]
+            if (found_name, found_document) != (name, document):
+                self._uow.changed(account_id)
+                conn.execute(_UPDATE, {"row_id": row_id, "new_name": name, "new_document": document})
             return False
+        self._uow.changed(account_id)
         conn.execute(
             _INSERT,
             {
@@ -88,6 +101,14 @@ class InlinePolicies(Repository):
                 assert principal_id is not None
                 found[principal_id].append(InlinePolicyRecord(kind, principal_id, name, document))
         return {pid: tuple(v) for pid, v in found.items()}
+
+    def documents(self, kind: PrincipalKind, principal_id: str) -> list[tuple[str, str]]:
+        """(name, document) of each of a principal's inline policies, in no particular order:
+        Put*Policy's size check, on its path, prebuilt."""
+        return [
+            (name, document)
+            for name, document in _DOCUMENTS[kind].rows(self._session, {"principal_id": principal_id})
+        ]
 
     def total_size(self, kind: PrincipalKind, principal_id: str) -> int:
         """Characters in all of a principal's inline policies (for the aggregate size quotas)."""

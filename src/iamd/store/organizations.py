@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, delete, func, select, update
 
 from iamd.store.base import Repository
 from iamd.store.errors import AlreadyExists
+from iamd.store.prepared import Prepared
 from iamd.store.schema import (
     Account,
     OrgAccountRequest,
@@ -126,9 +127,12 @@ class DelegatedAdminRecord:
 R = TypeVar("R")
 
 
-_MEMBER = select(*(getattr(OrgMember, f.name) for f in fields(MemberRecord))).where(
-    OrgMember.account_id == bindparam("account_id")
+_MEMBER = Prepared(
+    select(*(getattr(OrgMember, f.name) for f in fields(MemberRecord))).where(
+        OrgMember.account_id == bindparam("account_id")
+    )
 )
+"""An account's membership, the fields of :class:`MemberRecord` in its order (prepared)."""
 
 
 def _record(cls: type[R], row: object) -> R:
@@ -252,9 +256,8 @@ class Organizations(Repository):
         """The account's membership (None: in no organization). On the path of every request
         after a change to the account (the organization view is cached per generation): a
         prebuilt Core statement, no ORM loading."""
-        self._session.flush()
-        row = self._session.connection().execute(_MEMBER, {"account_id": account_id}).first()
-        return _maybe(MemberRecord, row)
+        rows = _MEMBER.rows(self._session, {"account_id": account_id})
+        return MemberRecord(*rows[0]) if rows else None
 
     def members(self, org_id: str, parent_id: str | None = None) -> list[MemberRecord]:
         query = select(OrgMember).where(OrgMember.organization_id == org_id)

@@ -10,13 +10,14 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, delete, exists, func, insert, select, union_all, update
+from sqlalchemy import ColumnElement, Row, bindparam, delete, exists, func, insert, select, union_all, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.aws_versions import earlier_versions
 from iamd.store.base import Repository, batches, found
 from iamd.store.errors import AlreadyExists, Conflict, NotFound
 from iamd.store.paging import paginate, paginate_rows, starts_with
+from iamd.store.prepared import Prepared
 from iamd.store.records import (
     AwsManagedPolicy,
     EntityRef,
@@ -65,6 +66,37 @@ def principal_column(kind: PrincipalKind) -> InstrumentedAttribute[str | None]:
         "group": PolicyAttachment.group_id,
         "role": PolicyAttachment.role_id,
     }[kind]
+
+
+_ATTACHED: dict[PrincipalKind, Prepared] = {
+    kind: Prepared(
+        select(PolicyAttachment.policy_id).where(
+            PolicyAttachment.policy_id == bindparam("policy_id"),
+            principal_column(kind) == bindparam("principal_id"),
+        )
+    )
+    for kind in ("user", "group", "role")
+}
+"""Whether a policy is attached to a principal (on Attach*Policy's path: prebuilt)."""
+
+_FIND = Prepared(
+    select(
+        ManagedPolicy.id,
+        ManagedPolicy.account_id,
+        ManagedPolicy.name,
+        ManagedPolicy.path,
+        ManagedPolicy.description,
+        ManagedPolicy.default_version_id,
+        ManagedPolicy.is_attachable,
+        ManagedPolicy.created_at,
+        ManagedPolicy.updated_at,
+    ).where(
+        ManagedPolicy.account_id == bindparam("account_id"),
+        ManagedPolicy.name_lower == bindparam("name_lower"),
+    )
+)
+"""A policy by name without its counts (Attach*Policy's lookup): the fields of
+:class:`ManagedPolicyRecord` in its order, prebuilt."""
 
 
 def _ref(row: ManagedPolicy) -> PolicyRef:
@@ -123,6 +155,14 @@ class Policies(Repository):
         Counts are for `counts_for` (default: `account_id`); ``counts=False`` leaves them 0 and
         spares their two queries (for callers that need only the policy: attaching it).
         """
+        if not counts:
+            rows = _FIND.rows(self._session, {"account_id": account_id, "name_lower": name.lower()})
+            if not rows:
+                return None
+            (policy_id, owner, found_name, path, description, default, attachable, created, updated) = rows[0]
+            return ManagedPolicyRecord(
+                policy_id, owner, found_name, path, description, default, attachable, created, updated, 0, 0
+            )
         row = self._session.scalar(
             select(ManagedPolicy).where(
                 ManagedPolicy.account_id == account_id, ManagedPolicy.name_lower == name.lower()
@@ -130,7 +170,7 @@ class Policies(Repository):
         )
         if row is None:
             return None
-        return self._records([row], counts_for or account_id)[0] if counts else _record(row)
+        return self._records([row], counts_for or account_id)[0]
 
     def get(self, account_id: str, name: str, *, counts_for: str | None = None) -> ManagedPolicyRecord:
         return found(self.find(account_id, name, counts_for=counts_for), f"policy {name}")
@@ -473,13 +513,13 @@ class Policies(Repository):
     # -- attachments ----------------------------------------------------------------------------
 
     def attach(self, policy_id: str, kind: PrincipalKind, principal_id: str, *, account_id: str) -> bool:
-        """Attach to a principal of `account_id`; False (and no change) if already attached."""
-        self._uow.changed(account_id)
+        """Attach to a principal of `account_id`; False (and no change) if already attached: then
+        the account's generation stays, since no decision changes and every cache stays valid."""
+        self._uow.writable()
         column = principal_column(kind)
-        if self._session.scalar(
-            select(exists().where(PolicyAttachment.policy_id == policy_id, column == principal_id))
-        ):
+        if self.is_attached(policy_id, kind, principal_id):
             return False
+        self._uow.changed(account_id)
         self._session.add(
             PolicyAttachment(account_id=account_id, policy_id=policy_id, **{column.key: principal_id})
         )
@@ -537,6 +577,12 @@ class Policies(Repository):
                 assert principal_id is not None
                 found[principal_id].append(PolicyRef(policy_id, account_id, path, name))
         return {pid: tuple(v) for pid, v in found.items()}
+
+    def is_attached(self, policy_id: str, kind: PrincipalKind, principal_id: str) -> bool:
+        """Whether the policy is attached to the principal (one prebuilt lookup)."""
+        return bool(
+            _ATTACHED[kind].rows(self._session, {"policy_id": policy_id, "principal_id": principal_id})
+        )
 
     def count_attached(self, kind: PrincipalKind, principal_id: str) -> int:
         return (

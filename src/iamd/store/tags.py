@@ -21,12 +21,15 @@ _LIST = Prepared(
     )
 )
 
-_EXISTING = select(TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value).where(
-    TagRow.account_id == bindparam("account_id"),
-    TagRow.resource_kind == bindparam("kind"),
-    TagRow.resource_id == bindparam("resource_id"),
-    TagRow.key_lower.in_(bindparam("keys", expanding=True)),
+_EXISTING = Prepared(
+    select(TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value).where(
+        TagRow.account_id == bindparam("account_id"),
+        TagRow.resource_kind == bindparam("kind"),
+        TagRow.resource_id == bindparam("resource_id"),
+    )
 )
+"""Every tag of a resource (at most 50: the quota), prebuilt: :meth:`Tags.put` picks those it
+names (an expanding ``IN`` would be rendered again at every execution)."""
 _REPLACE = (
     update(TagRow)
     .where(TagRow.id == bindparam("row_id"))
@@ -90,17 +93,18 @@ class Tags(Repository):
 
     def put(self, account_id: str, kind: ResourceKind, resource_id: str, tags: Mapping[str, str]) -> None:
         """Add tags, or replace the value (and the key's spelling) of those whose key exists.
-        Prebuilt Core statements: no ORM objects to load, build or flush."""
+        Prebuilt Core statements: no ORM objects to load, build or flush. The account's
+        generation goes up only when a tag is added or changed: putting tags the resource already
+        carries (a replayed TagUser) changes no decision, so it leaves every cache valid."""
         wanted = {_fold(kind, key): (key, value) for key, value in tags.items()}
         if len(wanted) != len(tags):
             raise Conflict("duplicate tag keys")
-        self._uow.changed(account_id)
+        self._uow.writable()
         if kind in CASE_SENSITIVE_KINDS:
             self._heal(account_id, kind, resource_id)
-        self._session.flush()
-        conn = self._session.connection()
         where = {"account_id": account_id, "kind": kind, "resource_id": resource_id}
-        existing = {row.key_lower: row for row in conn.execute(_EXISTING, {**where, "keys": list(wanted)})}
+        existing = {row[1]: row for row in _EXISTING.rows(self._session, where) if row[1] in wanted}
+        conn = self._session.connection()
         added: list[dict[str, object]] = []
         for key_lower, (key, value) in wanted.items():
             row = existing.get(key_lower)
@@ -115,9 +119,11 @@ class Tags(Repository):
                         "value": value,
                     }
                 )
-            elif (row.key, row.value) != (key, value):
-                conn.execute(_REPLACE, {"row_id": row.id, "new_key": key, "new_value": value})
+            elif (row[2], row[3]) != (key, value):
+                self._uow.changed(account_id)
+                conn.execute(_REPLACE, {"row_id": row[0], "new_key": key, "new_value": value})
         if added:
+            self._uow.changed(account_id)
             conn.execute(_INSERT, added)
 
     def remove(self, account_id: str, kind: ResourceKind, resource_id: str, keys: Iterable[str]) -> None:

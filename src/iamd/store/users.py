@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, Select, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Row, bindparam, delete, exists, func, insert, or_, select, update
 
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
@@ -47,9 +47,9 @@ _COLUMNS = (
 _FIND = Prepared(
     select(*_COLUMNS).where(User.account_id == bindparam("account_id"), User.name_lower == bindparam("name"))
 )
-_BY_ID: Select[*tuple[Any, ...]] = select(*_COLUMNS).where(User.id == bindparam("user_id"))
+_BY_ID = Prepared(select(*_COLUMNS).where(User.id == bindparam("user_id")))
 _INSERT = insert(User)
-_COUNT = select(func.count()).select_from(User).where(User.account_id == bindparam("account_id"))
+_COUNT = Prepared(select(func.count()).select_from(User).where(User.account_id == bindparam("account_id")))
 
 
 def _listing(prefixed: bool, after: bool) -> Prepared:
@@ -93,16 +93,17 @@ class Users(Repository):
 
     def count(self, account_id: str) -> int:
         """How many users the account has (CreateUser's quota)."""
-        self._session.flush()
-        return int(self._session.connection().execute(_COUNT, {"account_id": account_id}).scalar_one())
+        return int(_COUNT.rows(self._session, {"account_id": account_id})[0][0])
 
     def find(self, account_id: str, name: str) -> UserRecord | None:
         """The user named `name` (case-insensitively). On the request path of most user
         operations: a prepared read, no ORM loading."""
         rows = _FIND.rows(self._session, {"account_id": account_id, "name": name.lower()})
-        if not rows:
-            return None
-        user_id, account, user_name, path, created_at, password_last_used, boundary, _ = rows[0]
+        return self._record(rows[0]) if rows else None
+
+    def _record(self, row: tuple[Any, ...]) -> UserRecord:
+        """The record of a row of ``_COLUMNS``, its permissions boundary named."""
+        user_id, account, user_name, path, created_at, password_last_used, boundary, _ = row
         refs = self._uow.policies.refs([boundary]) if boundary else {}
         return UserRecord(
             user_id,
@@ -118,9 +119,8 @@ class Users(Repository):
         return found(self.find(account_id, name), f"user {name}")
 
     def get_by_id(self, user_id: str) -> UserRecord:
-        self._session.flush()
-        row: Row[Any] | None = self._session.connection().execute(_BY_ID, {"user_id": user_id}).first()
-        return user_records(self._uow, [found(row, f"user {user_id}")])[0]
+        rows = _BY_ID.rows(self._session, {"user_id": user_id})
+        return self._record(found(rows[0] if rows else None, f"user {user_id}"))
 
     def list(
         self, account_id: str, *, path_prefix: str = "/", marker: str | None = None, max_items: int = 100

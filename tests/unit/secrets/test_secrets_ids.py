@@ -104,3 +104,21 @@ def test_random_ids_skip_the_bytes_that_would_favour_the_first_characters(
     monkeypatch.setattr(ids.secrets, "token_bytes", lambda n: next(stream))
     # Digits: 250 is the largest multiple of 10 below 256, so 250, 251 and 255 are skipped.
     assert RandomIds()._chars(string.digits, 12) == "3" + "9" + "0123456789"
+
+
+def test_random_characters_are_uniform_at_every_position() -> None:
+    """RandomIds draws a whole string at once: every character of the alphabet is as likely at
+    every position, the first and last included (expected 250 of 2,000 each; the bounds are over
+    6 standard deviations away)."""
+    ids = RandomIds()
+    alphabet = "ABCDEFGH"
+    counts = [dict.fromkeys(alphabet, 0) for _ in range(5)]
+    for _ in range(2000):
+        drawn = ids._chars(alphabet, 5)
+        assert len(drawn) == 5
+        for position, char in enumerate(drawn):
+            counts[position][char] += 1
+    for position in counts:
+        assert all(150 <= n <= 350 for n in position.values()), position
+    assert ids._chars("Z", 3) == "ZZZ"
+    assert ids._chars(alphabet, 0) == ""

@@ -91,6 +91,44 @@ def test_usage_records_do_not_bump_the_generation(store: Store, ids: SeededIds) 
         assert uow.accounts.generation(ACCOUNT) == 1
 
 
+def test_writes_that_change_nothing_do_not_bump_the_generation(store: Store, ids: SeededIds) -> None:
+    """Putting the tags a resource carries, the inline policy it has, or attaching an attached
+    policy changes no decision: the generation stays (every cache stays valid). Any change, even
+    of one tag's value or of a policy name's case, bumps it."""
+    with store.transaction() as uow:
+        user_id = _user(uow, "alice", ids)
+        uow.tags.put(ACCOUNT, "user", user_id, {"team": "a", "site": "x"})
+        uow.inline_policies.put(ACCOUNT, "user", user_id, "p", "{}")
+        policy_id = uow.policies.create(
+            ACCOUNT, policy_id=ids.policy_id(), name="pol", path="/", document="{}", created_at=NOW
+        ).id
+        assert uow.policies.attach(policy_id, "user", user_id, account_id=ACCOUNT)
+
+    def generation() -> int:
+        with store.transaction(readonly=True) as uow:
+            return uow.accounts.generation(ACCOUNT)
+
+    start = generation()
+    with store.transaction() as uow:
+        uow.tags.put(ACCOUNT, "user", user_id, {"team": "a"})
+        uow.tags.put(ACCOUNT, "user", user_id, {})
+        uow.inline_policies.put(ACCOUNT, "user", user_id, "p", "{}")
+        assert not uow.policies.attach(policy_id, "user", user_id, account_id=ACCOUNT)
+    assert generation() == start
+    for change in (
+        lambda uow: uow.tags.put(ACCOUNT, "user", user_id, {"team": "b"}),
+        lambda uow: uow.tags.put(ACCOUNT, "user", user_id, {"TEAM": "b"}),
+        lambda uow: uow.tags.put(ACCOUNT, "user", user_id, {"new": "c"}),
+        lambda uow: uow.inline_policies.put(ACCOUNT, "user", user_id, "p", '{"a": 1}'),
+        lambda uow: uow.inline_policies.put(ACCOUNT, "user", user_id, "P", '{"a": 1}'),
+        lambda uow: uow.inline_policies.put(ACCOUNT, "user", user_id, "q", "{}"),
+    ):
+        with store.transaction() as uow:
+            change(uow)
+        assert generation() == start + 1
+        start += 1
+
+
 def test_generation_does_not_bump_when_the_transaction_fails(store: Store, ids: SeededIds) -> None:
     with pytest.raises(AlreadyExists), store.transaction() as uow:
         _user(uow, "alice", ids)
@@ -121,6 +159,46 @@ def test_run_gives_up_after_its_attempts(store: Store) -> None:
 
     with pytest.raises(RetryableError):
         store.run(work, attempts=2)
+
+
+def test_concurrent_tag_writes_bump_the_generation_once_per_change(store: Store, ids: SeededIds) -> None:
+    """6 threads put one tag on one user over and over, each with one of two values, so that
+    about half the writes change it and half replay it. The generation rises by exactly the number
+    of committed writes that found another value (each counted by the attempt that committed): no
+    change without a bump (no lost invalidation), no bump without a change. On PostgreSQL these
+    writers race (serialization failures, retried)."""
+    with store.transaction() as uow:
+        user_id = _user(uow, "alice", ids)
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": "a"})
+    with store.transaction(readonly=True) as uow:
+        start = uow.accounts.generation(ACCOUNT)
+    changes: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def put(uow: UnitOfWork, value: str) -> int:
+        (current,) = uow.tags.list(ACCOUNT, "user", user_id)
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": value})
+        return int(current.value != value)
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(10):
+                changed = store.run(lambda uow, value="ab"[(n + i) % 2]: put(uow, value))
+                with lock:
+                    changes.append(changed)
+        except BaseException as exc:  # surfaced in the main thread below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert len(changes) == 60 and 0 < sum(changes) < 60
+    with store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == start + sum(changes)
 
 
 @pytest.mark.parametrize("queue", [False, True], ids=["retrying", "queued"])

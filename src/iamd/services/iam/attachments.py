@@ -69,10 +69,9 @@ def attach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], n
     extra = {"iam:PolicyARN": arn, **boundary_context(ctx, kind, params[name_key])}
     principal_id = _principal(ctx, kind, action, params[name_key], extra)
     policy = _attachable(ctx, arn)
-    attached = _attached_ids(ctx, kind, principal_id)
-    if policy.id in attached:
+    if ctx.uow.policies.is_attached(policy.id, kind, principal_id):
         return  # attaching again changes nothing, as in AWS
-    if len(attached) >= MAX_ATTACHED:
+    if ctx.uow.policies.count_attached(kind, principal_id) >= MAX_ATTACHED:
         raise LimitExceeded(f"Cannot exceed quota for {_QUOTA_NAME[kind]}: {MAX_ATTACHED}")
     ctx.uow.policies.attach(policy.id, kind, principal_id, account_id=ctx.account_id)
 

@@ -50,9 +50,9 @@ def inline_size(
     in one query)."""
     leave_out = except_name.lower() if except_name is not None else None
     return sum(
-        policy_size(found.document)
-        for found in ctx.uow.inline_policies.list_many(kind, [principal_id])[principal_id]
-        if found.name.lower() != leave_out
+        policy_size(document)
+        for found_name, document in ctx.uow.inline_policies.documents(kind, principal_id)
+        if found_name.lower() != leave_out
     )
 
 
