@@ -150,12 +150,23 @@ def _cursor_list(resources: list[dict[str, Any]], next_cursor: str | None) -> An
     return 200, body, {}
 
 
-def _store_page(page: Callable[[str | None], Page[Any]], cursor: str) -> Page[Any]:
-    """A page the store keys by marker, from a cursor (a marker of the store's: 400 if not)."""
-    try:
-        return page(cursor or None)
-    except InvalidMarker:
-        raise invalid("The cursor is not one this service gave.", "invalidCursor") from None
+def _database_page(
+    paging: Paging,
+    by_marker: Callable[[str | None], Page[Any]],
+    count: Callable[[], int],
+    window: Callable[[int], Sequence[Any]],
+    render: Callable[[Sequence[Any]], list[dict[str, Any]]],
+) -> Answer:
+    """A page the database answers whole: by cursor, a page the store keys by marker (a cursor is
+    a marker of the store's: 400 if not); by index, the count and the window from the offset."""
+    if paging.cursor is not None:
+        try:
+            page = by_marker(paging.cursor or None)
+        except InvalidMarker:
+            raise invalid("The cursor is not one this service gave.", "invalidCursor") from None
+        return _cursor_list(render(page.items), page.marker)
+    total = count()
+    return _list(render(window(min(paging.start - 1, total))), total, paging.start)
 
 
 def _matched_page(
@@ -382,18 +393,15 @@ def _list_users(uow: UnitOfWork, call: Call) -> Answer:
     paging = _paging(call.query)
     named = _name_test(node, "username")
     if node is None or named is not None:
-        if paging.cursor is not None:
-            page = _store_page(
-                lambda marker: repo.list_users(
-                    store_id, user_name_test=named, marker=marker, max_items=paging.count
-                ),
-                paging.cursor,
-            )
-            return _cursor_list(_users_json(uow, page.items, call), page.marker)
-        total = repo.count_users(store_id, user_name=named)
-        offset = min(paging.start - 1, total)
-        window = repo.users_window(store_id, user_name=named, offset=offset, limit=paging.count)
-        return _list(_users_json(uow, window, call), total, paging.start)
+        return _database_page(
+            paging,
+            lambda marker: repo.list_users(
+                store_id, user_name_test=named, marker=marker, max_items=paging.count
+            ),
+            lambda: repo.count_users(store_id, user_name=named),
+            lambda offset: repo.users_window(store_id, user_name=named, offset=offset, limit=paging.count),
+            lambda users: _users_json(uow, users, call),
+        )
     candidates: list[IdsUserRecord]
     if (name := _equals(node, "username")) is not None:
         found = repo.find_user_by_name(store_id, name)
@@ -589,18 +597,17 @@ def _list_groups(uow: UnitOfWork, call: Call) -> Answer:
     paging = _paging(call.query)
     named = _name_test(node, "displayname")
     if node is None or named is not None:
-        if paging.cursor is not None:
-            page = _store_page(
-                lambda marker: repo.list_groups(
-                    store_id, display_name_test=named, marker=marker, max_items=paging.count
-                ),
-                paging.cursor,
-            )
-            return _cursor_list(_groups_json(uow, page.items, call), page.marker)
-        total = repo.count_groups(store_id, display_name=named)
-        offset = min(paging.start - 1, total)
-        window = repo.groups_window(store_id, display_name=named, offset=offset, limit=paging.count)
-        return _list(_groups_json(uow, window, call), total, paging.start)
+        return _database_page(
+            paging,
+            lambda marker: repo.list_groups(
+                store_id, display_name_test=named, marker=marker, max_items=paging.count
+            ),
+            lambda: repo.count_groups(store_id, display_name=named),
+            lambda offset: repo.groups_window(
+                store_id, display_name=named, offset=offset, limit=paging.count
+            ),
+            lambda groups: _groups_json(uow, groups, call),
+        )
     candidates: list[IdsGroupRecord]
     if (name := _equals(node, "displayname")) is not None:
         found = repo.find_group_by_name(store_id, name)
