@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -41,6 +43,13 @@ def _scope(request: HttpRequest, method: str | None = None) -> dict[str, Any]:
     }
 
 
+def _run(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run ``coroutine`` to its end on a loop of its own, in a thread of its own: this test's
+    thread may already run a loop (Playwright's sync API, in the same worker, keeps one)."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
+
+
 def _call(app: Any, scope: dict[str, Any], messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     sent: list[dict[str, Any]] = []
     pending = list(messages)
@@ -51,7 +60,7 @@ def _call(app: Any, scope: dict[str, Any], messages: list[dict[str, Any]]) -> li
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    _run(app(scope, receive, send))
     return sent
 
 
@@ -150,7 +159,7 @@ def test_an_exception_is_a_plain_500_raised_again(live: Any, monkeypatch: pytest
         sent.append(message)
 
     with pytest.raises(RuntimeError, match="broken"):
-        asyncio.run(app(_scope(request), receive, send))
+        _run(app(_scope(request), receive, send))
     assert sent[0]["status"] == 500 and sent[1]["body"] == b"Internal Server Error"
 
 
