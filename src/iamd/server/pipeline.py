@@ -55,6 +55,7 @@ from iamd.wire import (
     ValidationError,
     protocol_for,
 )
+from iamd.wire.models import protocol_name
 from iamd.wire.unrouted import encode_unrouted_error
 
 __all__ = ["Pipeline", "encode_error"]
@@ -187,14 +188,18 @@ class Pipeline:
         except AwsError as error:
             return Routed(credentials, error, None, True)
         registration = handler_for(ref.service_name, ref.name)
-        return Routed(
-            credentials,
-            None,
-            ref,
-            registration is None or registration.readonly,
-            registration is not None and registration.waits,
-            registration is not None and registration.heavy,
-        )
+        if registration is None:
+            return Routed(credentials, None, ref, True)
+        readonly = registration.readonly
+        if not readonly and registration.reads_without is not None:
+            # A write that writes only when the request carries this parameter (an MFA code):
+            # without it, a read. The form's names are those the decoder reads the parameter
+            # by (percent-decoded); other protocols keep the write.
+            readonly = (
+                protocol_name(ref.service_model) == "query"
+                and registration.reads_without not in request.form_params
+            )
+        return Routed(credentials, None, ref, readonly, registration.waits, registration.heavy)
 
     def known_signer(self, head: HttpRequest) -> str | None:
         """The signing service of ``head`` (a request's headers, before its body is read) when its
@@ -251,7 +256,7 @@ class Pipeline:
         try:
             if self.trail is not None:
                 self.trail.before(ref)
-            output = self._run(ref, request, credentials, info, now, observed)
+            output = self._run(ref, request, credentials, info, now, observed, readonly=routed.readonly)
             response = protocol.encode_response(ref.operation_model, output, request_id)
         except AwsError as error:
             _forget_frames(error)
@@ -276,7 +281,11 @@ class Pipeline:
         info: RequestInfo,
         now: datetime,
         observed: _cloudtrail.Observed | None = None,
+        *,
+        readonly: bool,
     ) -> dict[str, object] | None:
+        """``readonly``: ``Routed.readonly`` (a write that writes nothing for this request may
+        run as a read: ``Registration.reads_without``)."""
         registration = handler_for(ref.service_name, ref.name)
         protocol = protocol_for(ref.service_model)
 
@@ -338,7 +347,6 @@ class Pipeline:
                 self.trail.in_transaction(uow, ref, info, observed, output)
             return output, caller
 
-        readonly = registration.readonly if registration is not None else True
         authenticated: list[Caller] = []
 
         operation_key = (ref.service_name, ref.name)

@@ -174,23 +174,36 @@ class Registration:
     """The handler's work grows with its input or the account's size (parsing and evaluating the
     caller's policies, a report over every user): the server runs it on a worker thread, a few at
     a time, so it never holds up the event loop, writes or cheap reads."""
+    reads_without: str | None = None
+    """A write that writes only when its request carries this (top-level, query-protocol)
+    parameter: STS's ``TokenCode``, whose TOTP step is recorded so that the code cannot be
+    replayed. A request without it runs as a read (``Pipeline.route``): in a read-only
+    transaction, on the server's event loop, its trail event stored by the trail writer as a
+    read's is. Its handler must then write nothing (a write would fail the request)."""
 
 
 _HANDLERS: dict[tuple[str, str], Registration] = {}
 
 
 def operation(
-    service: str, name: str, *, readonly: bool = False, waits: bool = False, heavy: bool = False
+    service: str,
+    name: str,
+    *,
+    readonly: bool = False,
+    waits: bool = False,
+    heavy: bool = False,
+    reads_without: str | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as ``service``'s operation ``name`` (botocore's operation name).
     ``waits``: the handler may wait on the network (it is then run off the server's event loop).
-    ``heavy``: its cost depends on its input or the account's size (see ``Registration.heavy``)."""
+    ``heavy``: its cost depends on its input or the account's size (see ``Registration.heavy``).
+    ``reads_without``: see ``Registration.reads_without``."""
 
     def register(handler: Handler) -> Handler:
         key = (service, name)
         if key in _HANDLERS:
             raise RuntimeError(f"{service}:{name} is registered twice")
-        _HANDLERS[key] = Registration(service, name, handler, readonly, waits, heavy)
+        _HANDLERS[key] = Registration(service, name, handler, readonly, waits, heavy, reads_without)
         return handler
 
     return register

@@ -46,7 +46,7 @@ def tag_context(tags: dict[str, str], transitive: tuple[str, ...]) -> dict[str, 
     return context
 
 
-@operation("sts", "AssumeRole")
+@operation("sts", "AssumeRole", reads_without="TokenCode")
 def assume_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     caller = ctx.caller
     refuse_session_kinds(ctx, "AssumeRole", FEDERATED)

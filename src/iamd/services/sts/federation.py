@@ -35,7 +35,7 @@ def _user_path(ctx: OperationContext) -> str | None:
     return ctx.uow.users.get_by_id(ctx.caller.user_id).path
 
 
-@operation("sts", "GetSessionToken")
+@operation("sts", "GetSessionToken", reads_without="TokenCode")
 def get_session_token(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     """No permission is needed (AWS: a user can always get a session token for itself)."""
     refuse_session_kinds(ctx, "GetSessionToken", ROLE, FEDERATED, USER, ROOT)
