@@ -8,12 +8,17 @@ the background once it listens (``warm``)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import gc
 import logging
 import sys
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 import anyio
 import anyio.to_thread
@@ -59,6 +64,66 @@ HEAVY_CONCURRENCY = 2
 """How many heavy operations (``Registration.heavy``: simulations, reports over the whole account)
 run at once; the next ones wait their turn. Their work holds Python's interpreter lock, so more
 threads would not finish them sooner, only slow everything else down."""
+
+
+WRITE_THREADS = {"sqlite": 2}
+"""How many of iamd's own threads run writes (``WorkerThreads``), by database; others get
+``WRITE_THREADS_DEFAULT``. SQLite has one writer at a time (the store's lock, then BEGIN
+IMMEDIATE), and nearly all of a write's work is inside its transaction: more threads would only
+queue on the lock (each hand-over a thread switch). PostgreSQL's writers overlap, each waiting
+for its commit's flush."""
+WRITE_THREADS_DEFAULT = 40
+"""(anyio's default number of worker threads, which writes used before.)"""
+
+T = TypeVar("T")
+
+
+class WorkerThreads:
+    """Threads of iamd's own for the AWS pipeline's writes: the event loop hands a write over
+    with a plain future and gets its answer back by one callback (``loop.run_in_executor``),
+    at about half the CPU of the loop's side of anyio's worker threads (Starlette's
+    ``run_in_threadpool``: a capacity limiter, a cancel scope and checkpoints per call).
+
+    As with those, a write that has started runs to its end, and the request waits for it
+    however it is cancelled (its transaction commits or rolls back whole, never half); a
+    write that has not started when its request is cancelled never runs. The threads start on
+    first use and end with ``close`` (the app's shutdown, once the server has finished its
+    requests); a later write starts them again."""
+
+    def __init__(self, threads: int, name: str = "iamd-write") -> None:
+        self.threads = threads
+        self._name = name
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ThreadPoolExecutor:
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                pool = self._pool
+                if pool is None:
+                    pool = self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=self._name)
+        return pool
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """``work()`` on one of the threads; its result or its exception."""
+        future: Future[T] = self._executor().submit(work)
+        try:
+            return await asyncio.wrap_future(future)
+        except asyncio.CancelledError:
+            # Cancelled while queued: it never runs (cancelling the wrapper cancelled it). While
+            # running: wait for its end, whatever else is cancelled meanwhile.
+            while not future.done():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wrap_future(future)
+            raise
+
+    def close(self) -> None:
+        """Let the threads end once idle (without waiting: the loop must not block)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
 
 
 READY_TIMEOUT = 2.0
@@ -192,9 +257,17 @@ class IamdApp(Starlette):
     Starlette's ``ServerErrorMiddleware`` answers it (a plain 500 when nothing was sent yet) and
     raised again for the server to log."""
 
-    def __init__(self, aws: ASGIApp, routes: Sequence[BaseRoute]) -> None:
-        super().__init__(routes=list(routes))
+    def __init__(
+        self,
+        aws: ASGIApp,
+        writes: WorkerThreads,
+        routes: Sequence[BaseRoute],
+        lifespan: Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]] | None = None,
+    ) -> None:
+        super().__init__(routes=list(routes), lifespan=lifespan)
         self._aws = aws
+        self.writes = writes
+        """Where the pipeline's writes run (closed at the app's shutdown)."""
         self.front = frozenset(m for m in _METHODS if _only_catch_all(self.routes, m))
         """The methods whose requests to ``/`` go straight to the pipeline."""
 
@@ -241,6 +314,7 @@ def create_app(
 ) -> IamdApp:
     """``extra_routes``: served before the AWS pipeline's catch-all (test mode's reset paths)."""
     heavy = anyio.CapacityLimiter(heavy_concurrency)
+    writes = WorkerThreads(WRITE_THREADS.get(pipeline.store.backend, WRITE_THREADS_DEFAULT))
 
     async def health(request: Request) -> Response:
         """200 once the server answers. ``trail``: the trail writer's state; an alarm (a spool
@@ -354,8 +428,11 @@ def create_app(
             answer = await anyio.to_thread.run_sync(work, limiter=heavy)
         elif routed.readonly and not routed.waits:
             answer = pipeline.handle(http_request, connection, routed)
-        else:
+        elif routed.readonly:
+            # (Waits on the network: off the threads that writes take turns on.)
             answer = await run_in_threadpool(pipeline.handle, http_request, connection, routed)
+        else:
+            answer = await writes.run(functools.partial(pipeline.handle, http_request, connection, routed))
         # Header values must be Latin-1 on the wire; a character beyond it never fails the answer.
         headers = {k: v.encode("latin-1", "replace").decode("latin-1") for k, v in answer.headers}
         await respond(send, answer.status, headers, answer.body)
@@ -364,8 +441,17 @@ def create_app(
         # ``/console`` (the README's link): the console's entry, which sends a visitor to sign in.
         return RedirectResponse(CONSOLE_PREFIX + "/", status_code=302)
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            writes.close()
+
     return IamdApp(
         aws,
+        writes,
+        lifespan=lifespan,
         routes=[
             Route("/iamd/health", health, methods=["GET"]),
             Route("/iamd/ready", ready, methods=["GET"]),
