@@ -11,8 +11,9 @@ requests' events included: steadier than requests per second on a shared machine
 ``--profile OPERATION``: print cProfile's top functions for that operation instead (``SORT=tottime``
 to sort them by their own time).
 ``--instructions OPERATION``: instructions per request of that operation under valgrind's callgrind
-(the trail writer's thread included; repeatable on a loaded machine), counted from the first timed
-request to the last one's event stored; with ``--before`` the other checkout is counted the same way.
+(the trail writer's thread included, its events stored in one cycle as in a busy server: keep
+``--requests`` below 1,000; repeatable on a loaded machine), counted from the first timed request
+to the last one's event stored; with ``--before`` the other checkout is counted the same way.
 """
 
 from __future__ import annotations
@@ -74,10 +75,19 @@ def measure(
     write_profile(data, account, "http://127.0.0.1:8080")
     creds = configparser.ConfigParser()
     creds.read(data / "credentials")
-    writer = TrailWriter(store, clock, signing_key=load_signing_key(data), spool=data / SPOOL_FILE_NAME)
+    # Under callgrind the writer would store a handful of events per cycle (everything runs ~50
+    # times slower, its linger does not): it lets the timed requests' events build up instead,
+    # and stores them in one cycle at the end, as the server does at ~1,000 requests per second.
+    linger = 3600.0 if os.environ.get("IAMD_BENCH_CALLGRIND") else 0.25
+    writer = TrailWriter(
+        store, clock, signing_key=load_signing_key(data), spool=data / SPOOL_FILE_NAME, linger=linger
+    )
     writer.start()
     pipeline = Pipeline(store, clock, RandomIds(), Authorizer(rcp_services()), trail=Recorder(writer, store))
     settle(pipeline)
+    keep_reads = getattr(store, "keep_reads", None)  # as `iamd serve` does on its event loop
+    if keep_reads is not None:
+        keep_reads()
 
     def signed(params: dict[str, str], key: str, secret: str) -> tuple[list[tuple[str, str]], bytes]:
         body = urllib.parse.urlencode({"Version": "2010-05-08", **params}).encode()
@@ -143,11 +153,17 @@ def measure(
         import cProfile
         import pstats
 
-        profiler = cProfile.Profile()
+        profiler = (
+            cProfile.Profile(time.thread_time_ns, 1e-9)
+            if os.environ.get("THREAD_TIME")
+            else cProfile.Profile()
+        )
         profiler.enable()
         for _ in range(requests):
             handle(prepared[profile])
         profiler.disable()
+        if os.environ.get("PROFILE_OUT"):
+            profiler.dump_stats(os.environ["PROFILE_OUT"])
         pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(50)
         writer.close()
         return {}
@@ -244,7 +260,7 @@ def instructions(src: str | None, operation: str, requests: int, asgi: bool) -> 
         Path(out, "marks.c").write_text(_CALLGRIND_C)
         library = str(Path(out, "marks.so"))
         subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", library, f"{out}/marks.c"], check=True)
-        env = dict(os.environ, IAMD_BENCH_CALLGRIND=library)
+        env = dict(os.environ, IAMD_BENCH_CALLGRIND=library, PYTHONHASHSEED="0")
         if src:
             env["PYTHONPATH"] = src
         command = [
