@@ -73,6 +73,10 @@ class ReadSession:
         if self._session is not None:
             self._session.flush()
 
+    def begun_driver(self) -> tuple[Connection, Any] | None:
+        """See :meth:`KeptReadSession.begun_driver`: None here (prepared reads take the usual way)."""
+        return None
+
     def connection(self) -> Connection:
         if self._session is not None:
             return self._session.connection()
@@ -107,11 +111,26 @@ class KeptReadSession(ReadSession):
     SQLAlchemy. :meth:`close` rolls back whatever is still open, so the kept connection never
     leaves a block with a transaction (and its read snapshot) open."""
 
-    __slots__ = ("_driver",)
+    __slots__ = ("_driver", "_lent")
 
     def __init__(self, connection: Connection, driver: sqlite3.Connection) -> None:
         super().__init__(connection)
         self._driver = driver
+        self._lent = False  # the connection handed out: SQLAlchemy may hold the transaction
+
+    def begun_driver(self) -> tuple[Connection, sqlite3.Connection] | None:
+        """For a prepared read: the connection and its driver, the transaction begun on it; None
+        when the read should take the usual way (an ORM session or the connection handed out
+        already, or a driver that fails to begin: SQLAlchemy then raises its error)."""
+        if self._lent or self._session is not None:
+            return None
+        driver = self._driver
+        try:
+            if not driver.in_transaction:
+                driver.execute("BEGIN DEFERRED")
+        except sqlite3.Error:
+            return None
+        return self._connection, driver
 
     def _real(self) -> Session:
         session = self._session
@@ -125,6 +144,7 @@ class KeptReadSession(ReadSession):
     def connection(self) -> Connection:
         if self._session is not None:
             return self._session.connection()
+        self._lent = True
         driver = self._driver
         try:
             if not driver.in_transaction:
@@ -136,16 +156,16 @@ class KeptReadSession(ReadSession):
     def commit(self) -> None:
         if self._session is not None:
             self._session.commit()
-        if self._connection.in_transaction():
+        if self._lent and self._connection.in_transaction():
             self._connection.commit()
-        else:
-            try:
-                if self._driver.in_transaction:
-                    self._driver.commit()
-            except sqlite3.Error as error:
-                raise DBAPIError.instance(
-                    "COMMIT", None, error, sqlite3.Error, dialect=self._connection.dialect
-                ) from error
+            return
+        try:
+            if self._driver.in_transaction:
+                self._driver.commit()
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                "COMMIT", None, error, sqlite3.Error, dialect=self._connection.dialect
+            ) from error
 
     def close(self) -> None:
         try:
@@ -154,7 +174,7 @@ class KeptReadSession(ReadSession):
         finally:
             if self._connection.invalidated:
                 pass  # lost: nothing left to end (the store drops it)
-            elif self._connection.in_transaction():
+            elif self._lent and self._connection.in_transaction():
                 self._connection.rollback()
             elif self._driver.in_transaction:
                 self._driver.rollback()
