@@ -10,6 +10,10 @@ Run by hand:  .venv/bin/python bench/api_cpu.py [--requests 300] [--turns 3] [--
 requests' events included: steadier than requests per second on a shared machine).
 ``--profile OPERATION``: print cProfile's top functions for that operation instead (``SORT=tottime``
 to sort them by their own time).
+``--instructions OPERATION``: instructions per request of that operation under valgrind's callgrind
+(the trail writer's thread included, its events stored in one cycle as in a busy server: keep
+``--requests`` below 1,000; repeatable on a loaded machine), counted from the first timed request
+to the last one's event stored; with ``--before`` the other checkout is counted the same way.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ TRUST = json.dumps(
 )
 
 
-def measure(requests: int, profile: str | None, asgi: bool = False) -> dict[str, float]:
+def measure(
+    requests: int, profile: str | None, asgi: bool = False, only: str | None = None
+) -> dict[str, float]:
     """In this process: set up as bench/api.py does, then CPU microseconds per request.
     ``asgi``: each timed request goes through the ASGI application (``create_app``) as uvicorn
     hands it over (a scope, the body from ``receive``, the answer to ``send``), not straight to
@@ -69,10 +75,19 @@ def measure(requests: int, profile: str | None, asgi: bool = False) -> dict[str,
     write_profile(data, account, "http://127.0.0.1:8080")
     creds = configparser.ConfigParser()
     creds.read(data / "credentials")
-    writer = TrailWriter(store, clock, signing_key=load_signing_key(data), spool=data / SPOOL_FILE_NAME)
+    # Under callgrind the writer would store a handful of events per cycle (everything runs ~50
+    # times slower, its linger does not): it lets the timed requests' events build up instead,
+    # and stores them in one cycle at the end, as the server does at ~1,000 requests per second.
+    linger = 3600.0 if os.environ.get("IAMD_BENCH_CALLGRIND") else 0.25
+    writer = TrailWriter(
+        store, clock, signing_key=load_signing_key(data), spool=data / SPOOL_FILE_NAME, linger=linger
+    )
     writer.start()
     pipeline = Pipeline(store, clock, RandomIds(), Authorizer(rcp_services()), trail=Recorder(writer, store))
     settle(pipeline)
+    keep_reads = getattr(store, "keep_reads", None)  # as `iamd serve` does on its event loop
+    if keep_reads is not None:
+        keep_reads()
 
     def signed(params: dict[str, str], key: str, secret: str) -> tuple[list[tuple[str, str]], bytes]:
         body = urllib.parse.urlencode({"Version": "2010-05-08", **params}).encode()
@@ -138,20 +153,33 @@ def measure(requests: int, profile: str | None, asgi: bool = False) -> dict[str,
         import cProfile
         import pstats
 
-        profiler = cProfile.Profile()
+        profiler = (
+            cProfile.Profile(time.thread_time_ns, 1e-9)
+            if os.environ.get("THREAD_TIME")
+            else cProfile.Profile()
+        )
         profiler.enable()
         for _ in range(requests):
             handle(prepared[profile])
         profiler.disable()
+        if os.environ.get("PROFILE_OUT"):
+            profiler.dump_stats(os.environ["PROFILE_OUT"])
         pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(50)
         writer.close()
         return {}
     figures: dict[str, float] = {}
+    marks = callgrind_marks()
     for name, request in prepared.items():
+        if only is not None and name != only:
+            continue
+        if marks:
+            marks[0]()
         began = time.process_time()
         for _ in range(requests):
             handle(request)
         writer.flush()  # these requests' trail events stored (the writer's thread: same process)
+        if marks:
+            marks[1]()
         figures[name] = (time.process_time() - began) / requests * 1e6
     writer.close()
     return figures
@@ -207,6 +235,56 @@ def run(src: str | None, requests: int, asgi: bool = False) -> dict[str, float]:
     return figures
 
 
+_CALLGRIND_C = """
+#include <valgrind/callgrind.h>
+void iamd_bench_start(void) { CALLGRIND_START_INSTRUMENTATION; CALLGRIND_ZERO_STATS; }
+void iamd_bench_dump(void) { CALLGRIND_DUMP_STATS; }
+"""
+
+
+def callgrind_marks() -> tuple[Callable[[], None], Callable[[], None]] | None:
+    """Under ``--instructions``: functions that start callgrind's count and dump it (valgrind's
+    client requests, from a small library compiled by the parent); None otherwise."""
+    library = os.environ.get("IAMD_BENCH_CALLGRIND")
+    if not library:
+        return None
+    import ctypes
+
+    marks = ctypes.CDLL(library)
+    return marks.iamd_bench_start, marks.iamd_bench_dump
+
+
+def instructions(src: str | None, operation: str, requests: int, asgi: bool) -> float:
+    """Instructions per ``operation`` request under callgrind (see ``--instructions``)."""
+    with tempfile.TemporaryDirectory() as out:
+        Path(out, "marks.c").write_text(_CALLGRIND_C)
+        library = str(Path(out, "marks.so"))
+        subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", library, f"{out}/marks.c"], check=True)
+        env = dict(os.environ, IAMD_BENCH_CALLGRIND=library, PYTHONHASHSEED="0")
+        if src:
+            env["PYTHONPATH"] = src
+        command = [
+            "valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out}/callgrind.out",
+            sys.executable,
+            __file__,
+            "--child",
+            "--only",
+            operation,
+            "--requests",
+            str(requests),
+        ]
+        if asgi:
+            command.append("--asgi")
+        subprocess.run(command, env=env, check=True, capture_output=True)
+        dumps = sorted(Path(out).glob("callgrind.out.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
+        text = dumps[0].read_text()
+    summary = next(line for line in text.splitlines() if line.startswith(("summary:", "totals:")))
+    return int(summary.split()[1]) / requests
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -218,10 +296,19 @@ def main() -> None:
     parser.add_argument(
         "--asgi", action="store_true", help="through the ASGI application, as uvicorn calls it (no sockets)"
     )
+    parser.add_argument("--instructions", choices=OPERATIONS, metavar="OPERATION")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=OPERATIONS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child or args.profile:
-        print(json.dumps(measure(args.requests, args.profile, args.asgi)))
+        print(json.dumps(measure(args.requests, args.profile, args.asgi, args.only)))
+        return
+    if args.instructions:
+        way = "through the ASGI application" if args.asgi else "through the pipeline"
+        for side, src in {"after": None, "before": args.before}.items():
+            if side == "after" or src:
+                count = instructions(src, args.instructions, args.requests, args.asgi)
+                print(f"{args.instructions} {way}, {side}: {count / 1e6:.3f} M instructions per request")
         return
     sides: dict[str, str | None] = {"after": None}
     if args.before:

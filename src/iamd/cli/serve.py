@@ -231,6 +231,8 @@ def _serve(args: argparse.Namespace) -> int:
     class Server(uvicorn.Server):
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
+            # Every read runs on this thread (the event loop): one connection kept for them.
+            pipeline.store.keep_reads()
             # Listening: now build what was left for first use (the console, the portal, SCIM,
             # SAML) on a thread of its own (iamd.server.app.warm), beside the first requests.
             if self.started:

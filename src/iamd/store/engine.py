@@ -33,8 +33,11 @@ if TYPE_CHECKING:
 DB_FILE_NAME: Final = "iamd.db"
 SCRIPT_LOCATION: Final = "iamd.store:migrations"
 BUSY_TIMEOUT_SECONDS: Final = 30.0
-# Execution option read by the SQLite "begin" hook: "IMMEDIATE" (writers) or "DEFERRED" (readers).
+# Execution option read by the SQLite "begin" hook: "IMMEDIATE" (writers) or "DEFERRED" (readers),
+# or "KEPT" (a connection kept for one thread's reads, whose transaction the store may have begun
+# on the driver already: then SQLAlchemy's begin joins it; see iamd.store.store.KeptReadSession).
 SQLITE_BEGIN: Final = "iamd_sqlite_begin"
+SQLITE_KEPT: Final = "KEPT"
 _BEGIN_DEFERRED: Final = "BEGIN DEFERRED"
 _BEGIN_IMMEDIATE: Final = "BEGIN IMMEDIATE"
 # Any constant will do, as long as every iamd node uses the same one.
@@ -99,9 +102,12 @@ def _sqlite_engine(url: URL) -> Engine:
         # machinery (events, caching, result set-up) cost more than SQLite's BEGIN itself.
         # A failure (the write lock still busy after the timeout) is raised again through
         # SQLAlchemy, as the error the store translates (RetryableError).
-        begin = _BEGIN_DEFERRED if mode == "DEFERRED" else _BEGIN_IMMEDIATE
+        begin = _BEGIN_DEFERRED if mode in ("DEFERRED", SQLITE_KEPT) else _BEGIN_IMMEDIATE
+        driver = conn.connection.driver_connection
         try:
-            conn.connection.driver_connection.execute(begin)  # type: ignore[union-attr]
+            if mode == SQLITE_KEPT and driver.in_transaction:  # type: ignore[union-attr]
+                return  # begun by the store on the driver: SQLAlchemy's transaction is that one
+            driver.execute(begin)  # type: ignore[union-attr]
         except sqlite3.Error:
             conn.exec_driver_sql(begin)
 

@@ -65,8 +65,17 @@ class Prepared:
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row, as tuples of the selected columns' values (converted as SQLAlchemy would),
         read in ``session``'s transaction (pending changes flushed first)."""
-        session.flush()
-        connection = session.connection()
+        # A read-only transaction on a connection kept for its thread (iamd.store.store.
+        # KeptReadSession) hands over its driver, the transaction begun, at once.
+        kept = getattr(session, "begun_driver", None)
+        begun = kept() if kept is not None else None
+        if begun is None:
+            session.flush()
+            connection = session.connection()
+            driver = connection.connection.driver_connection
+            assert driver is not None
+        else:
+            connection, driver = begun
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
@@ -74,8 +83,6 @@ class Prepared:
         if compiled.defaults:
             params = {**compiled.defaults, **params}
         arguments: Any = tuple(params[name] for name in compiled.names) if compiled.positional else params
-        driver = connection.connection.driver_connection
-        assert driver is not None
         cursor = driver.cursor()
         try:
             cursor.execute(compiled.sql, arguments)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from iamd.secrets.kek import Kek
 from iamd.store.base import translate
-from iamd.store.engine import SQLITE_BEGIN, create_store_engine, upgrade
+from iamd.store.engine import SQLITE_BEGIN, SQLITE_KEPT, create_store_engine, upgrade
 from iamd.store.errors import RetryableError, StoreError, TrailEventRefused
 from iamd.store.unit import UnitOfWork
 
@@ -72,6 +73,10 @@ class ReadSession:
         if self._session is not None:
             self._session.flush()
 
+    def begun_driver(self) -> tuple[Connection, Any] | None:
+        """See :meth:`KeptReadSession.begun_driver`: None here (prepared reads take the usual way)."""
+        return None
+
     def connection(self) -> Connection:
         if self._session is not None:
             return self._session.connection()
@@ -94,6 +99,148 @@ class ReadSession:
         return getattr(self._real(), name)
 
 
+class KeptReadSession(ReadSession):
+    """A :class:`ReadSession` on the SQLite connection kept for one thread's reads
+    (:meth:`Store.keep_reads`): the transaction begins and ends on the driver (``BEGIN DEFERRED``,
+    ``COMMIT``), without SQLAlchemy's connection checkout, begin and commit machinery (events,
+    transaction objects, the pool's return and reset: ~190 Python calls per request).
+
+    Whatever else asks for the connection's transaction (an ORM ``Session``, a Core statement
+    run on the connection) joins the one begun on the driver: the connection's begin hook sees
+    it open (``SQLITE_KEPT``) and issues no second ``BEGIN``; :meth:`commit` then ends it through
+    SQLAlchemy. :meth:`close` rolls back whatever is still open, so the kept connection never
+    leaves a block with a transaction (and its read snapshot) open."""
+
+    __slots__ = ("_driver", "_lent")
+
+    def __init__(self, connection: Connection, driver: sqlite3.Connection) -> None:
+        super().__init__(connection)
+        self._driver = driver
+        self._lent = False  # the connection handed out: SQLAlchemy may hold the transaction
+
+    def begun_driver(self) -> tuple[Connection, sqlite3.Connection] | None:
+        """For a prepared read: the connection and its driver, the transaction begun on it; None
+        when the read should take the usual way (an ORM session or the connection handed out
+        already, or a driver that fails to begin: SQLAlchemy then raises its error)."""
+        if self._lent or self._session is not None:
+            return None
+        driver = self._driver
+        try:
+            if not driver.in_transaction:
+                driver.execute("BEGIN DEFERRED")
+        except sqlite3.Error:
+            return None
+        return self._connection, driver
+
+    def _real(self) -> Session:
+        session = self._session
+        if session is None:
+            connection = self.connection()
+            if not connection.in_transaction():
+                connection.begin()  # joins the driver's transaction (the begin hook)
+            session = self._session = Session(bind=connection, expire_on_commit=False)
+        return session
+
+    def connection(self) -> Connection:
+        if self._session is not None:
+            return self._session.connection()
+        self._lent = True
+        driver = self._driver
+        try:
+            if not driver.in_transaction:
+                driver.execute("BEGIN DEFERRED")
+        except sqlite3.Error:
+            self._connection.begin()  # raises it as SQLAlchemy's error (a lost one invalidated)
+        return self._connection
+
+    def commit(self) -> None:
+        if self._session is not None:
+            self._session.commit()
+        if self._lent and self._connection.in_transaction():
+            self._connection.commit()
+            return
+        try:
+            if self._driver.in_transaction:
+                self._driver.commit()
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(
+                "COMMIT", None, error, sqlite3.Error, dialect=self._connection.dialect
+            ) from error
+
+    def close(self) -> None:
+        try:
+            if self._session is not None:
+                self._session.close()
+        finally:
+            if self._connection.invalidated:
+                pass  # lost: nothing left to end (the store drops it)
+            elif self._lent and self._connection.in_transaction():
+                self._connection.rollback()
+            elif self._driver.in_transaction:
+                self._driver.rollback()
+
+
+class _KeptRead:
+    """:meth:`Store.transaction` for a read-only transaction on the kept connection."""
+
+    __slots__ = ("_session", "_store", "_uow")
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __enter__(self) -> UnitOfWork:
+        store = self._store
+        connection = store._kept
+        if connection is None or connection.invalidated or connection.closed:
+            store._drop_kept()
+            connection = store.engine.connect()
+            connection.execution_options(**{SQLITE_BEGIN: SQLITE_KEPT})
+            store._kept = connection
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        session = self._session = KeptReadSession(connection, driver)
+        store._kept_busy = True
+        uow = self._uow = UnitOfWork(
+            cast(Session, session), store.kek, readonly=True, database=store._database
+        )
+        return uow
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> None:
+        try:
+            if kind is None:
+                try:
+                    self._uow.commit()
+                except DBAPIError as exc:
+                    if exc.connection_invalidated:  # it may or may not have committed
+                        raise StoreError(
+                            f"connection to the database lost while committing: {exc.orig}"
+                        ) from exc
+                    raise
+        except SQLAlchemyError as exc:
+            self._end()
+            raise translate(exc) from exc
+        except BaseException:
+            self._end()
+            raise
+        self._end()
+        if isinstance(error, SQLAlchemyError):
+            raise translate(error) from error
+
+    def _end(self) -> None:
+        """Close the session (its transaction rolled back if still open); a connection that fails
+        to, or was lost meanwhile, is dropped (the next read opens another)."""
+        store = self._store
+        try:
+            self._session.close()
+        except (SQLAlchemyError, sqlite3.Error):
+            store._drop_kept()
+        finally:
+            store._kept_busy = False
+        kept = store._kept
+        if kept is not None and kept.invalidated:
+            store._drop_kept()
+
+
 class Store:
     """The database. Thread-safe: each transaction takes its own pooled connection."""
 
@@ -108,6 +255,34 @@ class Store:
         self._writers: AbstractContextManager[Any] = (
             threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
         )
+        # Store.keep_reads: the thread whose read-only transactions use one connection kept for
+        # it, the connection, and whether one of them is open (a read begun inside another read
+        # takes a pooled connection of its own).
+        self._kept_thread: int | None = None
+        self._kept: Connection | None = None
+        self._kept_busy = False
+
+    def keep_reads(self) -> None:
+        """Keep one connection for the calling thread's read-only transactions (on SQLite): the
+        server's event loop, where every read runs. Its transactions then begin and commit on
+        the driver, without checking a connection out of the pool and back for each (see
+        :class:`KeptReadSession`); they are the same transactions (``BEGIN DEFERRED``: one
+        snapshot from the first read on). A read begun inside another read on the same thread,
+        and every read of other threads, take a pooled connection as before. A connection lost
+        or failing is closed and replaced on the next read. No effect on PostgreSQL or an
+        in-memory database (its one connection is everyone's)."""
+        database = self.engine.url.database
+        if self.backend == "sqlite" and database not in (None, "", ":memory:"):
+            self._kept_thread = threading.get_ident()
+
+    def _drop_kept(self) -> None:
+        connection, self._kept = self._kept, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+                connection.close()
+            except SQLAlchemyError:
+                pass
 
     @property
     def backend(self) -> str:
@@ -121,7 +296,6 @@ class Store:
             return {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
         return {"isolation_level": "SERIALIZABLE" if serializable else "READ COMMITTED"}
 
-    @contextmanager
     def transaction(
         self,
         *,
@@ -129,7 +303,7 @@ class Store:
         account_id: str | None = None,
         trail_savepoint: bool = False,
         serializable: bool = True,
-    ) -> Iterator[UnitOfWork]:
+    ) -> AbstractContextManager[UnitOfWork]:
         """One transaction, committed when the block ends normally, rolled back otherwise.
 
         Writers are serializable: SERIALIZABLE on PostgreSQL, BEGIN IMMEDIATE on SQLite (where
@@ -152,6 +326,19 @@ class Store:
         them) and fails those requests with serialization errors. SQLite ignores it (writers take
         turns there).
         """
+        if readonly and not self._kept_busy and self._kept_thread == threading.get_ident():
+            return _KeptRead(self)
+        return self._transaction(
+            readonly=readonly,
+            account_id=account_id,
+            trail_savepoint=trail_savepoint,
+            serializable=serializable,
+        )
+
+    @contextmanager
+    def _transaction(
+        self, *, readonly: bool, account_id: str | None, trail_savepoint: bool, serializable: bool
+    ) -> Iterator[UnitOfWork]:
         queue = (
             _queue_key(account_id) if account_id and not readonly and self.backend == "postgresql" else None
         )
@@ -238,6 +425,11 @@ class Store:
         upgrade(self.engine)
 
     def close(self) -> None:
+        self._kept_thread = None
+        connection, self._kept = self._kept, None
+        if connection is not None:
+            with suppress(SQLAlchemyError):
+                connection.close()
         self.engine.dispose()
 
 
