@@ -176,6 +176,7 @@ class Store:
                         readonly=readonly,
                         database=self._database,
                         trail_savepoint=trail_savepoint,
+                        contended=queue is not None,
                     )
                     yield uow
                     try:

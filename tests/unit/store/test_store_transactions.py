@@ -201,6 +201,29 @@ def test_concurrent_tag_writes_bump_the_generation_once_per_change(store: Store,
         assert uow.accounts.generation(ACCOUNT) == start + sum(changes)
 
 
+def test_a_transaction_tells_whether_it_queued_and_whether_it_changed_anything(
+    store: Store, ids: SeededIds
+) -> None:
+    """What the pipeline reads after a write (iamd.server.contention): a writer named its account
+    queues on PostgreSQL only; a write that bumps no generation changed nothing."""
+    queues = store.backend == "postgresql"
+    with store.transaction(account_id=ACCOUNT) as uow:
+        assert uow.contended is queues
+        assert not uow.changed_anything
+        user_id = _user(uow, "alice", ids)
+        assert uow.changed_anything
+    with store.transaction() as uow:
+        assert not uow.contended
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": "v"})
+        assert uow.changed_anything
+    with store.transaction(account_id=ACCOUNT) as uow:
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": "v"})  # a replay
+        assert uow.contended is queues
+        assert not uow.changed_anything
+    with store.transaction(readonly=True, account_id=ACCOUNT) as uow:
+        assert not uow.contended and not uow.changed_anything
+
+
 @pytest.mark.parametrize("queue", [False, True], ids=["retrying", "queued"])
 def test_concurrent_writers_lose_nothing(store: Store, queue: bool) -> None:
     """8 threads create users and delete every other one; every commit is counted once.
