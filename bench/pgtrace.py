@@ -99,6 +99,10 @@ class Tracer:
         self._read: dict[tuple[int, int], int] = {}
         self._lock = threading.Lock()
         self._names: dict[tuple[int, int], str] = {}
+        # what psycopg prepared on each connection, by name (a connection serves several threads:
+        # the Parse that named a statement may be in another thread's file)
+        self._prepared: dict[int, dict[str, str]] = {}
+        self._connections: dict[int, Any] = {}
         event.listen(engine, "checkout", self._checkout)
         event.listen(engine, "checkin", self._checkin)
 
@@ -115,6 +119,7 @@ class Tracer:
         return self._dir / f"{key[0]}-{key[1]}.trace"
 
     def _checkout(self, dbapi: Any, record: Any, proxy: Any) -> None:
+        self._connections[id(dbapi)] = dbapi
         handle = self._file(dbapi)
         handle.flush()
         dbapi.pgconn.trace(handle.fileno())
@@ -122,6 +127,10 @@ class Tracer:
     def _checkin(self, dbapi: Any, record: Any) -> None:
         if dbapi is not None and not dbapi.closed:
             dbapi.pgconn.untrace()
+            # psycopg's own record of the statements it prepared (a private attribute)
+            names = self._prepared.setdefault(id(dbapi), {})
+            for (query, _), name in dbapi._prepared._names.items():
+                names[name.decode()] = query.decode(errors="replace")
 
     def take(self, threads: set[str] | None = None) -> Exchanges:
         """What the connections of the threads named (all when None) exchanged since the last
@@ -136,7 +145,7 @@ class Tracer:
                 text = source.read()
                 self._read[key] = source.tell()
             if threads is None or self._names[key] in threads:
-                _parse(_named(text.splitlines(keepends=True)), out)
+                _parse(_named(text.splitlines(keepends=True), self._prepared.get(key[1], {})), out)
         return out
 
     def close(self) -> None:
@@ -147,10 +156,10 @@ class Tracer:
         self._dir.rmdir()
 
 
-def _named(lines: list[str]) -> list[str]:
+def _named(lines: list[str], prepared: dict[str, str]) -> list[str]:
     """Lines where a Bind of a named prepared statement gets a Parse line with its text before it
     (so :func:`_parse` can tell a prepared COMMIT or lock from a statement)."""
-    texts: dict[str, str] = {}
+    texts: dict[str, str] = dict(prepared)
     out: list[str] = []
     for line in lines:
         parts = line.rstrip("\n").split("\t", 4)
