@@ -42,9 +42,11 @@ def _commit_and_release(session: Session, conn: Connection, key: int) -> bool:
     (``COMMIT; SELECT pg_advisory_unlock(...)`` as one simple query): the next writer of the
     account gets the lock as the commit ends on the server, not a round trip later (this thread
     woken, the unlock sent). True when released; False when the transaction was not plainly open
-    (nothing sent then: the caller commits and releases as before). A failed COMMIT skips the
-    unlock (the server stops at the first error): raised as SQLAlchemy raises a driver's error,
-    the lock still held for the caller's release."""
+    or a savepoint is (nothing sent then: the caller commits and releases as before). A failed
+    COMMIT skips the unlock (the server stops at the first error): raised as SQLAlchemy raises a
+    driver's error, the lock still held for the caller's release."""
+    if session.in_nested_transaction():  # a savepoint left open: the session's own commit ends it
+        return False
     session.flush()
     driver = conn.connection.driver_connection
     assert driver is not None

@@ -249,9 +249,14 @@ def test_a_queued_writer_commits_and_gives_the_queue_back(store: Store, ids: See
     with store.transaction(account_id=ACCOUNT):
         pass
     assert _queue_free(store)
+    with store.transaction(account_id=ACCOUNT) as uow:
+        uow.session.begin_nested()  # a savepoint still open at the end: committed with the rest
+        _user(uow, "bob", ids)
+    assert _queue_free(store)
     with store.transaction(readonly=True) as uow:
         assert uow.users.get(ACCOUNT, "alice").name == "alice"
-        assert uow.accounts.generation(ACCOUNT) == 1
+        assert uow.users.get(ACCOUNT, "bob").name == "bob"
+        assert uow.accounts.generation(ACCOUNT) == 2
 
 
 def test_a_queued_writer_whose_commit_fails_gives_the_queue_back(store: Store) -> None:
