@@ -5,7 +5,13 @@ measure on a shared machine) and the CPU time of the requesting thread; optional
 earlier checkout, run in a subprocess with its ``src`` first on the path.
 
 Run by hand:  .venv/bin/python bench/writes_profile.py [--requests 100] [--before DIR/src]
-              [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--log]
+              [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--log] [--trace]
+
+``--trace`` (PostgreSQL): from libpq's trace of every connection (``bench/pgtrace.py``), per request
+the round trips to the server (BEGIN and COMMIT included, prepared statements too), the
+transactions begun, the wall time waiting for the server (all round trips; COMMITs; the account's
+queue lock), and in the threads' run the serialization failures (SQLSTATE 40001) the server
+answered, per request: figures that do not depend on the machine's load, but for the waits.
 """
 
 from __future__ import annotations
@@ -37,11 +43,17 @@ POLICY = json.dumps(
 
 
 def measure(
-    database_url: str | None, requests: int, log_statements: bool, threads: int, seconds: float
+    database_url: str | None,
+    requests: int,
+    log_statements: bool,
+    threads: int,
+    seconds: float,
+    traced: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, tuple[int, int, float, float, int]]:
     """{operation: (statements, calls, CPU µs, requests/s, retries)}: per request, in this process;
     then ``threads`` threads for ``seconds`` (0: not measured) and the transactions they ran again
-    (``RetryableError``: lost races)."""
+    (``RetryableError``: lost races). ``traced``: filled with each operation's exchanges with
+    PostgreSQL per request, alone and in the threads' run (see ``--trace``)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -93,6 +105,12 @@ def measure(
         event.listen(store.engine, "before_cursor_execute", lambda *a: note(a[2].split("\n")[0][:100]))
         event.listen(store.engine, "begin", lambda *a: note("BEGIN"))
         event.listen(store.engine, "commit", lambda *a: note("COMMIT"))
+    tracer = None
+    if traced is not None and store.engine.dialect.name == "postgresql":
+        from pgtrace import Tracer
+
+        tracer = Tracer(store.engine)
+        store.engine.dispose()
 
     def request(service: str, params: dict[str, str]) -> Any:
         version = "2011-06-15" if service == "sts" else "2010-05-08"
@@ -192,13 +210,29 @@ def measure(
                 with lock:
                     done[0] += 1
 
-        workers = [threading.Thread(target=work) for _ in range(threads)]
+        workers = [threading.Thread(target=work, name=f"bench-{n}") for n in range(threads)]
         began = time.perf_counter()
         for w in workers:
             w.start()
         for w in workers:
             w.join()
+        hammered[0] = done[0]
         return done[0] / (time.perf_counter() - began)
+
+    hammered = [0]
+
+    def per_request(exchanges: Any, requests: int) -> dict[str, Any]:
+        n = max(requests, 1)
+        return {
+            "round_trips": exchanges.round_trips / n,
+            "begins": exchanges.count["begin"] / n,
+            "commits": exchanges.count["commit"] / n,
+            "locks": exchanges.count["lock"] / n,
+            "wait_ms": sum(exchanges.seconds.values()) / n * 1e3,
+            "commit_ms": exchanges.seconds["commit"] / n * 1e3,
+            "lock_ms": exchanges.seconds["lock"] / n * 1e3,
+            "failures": sum(v for k, v in exchanges.failures.items() if k.startswith("40")) / n,
+        }
 
     for operation in OPERATIONS:
         make = makers[operation]
@@ -217,18 +251,27 @@ def measure(
         profile.disable()
         calls = pstats.Stats(profile).total_calls // min(40, requests)  # type: ignore[attr-defined]
         timed = [make(next(counter)) for _ in range(requests)]
+        if tracer is not None:
+            tracer.take()
         started = time.thread_time()
         for each in timed:
             send(each)
         cpu = (time.thread_time() - started) / requests * 1e6
+        if tracer is not None and traced is not None:
+            traced[operation] = {"alone": per_request(tracer.take({main.name}), requests)}
         rate = 0.0
         retries[0] = 0
         if threads and seconds:
             rate = hammer(make, operation == "CreateUser")
+            if tracer is not None and traced is not None:
+                names = {f"bench-{n}" for n in range(threads)}
+                traced[operation]["threads"] = per_request(tracer.take(names), hammered[0])
         results[operation] = (statements, calls, cpu, rate, retries[0])
     type(store).transaction = original  # type: ignore[method-assign]
     writer.close()
     store.close()
+    if tracer is not None:
+        tracer.close()
     shutil.rmtree(data, ignore_errors=True)
     return results
 
@@ -260,26 +303,34 @@ def main() -> None:
     parser.add_argument("--log", action="store_true", help="print each operation's statements (stderr)")
     parser.add_argument("--threads", type=int, default=4, help="then this many threads at once")
     parser.add_argument("--seconds", type=float, default=0.0, help="for this long (0: not measured)")
+    parser.add_argument(
+        "--trace", action="store_true", help="PostgreSQL: round trips, commits and waits per request"
+    )
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one side, for --before
     args = parser.parse_args()
     url, drop = fresh_database(args.postgres) if args.postgres else (None, lambda: None)
+    traced: dict[str, dict[str, Any]] | None = {} if args.trace and args.postgres else None
     try:
-        mine = measure(url, args.requests, args.log, args.threads, args.seconds)
+        mine = measure(url, args.requests, args.log, args.threads, args.seconds, traced)
     finally:
         drop()
     if args.json:
-        print(json.dumps(mine))
+        print(json.dumps({"results": mine, "traced": traced}))
         return
     before: dict[str, list[float]] = {}
+    before_traced: dict[str, dict[str, Any]] | None = None
     if args.before:
         command = [sys.executable, __file__, "--json", "--requests", str(args.requests)]
         command += ["--threads", str(args.threads), "--seconds", str(args.seconds)]
         if args.postgres:
             command += ["--postgres", args.postgres]
+        if args.trace:
+            command += ["--trace"]
         env = dict(os.environ, PYTHONPATH=args.before)
-        before = json.loads(
+        answer = json.loads(
             subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
         )
+        before, before_traced = answer["results"], answer["traced"]
     print(
         f"per request, in process, on {'PostgreSQL' if args.postgres else 'SQLite'}:",
         "statements / Python calls / CPU µs",
@@ -299,6 +350,21 @@ def main() -> None:
             if args.seconds and b_rate:
                 line += f"   threads {rate / b_rate:.2f}x"
         print(line)
+    if traced:
+        print(
+            "per request, from libpq's trace: round trips / transactions begun / commits / queue locks;",
+            "ms waiting for the server (all, COMMIT, queue lock); serialization failures",
+        )
+        sides = [("iamd", traced), *([("before", before_traced)] if before_traced else [])]
+        for operation in OPERATIONS:
+            for side, figures in sides:
+                for phase, f in figures.get(operation, {}).items():
+                    counts = f"{f['round_trips']:5.1f} / {f['begins']:4.2f} / {f['commits']:4.2f}"
+                    waits = f"{f['wait_ms']:6.2f} {f['commit_ms']:6.2f} {f['lock_ms']:6.2f} ms"
+                    print(
+                        f"{operation:>18} {side:>6} {phase:>7}: {counts} / {f['locks']:4.2f};"
+                        f"  {waits};  {f['failures']:.3f}"
+                    )
 
 
 if __name__ == "__main__":

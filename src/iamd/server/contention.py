@@ -10,7 +10,14 @@ replays change nothing, bump nothing and run side by side. So an operation queue
 :data:`QUEUED_FOR` requests after its last lost race, then tries without the queue again; one
 that still conflicts (CreateUser: every call bumps the generation and counts the account's users)
 is marked again by its next lost race, at the cost of a retry or so every :data:`QUEUED_FOR`
-requests. Only a hint: correctness never depends on it.
+requests.
+
+A queued write that committed without changing anything (a replayed tag, policy or attachment:
+it bumps no generation, so it conflicts with no other writer of its kind) ends its operation's
+queue at once (:meth:`Contention.changed_nothing`): its replays run side by side from the next
+request on, instead of one at a time for :data:`QUEUED_FOR` requests. An operation whose writes
+do change something is marked again by its next lost race. Only a hint: correctness never
+depends on it.
 """
 
 from __future__ import annotations
@@ -34,6 +41,12 @@ class Contention:
         """A writer of ``operation`` failed on a conflict: its next requests queue."""
         with self._lock:
             self._left[operation] = self._queued_for
+
+    def changed_nothing(self, operation: tuple[str, str]) -> None:
+        """A queued writer of ``operation`` committed without changing anything (no generation
+        bumped): the queue is not needed, its next requests try without it."""
+        with self._lock:
+            self._left.pop(operation, None)
 
     def queues(self, operation: tuple[str, str]) -> bool:
         """Whether this request of ``operation`` queues for its account (and counts it)."""

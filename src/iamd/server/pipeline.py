@@ -345,9 +345,12 @@ class Pipeline:
                 observed.caller = caller
             if observed is not None and self.trail is not None and not readonly:
                 self.trail.in_transaction(uow, ref, info, observed, output)
+            # this attempt's outcome for the queue (the last attempt is the one that commits)
+            queued_for_nothing[:] = [uow.contended and not uow.changed_anything]
             return output, caller
 
         authenticated: list[Caller] = []
+        queued_for_nothing: list[bool] = []
 
         operation_key = (ref.service_name, ref.name)
 
@@ -379,6 +382,9 @@ class Pipeline:
             if authenticated:
                 self._note_key_use(authenticated[-1], info, now)
             raise
+        if queued_for_nothing and queued_for_nothing[0]:
+            # It queued and committed without changing anything: its replays need no queue.
+            self._contended.changed_nothing(operation_key)
         if observed is not None:
             observed.caller = caller
         self._note_key_use(caller, info, now)

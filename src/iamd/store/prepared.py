@@ -88,7 +88,7 @@ class Prepared:
             cursor.execute(compiled.sql, arguments)
             rows: list[tuple[Any, ...]] = cursor.fetchall()
         except dialect.loaded_dbapi.Error as error:
-            raise _driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
+            raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
         finally:
             cursor.close()
         processors = compiled.processors
@@ -105,7 +105,7 @@ class Prepared:
         return converted
 
 
-def _driver_error(
+def driver_error(
     connection: Connection, driver: Any, cursor: Any, error: Any, sql: str, arguments: Any
 ) -> StatementError:
     """A driver's error as SQLAlchemy raises it, the connection invalidated if it is lost."""
@@ -181,6 +181,6 @@ class PreparedInsert:
             else:
                 cursor.executemany(compiled.sql, arguments)
         except dialect.loaded_dbapi.Error as error:
-            raise _driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
+            raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
         finally:
             cursor.close()

@@ -19,9 +19,12 @@ from iamd.secrets.kek import Kek
 from iamd.store.base import translate
 from iamd.store.engine import SQLITE_BEGIN, SQLITE_KEPT, create_store_engine, upgrade
 from iamd.store.errors import RetryableError, StoreError, TrailEventRefused
+from iamd.store.prepared import driver_error
 from iamd.store.unit import UnitOfWork
 
 T = TypeVar("T")
+
+_INTRANS = 2  # psycopg.pq.TransactionStatus.INTRANS: a transaction open, no error in it
 
 DEFAULT_ATTEMPTS = 50
 _BACKOFF_BASE = 0.002  # seconds
@@ -33,6 +36,33 @@ def _queue_key(account_id: str) -> int:
     return int.from_bytes(
         hashlib.sha256(f"iamd-writers:{account_id}".encode()).digest()[:8], "big", signed=True
     )
+
+
+def _commit_and_release(session: Session, conn: Connection, key: int) -> bool:
+    """Commit a queued writer's transaction and release its account's queue in one round trip
+    (``COMMIT; SELECT pg_advisory_unlock(...)`` as one simple query): the next writer of the
+    account gets the lock as the commit ends on the server, not a round trip later (this thread
+    woken, the unlock sent). True when released; False when the transaction was not plainly open
+    or a savepoint is (nothing sent then: the caller commits and releases as before). A failed
+    COMMIT skips the unlock (the server stops at the first error): raised as SQLAlchemy raises a
+    driver's error, the lock still held for the caller's release."""
+    if session.in_nested_transaction():  # a savepoint left open: the session's own commit ends it
+        return False
+    session.flush()
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    if driver.info.transaction_status != _INTRANS:
+        return False
+    sql = f"COMMIT; SELECT pg_advisory_unlock({key})"
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql)  # no parameters: the simple query protocol, both statements at once
+    except conn.dialect.loaded_dbapi.Error as error:
+        raise driver_error(conn, driver, cursor, error, sql, ()) from error
+    finally:
+        cursor.close()
+    session.commit()  # the driver's transaction is over: SQLAlchemy's ends, nothing is sent
+    return True
 
 
 def _release(conn: Connection, key: int) -> None:
@@ -343,6 +373,7 @@ class Store:
             _queue_key(account_id) if account_id and not readonly and self.backend == "postgresql" else None
         )
         with nullcontext() if readonly else self._writers, self.engine.connect() as conn:
+            released = False
             try:
                 if queue is not None:
                     # A session-level lock, taken outside any transaction (autocommit: one round
@@ -363,10 +394,14 @@ class Store:
                         readonly=readonly,
                         database=self._database,
                         trail_savepoint=trail_savepoint,
+                        contended=queue is not None,
                     )
                     yield uow
                     try:
-                        uow.commit()
+                        if queue is not None:
+                            released = _commit_and_release(session, conn, queue)
+                        if not released:
+                            uow.commit()
                     except DBAPIError as exc:
                         if exc.connection_invalidated:  # it may or may not have committed
                             raise StoreError(
@@ -378,7 +413,7 @@ class Store:
             except SQLAlchemyError as exc:
                 raise translate(exc) from exc
             finally:
-                if queue is not None:
+                if queue is not None and not released:
                     _release(conn, queue)
 
     def run(

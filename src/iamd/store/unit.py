@@ -60,11 +60,16 @@ class UnitOfWork:
         readonly: bool,
         database: str | None = None,
         trail_savepoint: bool = False,
+        contended: bool = False,
     ) -> None:
         """``database``: :attr:`database` when the caller knows it (the store renders it once).
-        ``trail_savepoint``: see :attr:`trail_savepoint`."""
+        ``trail_savepoint``: see :attr:`trail_savepoint`; ``contended``: see :attr:`contended`."""
         self.session = session
         self.readonly = readonly
+        self.contended = contended
+        """Whether this transaction queued for its account (PostgreSQL's advisory lock, see
+        :meth:`iamd.store.Store.transaction`): with :attr:`changed_anything`, what tells the
+        pipeline that an operation's queue was not needed (:mod:`iamd.server.contention`)."""
         self.trail_savepoint = trail_savepoint
         """Insert a write's trail events in a savepoint (PostgreSQL), so that their failure
         leaves the write standing: set when a first attempt without one failed
@@ -98,6 +103,12 @@ class UnitOfWork:
             raise StoreError("write in a read-only transaction")
         if self.generations_seen:
             self.generations_seen.clear()
+
+    @property
+    def changed_anything(self) -> bool:
+        """Whether a write of this transaction can change authorization decisions (it called
+        :meth:`changed`, so an account's generation goes up when it commits)."""
+        return bool(self._changed_accounts)
 
     def changed(self, account_id: str) -> None:
         """Note a write that can change authorization decisions in `account_id`.

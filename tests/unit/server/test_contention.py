@@ -2,9 +2,34 @@
 
 from __future__ import annotations
 
+import configparser
+import os
+import secrets
+import shutil
+import tempfile
 import threading
+import urllib.parse
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import psycopg
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials as BotoCredentials
+from sqlalchemy.engine import make_url
+
+from iamd.catalog import rcp_services
+from iamd.clock import SystemClock
+from iamd.secrets import Kek, SeededIds
+from iamd.server.authorizer import Authorizer
+from iamd.server.bootstrap import bootstrap, write_profile
 from iamd.server.contention import QUEUED_FOR, Contention
+from iamd.server.pipeline import Connection, Pipeline
+from iamd.store import open_store
+from iamd.wire import HttpRequest
+
+ACCOUNT = "111122223333"
 
 TAG = ("iam", "TagUser")
 CREATE = ("iam", "CreateUser")
@@ -53,3 +78,107 @@ def test_threads_count_each_request_once() -> None:
     for worker in workers:
         worker.join()
     assert queued.count(True) == QUEUED_FOR
+
+
+def test_a_queued_write_that_changed_nothing_ends_the_queue() -> None:
+    contention = Contention()
+    contention.lost_race(TAG)
+    assert contention.queues(TAG)
+    contention.changed_nothing(TAG)
+    assert not contention.queues(TAG)
+    contention.changed_nothing(CREATE)  # never queued: nothing to end
+    assert not contention.queues(CREATE)
+    contention.lost_race(TAG)  # a later lost race queues it again
+    assert contention.queues(TAG)
+
+
+# -- the pipeline on PostgreSQL: which writes keep their operation's queue ---------------------
+
+
+@pytest.fixture(scope="module")
+def pg_pipeline() -> Iterator[tuple[Pipeline, Callable[[dict[str, str]], HttpRequest]]]:
+    """A pipeline on a new PostgreSQL database (the local test server), bootstrapped, and a signer
+    of IAM query requests as its bootstrap administrator."""
+    maintenance = os.environ.get("IAMD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        admin = psycopg.connect(maintenance, autocommit=True, connect_timeout=3)
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    name = f"iamd_test_{secrets.token_hex(6)}"
+    with admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    url = make_url(maintenance).set(drivername="postgresql+psycopg", database=name)
+    store = open_store(url.render_as_string(hide_password=False), kek=Kek.generate())
+    data = Path(tempfile.mkdtemp(prefix="iamd-test-contention-"))
+    try:
+        clock = SystemClock()
+        bootstrap(store, SeededIds("contention"), clock.now(), ACCOUNT)
+        write_profile(data, ACCOUNT, "http://127.0.0.1:8080")
+        creds = configparser.ConfigParser()
+        creds.read(data / "credentials")
+        key, secret = creds["iamd"]["aws_access_key_id"], creds["iamd"]["aws_secret_access_key"]
+        pipeline = Pipeline(store, clock, SeededIds("contention-pipeline"), Authorizer(rcp_services()))
+
+        def request(params: dict[str, str]) -> HttpRequest:
+            body = urllib.parse.urlencode({"Version": "2010-05-08", **params}).encode()
+            signing = AWSRequest(
+                "POST",
+                "http://127.0.0.1:8080/",
+                data=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+            )
+            SigV4Auth(BotoCredentials(key, secret), "iam", "us-east-1").add_auth(signing)
+            return HttpRequest.build(
+                "POST", "/", "", [("host", "127.0.0.1:8080"), *signing.headers.items()], body
+            )
+
+        yield pipeline, request
+    finally:
+        store.close()
+        shutil.rmtree(data, ignore_errors=True)
+        with psycopg.connect(maintenance, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_on_postgresql_a_queued_replay_ends_its_operations_queue(
+    pg_pipeline: tuple[Pipeline, Callable[[dict[str, str]], HttpRequest]],
+) -> None:
+    """A queued TagUser that puts a new value keeps TagUser queued (it bumped the generation);
+    a queued replay of it (the tag already there, nothing bumped) ends the queue: the next
+    replays run side by side. Both still answer and are recorded as before."""
+    pipeline, request = pg_pipeline
+    contention = pipeline._contended
+    tag = ("iam", "TagUser")
+    store = pipeline.store
+
+    def send(params: dict[str, str]) -> None:
+        answer = pipeline.handle(request(params), Connection(source_ip="127.0.0.1", secure=False))
+        assert answer.status == 200, answer.body[:300]
+
+    def generation() -> int:
+        return store.run(lambda uow: uow.accounts.generation(ACCOUNT), readonly=True)
+
+    send({"Action": "CreateUser", "UserName": "queued"})  # the key is now known (the hint)
+
+    def tag_user(value: str) -> dict[str, str]:
+        return {
+            "Action": "TagUser",
+            "UserName": "queued",
+            "Tags.member.1.Key": "k",
+            "Tags.member.1.Value": value,
+        }
+
+    send(tag_user("a"))
+    contention.lost_race(tag)
+    before = generation()
+    send(tag_user("b"))  # queued, a change: the queue stays
+    assert generation() == before + 1
+    assert contention.queues(tag)  # (this counts one request)
+    send(tag_user("b"))  # queued, a replay: the queue ends
+    assert generation() == before + 1
+    assert not contention.queues(tag)
+    send(tag_user("b"))  # not queued
+    assert not contention.queues(tag)
+    users = store.run(lambda uow: uow.users.get(ACCOUNT, "queued"), readonly=True)
+    tags = store.run(lambda uow: uow.tags.list(ACCOUNT, "user", users.id), readonly=True)
+    assert [(t.key, t.value) for t in tags] == [("k", "b")]

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from iamd.secrets import SeededIds
 from iamd.store import AlreadyExists, RetryableError, Store, StoreError, UnitOfWork
+from iamd.store.store import _queue_key
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
 OTHER_ACCOUNT = "444455556666"
@@ -199,6 +200,88 @@ def test_concurrent_tag_writes_bump_the_generation_once_per_change(store: Store,
     assert len(changes) == 60 and 0 < sum(changes) < 60
     with store.transaction(readonly=True) as uow:
         assert uow.accounts.generation(ACCOUNT) == start + sum(changes)
+
+
+def test_a_transaction_tells_whether_it_queued_and_whether_it_changed_anything(
+    store: Store, ids: SeededIds
+) -> None:
+    """What the pipeline reads after a write (iamd.server.contention): a writer named its account
+    queues on PostgreSQL only; a write that bumps no generation changed nothing."""
+    queues = store.backend == "postgresql"
+    with store.transaction(account_id=ACCOUNT) as uow:
+        assert uow.contended is queues
+        assert not uow.changed_anything
+        user_id = _user(uow, "alice", ids)
+        assert uow.changed_anything
+    with store.transaction() as uow:
+        assert not uow.contended
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": "v"})
+        assert uow.changed_anything
+    with store.transaction(account_id=ACCOUNT) as uow:
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": "v"})  # a replay
+        assert uow.contended is queues
+        assert not uow.changed_anything
+    with store.transaction(readonly=True, account_id=ACCOUNT) as uow:
+        assert not uow.contended and not uow.changed_anything
+
+
+def _queue_free(store: Store) -> bool:
+    """Whether another session can take the account's queue lock right now (it gives it back)."""
+    key = _queue_key(ACCOUNT)
+    with store.engine.connect() as other:
+        free = bool(other.execute(text(f"SELECT pg_try_advisory_lock({key})")).scalar_one())
+        if free:
+            other.execute(text(f"SELECT pg_advisory_unlock({key})"))
+        other.commit()
+    return free
+
+
+def test_a_queued_writer_commits_and_gives_the_queue_back(store: Store, ids: SeededIds) -> None:
+    """On PostgreSQL a queued writer holds its account's queue lock for its whole transaction and
+    releases it with its COMMIT (one round trip): after the block the lock is free and the write
+    is there; an empty transaction releases it too."""
+    if store.backend != "postgresql":
+        pytest.skip("the queue is PostgreSQL's advisory lock")
+    with store.transaction(account_id=ACCOUNT) as uow:
+        _user(uow, "alice", ids)
+        assert not _queue_free(store)
+    assert _queue_free(store)
+    with store.transaction(account_id=ACCOUNT):
+        pass
+    assert _queue_free(store)
+    with store.transaction(account_id=ACCOUNT) as uow:
+        uow.session.begin_nested()  # a savepoint still open at the end: committed with the rest
+        _user(uow, "bob", ids)
+    assert _queue_free(store)
+    with store.transaction(readonly=True) as uow:
+        assert uow.users.get(ACCOUNT, "alice").name == "alice"
+        assert uow.users.get(ACCOUNT, "bob").name == "bob"
+        assert uow.accounts.generation(ACCOUNT) == 2
+
+
+def test_a_queued_writer_whose_commit_fails_gives_the_queue_back(store: Store) -> None:
+    """A queued writer and another serializable writer each count a table's rows and insert one
+    (write skew): the other commits first, so the queued writer's COMMIT fails (PostgreSQL
+    cancels it at commit) and must neither hold the queue nor leave its row; it is retryable."""
+    if store.backend != "postgresql":
+        pytest.skip("the queue is PostgreSQL's advisory lock")
+    with store.engine.begin() as setup:
+        setup.execute(text("CREATE TABLE skew (n integer)"))
+    try:
+        with pytest.raises(RetryableError), store.transaction(account_id=ACCOUNT) as uow:
+            uow.session.execute(text("SELECT count(*) FROM skew")).scalar_one()
+            with store.engine.connect().execution_options(isolation_level="SERIALIZABLE") as other:
+                other.execute(text("SELECT count(*) FROM skew")).scalar_one()
+                other.execute(text("INSERT INTO skew VALUES (2)"))
+                uow.session.execute(text("INSERT INTO skew VALUES (1)"))
+                other.commit()
+        assert _queue_free(store)
+        with store.engine.connect() as check:
+            assert check.execute(text("SELECT n FROM skew")).scalars().all() == [2]
+            check.rollback()
+    finally:
+        with store.engine.begin() as cleanup:
+            cleanup.execute(text("DROP TABLE skew"))
 
 
 @pytest.mark.parametrize("queue", [False, True], ids=["retrying", "queued"])
