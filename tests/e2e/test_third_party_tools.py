@@ -13,6 +13,7 @@ files (whose config names the endpoint), and ``AWS_ENDPOINT_URL``.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -99,6 +100,17 @@ def tool_venv(name: str, top_level: str) -> Path:
     done = venv / "installed.txt"
     if done.exists():
         return venv
+    # Test runs of several checkouts share the cache: one installs while the others wait (a
+    # second `venv --clear` over a finished install would leave its marker on an empty venv).
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if done.exists():
+            return venv
+        return _install(name, top_level, requirements, venv, done)
+
+
+def _install(name: str, top_level: str, requirements: Path, venv: Path, done: Path) -> Path:
     why = pypi_reachable(top_level)
     if why is not None:
         pytest.skip(f"{name} cannot be installed: PyPI cannot be reached ({why})")
