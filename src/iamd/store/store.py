@@ -65,6 +65,17 @@ def _commit_and_release(session: Session, conn: Connection, key: int) -> bool:
     return True
 
 
+def _committed(commit: Callable[[], T]) -> T:
+    """``commit()``; a connection lost meanwhile raised as a :class:`StoreError` (it may or may not
+    have committed: not retryable)."""
+    try:
+        return commit()
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreError(f"connection to the database lost while committing: {exc.orig}") from exc
+        raise
+
+
 def _release(conn: Connection, key: int) -> None:
     try:
         conn.rollback()
@@ -238,14 +249,7 @@ class _KeptRead:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> None:
         try:
             if kind is None:
-                try:
-                    self._uow.commit()
-                except DBAPIError as exc:
-                    if exc.connection_invalidated:  # it may or may not have committed
-                        raise StoreError(
-                            f"connection to the database lost while committing: {exc.orig}"
-                        ) from exc
-                    raise
+                _committed(self._uow.commit)
         except SQLAlchemyError as exc:
             self._end()
             raise translate(exc) from exc
@@ -397,17 +401,10 @@ class Store:
                         contended=queue is not None,
                     )
                     yield uow
-                    try:
-                        if queue is not None:
-                            released = _commit_and_release(session, conn, queue)
-                        if not released:
-                            uow.commit()
-                    except DBAPIError as exc:
-                        if exc.connection_invalidated:  # it may or may not have committed
-                            raise StoreError(
-                                f"connection to the database lost while committing: {exc.orig}"
-                            ) from exc
-                        raise
+                    if queue is not None:
+                        released = _committed(lambda: _commit_and_release(session, conn, queue))
+                    if not released:
+                        _committed(uow.commit)
                 finally:
                     session.close()
             except SQLAlchemyError as exc:
