@@ -33,11 +33,6 @@ if TYPE_CHECKING:
 DB_FILE_NAME: Final = "iamd.db"
 SCRIPT_LOCATION: Final = "iamd.store:migrations"
 BUSY_TIMEOUT_SECONDS: Final = 30.0
-SQLITE_MMAP_BYTES: Final = 256 * 1024 * 1024
-"""How much of the database file SQLite reads through a memory map (``PRAGMA mmap_size``): a page
-not in a connection's cache is then a memory access, not a ``pread`` system call and a copy.
-Address space only (the pages are the file's, shared by every connection); writes still go
-through the WAL. Beyond it SQLite reads as before."""
 # Execution option read by the SQLite "begin" hook: "IMMEDIATE" (writers) or "DEFERRED" (readers),
 # or "KEPT" (a connection kept for one thread's reads, whose transaction the store may have begun
 # on the driver already: then SQLAlchemy's begin joins it; see iamd.store.store.KeptReadSession).
@@ -95,7 +90,6 @@ def _sqlite_engine(url: URL) -> Engine:
             if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
-                cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         finally:
