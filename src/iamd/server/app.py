@@ -13,11 +13,11 @@ import contextlib
 import functools
 import gc
 import logging
+import queue
 import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 import anyio
@@ -78,52 +78,143 @@ WRITE_THREADS_DEFAULT = 40
 T = TypeVar("T")
 
 
+class _Job:
+    """One write handed to ``WorkerThreads``: the work, the loop and the future that get its
+    outcome, and a claim that either a thread (to run it) or the request (to cancel it before it
+    runs) takes, never both: ``list.pop`` is atomic."""
+
+    __slots__ = ("claim", "done", "error", "future", "loop", "result", "work")
+
+    def __init__(self, work: Callable[[], object], loop: asyncio.AbstractEventLoop) -> None:
+        self.work = work
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+        self.claim = [True]
+        self.done = False
+        self.result: object = None
+        self.error: BaseException | None = None
+
+    def finish(self) -> None:
+        """On the loop: the work has ended; wake whoever waits for it."""
+        self.done = True
+        if not self.future.done():
+            self.future.set_result(None)
+
+
+class _Pool:
+    """The threads of one ``WorkerThreads`` between its start and its ``close``."""
+
+    def __init__(self, name: str, size: int) -> None:
+        self.name = name
+        self.size = size
+        self.queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        self.idle = 0
+        self.lock = threading.Lock()
+
+    def submit(self, job: _Job) -> None:
+        self.queue.put(job)
+        with self.lock:
+            # As ThreadPoolExecutor: an idle thread is reserved for the job, or one more starts.
+            if self.idle > 0:
+                self.idle -= 1
+                return
+            if len(self.threads) >= self.size:
+                return
+            thread = threading.Thread(
+                target=self._serve, name=f"{self.name}_{len(self.threads)}", daemon=True
+            )
+            self.threads.append(thread)
+        thread.start()
+
+    def _serve(self) -> None:
+        get = self.queue.get
+        while True:
+            job = get()
+            if job is None:
+                return
+            try:
+                job.claim.pop()
+            except IndexError:
+                pass  # cancelled before it started: it never runs
+            else:
+                try:
+                    job.result = job.work()
+                except BaseException as error:  # (handed to the request, as a Future would)
+                    job.error = error
+                # (A closed loop: nobody waits for it any more.)
+                with contextlib.suppress(RuntimeError):
+                    job.loop.call_soon_threadsafe(job.finish)
+                job = None  # (no reference to the work's result kept while idle)
+            with self.lock:
+                self.idle += 1
+
+    def close(self) -> None:
+        with self.lock:
+            count = len(self.threads)
+        for _ in range(count):
+            self.queue.put(None)  # after the jobs queued already, which still run
+
+
 class WorkerThreads:
-    """Threads of iamd's own for the AWS pipeline's writes: the event loop hands a write over
-    with a plain future and gets its answer back by one callback (``loop.run_in_executor``),
-    at about half the CPU of the loop's side of anyio's worker threads (Starlette's
-    ``run_in_threadpool``: a capacity limiter, a cancel scope and checkpoints per call).
+    """Threads of iamd's own for the AWS pipeline's writes: the event loop queues a write with
+    an asyncio future of its own, and the thread that runs it wakes the loop once to complete it
+    (``call_soon_threadsafe``): no ``concurrent.futures.Future`` with its condition chained to an
+    asyncio one (``loop.run_in_executor``), which cost about half the loop's side again, and far
+    less than anyio's worker threads (Starlette's ``run_in_threadpool``: a capacity limiter, a
+    cancel scope and checkpoints per call).
 
     As with those, a write that has started runs to its end, and the request waits for it
     however it is cancelled (its transaction commits or rolls back whole, never half); a
     write that has not started when its request is cancelled never runs. The threads start on
-    first use and end with ``close`` (the app's shutdown, once the server has finished its
-    requests); a later write starts them again."""
+    first use (one more whenever no thread is idle, up to ``threads``) and end with ``close``
+    (the app's shutdown, once the server has finished its requests; writes queued by then
+    still run); a later write starts them again."""
 
     def __init__(self, threads: int, name: str = "iamd-write") -> None:
         self.threads = threads
         self._name = name
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: _Pool | None = None
         self._lock = threading.Lock()
 
-    def _executor(self) -> ThreadPoolExecutor:
+    def _current(self) -> _Pool:
         pool = self._pool
         if pool is None:
             with self._lock:
                 pool = self._pool
                 if pool is None:
-                    pool = self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix=self._name)
+                    pool = self._pool = _Pool(self._name, self.threads)
         return pool
 
     async def run(self, work: Callable[[], T]) -> T:
         """``work()`` on one of the threads; its result or its exception."""
-        future: Future[T] = self._executor().submit(work)
+        job = _Job(work, asyncio.get_running_loop())
+        self._current().submit(job)
         try:
-            return await asyncio.wrap_future(future)
+            await job.future
         except asyncio.CancelledError:
-            # Cancelled while queued: it never runs (cancelling the wrapper cancelled it). While
-            # running: wait for its end, whatever else is cancelled meanwhile.
-            while not future.done():
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wrap_future(future)
+            try:
+                job.claim.pop()  # not started: now it never will
+            except IndexError:
+                # Running (or ended, its outcome not yet delivered): wait for its end, whatever
+                # else is cancelled meanwhile. ``finish`` runs on this loop, so ``done`` cannot
+                # change between the check and the wait.
+                while not job.done:
+                    job.future = job.loop.create_future()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await job.future
             raise
+        if job.error is not None:
+            error, job.error = job.error, None
+            raise error
+        return job.result  # type: ignore[return-value]
 
     def close(self) -> None:
         """Let the threads end once idle (without waiting: the loop must not block)."""
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False)
+            pool.close()
 
 
 READY_TIMEOUT = 2.0

@@ -5,6 +5,7 @@ that has not started never runs, and the threads end with the app (and start aga
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -169,3 +170,47 @@ def test_the_apps_writes_run_on_its_threads_and_end_with_it(
     _run(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, receive, send))
     assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
     assert app.writes._pool is None
+
+
+def test_more_writes_than_threads_all_end_on_at_most_that_many_threads() -> None:
+    threads = WorkerThreads(2, name="iamd-test-many")
+    names: set[str] = set()
+    lock = threading.Lock()
+
+    def write(n: int) -> int:
+        with lock:
+            names.add(threading.current_thread().name)
+        return n * n
+
+    async def main() -> list[int]:
+        return list(await asyncio.gather(*(threads.run(lambda n=n: write(n)) for n in range(50))))
+
+    try:
+        assert _run(main()) == [n * n for n in range(50)]
+        assert 1 <= len(names) <= 2
+        assert len(_threads("iamd-test-many")) <= 2
+    finally:
+        threads.close()
+
+
+def test_a_write_whose_loop_has_gone_does_not_stop_its_thread() -> None:
+    threads = WorkerThreads(1, name="iamd-test-gone")
+    started, release = threading.Event(), threading.Event()
+
+    async def abandon() -> None:
+        task = asyncio.ensure_future(threads.run(lambda: (started.set(), release.wait(10))))
+        while not started.is_set():
+            await asyncio.sleep(0.005)
+        del task  # the loop ends with the write still running
+
+    async def later() -> int:
+        return await threads.run(lambda: 7)
+
+    try:
+        with contextlib.suppress(Exception):
+            _run(abandon())
+        release.set()
+        assert _run(later()) == 7  # the thread delivered nowhere, then took the next write
+    finally:
+        release.set()
+        threads.close()
