@@ -16,6 +16,7 @@ column's type as SQLAlchemy would (UTC dates, booleans), then one ``executemany`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import CompoundSelect, Connection, Delete, Select, Table, Update
@@ -29,8 +30,22 @@ _Statement = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
 _Write = Update | Delete
 
 
+def _arguments(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """What turns a statement's parameters by name into the driver's positional arguments."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda params: (params[name],)
+    if not names:
+        return lambda params: ()
+    return cast(Callable[[Mapping[str, Any]], tuple[Any, ...]], itemgetter(*names))
+
+
+def _as_is(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    return params
+
+
 class _Compiled:
-    __slots__ = ("defaults", "names", "positional", "processors", "sql")
+    __slots__ = ("arguments", "defaults", "names", "positional", "processors", "sql")
 
     def __init__(self, statement: _Statement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -44,6 +59,9 @@ class _Compiled:
         }
         self.positional = bool(compiled.positional)
         self.names = tuple(compiled.positiontup or ())
+        self.arguments: Callable[[Mapping[str, Any]], Any] = (
+            _arguments(self.names) if self.positional else _as_is
+        )
         processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in statement.selected_columns
@@ -73,7 +91,7 @@ class Prepared:
             compiled = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
         if compiled.defaults:
             params = {**compiled.defaults, **params}
-        arguments: Any = tuple(params[name] for name in compiled.names) if compiled.positional else params
+        arguments: Any = compiled.arguments(params)
         cursor = driver.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
@@ -113,7 +131,7 @@ def _begun(session: Session) -> tuple[Connection, Any]:
 
 
 class _CompiledWrite:
-    __slots__ = ("defaults", "names", "positional", "sql")
+    __slots__ = ("arguments", "defaults", "names", "positional", "sql")
 
     def __init__(self, statement: _Write, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -127,6 +145,9 @@ class _CompiledWrite:
         }
         self.positional = bool(compiled.positional)
         self.names = tuple(compiled.positiontup or ())
+        self.arguments: Callable[[Mapping[str, Any]], Any] = (
+            _arguments(self.names) if self.positional else _as_is
+        )
 
 
 class PreparedWrite:
@@ -148,7 +169,7 @@ class PreparedWrite:
             compiled = self._compiled[dialect.name] = _CompiledWrite(self.statement, dialect)
         if compiled.defaults:
             params = {**compiled.defaults, **params}
-        arguments: Any = tuple(params[name] for name in compiled.names) if compiled.positional else params
+        arguments: Any = compiled.arguments(params)
         cursor = driver.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
