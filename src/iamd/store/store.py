@@ -243,20 +243,24 @@ class _KeptWrite:
     kept for the store's writers: they take turns on the store's writers' lock, so one
     connection serves them all. Its transaction begins (``BEGIN IMMEDIATE``) and commits on the
     driver: no pool checkout and return, no SQLAlchemy begin and commit machinery (~190 Python
-    calls per write). A write begun inside another on the same thread (the lock is re-entrant)
-    takes a pooled connection as before."""
+    calls per write). A write begun inside another on the same thread (the lock is re-entrant:
+    the kept connection is busy then) takes a pooled connection as before (``pooled``)."""
 
-    __slots__ = ("_locked", "_session", "_store", "_uow")
+    __slots__ = ("_pooled", "_pooled_block", "_session", "_store", "_uow")
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, pooled: Callable[[], AbstractContextManager[UnitOfWork]]) -> None:
         self._store = store
-        self._locked = False
+        self._pooled = pooled
+        self._pooled_block: AbstractContextManager[UnitOfWork] | None = None
 
     def __enter__(self) -> UnitOfWork:
         store = self._store
         lock = store._writers
         lock.__enter__()
         try:
+            if store._kept_writer_busy:  # a write inside a write, on this thread
+                block = self._pooled_block = self._pooled()
+                return block.__enter__()
             connection = store._kept_writer
             if connection is None or connection.invalidated or connection.closed:
                 store._drop_kept_writer()
@@ -280,7 +284,6 @@ class _KeptWrite:
         except BaseException:
             lock.__exit__(None, None, None)
             raise
-        self._locked = True
         store._kept_writer_busy = True
         session = self._session = KeptWriteSession(connection, driver)
         uow = self._uow = UnitOfWork(
@@ -288,7 +291,13 @@ class _KeptWrite:
         )
         return uow
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> bool | None:
+        block = self._pooled_block
+        if block is not None:
+            try:
+                return block.__exit__(kind, error, tb)
+            finally:
+                self._store._writers.__exit__(None, None, None)
         try:
             if kind is None:
                 _committed(self._uow.commit)
@@ -301,6 +310,7 @@ class _KeptWrite:
         self._end()
         if isinstance(error, SQLAlchemyError):
             raise translate(error) from error
+        return None
 
     def _end(self) -> None:
         """Close the session (its transaction rolled back if still open: the connection never
@@ -476,11 +486,16 @@ class Store:
         """
         if readonly and not self._kept_busy and self._kept_thread == threading.get_ident():
             return _KeptRead(self)
-        if not readonly and self._keep_writer and not self._kept_writer_busy:
-            # (Read without the lock: True only while a write holds it. A write begun inside
-            # it on the same thread sees True and takes a pooled connection; another thread
-            # seeing True waits for the lock there instead, as before.)
-            return _KeptWrite(self)
+        if not readonly and self._keep_writer:
+            return _KeptWrite(
+                self,
+                lambda: self._transaction(
+                    readonly=False,
+                    account_id=account_id,
+                    trail_savepoint=trail_savepoint,
+                    serializable=serializable,
+                ),
+            )
         return self._transaction(
             readonly=readonly,
             account_id=account_id,

@@ -6,6 +6,7 @@ the ORM and Core statements they replace."""
 from __future__ import annotations
 
 import sqlite3
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -171,3 +172,30 @@ def test_sqlite_kept_writer_busy_database_is_retryable(store: Store, ids: Seeded
         _user(uow, ids, "b")
     with store.transaction(readonly=True) as uow:
         assert uow.users.count(ACCOUNT) == 2
+
+
+def test_sqlite_concurrent_writers_all_take_the_kept_connection(store: Store, ids: SeededIds) -> None:
+    """Writers of several threads take turns on the store's lock: each, once it has it, writes on
+    the kept connection (none falls back to a pooled one for finding it busy)."""
+    if store.backend != "sqlite":
+        pytest.skip("SQLite only")
+    drivers: list[int] = []
+    names = iter(f"u{n}" for n in range(40))
+    guard = threading.Lock()
+
+    def work() -> None:
+        for _ in range(10):
+            with guard:
+                name, user_id = next(names), ids.user_id()
+            with store.transaction() as uow:
+                uow.users.create(ACCOUNT, user_id=user_id, name=name, path="/", created_at=NOW)
+                drivers.append(id(uow.session.connection().connection.driver_connection))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(drivers) == 40 and len(set(drivers)) == 1
+    with store.transaction(readonly=True) as uow:
+        assert uow.users.count(ACCOUNT) == 40
