@@ -101,6 +101,7 @@ def measure(
             store.engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(lambda q: note(q[:100]))
         )
         store.engine.dispose()
+        getattr(store, "_drop_kept_writer", lambda: None)()  # the writers' connection: a new one
     else:  # SQLAlchemy's statements only: prepared ones are not counted
         event.listen(store.engine, "before_cursor_execute", lambda *a: note(a[2].split("\n")[0][:100]))
         event.listen(store.engine, "begin", lambda *a: note("BEGIN"))

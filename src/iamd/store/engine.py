@@ -38,6 +38,9 @@ BUSY_TIMEOUT_SECONDS: Final = 30.0
 # on the driver already: then SQLAlchemy's begin joins it; see iamd.store.store.KeptReadSession).
 SQLITE_BEGIN: Final = "iamd_sqlite_begin"
 SQLITE_KEPT: Final = "KEPT"
+# The same for the connection kept for the store's writers (iamd.store.store.Store._kept_writer):
+# its transactions begin IMMEDIATE, on the driver.
+SQLITE_KEPT_WRITER: Final = "KEPT IMMEDIATE"
 _BEGIN_DEFERRED: Final = "BEGIN DEFERRED"
 _BEGIN_IMMEDIATE: Final = "BEGIN IMMEDIATE"
 # Any constant will do, as long as every iamd node uses the same one.
@@ -105,7 +108,7 @@ def _sqlite_engine(url: URL) -> Engine:
         begin = _BEGIN_DEFERRED if mode in ("DEFERRED", SQLITE_KEPT) else _BEGIN_IMMEDIATE
         driver = conn.connection.driver_connection
         try:
-            if mode == SQLITE_KEPT and driver.in_transaction:  # type: ignore[union-attr]
+            if mode in (SQLITE_KEPT, SQLITE_KEPT_WRITER) and driver.in_transaction:  # type: ignore[union-attr]
                 return  # begun by the store on the driver: SQLAlchemy's transaction is that one
             driver.execute(begin)  # type: ignore[union-attr]
         except sqlite3.Error:

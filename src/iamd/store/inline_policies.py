@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.base import Repository, batches, found
 from iamd.store.paging import paginate
-from iamd.store.prepared import Prepared
+from iamd.store.prepared import Prepared, PreparedInsert, PreparedWrite
 from iamd.store.records import InlinePolicyRecord, Page, PrincipalKind
 from iamd.store.schema import InlinePolicy
 
@@ -34,39 +34,46 @@ _DOCUMENTS = {
     )
     for kind in ("user", "group", "role")
 }
-_UPDATE = (
+_UPDATE = PreparedWrite(
     update(InlinePolicy)
     .where(InlinePolicy.id == bindparam("row_id"))
     .values(name=bindparam("new_name"), document=bindparam("new_document"))
 )
-_INSERT = insert(InlinePolicy)
+_INSERT = {
+    kind: PreparedInsert(
+        InlinePolicy.__table__,  # type: ignore[arg-type]
+        ("account_id", "name", "name_lower", "document", _column(kind).key),
+    )
+    for kind in ("user", "group", "role")
+}
 
 
 class InlinePolicies(Repository):
     def put(self, account_id: str, kind: PrincipalKind, principal_id: str, name: str, document: str) -> bool:
-        """Create or replace (Put{User,Group,Role}Policy). True when created. Prebuilt Core
+        """Create or replace (Put{User,Group,Role}Policy). True when created. Prepared
         statements: no ORM object to load, build or flush. The account's generation goes up only
         when something changes: the same document under the same name (a replayed Put*Policy)
         changes no decision, so it leaves every cache valid."""
         self._uow.writable()
         rows = _FIND[kind].rows(self._session, {"principal_id": principal_id, "name_lower": name.lower()})
-        conn = self._session.connection()
         if rows:
             row_id, found_name, found_document = rows[0]
             if (found_name, found_document) != (name, document):
                 self._uow.changed(account_id)
-                conn.execute(_UPDATE, {"row_id": row_id, "new_name": name, "new_document": document})
+                _UPDATE.run(self._session, {"row_id": row_id, "new_name": name, "new_document": document})
             return False
         self._uow.changed(account_id)
-        conn.execute(
-            _INSERT,
-            {
-                "account_id": account_id,
-                "name": name,
-                "name_lower": name.lower(),
-                "document": document,
-                _column(kind).key: principal_id,
-            },
+        _INSERT[kind].run(
+            self._session,
+            [
+                {
+                    "account_id": account_id,
+                    "name": name,
+                    "name_lower": name.lower(),
+                    "document": document,
+                    _column(kind).key: principal_id,
+                }
+            ],
         )
         return True
 

@@ -17,7 +17,7 @@ from iamd.store.aws_versions import earlier_versions
 from iamd.store.base import Repository, batches, found
 from iamd.store.errors import AlreadyExists, Conflict, NotFound
 from iamd.store.paging import paginate, paginate_rows, starts_with
-from iamd.store.prepared import Prepared
+from iamd.store.prepared import Prepared, PreparedInsert, PreparedWrite
 from iamd.store.records import (
     AwsManagedPolicy,
     EntityRef,
@@ -78,6 +78,33 @@ _ATTACHED: dict[PrincipalKind, Prepared] = {
     for kind in ("user", "group", "role")
 }
 """Whether a policy is attached to a principal (on Attach*Policy's path: prebuilt)."""
+_ATTACHMENT: dict[PrincipalKind, Prepared] = {
+    kind: Prepared(
+        select(PolicyAttachment.id, PolicyAttachment.account_id).where(
+            PolicyAttachment.policy_id == bindparam("policy_id"),
+            principal_column(kind) == bindparam("principal_id"),
+        )
+    )
+    for kind in ("user", "group", "role")
+}
+"""A policy's attachment to a principal: its row and account (Detach*Policy)."""
+_COUNT_ATTACHED: dict[PrincipalKind, Prepared] = {
+    kind: Prepared(
+        select(func.count())
+        .select_from(PolicyAttachment)
+        .where(principal_column(kind) == bindparam("principal_id"))
+    )
+    for kind in ("user", "group", "role")
+}
+"""How many policies a principal has attached (Attach*Policy's quota, on its path: prebuilt)."""
+_ATTACH: dict[PrincipalKind, PreparedInsert] = {
+    kind: PreparedInsert(
+        PolicyAttachment.__table__,  # type: ignore[arg-type]
+        ("account_id", "policy_id", principal_column(kind).key),
+    )
+    for kind in ("user", "group", "role")
+}
+_DETACH = PreparedWrite(delete(PolicyAttachment).where(PolicyAttachment.id == bindparam("row_id")))
 
 _FIND = Prepared(
     select(
@@ -516,26 +543,22 @@ class Policies(Repository):
         """Attach to a principal of `account_id`; False (and no change) if already attached: then
         the account's generation stays, since no decision changes and every cache stays valid."""
         self._uow.writable()
-        column = principal_column(kind)
         if self.is_attached(policy_id, kind, principal_id):
             return False
         self._uow.changed(account_id)
-        self._session.add(
-            PolicyAttachment(account_id=account_id, policy_id=policy_id, **{column.key: principal_id})
+        _ATTACH[kind].run(
+            self._session,
+            [{"account_id": account_id, "policy_id": policy_id, principal_column(kind).key: principal_id}],
         )
-        self._session.flush()
         return True
 
     def detach(self, policy_id: str, kind: PrincipalKind, principal_id: str) -> None:
-        column = principal_column(kind)
-        row = self._session.scalar(
-            select(PolicyAttachment).where(PolicyAttachment.policy_id == policy_id, column == principal_id)
-        )
-        if row is None:
+        rows = _ATTACHMENT[kind].rows(self._session, {"policy_id": policy_id, "principal_id": principal_id})
+        if not rows:
             raise NotFound(f"policy {policy_id} is not attached to {kind} {principal_id}")
-        self._uow.changed(row.account_id)
-        self._session.delete(row)
-        self._session.flush()
+        row_id, account_id = rows[0]
+        self._uow.changed(account_id)
+        _DETACH.run(self._session, {"row_id": row_id})
 
     def attached(
         self,
@@ -585,14 +608,8 @@ class Policies(Repository):
         )
 
     def count_attached(self, kind: PrincipalKind, principal_id: str) -> int:
-        return (
-            self._session.scalar(
-                select(func.count())
-                .select_from(PolicyAttachment)
-                .where(principal_column(kind) == principal_id)
-            )
-            or 0
-        )
+        """How many managed policies the principal has attached (one prebuilt count)."""
+        return int(_COUNT_ATTACHED[kind].rows(self._session, {"principal_id": principal_id})[0][0])
 
     def entities(
         self,

@@ -16,20 +16,36 @@ column's type as SQLAlchemy would (UTC dates, booleans), then one ``executemany`
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from operator import itemgetter
+from typing import Any, cast
 
-from sqlalchemy import CompoundSelect, Connection, Select, Table
+from sqlalchemy import CompoundSelect, Connection, Delete, Select, Table, Update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
-__all__ = ["Prepared", "PreparedInsert"]
+__all__ = ["Prepared", "PreparedInsert", "PreparedWrite"]
 
 _Statement = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
+_Write = Update | Delete
+
+
+def _arguments(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """What turns a statement's parameters by name into the driver's positional arguments."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda params: (params[name],)
+    if not names:
+        return lambda params: ()
+    return cast(Callable[[Mapping[str, Any]], tuple[Any, ...]], itemgetter(*names))
+
+
+def _as_is(params: Mapping[str, Any]) -> Mapping[str, Any]:
+    return params
 
 
 class _Compiled:
-    __slots__ = ("defaults", "names", "positional", "processors", "sql")
+    __slots__ = ("arguments", "defaults", "names", "positional", "processors", "sql")
 
     def __init__(self, statement: _Statement, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
@@ -43,6 +59,9 @@ class _Compiled:
         }
         self.positional = bool(compiled.positional)
         self.names = tuple(compiled.positiontup or ())
+        self.arguments: Callable[[Mapping[str, Any]], Any] = (
+            _arguments(self.names) if self.positional else _as_is
+        )
         processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in statement.selected_columns
@@ -65,24 +84,14 @@ class Prepared:
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row, as tuples of the selected columns' values (converted as SQLAlchemy would),
         read in ``session``'s transaction (pending changes flushed first)."""
-        # A read-only transaction on a connection kept for its thread (iamd.store.store.
-        # KeptReadSession) hands over its driver, the transaction begun, at once.
-        kept = getattr(session, "begun_driver", None)
-        begun = kept() if kept is not None else None
-        if begun is None:
-            session.flush()
-            connection = session.connection()
-            driver = connection.connection.driver_connection
-            assert driver is not None
-        else:
-            connection, driver = begun
+        connection, driver = _begun(session)
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
         if compiled.defaults:
             params = {**compiled.defaults, **params}
-        arguments: Any = tuple(params[name] for name in compiled.names) if compiled.positional else params
+        arguments: Any = compiled.arguments(params)
         cursor = driver.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
@@ -103,6 +112,73 @@ class Prepared:
                     values[index] = convert(value)
             converted.append(tuple(values))
         return converted
+
+
+def _begun(session: Session) -> tuple[Connection, Any]:
+    """``session``'s connection and its driver connection, the transaction begun on it and the
+    session's pending changes flushed."""
+    # A transaction on a connection kept for its thread (iamd.store.store.KeptReadSession)
+    # hands over its driver, the transaction begun, at once.
+    kept = getattr(session, "begun_driver", None)
+    begun = kept() if kept is not None else None
+    if begun is not None:
+        return cast(tuple[Connection, Any], begun)
+    session.flush()
+    connection = session.connection()
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    return connection, driver
+
+
+class _CompiledWrite:
+    __slots__ = ("arguments", "defaults", "names", "positional", "sql")
+
+    def __init__(self, statement: _Write, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        for name, bind in compiled.binds.items():
+            if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
+                raise TypeError(f"prepared writes take parameters passed as they are ({name} is converted)")
+        self.sql = compiled.string
+        # The statement's own values (the 1 of ``generation + 1``), by the names the SQL gives them.
+        self.defaults = {
+            name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
+        }
+        self.positional = bool(compiled.positional)
+        self.names = tuple(compiled.positiontup or ())
+        self.arguments: Callable[[Mapping[str, Any]], Any] = (
+            _arguments(self.names) if self.positional else _as_is
+        )
+
+
+class PreparedWrite:
+    """An ``UPDATE`` or ``DELETE`` whose parameters are bound by name (``bindparam``, or values
+    of its own) and passed unconverted (text, numbers), compiled once per dialect and run as
+    :meth:`run` on the unit of work's driver connection (no execution context, events or result
+    set-up: on a write's path those cost several times SQLite's own work)."""
+
+    def __init__(self, statement: _Write) -> None:
+        self.statement = statement
+        self._compiled: dict[str, _CompiledWrite] = {}  # per dialect name
+
+    def run(self, session: Session, params: Mapping[str, Any]) -> int:
+        """Run it in ``session``'s transaction (pending changes flushed first): the rows matched."""
+        connection, driver = _begun(session)
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            compiled = self._compiled[dialect.name] = _CompiledWrite(self.statement, dialect)
+        if compiled.defaults:
+            params = {**compiled.defaults, **params}
+        arguments: Any = compiled.arguments(params)
+        cursor = driver.cursor()
+        try:
+            cursor.execute(compiled.sql, arguments)
+            count: int = cursor.rowcount
+        except dialect.loaded_dbapi.Error as error:
+            raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
+        finally:
+            cursor.close()
+        return count
 
 
 def driver_error(
@@ -157,23 +233,25 @@ class PreparedInsert:
         changes flushed first), the values converted as SQLAlchemy would convert them."""
         if not rows:
             return
-        session.flush()
-        connection = session.connection()
+        connection, driver = _begun(session)
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name)
         if compiled is None:
             compiled = self._compiled[dialect.name] = _CompiledInsert(self.table, self.columns, dialect)
         pairs = tuple(zip(compiled.names, compiled.converters, strict=True))
-        values = [
-            tuple(row[name] if convert is None else convert(row[name]) for name, convert in pairs)
-            for row in rows
-        ]
+        try:
+            values = [
+                tuple(row[name] if convert is None else convert(row[name]) for name, convert in pairs)
+                for row in rows
+            ]
+        except Exception as error:  # a value its column's type refuses (a naive date): as SQLAlchemy
+            raise StatementError(
+                f"({type(error).__module__}.{type(error).__name__}) {error}", compiled.sql, rows, error
+            ) from error
         names = compiled.names
         arguments: list[Any] = (
             values if compiled.positional else [dict(zip(names, v, strict=True)) for v in values]
         )
-        driver = connection.connection.driver_connection
-        assert driver is not None
         cursor = driver.cursor()
         try:
             if len(arguments) == 1:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from iamd.secrets.kek import Kek
 from iamd.store.base import translate
-from iamd.store.engine import SQLITE_BEGIN, SQLITE_KEPT, create_store_engine, upgrade
+from iamd.store.engine import SQLITE_BEGIN, SQLITE_KEPT, SQLITE_KEPT_WRITER, create_store_engine, upgrade
 from iamd.store.errors import RetryableError, StoreError, TrailEventRefused
 from iamd.store.prepared import driver_error
 from iamd.store.unit import UnitOfWork
@@ -87,11 +87,12 @@ def _release(conn: Connection, key: int) -> None:
 
 
 class ReadSession:
-    """What a read-only transaction's unit of work holds in place of an ORM ``Session``: most
-    reads on a request's path are prepared (:mod:`iamd.store.prepared`), which need only the
-    transaction's connection; the ORM ``Session`` (its creation, its own transaction, its commit
-    and close: 40-50 µs of Python per request, more than the reads) is made on the first use of
-    anything else, bound to the same connection, and is then what every call goes to.
+    """What a transaction's unit of work holds in place of an ORM ``Session`` (a read-only one's,
+    and a writer's too): most reads and writes on a request's path are prepared
+    (:mod:`iamd.store.prepared`), which need only the transaction's connection; the ORM
+    ``Session`` (its creation, its own transaction, its commit and close: 40-50 µs of Python per
+    request, more than the reads) is made on the first use of anything else, bound to the same
+    connection, and is then what every call goes to.
 
     ``connection()`` begins the connection's transaction as the session would (the begin event
     issues SQLite's ``BEGIN DEFERRED``; PostgreSQL's isolation and read-only options are already
@@ -117,6 +118,10 @@ class ReadSession:
     def begun_driver(self) -> tuple[Connection, Any] | None:
         """See :meth:`KeptReadSession.begun_driver`: None here (prepared reads take the usual way)."""
         return None
+
+    def in_nested_transaction(self) -> bool:
+        """Whether a savepoint is open (only an ORM session opens one)."""
+        return self._session is not None and self._session.in_nested_transaction()
 
     def connection(self) -> Connection:
         if self._session is not None:
@@ -154,6 +159,8 @@ class KeptReadSession(ReadSession):
 
     __slots__ = ("_driver", "_lent")
 
+    BEGIN = "BEGIN DEFERRED"
+
     def __init__(self, connection: Connection, driver: sqlite3.Connection) -> None:
         super().__init__(connection)
         self._driver = driver
@@ -168,7 +175,7 @@ class KeptReadSession(ReadSession):
         driver = self._driver
         try:
             if not driver.in_transaction:
-                driver.execute("BEGIN DEFERRED")
+                driver.execute(self.BEGIN)
         except sqlite3.Error:
             return None
         return self._connection, driver
@@ -189,7 +196,7 @@ class KeptReadSession(ReadSession):
         driver = self._driver
         try:
             if not driver.in_transaction:
-                driver.execute("BEGIN DEFERRED")
+                driver.execute(self.BEGIN)
         except sqlite3.Error:
             self._connection.begin()  # raises it as SQLAlchemy's error (a lost one invalidated)
         return self._connection
@@ -219,6 +226,108 @@ class KeptReadSession(ReadSession):
                 self._connection.rollback()
             elif self._driver.in_transaction:
                 self._driver.rollback()
+
+
+class KeptWriteSession(KeptReadSession):
+    """A :class:`KeptReadSession` on the SQLite connection kept for the store's writers
+    (:class:`_KeptWrite`): the same, but its transaction is begun ``IMMEDIATE`` (by
+    :class:`_KeptWrite`, before the unit of work is handed out)."""
+
+    __slots__ = ()
+
+    BEGIN = "BEGIN IMMEDIATE"
+
+
+class _KeptWrite:
+    """:meth:`Store.transaction` for a writer on SQLite (a database file), on the connection
+    kept for the store's writers: they take turns on the store's writers' lock, so one
+    connection serves them all. Its transaction begins (``BEGIN IMMEDIATE``) and commits on the
+    driver: no pool checkout and return, no SQLAlchemy begin and commit machinery (~190 Python
+    calls per write). A write begun inside another on the same thread (the lock is re-entrant:
+    the kept connection is busy then) takes a pooled connection as before (``pooled``)."""
+
+    __slots__ = ("_pooled", "_pooled_block", "_session", "_store", "_uow")
+
+    def __init__(self, store: Store, pooled: Callable[[], AbstractContextManager[UnitOfWork]]) -> None:
+        self._store = store
+        self._pooled = pooled
+        self._pooled_block: AbstractContextManager[UnitOfWork] | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        store = self._store
+        lock = store._writers
+        lock.__enter__()
+        try:
+            if store._kept_writer_busy:  # a write inside a write, on this thread
+                block = self._pooled_block = self._pooled()
+                return block.__enter__()
+            connection = store._kept_writer
+            if connection is None or connection.invalidated or connection.closed:
+                store._drop_kept_writer()
+                connection = store.engine.connect()
+                connection.execution_options(**{SQLITE_BEGIN: SQLITE_KEPT_WRITER})
+                store._kept_writer = connection
+            driver = connection.connection.driver_connection
+            assert isinstance(driver, sqlite3.Connection)
+            try:
+                if driver.in_transaction:  # left open by a failure: never carried over
+                    driver.rollback()
+                driver.execute(KeptWriteSession.BEGIN)
+            except sqlite3.Error as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    store._drop_kept_writer()  # anything but the lock's wait: start afresh
+                raise translate(
+                    DBAPIError.instance(
+                        KeptWriteSession.BEGIN, None, error, sqlite3.Error, dialect=connection.dialect
+                    )
+                ) from error
+        except BaseException:
+            lock.__exit__(None, None, None)
+            raise
+        store._kept_writer_busy = True
+        session = self._session = KeptWriteSession(connection, driver)
+        uow = self._uow = UnitOfWork(
+            cast(Session, session), store.kek, readonly=False, database=store._database
+        )
+        return uow
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> bool | None:
+        block = self._pooled_block
+        if block is not None:
+            try:
+                return block.__exit__(kind, error, tb)
+            finally:
+                self._store._writers.__exit__(None, None, None)
+        try:
+            if kind is None:
+                _committed(self._uow.commit)
+        except SQLAlchemyError as exc:
+            self._end()
+            raise translate(exc) from exc
+        except BaseException:
+            self._end()
+            raise
+        self._end()
+        if isinstance(error, SQLAlchemyError):
+            raise translate(error) from error
+        return None
+
+    def _end(self) -> None:
+        """Close the session (its transaction rolled back if still open: the connection never
+        leaves a write with one open); a connection that fails to, or was lost meanwhile, is
+        dropped (the next write opens another). Then the writers' lock goes."""
+        store = self._store
+        try:
+            try:
+                self._session.close()
+            except (SQLAlchemyError, sqlite3.Error):
+                store._drop_kept_writer()
+            kept = store._kept_writer
+            if kept is not None and kept.invalidated:
+                store._drop_kept_writer()
+        finally:
+            store._kept_writer_busy = False
+            self._store._writers.__exit__(None, None, None)
 
 
 class _KeptRead:
@@ -295,6 +404,12 @@ class Store:
         self._kept_thread: int | None = None
         self._kept: Connection | None = None
         self._kept_busy = False
+        # The connection kept for the writers (SQLite, a database file: see _KeptWrite), and
+        # whether a write is open on it (then a write begun inside it takes a pooled one).
+        database = engine.url.database
+        self._keep_writer = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
+        self._kept_writer: Connection | None = None
+        self._kept_writer_busy = False
 
     def keep_reads(self) -> None:
         """Keep one connection for the calling thread's read-only transactions (on SQLite): the
@@ -308,6 +423,15 @@ class Store:
         database = self.engine.url.database
         if self.backend == "sqlite" and database not in (None, "", ":memory:"):
             self._kept_thread = threading.get_ident()
+
+    def _drop_kept_writer(self) -> None:
+        connection, self._kept_writer = self._kept_writer, None
+        if connection is not None:
+            try:
+                connection.invalidate()
+                connection.close()
+            except SQLAlchemyError:
+                pass
 
     def _drop_kept(self) -> None:
         connection, self._kept = self._kept, None
@@ -362,6 +486,16 @@ class Store:
         """
         if readonly and not self._kept_busy and self._kept_thread == threading.get_ident():
             return _KeptRead(self)
+        if not readonly and self._keep_writer:
+            return _KeptWrite(
+                self,
+                lambda: self._transaction(
+                    readonly=False,
+                    account_id=account_id,
+                    trail_savepoint=trail_savepoint,
+                    serializable=serializable,
+                ),
+            )
         return self._transaction(
             readonly=readonly,
             account_id=account_id,
@@ -386,11 +520,7 @@ class Store:
                     conn.exec_driver_sql(f"SELECT pg_advisory_lock({queue})")
                     conn.commit()
                 conn.execution_options(**self._begin_options(readonly, serializable))
-                session: Session = (
-                    cast(Session, ReadSession(conn))
-                    if readonly
-                    else Session(bind=conn, expire_on_commit=False)
-                )
+                session = cast(Session, ReadSession(conn))
                 try:
                     uow = UnitOfWork(
                         session,
@@ -462,6 +592,11 @@ class Store:
         if connection is not None:
             with suppress(SQLAlchemyError):
                 connection.close()
+        with self._writers:
+            writer, self._kept_writer = self._kept_writer, None
+            if writer is not None:
+                with suppress(SQLAlchemyError):
+                    writer.close()
         self.engine.dispose()
 
 

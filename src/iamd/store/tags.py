@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from iamd.store.base import Repository, batches
 from iamd.store.errors import Conflict
-from iamd.store.prepared import Prepared
+from iamd.store.prepared import Prepared, PreparedInsert, PreparedWrite
 from iamd.store.records import ResourceKind, Tag
 from iamd.store.schema import Tag as TagRow
 
@@ -30,12 +30,15 @@ _EXISTING = Prepared(
 )
 """Every tag of a resource (at most 50: the quota), prebuilt: :meth:`Tags.put` picks those it
 names (an expanding ``IN`` would be rendered again at every execution)."""
-_REPLACE = (
+_REPLACE = PreparedWrite(
     update(TagRow)
     .where(TagRow.id == bindparam("row_id"))
     .values(key=bindparam("new_key"), value=bindparam("new_value"))
 )
-_INSERT = insert(TagRow)
+_INSERT = PreparedInsert(
+    TagRow.__table__,  # type: ignore[arg-type]
+    ("account_id", "resource_kind", "resource_id", "key", "key_lower", "value"),
+)
 
 # Tag keys of managed policies are case-sensitive in AWS: a policy can carry both "a" and "A",
 # and UntagPolicy "a" leaves "A" (recorded against AWS: LocalStack's
@@ -93,7 +96,7 @@ class Tags(Repository):
 
     def put(self, account_id: str, kind: ResourceKind, resource_id: str, tags: Mapping[str, str]) -> None:
         """Add tags, or replace the value (and the key's spelling) of those whose key exists.
-        Prebuilt Core statements: no ORM objects to load, build or flush. The account's
+        Prepared statements: no ORM objects to load, build or flush. The account's
         generation goes up only when a tag is added or changed: putting tags the resource already
         carries (a replayed TagUser) changes no decision, so it leaves every cache valid."""
         wanted = {_fold(kind, key): (key, value) for key, value in tags.items()}
@@ -104,7 +107,6 @@ class Tags(Repository):
             self._heal(account_id, kind, resource_id)
         where = {"account_id": account_id, "kind": kind, "resource_id": resource_id}
         existing = {row[1]: row for row in _EXISTING.rows(self._session, where) if row[1] in wanted}
-        conn = self._session.connection()
         added: list[dict[str, object]] = []
         for key_lower, (key, value) in wanted.items():
             row = existing.get(key_lower)
@@ -121,10 +123,10 @@ class Tags(Repository):
                 )
             elif (row[2], row[3]) != (key, value):
                 self._uow.changed(account_id)
-                conn.execute(_REPLACE, {"row_id": row[0], "new_key": key, "new_value": value})
+                _REPLACE.run(self._session, {"row_id": row[0], "new_key": key, "new_value": value})
         if added:
             self._uow.changed(account_id)
-            conn.execute(_INSERT, added)
+            _INSERT.run(self._session, added)
 
     def remove(self, account_id: str, kind: ResourceKind, resource_id: str, keys: Iterable[str]) -> None:
         """Remove the tags with these keys (case-insensitively, except for the case-sensitive

@@ -26,6 +26,7 @@ from iamd.store.login_profiles import LoginProfiles
 from iamd.store.mfa import MfaDevices
 from iamd.store.organizations import Organizations
 from iamd.store.policies import Policies
+from iamd.store.prepared import PreparedWrite
 from iamd.store.principals import Principals
 from iamd.store.providers import OidcProviders, SamlProviders
 from iamd.store.rekey import Rekey
@@ -40,6 +41,9 @@ from iamd.store.users import Users
 _BUMP = update(Account).where(Account.id == bindparam("account_id")).values(generation=Account.generation + 1)
 """The generation bump: a Core statement compiled once, run on the connection (an ORM-enabled
 UPDATE would also look for the account's object in the session to synchronize it)."""
+_PREPARED_BUMP = PreparedWrite(_BUMP)
+""":data:`_BUMP` as run: prepared, on the driver connection (no execution context, events or
+result set-up; see :mod:`iamd.store.prepared`)."""
 
 
 class UnitOfWork:
@@ -120,7 +124,7 @@ class UnitOfWork:
         self.writable()
         if account_id not in self._changed_accounts:
             self._changed_accounts.add(account_id)
-            self.session.connection().execute(_BUMP, {"account_id": account_id})
+            _PREPARED_BUMP.run(self.session, {"account_id": account_id})
 
     def commit(self) -> None:
         """Commit. Called by the Store when the transaction's block ends normally."""

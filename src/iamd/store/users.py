@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Row, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
-from iamd.store.base import Repository, found, refuse_if_any
+from iamd.store.base import Repository, found, refuse_if_any, translate
 from iamd.store.errors import AlreadyExists
 from iamd.store.paging import MAX_ITEMS_LIMIT, decode_marker, encode_marker
-from iamd.store.prepared import Prepared
+from iamd.store.prepared import Prepared, PreparedInsert
 from iamd.store.records import Page, UserRecord
 from iamd.store.schema import (
     AccessKey,
@@ -48,7 +49,10 @@ _FIND = Prepared(
     select(*_COLUMNS).where(User.account_id == bindparam("account_id"), User.name_lower == bindparam("name"))
 )
 _BY_ID = Prepared(select(*_COLUMNS).where(User.id == bindparam("user_id")))
-_INSERT = insert(User)
+_INSERT = PreparedInsert(
+    User.__table__,  # type: ignore[arg-type]
+    ("id", "account_id", "name", "name_lower", "path", "created_at"),
+)
 _COUNT = Prepared(select(func.count()).select_from(User).where(User.account_id == bindparam("account_id")))
 
 
@@ -74,21 +78,28 @@ class Users(Repository):
     def create(
         self, account_id: str, *, user_id: str, name: str, path: str, created_at: datetime
     ) -> UserRecord:
-        """CreateUser's row: prebuilt Core statements (no ORM object to build and flush)."""
+        """CreateUser's row: a prepared insert (no ORM object to build and flush). A user of that
+        name (any case) already there is refused by the table's unique constraint, as
+        :class:`AlreadyExists` (the transaction is then unusable: CreateUser looks first)."""
         self._uow.changed(account_id)
-        if _FIND.rows(self._session, {"account_id": account_id, "name": name.lower()}):
-            raise AlreadyExists(f"user {name} already exists")
-        self._session.connection().execute(
-            _INSERT,
-            {
-                "id": user_id,
-                "account_id": account_id,
-                "name": name,
-                "name_lower": name.lower(),
-                "path": path,
-                "created_at": created_at,
-            },
-        )
+        try:
+            _INSERT.run(
+                self._session,
+                [
+                    {
+                        "id": user_id,
+                        "account_id": account_id,
+                        "name": name,
+                        "name_lower": name.lower(),
+                        "path": path,
+                        "created_at": created_at,
+                    }
+                ],
+            )
+        except IntegrityError as exc:
+            if isinstance(translate(exc), AlreadyExists):
+                raise AlreadyExists(f"user {name} already exists") from exc
+            raise
         return UserRecord(user_id, account_id, name, path, created_at, None, None)
 
     def count(self, account_id: str) -> int:

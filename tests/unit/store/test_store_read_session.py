@@ -78,8 +78,15 @@ def test_no_orm_session_until_one_is_needed(store: Store) -> None:
         assert read._session is None
         _orm_names(uow)
         assert isinstance(read._session, Session)
-    with store.transaction() as uow:  # writers keep their ORM session
-        assert isinstance(uow.session, Session)
+    with store.transaction() as uow:  # writers too: prepared writes need no ORM session
+        write = uow.session
+        assert isinstance(write, ReadSession)
+        uow.users.create(ACCOUNT, user_id="AIDAWRITERNOORM00001", name="w", path="/", created_at=NOW)
+        assert write._session is None
+        _orm_names(uow)
+        assert isinstance(write._session, Session)
+    with store.transaction(readonly=True) as uow:
+        assert "w" in _orm_names(uow)
 
 
 def test_read_only_transactions_still_refuse_writes(store: Store, ids: SeededIds) -> None:

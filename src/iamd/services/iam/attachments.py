@@ -38,10 +38,6 @@ def _principal(
     return role.id
 
 
-def _attached_ids(ctx: OperationContext, kind: PrincipalKind, principal_id: str) -> set[str]:
-    return {ref.id for ref in ctx.uow.policies.attached(kind, principal_id, max_items=1000).items}
-
-
 def _find(ctx: OperationContext, arn: str) -> ManagedPolicyRecord | None:
     """The policy a PolicyArn parameter names. A value that is not a policy ARN is a
     ValidationError ``ARN <value> is not valid.`` here (recorded against AWS: LocalStack's
@@ -82,7 +78,7 @@ def detach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], n
     extra = {"iam:PolicyARN": arn, **boundary_context(ctx, kind, params[name_key])}
     principal_id = _principal(ctx, kind, action, params[name_key], extra)
     policy = _find(ctx, arn)
-    if policy is None or policy.id not in _attached_ids(ctx, kind, principal_id):
+    if policy is None or not ctx.uow.policies.is_attached(policy.id, kind, principal_id):
         raise NoSuchEntity(f"Policy {arn} was not found.")
     ctx.uow.policies.detach(policy.id, kind, principal_id)
 
