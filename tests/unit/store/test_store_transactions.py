@@ -398,13 +398,11 @@ def test_a_write_scoped_to_a_principal_moves_its_generation_not_the_shared_one(
         shared = uow.accounts.generations([ACCOUNT])[ACCOUNT]
         full = uow.accounts.generation(ACCOUNT)
         assert uow.accounts.generations([ACCOUNT], ("user", alice)) == {ACCOUNT: shared, alice: 0}
-    with store.transaction() as uow:
-        with uow.principal_scoped(ACCOUNT, "user", alice):
-            uow.inline_policies.put(ACCOUNT, "user", alice, "p", "{}")
-            uow.tags.put(ACCOUNT, "user", alice, {"k": "v"})  # once per transaction
-    with store.transaction() as uow:
-        with uow.principal_scoped(ACCOUNT, "role", role):
-            uow.tags.put(ACCOUNT, "role", role, {"k": "v"})
+    with store.transaction() as uow, uow.principal_scoped(ACCOUNT, "user", alice):
+        uow.inline_policies.put(ACCOUNT, "user", alice, "p", "{}")
+        uow.tags.put(ACCOUNT, "user", alice, {"k": "v"})  # once per transaction
+    with store.transaction() as uow, uow.principal_scoped(ACCOUNT, "role", role):
+        uow.tags.put(ACCOUNT, "role", role, {"k": "v"})
     with store.transaction(readonly=True) as uow:
         # Every change still moves the account's generation (and takes its row lock).
         assert uow.accounts.generation(ACCOUNT) == full + 2
@@ -441,17 +439,16 @@ def test_a_group_scope_and_a_rolled_back_scope_stay_shared(store: Store, ids: Se
         group = uow.groups.create(ACCOUNT, group_id=ids.group_id(), name="g", path="/", created_at=NOW).id
     with store.transaction(readonly=True) as uow:
         shared = uow.accounts.generations([ACCOUNT])[ACCOUNT]
+    # A group's policies reach its members: shared.
+    with store.transaction() as uow, uow.principal_scoped(ACCOUNT, "group", group):
+        uow.inline_policies.put(ACCOUNT, "group", group, "p", "{}")
+    with pytest.raises(ValueError), store.transaction() as uow, uow.principal_scoped(ACCOUNT, "user", alice):
+        uow.tags.put(ACCOUNT, "user", alice, {"k": "v"})
+        raise ValueError("rolled back")
     with store.transaction() as uow:
-        with uow.principal_scoped(ACCOUNT, "group", group):  # a group's policies reach its members
-            uow.inline_policies.put(ACCOUNT, "group", group, "p", "{}")
-    with pytest.raises(ValueError), store.transaction() as uow:
-        with uow.principal_scoped(ACCOUNT, "user", alice):
-            uow.tags.put(ACCOUNT, "user", alice, {"k": "v"})
-            raise ValueError("rolled back")
-    with store.transaction() as uow:
-        with uow.principal_scoped(ACCOUNT, "user", alice), pytest.raises(StoreError):
-            with uow.principal_scoped(ACCOUNT, "user", alice):
-                pass
+        outer = uow.principal_scoped(ACCOUNT, "user", alice)
+        with outer, pytest.raises(StoreError), uow.principal_scoped(ACCOUNT, "user", alice):
+            pass
         uow.tags.put(ACCOUNT, "user", alice, {"k": "v"})  # after the block: shared again
     with store.transaction(readonly=True) as uow:
         assert uow.accounts.generations([ACCOUNT], ("user", alice)) == {ACCOUNT: shared + 2, alice: 0}
