@@ -63,6 +63,23 @@ _BUMP_PRINCIPAL: Final = {
     "user": update(User).where(User.id == bindparam("principal_id")).values(generation=User.generation + 1),
     "role": update(Role).where(Role.id == bindparam("principal_id")).values(generation=Role.generation + 1),
 }
+_BUMP_ACCOUNT_AND_PRINCIPAL: Final = {
+    kind: update(Account)
+    .where(Account.id == bindparam("bumped_account"))
+    .values(generation=Account.generation + 1)
+    .add_cte(
+        update(table)
+        .where(table.id == bindparam("bumped_principal"))
+        .values(generation=table.generation + 1)
+        .cte(f"bump_{kind}")
+    )
+    for kind, table in (("user", User), ("role", Role))
+}
+"""Both of a scoped change's bumps in one statement, on PostgreSQL (a data-modifying ``WITH``):
+one round trip, as for a shared change. Its parameters are named unlike any column (an ``UPDATE``
+takes a parameter of a column's name as a value to set, in a ``WITH`` too). A ``WITH`` that the
+main statement does not read runs after it: the account's row is locked first, then the
+principal's, as by the two statements."""
 
 
 class UnitOfWork:
@@ -165,12 +182,17 @@ class UnitOfWork:
                 self.session.connection().execute(_BUMP_SHARED_ONLY, {"account_id": account_id})
             return
         connection = self.session.connection()
+        _, kind, principal_id = scope
+        principal = principal_id not in self._changed_principals
+        self._changed_principals.add(principal_id)
         if shared is None:
             self._changed_accounts[account_id] = False
+            if principal and connection.dialect.name == "postgresql":
+                bump = _BUMP_ACCOUNT_AND_PRINCIPAL[kind]
+                connection.execute(bump, {"bumped_account": account_id, "bumped_principal": principal_id})
+                return
             connection.execute(_BUMP_ACCOUNT_ONLY, {"account_id": account_id})
-        _, kind, principal_id = scope
-        if principal_id not in self._changed_principals:
-            self._changed_principals.add(principal_id)
+        if principal:
             connection.execute(_BUMP_PRINCIPAL[kind], {"principal_id": principal_id})
 
     @contextmanager
