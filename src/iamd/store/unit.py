@@ -196,7 +196,9 @@ class UnitOfWork:
             connection.execute(_BUMP_PRINCIPAL[kind], {"principal_id": principal_id})
 
     @contextmanager
-    def principal_scoped(self, account_id: str, kind: str, principal_id: str) -> Iterator[None]:
+    def principal_scoped(
+        self, account_id: str, kind: str, principal_id: str, *, new: bool = False
+    ) -> Iterator[None]:
         """Declare the writes made in the block scoped to one user or role of `account_id`: what
         they change enters no decision but those about requests *by* that principal (its tags as
         aws:PrincipalTag, its own policies, its access keys), so :meth:`changed` moves the
@@ -204,13 +206,16 @@ class UnitOfWork:
         a principal's tags are also the resource tags of requests *on* it, which nothing caches
         (they are read per request). Another account's change in the block, and any change when
         `kind` is not "user" or "role" (a group's policies reach all its members), stays shared.
-        Blocks do not nest."""
+        Blocks do not nest. ``new``: the principal is created in the block (its row starts at
+        generation 0 and its id is new: nothing is cached about it, so its own counter stays)."""
         if self._scope is not None:
             raise StoreError("principal scopes do not nest")
         if kind == "user":
             self._scope = (account_id, "user", principal_id)
         elif kind == "role":
             self._scope = (account_id, "role", principal_id)
+        if new and self._scope is not None:
+            self._changed_principals.add(principal_id)
         try:
             yield
         finally:

@@ -452,3 +452,16 @@ def test_a_group_scope_and_a_rolled_back_scope_stay_shared(store: Store, ids: Se
         uow.tags.put(ACCOUNT, "user", alice, {"k": "v"})  # after the block: shared again
     with store.transaction(readonly=True) as uow:
         assert uow.accounts.generations([ACCOUNT], ("user", alice)) == {ACCOUNT: shared + 2, alice: 0}
+
+
+def test_a_principal_created_in_its_scope_starts_at_generation_zero(store: Store, ids: SeededIds) -> None:
+    with store.transaction(readonly=True) as uow:
+        shared = uow.accounts.generations([ACCOUNT])[ACCOUNT]
+        full = uow.accounts.generation(ACCOUNT)
+    user_id = ids.user_id()
+    with store.transaction() as uow, uow.principal_scoped(ACCOUNT, "user", user_id, new=True):
+        uow.users.create(ACCOUNT, user_id=user_id, name="new", path="/", created_at=NOW)
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": "v"})
+    with store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == full + 1
+        assert uow.accounts.generations([ACCOUNT], ("user", user_id)) == {ACCOUNT: shared, user_id: 0}

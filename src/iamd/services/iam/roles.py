@@ -153,7 +153,7 @@ def create_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     role_id = ctx.ids.role_id()
     # A new principal: nothing cached about any other caller names it (caches key on ids; a
     # trust policy naming its ARN is compiled per text and matched per request).
-    with ctx.uow.principal_scoped(ctx.account_id, "role", role_id):
+    with ctx.uow.principal_scoped(ctx.account_id, "role", role_id, new=True):
         role = ctx.uow.roles.create(
             ctx.account_id,
             role_id=role_id,

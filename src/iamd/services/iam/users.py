@@ -108,7 +108,7 @@ def create_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
         raise LimitExceeded(f"Cannot exceed quota for UsersPerAccount: {MAX_USERS}")
     user_id = ctx.ids.user_id()
     # A new principal: nothing cached about any other caller names it (caches key on ids).
-    with ctx.uow.principal_scoped(ctx.account_id, "user", user_id):
+    with ctx.uow.principal_scoped(ctx.account_id, "user", user_id, new=True):
         user = ctx.uow.users.create(ctx.account_id, user_id=user_id, name=name, path=path, created_at=ctx.now)
         if boundary:
             ctx.uow.users.set_permissions_boundary(user.id, resolve_boundary(ctx, boundary).id)
