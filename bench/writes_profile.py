@@ -35,7 +35,35 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-OPERATIONS = ("CreateUser", "TagUser", "AttachUserPolicy", "PutRolePolicy", "AssumeRole")
+OPERATIONS = (
+    "CreateUser",
+    "TagUser",
+    "AttachUserPolicy",
+    "PutRolePolicy",
+    "AssumeRole",
+    "TagUser new",
+    "AttachUserPolicy new",
+    "PutRolePolicy new",
+)
+"""The writes of bench/writes.py; the "new" ones change something each time (a new tag value, a
+policy not yet attached, a new document), as CreateUser does: the others, sent again, change
+nothing after the first."""
+ATTACHABLE = (
+    "ReadOnlyAccess",
+    "IAMReadOnlyAccess",
+    "AmazonS3ReadOnlyAccess",
+    "AmazonEC2ReadOnlyAccess",
+    "AWSLambda_ReadOnlyAccess",
+    "CloudWatchReadOnlyAccess",
+    "AmazonDynamoDBReadOnlyAccess",
+    "AmazonSQSReadOnlyAccess",
+    "AmazonSNSReadOnlyAccess",
+    "AmazonRDSReadOnlyAccess",
+)
+ATTACH_USERS = 40
+"""Users made for "AttachUserPolicy new": 400 (user, policy) pairs by request number, each
+attached once by the in-process figures (a run of the threads that outlasts them attaches again,
+changing nothing)."""
 ACCOUNT = "111122223333"
 POLICY = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
@@ -148,6 +176,8 @@ def measure(
         request("iam", {"Action": "CreateRole", "RoleName": "bench-role", "AssumeRolePolicyDocument": trust})
     )
     run = uuid.uuid4().hex[:6]
+    for n in range(ATTACH_USERS):
+        send(request("iam", {"Action": "CreateUser", "UserName": f"a-{run}-{n}"}))
     makers: dict[str, Callable[[int], Any]] = {
         "CreateUser": lambda n: request("iam", {"Action": "CreateUser", "UserName": f"w-{run}-{n}"}),
         "TagUser": lambda n: request(
@@ -177,6 +207,32 @@ def measure(
                 "Action": "AssumeRole",
                 "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/bench-role",
                 "RoleSessionName": "bench",
+            },
+        ),
+        "TagUser new": lambda n: request(
+            "iam",
+            {
+                "Action": "TagUser",
+                "UserName": "bench",
+                "Tags.member.1.Key": "k",
+                "Tags.member.1.Value": f"v{n}",
+            },
+        ),
+        "AttachUserPolicy new": lambda n: request(
+            "iam",
+            {
+                "Action": "AttachUserPolicy",
+                "UserName": f"a-{run}-{n % ATTACH_USERS}",
+                "PolicyArn": f"arn:aws:iam::aws:policy/{ATTACHABLE[n // ATTACH_USERS % len(ATTACHABLE)]}",
+            },
+        ),
+        "PutRolePolicy new": lambda n: request(
+            "iam",
+            {
+                "Action": "PutRolePolicy",
+                "RoleName": "bench-role",
+                "PolicyName": "p",
+                "PolicyDocument": POLICY.replace('"Effect"', f'"Sid": "S{n}", "Effect"', 1),
             },
         ),
     }
@@ -263,7 +319,7 @@ def measure(
         rate = 0.0
         retries[0] = 0
         if threads and seconds:
-            rate = hammer(make, operation == "CreateUser")
+            rate = hammer(make, operation == "CreateUser" or operation.endswith(" new"))
             if tracer is not None and traced is not None:
                 names = {f"bench-{n}" for n in range(threads)}
                 traced[operation]["threads"] = per_request(tracer.take(names), hammered[0])

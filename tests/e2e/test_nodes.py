@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -95,6 +96,78 @@ def test_a_write_on_one_node_is_enforced_by_the_other_on_its_next_request(
     admin_a.update_access_key(UserName="roaming", AccessKeyId=key["AccessKeyId"], Status="Inactive")
     with pytest.raises(ClientError) as refused:
         on_b.get_user(UserName="roaming")
+    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def _denied(call: Any) -> bool:
+    try:
+        call()
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "AccessDenied", error.response
+        return True
+    return False
+
+
+def test_a_write_scoped_to_one_principal_on_one_node_is_enforced_by_the_other(
+    nodes: tuple[Server, Server, str],
+) -> None:
+    """Writes to one user or role move only its own generation (the other callers' caches stay
+    valid): node B still sees them on the principal's very next request."""
+    first, second, _ = nodes
+    admin_a = first.client()
+    admin_b = second.client()
+    admin_a.create_user(UserName="scoped")
+    arn = admin_a.create_policy(PolicyName="scoped-read", PolicyDocument=policy(allow("iam:GetUser", "*")))[
+        "Policy"
+    ]["Arn"]
+    admin_a.attach_user_policy(UserName="scoped", PolicyArn=arn)
+    key = admin_a.create_access_key(UserName="scoped")["AccessKey"]
+    on_b = second.client("iam", key["AccessKeyId"], key["SecretAccessKey"])
+    admin_b.get_user(UserName="scoped")  # node B's administrator key and policies, cached
+    for _ in range(2):
+        assert not _denied(lambda: on_b.get_user(UserName="scoped"))
+
+    # DetachUserPolicy through node A: the user's next call on node B is denied, then allowed.
+    admin_a.detach_user_policy(UserName="scoped", PolicyArn=arn)
+    assert _denied(lambda: on_b.get_user(UserName="scoped"))
+    admin_a.attach_user_policy(UserName="scoped", PolicyArn=arn)
+    assert not _denied(lambda: on_b.get_user(UserName="scoped"))
+
+    # TagUser through node A changes an aws:PrincipalTag condition's result on node B.
+    admin_a.detach_user_policy(UserName="scoped", PolicyArn=arn)
+    tagged = allow("iam:GetUser", "*", Condition={"StringEquals": {"aws:PrincipalTag/team": "blue"}})
+    admin_a.put_user_policy(UserName="scoped", PolicyName="tagged", PolicyDocument=policy(tagged))
+    assert _denied(lambda: on_b.get_user(UserName="scoped"))
+    admin_a.tag_user(UserName="scoped", Tags=[{"Key": "team", "Value": "blue"}])
+    assert not _denied(lambda: on_b.get_user(UserName="scoped"))
+    admin_a.tag_user(UserName="scoped", Tags=[{"Key": "team", "Value": "red"}])
+    assert _denied(lambda: on_b.get_user(UserName="scoped"))
+
+    # A role session on node B sees PutRolePolicy / DeleteRolePolicy through node A at once.
+    account = admin_a.get_user()["User"]["Arn"].split(":")[4]
+    trust = policy(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "sts:AssumeRole"}
+    )
+    admin_a.create_role(RoleName="scoped-role", AssumeRolePolicyDocument=trust)
+    sts_b = second.client("sts")
+    credentials = sts_b.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/scoped-role", RoleSessionName="on-b"
+    )["Credentials"]
+    session_b = second.client(
+        "iam", credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
+    )
+    assert _denied(lambda: session_b.get_role(RoleName="scoped-role"))
+    admin_a.put_role_policy(
+        RoleName="scoped-role", PolicyName="read", PolicyDocument=policy(allow("iam:GetRole", "*"))
+    )
+    assert not _denied(lambda: session_b.get_role(RoleName="scoped-role"))
+    admin_a.delete_role_policy(RoleName="scoped-role", PolicyName="read")
+    assert _denied(lambda: session_b.get_role(RoleName="scoped-role"))
+
+    # A key deactivated through node A no longer signs on node B.
+    admin_a.update_access_key(UserName="scoped", AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    with pytest.raises(ClientError) as refused:
+        on_b.get_user(UserName="scoped")
     assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
 
 

@@ -12,7 +12,8 @@ inside the operation's transaction, that scheme's :meth:`Authenticator.authentic
 - **SigV4 with a session token** (``ASIA…`` key ids): the sealed token is the session
   (:mod:`iamd.server.sessions`), no database read but the account's generation counter.
 - **SigV4 with an access key** (``AKIA…``): the key's secret from the store, cached per key and
-  invalidated by the account's generation counter.
+  invalidated by the account's shared generation counter and its user's own
+  (:meth:`iamd.store.accounts.Accounts.generations`).
 - **Bearer token** (the access portal's ``sso`` API, header ``x-amz-sso_bearer_token``): a service
   registers how its tokens open (:func:`iamd.services.bearer.register_bearer`).
 - **Unsigned**: only operations the model marks as unauthenticated (``authtype: none`` /
@@ -33,6 +34,7 @@ from iamd.server.caller import caller_for_key
 from iamd.services.bearer import opener_for
 from iamd.services.framework import Caller
 from iamd.services.rolesanywhere import sessions as x509_sessions
+from iamd.store.accounts import ScopedKind
 from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.store import Store
 from iamd.store.unit import UnitOfWork
@@ -248,6 +250,16 @@ class _KeyEntry:
     secret: str
     caller: Caller
     generation: int
+    """The account's shared generation when the key was read."""
+    principal_generation: int | None
+    """Its user's own generation then (None for the root user's keys)."""
+
+
+def _key_generations(uow: UnitOfWork, caller: Caller) -> dict[str, int]:
+    """The generations a key's entry holds, of ``caller`` (its account's and "aws"'s shared ones,
+    its user's own): those the authorizer's cache keys on too."""
+    principal: tuple[ScopedKind, str] | None = None if caller.user_id is None else ("user", caller.user_id)
+    return uow.accounts.generations([caller.account_id, AWS_ACCOUNT], principal)
 
 
 class _LruCache:
@@ -284,6 +296,8 @@ class AccessKey(Authenticator):
         self.store = store
         self.verifier = verifier
         self._keys = _LruCache(4096)
+        self.misses = 0
+        """Keys read from the store (not found in the cache, or found stale): for tests."""
 
     def forget(self) -> None:
         self._keys.clear()
@@ -304,7 +318,8 @@ class AccessKey(Authenticator):
         now: datetime,
     ) -> Authenticated:
         """Verify the signature and return the caller, reading the database only when the key's
-        account has changed since the key was last seen (its generation counter moved)."""
+        account or its user has changed since the key was last seen (the account's shared
+        generation or the user's own moved: a write to another user leaves the entry valid)."""
         signed = credentials.signed
         assert signed is not None
         _check_scope(signed, ref)
@@ -312,17 +327,26 @@ class AccessKey(Authenticator):
         entry = self._keys.get(key_id)
         generations: dict[str, int] = {}
         if entry is not None:
-            generations = uow.accounts.generations([entry.caller.account_id, AWS_ACCOUNT])
-            if generations.get(entry.caller.account_id) != entry.generation:
+            generations = _key_generations(uow, entry.caller)
+            if generations.get(entry.caller.account_id) != entry.generation or (
+                entry.caller.user_id is not None
+                and generations.get(entry.caller.user_id) != entry.principal_generation
+            ):
                 entry = None
         if entry is None:
             signing = uow.access_keys.signing_key(key_id)
             if signing is None or signing.key.status != "Active":
                 raise InvalidClientTokenId("The security token included in the request is invalid.")
             caller = caller_for_key(uow, signing.key)
-            generations = uow.accounts.generations([caller.account_id, AWS_ACCOUNT])
-            entry = _KeyEntry(signing.secret_access_key, caller, generations.get(caller.account_id, 0))
+            generations = _key_generations(uow, caller)
+            entry = _KeyEntry(
+                signing.secret_access_key,
+                caller,
+                generations.get(caller.account_id, 0),
+                None if caller.user_id is None else generations.get(caller.user_id),
+            )
             self._keys.put(key_id, entry)
+            self.misses += 1
         secret = entry.secret
 
         def lookup(requested: str, token: str | None) -> str | None:

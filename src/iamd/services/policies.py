@@ -1,9 +1,12 @@
 """A caller's compiled policies and the condition keys of its requests, shared by the server's
 authorizer and the operations that evaluate policies themselves (STS trust policies).
 
-Compiled policy sets are cached per principal and invalidated by the generation counters of the
-principal's account and of the AWS managed policies, which every write that can change a decision
-bumps in the database; several iamd nodes on one database therefore stay consistent.
+Compiled policy sets are cached per principal and invalidated by the shared generation counters of
+the principal's account and of the AWS managed policies and by the principal's own generation
+(:meth:`iamd.store.accounts.Accounts.generations`), which every write that can change a decision
+bumps in the database (a write scoped to one user or role only the account's generation and that
+principal's: :meth:`iamd.store.unit.UnitOfWork.principal_scoped`); several iamd nodes on one
+database therefore stay consistent.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from iamd.policy.variables import ContextValue
 from iamd.services.compiled_documents import DocumentCache
 from iamd.services.framework import Caller, RequestInfo
 from iamd.services.organizations import controls
+from iamd.store.accounts import ScopedKind
 from iamd.store.records import PolicyDocument
 from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.unit import UnitOfWork
@@ -27,6 +31,7 @@ __all__ = [
     "PolicyCache",
     "caller_context",
     "compile_documents",
+    "principal_of",
     "principal_policies",
     "request_context",
     "session_layer",
@@ -75,6 +80,8 @@ class PolicyCache:
         self._cache: OrderedDict[tuple[object, ...], PrincipalPolicies] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
+        self.misses = 0
+        """Policy sets loaded and compiled (not found in the cache): for tests."""
 
     def clear(self) -> None:
         """Forget everything (``iamd serve --test-mode``'s reset)."""
@@ -86,15 +93,22 @@ class PolicyCache:
         self, uow: UnitOfWork, caller: Caller, generations: Mapping[str, int] | None = None
     ) -> PrincipalPolicies:
         """The caller's identity policies, boundary and session policies, compiled. Pass
-        ``generations`` (of its account and of "aws") when already read in this transaction."""
-        if generations is None:
-            generations = uow.accounts.generations([caller.account_id, AWS_ACCOUNT])
-        principal_id = caller.user_id or caller.role_id or f"root:{caller.account_id}"
+        ``generations`` (of its account and of "aws", and the caller's user's or role's own) when
+        already read in this transaction."""
+        principal = principal_of(caller)
+        if (
+            generations is None
+            or caller.account_id not in generations
+            or (principal is not None and principal[1] not in generations)
+        ):
+            generations = uow.accounts.generations([caller.account_id, AWS_ACCOUNT], principal)
+        principal_id = principal[1] if principal is not None else f"root:{caller.account_id}"
         key = (
             uow.database,  # ids and generations are per database (tests open several in one process)
             principal_id,
             generations.get(caller.account_id, 0),
             generations.get(AWS_ACCOUNT, 0),
+            None if principal is None else generations[principal[1]],
             caller.session_policies,
         )
         with self._lock:
@@ -103,6 +117,7 @@ class PolicyCache:
                 self._cache.move_to_end(key)
                 return found
         compiled = self._load(uow, caller, generations.get(caller.account_id, 0))
+        self.misses += 1
         with self._lock:
             self._cache[key] = compiled
             while len(self._cache) > self._size:
@@ -141,6 +156,16 @@ def principal_policies(
 
 def shared_cache() -> PolicyCache:
     return _SHARED
+
+
+def principal_of(caller: Caller) -> tuple[ScopedKind, str] | None:
+    """The user or role whose own generation versions what is cached about ``caller`` (None for
+    the root user). A federated user's session is its user's; a role session, its role's."""
+    if caller.user_id is not None:
+        return ("user", caller.user_id)
+    if caller.role_id is not None:
+        return ("role", caller.role_id)
+    return None
 
 
 def request_context(info: RequestInfo, now: datetime) -> dict[str, ContextValue]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Any, Final, Literal
 
 from sqlalchemy import ColumnElement, ScalarSelect, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute
@@ -41,19 +41,32 @@ def _record(row: Account) -> AccountRecord:
     return AccountRecord(row.id, **{f: getattr(row, f) for f in _FIELDS})
 
 
-_GENERATIONS = [
-    Prepared(
-        select(Account.id, Account.generation).where(
-            Account.id.in_([bindparam(f"id{i}") for i in range(count)])
+ScopedKind = Literal["user", "role"]
+"""The principals that have generations of their own."""
+
+
+def _generations(count: int, principal: type[User] | type[Role] | None) -> Prepared:
+    columns: list[Any] = [Account.id, Account.shared_generation]
+    if principal is not None:
+        columns.append(
+            select(principal.generation).where(principal.id == bindparam("principal")).scalar_subquery()
         )
-    )
+    return Prepared(select(*columns).where(Account.id.in_([bindparam(f"id{i}") for i in range(count)])))
+
+
+_GENERATIONS: Final = {
+    (count, kind): _generations(count, table)
     for count in range(1, 4)
-]
-"""By how many ids are asked for: one bound parameter each, so that the statement is compiled
-once (an expanding ``IN`` is rendered again on every execution)."""
-_GENERATIONS_ANY = select(Account.id, Account.generation).where(
+    for kind, table in (("", None), ("user", User), ("role", Role))
+}
+"""By how many ids are asked for (one bound parameter each, so that the statement is compiled
+once: an expanding ``IN`` is rendered again on every execution) and the kind of principal whose
+generation comes with them, in the same statement (a subquery by primary key)."""
+_GENERATIONS_ANY = select(Account.id, Account.shared_generation).where(
     Account.id.in_(bindparam("ids", expanding=True))
 )
+_PRINCIPAL_GONE: Final = -1
+"""The generation of a user or role that does not exist (any value no row holds)."""
 
 
 class Accounts(Repository):
@@ -165,23 +178,50 @@ class Accounts(Repository):
             f"account {account_id}",
         )
 
-    def generations(self, account_ids: Iterable[str]) -> dict[str, int]:
-        """Several generations at once, e.g. the caller's account's and ``"aws"``'s. On every
-        request's path: a prebuilt Core statement, no ORM loading."""
+    def generations(
+        self, account_ids: Iterable[str], principal: tuple[ScopedKind, str] | None = None
+    ) -> dict[str, int]:
+        """The accounts' *shared* generations (e.g. the caller's account's and ``"aws"``'s), and
+        with ``principal`` (a user's or role's kind and id) that principal's own generation under
+        its id (-1 if it does not exist): what a cache of things about requests by that
+        principal keys on (:meth:`iamd.store.unit.UnitOfWork.principal_scoped`). An account that
+        does not exist is left out. On every request's path: one prebuilt Core statement (the
+        principal's generation in it), no ORM loading, and none at all when this transaction
+        read them already."""
         seen = self._uow.generations_seen
         ids = sorted(set(account_ids))
-        if all(i in seen for i in ids):
-            return {i: seen[i] for i in ids}
-        if len(ids) <= len(_GENERATIONS):
-            rows: Iterable[Any] = _GENERATIONS[len(ids) - 1].rows(
-                self._session, {f"id{i}": v for i, v in enumerate(ids)}
+        wanted = principal[1] if principal is not None else None
+        if all(i in seen for i in ids) and (wanted is None or wanted in seen):
+            known = {i: seen[i] for i in ids}
+            if wanted is not None:
+                known[wanted] = seen[wanted]
+            return known
+        if len(ids) <= 3:
+            params: dict[str, Any] = {f"id{i}": v for i, v in enumerate(ids)}
+            if principal is not None:
+                params["principal"] = principal[1]
+            rows: Iterable[Any] = _GENERATIONS[len(ids), principal[0] if principal else ""].rows(
+                self._session, params
             )
         else:
             self._session.flush()
             rows = self._session.connection().execute(_GENERATIONS_ANY, {"ids": ids})
-        found = {account_id: generation for account_id, generation in rows}
-        seen.update(found)
-        return found
+            if principal is not None:
+                rows = [(*row, self._principal_generation(*principal)) for row in rows]
+        out: dict[str, int] = {}
+        for row in rows:
+            out[row[0]] = row[1]
+            if wanted is not None:
+                out[wanted] = _PRINCIPAL_GONE if row[2] is None else row[2]
+        if principal is not None and principal[1] not in out:  # no account found
+            out[principal[1]] = self._principal_generation(*principal)
+        seen.update(out)
+        return out
+
+    def _principal_generation(self, kind: ScopedKind, principal_id: str) -> int:
+        table = User if kind == "user" else Role
+        value = self._session.scalar(select(table.generation).where(table.id == principal_id))
+        return _PRINCIPAL_GONE if value is None else value
 
     # -- password policy ------------------------------------------------------------------------
 

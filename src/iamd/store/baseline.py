@@ -37,7 +37,9 @@ _DERIVED: Final = frozenset({LastAccessedRow.__tablename__, LastAccessedJobRow._
 
 _ACCOUNTS: Final[Table] = Base.metadata.tables[Account.__tablename__]
 # Account columns a reset puts back (everything but the id and the generation counter).
-_ACCOUNT_COLUMNS: Final = tuple(c.name for c in _ACCOUNTS.columns if c.name not in ("id", "generation"))
+_ACCOUNT_COLUMNS: Final = tuple(
+    c.name for c in _ACCOUNTS.columns if c.name not in ("id", "generation", "shared_generation")
+)
 
 
 def reset_tables() -> list[Table]:
@@ -128,7 +130,8 @@ class Baselines(Repository):
         """Delete every account's own rows and accounts not in ``baseline``; put ``baseline`` back.
 
         The AWS managed policies and the trail are untouched. Each baseline account's generation
-        goes up by one."""
+        and shared generation go up by one (its users' and roles' own generations come back with
+        their rows: every cache key holds the shared one too, which no key has seen)."""
         self._uow.writable()
         session = self._session
         statements = _statements()
@@ -149,12 +152,19 @@ class Baselines(Repository):
                 session.execute(
                     update(_ACCOUNTS)
                     .where(_ACCOUNTS.c.id == account["id"])
-                    .values(generation=_ACCOUNTS.c.generation + 1, **values)
+                    .values(
+                        generation=_ACCOUNTS.c.generation + 1,
+                        shared_generation=_ACCOUNTS.c.shared_generation + 1,
+                        **values,
+                    )
                 )
             else:  # deleted since (e.g. by an Organizations call): back, past its old counter
                 session.execute(
                     insert(_ACCOUNTS).values(
-                        id=account["id"], generation=int(account["generation"]) + 1, **values
+                        id=account["id"],
+                        generation=int(account["generation"]) + 1,
+                        shared_generation=int(account.get("shared_generation") or 0) + 1,
+                        **values,
                     )
                 )
         by_name = {table.name: table for table, _, _ in statements}

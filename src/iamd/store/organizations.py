@@ -215,7 +215,9 @@ class Organizations(Repository):
         self._uow.writable()
         members = select(OrgMember.account_id).where(OrgMember.organization_id == org_id).scalar_subquery()
         self._session.execute(
-            update(Account).where(Account.id.in_(members)).values(generation=Account.generation + 1)
+            update(Account)
+            .where(Account.id.in_(members))
+            .values(generation=Account.generation + 1, shared_generation=Account.shared_generation + 1)
         )
 
     # -- accounts in it ----------------------------------------------------------------------------

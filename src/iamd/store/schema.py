@@ -91,6 +91,12 @@ class Account(Base):
     joined_method: Mapped[str | None] = mapped_column(String(16))  # "CREATED" | "INVITED"
     joined_at: Mapped[datetime | None]
     generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Goes up with every change that can move an authorization decision in the account
+    (:meth:`iamd.store.unit.UnitOfWork.changed`)."""
+    shared_generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Goes up with every such change but those scoped to one user or role, which move that
+    principal's ``generation`` instead (:meth:`iamd.store.unit.UnitOfWork.principal_scoped`): the
+    hot caches of a caller key on this one and their principal's."""
 
 
 class AccountSetting(Base):
@@ -170,6 +176,9 @@ class User(Base):
     permissions_boundary_id: Mapped[str | None] = mapped_column(
         ID, ForeignKey("managed_policies.id"), index=True
     )
+    generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Goes up with every change scoped to this user (its tags, inline and attached policies,
+    access keys: :meth:`iamd.store.unit.UnitOfWork.principal_scoped`)."""
 
 
 class Group(Base):
@@ -210,6 +219,9 @@ class Role(Base):
     )
     last_used_at: Mapped[datetime | None]
     last_used_region: Mapped[str | None] = mapped_column(String(32))
+    generation: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Goes up with every change scoped to this role (its tags, inline and attached policies:
+    :meth:`iamd.store.unit.UnitOfWork.principal_scoped`)."""
 
 
 class PolicyAttachment(Base):

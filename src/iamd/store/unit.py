@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
+from typing import Final
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
@@ -11,7 +14,7 @@ from iamd.secrets.kek import Kek
 from iamd.store.access_analyzer import AccessAnalyzer
 from iamd.store.access_keys import AccessKeys
 from iamd.store.account_settings import AccountSettings
-from iamd.store.accounts import Accounts
+from iamd.store.accounts import Accounts, ScopedKind
 from iamd.store.audit import Audit
 from iamd.store.baseline import Baselines
 from iamd.store.credentials import ServiceCredentials, SigningCertificates, SshPublicKeys
@@ -32,18 +35,61 @@ from iamd.store.providers import OidcProviders, SamlProviders
 from iamd.store.rekey import Rekey
 from iamd.store.roles import Roles
 from iamd.store.rolesanywhere import RolesAnywhere
-from iamd.store.schema import Account
+from iamd.store.schema import Account, Role, User
 from iamd.store.server_certificates import ServerCertificates
 from iamd.store.sso_portal import SsoPortal
 from iamd.store.tags import Tags
 from iamd.store.users import Users
 
-_BUMP = update(Account).where(Account.id == bindparam("account_id")).values(generation=Account.generation + 1)
+_BUMP = (
+    update(Account)
+    .where(Account.id == bindparam("account_id"))
+    .values(generation=Account.generation + 1, shared_generation=Account.shared_generation + 1)
+)
 """The generation bump: a Core statement compiled once, run on the connection (an ORM-enabled
-UPDATE would also look for the account's object in the session to synchronize it)."""
+UPDATE would also look for the account's object in the session to synchronize it). Both of the
+account's counters: a change that may concern any of its principals."""
+_BUMP_ACCOUNT_ONLY = (
+    update(Account).where(Account.id == bindparam("account_id")).values(generation=Account.generation + 1)
+)
+"""The first change of a transaction scoped to one principal: the account's ``generation`` (and its
+row lock), not its ``shared_generation``."""
+_BUMP_SHARED_ONLY = (
+    update(Account)
+    .where(Account.id == bindparam("account_id"))
+    .values(shared_generation=Account.shared_generation + 1)
+)
+"""A change for all after a scoped one in the same transaction (``generation`` went up already)."""
+_BUMP_PRINCIPAL: Final = {
+    "user": update(User).where(User.id == bindparam("principal_id")).values(generation=User.generation + 1),
+    "role": update(Role).where(Role.id == bindparam("principal_id")).values(generation=Role.generation + 1),
+}
+_BUMP_ACCOUNT_AND_PRINCIPAL: Final = {
+    kind: update(Account)
+    .where(Account.id == bindparam("bumped_account"))
+    .values(generation=Account.generation + 1)
+    .add_cte(
+        update(table)
+        .where(table.id == bindparam("bumped_principal"))
+        .values(generation=table.generation + 1)
+        .cte(f"bump_{kind}")
+    )
+    for kind, table in (("user", User), ("role", Role))
+}
+"""Both of a scoped change's bumps in one statement, on PostgreSQL (a data-modifying ``WITH``):
+one round trip, as for a shared change. Its parameters are named unlike any column (an ``UPDATE``
+takes a parameter of a column's name as a value to set, in a ``WITH`` too). A ``WITH`` that the
+main statement does not read runs after it: the account's row is locked first, then the
+principal's, as by the two statements."""
 _PREPARED_BUMP = PreparedWrite(_BUMP)
-""":data:`_BUMP` as run: prepared, on the driver connection (no execution context, events or
-result set-up; see :mod:`iamd.store.prepared`)."""
+_PREPARED_BUMP_ACCOUNT_ONLY = PreparedWrite(_BUMP_ACCOUNT_ONLY)
+_PREPARED_BUMP_SHARED_ONLY = PreparedWrite(_BUMP_SHARED_ONLY)
+_PREPARED_BUMP_PRINCIPAL: Final = {kind: PreparedWrite(bump) for kind, bump in _BUMP_PRINCIPAL.items()}
+_PREPARED_BUMP_ACCOUNT_AND_PRINCIPAL: Final = {
+    kind: PreparedWrite(bump) for kind, bump in _BUMP_ACCOUNT_AND_PRINCIPAL.items()
+}
+"""The bumps as run: prepared, on the driver connection (no execution context, events or result
+set-up; see :mod:`iamd.store.prepared`)."""
 
 
 class UnitOfWork:
@@ -54,6 +100,12 @@ class UnitOfWork:
     ``generation`` counter goes up by one per transaction, however many writes it made, and only
     if the transaction commits. Writes that cannot (last-used times, passwords, credential
     reports) only check that the transaction may write (:meth:`writable`).
+
+    The account's ``shared_generation`` goes up with it, except for the writes an operation
+    declares scoped to one user or role (:meth:`principal_scoped`): those move that principal's
+    own ``generation`` instead. The per-request caches of a caller (its access key, its compiled
+    policies, its session's role or user) key on the shared generation and their principal's, so
+    a write to one principal leaves every other caller's entries valid.
     """
 
     def __init__(
@@ -79,7 +131,11 @@ class UnitOfWork:
         leaves the write standing: set when a first attempt without one failed
         (:meth:`iamd.store.audit.Audit.try_add_events`)."""
         self._kek = kek
-        self._changed_accounts: set[str] = set()
+        self._changed_accounts: dict[str, bool] = {}
+        """The accounts whose ``generation`` went up in this transaction, and whether their
+        ``shared_generation`` did too."""
+        self._changed_principals: set[str] = set()
+        self._scope: tuple[str, ScopedKind, str] | None = None
         self._database = database
         self.generations_seen: dict[str, int] = {}
         """Account generations read in this transaction (:meth:`Accounts.generations`), which
@@ -119,12 +175,61 @@ class UnitOfWork:
 
         The first time per account, its generation goes up by one, right away: the row lock this
         takes makes a concurrent writer to the same account wait here (and, on PostgreSQL, fail
-        and retry as soon as this transaction commits) instead of at the end of its work.
+        and retry as soon as this transaction commits) instead of at the end of its work. So does
+        its shared generation, unless the write is scoped to one principal of the account
+        (:meth:`principal_scoped`): then that principal's generation goes up instead (once per
+        transaction too).
         """
         self.writable()
-        if account_id not in self._changed_accounts:
-            self._changed_accounts.add(account_id)
-            _PREPARED_BUMP.run(self.session, {"account_id": account_id})
+        shared = self._changed_accounts.get(account_id)
+        scope = self._scope
+        if scope is None or scope[0] != account_id:
+            if shared is None:
+                self._changed_accounts[account_id] = True
+                _PREPARED_BUMP.run(self.session, {"account_id": account_id})
+            elif not shared:
+                self._changed_accounts[account_id] = True
+                _PREPARED_BUMP_SHARED_ONLY.run(self.session, {"account_id": account_id})
+            return
+        session = self.session
+        _, kind, principal_id = scope
+        principal = principal_id not in self._changed_principals
+        self._changed_principals.add(principal_id)
+        if shared is None:
+            self._changed_accounts[account_id] = False
+            if principal and session.connection().dialect.name == "postgresql":
+                bump = _PREPARED_BUMP_ACCOUNT_AND_PRINCIPAL[kind]
+                bump.run(session, {"bumped_account": account_id, "bumped_principal": principal_id})
+                return
+            _PREPARED_BUMP_ACCOUNT_ONLY.run(session, {"account_id": account_id})
+        if principal:
+            _PREPARED_BUMP_PRINCIPAL[kind].run(session, {"principal_id": principal_id})
+
+    @contextmanager
+    def principal_scoped(
+        self, account_id: str, kind: str, principal_id: str, *, new: bool = False
+    ) -> Iterator[None]:
+        """Declare the writes made in the block scoped to one user or role of `account_id`: what
+        they change enters no decision but those about requests *by* that principal (its tags as
+        aws:PrincipalTag, its own policies, its access keys), so :meth:`changed` moves the
+        principal's generation, not the account's shared one. Only for writes checked to be so:
+        a principal's tags are also the resource tags of requests *on* it, which nothing caches
+        (they are read per request). Another account's change in the block, and any change when
+        `kind` is not "user" or "role" (a group's policies reach all its members), stays shared.
+        Blocks do not nest. ``new``: the principal is created in the block (its row starts at
+        generation 0 and its id is new: nothing is cached about it, so its own counter stays)."""
+        if self._scope is not None:
+            raise StoreError("principal scopes do not nest")
+        if kind == "user":
+            self._scope = (account_id, "user", principal_id)
+        elif kind == "role":
+            self._scope = (account_id, "role", principal_id)
+        if new and self._scope is not None:
+            self._changed_principals.add(principal_id)
+        try:
+            yield
+        finally:
+            self._scope = None
 
     def commit(self) -> None:
         """Commit. Called by the Store when the transaction's block ends normally."""

@@ -51,8 +51,9 @@ _FIND = Prepared(
 _BY_ID = Prepared(select(*_COLUMNS).where(User.id == bindparam("user_id")))
 _INSERT = PreparedInsert(
     User.__table__,  # type: ignore[arg-type]
-    ("id", "account_id", "name", "name_lower", "path", "created_at"),
+    ("id", "account_id", "name", "name_lower", "path", "created_at", "generation"),
 )
+"""A new user's row (its own generation starts at 0: nothing is cached about a new id)."""
 _COUNT = Prepared(select(func.count()).select_from(User).where(User.account_id == bindparam("account_id")))
 
 
@@ -93,6 +94,7 @@ class Users(Repository):
                         "name_lower": name.lower(),
                         "path": path,
                         "created_at": created_at,
+                        "generation": 0,
                     }
                 ],
             )

@@ -378,3 +378,90 @@ def test_timestamps_come_back_aware_utc_and_naive_ones_are_refused(store: Store,
         uow.users.create(
             ACCOUNT, user_id=ids.user_id(), name="bob", path="/", created_at=datetime(2026, 1, 1)
         )
+
+
+def test_a_write_scoped_to_a_principal_moves_its_generation_not_the_shared_one(
+    store: Store, ids: SeededIds
+) -> None:
+    with store.transaction() as uow:
+        alice, bob = _user(uow, "alice", ids), _user(uow, "bob", ids)
+        role = uow.roles.create(
+            ACCOUNT,
+            role_id=ids.role_id(),
+            name="r",
+            path="/",
+            trust_policy="{}",
+            created_at=NOW,
+            max_session_duration=3600,
+        ).id
+    with store.transaction(readonly=True) as uow:
+        shared = uow.accounts.generations([ACCOUNT])[ACCOUNT]
+        full = uow.accounts.generation(ACCOUNT)
+        assert uow.accounts.generations([ACCOUNT], ("user", alice)) == {ACCOUNT: shared, alice: 0}
+    with store.transaction() as uow, uow.principal_scoped(ACCOUNT, "user", alice):
+        uow.inline_policies.put(ACCOUNT, "user", alice, "p", "{}")
+        uow.tags.put(ACCOUNT, "user", alice, {"k": "v"})  # once per transaction
+    with store.transaction() as uow, uow.principal_scoped(ACCOUNT, "role", role):
+        uow.tags.put(ACCOUNT, "role", role, {"k": "v"})
+    with store.transaction(readonly=True) as uow:
+        # Every change still moves the account's generation (and takes its row lock).
+        assert uow.accounts.generation(ACCOUNT) == full + 2
+        assert uow.accounts.generations([ACCOUNT, "aws"], ("user", alice))[alice] == 1
+        assert uow.accounts.generations([ACCOUNT], ("user", bob)) == {ACCOUNT: shared, bob: 0}
+        assert uow.accounts.generations([ACCOUNT], ("role", role)) == {ACCOUNT: shared, role: 1}
+        assert uow.accounts.generations([ACCOUNT], ("user", "AIDANOSUCHUSER")) == {
+            ACCOUNT: shared,
+            "AIDANOSUCHUSER": -1,
+        }
+    # A transaction with a scoped change and a shared one moves both, each once.
+    with store.transaction() as uow:
+        with uow.principal_scoped(ACCOUNT, "user", bob):
+            uow.tags.put(ACCOUNT, "user", bob, {"k": "v"})
+        uow.users.update(alice, path="/x/")
+        with uow.principal_scoped(ACCOUNT, "user", bob):
+            uow.tags.put(ACCOUNT, "user", bob, {"k": "w"})
+    with store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == full + 3
+        assert uow.accounts.generations([ACCOUNT], ("user", bob)) == {ACCOUNT: shared + 1, bob: 1}
+    # The shared change first: the scoped one after it moves only the principal's.
+    with store.transaction() as uow:
+        uow.users.update(alice, path="/y/")
+        with uow.principal_scoped(ACCOUNT, "user", bob):
+            uow.tags.put(ACCOUNT, "user", bob, {"k": "x"})
+    with store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == full + 4
+        assert uow.accounts.generations([ACCOUNT], ("user", bob)) == {ACCOUNT: shared + 2, bob: 2}
+
+
+def test_a_group_scope_and_a_rolled_back_scope_stay_shared(store: Store, ids: SeededIds) -> None:
+    with store.transaction() as uow:
+        alice = _user(uow, "alice", ids)
+        group = uow.groups.create(ACCOUNT, group_id=ids.group_id(), name="g", path="/", created_at=NOW).id
+    with store.transaction(readonly=True) as uow:
+        shared = uow.accounts.generations([ACCOUNT])[ACCOUNT]
+    # A group's policies reach its members: shared.
+    with store.transaction() as uow, uow.principal_scoped(ACCOUNT, "group", group):
+        uow.inline_policies.put(ACCOUNT, "group", group, "p", "{}")
+    with pytest.raises(ValueError), store.transaction() as uow, uow.principal_scoped(ACCOUNT, "user", alice):
+        uow.tags.put(ACCOUNT, "user", alice, {"k": "v"})
+        raise ValueError("rolled back")
+    with store.transaction() as uow:
+        outer = uow.principal_scoped(ACCOUNT, "user", alice)
+        with outer, pytest.raises(StoreError), uow.principal_scoped(ACCOUNT, "user", alice):
+            pass
+        uow.tags.put(ACCOUNT, "user", alice, {"k": "v"})  # after the block: shared again
+    with store.transaction(readonly=True) as uow:
+        assert uow.accounts.generations([ACCOUNT], ("user", alice)) == {ACCOUNT: shared + 2, alice: 0}
+
+
+def test_a_principal_created_in_its_scope_starts_at_generation_zero(store: Store, ids: SeededIds) -> None:
+    with store.transaction(readonly=True) as uow:
+        shared = uow.accounts.generations([ACCOUNT])[ACCOUNT]
+        full = uow.accounts.generation(ACCOUNT)
+    user_id = ids.user_id()
+    with store.transaction() as uow, uow.principal_scoped(ACCOUNT, "user", user_id, new=True):
+        uow.users.create(ACCOUNT, user_id=user_id, name="new", path="/", created_at=NOW)
+        uow.tags.put(ACCOUNT, "user", user_id, {"k": "v"})
+    with store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == full + 1
+        assert uow.accounts.generations([ACCOUNT], ("user", user_id)) == {ACCOUNT: shared, user_id: 0}

@@ -7,6 +7,7 @@ key-encryption key and no other operation reveals it.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from iamd.services.framework import OperationContext, operation
@@ -48,6 +49,12 @@ def check_status(status: str) -> str:
     return status
 
 
+def _scoped(ctx: OperationContext, owner: Owner) -> AbstractContextManager[None]:
+    """A user's keys authenticate that user alone (its entries in the key cache): a change to
+    them is scoped to it. The root user's stay shared."""
+    return ctx.uow.principal_scoped(ctx.account_id, "user" if owner.user_id else "root", owner.user_id or "")
+
+
 @operation("iam", "CreateAccessKey")
 def create_access_key(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     owner = credential_owner(ctx, "iam:CreateAccessKey", params)
@@ -55,13 +62,14 @@ def create_access_key(ctx: OperationContext, params: dict[str, Any]) -> dict[str
     if len(existing) >= MAX_KEYS_PER_USER:
         raise LimitExceeded(f"Cannot exceed quota for AccessKeysPerUser: {MAX_KEYS_PER_USER}")
     secret = ctx.ids.secret_access_key()
-    key = ctx.uow.access_keys.create(
-        ctx.account_id,
-        key_id=ctx.ids.access_key_id(),
-        user_id=owner.user_id,
-        secret_access_key=secret,
-        created_at=ctx.now,
-    )
+    with _scoped(ctx, owner):
+        key = ctx.uow.access_keys.create(
+            ctx.account_id,
+            key_id=ctx.ids.access_key_id(),
+            user_id=owner.user_id,
+            secret_access_key=secret,
+            created_at=ctx.now,
+        )
     out = render_key(owner.name, key)
     out["SecretAccessKey"] = secret
     return {"AccessKey": out}
@@ -81,14 +89,16 @@ def update_access_key(ctx: OperationContext, params: dict[str, Any]) -> None:
     owner = credential_owner(ctx, "iam:UpdateAccessKey", params)
     key = owned_key(ctx, owner, params["AccessKeyId"])
     if key.status != status:
-        ctx.uow.access_keys.set_status(key.id, status)
+        with _scoped(ctx, owner):
+            ctx.uow.access_keys.set_status(key.id, status)
 
 
 @operation("iam", "DeleteAccessKey")
 def delete_access_key(ctx: OperationContext, params: dict[str, Any]) -> None:
     owner = credential_owner(ctx, "iam:DeleteAccessKey", params)
     key = owned_key(ctx, owner, params["AccessKeyId"])
-    ctx.uow.access_keys.delete(key.id)
+    with _scoped(ctx, owner):
+        ctx.uow.access_keys.delete(key.id)
 
 
 @operation("iam", "GetAccessKeyLastUsed", readonly=True)

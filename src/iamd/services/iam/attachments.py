@@ -69,7 +69,9 @@ def attach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], n
         return  # attaching again changes nothing, as in AWS
     if ctx.uow.policies.count_attached(kind, principal_id) >= MAX_ATTACHED:
         raise LimitExceeded(f"Cannot exceed quota for {_QUOTA_NAME[kind]}: {MAX_ATTACHED}")
-    ctx.uow.policies.attach(policy.id, kind, principal_id, account_id=ctx.account_id)
+    # A user's or role's policies are its own (a group's reach its members: shared).
+    with ctx.uow.principal_scoped(ctx.account_id, kind, principal_id):
+        ctx.uow.policies.attach(policy.id, kind, principal_id, account_id=ctx.account_id)
 
 
 def detach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], name_key: str) -> None:
@@ -80,7 +82,8 @@ def detach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], n
     policy = _find(ctx, arn)
     if policy is None or not ctx.uow.policies.is_attached(policy.id, kind, principal_id):
         raise NoSuchEntity(f"Policy {arn} was not found.")
-    ctx.uow.policies.detach(policy.id, kind, principal_id)
+    with ctx.uow.principal_scoped(ctx.account_id, kind, principal_id):
+        ctx.uow.policies.detach(policy.id, kind, principal_id)
 
 
 def list_attached(

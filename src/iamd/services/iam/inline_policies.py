@@ -65,7 +65,9 @@ def put(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any]) -> N
     if total > policy_kind.max_size:
         raise LimitExceeded(f"Maximum policy size of {policy_kind.max_size} bytes exceeded for {kind} {name}")
     check_document(document, policy_kind)
-    ctx.uow.inline_policies.put(ctx.account_id, kind, principal_id, policy_name, document)
+    # A user's or role's policies are its own (a group's reach its members: shared).
+    with ctx.uow.principal_scoped(ctx.account_id, kind, principal_id):
+        ctx.uow.inline_policies.put(ctx.account_id, kind, principal_id, policy_name, document)
 
 
 def get(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +88,8 @@ def delete(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any]) -
     principal_id, _ = _principal(ctx, kind, action, params[_NAME_KEY[kind]], changes=True)
     if ctx.uow.inline_policies.find(kind, principal_id, params["PolicyName"]) is None:
         raise NoSuchEntity(f"The {kind} policy with name {params['PolicyName']} cannot be found.")
-    ctx.uow.inline_policies.delete(kind, principal_id, params["PolicyName"])
+    with ctx.uow.principal_scoped(ctx.account_id, kind, principal_id):
+        ctx.uow.inline_policies.delete(kind, principal_id, params["PolicyName"])
 
 
 def list_names(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any]) -> dict[str, Any]:

@@ -150,21 +150,25 @@ def create_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
         raise EntityAlreadyExists(f"Role with name {name} already exists.")
     _check_role_quota(ctx)
     boundary_policy = resolve_boundary(ctx, boundary) if boundary else None
-    role = ctx.uow.roles.create(
-        ctx.account_id,
-        role_id=ctx.ids.role_id(),
-        name=name,
-        path=path,
-        trust_policy=trust,
-        created_at=ctx.now,
-        description=params.get("Description") or None,
-        max_session_duration=duration,
-    )
-    if boundary_policy is not None:
-        ctx.uow.roles.set_permissions_boundary(role.id, boundary_policy.id)
-        role = ctx.uow.roles.get_by_id(role.id)
-    if tags:
-        ctx.uow.tags.put(ctx.account_id, "role", role.id, tags)
+    role_id = ctx.ids.role_id()
+    # A new principal: nothing cached about any other caller names it (caches key on ids; a
+    # trust policy naming its ARN is compiled per text and matched per request).
+    with ctx.uow.principal_scoped(ctx.account_id, "role", role_id, new=True):
+        role = ctx.uow.roles.create(
+            ctx.account_id,
+            role_id=role_id,
+            name=name,
+            path=path,
+            trust_policy=trust,
+            created_at=ctx.now,
+            description=params.get("Description") or None,
+            max_session_duration=duration,
+        )
+        if boundary_policy is not None:
+            ctx.uow.roles.set_permissions_boundary(role.id, boundary_policy.id)
+            role = ctx.uow.roles.get_by_id(role.id)
+        if tags:
+            ctx.uow.tags.put(ctx.account_id, "role", role.id, tags)
     role_trust_changed(ctx, ctx.account_id, arn, trust)
     return {"Role": render_role(ctx, role, "create", tags=[Tag(k, v) for k, v in tags.items()])}
 
@@ -245,7 +249,8 @@ def tag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
     refuse_identity_center_role(role)
     existing = {t.key.lower() for t in ctx.uow.tags.list(role.account_id, "role", role.id)}
     tags_from_params(params, len(existing - {k.lower() for k in tags}))
-    ctx.uow.tags.put(ctx.account_id, "role", role.id, tags)
+    with ctx.uow.principal_scoped(ctx.account_id, "role", role.id):
+        ctx.uow.tags.put(ctx.account_id, "role", role.id, tags)
 
 
 @operation("iam", "UntagRole")
@@ -253,7 +258,8 @@ def untag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
     keys = [str(k) for k in params.get("TagKeys") or []]
     role = find_role_authorized(ctx, "iam:UntagRole", params["RoleName"], {"aws:TagKeys": keys})
     refuse_identity_center_role(role)
-    ctx.uow.tags.remove(ctx.account_id, "role", role.id, keys)
+    with ctx.uow.principal_scoped(ctx.account_id, "role", role.id):
+        ctx.uow.tags.remove(ctx.account_id, "role", role.id, keys)
 
 
 @operation("iam", "ListRoleTags", readonly=True)

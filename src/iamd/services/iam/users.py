@@ -106,14 +106,15 @@ def create_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
         raise EntityAlreadyExists(f"User with name {name} already exists.")
     if ctx.uow.users.count(ctx.account_id) >= MAX_USERS:
         raise LimitExceeded(f"Cannot exceed quota for UsersPerAccount: {MAX_USERS}")
-    user = ctx.uow.users.create(
-        ctx.account_id, user_id=ctx.ids.user_id(), name=name, path=path, created_at=ctx.now
-    )
-    if boundary:
-        ctx.uow.users.set_permissions_boundary(user.id, resolve_boundary(ctx, boundary).id)
-        user = ctx.uow.users.get_by_id(user.id)
-    if tags:
-        ctx.uow.tags.put(ctx.account_id, "user", user.id, tags)
+    user_id = ctx.ids.user_id()
+    # A new principal: nothing cached about any other caller names it (caches key on ids).
+    with ctx.uow.principal_scoped(ctx.account_id, "user", user_id, new=True):
+        user = ctx.uow.users.create(ctx.account_id, user_id=user_id, name=name, path=path, created_at=ctx.now)
+        if boundary:
+            ctx.uow.users.set_permissions_boundary(user.id, resolve_boundary(ctx, boundary).id)
+            user = ctx.uow.users.get_by_id(user.id)
+        if tags:
+            ctx.uow.tags.put(ctx.account_id, "user", user.id, tags)
     return {"User": render_user(ctx, user, "create", tags=[Tag(k, v) for k, v in tags.items()])}
 
 
@@ -220,14 +221,16 @@ def tag_user(ctx: OperationContext, params: dict[str, Any]) -> None:
         ctx.authorize("iam:TagUser", entity_arn(ctx.account_id, "user", "/", name), extra)
         raise no_such("user", name)
     authorize_user(ctx, "iam:TagUser", user, extra)
-    ctx.uow.tags.put(ctx.account_id, "user", user.id, tags)
+    with ctx.uow.principal_scoped(ctx.account_id, "user", user.id):
+        ctx.uow.tags.put(ctx.account_id, "user", user.id, tags)
 
 
 @operation("iam", "UntagUser")
 def untag_user(ctx: OperationContext, params: dict[str, Any]) -> None:
     keys = [str(k) for k in params.get("TagKeys") or []]
     user = find_user_authorized(ctx, "iam:UntagUser", params["UserName"], {"aws:TagKeys": keys})
-    ctx.uow.tags.remove(ctx.account_id, "user", user.id, keys)
+    with ctx.uow.principal_scoped(ctx.account_id, "user", user.id):
+        ctx.uow.tags.remove(ctx.account_id, "user", user.id, keys)
 
 
 @operation("iam", "ListUserTags", readonly=True)
