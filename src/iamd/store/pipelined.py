@@ -29,7 +29,7 @@ only where the round trips are what others wait for, so only queued writers use 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Final, Self, cast
+from typing import Any, Final, Self
 
 import psycopg
 from psycopg.abc import Params, Query
@@ -88,7 +88,7 @@ class Cursor(psycopg.Cursor[Any]):
     def execute(
         self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
     ) -> Self:
-        conn = cast(Connection, self._conn)
+        conn: Connection = self._conn  # type: ignore[assignment]  # (a cast is a call: every statement)
         if not conn.pending:
             return super().execute(query, params, prepare=prepare, binary=binary)
         with conn.pipeline() as pipeline:
@@ -97,7 +97,7 @@ class Cursor(psycopg.Cursor[Any]):
         return self
 
     def executemany(self, query: Query, params_seq: Iterable[Params], *, returning: bool = False) -> None:
-        conn = cast(Connection, self._conn)
+        conn: Connection = self._conn  # type: ignore[assignment]
         if not conn.pending:
             super().executemany(query, params_seq, returning=returning)
             return
