@@ -174,3 +174,15 @@ def test_queued_writers_of_an_account_lose_nothing(pg_store: Store) -> None:
         assert uow.users.count(ACCOUNT) == threads * per_thread
         assert uow.accounts.generation(ACCOUNT) == threads * per_thread
     assert _queue_free(pg_store)
+
+
+def test_an_executemany_as_the_first_statement_takes_the_lock_and_begins(pg_store: Store) -> None:
+    with pg_store.transaction(account_id=ACCOUNT) as uow:
+        driver = _driver(uow)
+        cursor = driver.cursor()
+        cursor.executemany("SELECT %s::int", [(1,), (2,)])
+        assert not driver.pending
+        assert not _queue_free(pg_store)
+        level = uow.session.execute(text("SHOW transaction_isolation")).scalar_one()
+        assert level == "serializable"
+    assert _queue_free(pg_store)
