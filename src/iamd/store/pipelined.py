@@ -75,7 +75,7 @@ class Connection(psycopg.Connection[Any]):
         for the results (a round trip). Held by tests/unit/store/test_store_pipelined.py."""
         pending, self.pending = self.pending, []
         for command in pending:
-            if command is _SYNC:
+            if command == _SYNC:
                 pipeline._enqueue_sync()
             else:
                 self.wait(self._exec_command(command))

@@ -402,18 +402,14 @@ class Store:
             released = False
             opened: PipelinedConnection | None = None
             try:
-                if queue is not None:
-                    opened = _open_queued(conn, serializable, queue)
-                if opened is not None:
-                    pass  # the queue's lock and BEGIN go out with the first statement
-                elif queue is not None:
+                opened = _open_queued(conn, serializable, queue) if queue is not None else None
+                if queue is not None and opened is None:
                     # A session-level lock, taken outside any transaction (autocommit: one round
                     # trip, no BEGIN/COMMIT), so the snapshot below is taken after it.
                     conn.execution_options(isolation_level="AUTOCOMMIT")
                     conn.exec_driver_sql(f"SELECT pg_advisory_lock({queue})")
                     conn.commit()
-                    conn.execution_options(**self._begin_options(readonly, serializable))
-                else:
+                if opened is None:  # (else the lock and BEGIN go out with the first statement)
                     conn.execution_options(**self._begin_options(readonly, serializable))
                 session: Session = (
                     cast(Session, ReadSession(conn))
