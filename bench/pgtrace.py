@@ -4,7 +4,8 @@ engine, a :class:`Tracer` traces each pooled connection into a file of the threa
 out (so the trail writer's transactions stay apart from the requests'), and :meth:`Tracer.take`
 reads what the threads' connections exchanged since the last call:
 
-- round trips: the messages after which the client waits for the server (``Query``, ``Sync``);
+- round trips: the bursts of messages after which the client waits for the server (a ``Query``,
+  statements up to a ``Sync``, or a pipeline of several such parts);
 - per kind of round trip (BEGIN, COMMIT, ROLLBACK, the advisory lock, other statements), how many
   and the wall time from the client's message to the server's ``ReadyForQuery``: a commit's
   includes its WAL flush, a lock's its wait;
@@ -54,9 +55,19 @@ def _kind(text: str) -> str:
     return "statement"
 
 
+_FIRST = ("lock", "commit", "rollback", "unlock", "statement", "begin")
+"""Which kind of a pipeline's part its wall time is counted as (the first of these it holds)."""
+
+
 def _parse(lines: list[str], into: Exchanges) -> None:
-    sent: datetime | None = None
-    kind = "statement"
+    """A round trip is a burst of client messages the server then answers (a pipeline's several
+    parts, each ended by a ``Sync``, are one round trip); each part (a ``Query``, or the
+    statements up to a ``Sync``) counts once for each kind of statement it holds, and its wall
+    time, from its ``Query`` or ``Sync`` to its ``ReadyForQuery``, as the kind of :data:`_FIRST`
+    it holds first."""
+    kinds: list[str] = []  # of the part being sent (Parse messages since the last Sync)
+    parts_sent: list[tuple[datetime, list[str]]] = []  # awaiting their ReadyForQuery, in order
+    last = "B"
     for line in lines:
         parts = line.rstrip("\n").split("\t", 4)
         if len(parts) < 4:
@@ -64,28 +75,29 @@ def _parse(lines: list[str], into: Exchanges) -> None:
         stamp, side, _, message = parts[:4]
         rest = parts[4] if len(parts) > 4 else ""
         if side == "F":
+            last = "F"
             if message == "Query":
-                kind = _kind(rest.strip())
-                sent = datetime.fromisoformat(stamp)
-                into.round_trips += 1
+                parts_sent.append((datetime.fromisoformat(stamp), [_kind(rest.strip())]))
             elif message == "Parse":
                 # Parse "name" "text" ...: the statement's text is the second quoted field
                 fields = rest.split('"')
-                kind = _kind(fields[3] if len(fields) > 3 else "")
-            elif message == "Bind" and kind == "statement":
-                pass
+                kinds.append(_kind(fields[3] if len(fields) > 3 else ""))
             elif message == "Sync":
-                sent = datetime.fromisoformat(stamp)
-                into.round_trips += 1
+                parts_sent.append((datetime.fromisoformat(stamp), kinds or ["statement"]))
+                kinds = []
         elif side == "B":
+            if last == "F":
+                into.round_trips += 1
+                last = "B"
             if message == "ErrorResponse":
                 code = rest.split(' C "', 1)[1].split('"', 1)[0] if ' C "' in rest else "?"
                 into.failures[code] += 1
-            elif message == "ReadyForQuery" and sent is not None:
-                into.count[kind] += 1
-                into.seconds[kind] += (datetime.fromisoformat(stamp) - sent).total_seconds()
-                sent = None
-                kind = "statement"
+            elif message == "ReadyForQuery" and parts_sent:
+                sent, held = parts_sent.pop(0)
+                for kind in set(held):
+                    into.count[kind] += 1
+                first = next(k for k in _FIRST if k in held)
+                into.seconds[first] += (datetime.fromisoformat(stamp) - sent).total_seconds()
 
 
 class Tracer:

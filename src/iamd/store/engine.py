@@ -128,7 +128,17 @@ def _postgresql_engine(url: URL) -> Engine:
     """
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-    return create_engine(url)
+    engine = create_engine(url)
+    if engine.dialect.driver == "psycopg":
+        from iamd.store.pipelined import Connection as PipelinedConnection
+
+        @event.listens_for(engine, "do_connect")
+        def _connect(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            # Connections whose transactions the store opens in the round trip of their first
+            # statement (iamd.store.pipelined).
+            return PipelinedConnection.connect(*cargs, **cparams)
+
+    return engine
 
 
 def alembic_config() -> Config:

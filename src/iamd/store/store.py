@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -21,6 +21,9 @@ from iamd.store.engine import SQLITE_BEGIN, SQLITE_KEPT, SQLITE_KEPT_WRITER, cre
 from iamd.store.errors import RetryableError, StoreError, TrailEventRefused
 from iamd.store.prepared import driver_error
 from iamd.store.unit import UnitOfWork
+
+if TYPE_CHECKING:  # psycopg is imported only by a store on PostgreSQL
+    from iamd.store.pipelined import Connection as PipelinedConnection
 
 T = TypeVar("T")
 
@@ -63,6 +66,25 @@ def _commit_and_release(session: Session, conn: Connection, key: int) -> bool:
         cursor.close()
     session.commit()  # the driver's transaction is over: SQLAlchemy's ends, nothing is sent
     return True
+
+
+def _open_queued(conn: Connection, serializable: bool, queue: int) -> PipelinedConnection | None:
+    """A queued writer's transaction on a PostgreSQL connection of :mod:`iamd.store.pipelined`:
+    psycopg in autocommit mode (no ``BEGIN`` of its own), and the queue's lock then the
+    transaction's ``BEGIN`` left to go out with its first statement, in its round trip (rather
+    than two round trips before it, while the account's other writers wait). The lock is a
+    session-level one, in a transaction of its own (committed at the ``Sync`` after it), so the
+    transaction's snapshot is taken after it is granted. Returns the driver connection, or None on
+    another kind of connection (the caller opens the transaction as before)."""
+    from iamd.store.pipelined import Connection as PipelinedConnection
+
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, PipelinedConnection):
+        return None
+    conn.execution_options(isolation_level="AUTOCOMMIT")
+    level = b"SERIALIZABLE" if serializable else b"READ COMMITTED"
+    driver.open_with(b"BEGIN ISOLATION LEVEL " + level, f"SELECT pg_advisory_lock({queue})".encode())
+    return driver
 
 
 def _committed(commit: Callable[[], T]) -> T:
@@ -512,14 +534,17 @@ class Store:
         )
         with nullcontext() if readonly else self._writers, self.engine.connect() as conn:
             released = False
+            opened: PipelinedConnection | None = None
             try:
-                if queue is not None:
+                opened = _open_queued(conn, serializable, queue) if queue is not None else None
+                if queue is not None and opened is None:
                     # A session-level lock, taken outside any transaction (autocommit: one round
                     # trip, no BEGIN/COMMIT), so the snapshot below is taken after it.
                     conn.execution_options(isolation_level="AUTOCOMMIT")
                     conn.exec_driver_sql(f"SELECT pg_advisory_lock({queue})")
                     conn.commit()
-                conn.execution_options(**self._begin_options(readonly, serializable))
+                if opened is None:  # (else the lock and BEGIN go out with the first statement)
+                    conn.execution_options(**self._begin_options(readonly, serializable))
                 session = cast(Session, ReadSession(conn))
                 try:
                     uow = UnitOfWork(
@@ -540,6 +565,8 @@ class Store:
             except SQLAlchemyError as exc:
                 raise translate(exc) from exc
             finally:
+                if opened is not None and opened.unsent():
+                    released = True  # no statement ran: no transaction, no lock taken
                 if queue is not None and not released:
                     _release(conn, queue)
 

@@ -182,3 +182,47 @@ def test_on_postgresql_a_queued_replay_ends_its_operations_queue(
     users = store.run(lambda uow: uow.users.get(ACCOUNT, "queued"), readonly=True)
     tags = store.run(lambda uow: uow.tags.list(ACCOUNT, "user", users.id), readonly=True)
     assert [(t.key, t.value) for t in tags] == [("k", "b")]
+
+
+@pytest.mark.parametrize("queued", [False, True], ids=["racing", "queued"])
+def test_on_postgresql_concurrent_create_users_never_pass_the_quota(
+    pg_pipeline: tuple[Pipeline, Callable[[dict[str, str]], HttpRequest]],
+    monkeypatch: pytest.MonkeyPatch,
+    queued: bool,
+) -> None:
+    """Eight CreateUsers at once, three places left under the users quota: exactly three are
+    created, the others refused with LimitExceeded, whether they race (serialization failures,
+    retried) or queue for the account (the queue's lock sent with BEGIN and the first statement,
+    iamd.store.pipelined)."""
+    from iamd.services.iam import users
+
+    pipeline, request = pg_pipeline
+    store = pipeline.store
+
+    def send(params: dict[str, str]) -> tuple[int, bytes]:
+        answer = pipeline.handle(request(params), Connection(source_ip="127.0.0.1", secure=False))
+        return answer.status, answer.body
+
+    side = "queued" if queued else "racing"
+    assert send({"Action": "CreateUser", "UserName": f"{side}-first"})[0] == 200  # the key is known
+    count = store.run(lambda uow: uow.users.count(ACCOUNT), readonly=True)
+    monkeypatch.setattr(users, "MAX_USERS", count + 3)
+    if queued:
+        pipeline._contended.lost_race(CREATE)
+    prepared = [request({"Action": "CreateUser", "UserName": f"{side}-{n}"}) for n in range(8)]
+    answers: list[tuple[int, bytes]] = []
+    start = threading.Barrier(len(prepared))
+
+    def create(signed: HttpRequest) -> None:
+        start.wait()
+        answer = pipeline.handle(signed, Connection(source_ip="127.0.0.1", secure=False))
+        answers.append((answer.status, answer.body))
+
+    threads = [threading.Thread(target=create, args=(each,)) for each in prepared]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(status for status, _ in answers) == [200] * 3 + [409] * 5
+    assert all(b"LimitExceeded" in body for status, body in answers if status == 409)
+    assert store.run(lambda uow: uow.users.count(ACCOUNT), readonly=True) == count + 3

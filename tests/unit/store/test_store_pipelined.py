@@ -1,0 +1,188 @@
+"""A queued PostgreSQL writer's queue lock and BEGIN go out with its first statement, in one
+round trip (iamd.store.pipelined): the lock is held, the transaction serializable, its snapshot
+taken after the lock is granted; a block that runs no statement takes no lock."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from iamd.secrets import SeededIds
+from iamd.store import RetryableError, Store, UnitOfWork
+from iamd.store.pipelined import Connection as PipelinedConnection
+from iamd.store.store import _queue_key
+
+ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def pg_store(store: Store) -> Store:
+    if store.backend != "postgresql":
+        pytest.skip("the queue is PostgreSQL's advisory lock")
+    return store
+
+
+def _queue_free(store: Store) -> bool:
+    key = _queue_key(ACCOUNT)
+    with store.engine.connect() as other:
+        free = bool(other.execute(text(f"SELECT pg_try_advisory_lock({key})")).scalar_one())
+        if free:
+            other.execute(text(f"SELECT pg_advisory_unlock({key})"))
+        other.commit()
+    return free
+
+
+def _driver(uow: UnitOfWork) -> PipelinedConnection:
+    driver = uow.session.connection().connection.driver_connection
+    assert isinstance(driver, PipelinedConnection)
+    return driver
+
+
+def _round_trips(trace: str) -> int:
+    """Bursts of client messages the server then answered, in a libpq trace."""
+    trips, last = 0, "B"
+    for line in trace.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 4:
+            continue
+        if parts[1] == "F":
+            last = "F"
+        elif parts[1] == "B" and last == "F":
+            trips, last = trips + 1, "B"
+    return trips
+
+
+def test_the_lock_begin_and_first_statement_take_one_round_trip(pg_store: Store) -> None:
+    """The first statement of a queued writer is one round trip; after it the queue's lock is held
+    and the transaction is serializable, with no warning from the server; the commit gives the
+    lock back."""
+    fd, name = tempfile.mkstemp(prefix="iamd-test-pgtrace-")
+    try:
+        with pg_store.transaction(account_id=ACCOUNT) as uow:
+            driver = _driver(uow)
+            notices: list[str] = []
+            driver.add_notice_handler(lambda notice: notices.append(str(notice.message_primary)))
+            assert driver.pending  # nothing sent yet
+            driver.pgconn.trace(fd)
+            assert uow.accounts.generation(ACCOUNT) == 0
+            driver.pgconn.untrace()
+            trace = Path(name).read_text()
+            assert _round_trips(trace) == 1
+            assert "pg_advisory_lock" in trace and "BEGIN ISOLATION LEVEL SERIALIZABLE" in trace
+            assert not _queue_free(pg_store)
+            level = uow.session.execute(text("SHOW transaction_isolation")).scalar_one()
+            assert level == "serializable"
+            uow.changed(ACCOUNT)
+        assert notices == []
+        assert _queue_free(pg_store)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    with pg_store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == 1
+
+
+def test_a_block_that_runs_no_statement_takes_no_lock_and_leaves_nothing_pending(pg_store: Store) -> None:
+    with pg_store.transaction(account_id=ACCOUNT) as uow:
+        driver = _driver(uow)
+        assert driver.pending
+    assert not driver.pending
+    assert _queue_free(pg_store)
+    with pytest.raises(RuntimeError), pg_store.transaction(account_id=ACCOUNT) as uow:
+        driver = _driver(uow)
+        raise RuntimeError("no statement ran")
+    assert not driver.pending
+    assert _queue_free(pg_store)
+
+
+def test_a_queued_writer_waits_for_the_queue_and_then_sees_what_its_holder_committed(
+    pg_store: Store,
+) -> None:
+    """Two queued writers bump the account's generation: the second waits for the first's lock
+    (inside its first statement) and, its snapshot taken after the lock, neither fails with a
+    serialization error nor misses the first's bump."""
+    holding = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with pg_store.transaction(account_id=ACCOUNT) as uow:
+                uow.changed(ACCOUNT)
+                holding.set()
+                time.sleep(0.3)
+        except BaseException as exc:
+            errors.append(exc)
+            holding.set()
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    assert holding.wait(10)
+    try:
+        with pg_store.transaction(account_id=ACCOUNT) as uow:
+            seen = uow.accounts.generation(ACCOUNT)  # waits for the lock, then reads
+            uow.changed(ACCOUNT)
+    except RetryableError as exc:  # pragma: no cover - the failure this guards against
+        pytest.fail(f"the queued writer failed: {exc}")
+    finally:
+        thread.join()
+    assert errors == []
+    assert seen == 1
+    with pg_store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == 2
+
+
+def test_queued_writers_of_an_account_lose_nothing(pg_store: Store) -> None:
+    """Six threads each create users as queued writers: every user is there and the generation
+    went up once per transaction, with no transaction run again."""
+    threads, per_thread = 6, 8
+    errors: list[BaseException] = []
+    retried: list[int] = []
+
+    def writer(n: int) -> None:
+        ids = SeededIds(f"pipelined-{n}")
+        try:
+            for i in range(per_thread):
+                attempts = [0]
+
+                def work(uow: UnitOfWork, i: int = i, attempts: list[int] = attempts) -> None:
+                    attempts[0] += 1
+                    uow.users.create(
+                        ACCOUNT, user_id=ids.user_id(), name=f"p{n}-{i}", path="/", created_at=NOW
+                    )
+
+                pg_store.run(work, account_id=ACCOUNT)
+                retried.append(attempts[0] - 1)
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert sum(retried) == 0
+    with pg_store.transaction(readonly=True) as uow:
+        assert uow.users.count(ACCOUNT) == threads * per_thread
+        assert uow.accounts.generation(ACCOUNT) == threads * per_thread
+    assert _queue_free(pg_store)
+
+
+def test_an_executemany_as_the_first_statement_takes_the_lock_and_begins(pg_store: Store) -> None:
+    with pg_store.transaction(account_id=ACCOUNT) as uow:
+        driver = _driver(uow)
+        cursor = driver.cursor()
+        cursor.executemany("SELECT %s::int", [(1,), (2,)])
+        assert not driver.pending
+        assert not _queue_free(pg_store)
+        level = uow.session.execute(text("SHOW transaction_isolation")).scalar_one()
+        assert level == "serializable"
+    assert _queue_free(pg_store)
