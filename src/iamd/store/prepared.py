@@ -44,16 +44,23 @@ def _as_is(params: Mapping[str, Any]) -> Mapping[str, Any]:
     return params
 
 
-class _Compiled:
-    __slots__ = ("arguments", "defaults", "names", "positional", "processors", "sql")
+class _CompiledWrite:
+    """A statement compiled for one dialect, its parameters passed unconverted: the SQL, its own
+    values (a literal it binds, the 1 of ``generation + 1``) by the names the SQL gives them,
+    and how the arguments are laid out."""
 
-    def __init__(self, statement: _Statement, dialect: Dialect) -> None:
+    __slots__ = ("arguments", "defaults", "names", "positional", "sql")
+
+    KIND = "writes"
+
+    def __init__(self, statement: _Statement | _Write, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         for name, bind in compiled.binds.items():
             if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
-                raise TypeError(f"prepared reads take parameters passed as they are ({name} is converted)")
+                raise TypeError(
+                    f"prepared {self.KIND} take parameters passed as they are ({name} is converted)"
+                )
         self.sql = compiled.string
-        # The statement's own values (a literal it binds), by the names the SQL gives them.
         self.defaults = {
             name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
         }
@@ -62,6 +69,17 @@ class _Compiled:
         self.arguments: Callable[[Mapping[str, Any]], Any] = (
             _arguments(self.names) if self.positional else _as_is
         )
+
+
+class _Compiled(_CompiledWrite):
+    """A ``SELECT`` compiled: as a write, and how its result columns are converted."""
+
+    __slots__ = ("processors",)
+
+    KIND = "reads"
+
+    def __init__(self, statement: _Statement, dialect: Dialect) -> None:
+        super().__init__(statement, dialect)
         processors = [
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in statement.selected_columns
@@ -128,26 +146,6 @@ def _begun(session: Session) -> tuple[Connection, Any]:
     driver = connection.connection.driver_connection
     assert driver is not None
     return connection, driver
-
-
-class _CompiledWrite:
-    __slots__ = ("arguments", "defaults", "names", "positional", "sql")
-
-    def __init__(self, statement: _Write, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        for name, bind in compiled.binds.items():
-            if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
-                raise TypeError(f"prepared writes take parameters passed as they are ({name} is converted)")
-        self.sql = compiled.string
-        # The statement's own values (the 1 of ``generation + 1``), by the names the SQL gives them.
-        self.defaults = {
-            name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required
-        }
-        self.positional = bool(compiled.positional)
-        self.names = tuple(compiled.positiontup or ())
-        self.arguments: Callable[[Mapping[str, Any]], Any] = (
-            _arguments(self.names) if self.positional else _as_is
-        )
 
 
 class PreparedWrite:

@@ -250,6 +250,26 @@ class KeptReadSession(ReadSession):
                 self._driver.rollback()
 
 
+def _close_kept(
+    uow: UnitOfWork, end: Callable[[], None], kind: type[BaseException] | None, error: BaseException | None
+) -> None:
+    """The end of a block on a kept connection (a read's or a writer's): commit when it ended
+    normally, then ``end`` (the connection put back in order, the block's lock released) in any
+    case; a store error, from the commit or from the block, raised as the store's own."""
+    try:
+        if kind is None:
+            _committed(uow.commit)
+    except SQLAlchemyError as exc:
+        end()
+        raise translate(exc) from exc
+    except BaseException:
+        end()
+        raise
+    end()
+    if isinstance(error, SQLAlchemyError):
+        raise translate(error) from error
+
+
 class KeptWriteSession(KeptReadSession):
     """A :class:`KeptReadSession` on the SQLite connection kept for the store's writers
     (:class:`_KeptWrite`): the same, but its transaction is begun ``IMMEDIATE`` (by
@@ -320,18 +340,7 @@ class _KeptWrite:
                 return block.__exit__(kind, error, tb)
             finally:
                 self._store._writers.__exit__(None, None, None)
-        try:
-            if kind is None:
-                _committed(self._uow.commit)
-        except SQLAlchemyError as exc:
-            self._end()
-            raise translate(exc) from exc
-        except BaseException:
-            self._end()
-            raise
-        self._end()
-        if isinstance(error, SQLAlchemyError):
-            raise translate(error) from error
+        _close_kept(self._uow, self._end, kind, error)
         return None
 
     def _end(self) -> None:
@@ -378,18 +387,7 @@ class _KeptRead:
         return uow
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> None:
-        try:
-            if kind is None:
-                _committed(self._uow.commit)
-        except SQLAlchemyError as exc:
-            self._end()
-            raise translate(exc) from exc
-        except BaseException:
-            self._end()
-            raise
-        self._end()
-        if isinstance(error, SQLAlchemyError):
-            raise translate(error) from error
+        _close_kept(self._uow, self._end, kind, error)
 
     def _end(self) -> None:
         """Close the session (its transaction rolled back if still open); a connection that fails
