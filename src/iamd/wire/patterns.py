@@ -18,11 +18,14 @@ constraint is not checked.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import re
 import sys
 import unicodedata
+from collections.abc import Iterator
 from functools import cache
+from importlib import resources
 
 __all__ = ["compile_pattern", "translate_java_regex"]
 
@@ -52,23 +55,49 @@ class UnsupportedPattern(ValueError):
     """The Java pattern uses a feature with no Python translation."""
 
 
+_RUNS_FILE = "unicode_category_runs.json"
+"""Where each run of code points of one general category starts, for the ``unicodedata`` version
+it was written from (``scripts/update-unicode-category-runs``): read in about a millisecond,
+where asking ``unicodedata`` for every code point takes 0.2-0.3 s of CPU holding the
+interpreter lock (the first TagUser after a start stalled every other request that long)."""
+
+
+def category_runs() -> Iterator[tuple[int, str]]:
+    """Each maximal run of code points of one general category: (its first code point, the
+    category), in order from 0; computed from ``unicodedata`` (a few thousand Python
+    iterations over the C-level map of every code point)."""
+    start = 0
+    for cat, run in itertools.groupby(map(unicodedata.category, map(chr, range(sys.maxunicode + 1)))):
+        yield start, cat
+        start += sum(1 for _ in run)
+
+
+def _shipped_runs() -> list[tuple[int, str]] | None:
+    """The runs shipped with iamd, if written from this Python's Unicode version."""
+    try:
+        data = json.loads(resources.files("iamd").joinpath("data", _RUNS_FILE).read_bytes())
+    except (OSError, ValueError):
+        return None
+    if data.get("unidata_version") != unicodedata.unidata_version:
+        return None
+    return list(zip(data["starts"], data["categories"].split(), strict=True))
+
+
 @cache
 def _category_ranges() -> dict[str, str]:
     """For each Unicode general category (``Lu``) and major class (``L``), the ``re`` class body
     listing its code points as ranges. Built once, on first use of ``\\p{...}``."""
+    runs = _shipped_runs() or list(category_runs())
     spans: dict[str, list[tuple[int, int]]] = {}
-    start = 0
-    # groupby over the C-level map keeps this to a few thousand Python iterations (~0.2 s).
-    for cat, run in itertools.groupby(map(unicodedata.category, map(chr, range(sys.maxunicode + 1)))):
-        end = start + len(list(run)) - 1
+    for index, (start, cat) in enumerate(runs):
+        end = runs[index + 1][0] - 1 if index + 1 < len(runs) else sys.maxunicode
         for key in (cat, cat[0]):
-            runs = spans.setdefault(key, [])
-            if runs and runs[-1][1] == start - 1:
-                runs[-1] = (runs[-1][0], end)
+            ranges = spans.setdefault(key, [])
+            if ranges and ranges[-1][1] == start - 1:
+                ranges[-1] = (ranges[-1][0], end)
             else:
-                runs.append((start, end))
-        start = end + 1
-    return {key: "".join(_class_span(lo, hi) for lo, hi in runs) for key, runs in spans.items()}
+                ranges.append((start, end))
+    return {key: "".join(_class_span(lo, hi) for lo, hi in ranges) for key, ranges in spans.items()}
 
 
 def _class_span(lo: int, hi: int) -> str:

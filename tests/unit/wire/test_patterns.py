@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import pytest
 
+from iamd.wire import patterns
 from iamd.wire.patterns import compile_pattern, translate_java_regex
 
 from .helpers import CATALOG
@@ -72,3 +76,36 @@ def test_patterns_match_the_whole_value() -> None:
 @pytest.mark.parametrize("pattern", [r"[a-z&&[^b]]+", r"[\P{L}]+", r"\p{NoSuchProperty}", "(unclosed"])
 def test_untranslatable_patterns_degrade_to_no_check(pattern: str) -> None:
     assert compile_pattern(pattern) is None
+
+
+def test_the_shipped_unicode_category_runs_are_this_pythons() -> None:
+    """The runs iamd ships (scripts/update-unicode-category-runs) are those ``unicodedata`` gives
+    for the Unicode version they name; on the Python iamd supports, that version is its own."""
+    shipped = patterns._shipped_runs()
+    if shipped is None:
+        pytest.skip(
+            f"the shipped runs are not Unicode {unicodedata.unidata_version}'s: "
+            "run scripts/update-unicode-category-runs"
+        )
+    assert shipped == list(patterns.category_runs())
+
+
+def test_category_ranges_from_the_shipped_runs_or_without_them_are_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the shipped runs, or computed from ``unicodedata`` (another Python's Unicode version),
+    ``\\p{...}`` translates to the same classes, and a letter outside ASCII matches the tag
+    pattern either way."""
+    patterns._category_ranges.cache_clear()
+    shipped = patterns._category_ranges()
+    monkeypatch.setattr(patterns, "_shipped_runs", lambda: None)
+    patterns._category_ranges.cache_clear()
+    try:
+        computed = patterns._category_ranges()
+    finally:
+        patterns._category_ranges.cache_clear()
+    assert shipped == computed
+    assert set(computed) >= {"L", "Lu", "Ll", "N", "Nd", "Z", "Zs", "P", "S", "C", "M"}
+    tag_value = re.compile(patterns.translate_java_regex(r"[\p{L}\p{Z}\p{N}_.:/=+\-@]*"))
+    assert tag_value.fullmatch("Zürich 東京 ٣")
+    assert not tag_value.fullmatch("a;b")
