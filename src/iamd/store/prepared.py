@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import CompoundSelect, Connection, Delete, Select, Table, Update
 from sqlalchemy.engine import Dialect
@@ -28,6 +28,7 @@ __all__ = ["Prepared", "PreparedInsert", "PreparedWrite"]
 
 _Statement = Select[*tuple[Any, ...]] | CompoundSelect[*tuple[Any, ...]]
 _Write = Update | Delete
+_R = TypeVar("_R")
 
 
 def _arguments(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
@@ -102,22 +103,7 @@ class Prepared:
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row, as tuples of the selected columns' values (converted as SQLAlchemy would),
         read in ``session``'s transaction (pending changes flushed first)."""
-        connection, driver = _begun(session)
-        dialect = connection.dialect
-        compiled = self._compiled.get(dialect.name)
-        if compiled is None:
-            compiled = self._compiled[dialect.name] = _Compiled(self.statement, dialect)
-        if compiled.defaults:
-            params = {**compiled.defaults, **params}
-        arguments: Any = compiled.arguments(params)
-        cursor = driver.cursor()
-        try:
-            cursor.execute(compiled.sql, arguments)
-            rows: list[tuple[Any, ...]] = cursor.fetchall()
-        except dialect.loaded_dbapi.Error as error:
-            raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
-        finally:
-            cursor.close()
+        compiled, rows = _execute(self._compiled, _Compiled, self.statement, session, params, _fetchall)
         processors = compiled.processors
         if not processors:
             return rows
@@ -130,6 +116,48 @@ class Prepared:
                     values[index] = convert(value)
             converted.append(tuple(values))
         return converted
+
+
+_C = TypeVar("_C", bound="_CompiledWrite")
+
+
+def _fetchall(cursor: Any) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = cursor.fetchall()
+    return rows
+
+
+def _rowcount(cursor: Any) -> int:
+    count: int = cursor.rowcount
+    return count
+
+
+def _execute(
+    compiled_by_dialect: dict[str, _C],
+    compile_for: Callable[[Any, Dialect], _C],
+    statement: Any,
+    session: Session,
+    params: Mapping[str, Any],
+    result: Callable[[Any], _R],
+) -> tuple[_C, _R]:
+    """Run ``statement`` (compiled once per dialect by ``compile_for``) in ``session``'s
+    transaction on the driver, and take ``result`` of its cursor; a driver's error raised as
+    SQLAlchemy raises it (:func:`driver_error`)."""
+    connection, driver = _begun(session)
+    dialect = connection.dialect
+    compiled = compiled_by_dialect.get(dialect.name)
+    if compiled is None:
+        compiled = compiled_by_dialect[dialect.name] = compile_for(statement, dialect)
+    if compiled.defaults:
+        params = {**compiled.defaults, **params}
+    arguments: Any = compiled.arguments(params)
+    cursor = driver.cursor()
+    try:
+        cursor.execute(compiled.sql, arguments)
+        return compiled, result(cursor)
+    except dialect.loaded_dbapi.Error as error:
+        raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
+    finally:
+        cursor.close()
 
 
 def _begun(session: Session) -> tuple[Connection, Any]:
@@ -160,23 +188,7 @@ class PreparedWrite:
 
     def run(self, session: Session, params: Mapping[str, Any]) -> int:
         """Run it in ``session``'s transaction (pending changes flushed first): the rows matched."""
-        connection, driver = _begun(session)
-        dialect = connection.dialect
-        compiled = self._compiled.get(dialect.name)
-        if compiled is None:
-            compiled = self._compiled[dialect.name] = _CompiledWrite(self.statement, dialect)
-        if compiled.defaults:
-            params = {**compiled.defaults, **params}
-        arguments: Any = compiled.arguments(params)
-        cursor = driver.cursor()
-        try:
-            cursor.execute(compiled.sql, arguments)
-            count: int = cursor.rowcount
-        except dialect.loaded_dbapi.Error as error:
-            raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
-        finally:
-            cursor.close()
-        return count
+        return _execute(self._compiled, _CompiledWrite, self.statement, session, params, _rowcount)[1]
 
 
 def driver_error(

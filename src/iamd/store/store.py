@@ -303,12 +303,9 @@ class _KeptWrite:
             if store._kept_writer_busy:  # a write inside a write, on this thread
                 block = self._pooled_block = self._pooled()
                 return block.__enter__()
-            connection = store._kept_writer
-            if connection is None or connection.invalidated or connection.closed:
-                store._drop_kept_writer()
-                connection = store.engine.connect()
-                connection.execution_options(**{SQLITE_BEGIN: SQLITE_KEPT_WRITER})
-                store._kept_writer = connection
+            connection = store._kept_writer = store._usable(
+                store._kept_writer, store._drop_kept_writer, SQLITE_KEPT_WRITER
+            )
             driver = connection.connection.driver_connection
             assert isinstance(driver, sqlite3.Connection)
             try:
@@ -371,12 +368,7 @@ class _KeptRead:
 
     def __enter__(self) -> UnitOfWork:
         store = self._store
-        connection = store._kept
-        if connection is None or connection.invalidated or connection.closed:
-            store._drop_kept()
-            connection = store.engine.connect()
-            connection.execution_options(**{SQLITE_BEGIN: SQLITE_KEPT})
-            store._kept = connection
+        connection = store._kept = store._usable(store._kept, store._drop_kept, SQLITE_KEPT)
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         session = self._session = KeptReadSession(connection, driver)
@@ -443,6 +435,15 @@ class Store:
         database = self.engine.url.database
         if self.backend == "sqlite" and database not in (None, "", ":memory:"):
             self._kept_thread = threading.get_ident()
+
+    def _usable(self, kept: Connection | None, drop: Callable[[], None], mode: str) -> Connection:
+        """``kept`` (a kept connection) if it can still serve, else a new one begun in ``mode``
+        (``drop`` forgets the old one first)."""
+        if kept is None or kept.invalidated or kept.closed:
+            drop()
+            kept = self.engine.connect()
+            kept.execution_options(**{SQLITE_BEGIN: mode})
+        return kept
 
     def _drop_kept_writer(self) -> None:
         connection, self._kept_writer = self._kept_writer, None
