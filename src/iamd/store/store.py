@@ -250,6 +250,17 @@ class KeptReadSession(ReadSession):
                 self._driver.rollback()
 
 
+def _discard(connection: Connection | None) -> None:
+    """A kept connection given up: invalidated (its driver connection closed, never pooled
+    again) and closed, whatever state it is in."""
+    if connection is not None:
+        try:
+            connection.invalidate()
+            connection.close()
+        except SQLAlchemyError:
+            pass
+
+
 def _close_kept(
     uow: UnitOfWork, end: Callable[[], None], kind: type[BaseException] | None, error: BaseException | None
 ) -> None:
@@ -303,9 +314,7 @@ class _KeptWrite:
             if store._kept_writer_busy:  # a write inside a write, on this thread
                 block = self._pooled_block = self._pooled()
                 return block.__enter__()
-            connection = store._kept_writer = store._usable(
-                store._kept_writer, store._drop_kept_writer, SQLITE_KEPT_WRITER
-            )
+            connection = store._kept_writer = store._usable(store._kept_writer, SQLITE_KEPT_WRITER)
             driver = connection.connection.driver_connection
             assert isinstance(driver, sqlite3.Connection)
             try:
@@ -368,7 +377,7 @@ class _KeptRead:
 
     def __enter__(self) -> UnitOfWork:
         store = self._store
-        connection = store._kept = store._usable(store._kept, store._drop_kept, SQLITE_KEPT)
+        connection = store._kept = store._usable(store._kept, SQLITE_KEPT)
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         session = self._session = KeptReadSession(connection, driver)
@@ -436,32 +445,22 @@ class Store:
         if self.backend == "sqlite" and database not in (None, "", ":memory:"):
             self._kept_thread = threading.get_ident()
 
-    def _usable(self, kept: Connection | None, drop: Callable[[], None], mode: str) -> Connection:
-        """``kept`` (a kept connection) if it can still serve, else a new one begun in ``mode``
-        (``drop`` forgets the old one first)."""
+    def _usable(self, kept: Connection | None, mode: str) -> Connection:
+        """``kept`` (a kept connection) if it can still serve, else (it discarded) a new one
+        begun in ``mode``."""
         if kept is None or kept.invalidated or kept.closed:
-            drop()
+            _discard(kept)
             kept = self.engine.connect()
             kept.execution_options(**{SQLITE_BEGIN: mode})
         return kept
 
     def _drop_kept_writer(self) -> None:
         connection, self._kept_writer = self._kept_writer, None
-        if connection is not None:
-            try:
-                connection.invalidate()
-                connection.close()
-            except SQLAlchemyError:
-                pass
+        _discard(connection)
 
     def _drop_kept(self) -> None:
         connection, self._kept = self._kept, None
-        if connection is not None:
-            try:
-                connection.invalidate()
-                connection.close()
-            except SQLAlchemyError:
-                pass
+        _discard(connection)
 
     @property
     def backend(self) -> str:
