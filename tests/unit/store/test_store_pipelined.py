@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from tests.unit.store.helpers import queue_free
 
 from iamd.secrets import SeededIds
 from iamd.store import RetryableError, Store, UnitOfWork
 from iamd.store.pipelined import Connection as PipelinedConnection
-from iamd.store.store import _queue_key
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -28,16 +28,6 @@ def pg_store(store: Store) -> Store:
     if store.backend != "postgresql":
         pytest.skip("the queue is PostgreSQL's advisory lock")
     return store
-
-
-def _queue_free(store: Store) -> bool:
-    key = _queue_key(ACCOUNT)
-    with store.engine.connect() as other:
-        free = bool(other.execute(text(f"SELECT pg_try_advisory_lock({key})")).scalar_one())
-        if free:
-            other.execute(text(f"SELECT pg_advisory_unlock({key})"))
-        other.commit()
-    return free
 
 
 def _driver(uow: UnitOfWork) -> PipelinedConnection:
@@ -88,12 +78,12 @@ def test_the_lock_begin_and_first_statement_take_one_round_trip(pg_store: Store)
                 trace = Path(name).read_text()
                 trips.append(_round_trips(trace))
                 assert "pg_advisory_lock" in trace and "BEGIN ISOLATION LEVEL SERIALIZABLE" in trace
-                assert not _queue_free(pg_store)
+                assert not queue_free(pg_store, ACCOUNT)
                 level = uow.session.execute(text("SHOW transaction_isolation")).scalar_one()
                 assert level == "serializable"
                 uow.changed(ACCOUNT)
             assert notices == []
-            assert _queue_free(pg_store)
+            assert queue_free(pg_store, ACCOUNT)
         finally:
             os.close(fd)
             os.unlink(name)
@@ -109,12 +99,12 @@ def test_a_block_that_runs_no_statement_takes_no_lock_and_leaves_nothing_pending
         driver = _driver(uow)
         assert driver.pending
     assert not driver.pending
-    assert _queue_free(pg_store)
+    assert queue_free(pg_store, ACCOUNT)
     with pytest.raises(RuntimeError), pg_store.transaction(account_id=ACCOUNT) as uow:
         driver = _driver(uow)
         raise RuntimeError("no statement ran")
     assert not driver.pending
-    assert _queue_free(pg_store)
+    assert queue_free(pg_store, ACCOUNT)
 
 
 def test_a_queued_writer_waits_for_the_queue_and_then_sees_what_its_holder_committed(
@@ -187,7 +177,7 @@ def test_queued_writers_of_an_account_lose_nothing(pg_store: Store) -> None:
     with pg_store.transaction(readonly=True) as uow:
         assert uow.users.count(ACCOUNT) == threads * per_thread
         assert uow.accounts.generation(ACCOUNT) == threads * per_thread
-    assert _queue_free(pg_store)
+    assert queue_free(pg_store, ACCOUNT)
 
 
 def test_an_executemany_as_the_first_statement_takes_the_lock_and_begins(pg_store: Store) -> None:
@@ -196,7 +186,7 @@ def test_an_executemany_as_the_first_statement_takes_the_lock_and_begins(pg_stor
         cursor = driver.cursor()
         cursor.executemany("SELECT %s::int", [(1,), (2,)])
         assert not driver.pending
-        assert not _queue_free(pg_store)
+        assert not queue_free(pg_store, ACCOUNT)
         level = uow.session.execute(text("SHOW transaction_isolation")).scalar_one()
         assert level == "serializable"
-    assert _queue_free(pg_store)
+    assert queue_free(pg_store, ACCOUNT)

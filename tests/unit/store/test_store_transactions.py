@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 from sqlalchemy import text
+from tests.unit.store.helpers import queue_free
 
 from iamd.secrets import SeededIds
 from iamd.store import AlreadyExists, RetryableError, Store, StoreError, UnitOfWork
-from iamd.store.store import _queue_key
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
 OTHER_ACCOUNT = "444455556666"
@@ -225,17 +225,6 @@ def test_a_transaction_tells_whether_it_queued_and_whether_it_changed_anything(
         assert not uow.contended and not uow.changed_anything
 
 
-def _queue_free(store: Store) -> bool:
-    """Whether another session can take the account's queue lock right now (it gives it back)."""
-    key = _queue_key(ACCOUNT)
-    with store.engine.connect() as other:
-        free = bool(other.execute(text(f"SELECT pg_try_advisory_lock({key})")).scalar_one())
-        if free:
-            other.execute(text(f"SELECT pg_advisory_unlock({key})"))
-        other.commit()
-    return free
-
-
 def test_a_queued_writer_commits_and_gives_the_queue_back(store: Store, ids: SeededIds) -> None:
     """On PostgreSQL a queued writer holds its account's queue lock for its whole transaction and
     releases it with its COMMIT (one round trip): after the block the lock is free and the write
@@ -244,15 +233,15 @@ def test_a_queued_writer_commits_and_gives_the_queue_back(store: Store, ids: See
         pytest.skip("the queue is PostgreSQL's advisory lock")
     with store.transaction(account_id=ACCOUNT) as uow:
         _user(uow, "alice", ids)
-        assert not _queue_free(store)
-    assert _queue_free(store)
+        assert not queue_free(store, ACCOUNT)
+    assert queue_free(store, ACCOUNT)
     with store.transaction(account_id=ACCOUNT):
         pass
-    assert _queue_free(store)
+    assert queue_free(store, ACCOUNT)
     with store.transaction(account_id=ACCOUNT) as uow:
         uow.session.begin_nested()  # a savepoint still open at the end: committed with the rest
         _user(uow, "bob", ids)
-    assert _queue_free(store)
+    assert queue_free(store, ACCOUNT)
     with store.transaction(readonly=True) as uow:
         assert uow.users.get(ACCOUNT, "alice").name == "alice"
         assert uow.users.get(ACCOUNT, "bob").name == "bob"
@@ -275,7 +264,7 @@ def test_a_queued_writer_whose_commit_fails_gives_the_queue_back(store: Store) -
                 other.execute(text("INSERT INTO skew VALUES (2)"))
                 uow.session.execute(text("INSERT INTO skew VALUES (1)"))
                 other.commit()
-        assert _queue_free(store)
+        assert queue_free(store, ACCOUNT)
         with store.engine.connect() as check:
             assert check.execute(text("SELECT n FROM skew")).scalars().all() == [2]
             check.rollback()
