@@ -484,16 +484,18 @@ _LOOKUP_COLUMNS = {
 class Audit(Repository):
     # -- writing events -------------------------------------------------------------------------
 
-    def add_events(self, events: Sequence[AuditEvent]) -> None:
-        """Store events, unsealed. No generation bump: the trail changes no decision."""
+    def add_events(self, events: Sequence[AuditEvent], *, defer: bool = False) -> bool:
+        """Store events, unsealed. No generation bump: the trail changes no decision.
+        ``defer``: on PostgreSQL, send the inserts with the transaction's ``COMMIT`` (or its next
+        statement), in its round trip; True when so (an error in them is then raised there)."""
         self._uow.writable()
         if not events:
-            return
+            return False
         # Prepared inserts (on every write's path): compiled once, run on the driver connection
         # (SQLAlchemy's execute path cost several times the database's work here).
         rows = [_event_values(e) for e in events]
-        _PREPARED_UNSEALED.run(self._session, rows)
-        _PREPARED_RESOURCE.run(self._session, _resource_rows(events, rows))
+        deferred = _PREPARED_UNSEALED.run(self._session, rows, defer=defer)
+        return _PREPARED_RESOURCE.run(self._session, _resource_rows(events, rows), defer=defer) or deferred
 
     def add_sealed_events(
         self, events: Sequence[AuditEvent], head: ChainHead, link: Callable[[str, str], str]
@@ -544,15 +546,19 @@ class Audit(Repository):
         :class:`TrailEventRefused`: :meth:`iamd.store.Store.run` runs the write again from the
         start with :attr:`UnitOfWork.trail_savepoint` set, and this then inserts the events in a
         savepoint. Either way the change and its event commit together, or the change commits
-        and the event goes to the trail writer; never half an event."""
+        and the event goes to the trail writer; never half an event.
+
+        Without the savepoint, the inserts go out with the ``COMMIT`` on PostgreSQL, in its round
+        trip (:mod:`iamd.store.pipelined`): a failure there raises :class:`TrailEventRefused` too
+        (see ``Store.transaction``), as :attr:`UnitOfWork.trail_deferred` tells it to."""
         sqlite = self._session.connection().dialect.name == "sqlite"
         guarded = not sqlite and self._uow.trail_savepoint
         try:
             if guarded:
                 with self._session.begin_nested():
                     self.add_events(events)
-            else:
-                self.add_events(events)
+            elif self.add_events(events, defer=not sqlite):
+                self._uow.trail_deferred = True
             return True
         except Exception as exc:  # the caller's write must survive whatever went wrong here
             if not sqlite and not guarded:

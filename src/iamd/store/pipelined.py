@@ -24,17 +24,27 @@ store so (then there is no transaction to commit, and no lock to give back).
 A pipeline costs more Python than psycopg's own ``BEGIN`` (some 60,000 instructions more per
 transaction than a plain ``BEGIN``, its round trip included; measured with callgrind): worth it
 only where the round trips are what others wait for, so only queued writers use it.
+
+Statements whose results nobody reads wait too (:meth:`Connection.defer`): a write's generation
+bump goes out with the statement after it, and the trail's inserts with the ``COMMIT``
+(:meth:`Connection.commit_deferred`), each in that statement's round trip. An error in a deferred
+statement is raised by the statement it went out with (the server skips what follows it up to the
+``Sync``: that statement does not run, and neither does a ``COMMIT``); a rollback forgets them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from typing import Any, Final, Self
 
 import psycopg
 from psycopg.abc import Params, Query
 
 __all__ = ["Connection", "Cursor"]
+
+_INTRANS: Final = 2  # psycopg.pq.TransactionStatus.INTRANS: a transaction open, no error in it
+_INERROR: Final = 3  # psycopg.pq.TransactionStatus.INERROR: a transaction open, failed
 
 _SYNC: Final = b""
 """In :attr:`Connection.pending`: a ``Sync`` (what precedes it commits, outside a block)."""
@@ -46,11 +56,86 @@ class Connection(psycopg.Connection[Any]):
     pending: list[bytes]
     """Commands (text, no parameters) to send before the next statement, in its round trip;
     an empty one: a ``Sync`` between two of them."""
+    deferred: list[tuple[str, Any, bool]]
+    """Statements of the open transaction whose results nobody reads (SQL, its parameters, and
+    whether they are a sequence of parameter sets for ``executemany``), sent after
+    :attr:`pending`, before the next statement or the ``COMMIT``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pending = []
+        self.deferred = []
         self.cursor_factory = Cursor
+
+    def defer(self, sql: str, params: Any, *, many: bool = False) -> bool:
+        """Send ``sql`` with the next statement (or the ``COMMIT``) rather than now, when a
+        transaction is open and nothing else waits to open it; False (nothing queued: run it
+        now) otherwise."""
+        if self.pending or self.info.transaction_status != _INTRANS:
+            return False
+        self.deferred.append((sql, params, many))
+        return True
+
+    def commit_deferred(self, after: bytes | None = None) -> None:
+        """Send the deferred statements, ``COMMIT``, then ``after`` (a command, such as releasing
+        a session lock; skipped by the server if the ``COMMIT`` fails) in one round trip. The
+        transaction must be open (:meth:`defer` checked it)."""
+
+        def commit() -> None:
+            self.wait(self._exec_command(b"COMMIT"))
+            if after is not None:
+                self.wait(self._exec_command(after))
+
+        try:
+            self.after_pending(commit)
+        except psycopg.Error:
+            # A deferred statement failed: the server skipped the COMMIT, and the transaction is
+            # left failed, open. End it, as a failed COMMIT would have (the caller, SQLAlchemy
+            # included, takes a failed commit for a transaction over).
+            if self.info.transaction_status == _INERROR:
+                with suppress(psycopg.Error):
+                    super().rollback()
+            raise
+
+    def after_pending(self, send: Callable[[], object]) -> None:
+        """Send the pending commands, then what ``send`` sends, in one pipeline: one round trip.
+        The first error the server answers is raised. (psycopg raises it within the pipeline
+        when it reads that result early, then, as the pipeline ends, a "pipeline aborted" that it
+        logs as a warning: on every lost race. The pipeline's own end raises it here instead.)"""
+        failed: psycopg.Error | None = None
+        try:
+            with self.pipeline() as pipeline:
+                try:
+                    self.send_pending(pipeline)
+                    send()
+                except psycopg.Error as error:
+                    failed = error
+        except psycopg.Error as error:
+            if failed is None:
+                # Raised as the pipeline ended: the server's error, or "pipeline aborted" for
+                # what it skipped after it, raised while the error was (its context).
+                failed = error
+                while isinstance(failed, psycopg.errors.PipelineAborted) and isinstance(
+                    failed.__context__, psycopg.Error
+                ):
+                    failed = failed.__context__
+        if failed is not None:
+            raise failed
+
+    def commit(self) -> None:
+        """psycopg's ``commit``, the deferred statements sent with it."""
+        if self.deferred:
+            self.commit_deferred()
+        else:
+            super().commit()
+
+    def rollback(self) -> None:
+        self.deferred = []
+        super().rollback()
+
+    def close(self) -> None:
+        self.deferred = []
+        super().close()
 
     def open_with(self, begin: bytes, lock: bytes) -> None:
         """Open the next transaction with ``begin`` (``BEGIN ISOLATION LEVEL ...``) after ``lock``
@@ -79,6 +164,14 @@ class Connection(psycopg.Connection[Any]):
                 pipeline._enqueue_sync()
             else:
                 self.wait(self._exec_command(command))
+        if self.deferred:
+            deferred, self.deferred = self.deferred, []
+            cursor = psycopg.Cursor(self)  # psycopg's own: nothing of ours to send first
+            for sql, params, many in deferred:
+                if many:
+                    cursor.executemany(sql, params)
+                else:
+                    cursor.execute(sql, params)
 
 
 class Cursor(psycopg.Cursor[Any]):
@@ -89,18 +182,15 @@ class Cursor(psycopg.Cursor[Any]):
         self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
     ) -> Self:
         conn: Connection = self._conn  # type: ignore[assignment]  # (a cast is a call: every statement)
-        if not conn.pending:
+        if not conn.pending and not conn.deferred:
             return super().execute(query, params, prepare=prepare, binary=binary)
-        with conn.pipeline() as pipeline:
-            conn.send_pending(pipeline)
-            super().execute(query, params, prepare=prepare, binary=binary)
+        conn.after_pending(lambda: super(Cursor, self).execute(query, params, prepare=prepare, binary=binary))
         return self
 
     def executemany(self, query: Query, params_seq: Iterable[Params], *, returning: bool = False) -> None:
         conn: Connection = self._conn  # type: ignore[assignment]
-        if not conn.pending:
+        if not conn.pending and not conn.deferred:
             super().executemany(query, params_seq, returning=returning)
             return
-        with conn.pipeline() as pipeline:  # psycopg's executemany rides it (no Sync of its own)
-            conn.send_pending(pipeline)
-            super().executemany(query, params_seq, returning=returning)
+        # (psycopg's executemany rides the pipeline: no Sync of its own)
+        conn.after_pending(lambda: super(Cursor, self).executemany(query, params_seq, returning=returning))

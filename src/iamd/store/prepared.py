@@ -144,12 +144,7 @@ def _execute(
     SQLAlchemy raises it (:func:`driver_error`)."""
     connection, driver = _begun(session)
     dialect = connection.dialect
-    compiled = compiled_by_dialect.get(dialect.name)
-    if compiled is None:
-        compiled = compiled_by_dialect[dialect.name] = compile_for(statement, dialect)
-    if compiled.defaults:
-        params = {**compiled.defaults, **params}
-    arguments: Any = compiled.arguments(params)
+    compiled, arguments = _bound(compiled_by_dialect, compile_for, statement, dialect, params)
     cursor = driver.cursor()
     try:
         cursor.execute(compiled.sql, arguments)
@@ -158,6 +153,22 @@ def _execute(
         raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
     finally:
         cursor.close()
+
+
+def _bound(
+    compiled_by_dialect: dict[str, _C],
+    compile_for: Callable[[Any, Dialect], _C],
+    statement: Any,
+    dialect: Dialect,
+    params: Mapping[str, Any],
+) -> tuple[_C, Any]:
+    """``statement`` compiled for ``dialect`` (once), and the driver's arguments for ``params``."""
+    compiled = compiled_by_dialect.get(dialect.name)
+    if compiled is None:
+        compiled = compiled_by_dialect[dialect.name] = compile_for(statement, dialect)
+    if compiled.defaults:
+        params = {**compiled.defaults, **params}
+    return compiled, compiled.arguments(params)
 
 
 def _begun(session: Session) -> tuple[Connection, Any]:
@@ -189,6 +200,20 @@ class PreparedWrite:
     def run(self, session: Session, params: Mapping[str, Any]) -> int:
         """Run it in ``session``'s transaction (pending changes flushed first): the rows matched."""
         return _execute(self._compiled, _CompiledWrite, self.statement, session, params, _rowcount)[1]
+
+    def run_deferred(self, session: Session, params: Mapping[str, Any]) -> None:
+        """:meth:`run`, its row count not wanted: on PostgreSQL it goes out with the transaction's
+        next statement, or its ``COMMIT``, in that one's round trip (``Connection.defer`` of
+        :mod:`iamd.store.pipelined`); an error in it is raised by that statement."""
+        connection, driver = _begun(session)
+        defer = getattr(driver, "defer", None)
+        if defer is not None:
+            compiled, arguments = _bound(
+                self._compiled, _CompiledWrite, self.statement, connection.dialect, params
+            )
+            if defer(compiled.sql, arguments):
+                return
+        self.run(session, params)
 
 
 def driver_error(
@@ -238,11 +263,13 @@ class PreparedInsert:
         self.columns = tuple(columns)
         self._compiled: dict[str, _CompiledInsert] = {}  # per dialect name
 
-    def run(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    def run(self, session: Session, rows: Sequence[Mapping[str, Any]], *, defer: bool = False) -> bool:
         """Insert ``rows`` (each holding every column) in ``session``'s transaction (pending
-        changes flushed first), the values converted as SQLAlchemy would convert them."""
+        changes flushed first), the values converted as SQLAlchemy would convert them.
+        ``defer``: on PostgreSQL, send them with the transaction's next statement or its
+        ``COMMIT`` (see :meth:`PreparedWrite.run_deferred`). True when deferred so."""
         if not rows:
-            return
+            return False
         connection, driver = _begun(session)
         dialect = connection.dialect
         compiled = self._compiled.get(dialect.name)
@@ -262,6 +289,10 @@ class PreparedInsert:
         arguments: list[Any] = (
             values if compiled.positional else [dict(zip(names, v, strict=True)) for v in values]
         )
+        if defer and (queue := getattr(driver, "defer", None)) is not None:
+            many = len(arguments) > 1
+            if queue(compiled.sql, arguments if many else arguments[0], many=many):
+                return True
         cursor = driver.cursor()
         try:
             if len(arguments) == 1:
@@ -272,3 +303,4 @@ class PreparedInsert:
             raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
         finally:
             cursor.close()
+        return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import random
 import sqlite3
 import threading
@@ -27,6 +28,8 @@ if TYPE_CHECKING:  # psycopg is imported only by a store on PostgreSQL
 
 T = TypeVar("T")
 
+log = logging.getLogger("iamd.store")
+
 _INTRANS = 2  # psycopg.pq.TransactionStatus.INTRANS: a transaction open, no error in it
 
 DEFAULT_ATTEMPTS = 50
@@ -43,7 +46,8 @@ def _queue_key(account_id: str) -> int:
 
 def _commit_and_release(session: Session, conn: Connection, key: int) -> bool:
     """Commit a queued writer's transaction and release its account's queue in one round trip
-    (``COMMIT; SELECT pg_advisory_unlock(...)`` as one simple query): the next writer of the
+    (``COMMIT; SELECT pg_advisory_unlock(...)`` as one simple query, or in one pipeline after the
+    transaction's deferred statements: :mod:`iamd.store.pipelined`): the next writer of the
     account gets the lock as the commit ends on the server, not a round trip later (this thread
     woken, the unlock sent). True when released; False when the transaction was not plainly open
     or a savepoint is (nothing sent then: the caller commits and releases as before). A failed
@@ -56,12 +60,16 @@ def _commit_and_release(session: Session, conn: Connection, key: int) -> bool:
     assert driver is not None
     if driver.info.transaction_status != _INTRANS:
         return False
-    sql = f"COMMIT; SELECT pg_advisory_unlock({key})"
+    unlock = f"SELECT pg_advisory_unlock({key})"
     cursor = driver.cursor()
     try:
-        cursor.execute(sql)  # no parameters: the simple query protocol, both statements at once
+        if getattr(driver, "deferred", None):
+            driver.commit_deferred(unlock.encode())
+        else:
+            # no parameters: the simple query protocol, both statements at once
+            cursor.execute(f"COMMIT; {unlock}")
     except conn.dialect.loaded_dbapi.Error as error:
-        raise driver_error(conn, driver, cursor, error, sql, ()) from error
+        raise driver_error(conn, driver, cursor, error, f"COMMIT; {unlock}", ()) from error
     finally:
         cursor.close()
     session.commit()  # the driver's transaction is over: SQLAlchemy's ends, nothing is sent
@@ -87,14 +95,25 @@ def _open_queued(conn: Connection, serializable: bool, queue: int) -> PipelinedC
     return driver
 
 
-def _committed(commit: Callable[[], T]) -> T:
+def _committed(commit: Callable[[], T], uow: UnitOfWork) -> T:
     """``commit()``; a connection lost meanwhile raised as a :class:`StoreError` (it may or may not
-    have committed: not retryable)."""
+    have committed: not retryable). When the transaction's trail events went out with the
+    ``COMMIT`` (:attr:`UnitOfWork.trail_deferred`), a failure that is not a race is theirs, as
+    far as can be told (the ``COMMIT`` of a transaction whose statements all ran has nothing
+    else to refuse): raised as :class:`TrailEventRefused`, for ``Store.run`` to run the write again
+    with them in a savepoint (where a failure of the ``COMMIT`` itself would show again)."""
     try:
         return commit()
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise StoreError(f"connection to the database lost while committing: {exc.orig}") from exc
+        if uow.trail_deferred and not isinstance(translate(exc), RetryableError):
+            log.warning(
+                "could not add trail event(s) at the commit of the request's transaction (%s): "
+                "running it again with them in a savepoint",
+                type(exc.orig).__name__,
+            )
+            raise TrailEventRefused(f"trail event refused: {type(exc.orig).__name__}") from exc
         raise
 
 
@@ -269,7 +288,7 @@ def _close_kept(
     case; a store error, from the commit or from the block, raised as the store's own."""
     try:
         if kind is None:
-            _committed(uow.commit)
+            _committed(uow.commit, uow)
     except SQLAlchemyError as exc:
         end()
         raise translate(exc) from exc
@@ -555,9 +574,9 @@ class Store:
                     )
                     yield uow
                     if queue is not None:
-                        released = _committed(lambda: _commit_and_release(session, conn, queue))
+                        released = _committed(lambda: _commit_and_release(session, conn, queue), uow)
                     if not released:
-                        _committed(uow.commit)
+                        _committed(uow.commit, uow)
                 finally:
                     session.close()
             except SQLAlchemyError as exc:

@@ -130,6 +130,10 @@ class UnitOfWork:
         """Insert a write's trail events in a savepoint (PostgreSQL), so that their failure
         leaves the write standing: set when a first attempt without one failed
         (:meth:`iamd.store.audit.Audit.try_add_events`)."""
+        self.trail_deferred = False
+        """Trail events of this transaction wait to go out with its ``COMMIT`` (PostgreSQL,
+        without :attr:`trail_savepoint`): a commit that fails on anything but a race or a lost
+        connection is taken for their refusal (``Store.transaction``)."""
         self._kek = kek
         self._changed_accounts: dict[str, bool] = {}
         """The accounts whose ``generation`` went up in this transaction, and whether their
@@ -173,7 +177,8 @@ class UnitOfWork:
     def changed(self, account_id: str) -> None:
         """Note a write that can change authorization decisions in `account_id`.
 
-        The first time per account, its generation goes up by one, right away: the row lock this
+        The first time per account, its generation goes up by one, right away (on PostgreSQL,
+        with the transaction's next statement, in its round trip): the row lock this
         takes makes a concurrent writer to the same account wait here (and, on PostgreSQL, fail
         and retry as soon as this transaction commits) instead of at the end of its work. So does
         its shared generation, unless the write is scoped to one principal of the account
@@ -186,10 +191,10 @@ class UnitOfWork:
         if scope is None or scope[0] != account_id:
             if shared is None:
                 self._changed_accounts[account_id] = True
-                _PREPARED_BUMP.run(self.session, {"account_id": account_id})
+                _PREPARED_BUMP.run_deferred(self.session, {"account_id": account_id})
             elif not shared:
                 self._changed_accounts[account_id] = True
-                _PREPARED_BUMP_SHARED_ONLY.run(self.session, {"account_id": account_id})
+                _PREPARED_BUMP_SHARED_ONLY.run_deferred(self.session, {"account_id": account_id})
             return
         session = self.session
         _, kind, principal_id = scope
@@ -199,11 +204,11 @@ class UnitOfWork:
             self._changed_accounts[account_id] = False
             if principal and session.connection().dialect.name == "postgresql":
                 bump = _PREPARED_BUMP_ACCOUNT_AND_PRINCIPAL[kind]
-                bump.run(session, {"bumped_account": account_id, "bumped_principal": principal_id})
+                bump.run_deferred(session, {"bumped_account": account_id, "bumped_principal": principal_id})
                 return
-            _PREPARED_BUMP_ACCOUNT_ONLY.run(session, {"account_id": account_id})
+            _PREPARED_BUMP_ACCOUNT_ONLY.run_deferred(session, {"account_id": account_id})
         if principal:
-            _PREPARED_BUMP_PRINCIPAL[kind].run(session, {"principal_id": principal_id})
+            _PREPARED_BUMP_PRINCIPAL[kind].run_deferred(session, {"principal_id": principal_id})
 
     @contextmanager
     def principal_scoped(
