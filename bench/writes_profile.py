@@ -31,7 +31,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +129,10 @@ def measure(
             store.engine, "connect", lambda dbapi, _: dbapi.set_trace_callback(lambda q: note(q[:100]))
         )
         store.engine.dispose()
-        getattr(store, "_drop_kept_writer", lambda: None)()  # the writers' connection: a new one
+        # The writers' connection: a new one (under the writers' lock: the trail writer's thread
+        # may be writing on it; closed under it, SQLite's connection crashed the process).
+        with getattr(store, "_writers", nullcontext()):
+            getattr(store, "_drop_kept_writer", lambda: None)()
     else:  # SQLAlchemy's statements only: prepared ones are not counted
         event.listen(store.engine, "before_cursor_execute", lambda *a: note(a[2].split("\n")[0][:100]))
         event.listen(store.engine, "begin", lambda *a: note("BEGIN"))
