@@ -356,6 +356,7 @@ class _KeptWrite:
         uow = self._uow = UnitOfWork(
             cast(Session, session), store.kek, readonly=False, database=store._database
         )
+        uow.count_row_changes(lambda: driver.total_changes)
         return uow
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> bool | None:

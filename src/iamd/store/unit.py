@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Final
@@ -131,6 +131,8 @@ class UnitOfWork:
         leaves the write standing: set when a first attempt without one failed
         (:meth:`iamd.store.audit.Audit.try_add_events`)."""
         self.trail_deferred = False
+        self._row_changes: Callable[[], int] | None = None
+        self._row_changes_before = 0
         """Trail events of this transaction wait to go out with its ``COMMIT`` (PostgreSQL,
         without :attr:`trail_savepoint`): a commit that fails on anything but a race or a lost
         connection is taken for their refusal (``Store.transaction``)."""
@@ -167,6 +169,23 @@ class UnitOfWork:
             raise StoreError("write in a read-only transaction")
         if self.generations_seen:
             self.generations_seen.clear()
+
+    def count_row_changes(self, changes: Callable[[], int]) -> None:
+        """``changes()``: the rows changed so far on this transaction's connection (SQLite's
+        ``total_changes``), counted from now for :meth:`wrote_nothing`. Called by the store as
+        the transaction begins."""
+        self._row_changes = changes
+        self._row_changes_before = changes()
+
+    def wrote_nothing(self) -> bool:
+        """Whether this transaction has changed no row so far (pending ORM changes flushed first):
+        a write that turned out to change nothing (a tag or a policy sent again). False when it
+        cannot be told (the store counted no changes: PostgreSQL)."""
+        changes = self._row_changes
+        if changes is None:
+            return False
+        self.session.flush()
+        return changes() == self._row_changes_before
 
     @property
     def changed_anything(self) -> bool:

@@ -416,8 +416,13 @@ class Recorder:
         self, uow: UnitOfWork, ref: OperationRef, info: RequestInfo, observed: Observed, output: Any
     ) -> None:
         """Add the events of a successful write to its transaction. (A synchronous writer stores
-        them in a transaction of their own instead, once the write committed.)"""
-        if self.writer.synchronous:
+        them in a transaction of their own instead, once the write committed.)
+
+        A write that changed nothing (a tag, a policy or an attachment sent again; known on
+        SQLite) has nothing for its events to commit with: they go to the writer as a read's do,
+        stored in its next batch, and the write's transaction commits without writing (on SQLite,
+        where writers take turns, its turn is then a read's, not a commit's)."""
+        if self.writer.synchronous or uow.wrote_nothing():
             return
         try:
             events = self.events(ref, info, observed.caller, observed.params, output, None)

@@ -1,0 +1,63 @@
+"""A writer's transaction tells whether it has changed any row yet (``UnitOfWork.wrote_nothing``):
+a write sent again that changes nothing then records its trail events as a read does, outside
+the transaction. Known on SQLite (the connection's count of changed rows); never claimed on
+PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from iamd.store import Store
+from iamd.store.records import PasswordPolicyRecord
+
+ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_reads_write_nothing_and_any_write_counts(store: Store) -> None:
+    sqlite = store.backend == "sqlite"
+    with store.transaction() as uow:
+        assert uow.wrote_nothing() is sqlite
+        uow.users.find(ACCOUNT, "nobody")
+        uow.accounts.generations([ACCOUNT])
+        assert uow.wrote_nothing() is sqlite
+        uow.writable()  # a write path's check alone writes nothing
+        assert uow.wrote_nothing() is sqlite
+        uow.users.create(ACCOUNT, user_id="AIDAROWCHANGES", name="counted", path="/", created_at=NOW)
+        assert uow.wrote_nothing() is False
+    with store.transaction() as uow:  # counted afresh per transaction
+        assert uow.wrote_nothing() is sqlite
+
+
+def test_a_pending_orm_change_counts(store: Store) -> None:
+    with store.transaction() as uow:
+        uow.accounts.put_password_policy(ACCOUNT, PasswordPolicyRecord(minimum_length=12))
+        assert uow.wrote_nothing() is False
+    with store.transaction(readonly=True) as uow:
+        policy = uow.accounts.password_policy(ACCOUNT)
+        assert policy is not None and policy.minimum_length == 12
+
+
+def test_a_trail_event_counts(store: Store) -> None:
+    from iamd.store.audit import AuditEvent
+
+    event = AuditEvent(
+        event_id="row-changes",
+        account_id=ACCOUNT,
+        event_time=NOW,
+        event_name="TagUser",
+        event_source="iam.amazonaws.com",
+        username="admin",
+        access_key_id=None,
+        entity_id=None,
+        entity_arn=None,
+        service="iam",
+        region="us-east-1",
+        read_only=False,
+        error_code=None,
+        counts_as_access=False,
+        record="{}",
+    )
+    with store.transaction() as uow:
+        assert uow.audit.try_add_events([event])
+        assert uow.wrote_nothing() is False
