@@ -65,9 +65,10 @@ def attach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], n
     extra = {"iam:PolicyARN": arn, **boundary_context(ctx, kind, params[name_key])}
     principal_id = _principal(ctx, kind, action, params[name_key], extra)
     policy = _attachable(ctx, arn)
-    if ctx.uow.policies.is_attached(policy.id, kind, principal_id):
+    attached = ctx.uow.policies.attached_ids(kind, principal_id)  # one read: the attach reuses it
+    if policy.id in attached:
         return  # attaching again changes nothing, as in AWS
-    if ctx.uow.policies.count_attached(kind, principal_id) >= MAX_ATTACHED:
+    if len(attached) >= MAX_ATTACHED:
         raise LimitExceeded(f"Cannot exceed quota for {_QUOTA_NAME[kind]}: {MAX_ATTACHED}")
     # A user's or role's policies are its own (a group's reach its members: shared).
     with ctx.uow.principal_scoped(ctx.account_id, kind, principal_id):
