@@ -639,7 +639,7 @@ class Policies(Repository):
         ids: frozenset[str] | None = seen.get(key)
         if ids is None:
             rows = _ATTACHED_IDS[kind].rows(self._session, {"principal_id": principal_id})
-            ids = seen[key] = frozenset(row[0] for row in rows)
+            ids = seen[key] = frozenset([row[0] for row in rows])
         return ids
 
     def count_attached(self, kind: PrincipalKind, principal_id: str) -> int:

@@ -162,7 +162,9 @@ class Tags(Repository):
         """Tags of a case-sensitive kind written before keys were compared exactly hold the
         lower-cased key in ``key_lower``: set it to the key (no clash is possible, since those
         keys were unique case-insensitively). `rows`: the resource's tags as read before, returned
-        as the update leaves them."""
+        as the update leaves them; when they show none to heal, there is no update to run."""
+        if rows is not None and all(row[1] == row[2] for row in rows):
+            return rows
         self._session.execute(
             update(TagRow)
             .where(

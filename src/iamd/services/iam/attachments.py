@@ -16,6 +16,7 @@ from iamd.services.iam.lookups import (
     refuse_service_linked,
 )
 from iamd.services.iam.users import find_user_authorized
+from iamd.store.errors import NotFound
 from iamd.store.records import ManagedPolicyRecord, PrincipalKind
 from iamd.wire import InvalidInput, LimitExceeded, NoSuchEntity, ValidationError
 
@@ -81,10 +82,13 @@ def detach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], n
     extra = {"iam:PolicyARN": arn, **boundary_context(ctx, kind, params[name_key])}
     principal_id = _principal(ctx, kind, action, params[name_key], extra)
     policy = _find(ctx, arn)
-    if policy is None or not ctx.uow.policies.is_attached(policy.id, kind, principal_id):
+    if policy is None:
         raise NoSuchEntity(f"Policy {arn} was not found.")
     with ctx.uow.principal_scoped(ctx.account_id, kind, principal_id):
-        ctx.uow.policies.detach(policy.id, kind, principal_id)
+        try:  # one read: the attachment's row, or none (then nothing is written)
+            ctx.uow.policies.detach(policy.id, kind, principal_id)
+        except NotFound:
+            raise NoSuchEntity(f"Policy {arn} was not found.") from None
 
 
 def list_attached(
