@@ -145,11 +145,13 @@ class UnitOfWork:
         """Rows read in this transaction that a write of the same request reads again (a
         resource's tags, a principal's inline policies, the policies attached to it), by a key
         that names the repository first. Like :attr:`generations_seen`, they hold while nothing is
-        written (the snapshot holds: writers are serializable, readers see one snapshot), and
-        every write forgets them all (:meth:`writable`), whatever it writes (a delete, a baseline
-        restored, an ORM change), but the repository's own write of those rows: it takes its
-        entry out first (:meth:`writing`) and puts back what its write leaves, or nothing. A
-        retried transaction has a unit of work of its own: nothing crosses transactions."""
+        written (the snapshot holds: writers are serializable, readers see one snapshot; the
+        trail's sealer, a writer at READ COMMITTED, reads none of them), and every write forgets
+        them all (:meth:`writable`), whatever it writes (a delete, a baseline restored, an ORM
+        change), but the repository's own write of those rows: it takes its entry out first
+        (:meth:`writing`) and puts back what its write leaves, or nothing. Nothing crosses
+        transactions: each has a unit of work of its own (a retried one too), and a rolled-back
+        savepoint holds only the trail's events."""
 
     @property
     def database(self) -> str:
