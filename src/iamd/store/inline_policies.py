@@ -30,10 +30,17 @@ _FIND = {
 }
 _DOCUMENTS = {
     kind: Prepared(
-        select(InlinePolicy.name, InlinePolicy.document).where(_column(kind) == bindparam("principal_id"))
+        select(InlinePolicy.id, InlinePolicy.name_lower, InlinePolicy.name, InlinePolicy.document).where(
+            _column(kind) == bindparam("principal_id")
+        )
     )
     for kind in ("user", "group", "role")
 }
+"""Every inline policy of a principal (Put*Policy's size check, on its path, prebuilt): read once
+per transaction and principal while nothing is written (:meth:`InlinePolicies._rows`), and what
+:meth:`InlinePolicies.put` then finds the one it replaces in."""
+_Row = tuple[int, str, str, str]
+"""An inline policy as :data:`_DOCUMENTS` reads it: id, name_lower, name, document."""
 _UPDATE = PreparedWrite(
     update(InlinePolicy)
     .where(InlinePolicy.id == bindparam("row_id"))
@@ -53,14 +60,27 @@ class InlinePolicies(Repository):
         """Create or replace (Put{User,Group,Role}Policy). True when created. Prepared
         statements: no ORM object to load, build or flush. The account's generation goes up only
         when something changes: the same document under the same name (a replayed Put*Policy)
-        changes no decision, so it leaves every cache valid."""
-        self._uow.writable()
-        rows = _FIND[kind].rows(self._session, {"principal_id": principal_id, "name_lower": name.lower()})
-        if rows:
-            row_id, found_name, found_document = rows[0]
+        changes no decision, so it leaves every cache valid. The principal's policies are those
+        read earlier in the transaction if nothing was written since (the size check's
+        :meth:`documents`): one read per request."""
+        seen_key = ("inline", kind, principal_id)
+        rows: tuple[_Row, ...] | None = self._uow.writing(seen_key)
+        name_lower = name.lower()
+        if rows is None:
+            found = _FIND[kind].rows(self._session, {"principal_id": principal_id, "name_lower": name_lower})
+        else:
+            found = [(row[0], row[2], row[3]) for row in rows if row[1] == name_lower]
+        if found:
+            row_id, found_name, found_document = found[0]
             if (found_name, found_document) != (name, document):
                 self._uow.changed(account_id)
                 _UPDATE.run(self._session, {"row_id": row_id, "new_name": name, "new_document": document})
+                if rows is not None:
+                    rows = tuple(
+                        (row_id, name_lower, name, document) if row[0] == row_id else row for row in rows
+                    )
+            if rows is not None:
+                self._uow.rows_seen[seen_key] = rows
             return False
         self._uow.changed(account_id)
         _INSERT[kind].run(
@@ -69,13 +89,13 @@ class InlinePolicies(Repository):
                 {
                     "account_id": account_id,
                     "name": name,
-                    "name_lower": name.lower(),
+                    "name_lower": name_lower,
                     "document": document,
                     _column(kind).key: principal_id,
                 }
             ],
         )
-        return True
+        return True  # the new row's id is not known: the principal's policies are read again if asked
 
     def find(self, kind: PrincipalKind, principal_id: str, name: str) -> InlinePolicyRecord | None:
         row = self._row(kind, principal_id, name)
@@ -112,10 +132,7 @@ class InlinePolicies(Repository):
     def documents(self, kind: PrincipalKind, principal_id: str) -> list[tuple[str, str]]:
         """(name, document) of each of a principal's inline policies, in no particular order:
         Put*Policy's size check, on its path, prebuilt."""
-        return [
-            (name, document)
-            for name, document in _DOCUMENTS[kind].rows(self._session, {"principal_id": principal_id})
-        ]
+        return [(row[2], row[3]) for row in self._rows(kind, principal_id)]
 
     def total_size(self, kind: PrincipalKind, principal_id: str) -> int:
         """Characters in all of a principal's inline policies (for the aggregate size quotas)."""
@@ -133,6 +150,16 @@ class InlinePolicies(Repository):
         self._uow.changed(row.account_id)
         self._session.delete(row)
         self._session.flush()
+
+    def _rows(self, kind: PrincipalKind, principal_id: str) -> tuple[_Row, ...]:
+        """The principal's inline policies, read once per transaction while nothing is written
+        (:attr:`iamd.store.unit.UnitOfWork.rows_seen`; :meth:`put` keeps them)."""
+        seen = self._uow.rows_seen
+        key = ("inline", kind, principal_id)
+        rows: tuple[_Row, ...] | None = seen.get(key)
+        if rows is None:
+            rows = seen[key] = tuple(_DOCUMENTS[kind].rows(self._session, {"principal_id": principal_id}))
+        return rows
 
     def _row(self, kind: PrincipalKind, principal_id: str, name: str) -> InlinePolicy | None:
         return self._session.scalar(

@@ -96,7 +96,15 @@ _COUNT_ATTACHED: dict[PrincipalKind, Prepared] = {
     )
     for kind in ("user", "group", "role")
 }
-"""How many policies a principal has attached (Attach*Policy's quota, on its path: prebuilt)."""
+"""How many policies a principal has attached (DeleteUser's and DeleteRole's check: prebuilt)."""
+_ATTACHED_IDS: dict[PrincipalKind, Prepared] = {
+    kind: Prepared(
+        select(PolicyAttachment.policy_id).where(principal_column(kind) == bindparam("principal_id"))
+    )
+    for kind in ("user", "group", "role")
+}
+"""The ids of the policies attached to a principal (a few: the quota is 10), which tell both whether
+a policy is attached and how many are (Attach*Policy's path, in one read: prebuilt)."""
 _ATTACH: dict[PrincipalKind, PreparedInsert] = {
     kind: PreparedInsert(
         PolicyAttachment.__table__,  # type: ignore[arg-type]
@@ -541,15 +549,23 @@ class Policies(Repository):
 
     def attach(self, policy_id: str, kind: PrincipalKind, principal_id: str, *, account_id: str) -> bool:
         """Attach to a principal of `account_id`; False (and no change) if already attached: then
-        the account's generation stays, since no decision changes and every cache stays valid."""
-        self._uow.writable()
-        if self.is_attached(policy_id, kind, principal_id):
+        the account's generation stays, since no decision changes and every cache stays valid.
+        Whether it is attached: from :meth:`attached_ids` read earlier in the transaction if
+        nothing was written since (Attach*Policy's checks), else one lookup."""
+        seen_key = ("attached", kind, principal_id)
+        ids: frozenset[str] | None = self._uow.writing(seen_key)
+        attached = self._is_attached(policy_id, kind, principal_id) if ids is None else policy_id in ids
+        if attached:
+            if ids is not None:
+                self._uow.rows_seen[seen_key] = ids
             return False
         self._uow.changed(account_id)
         _ATTACH[kind].run(
             self._session,
             [{"account_id": account_id, "policy_id": policy_id, principal_column(kind).key: principal_id}],
         )
+        if ids is not None:
+            self._uow.rows_seen[seen_key] = ids | {policy_id}
         return True
 
     def detach(self, policy_id: str, kind: PrincipalKind, principal_id: str) -> None:
@@ -602,13 +618,36 @@ class Policies(Repository):
         return {pid: tuple(v) for pid, v in found.items()}
 
     def is_attached(self, policy_id: str, kind: PrincipalKind, principal_id: str) -> bool:
-        """Whether the policy is attached to the principal (one prebuilt lookup)."""
+        """Whether the policy is attached to the principal (one prebuilt lookup, or none after
+        :meth:`attached_ids` in the transaction)."""
+        ids: frozenset[str] | None = self._uow.rows_seen.get(("attached", kind, principal_id))
+        if ids is not None:
+            return policy_id in ids
+        return self._is_attached(policy_id, kind, principal_id)
+
+    def _is_attached(self, policy_id: str, kind: PrincipalKind, principal_id: str) -> bool:
         return bool(
             _ATTACHED[kind].rows(self._session, {"policy_id": policy_id, "principal_id": principal_id})
         )
 
+    def attached_ids(self, kind: PrincipalKind, principal_id: str) -> frozenset[str]:
+        """The ids of the managed policies attached to the principal (one prebuilt read per
+        transaction while nothing is written: :attr:`iamd.store.unit.UnitOfWork.rows_seen`;
+        :meth:`attach` keeps it): whether a policy is attached, and how many are."""
+        seen = self._uow.rows_seen
+        key = ("attached", kind, principal_id)
+        ids: frozenset[str] | None = seen.get(key)
+        if ids is None:
+            rows = _ATTACHED_IDS[kind].rows(self._session, {"principal_id": principal_id})
+            ids = seen[key] = frozenset([row[0] for row in rows])
+        return ids
+
     def count_attached(self, kind: PrincipalKind, principal_id: str) -> int:
-        """How many managed policies the principal has attached (one prebuilt count)."""
+        """How many managed policies the principal has attached (one prebuilt count, or none
+        after :meth:`attached_ids` in the transaction)."""
+        ids: frozenset[str] | None = self._uow.rows_seen.get(("attached", kind, principal_id))
+        if ids is not None:
+            return len(ids)
         return int(_COUNT_ATTACHED[kind].rows(self._session, {"principal_id": principal_id})[0][0])
 
     def entities(

@@ -12,24 +12,19 @@ from iamd.store.prepared import Prepared, PreparedInsert, PreparedWrite
 from iamd.store.records import ResourceKind, Tag
 from iamd.store.schema import Tag as TagRow
 
-# On the request path (resource tags for conditions): prebuilt, executed without the ORM.
-_LIST = Prepared(
-    select(TagRow.key, TagRow.value).where(
-        TagRow.account_id == bindparam("account_id"),
-        TagRow.resource_kind == bindparam("kind"),
-        TagRow.resource_id == bindparam("resource_id"),
-    )
-)
-
-_EXISTING = Prepared(
+_ROWS = Prepared(
     select(TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value).where(
         TagRow.account_id == bindparam("account_id"),
         TagRow.resource_kind == bindparam("kind"),
         TagRow.resource_id == bindparam("resource_id"),
     )
 )
-"""Every tag of a resource (at most 50: the quota), prebuilt: :meth:`Tags.put` picks those it
-names (an expanding ``IN`` would be rendered again at every execution)."""
+"""Every tag of a resource (at most 50: the quota), prebuilt, executed without the ORM: on the
+request path (resource tags for conditions, :meth:`Tags.list`) and what :meth:`Tags.put` picks
+those it names from (an expanding ``IN`` would be rendered again at every execution). Read once
+per transaction and resource while nothing is written (:meth:`Tags._rows`)."""
+_Row = tuple[int, str, str, str]
+"""A tag as :data:`_ROWS` reads it: id, key_lower, key, value."""
 _REPLACE = PreparedWrite(
     update(TagRow)
     .where(TagRow.id == bindparam("row_id"))
@@ -54,12 +49,12 @@ def _fold(kind: str, key: str) -> str:
 
 class Tags(Repository):
     def list(self, account_id: str, kind: ResourceKind, resource_id: str) -> tuple[Tag, ...]:
-        rows = _LIST.rows(self._session, {"account_id": account_id, "kind": kind, "resource_id": resource_id})
         # Sorted by key, code point by code point ("A" before "a"), as IAM's List*Tags return
         # them ("The returned list of tags is sorted by tag key", API reference; recorded against
         # AWS: LocalStack's tests/aws/services/iam/test_iam_policies.snapshot.json,
         # list-case-sensitive-tags). Sorted here, not by the database, whose collation may differ.
-        return tuple(sorted((Tag(key, value) for key, value in rows), key=lambda tag: tag.key))
+        rows = self._rows(account_id, kind, resource_id)
+        return tuple(sorted((Tag(row[2], row[3]) for row in rows), key=lambda tag: tag.key))
 
     def list_many(
         self, account_id: str, kind: ResourceKind, resource_ids: Sequence[str]
@@ -81,6 +76,9 @@ class Tags(Repository):
         return {k: tuple(sorted(v, key=lambda tag: tag.key)) for k, v in found.items()}
 
     def count(self, account_id: str, kind: ResourceKind, resource_id: str) -> int:
+        seen = self._uow.rows_seen.get(("tags", account_id, kind, resource_id))
+        if seen is not None:
+            return len(seen)
         return (
             self._session.scalar(
                 select(func.count())
@@ -98,16 +96,22 @@ class Tags(Repository):
         """Add tags, or replace the value (and the key's spelling) of those whose key exists.
         Prepared statements: no ORM objects to load, build or flush. The account's
         generation goes up only when a tag is added or changed: putting tags the resource already
-        carries (a replayed TagUser) changes no decision, so it leaves every cache valid."""
+        carries (a replayed TagUser) changes no decision, so it leaves every cache valid. The
+        resource's tags are those read earlier in the transaction if nothing was written since
+        (the authorization's aws:ResourceTag, the quota's count): one read per request."""
         wanted = {_fold(kind, key): (key, value) for key, value in tags.items()}
         if len(wanted) != len(tags):
             raise Conflict("duplicate tag keys")
-        self._uow.writable()
+        seen_key = ("tags", account_id, kind, resource_id)
+        rows: tuple[_Row, ...] | None = self._uow.writing(seen_key)
         if kind in CASE_SENSITIVE_KINDS:
-            self._heal(account_id, kind, resource_id)
+            rows = self._heal(account_id, kind, resource_id, rows)
         where = {"account_id": account_id, "kind": kind, "resource_id": resource_id}
-        existing = {row[1]: row for row in _EXISTING.rows(self._session, where) if row[1] in wanted}
+        if rows is None:
+            rows = tuple(_ROWS.rows(self._session, where))
+        existing = {row[1]: row for row in rows if row[1] in wanted}
         added: list[dict[str, object]] = []
+        replaced: dict[int, _Row] = {}
         for key_lower, (key, value) in wanted.items():
             row = existing.get(key_lower)
             if row is None:
@@ -124,29 +128,43 @@ class Tags(Repository):
             elif (row[2], row[3]) != (key, value):
                 self._uow.changed(account_id)
                 _REPLACE.run(self._session, {"row_id": row[0], "new_key": key, "new_value": value})
+                replaced[row[0]] = (row[0], key_lower, key, value)
         if added:
             self._uow.changed(account_id)
             _INSERT.run(self._session, added)
+            return  # the new rows' ids are not known: read again if asked
+        self._uow.rows_seen[seen_key] = tuple(replaced.get(row[0], row) for row in rows) if replaced else rows
 
     def remove(self, account_id: str, kind: ResourceKind, resource_id: str, keys: Iterable[str]) -> None:
         """Remove the tags with these keys (case-insensitively, except for the case-sensitive
         kinds); absent keys are ignored, as in AWS."""
+        seen_key = ("tags", account_id, kind, resource_id)
+        rows: tuple[_Row, ...] | None = self._uow.writing(seen_key)
         self._uow.changed(account_id)
         if kind in CASE_SENSITIVE_KINDS:
-            self._heal(account_id, kind, resource_id)
+            rows = self._heal(account_id, kind, resource_id, rows)
+        folded = [_fold(kind, k) for k in keys]
         self._session.execute(
             delete(TagRow).where(
                 TagRow.account_id == account_id,
                 TagRow.resource_kind == kind,
                 TagRow.resource_id == resource_id,
-                TagRow.key_lower.in_([_fold(kind, k) for k in keys]),
+                TagRow.key_lower.in_(folded),
             )
         )
+        if rows is not None:
+            gone = set(folded)
+            self._uow.rows_seen[seen_key] = tuple(row for row in rows if row[1] not in gone)
 
-    def _heal(self, account_id: str, kind: ResourceKind, resource_id: str) -> None:
+    def _heal(
+        self, account_id: str, kind: ResourceKind, resource_id: str, rows: tuple[_Row, ...] | None
+    ) -> tuple[_Row, ...] | None:
         """Tags of a case-sensitive kind written before keys were compared exactly hold the
         lower-cased key in ``key_lower``: set it to the key (no clash is possible, since those
-        keys were unique case-insensitively)."""
+        keys were unique case-insensitively). `rows`: the resource's tags as read before, returned
+        as the update leaves them; when they show none to heal, there is no update to run."""
+        if rows is not None and all(row[1] == row[2] for row in rows):
+            return rows
         self._session.execute(
             update(TagRow)
             .where(
@@ -158,9 +176,14 @@ class Tags(Repository):
             .values(key_lower=TagRow.key)
             .execution_options(synchronize_session=False)
         )
+        if rows is None:
+            return None
+        return tuple(row if row[1] == row[2] else (row[0], row[2], row[2], row[3]) for row in rows)
 
     def delete_all(self, account_id: str, kind: ResourceKind, resource_id: str) -> None:
         """Remove every tag of a resource (when the resource is deleted)."""
+        seen_key = ("tags", account_id, kind, resource_id)
+        self._uow.writing(seen_key)
         self._uow.changed(account_id)
         self._session.execute(
             delete(TagRow).where(
@@ -169,3 +192,15 @@ class Tags(Repository):
                 TagRow.resource_id == resource_id,
             )
         )
+        self._uow.rows_seen[seen_key] = ()
+
+    def _rows(self, account_id: str, kind: ResourceKind, resource_id: str) -> tuple[_Row, ...]:
+        """The resource's tags, read once per transaction while nothing is written
+        (:attr:`iamd.store.unit.UnitOfWork.rows_seen`; this repository's writes keep them)."""
+        seen = self._uow.rows_seen
+        key = ("tags", account_id, kind, resource_id)
+        rows: tuple[_Row, ...] | None = seen.get(key)
+        if rows is None:
+            where = {"account_id": account_id, "kind": kind, "resource_id": resource_id}
+            rows = seen[key] = tuple(_ROWS.rows(self._session, where))
+        return rows

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
@@ -147,6 +147,17 @@ class UnitOfWork:
         """Account generations read in this transaction (:meth:`Accounts.generations`), which
         several steps of one request ask for. Within a transaction only its own writes can move
         them (its snapshot holds), so every write forgets them (:meth:`writable`)."""
+        self.rows_seen: dict[tuple[str, ...], Any] = {}
+        """Rows read in this transaction that a write of the same request reads again (a
+        resource's tags, a principal's inline policies, the policies attached to it), by a key
+        that names the repository first. Like :attr:`generations_seen`, they hold while nothing is
+        written (the snapshot holds: writers are serializable, readers see one snapshot; the
+        trail's sealer, a writer at READ COMMITTED, reads none of them), and every write forgets
+        them all (:meth:`writable`), whatever it writes (a delete, a baseline restored, an ORM
+        change), but the repository's own write of those rows: it takes its entry out first
+        (:meth:`writing`) and puts back what its write leaves, or nothing. Nothing crosses
+        transactions: each has a unit of work of its own (a retried one too), and a rolled-back
+        savepoint holds only the trail's events."""
 
     @property
     def database(self) -> str:
@@ -169,6 +180,16 @@ class UnitOfWork:
             raise StoreError("write in a read-only transaction")
         if self.generations_seen:
             self.generations_seen.clear()
+        if self.rows_seen:
+            self.rows_seen.clear()
+
+    def writing(self, key: tuple[str, ...]) -> Any:
+        """:meth:`writable` for a write to the rows read under `key` (:attr:`rows_seen`): what was
+        read of them (None if nothing), taken out first. The caller puts back what its write
+        leaves in them, or nothing: every other entry is forgotten."""
+        rows = self.rows_seen.pop(key, None)
+        self.writable()
+        return rows
 
     def count_row_changes(self, changes: Callable[[], int]) -> None:
         """``changes()``: the rows changed so far on this transaction's connection (SQLite's

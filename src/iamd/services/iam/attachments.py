@@ -16,6 +16,7 @@ from iamd.services.iam.lookups import (
     refuse_service_linked,
 )
 from iamd.services.iam.users import find_user_authorized
+from iamd.store.errors import NotFound
 from iamd.store.records import ManagedPolicyRecord, PrincipalKind
 from iamd.wire import InvalidInput, LimitExceeded, NoSuchEntity, ValidationError
 
@@ -65,9 +66,10 @@ def attach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], n
     extra = {"iam:PolicyARN": arn, **boundary_context(ctx, kind, params[name_key])}
     principal_id = _principal(ctx, kind, action, params[name_key], extra)
     policy = _attachable(ctx, arn)
-    if ctx.uow.policies.is_attached(policy.id, kind, principal_id):
+    attached = ctx.uow.policies.attached_ids(kind, principal_id)  # one read: the attach reuses it
+    if policy.id in attached:
         return  # attaching again changes nothing, as in AWS
-    if ctx.uow.policies.count_attached(kind, principal_id) >= MAX_ATTACHED:
+    if len(attached) >= MAX_ATTACHED:
         raise LimitExceeded(f"Cannot exceed quota for {_QUOTA_NAME[kind]}: {MAX_ATTACHED}")
     # A user's or role's policies are its own (a group's reach its members: shared).
     with ctx.uow.principal_scoped(ctx.account_id, kind, principal_id):
@@ -80,10 +82,13 @@ def detach(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any], n
     extra = {"iam:PolicyARN": arn, **boundary_context(ctx, kind, params[name_key])}
     principal_id = _principal(ctx, kind, action, params[name_key], extra)
     policy = _find(ctx, arn)
-    if policy is None or not ctx.uow.policies.is_attached(policy.id, kind, principal_id):
+    if policy is None:
         raise NoSuchEntity(f"Policy {arn} was not found.")
     with ctx.uow.principal_scoped(ctx.account_id, kind, principal_id):
-        ctx.uow.policies.detach(policy.id, kind, principal_id)
+        try:  # one read: the attachment's row, or none (then nothing is written)
+            ctx.uow.policies.detach(policy.id, kind, principal_id)
+        except NotFound:
+            raise NoSuchEntity(f"Policy {arn} was not found.") from None
 
 
 def list_attached(
