@@ -197,35 +197,6 @@ def test_a_write_is_recorded_with_parameters_and_response(iam: Any, trail: Any) 
     assert event["ReadOnly"] == "false"
 
 
-def test_a_write_sent_again_that_changes_nothing_is_recorded_each_time(iam: Any, trail: Any) -> None:
-    """A tag, a policy document and an attachment sent again change nothing (their events then
-    go to the trail writer as a read's do, not inside the write's transaction): each call is
-    still on the trail, once, with its own parameters, request id and resources."""
-    iam.create_user(UserName="trail-replayed")
-    policy = doc(allow("s3:GetObject"))
-    arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
-    answers: dict[str, list[str]] = {"TagUser": [], "PutUserPolicy": [], "AttachUserPolicy": []}
-    for _ in range(3):
-        tagged = iam.tag_user(UserName="trail-replayed", Tags=[{"Key": "team", "Value": "audit"}])
-        answers["TagUser"].append(tagged["ResponseMetadata"]["RequestId"])
-        put = iam.put_user_policy(UserName="trail-replayed", PolicyName="p", PolicyDocument=policy)
-        answers["PutUserPolicy"].append(put["ResponseMetadata"]["RequestId"])
-        attached = iam.attach_user_policy(UserName="trail-replayed", PolicyArn=arn)
-        answers["AttachUserPolicy"].append(attached["ResponseMetadata"]["RequestId"])
-    events = [e for e in lookup(trail, "ResourceName", "trail-replayed") if e["EventName"] in answers]
-    for name, request_ids in answers.items():
-        mine = [e for e in events if e["EventName"] == name]
-        assert sorted(r["requestID"] for r in records(mine)) == sorted(request_ids), name
-        assert len({e["EventId"] for e in mine}) == 3
-        for event, record in zip(mine, records(mine), strict=True):
-            check_common(record, source="iam.amazonaws.com", name=name, read_only=False)
-            assert record["requestParameters"]["userName"] == "trail-replayed"
-            assert {"ResourceType": "AWS::IAM::User", "ResourceName": "trail-replayed"} in event["Resources"]
-    assert {
-        r["requestParameters"]["policyArn"] for r in records(events) if "policyArn" in r["requestParameters"]
-    } == {arn}
-
-
 def test_a_role_session_is_recorded_as_an_assumed_role(alice: dict[str, Any], trail: Any) -> None:
     role_arn = f"arn:aws:iam::{ACCOUNT_ID}:role/trail-role"
     assumed = alice["sts"].assume_role(RoleArn=role_arn, RoleSessionName="trail-session")
@@ -516,3 +487,33 @@ def test_trail_files_in_cloudtrail_layout(server: Server, iam: Any, trail: Any, 
     assert len(ids) == len(set(ids))  # each record once
     raw = "\n".join(json.dumps(r) for r in found)
     assert [s for s in secrets if s in raw] == []
+
+
+# Last: it adds TagUser events, which test_lookup_pages_newest_first_and_time_range counts.
+def test_a_write_sent_again_that_changes_nothing_is_recorded_each_time(iam: Any, trail: Any) -> None:
+    """A tag, a policy document and an attachment sent again change nothing (their events then
+    go to the trail writer as a read's do, not inside the write's transaction): each call is
+    still on the trail, once, with its own parameters, request id and resources."""
+    iam.create_user(UserName="trail-replayed")
+    policy = doc(allow("s3:GetObject"))
+    arn = "arn:aws:iam::aws:policy/ReadOnlyAccess"
+    answers: dict[str, list[str]] = {"TagUser": [], "PutUserPolicy": [], "AttachUserPolicy": []}
+    for _ in range(3):
+        tagged = iam.tag_user(UserName="trail-replayed", Tags=[{"Key": "team", "Value": "audit"}])
+        answers["TagUser"].append(tagged["ResponseMetadata"]["RequestId"])
+        put = iam.put_user_policy(UserName="trail-replayed", PolicyName="p", PolicyDocument=policy)
+        answers["PutUserPolicy"].append(put["ResponseMetadata"]["RequestId"])
+        attached = iam.attach_user_policy(UserName="trail-replayed", PolicyArn=arn)
+        answers["AttachUserPolicy"].append(attached["ResponseMetadata"]["RequestId"])
+    events = [e for e in lookup(trail, "ResourceName", "trail-replayed") if e["EventName"] in answers]
+    for name, request_ids in answers.items():
+        mine = [e for e in events if e["EventName"] == name]
+        assert sorted(r["requestID"] for r in records(mine)) == sorted(request_ids), name
+        assert len({e["EventId"] for e in mine}) == 3
+        for event, record in zip(mine, records(mine), strict=True):
+            check_common(record, source="iam.amazonaws.com", name=name, read_only=False)
+            assert record["requestParameters"]["userName"] == "trail-replayed"
+            assert {"ResourceType": "AWS::IAM::User", "ResourceName": "trail-replayed"} in event["Resources"]
+    assert {
+        r["requestParameters"]["policyArn"] for r in records(events) if "policyArn" in r["requestParameters"]
+    } == {arn}
