@@ -56,6 +56,9 @@ class Connection(psycopg.Connection[Any]):
     pending: list[bytes]
     """Commands (text, no parameters) to send before the next statement, in its round trip;
     an empty one: a ``Sync`` between two of them."""
+    writes: int
+    """Statements sent (or deferred) that may write: all but those that begin with ``SELECT``
+    (what a transaction wrote is told by this count moving: ``UnitOfWork.wrote_nothing``)."""
     deferred: list[tuple[str, Any, bool]]
     """Statements of the open transaction whose results nobody reads (SQL, its parameters, and
     whether they are a sequence of parameter sets for ``executemany``), sent after
@@ -65,6 +68,7 @@ class Connection(psycopg.Connection[Any]):
         super().__init__(*args, **kwargs)
         self.pending = []
         self.deferred = []
+        self.writes = 0
         self.cursor_factory = Cursor
 
     def defer(self, sql: str, params: Any, *, many: bool = False) -> bool:
@@ -73,6 +77,7 @@ class Connection(psycopg.Connection[Any]):
         now) otherwise."""
         if self.pending or self.info.transaction_status != _INTRANS:
             return False
+        self.writes += 1
         self.deferred.append((sql, params, many))
         return True
 
@@ -182,6 +187,8 @@ class Cursor(psycopg.Cursor[Any]):
         self, query: Any, params: Any = None, *, prepare: bool | None = None, binary: bool | None = None
     ) -> Self:
         conn: Connection = self._conn  # type: ignore[assignment]  # (a cast is a call: every statement)
+        if not (query.__class__ is str and query.startswith("SELECT")):
+            conn.writes += 1
         if not conn.pending and not conn.deferred:
             return super().execute(query, params, prepare=prepare, binary=binary)
         conn.after_pending(lambda: super(Cursor, self).execute(query, params, prepare=prepare, binary=binary))
@@ -189,6 +196,7 @@ class Cursor(psycopg.Cursor[Any]):
 
     def executemany(self, query: Query, params_seq: Iterable[Params], *, returning: bool = False) -> None:
         conn: Connection = self._conn  # type: ignore[assignment]
+        conn.writes += 1
         if not conn.pending and not conn.deferred:
             super().executemany(query, params_seq, returning=returning)
             return

@@ -356,7 +356,7 @@ class _KeptWrite:
         uow = self._uow = UnitOfWork(
             cast(Session, session), store.kek, readonly=False, database=store._database
         )
-        uow.count_row_changes(lambda: driver.total_changes)
+        uow.count_writes(lambda: driver.total_changes)
         return uow
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: Any) -> bool | None:
@@ -573,6 +573,9 @@ class Store:
                         trail_savepoint=trail_savepoint,
                         contended=queue is not None,
                     )
+                    driver = conn.connection.driver_connection
+                    if not readonly and hasattr(driver, "writes"):  # iamd.store.pipelined's
+                        uow.count_writes(lambda: driver.writes)  # type: ignore[union-attr]
                     yield uow
                     if queue is not None:
                         released = _committed(lambda: _commit_and_release(session, conn, queue), uow)

@@ -191,17 +191,18 @@ class UnitOfWork:
         self.writable()
         return rows
 
-    def count_row_changes(self, changes: Callable[[], int]) -> None:
-        """``changes()``: the rows changed so far on this transaction's connection (SQLite's
-        ``total_changes``), counted from now for :meth:`wrote_nothing`. Called by the store as
-        the transaction begins."""
-        self._row_changes = changes
-        self._row_changes_before = changes()
+    def count_writes(self, writes: Callable[[], int]) -> None:
+        """``writes()``: a count that every write on this transaction's connection moves (SQLite's
+        ``total_changes``, the rows changed; on PostgreSQL the statements sent that may write,
+        :attr:`iamd.store.pipelined.Connection.writes`), counted from now for
+        :meth:`wrote_nothing`. Called by the store as the transaction begins."""
+        self._row_changes = writes
+        self._row_changes_before = writes()
 
     def wrote_nothing(self) -> bool:
-        """Whether this transaction has changed no row so far (pending ORM changes flushed first):
-        a write that turned out to change nothing (a tag or a policy sent again). False when it
-        cannot be told (the store counted no changes: PostgreSQL)."""
+        """Whether this transaction has written nothing so far (pending ORM changes flushed
+        first): a write that turned out to change nothing (a tag or a policy sent again). False
+        when it cannot be told (a connection the store counts no writes on)."""
         changes = self._row_changes
         if changes is None:
             return False

@@ -1,7 +1,7 @@
-"""A writer's transaction tells whether it has changed any row yet (``UnitOfWork.wrote_nothing``):
+"""A writer's transaction tells whether it has written anything yet (``UnitOfWork.wrote_nothing``):
 a write sent again that changes nothing then records its trail events as a read does, outside
-the transaction. Known on SQLite (the connection's count of changed rows); never claimed on
-PostgreSQL."""
+the transaction. SQLite counts the rows changed on the connection; on PostgreSQL the connection
+counts the statements sent that may write (all but SELECTs, deferred ones included)."""
 
 from __future__ import annotations
 
@@ -15,18 +15,26 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def test_reads_write_nothing_and_any_write_counts(store: Store) -> None:
-    sqlite = store.backend == "sqlite"
     with store.transaction() as uow:
-        assert uow.wrote_nothing() is sqlite
+        assert uow.wrote_nothing()
         uow.users.find(ACCOUNT, "nobody")
         uow.accounts.generations([ACCOUNT])
-        assert uow.wrote_nothing() is sqlite
+        uow.tags.list(ACCOUNT, "user", "AIDANOBODY")
+        assert uow.wrote_nothing()
         uow.writable()  # a write path's check alone writes nothing
-        assert uow.wrote_nothing() is sqlite
+        assert uow.wrote_nothing()
         uow.users.create(ACCOUNT, user_id="AIDAROWCHANGES", name="counted", path="/", created_at=NOW)
-        assert uow.wrote_nothing() is False
+        assert not uow.wrote_nothing()
     with store.transaction() as uow:  # counted afresh per transaction
-        assert uow.wrote_nothing() is sqlite
+        assert uow.wrote_nothing()
+
+
+def test_a_bump_alone_counts(store: Store) -> None:
+    """On PostgreSQL the generation bump waits for the next statement (deferred): still a write."""
+    with store.transaction() as uow:
+        uow.accounts.generations([ACCOUNT])
+        uow.changed(ACCOUNT)
+        assert not uow.wrote_nothing()
 
 
 def test_a_pending_orm_change_counts(store: Store) -> None:

@@ -418,10 +418,11 @@ class Recorder:
         """Add the events of a successful write to its transaction. (A synchronous writer stores
         them in a transaction of their own instead, once the write committed.)
 
-        A write that changed nothing (a tag, a policy or an attachment sent again; known on
-        SQLite) has nothing for its events to commit with: they go to the writer as a read's do,
-        stored in its next batch, and the write's transaction commits without writing (on SQLite,
-        where writers take turns, its turn is then a read's, not a commit's)."""
+        A write that changed nothing (a tag, a policy or an attachment sent again) has nothing for
+        its events to commit with: they go to the writer as a read's do, stored in its next batch,
+        and the write's transaction commits without writing: on SQLite, where writers take turns,
+        its turn is then a read's, not a commit's; on PostgreSQL its COMMIT waits for no flush of
+        the log, and its two inserts are not sent."""
         if self.writer.synchronous or uow.wrote_nothing():
             return
         try:
