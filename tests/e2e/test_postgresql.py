@@ -16,6 +16,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -143,6 +144,19 @@ def iamd(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def lookup_all(server: Server, key: str, value: str) -> list[dict[str, Any]]:
+    """Every trail event matching one lookup attribute (all pages)."""
+    trail = server.client("cloudtrail")
+    params: dict[str, Any] = {"LookupAttributes": [{"AttributeKey": key, "AttributeValue": value}]}
+    events: list[dict[str, Any]] = []
+    while True:
+        page = trail.lookup_events(**params)
+        events += page["Events"]
+        if "NextToken" not in page:
+            return events
+        params["NextToken"] = page["NextToken"]
+
+
 def test_writes_sent_again_are_on_the_trail_each_time_on_postgresql(pg_server: Server) -> None:
     """A tag and an attachment sent again change nothing: their events then go to the trail
     writer as a read's do. Four clients at once, each call on the trail once, with its request
@@ -171,21 +185,12 @@ def test_writes_sent_again_are_on_the_trail_each_time_on_postgresql(pg_server: S
     for t in threads:
         t.join()
     assert failures == []
-    trail = pg_server.client("cloudtrail")
-    found: list[str] = []
-    params: dict[str, object] = {
-        "LookupAttributes": [{"AttributeKey": "ResourceName", "AttributeValue": "pg-replayed"}]
-    }
-    while True:
-        page = trail.lookup_events(**params)
-        found += [
-            json.loads(e["CloudTrailEvent"])["requestID"]
-            for e in page["Events"]
-            if e["EventName"] in ("TagUser", "AttachUserPolicy")
-        ]
-        if "NextToken" not in page:
-            break
-        params["NextToken"] = page["NextToken"]
+    events = lookup_all(pg_server, "ResourceName", "pg-replayed")
+    found = [
+        json.loads(e["CloudTrailEvent"])["requestID"]
+        for e in events
+        if e["EventName"] in ("TagUser", "AttachUserPolicy")
+    ]
     assert sorted(found) == sorted(sent) and len(sent) == 40
     assert iam.list_user_tags(UserName="pg-replayed")["Tags"] == [{"Key": "team", "Value": "blue"}]
     attached = iam.list_attached_user_policies(UserName="pg-replayed")["AttachedPolicies"]
@@ -212,17 +217,10 @@ def test_trail_chain_under_concurrent_writers_on_postgresql(pg_server: Server, d
     for t in threads:
         t.join()
     assert failures == []
-    trail = pg_server.client("cloudtrail")
-    created: list[str] = []
-    params: dict[str, object] = {
-        "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "CreateUser"}]
-    }
-    while True:
-        page = trail.lookup_events(**params)
-        created += [json.loads(e["CloudTrailEvent"])["requestParameters"]["userName"] for e in page["Events"]]
-        if "NextToken" not in page:
-            break
-        params["NextToken"] = page["NextToken"]
+    created = [
+        json.loads(e["CloudTrailEvent"])["requestParameters"]["userName"]
+        for e in lookup_all(pg_server, "EventName", "CreateUser")
+    ]
     mine = sorted(name for name in created if name.startswith("pgt"))
     assert mine == sorted(f"pgt{n}-{i}" for n in range(8) for i in range(5))
 

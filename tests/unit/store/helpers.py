@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import text
 
-from iamd.store import Store
+from iamd.store import Store, UnitOfWork
+from iamd.store.audit import AuditEvent
+from iamd.store.pipelined import Connection as PipelinedConnection
 from iamd.store.store import _queue_key
+
+ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def queue_free(store: Store, account_id: str) -> bool:
@@ -18,3 +25,48 @@ def queue_free(store: Store, account_id: str) -> bool:
             other.execute(text(f"SELECT pg_advisory_unlock({key})"))
         other.commit()
     return free
+
+
+def audit_event(
+    event_id: str, name: str = "CreateUser", resources: tuple[tuple[str, str], ...] = ()
+) -> AuditEvent:
+    """A write's trail event by the account's administrator (its record a stand-in)."""
+    return AuditEvent(
+        event_id=event_id,
+        account_id=ACCOUNT,
+        event_time=NOW,
+        event_name=name,
+        event_source="iam.amazonaws.com",
+        username="admin",
+        access_key_id=None,
+        entity_id=None,
+        entity_arn=None,
+        service="iam",
+        region="us-east-1",
+        read_only=False,
+        error_code=None,
+        counts_as_access=False,
+        record="{}",
+        resources=resources,
+    )
+
+
+def pg_driver(uow: UnitOfWork) -> PipelinedConnection:
+    """The unit of work's psycopg connection (PostgreSQL)."""
+    driver = uow.session.connection().connection.driver_connection
+    assert isinstance(driver, PipelinedConnection)
+    return driver
+
+
+def round_trips(trace: str) -> int:
+    """Bursts of client messages the server then answered, in a libpq trace."""
+    trips, last = 0, "B"
+    for line in trace.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 4:
+            continue
+        if parts[1] == "F":
+            last = "F"
+        elif parts[1] == "B" and last == "F":
+            trips, last = trips + 1, "B"
+    return trips

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.unit.store.helpers import audit_event
+
 from iamd.secrets import SeededIds
 from iamd.store import AWS_ACCOUNT, Store
-from iamd.store.audit import AuditEvent
 from iamd.store.baseline import KEPT_TABLES, reset_tables
 from iamd.store.schema import Base
 
@@ -14,26 +15,6 @@ ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
 OTHER_ACCOUNT = "444455556666"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 DOCUMENT = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
-
-
-def _event(event_id: str) -> AuditEvent:
-    return AuditEvent(
-        event_id=event_id,
-        account_id=ACCOUNT,
-        event_time=NOW,
-        event_name="CreateUser",
-        event_source="iam.amazonaws.com",
-        username="admin",
-        access_key_id=None,
-        entity_id=None,
-        entity_arn=None,
-        service="iam",
-        region="us-east-1",
-        read_only=False,
-        error_code=None,
-        counts_as_access=False,
-        record="{}",
-    )
 
 
 def test_every_table_is_either_reset_or_kept_on_purpose() -> None:
@@ -68,7 +49,7 @@ def test_restore_puts_back_the_accounts_rows_and_keeps_the_rest(store: Store, id
         uow.users.create(OTHER_ACCOUNT, user_id=ids.user_id(), name="carol", path="/", created_at=NOW)
         uow.accounts.set_alias(ACCOUNT, "renamed")
         uow.accounts.create("777788889999", name="later", created_at=NOW)
-        uow.audit.add_events([_event("e-before-reset")])
+        uow.audit.add_events([audit_event("e-before-reset")])
 
     with store.transaction() as uow:
         uow.baselines.restore(baseline)

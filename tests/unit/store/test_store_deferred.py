@@ -9,18 +9,16 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from tests.unit.store.helpers import queue_free
+from tests.unit.store.helpers import audit_event, pg_driver, queue_free, round_trips
 
 from iamd.store import RetryableError, Store, StoreError, UnitOfWork
 from iamd.store.audit import AuditEvent
 from iamd.store.pipelined import Connection as PipelinedConnection
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
-NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -30,31 +28,8 @@ def pg_store(store: Store) -> Store:
     return store
 
 
-def _driver(uow: UnitOfWork) -> PipelinedConnection:
-    driver = uow.session.connection().connection.driver_connection
-    assert isinstance(driver, PipelinedConnection)
-    return driver
-
-
 def _event(event_id: str, name: str = "TagUser") -> AuditEvent:
-    return AuditEvent(
-        event_id=event_id,
-        account_id=ACCOUNT,
-        event_time=NOW,
-        event_name=name,
-        event_source="iam.amazonaws.com",
-        username="admin",
-        access_key_id=None,
-        entity_id=None,
-        entity_arn=None,
-        service="iam",
-        region="us-east-1",
-        read_only=False,
-        error_code=None,
-        counts_as_access=False,
-        record="{}",
-        resources=(("AWS::IAM::User", "alice"), ("AWS::IAM::Policy", "p")),
-    )
+    return audit_event(event_id, name, (("AWS::IAM::User", "alice"), ("AWS::IAM::Policy", "p")))
 
 
 class _Trace:
@@ -72,16 +47,7 @@ class _Trace:
     def round_trips(self) -> int:
         try:
             self.driver.pgconn.untrace()
-            trips, last = 0, "B"
-            for line in Path(self.name).read_text().splitlines():
-                parts = line.split("\t")
-                if len(parts) < 4:
-                    continue
-                if parts[1] == "F":
-                    last = "F"
-                elif parts[1] == "B" and last == "F":
-                    trips, last = trips + 1, "B"
-            return trips
+            return round_trips(Path(self.name).read_text())
         finally:
             os.close(self.fd)
             os.unlink(self.name)
@@ -95,7 +61,7 @@ def test_a_bump_goes_out_with_the_next_statement_which_sees_it(pg_store: Store) 
     before = _generation(pg_store)
     with pg_store.transaction() as uow:
         uow.accounts.generation(ACCOUNT)  # the transaction is open
-        driver = _driver(uow)
+        driver = pg_driver(uow)
         uow.changed(ACCOUNT)
         assert driver.deferred  # not sent yet
         trace = _Trace(driver).start()
@@ -117,9 +83,9 @@ def test_a_writes_trail_events_go_out_with_its_commit(pg_store: Store) -> None:
         with pg_store.transaction() as uow:
             uow.changed(ACCOUNT)
             uow.accounts.generation(ACCOUNT)  # the bump sent
-            trace = _Trace(_driver(uow)).start()
+            trace = _Trace(pg_driver(uow)).start()
             assert uow.audit.try_add_events([_event(f"deferred-{attempt}")])
-            assert uow.trail_deferred and _driver(uow).deferred  # nothing sent yet
+            assert uow.trail_deferred and pg_driver(uow).deferred  # nothing sent yet
         trips.append(trace.round_trips())
         if trips[-1] == 1:
             break
@@ -134,7 +100,7 @@ def test_a_queued_writer_commits_its_events_and_gives_the_queue_back(pg_store: S
         uow.changed(ACCOUNT)
         uow.accounts.generation(ACCOUNT)
         assert uow.audit.try_add_events([_event("queued")])
-        assert _driver(uow).deferred
+        assert pg_driver(uow).deferred
         assert not queue_free(pg_store, ACCOUNT)
     assert queue_free(pg_store, ACCOUNT)
     assert [e.event_id for e in pg_store.run(lambda uow: uow.audit.events(), readonly=True)] == ["queued"]
@@ -145,7 +111,7 @@ def test_a_failing_deferred_statement_fails_the_next_one_and_nothing_commits(pg_
     with pytest.raises(StoreError) as raised, pg_store.transaction() as uow:
         uow.changed(ACCOUNT)
         uow.accounts.generation(ACCOUNT)
-        driver = _driver(uow)
+        driver = pg_driver(uow)
         assert driver.defer("SELECT 1 / %s", (0,))
         uow.users.find(ACCOUNT, "nobody")
     assert "division by zero" in str(raised.value)
@@ -161,7 +127,7 @@ def test_a_rollback_forgets_what_was_deferred(pg_store: Store) -> None:
     with pytest.raises(RuntimeError), pg_store.transaction() as uow:
         uow.accounts.generation(ACCOUNT)
         uow.changed(ACCOUNT)
-        driver = _driver(uow)
+        driver = pg_driver(uow)
         assert driver.deferred
         raise RuntimeError("the request failed")
     assert not driver.deferred
@@ -202,7 +168,7 @@ def test_an_error_raised_early_in_a_pipeline_logs_no_driver_warning(
     for _ in range(30):
         with pytest.raises(StoreError, match="division by zero"), pg_store.transaction() as uow:
             uow.accounts.generation(ACCOUNT)
-            driver = _driver(uow)
+            driver = pg_driver(uow)
             driver.defer("SELECT 1 / %s", (0,))
             driver.defer("SELECT 1 / %s", (1,))
             uow.users.find(ACCOUNT, "nobody")

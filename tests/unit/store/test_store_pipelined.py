@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from tests.unit.store.helpers import queue_free
+from tests.unit.store.helpers import pg_driver, queue_free, round_trips
 
 from iamd.secrets import SeededIds
 from iamd.store import RetryableError, Store, UnitOfWork
-from iamd.store.pipelined import Connection as PipelinedConnection
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -28,26 +27,6 @@ def pg_store(store: Store) -> Store:
     if store.backend != "postgresql":
         pytest.skip("the queue is PostgreSQL's advisory lock")
     return store
-
-
-def _driver(uow: UnitOfWork) -> PipelinedConnection:
-    driver = uow.session.connection().connection.driver_connection
-    assert isinstance(driver, PipelinedConnection)
-    return driver
-
-
-def _round_trips(trace: str) -> int:
-    """Bursts of client messages the server then answered, in a libpq trace."""
-    trips, last = 0, "B"
-    for line in trace.splitlines():
-        parts = line.split("\t")
-        if len(parts) < 4:
-            continue
-        if parts[1] == "F":
-            last = "F"
-        elif parts[1] == "B" and last == "F":
-            trips, last = trips + 1, "B"
-    return trips
 
 
 def test_the_lock_begin_and_first_statement_take_one_round_trip(pg_store: Store) -> None:
@@ -66,7 +45,7 @@ def test_the_lock_begin_and_first_statement_take_one_round_trip(pg_store: Store)
         fd, name = tempfile.mkstemp(prefix="iamd-test-pgtrace-")
         try:
             with pg_store.transaction(account_id=ACCOUNT) as uow:
-                driver = _driver(uow)
+                driver = pg_driver(uow)
                 notices: list[str] = []
                 driver.add_notice_handler(
                     lambda notice, seen=notices: seen.append(str(notice.message_primary))
@@ -76,7 +55,7 @@ def test_the_lock_begin_and_first_statement_take_one_round_trip(pg_store: Store)
                 assert uow.accounts.generation(ACCOUNT) == attempt
                 driver.pgconn.untrace()
                 trace = Path(name).read_text()
-                trips.append(_round_trips(trace))
+                trips.append(round_trips(trace))
                 assert "pg_advisory_lock" in trace and "BEGIN ISOLATION LEVEL SERIALIZABLE" in trace
                 assert not queue_free(pg_store, ACCOUNT)
                 level = uow.session.execute(text("SHOW transaction_isolation")).scalar_one()
@@ -96,12 +75,12 @@ def test_the_lock_begin_and_first_statement_take_one_round_trip(pg_store: Store)
 
 def test_a_block_that_runs_no_statement_takes_no_lock_and_leaves_nothing_pending(pg_store: Store) -> None:
     with pg_store.transaction(account_id=ACCOUNT) as uow:
-        driver = _driver(uow)
+        driver = pg_driver(uow)
         assert driver.pending
     assert not driver.pending
     assert queue_free(pg_store, ACCOUNT)
     with pytest.raises(RuntimeError), pg_store.transaction(account_id=ACCOUNT) as uow:
-        driver = _driver(uow)
+        driver = pg_driver(uow)
         raise RuntimeError("no statement ran")
     assert not driver.pending
     assert queue_free(pg_store, ACCOUNT)
@@ -182,7 +161,7 @@ def test_queued_writers_of_an_account_lose_nothing(pg_store: Store) -> None:
 
 def test_an_executemany_as_the_first_statement_takes_the_lock_and_begins(pg_store: Store) -> None:
     with pg_store.transaction(account_id=ACCOUNT) as uow:
-        driver = _driver(uow)
+        driver = pg_driver(uow)
         cursor = driver.cursor()
         cursor.executemany("SELECT %s::int", [(1,), (2,)])
         assert not driver.pending

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from tests.unit.store.helpers import audit_event
+
 from iamd.store import Store
 from iamd.store.records import PasswordPolicyRecord
 
@@ -47,25 +49,6 @@ def test_a_pending_orm_change_counts(store: Store) -> None:
 
 
 def test_a_trail_event_counts(store: Store) -> None:
-    from iamd.store.audit import AuditEvent
-
-    event = AuditEvent(
-        event_id="row-changes",
-        account_id=ACCOUNT,
-        event_time=NOW,
-        event_name="TagUser",
-        event_source="iam.amazonaws.com",
-        username="admin",
-        access_key_id=None,
-        entity_id=None,
-        entity_arn=None,
-        service="iam",
-        region="us-east-1",
-        read_only=False,
-        error_code=None,
-        counts_as_access=False,
-        record="{}",
-    )
     with store.transaction() as uow:
-        assert uow.audit.try_add_events([event])
+        assert uow.audit.try_add_events([audit_event("row-changes", "TagUser")])
         assert uow.wrote_nothing() is False
