@@ -131,11 +131,11 @@ class UnitOfWork:
         leaves the write standing: set when a first attempt without one failed
         (:meth:`iamd.store.audit.Audit.try_add_events`)."""
         self.trail_deferred = False
-        self._row_changes: Callable[[], int] | None = None
-        self._row_changes_before = 0
         """Trail events of this transaction wait to go out with its ``COMMIT`` (PostgreSQL,
         without :attr:`trail_savepoint`): a commit that fails on anything but a race or a lost
         connection is taken for their refusal (``Store.transaction``)."""
+        self._row_changes: Callable[[], int] | None = None
+        self._row_changes_before = 0
         self._kek = kek
         self._changed_accounts: dict[str, bool] = {}
         """The accounts whose ``generation`` went up in this transaction, and whether their
