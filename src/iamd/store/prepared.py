@@ -143,14 +143,19 @@ def _execute(
     transaction on the driver, and take ``result`` of its cursor; a driver's error raised as
     SQLAlchemy raises it (:func:`driver_error`)."""
     connection, driver = _begun(session)
-    dialect = connection.dialect
-    compiled, arguments = _bound(compiled_by_dialect, compile_for, statement, dialect, params)
+    compiled, arguments = _bound(compiled_by_dialect, compile_for, statement, connection.dialect, params)
+    return compiled, _run_on(connection, driver, compiled.sql, arguments, result)
+
+
+def _run_on(connection: Connection, driver: Any, sql: str, arguments: Any, result: Callable[[Any], _R]) -> _R:
+    """Run ``sql`` on ``driver`` (``connection``'s, its transaction begun) and take ``result`` of
+    its cursor; a driver's error raised as SQLAlchemy raises it (:func:`driver_error`)."""
     cursor = driver.cursor()
     try:
-        cursor.execute(compiled.sql, arguments)
-        return compiled, result(cursor)
-    except dialect.loaded_dbapi.Error as error:
-        raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
+        cursor.execute(sql, arguments)
+        return result(cursor)
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise driver_error(connection, driver, cursor, error, sql, arguments) from error
     finally:
         cursor.close()
 
@@ -206,14 +211,12 @@ class PreparedWrite:
         next statement, or its ``COMMIT``, in that one's round trip (``Connection.defer`` of
         :mod:`iamd.store.pipelined`); an error in it is raised by that statement."""
         connection, driver = _begun(session)
+        compiled, arguments = _bound(
+            self._compiled, _CompiledWrite, self.statement, connection.dialect, params
+        )
         defer = getattr(driver, "defer", None)
-        if defer is not None:
-            compiled, arguments = _bound(
-                self._compiled, _CompiledWrite, self.statement, connection.dialect, params
-            )
-            if defer(compiled.sql, arguments):
-                return
-        self.run(session, params)
+        if defer is None or not defer(compiled.sql, arguments):
+            _run_on(connection, driver, compiled.sql, arguments, _rowcount)
 
 
 def driver_error(
