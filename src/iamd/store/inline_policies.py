@@ -55,6 +55,11 @@ _INSERT = {
 }
 
 
+def _seen_key(kind: PrincipalKind, principal_id: str) -> tuple[str, ...]:
+    """Where a principal's inline policies are kept in the transaction (``UnitOfWork.rows_seen``)."""
+    return ("inline", kind, principal_id)
+
+
 class InlinePolicies(Repository):
     def put(self, account_id: str, kind: PrincipalKind, principal_id: str, name: str, document: str) -> bool:
         """Create or replace (Put{User,Group,Role}Policy). True when created. Prepared
@@ -63,7 +68,7 @@ class InlinePolicies(Repository):
         changes no decision, so it leaves every cache valid. The principal's policies are those
         read earlier in the transaction if nothing was written since (the size check's
         :meth:`documents`): one read per request."""
-        seen_key = ("inline", kind, principal_id)
+        seen_key = _seen_key(kind, principal_id)
         rows: tuple[_Row, ...] | None = self._uow.writing(seen_key)
         name_lower = name.lower()
         if rows is None:
@@ -155,7 +160,7 @@ class InlinePolicies(Repository):
         """The principal's inline policies, read once per transaction while nothing is written
         (:attr:`iamd.store.unit.UnitOfWork.rows_seen`; :meth:`put` keeps them)."""
         seen = self._uow.rows_seen
-        key = ("inline", kind, principal_id)
+        key = _seen_key(kind, principal_id)
         rows: tuple[_Row, ...] | None = seen.get(key)
         if rows is None:
             rows = seen[key] = tuple(_DOCUMENTS[kind].rows(self._session, {"principal_id": principal_id}))

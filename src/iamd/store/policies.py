@@ -105,6 +105,13 @@ _ATTACHED_IDS: dict[PrincipalKind, Prepared] = {
 }
 """The ids of the policies attached to a principal (a few: the quota is 10), which tell both whether
 a policy is attached and how many are (Attach*Policy's path, in one read: prebuilt)."""
+
+
+def _attached_key(kind: PrincipalKind, principal_id: str) -> tuple[str, ...]:
+    """Where a principal's attached ids are kept in the transaction (``UnitOfWork.rows_seen``)."""
+    return ("attached", kind, principal_id)
+
+
 _ATTACH: dict[PrincipalKind, PreparedInsert] = {
     kind: PreparedInsert(
         PolicyAttachment.__table__,  # type: ignore[arg-type]
@@ -552,7 +559,7 @@ class Policies(Repository):
         the account's generation stays, since no decision changes and every cache stays valid.
         Whether it is attached: from :meth:`attached_ids` read earlier in the transaction if
         nothing was written since (Attach*Policy's checks), else one lookup."""
-        seen_key = ("attached", kind, principal_id)
+        seen_key = _attached_key(kind, principal_id)
         ids: frozenset[str] | None = self._uow.writing(seen_key)
         attached = self._is_attached(policy_id, kind, principal_id) if ids is None else policy_id in ids
         if attached:
@@ -620,7 +627,7 @@ class Policies(Repository):
     def is_attached(self, policy_id: str, kind: PrincipalKind, principal_id: str) -> bool:
         """Whether the policy is attached to the principal (one prebuilt lookup, or none after
         :meth:`attached_ids` in the transaction)."""
-        ids: frozenset[str] | None = self._uow.rows_seen.get(("attached", kind, principal_id))
+        ids: frozenset[str] | None = self._uow.rows_seen.get(_attached_key(kind, principal_id))
         if ids is not None:
             return policy_id in ids
         return self._is_attached(policy_id, kind, principal_id)
@@ -635,7 +642,7 @@ class Policies(Repository):
         transaction while nothing is written: :attr:`iamd.store.unit.UnitOfWork.rows_seen`;
         :meth:`attach` keeps it): whether a policy is attached, and how many are."""
         seen = self._uow.rows_seen
-        key = ("attached", kind, principal_id)
+        key = _attached_key(kind, principal_id)
         ids: frozenset[str] | None = seen.get(key)
         if ids is None:
             rows = _ATTACHED_IDS[kind].rows(self._session, {"principal_id": principal_id})
@@ -645,7 +652,7 @@ class Policies(Repository):
     def count_attached(self, kind: PrincipalKind, principal_id: str) -> int:
         """How many managed policies the principal has attached (one prebuilt count, or none
         after :meth:`attached_ids` in the transaction)."""
-        ids: frozenset[str] | None = self._uow.rows_seen.get(("attached", kind, principal_id))
+        ids: frozenset[str] | None = self._uow.rows_seen.get(_attached_key(kind, principal_id))
         if ids is not None:
             return len(ids)
         return int(_COUNT_ATTACHED[kind].rows(self._session, {"principal_id": principal_id})[0][0])

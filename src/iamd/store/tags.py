@@ -47,6 +47,11 @@ def _fold(kind: str, key: str) -> str:
     return key if kind in CASE_SENSITIVE_KINDS else key.lower()
 
 
+def _seen_key(account_id: str, kind: ResourceKind, resource_id: str) -> tuple[str, ...]:
+    """Where a resource's tag rows are kept in the transaction (``UnitOfWork.rows_seen``)."""
+    return ("tags", account_id, kind, resource_id)
+
+
 class Tags(Repository):
     def list(self, account_id: str, kind: ResourceKind, resource_id: str) -> tuple[Tag, ...]:
         # Sorted by key, code point by code point ("A" before "a"), as IAM's List*Tags return
@@ -76,7 +81,7 @@ class Tags(Repository):
         return {k: tuple(sorted(v, key=lambda tag: tag.key)) for k, v in found.items()}
 
     def count(self, account_id: str, kind: ResourceKind, resource_id: str) -> int:
-        seen = self._uow.rows_seen.get(("tags", account_id, kind, resource_id))
+        seen = self._uow.rows_seen.get(_seen_key(account_id, kind, resource_id))
         if seen is not None:
             return len(seen)
         return (
@@ -102,7 +107,7 @@ class Tags(Repository):
         wanted = {_fold(kind, key): (key, value) for key, value in tags.items()}
         if len(wanted) != len(tags):
             raise Conflict("duplicate tag keys")
-        seen_key = ("tags", account_id, kind, resource_id)
+        seen_key = _seen_key(account_id, kind, resource_id)
         rows: tuple[_Row, ...] | None = self._uow.writing(seen_key)
         if kind in CASE_SENSITIVE_KINDS:
             rows = self._heal(account_id, kind, resource_id, rows)
@@ -138,7 +143,7 @@ class Tags(Repository):
     def remove(self, account_id: str, kind: ResourceKind, resource_id: str, keys: Iterable[str]) -> None:
         """Remove the tags with these keys (case-insensitively, except for the case-sensitive
         kinds); absent keys are ignored, as in AWS."""
-        seen_key = ("tags", account_id, kind, resource_id)
+        seen_key = _seen_key(account_id, kind, resource_id)
         rows: tuple[_Row, ...] | None = self._uow.writing(seen_key)
         self._uow.changed(account_id)
         if kind in CASE_SENSITIVE_KINDS:
@@ -182,7 +187,7 @@ class Tags(Repository):
 
     def delete_all(self, account_id: str, kind: ResourceKind, resource_id: str) -> None:
         """Remove every tag of a resource (when the resource is deleted)."""
-        seen_key = ("tags", account_id, kind, resource_id)
+        seen_key = _seen_key(account_id, kind, resource_id)
         self._uow.writing(seen_key)
         self._uow.changed(account_id)
         self._session.execute(
@@ -198,7 +203,7 @@ class Tags(Repository):
         """The resource's tags, read once per transaction while nothing is written
         (:attr:`iamd.store.unit.UnitOfWork.rows_seen`; this repository's writes keep them)."""
         seen = self._uow.rows_seen
-        key = ("tags", account_id, kind, resource_id)
+        key = _seen_key(account_id, kind, resource_id)
         rows: tuple[_Row, ...] | None = seen.get(key)
         if rows is None:
             where = {"account_id": account_id, "kind": kind, "resource_id": resource_id}
