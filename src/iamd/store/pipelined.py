@@ -21,9 +21,17 @@ given back, as before).
 A transaction whose block runs no statement sends nothing: :meth:`Connection.unsent` tells the
 store so (then there is no transaction to commit, and no lock to give back).
 
+Reads open their transactions the same way (``BEGIN ... READ ONLY``, no lock): they run on the
+server's event loop, which waits for each of their round trips, with every other request behind it.
+
 A pipeline costs more Python than psycopg's own ``BEGIN`` (some 60,000 instructions more per
 transaction than a plain ``BEGIN``, its round trip included; measured with callgrind): worth it
-only where the round trips are what others wait for, so only queued writers use it.
+only where the round trips are what others wait for, so only queued writers and reads use it.
+Other writers run on threads of their own, where that Python counts for more than a round trip
+on loopback (replayed writes lost 10-16% of their requests/s with it).
+
+A script of several commands (no parameters) cannot go in a pipeline (it takes the extended query
+protocol, one command per statement): what waits goes first, in a round trip of its own.
 
 Statements whose results nobody reads wait too (:meth:`Connection.defer`): a write's generation
 bump goes out with the statement after it, and the trail's inserts with the ``COMMIT``
@@ -142,12 +150,12 @@ class Connection(psycopg.Connection[Any]):
         self.deferred = []
         super().close()
 
-    def open_with(self, begin: bytes, lock: bytes) -> None:
-        """Open the next transaction with ``begin`` (``BEGIN ISOLATION LEVEL ...``) after ``lock``
-        (a statement taking a session-level lock, in a transaction of its own), both sent with
-        the next statement. The connection must be in autocommit mode (psycopg sends no
+    def open_with(self, begin: bytes, lock: bytes | None = None) -> None:
+        """Open the next transaction with ``begin`` (``BEGIN ISOLATION LEVEL ...``), after
+        ``lock`` if given (a statement taking a session-level lock, in a transaction of its own),
+        sent with the next statement. The connection must be in autocommit mode (psycopg sends no
         ``BEGIN`` of its own)."""
-        self.pending = [lock, _SYNC, begin]
+        self.pending = [begin] if lock is None else [lock, _SYNC, begin]
 
     def unsent(self) -> bool:
         """Whether the transaction's opening commands are still waiting (no statement ran: no
@@ -190,6 +198,11 @@ class Cursor(psycopg.Cursor[Any]):
         if not (query.__class__ is str and query.startswith("SELECT")):
             conn.writes += 1
         if not conn.pending and not conn.deferred:
+            return super().execute(query, params, prepare=prepare, binary=binary)
+        if not params and ";" in str(query):
+            # A script of several commands: only the simple query protocol takes one, and a
+            # pipeline does not use it. What waits goes first, in a round trip of its own.
+            conn.after_pending(lambda: None)
             return super().execute(query, params, prepare=prepare, binary=binary)
         conn.after_pending(lambda: super(Cursor, self).execute(query, params, prepare=prepare, binary=binary))
         return self

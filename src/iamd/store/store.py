@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -42,6 +42,15 @@ def _queue_key(account_id: str) -> int:
     return int.from_bytes(
         hashlib.sha256(f"iamd-writers:{account_id}".encode()).digest()[:8], "big", signed=True
     )
+
+
+_BEGIN: Final = {
+    (True, True): b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    (True, False): b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    (False, True): b"BEGIN ISOLATION LEVEL SERIALIZABLE",
+    (False, False): b"BEGIN ISOLATION LEVEL READ COMMITTED",
+}
+"""A PostgreSQL transaction's ``BEGIN`` by (read-only, serializable): see ``Store._begin_options``."""
 
 
 def _commit_and_release(session: Session, conn: Connection, key: int) -> bool:
@@ -76,22 +85,24 @@ def _commit_and_release(session: Session, conn: Connection, key: int) -> bool:
     return True
 
 
-def _open_queued(conn: Connection, serializable: bool, queue: int) -> PipelinedConnection | None:
-    """A queued writer's transaction on a PostgreSQL connection of :mod:`iamd.store.pipelined`:
-    psycopg in autocommit mode (no ``BEGIN`` of its own), and the queue's lock then the
-    transaction's ``BEGIN`` left to go out with its first statement, in its round trip (rather
-    than two round trips before it, while the account's other writers wait). The lock is a
-    session-level one, in a transaction of its own (committed at the ``Sync`` after it), so the
-    transaction's snapshot is taken after it is granted. Returns the driver connection, or None on
-    another kind of connection (the caller opens the transaction as before)."""
+def _open_pipelined(conn: Connection, begin: bytes, queue: int | None) -> PipelinedConnection | None:
+    """A transaction on a PostgreSQL connection of :mod:`iamd.store.pipelined` whose opening
+    goes out with its first statement, in its round trip: psycopg in autocommit mode (no
+    ``BEGIN`` of its own), ``begin`` left waiting on the connection, and before it, for a writer
+    queued for its account (``queue``), the queue's lock (rather than two round trips before the
+    first statement, while the account's other writers wait). The lock is a session-level one,
+    in a transaction of its own (committed at the ``Sync`` after it), so the transaction's
+    snapshot is taken after it is granted. Used by queued writers and by reads (which run on the
+    server's event loop: every round trip of theirs is a wait of the loop's). Returns the driver
+    connection, or None on another kind of connection (the caller opens the transaction as
+    before)."""
     from iamd.store.pipelined import Connection as PipelinedConnection
 
     driver = conn.connection.driver_connection
     if not isinstance(driver, PipelinedConnection):
         return None
     conn.execution_options(isolation_level="AUTOCOMMIT")
-    level = b"SERIALIZABLE" if serializable else b"READ COMMITTED"
-    driver.open_with(b"BEGIN ISOLATION LEVEL " + level, f"SELECT pg_advisory_lock({queue})".encode())
+    driver.open_with(begin, None if queue is None else f"SELECT pg_advisory_lock({queue})".encode())
     return driver
 
 
@@ -554,14 +565,18 @@ class Store:
             released = False
             opened: PipelinedConnection | None = None
             try:
-                opened = _open_queued(conn, serializable, queue) if queue is not None else None
+                opened = (
+                    _open_pipelined(conn, _BEGIN[readonly, serializable], queue)
+                    if queue is not None or (readonly and self.backend == "postgresql")
+                    else None
+                )
                 if queue is not None and opened is None:
                     # A session-level lock, taken outside any transaction (autocommit: one round
                     # trip, no BEGIN/COMMIT), so the snapshot below is taken after it.
                     conn.execution_options(isolation_level="AUTOCOMMIT")
                     conn.exec_driver_sql(f"SELECT pg_advisory_lock({queue})")
                     conn.commit()
-                if opened is None:  # (else the lock and BEGIN go out with the first statement)
+                if opened is None:  # (else the lock, if any, and BEGIN go out with the first statement)
                     conn.execution_options(**self._begin_options(readonly, serializable))
                 session = cast(Session, ReadSession(conn))
                 try:

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from tests.unit.store.helpers import pg_driver, queue_free, round_trips
 
 from iamd.secrets import SeededIds
-from iamd.store import RetryableError, Store, UnitOfWork
+from iamd.store import RetryableError, Store, StoreError, UnitOfWork
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -165,6 +165,86 @@ def test_an_executemany_as_the_first_statement_takes_the_lock_and_begins(pg_stor
         cursor = driver.cursor()
         cursor.executemany("SELECT %s::int", [(1,), (2,)])
         assert not driver.pending
+        assert not queue_free(pg_store, ACCOUNT)
+        level = uow.session.execute(text("SHOW transaction_isolation")).scalar_one()
+        assert level == "serializable"
+    assert queue_free(pg_store, ACCOUNT)
+
+
+def _answered_after(trace: str) -> list[str]:
+    """The client's messages sent before the server's first answer, in a libpq trace (the
+    server answers nothing before a Sync or a Flush: what is listed went out together)."""
+    sent: list[str] = []
+    for line in trace.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 4:
+            continue
+        if parts[1] == "B":
+            break
+        sent.append(parts[4] if len(parts) > 4 else parts[3])
+    return sent
+
+
+def test_a_read_only_transactions_begin_goes_out_with_its_first_statement(pg_store: Store) -> None:
+    """A read (on the server's event loop, which waits for each round trip) sends its BEGIN with
+    its first statement: the server answers nothing before both are sent. The transaction is the
+    same: repeatable read, read only, one snapshot, ended with the block."""
+    fd, name = tempfile.mkstemp(prefix="iamd-test-pgtrace-")
+    try:
+        with pg_store.transaction(readonly=True) as uow:
+            driver = pg_driver(uow)
+            assert driver.pending  # nothing sent yet
+            driver.pgconn.trace(fd)
+            first = uow.accounts.generation(ACCOUNT)
+            driver.pgconn.untrace()
+            together = " ".join(_answered_after(Path(name).read_text()))
+            assert "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" in together
+            assert "accounts.generation" in together
+            with pg_store.transaction() as writer:  # committed while the read is open
+                writer.changed(ACCOUNT)
+            assert uow.accounts.generation(ACCOUNT) == first  # its snapshot
+            assert uow.session.execute(text("SHOW transaction_read_only")).scalar_one() == "on"
+            level = uow.session.execute(text("SHOW transaction_isolation")).scalar_one()
+            assert level == "repeatable read"
+            connection = uow.session.connection()
+        assert not connection.in_transaction()
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    with pg_store.transaction(readonly=True) as uow:
+        assert uow.accounts.generation(ACCOUNT) == first + 1
+
+
+def test_a_read_that_runs_no_statement_or_fails_leaves_its_connection_clean(pg_store: Store) -> None:
+    """Nothing waits on the connection once a read's block ends, whether it ran no statement or
+    its first statement failed; the next transaction on it begins afresh."""
+    with pg_store.transaction(readonly=True) as uow:
+        driver = pg_driver(uow)
+    assert not driver.pending
+    with pytest.raises(StoreError), pg_store.transaction(readonly=True) as uow:
+        driver = pg_driver(uow)
+        uow.session.execute(text("SELECT no_such_column FROM accounts"))
+    assert not driver.pending
+    assert driver.info.transaction_status == 0  # idle: rolled back
+    for _ in range(3):  # whichever pooled connection comes next
+        with pg_store.transaction(readonly=True) as uow:
+            assert uow.accounts.generation(ACCOUNT) == 0
+            assert uow.session.execute(text("SHOW transaction_read_only")).scalar_one() == "on"
+
+
+def test_a_script_of_several_commands_as_the_first_statement_still_runs(pg_store: Store) -> None:
+    """A pipeline takes no script of several commands (the extended protocol): the waiting BEGIN
+    goes first in a round trip of its own, then the script as psycopg sends it."""
+    with pg_store.transaction(readonly=True) as uow:
+        driver = pg_driver(uow)
+        cursor = driver.cursor()
+        cursor.execute("SELECT 1; SELECT 2")
+        assert cursor.fetchall() == [(1,)]  # (psycopg: the first result; nextset() the next)
+        assert not driver.pending
+        assert uow.session.execute(text("SHOW transaction_read_only")).scalar_one() == "on"
+    with pg_store.transaction(account_id=ACCOUNT) as uow:  # a queued writer's lock and BEGIN
+        driver = pg_driver(uow)
+        driver.cursor().execute("SELECT 1; SELECT 2")
         assert not queue_free(pg_store, ACCOUNT)
         level = uow.session.execute(text("SHOW transaction_isolation")).scalar_one()
         assert level == "serializable"
