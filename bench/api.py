@@ -2,9 +2,12 @@
 SimulatePrincipalPolicy), iamd against moto's server, in the same run.
 
 Run by hand:  .venv/bin/python bench/api.py [--seconds 10] [--threads 4] [--before DIR/src]
+              [--postgres postgresql://postgres@127.0.0.1:5432/postgres [--pg-latency MS]]
 
 ``--before``: also measure another checkout's ``src`` (e.g. ``git archive main src | tar -x -C
-DIR``), in the same run, for a before/after ratio.
+DIR``), in the same run, for a before/after ratio. ``--postgres``: iamd (and the other checkout) on
+new PostgreSQL databases made for the run (dropped after it) instead of SQLite files;
+``--pg-latency MS`` puts PostgreSQL MS milliseconds away each way (bench/latency.py).
 
 Both servers run on loopback as real processes. Both verify the SigV4 signature and enforce IAM
 policies: moto with INITIAL_NO_AUTH_ACTION_COUNT (auth on after the set-up calls), iamd always.
@@ -37,6 +40,7 @@ from typing import Any
 
 import boto3
 from loopback import SignedRequest, figures, free_port, hammer, signed, wait_ready
+from writes import delayed, fresh_database
 
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 
@@ -66,7 +70,7 @@ def cpu_seconds(pid: int, task: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_iamd(src: str | None, stack: ExitStack) -> Targets:
+def start_iamd(src: str | None, stack: ExitStack, database_url: str | None = None) -> Targets:
     data = Path(tempfile.mkdtemp(prefix="iamd-bench-"))
     stack.callback(shutil.rmtree, data, ignore_errors=True)
     port = free_port()
@@ -80,6 +84,7 @@ def start_iamd(src: str | None, stack: ExitStack) -> Targets:
         str(data / "d"),
         "--port",
         str(port),
+        *(["--database-url", database_url] if database_url else []),
     ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     stack.callback(stop, process)
@@ -179,11 +184,28 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="the servers take turns this many times")
     parser.add_argument("--before", metavar="SRC", help="another checkout's src directory to measure too")
+    parser.add_argument(
+        "--postgres", metavar="ADMIN_URL", help="iamd on new PostgreSQL databases instead of SQLite"
+    )
+    parser.add_argument(
+        "--pg-latency",
+        type=float,
+        metavar="MS",
+        help="with --postgres: iamd reaches PostgreSQL through a relay adding MS each way (bench/latency.py)",
+    )
     args = parser.parse_args()
     with ExitStack() as stack:
-        servers: dict[str, Targets] = {"iamd": start_iamd(None, stack), "moto": start_moto(stack)}
+
+        def database() -> str | None:
+            url = fresh_database(args.postgres, stack) if args.postgres else None
+            return delayed(url, args.pg_latency, stack) if url and args.pg_latency else url
+
+        servers: dict[str, Targets] = {
+            "iamd": start_iamd(None, stack, database()),
+            "moto": start_moto(stack),
+        }
         if args.before:
-            servers["before"] = start_iamd(args.before, stack)
+            servers["before"] = start_iamd(args.before, stack, database())
         print(
             f"{args.threads} client threads, {args.seconds:g} s per operation and server in "
             f"{args.rounds} turns (the servers alternate: a busy moment hits all), one process each"

@@ -3,7 +3,7 @@ PutRolePolicy, AssumeRole), iamd on SQLite or PostgreSQL, optionally against an 
 in the same run (the two take turns per operation).
 
 Run by hand:  .venv/bin/python bench/writes.py [--seconds 5] [--threads 4] [--before DIR/src]
-              [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
+              [--postgres postgresql://postgres@127.0.0.1:5432/postgres [--pg-latency MS]]
 
 Requests are signed before the clock starts: the idempotent writes (TagUser with the same tag,
 AttachUserPolicy of an attached policy, PutRolePolicy of the same document, AssumeRole) are sent
@@ -263,6 +263,51 @@ def fresh_database(admin_url: str, stack: ExitStack) -> str:
     return admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
 
 
+def delayed(url: str, delay_ms: float, stack: ExitStack) -> str:
+    """``url`` (a database's) through a relay that adds ``delay_ms`` each way (bench/latency.py,
+    a process of its own, stopped with ``stack``): the database as if over a network."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    port = free_port()
+    relay = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("latency.py")),
+            "--listen",
+            str(port),
+            "--to",
+            f"{parsed.host or '127.0.0.1'}:{parsed.port or 5432}",
+            "--delay-ms",
+            str(delay_ms),
+        ]
+    )
+    stack.callback(relay.wait)
+    stack.callback(relay.terminate)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    relayed = parsed.set(host="127.0.0.1", port=port)
+    import psycopg
+
+    plain = relayed.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as probe:
+        for _ in range(20):
+            probe.execute("SELECT 1")
+        began = time.perf_counter()
+        for _ in range(200):
+            probe.execute("SELECT 1")
+        rtt = (time.perf_counter() - began) / 200 * 1e3
+    print(f"PostgreSQL through the relay: {rtt:.2f} ms per round trip (SELECT 1)", file=sys.stderr)
+    return relayed.render_as_string(hide_password=False)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -273,14 +318,24 @@ def main() -> None:
     parser.add_argument(
         "--postgres", metavar="ADMIN_URL", help="run on new PostgreSQL databases instead of SQLite"
     )
+    parser.add_argument(
+        "--pg-latency",
+        type=float,
+        metavar="MS",
+        help="with --postgres: iamd reaches PostgreSQL through a relay adding MS each way (bench/latency.py)",
+    )
     args = parser.parse_args()
     with ExitStack() as stack:
         servers: dict[str, tuple[int, int, dict[str, list[SignedRequest]]]] = {}
         for name, src in [("iamd", None), *([("before", args.before)] if args.before else [])]:
             url = fresh_database(args.postgres, stack) if args.postgres else None
+            if url is not None and args.pg_latency:
+                url = delayed(url, args.pg_latency, stack)
             port, endpoint, key, secret, pid = start(src, url, stack)
             servers[name] = (port, pid, prepare(endpoint, key, secret, int(args.seconds * 400)))
         backend = "PostgreSQL" if args.postgres else "SQLite"
+        if args.postgres and args.pg_latency:
+            backend += f" {args.pg_latency:g} ms away each way (bench/latency.py)"
         print(f"{args.threads} client threads, {args.seconds:g} s per operation and server, on {backend}")
         print("requests/s, and the server process's CPU per request (PostgreSQL's own processes not counted)")
         for operation in OPERATIONS:

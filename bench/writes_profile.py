@@ -77,11 +77,13 @@ def measure(
     threads: int,
     seconds: float,
     traced: dict[str, dict[str, Any]] | None = None,
+    pstats_of: str | None = None,
 ) -> dict[str, tuple[int, int, float, float, int]]:
     """{operation: (statements, calls, CPU µs, requests/s, retries)}: per request, in this process;
     then ``threads`` threads for ``seconds`` (0: not measured) and the transactions they ran again
     (``RetryableError``: lost races). ``traced``: filled with each operation's exchanges with
-    PostgreSQL per request, alone and in the threads' run (see ``--trace``)."""
+    PostgreSQL per request, alone and in the threads' run (see ``--trace``). ``pstats_of``: an
+    operation whose profile's heaviest functions are printed (stderr)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -310,6 +312,10 @@ def measure(
             send(each)
         profile.disable()
         calls = pstats.Stats(profile).total_calls // min(40, requests)  # type: ignore[attr-defined]
+        if operation == pstats_of:
+            stats = pstats.Stats(profile, stream=sys.stderr)
+            stats.sort_stats("tottime").print_stats(40)
+            stats.sort_stats("cumulative").print_stats(60)
         timed = [make(next(counter)) for _ in range(requests)]
         if tracer is not None:
             tracer.take()
@@ -366,12 +372,15 @@ def main() -> None:
     parser.add_argument(
         "--trace", action="store_true", help="PostgreSQL: round trips, commits and waits per request"
     )
+    parser.add_argument(
+        "--pstats", metavar="OPERATION", help="print the operation's heaviest functions (stderr)"
+    )
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one side, for --before
     args = parser.parse_args()
     url, drop = fresh_database(args.postgres) if args.postgres else (None, lambda: None)
     traced: dict[str, dict[str, Any]] | None = {} if args.trace and args.postgres else None
     try:
-        mine = measure(url, args.requests, args.log, args.threads, args.seconds, traced)
+        mine = measure(url, args.requests, args.log, args.threads, args.seconds, traced, args.pstats)
     finally:
         drop()
     if args.json:
