@@ -14,6 +14,8 @@ from iamd.store.paging import paginate_rows, starts_with
 from iamd.store.prepared import Prepared
 from iamd.store.records import Page, RoleRecord
 from iamd.store.schema import InlinePolicy, InstanceProfileRole, PolicyAttachment, Role
+from iamd.store.schema import Tag as TagRow
+from iamd.store.tags import JOINED_COLUMNS, joined
 
 if TYPE_CHECKING:
     from iamd.store.unit import UnitOfWork
@@ -37,8 +39,11 @@ _COLUMNS = (
 """A role's record's columns (and its sort key), read as plain rows for listings."""
 
 _FIND = Prepared(
-    select(*_COLUMNS).where(Role.account_id == bindparam("account_id"), Role.name_lower == bindparam("name"))
+    select(*_COLUMNS, *JOINED_COLUMNS)
+    .outerjoin(TagRow, joined("role", Role.id, Role.account_id))
+    .where(Role.account_id == bindparam("account_id"), Role.name_lower == bindparam("name"))
 )
+"""A role and its tags (a row per tag, or one): see :data:`iamd.store.tags.JOINED_COLUMNS`."""
 
 
 class Roles(Repository):
@@ -80,6 +85,7 @@ class Roles(Repository):
             return None
         # _COLUMNS: the record's first eight fields, the boundary's id, the last use, a sort key.
         row = rows[0]
+        self._uow.tags.keep_joined(account_id, "role", row[0], rows, len(_COLUMNS))
         boundary = row[8]
         refs = self._uow.policies.refs([boundary]) if boundary else {}
         return RoleRecord(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
 
@@ -25,6 +26,20 @@ those it names from (an expanding ``IN`` would be rendered again at every execut
 per transaction and resource while nothing is written (:meth:`Tags._rows`)."""
 _Row = tuple[int, str, str, str]
 """A tag as :data:`_ROWS` reads it: id, key_lower, key, value."""
+
+JOINED_COLUMNS = (TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value)
+"""The tag columns a resource's own read joins (:func:`joined`), in :data:`_Row`'s order: read
+with the resource, in its statement (its tags are read on every request that names it, for the
+authorization's resource tags), and kept by :meth:`Tags.keep_joined`."""
+
+
+def joined(kind: ResourceKind, resource_id: Any, account_id: Any) -> Any:
+    """The ``ON`` clause joining a resource's tags to its row (``LEFT OUTER JOIN``: a resource
+    without tags is one row, its tag columns NULL)."""
+    same_account = TagRow.account_id == account_id
+    return same_account & (TagRow.resource_kind == kind) & (TagRow.resource_id == resource_id)
+
+
 _REPLACE = PreparedWrite(
     update(TagRow)
     .where(TagRow.id == bindparam("row_id"))
@@ -198,6 +213,18 @@ class Tags(Repository):
             )
         )
         self._uow.rows_seen[seen_key] = ()
+
+    def keep_joined(
+        self, account_id: str, kind: ResourceKind, resource_id: str, rows: Sequence[Sequence[Any]], start: int
+    ) -> None:
+        """The resource's tags as its own read joined them (:data:`JOINED_COLUMNS` from column
+        ``start`` of each row; one row of NULLs for none), kept for this transaction as
+        :meth:`_rows` keeps what it reads: the next :meth:`list` reads nothing. (Read in this
+        transaction, after anything it wrote: they are what :data:`_ROWS` would read now.)"""
+        end = start + len(JOINED_COLUMNS)
+        self._uow.rows_seen[_seen_key(account_id, kind, resource_id)] = tuple(
+            tuple(row[start:end]) for row in rows if row[start] is not None
+        )
 
     def _rows(self, account_id: str, kind: ResourceKind, resource_id: str) -> tuple[_Row, ...]:
         """The resource's tags, read once per transaction while nothing is written

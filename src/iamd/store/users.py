@@ -26,6 +26,8 @@ from iamd.store.schema import (
     SshPublicKey,
     User,
 )
+from iamd.store.schema import Tag as TagRow
+from iamd.store.tags import JOINED_COLUMNS, joined
 
 if TYPE_CHECKING:
     from iamd.store.unit import UnitOfWork
@@ -46,8 +48,11 @@ _COLUMNS = (
 """A user's record's columns (and its sort key), read as plain rows: no ORM objects to build."""
 
 _FIND = Prepared(
-    select(*_COLUMNS).where(User.account_id == bindparam("account_id"), User.name_lower == bindparam("name"))
+    select(*_COLUMNS, *JOINED_COLUMNS)
+    .outerjoin(TagRow, joined("user", User.id, User.account_id))
+    .where(User.account_id == bindparam("account_id"), User.name_lower == bindparam("name"))
 )
+"""A user and its tags (a row per tag, or one): see :data:`iamd.store.tags.JOINED_COLUMNS`."""
 _BY_ID = Prepared(select(*_COLUMNS).where(User.id == bindparam("user_id")))
 _INSERT = PreparedInsert(
     User.__table__,  # type: ignore[arg-type]
@@ -112,11 +117,16 @@ class Users(Repository):
         """The user named `name` (case-insensitively). On the request path of most user
         operations: a prepared read, no ORM loading."""
         rows = _FIND.rows(self._session, {"account_id": account_id, "name": name.lower()})
-        return self._record(rows[0]) if rows else None
+        if not rows:
+            return None
+        record = self._record(rows[0])
+        self._uow.tags.keep_joined(account_id, "user", record.id, rows, len(_COLUMNS))
+        return record
 
     def _record(self, row: tuple[Any, ...]) -> UserRecord:
-        """The record of a row of ``_COLUMNS``, its permissions boundary named."""
-        user_id, account, user_name, path, created_at, password_last_used, boundary, _ = row
+        """The record of a row of ``_COLUMNS`` (and what follows them), its permissions boundary
+        named."""
+        user_id, account, user_name, path, created_at, password_last_used, boundary, _ = row[:8]
         refs = self._uow.policies.refs([boundary]) if boundary else {}
         return UserRecord(
             user_id,

@@ -286,3 +286,44 @@ def test_attaching_reads_the_attached_policies_once(
         raise RuntimeError("rolled back")
     with store.transaction() as uow:
         assert same(uow) == {second, third}
+
+
+@pytest.mark.parametrize("kind", ["user", "role"])
+def test_a_principals_find_reads_its_tags_with_it(
+    store: Store, ids: SeededIds, tag_reads: Reads, kind: Any
+) -> None:
+    """Finding a user or role by name reads its tags in the same statement (every request that
+    names one reads them, for its resource tags): listing them then reads nothing, and they are
+    what the database holds: none, several, and after a write in the same transaction."""
+
+    def find(uow: UnitOfWork, name: str) -> str:
+        found = uow.users.find(ACCOUNT, name) if kind == "user" else uow.roles.find(ACCOUNT, name)
+        assert found is not None
+        return found.id
+
+    with store.transaction() as uow:
+        if kind == "user":
+            principal_id = _user(uow, ids, "alice")
+        else:
+            principal_id = uow.roles.create(
+                ACCOUNT, role_id=ids.role_id(), name="alice", path="/", trust_policy="{}", created_at=NOW
+            ).id
+    for tags in ({}, {"team": "red", "Env": "dev", "k": ""}):
+        if tags:
+            with store.transaction() as uow:
+                uow.tags.put(ACCOUNT, kind, principal_id, tags)
+        with store.transaction(readonly=True) as uow:
+            assert find(uow, "ALICE") == principal_id
+            before = tag_reads.count
+            listed = uow.tags.list(ACCOUNT, kind, principal_id)
+            assert tag_reads.count == before  # read with the principal
+            assert listed == _fresh_tags(uow, kind, principal_id)
+            assert {tag.key: tag.value for tag in listed} == tags
+    with store.transaction() as uow:
+        uow.tags.put(ACCOUNT, kind, principal_id, {"team": "blue"})
+        find(uow, "alice")  # after the write, in its transaction: it sees it
+        before = tag_reads.count
+        assert _same(uow, kind, principal_id) == (Tag("Env", "dev"), Tag("k", ""), Tag("team", "blue"))
+        assert tag_reads.count == before
+    with store.transaction(readonly=True) as uow:
+        assert (uow.users.find if kind == "user" else uow.roles.find)(ACCOUNT, "nobody") is None
