@@ -1,8 +1,8 @@
-"""Profile of the five writes of bench/writes.py in process (no HTTP): per request, the SQL
-statements sent (BEGIN and COMMIT included; on PostgreSQL only those through SQLAlchemy's execute
-path, not the prepared ones), the Python function calls (deterministic: the steady
-measure on a shared machine) and the CPU time of the requesting thread; optionally the same for an
-earlier checkout, run in a subprocess with its ``src`` first on the path.
+"""Profile of the five writes of bench/writes.py (and two reads, GetUser and GetRole) in process (no
+HTTP): per request, the SQL statements sent (BEGIN and COMMIT included; on PostgreSQL only those
+through SQLAlchemy's execute path, not the prepared ones), the Python function calls
+(deterministic: the steady measure on a shared machine) and the CPU time of the requesting thread;
+optionally the same for an earlier checkout, run in a subprocess with its ``src`` first on the path.
 
 Run by hand:  .venv/bin/python bench/writes_profile.py [--requests 100] [--before DIR/src]
               [--postgres postgresql://postgres@127.0.0.1:5432/postgres] [--log] [--trace]
@@ -44,10 +44,13 @@ OPERATIONS = (
     "TagUser new",
     "AttachUserPolicy new",
     "PutRolePolicy new",
+    "GetUser",
+    "GetRole",
 )
 """The writes of bench/writes.py; the "new" ones change something each time (a new tag value, a
 policy not yet attached, a new document), as CreateUser does: the others, sent again, change
-nothing after the first."""
+nothing after the first. Then two reads of bench/api.py, for comparison (a read's round trips on
+PostgreSQL are waits of the server's event loop)."""
 ATTACHABLE = (
     "ReadOnlyAccess",
     "IAMReadOnlyAccess",
@@ -214,6 +217,8 @@ def measure(
                 "RoleSessionName": "bench",
             },
         ),
+        "GetUser": lambda n: request("iam", {"Action": "GetUser", "UserName": "bench"}),
+        "GetRole": lambda n: request("iam", {"Action": "GetRole", "RoleName": "bench-role"}),
         "TagUser new": lambda n: request(
             "iam",
             {
