@@ -36,6 +36,25 @@ def test_create_get_find(store: Store, ids: SeededIds) -> None:
     assert created.permissions_boundary is None and created.password_last_used is None
 
 
+def test_taken_tells_whether_a_name_is_used_and_how_many_users_the_account_has(
+    store: Store, ids: SeededIds
+) -> None:
+    """CreateUser's two checks (the name free, the quota) in one statement."""
+    with store.transaction(readonly=True) as uow:
+        assert uow.users.taken(ACCOUNT, "alice") == (False, 0)
+    with store.transaction() as uow:
+        _create(uow, ids, "Alice")
+        _create(uow, ids, "bob")
+        _create(uow, ids, "carol", account=OTHER_ACCOUNT)
+        assert uow.users.taken(ACCOUNT, "ALICE") == (True, 2)  # in the writer's own transaction
+    with store.transaction(readonly=True) as uow:
+        assert uow.users.taken(ACCOUNT, "alice") == (True, 2)
+        assert uow.users.taken(ACCOUNT, "dave") == (False, 2)
+        assert uow.users.taken(ACCOUNT, "carol") == (False, 2)  # another account's
+        assert uow.users.taken(OTHER_ACCOUNT, "Carol") == (True, 1)
+        assert uow.users.taken(ACCOUNT, "alice")[1] == uow.users.count(ACCOUNT)
+
+
 def test_missing_users_raise_not_found(store: Store) -> None:
     with store.transaction(readonly=True) as uow:
         with pytest.raises(NotFound):

@@ -102,9 +102,10 @@ def create_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     ctx.authorize("iam:CreateUser", entity_arn(ctx.account_id, "user", path, name), extra)
     if tags:
         ctx.authorize("iam:TagUser", entity_arn(ctx.account_id, "user", path, name), extra)
-    if ctx.uow.users.find(ctx.account_id, name) is not None:
+    exists, count = ctx.uow.users.taken(ctx.account_id, name)
+    if exists:
         raise EntityAlreadyExists(f"User with name {name} already exists.")
-    if ctx.uow.users.count(ctx.account_id) >= MAX_USERS:
+    if count >= MAX_USERS:
         raise LimitExceeded(f"Cannot exceed quota for UsersPerAccount: {MAX_USERS}")
     user_id = ctx.ids.user_id()
     # A new principal: nothing cached about any other caller names it (caches key on ids).
