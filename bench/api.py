@@ -40,7 +40,7 @@ from typing import Any
 
 import boto3
 from loopback import SignedRequest, figures, free_port, hammer, signed, wait_ready
-from writes import delayed, fresh_database
+from writes import add_database_arguments, delayed, fresh_database
 
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 
@@ -184,15 +184,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="the servers take turns this many times")
     parser.add_argument("--before", metavar="SRC", help="another checkout's src directory to measure too")
-    parser.add_argument(
-        "--postgres", metavar="ADMIN_URL", help="iamd on new PostgreSQL databases instead of SQLite"
-    )
-    parser.add_argument(
-        "--pg-latency",
-        type=float,
-        metavar="MS",
-        help="with --postgres: iamd reaches PostgreSQL through a relay adding MS each way (bench/latency.py)",
-    )
+    add_database_arguments(parser)
     args = parser.parse_args()
     with ExitStack() as stack:
 

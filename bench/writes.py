@@ -263,6 +263,19 @@ def fresh_database(admin_url: str, stack: ExitStack) -> str:
     return admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1) + f"/{name}"
 
 
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--postgres ADMIN_URL`` and ``--pg-latency MS`` (see :func:`fresh_database`, :func:`delayed`)."""
+    parser.add_argument(
+        "--postgres", metavar="ADMIN_URL", help="iamd on new PostgreSQL databases instead of SQLite"
+    )
+    parser.add_argument(
+        "--pg-latency",
+        type=float,
+        metavar="MS",
+        help="with --postgres: iamd reaches PostgreSQL through a relay adding MS each way (bench/latency.py)",
+    )
+
+
 def delayed(url: str, delay_ms: float, stack: ExitStack) -> str:
     """``url`` (a database's) through a relay that adds ``delay_ms`` each way (bench/latency.py,
     a process of its own, stopped with ``stack``): the database as if over a network."""
@@ -315,15 +328,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--before", metavar="SRC", help="another checkout's src directory to measure too")
-    parser.add_argument(
-        "--postgres", metavar="ADMIN_URL", help="run on new PostgreSQL databases instead of SQLite"
-    )
-    parser.add_argument(
-        "--pg-latency",
-        type=float,
-        metavar="MS",
-        help="with --postgres: iamd reaches PostgreSQL through a relay adding MS each way (bench/latency.py)",
-    )
+    add_database_arguments(parser)
     args = parser.parse_args()
     with ExitStack() as stack:
         servers: dict[str, tuple[int, int, dict[str, list[SignedRequest]]]] = {}
