@@ -14,8 +14,7 @@ from iamd.store.paging import paginate_rows, starts_with
 from iamd.store.prepared import Prepared
 from iamd.store.records import Page, RoleRecord
 from iamd.store.schema import InlinePolicy, InstanceProfileRole, PolicyAttachment, Role
-from iamd.store.schema import Tag as TagRow
-from iamd.store.tags import JOINED_COLUMNS, joined
+from iamd.store.tags import reads_tags_with, with_tags
 
 if TYPE_CHECKING:
     from iamd.store.unit import UnitOfWork
@@ -38,12 +37,12 @@ _COLUMNS = (
 )
 """A role's record's columns (and its sort key), read as plain rows for listings."""
 
-_FIND = Prepared(
-    select(*_COLUMNS, *JOINED_COLUMNS)
-    .outerjoin(TagRow, joined("role", Role.id, Role.account_id))
-    .where(Role.account_id == bindparam("account_id"), Role.name_lower == bindparam("name"))
+_BY_NAME = select(*_COLUMNS).where(
+    Role.account_id == bindparam("account_id"), Role.name_lower == bindparam("name")
 )
-"""A role and its tags (a row per tag, or one): see :data:`iamd.store.tags.JOINED_COLUMNS`."""
+_FIND = Prepared(_BY_NAME)
+_FIND_WITH_TAGS = with_tags("role", _BY_NAME, Role.id, bindparam("account_id"))
+"""A role by its name, and its tags (:func:`iamd.store.tags.with_tags`)."""
 
 
 class Roles(Repository):
@@ -80,12 +79,17 @@ class Roles(Repository):
     def find(self, account_id: str, name: str) -> RoleRecord | None:
         """The role named `name` (case-insensitively). On the request path of most role
         operations: a prepared read, no ORM loading."""
-        rows = _FIND.rows(self._session, {"account_id": account_id, "name": name.lower()})
-        if not rows:
+        params = {"account_id": account_id, "name": name.lower()}
+        row: tuple[Any, ...] | None
+        if reads_tags_with(self._uow):
+            rows = _FIND_WITH_TAGS.rows(self._session, params)
+            row = self._uow.tags.split_found(account_id, "role", rows, len(_COLUMNS))
+        else:
+            rows = _FIND.rows(self._session, params)
+            row = rows[0] if rows else None
+        if row is None:
             return None
         # _COLUMNS: the record's first eight fields, the boundary's id, the last use, a sort key.
-        row = rows[0]
-        self._uow.tags.keep_joined(account_id, "role", row[0], rows, len(_COLUMNS))
         boundary = row[8]
         refs = self._uow.policies.refs([boundary]) if boundary else {}
         return RoleRecord(

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Select, bindparam, cast, delete, func, null, select, union_all, update
 
 from iamd.store.base import Repository, batches
 from iamd.store.errors import Conflict
 from iamd.store.prepared import Prepared, PreparedInsert, PreparedWrite
 from iamd.store.records import ResourceKind, Tag
 from iamd.store.schema import Tag as TagRow
+
+if TYPE_CHECKING:
+    from iamd.store.unit import UnitOfWork
 
 _ROWS = Prepared(
     select(TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value).where(
@@ -27,17 +30,34 @@ per transaction and resource while nothing is written (:meth:`Tags._rows`)."""
 _Row = tuple[int, str, str, str]
 """A tag as :data:`_ROWS` reads it: id, key_lower, key, value."""
 
-JOINED_COLUMNS = (TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value)
-"""The tag columns a resource's own read joins (:func:`joined`), in :data:`_Row`'s order: read
-with the resource, in its statement (its tags are read on every request that names it, for the
-authorization's resource tags), and kept by :meth:`Tags.keep_joined`."""
+
+def with_tags(
+    kind: ResourceKind, found: Select[*tuple[Any, ...]], resource_id: Any, account_id: Any
+) -> Prepared:
+    """``found`` (a resource's row by its name: at most one, its id first) and its tags, in one
+    statement: a ``UNION ALL`` of the resource's row (its tag columns NULL) and a row per tag
+    (the resource's columns NULL, the tag's :data:`_ROWS` columns after them), the tags picked by
+    the same lookup (``resource_id``, ``account_id``: its id and account columns, under
+    ``found``'s conditions). Every request that names a user or role reads its tags (the
+    authorization's resource tags): on PostgreSQL one round trip fewer (:func:`reads_tags_with`).
+    Narrow rows rather than a join's, which would repeat the resource's columns beside each tag.
+    Read with :meth:`Tags.split_found`."""
+    resource_ids = found.with_only_columns(resource_id).scalar_subquery()
+    tag_columns = (TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value)
+    tags = select(
+        *(cast(null(), column.type) for column in found.selected_columns),
+        *tag_columns,
+    ).where(TagRow.account_id == account_id, TagRow.resource_kind == kind, TagRow.resource_id == resource_ids)
+    nothing = [cast(null(), column.type) for column in tag_columns]
+    return Prepared(union_all(found.add_columns(*nothing), tags))
 
 
-def joined(kind: ResourceKind, resource_id: Any, account_id: Any) -> Any:
-    """The ``ON`` clause joining a resource's tags to its row (``LEFT OUTER JOIN``: a resource
-    without tags is one row, its tag columns NULL)."""
-    same_account = TagRow.account_id == account_id
-    return same_account & (TagRow.resource_kind == kind) & (TagRow.resource_id == resource_id)
+def reads_tags_with(uow: UnitOfWork) -> bool:
+    """Whether a user's or role's find reads its tags in its own statement (:func:`with_tags`):
+    on PostgreSQL, where it saves a round trip. On SQLite two statements cost no more for a few
+    tags and less for many (a user with 50 tags: 78 µs for the two, 111 µs for the one, whose
+    rows are wider)."""
+    return not uow.database.startswith("sqlite")
 
 
 _REPLACE = PreparedWrite(
@@ -214,17 +234,23 @@ class Tags(Repository):
         )
         self._uow.rows_seen[seen_key] = ()
 
-    def keep_joined(
-        self, account_id: str, kind: ResourceKind, resource_id: str, rows: Sequence[Sequence[Any]], start: int
-    ) -> None:
-        """The resource's tags as its own read joined them (:data:`JOINED_COLUMNS` from column
-        ``start`` of each row; one row of NULLs for none), kept for this transaction as
-        :meth:`_rows` keeps what it reads: the next :meth:`list` reads nothing. (Read in this
-        transaction, after anything it wrote: they are what :data:`_ROWS` would read now.)"""
-        end = start + len(JOINED_COLUMNS)
-        self._uow.rows_seen[_seen_key(account_id, kind, resource_id)] = tuple(
-            tuple(row[start:end]) for row in rows if row[start] is not None
-        )
+    def split_found(
+        self, account_id: str, kind: ResourceKind, rows: Sequence[tuple[Any, ...]], width: int
+    ) -> tuple[Any, ...] | None:
+        """The resource's row of a :func:`with_tags` read (its first ``width`` columns; None when
+        there is none), its tags kept for this transaction as :meth:`_rows` keeps what it reads:
+        the next :meth:`list` reads nothing. (Read in this transaction, after anything it wrote:
+        they are what :data:`_ROWS` would read now.)"""
+        found: tuple[Any, ...] | None = None
+        tags: list[tuple[Any, ...]] = []
+        for row in rows:
+            if row[width] is None:
+                found = row[:width]
+            else:
+                tags.append(row[width:])
+        if found is not None:
+            self._uow.rows_seen[_seen_key(account_id, kind, found[0])] = tuple(tags)
+        return found
 
     def _rows(self, account_id: str, kind: ResourceKind, resource_id: str) -> tuple[_Row, ...]:
         """The resource's tags, read once per transaction while nothing is written

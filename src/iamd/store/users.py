@@ -26,8 +26,7 @@ from iamd.store.schema import (
     SshPublicKey,
     User,
 )
-from iamd.store.schema import Tag as TagRow
-from iamd.store.tags import JOINED_COLUMNS, joined
+from iamd.store.tags import reads_tags_with, with_tags
 
 if TYPE_CHECKING:
     from iamd.store.unit import UnitOfWork
@@ -47,12 +46,12 @@ _COLUMNS = (
 )
 """A user's record's columns (and its sort key), read as plain rows: no ORM objects to build."""
 
-_FIND = Prepared(
-    select(*_COLUMNS, *JOINED_COLUMNS)
-    .outerjoin(TagRow, joined("user", User.id, User.account_id))
-    .where(User.account_id == bindparam("account_id"), User.name_lower == bindparam("name"))
+_BY_NAME = select(*_COLUMNS).where(
+    User.account_id == bindparam("account_id"), User.name_lower == bindparam("name")
 )
-"""A user and its tags (a row per tag, or one): see :data:`iamd.store.tags.JOINED_COLUMNS`."""
+_FIND = Prepared(_BY_NAME)
+_FIND_WITH_TAGS = with_tags("user", _BY_NAME, User.id, bindparam("account_id"))
+"""A user by its name, and its tags (:func:`iamd.store.tags.with_tags`)."""
 _BY_ID = Prepared(select(*_COLUMNS).where(User.id == bindparam("user_id")))
 _INSERT = PreparedInsert(
     User.__table__,  # type: ignore[arg-type]
@@ -133,17 +132,18 @@ class Users(Repository):
     def find(self, account_id: str, name: str) -> UserRecord | None:
         """The user named `name` (case-insensitively). On the request path of most user
         operations: a prepared read, no ORM loading."""
-        rows = _FIND.rows(self._session, {"account_id": account_id, "name": name.lower()})
-        if not rows:
-            return None
-        record = self._record(rows[0])
-        self._uow.tags.keep_joined(account_id, "user", record.id, rows, len(_COLUMNS))
-        return record
+        params = {"account_id": account_id, "name": name.lower()}
+        if reads_tags_with(self._uow):
+            rows = _FIND_WITH_TAGS.rows(self._session, params)
+            found = self._uow.tags.split_found(account_id, "user", rows, len(_COLUMNS))
+        else:
+            rows = _FIND.rows(self._session, params)
+            found = rows[0] if rows else None
+        return self._record(found) if found is not None else None
 
     def _record(self, row: tuple[Any, ...]) -> UserRecord:
-        """The record of a row of ``_COLUMNS`` (and what follows them), its permissions boundary
-        named."""
-        user_id, account, user_name, path, created_at, password_last_used, boundary, _ = row[:8]
+        """The record of a row of ``_COLUMNS``, its permissions boundary named."""
+        user_id, account, user_name, path, created_at, password_last_used, boundary, _ = row
         refs = self._uow.policies.refs([boundary]) if boundary else {}
         return UserRecord(
             user_id,

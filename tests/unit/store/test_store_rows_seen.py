@@ -292,13 +292,17 @@ def test_attaching_reads_the_attached_policies_once(
 def test_a_principals_find_reads_its_tags_with_it(
     store: Store, ids: SeededIds, tag_reads: Reads, kind: Any
 ) -> None:
-    """Finding a user or role by name reads its tags in the same statement (every request that
-    names one reads them, for its resource tags): listing them then reads nothing, and they are
-    what the database holds: none, several, and after a write in the same transaction."""
+    """On PostgreSQL, finding a user or role by name reads its tags in the same statement (every
+    request that names one reads them, for its resource tags; a round trip saved): listing them
+    then reads nothing, and they are what the database holds: none, several, and after a write
+    in the same transaction. On SQLite the tags' own read follows (two statements cost less
+    there), with the same answers."""
+    joined = store.backend == "postgresql"
 
     def find(uow: UnitOfWork, name: str) -> str:
         found = uow.users.find(ACCOUNT, name) if kind == "user" else uow.roles.find(ACCOUNT, name)
         assert found is not None
+        assert found.created_at == NOW  # the record's row converted (SQLite's text dates)
         return found.id
 
     with store.transaction() as uow:
@@ -316,7 +320,7 @@ def test_a_principals_find_reads_its_tags_with_it(
             assert find(uow, "ALICE") == principal_id
             before = tag_reads.count
             listed = uow.tags.list(ACCOUNT, kind, principal_id)
-            assert tag_reads.count == before  # read with the principal
+            assert tag_reads.count == before + (0 if joined else 1)  # read with the principal
             assert listed == _fresh_tags(uow, kind, principal_id)
             assert {tag.key: tag.value for tag in listed} == tags
     with store.transaction() as uow:
@@ -324,6 +328,6 @@ def test_a_principals_find_reads_its_tags_with_it(
         find(uow, "alice")  # after the write, in its transaction: it sees it
         before = tag_reads.count
         assert _same(uow, kind, principal_id) == (Tag("Env", "dev"), Tag("k", ""), Tag("team", "blue"))
-        assert tag_reads.count == before
+        assert tag_reads.count == before  # kept by the put (SQLite), read again by the find (PostgreSQL)
     with store.transaction(readonly=True) as uow:
         assert (uow.users.find if kind == "user" else uow.roles.find)(ACCOUNT, "nobody") is None
