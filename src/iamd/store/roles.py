@@ -11,10 +11,9 @@ from sqlalchemy import Row, bindparam, delete, exists, or_, select, update
 from iamd.store.base import Repository, found, refuse_if_any
 from iamd.store.errors import AlreadyExists
 from iamd.store.paging import paginate_rows, starts_with
-from iamd.store.prepared import Prepared
 from iamd.store.records import Page, RoleRecord
 from iamd.store.schema import InlinePolicy, InstanceProfileRole, PolicyAttachment, Role
-from iamd.store.tags import reads_tags_with, with_tags
+from iamd.store.tags import FindWithTags
 
 if TYPE_CHECKING:
     from iamd.store.unit import UnitOfWork
@@ -40,9 +39,8 @@ _COLUMNS = (
 _BY_NAME = select(*_COLUMNS).where(
     Role.account_id == bindparam("account_id"), Role.name_lower == bindparam("name")
 )
-_FIND = Prepared(_BY_NAME)
-_FIND_WITH_TAGS = with_tags("role", _BY_NAME, Role.id, bindparam("account_id"))
-"""A role by its name, and its tags (:func:`iamd.store.tags.with_tags`)."""
+_FIND = FindWithTags("role", _BY_NAME, Role.id)
+"""A role by its name (and on PostgreSQL its tags: :class:`iamd.store.tags.FindWithTags`)."""
 
 
 class Roles(Repository):
@@ -79,14 +77,7 @@ class Roles(Repository):
     def find(self, account_id: str, name: str) -> RoleRecord | None:
         """The role named `name` (case-insensitively). On the request path of most role
         operations: a prepared read, no ORM loading."""
-        params = {"account_id": account_id, "name": name.lower()}
-        row: tuple[Any, ...] | None
-        if reads_tags_with(self._uow):
-            rows = _FIND_WITH_TAGS.rows(self._session, params)
-            row = self._uow.tags.split_found(account_id, "role", rows, len(_COLUMNS))
-        else:
-            rows = _FIND.rows(self._session, params)
-            row = rows[0] if rows else None
+        row = _FIND.row(self._uow, account_id, {"account_id": account_id, "name": name.lower()})
         if row is None:
             return None
         # _COLUMNS: the record's first eight fields, the boundary's id, the last use, a sort key.

@@ -31,33 +31,37 @@ _Row = tuple[int, str, str, str]
 """A tag as :data:`_ROWS` reads it: id, key_lower, key, value."""
 
 
-def with_tags(
-    kind: ResourceKind, found: Select[*tuple[Any, ...]], resource_id: Any, account_id: Any
-) -> Prepared:
-    """``found`` (a resource's row by its name: at most one, its id first) and its tags, in one
-    statement: a ``UNION ALL`` of the resource's row (its tag columns NULL) and a row per tag
-    (the resource's columns NULL, the tag's :data:`_ROWS` columns after them), the tags picked by
-    the same lookup (``resource_id``, ``account_id``: its id and account columns, under
-    ``found``'s conditions). Every request that names a user or role reads its tags (the
-    authorization's resource tags): on PostgreSQL one round trip fewer (:func:`reads_tags_with`).
-    Narrow rows rather than a join's, which would repeat the resource's columns beside each tag.
-    Read with :meth:`Tags.split_found`."""
-    resource_ids = found.with_only_columns(resource_id).scalar_subquery()
-    tag_columns = (TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value)
-    tags = select(
-        *(cast(null(), column.type) for column in found.selected_columns),
-        *tag_columns,
-    ).where(TagRow.account_id == account_id, TagRow.resource_kind == kind, TagRow.resource_id == resource_ids)
-    nothing = [cast(null(), column.type) for column in tag_columns]
-    return Prepared(union_all(found.add_columns(*nothing), tags))
+class FindWithTags:
+    """A user's or role's find by name (``found``: at most one row, its id first, under its
+    account's and name's parameters) that also reads the resource's tags where that saves a
+    round trip: on PostgreSQL one statement, a ``UNION ALL`` of the resource's row (its tag
+    columns NULL) and a narrow row per tag (the resource's columns NULL; a join would repeat them
+    beside each tag), the tags kept for the transaction (:meth:`Tags.split_found`). Every request
+    that names a user or role reads its tags (the authorization's resource tags). On SQLite the
+    find alone: two statements cost no more there for a few tags and less for many (a user with
+    50 tags found and its tags listed: 78 µs as two statements, 111 µs as the union)."""
 
+    def __init__(self, kind: ResourceKind, found: Select[*tuple[Any, ...]], resource_id: Any) -> None:
+        self._kind: ResourceKind = kind
+        self._width = len(found.selected_columns)
+        self._alone = Prepared(found)
+        resource_ids = found.with_only_columns(resource_id).scalar_subquery()
+        tag_columns = (TagRow.id, TagRow.key_lower, TagRow.key, TagRow.value)
+        tags = select(*(cast(null(), column.type) for column in found.selected_columns), *tag_columns).where(
+            TagRow.account_id == bindparam("account_id"),
+            TagRow.resource_kind == kind,
+            TagRow.resource_id == resource_ids,
+        )
+        nothing = [cast(null(), column.type) for column in tag_columns]
+        self._with_tags = Prepared(union_all(found.add_columns(*nothing), tags))
 
-def reads_tags_with(uow: UnitOfWork) -> bool:
-    """Whether a user's or role's find reads its tags in its own statement (:func:`with_tags`):
-    on PostgreSQL, where it saves a round trip. On SQLite two statements cost no more for a few
-    tags and less for many (a user with 50 tags: 78 µs for the two, 111 µs for the one, whose
-    rows are wider)."""
-    return not uow.database.startswith("sqlite")
+    def row(self, uow: UnitOfWork, account_id: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The resource's row (``found``'s columns), or None."""
+        if uow.database.startswith("sqlite"):
+            rows = self._alone.rows(uow.session, params)
+            return rows[0] if rows else None
+        rows = self._with_tags.rows(uow.session, params)
+        return uow.tags.split_found(account_id, self._kind, rows, self._width)
 
 
 _REPLACE = PreparedWrite(
@@ -237,7 +241,7 @@ class Tags(Repository):
     def split_found(
         self, account_id: str, kind: ResourceKind, rows: Sequence[tuple[Any, ...]], width: int
     ) -> tuple[Any, ...] | None:
-        """The resource's row of a :func:`with_tags` read (its first ``width`` columns; None when
+        """The resource's row of a :class:`FindWithTags` read (its first ``width`` columns; None when
         there is none), its tags kept for this transaction as :meth:`_rows` keeps what it reads:
         the next :meth:`list` reads nothing. (Read in this transaction, after anything it wrote:
         they are what :data:`_ROWS` would read now.)"""

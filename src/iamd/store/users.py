@@ -26,7 +26,7 @@ from iamd.store.schema import (
     SshPublicKey,
     User,
 )
-from iamd.store.tags import reads_tags_with, with_tags
+from iamd.store.tags import FindWithTags
 
 if TYPE_CHECKING:
     from iamd.store.unit import UnitOfWork
@@ -49,9 +49,8 @@ _COLUMNS = (
 _BY_NAME = select(*_COLUMNS).where(
     User.account_id == bindparam("account_id"), User.name_lower == bindparam("name")
 )
-_FIND = Prepared(_BY_NAME)
-_FIND_WITH_TAGS = with_tags("user", _BY_NAME, User.id, bindparam("account_id"))
-"""A user by its name, and its tags (:func:`iamd.store.tags.with_tags`)."""
+_FIND = FindWithTags("user", _BY_NAME, User.id)
+"""A user by its name (and on PostgreSQL its tags: :class:`iamd.store.tags.FindWithTags`)."""
 _BY_ID = Prepared(select(*_COLUMNS).where(User.id == bindparam("user_id")))
 _INSERT = PreparedInsert(
     User.__table__,  # type: ignore[arg-type]
@@ -132,13 +131,7 @@ class Users(Repository):
     def find(self, account_id: str, name: str) -> UserRecord | None:
         """The user named `name` (case-insensitively). On the request path of most user
         operations: a prepared read, no ORM loading."""
-        params = {"account_id": account_id, "name": name.lower()}
-        if reads_tags_with(self._uow):
-            rows = _FIND_WITH_TAGS.rows(self._session, params)
-            found = self._uow.tags.split_found(account_id, "user", rows, len(_COLUMNS))
-        else:
-            rows = _FIND.rows(self._session, params)
-            found = rows[0] if rows else None
+        found = _FIND.row(self._uow, account_id, {"account_id": account_id, "name": name.lower()})
         return self._record(found) if found is not None else None
 
     def _record(self, row: tuple[Any, ...]) -> UserRecord:
