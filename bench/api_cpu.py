@@ -3,6 +3,7 @@ verified, policies enforced, the trail on, as ``iamd serve`` runs them; GetUser,
 users), GetRole, SimulatePrincipalPolicy, as ``bench/api.py`` sends them.
 
 Run by hand:  .venv/bin/python bench/api_cpu.py [--requests 300] [--turns 3] [--before DIR/src]
+              [--postgres postgresql://postgres@127.0.0.1:5432/postgres]
 
 ``--before``: also measure another checkout's ``src`` (e.g. ``git archive perf17-base src | tar -x
 -C DIR``); the two take turns, each in a fresh process, and each figure is the best of its turns
@@ -28,8 +29,11 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+
+from writes import fresh_database
 
 OPERATIONS = ("GetUser", "ListUsers", "GetRole", "SimulatePrincipalPolicy")
 TRUST = json.dumps(
@@ -43,12 +47,17 @@ TRUST = json.dumps(
 
 
 def measure(
-    requests: int, profile: str | None, asgi: bool = False, only: str | None = None
+    requests: int,
+    profile: str | None,
+    asgi: bool = False,
+    only: str | None = None,
+    database: str | None = None,
 ) -> dict[str, float]:
     """In this process: set up as bench/api.py does, then CPU microseconds per request.
     ``asgi``: each timed request goes through the ASGI application (``create_app``) as uvicorn
     hands it over (a scope, the body from ``receive``, the answer to ``send``), not straight to
-    the pipeline."""
+    the pipeline. ``database``: the store's URL (a new, empty PostgreSQL database) instead of a
+    SQLite file."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -69,7 +78,7 @@ def measure(
 
     loopback = Connection(source_ip="127.0.0.1", secure=False)
     data = Path(tempfile.mkdtemp(prefix="iamd-bench-cpu-"))
-    store = open_store(f"sqlite:///{data / 'iamd.db'}", kek=Kek.generate())
+    store = open_store(database or f"sqlite:///{data / 'iamd.db'}", kek=Kek.generate())
     clock = SystemClock()
     account = bootstrap(store, RandomIds(), clock.now(), None).account_id
     write_profile(data, account, "http://127.0.0.1:8080")
@@ -225,13 +234,21 @@ def through_asgi(app: Any) -> Callable[[tuple[list[tuple[str, str]], bytes]], ob
     return handle
 
 
-def run(src: str | None, requests: int, asgi: bool = False) -> dict[str, float]:
+def child_options(asgi: bool, admin_url: str | None, stack: ExitStack) -> list[str]:
+    """The child's options for ``--asgi`` and ``--postgres`` (a new database for each child)."""
+    options = ["--asgi"] if asgi else []
+    if admin_url:
+        options += ["--database", fresh_database(admin_url, stack)]
+    return options
+
+
+def run(src: str | None, requests: int, asgi: bool = False, admin_url: str | None = None) -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=src) if src else None
-    command = [sys.executable, __file__, "--child", "--requests", str(requests)]
-    if asgi:
-        command.append("--asgi")
-    out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
-    figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    with ExitStack() as stack:
+        command = [sys.executable, __file__, "--child", "--requests", str(requests)]
+        command += child_options(asgi, admin_url, stack)
+        out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
+        figures: dict[str, float] = json.loads(out.strip().splitlines()[-1])
     return figures
 
 
@@ -254,9 +271,11 @@ def callgrind_marks() -> tuple[Callable[[], None], Callable[[], None]] | None:
     return marks.iamd_bench_start, marks.iamd_bench_dump
 
 
-def instructions(src: str | None, operation: str, requests: int, asgi: bool) -> float:
+def instructions(
+    src: str | None, operation: str, requests: int, asgi: bool, admin_url: str | None = None
+) -> float:
     """Instructions per ``operation`` request under callgrind (see ``--instructions``)."""
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as out, ExitStack() as stack:
         Path(out, "marks.c").write_text(_CALLGRIND_C)
         library = str(Path(out, "marks.so"))
         subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", library, f"{out}/marks.c"], check=True)
@@ -275,9 +294,8 @@ def instructions(src: str | None, operation: str, requests: int, asgi: bool) -> 
             operation,
             "--requests",
             str(requests),
+            *child_options(asgi, admin_url, stack),
         ]
-        if asgi:
-            command.append("--asgi")
         subprocess.run(command, env=env, check=True, capture_output=True)
         dumps = sorted(Path(out).glob("callgrind.out.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
         text = dumps[0].read_text()
@@ -299,15 +317,24 @@ def main() -> None:
     parser.add_argument("--instructions", choices=OPERATIONS, metavar="OPERATION")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--only", choices=OPERATIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--database", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--postgres",
+        metavar="ADMIN_URL",
+        help="on new PostgreSQL databases (one per process) instead of SQLite files; the CPU counted "
+        "is iamd's process's, not the database server's",
+    )
     args = parser.parse_args()
     if args.child or args.profile:
-        print(json.dumps(measure(args.requests, args.profile, args.asgi, args.only)))
+        with ExitStack() as stack:
+            database = args.database or (fresh_database(args.postgres, stack) if args.postgres else None)
+            print(json.dumps(measure(args.requests, args.profile, args.asgi, args.only, database)))
         return
     if args.instructions:
         way = "through the ASGI application" if args.asgi else "through the pipeline"
         for side, src in {"after": None, "before": args.before}.items():
             if side == "after" or src:
-                count = instructions(src, args.instructions, args.requests, args.asgi)
+                count = instructions(src, args.instructions, args.requests, args.asgi, args.postgres)
                 print(f"{args.instructions} {way}, {side}: {count / 1e6:.3f} M instructions per request")
         return
     sides: dict[str, str | None] = {"after": None}
@@ -316,9 +343,10 @@ def main() -> None:
     best: dict[str, dict[str, float]] = {side: {} for side in sides}
     for _ in range(args.turns):
         for side, src in sides.items():
-            for name, value in run(src, args.requests, args.asgi).items():
+            for name, value in run(src, args.requests, args.asgi, args.postgres).items():
                 best[side][name] = min(best[side].get(name, value), value)
     way = "through the ASGI application" if args.asgi else "through the pipeline"
+    way += ", on PostgreSQL" if args.postgres else ""
     print(f"CPU microseconds per request in process ({way}), best of {args.turns} turns of {args.requests}")
     for name in OPERATIONS:
         after = best["after"][name]

@@ -30,6 +30,7 @@ T = TypeVar("T")
 
 log = logging.getLogger("iamd.store")
 
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open
 _INTRANS = 2  # psycopg.pq.TransactionStatus.INTRANS: a transaction open, no error in it
 
 DEFAULT_ATTEMPTS = 50
@@ -280,6 +281,61 @@ class KeptReadSession(ReadSession):
                 self._driver.rollback()
 
 
+class KeptPgReadSession(ReadSession):
+    """A :class:`ReadSession` on the PostgreSQL connection kept for one thread's reads
+    (:meth:`Store.keep_reads`: the server's event loop). The connection stays in autocommit mode
+    (psycopg sends no ``BEGIN`` of its own); each transaction is opened by ``BEGIN ISOLATION
+    LEVEL REPEATABLE READ READ ONLY`` sent with its first statement (as a pooled read's is:
+    :func:`_open_pipelined`) and ended by ``COMMIT`` on the driver. What it spares each read
+    (measured: 409 against 306 µs of CPU for a read of one prepared statement): the pool's
+    checkout and check-in, SQLAlchemy's isolation options set and reset on the connection, and
+    its begin and commit machinery for prepared reads.
+
+    Whatever asks for the connection itself (an ORM ``Session``, a Core statement) gets it as a
+    pooled read does: SQLAlchemy's transaction begun on it (nothing sent in autocommit mode), the
+    same server transaction, ended by :meth:`commit`. :meth:`close` rolls back whatever is still
+    open, so the kept connection never leaves a block inside a transaction (or its snapshot)."""
+
+    __slots__ = ("_driver", "_lent")
+
+    def __init__(self, connection: Connection, driver: PipelinedConnection) -> None:
+        super().__init__(connection)
+        self._driver = driver
+        self._lent = False  # the connection handed out: SQLAlchemy may hold the transaction
+
+    def begun_driver(self) -> tuple[Connection, Any] | None:
+        """For a prepared read: the connection and its driver (the ``BEGIN`` waits on it, sent
+        with the statement); None once an ORM session or the connection was handed out."""
+        if self._lent or self._session is not None:
+            return None
+        return self._connection, self._driver
+
+    def connection(self) -> Connection:
+        self._lent = True
+        return super().connection()
+
+    def commit(self) -> None:
+        super().commit()  # an ORM session's, SQLAlchemy's transaction: the driver's COMMIT
+        driver = self._driver
+        if driver.unsent():  # no statement ran: no transaction
+            return
+        if driver.info.transaction_status == _INTRANS:  # begun by a prepared read
+            driver.commit()
+
+    def close(self) -> None:
+        try:
+            if self._session is not None:
+                self._session.close()
+        finally:
+            connection, driver = self._connection, self._driver
+            if not connection.invalidated:
+                if self._lent and connection.in_transaction():
+                    connection.rollback()
+                driver.unsent()
+                if driver.info.transaction_status != _IDLE:
+                    driver.rollback()
+
+
 def _discard(connection: Connection | None) -> None:
     """A kept connection given up: invalidated (its driver connection closed, never pooled
     again) and closed, whatever state it is in."""
@@ -403,6 +459,8 @@ class _KeptRead:
 
     __slots__ = ("_session", "_store", "_uow")
 
+    _session: ReadSession
+
     def __init__(self, store: Store) -> None:
         self._store = store
 
@@ -410,8 +468,16 @@ class _KeptRead:
         store = self._store
         connection = store._kept = store._usable(store._kept, SQLITE_KEPT)
         driver = connection.connection.driver_connection
-        assert isinstance(driver, sqlite3.Connection)
-        session = self._session = KeptReadSession(connection, driver)
+        session: ReadSession
+        if isinstance(driver, sqlite3.Connection):
+            session = self._session = KeptReadSession(connection, driver)
+        else:
+            pipelined = cast("PipelinedConnection", driver)
+            if pipelined.info.transaction_status != _IDLE:  # never carried over (a failed end)
+                pipelined.unsent()
+                pipelined.rollback()
+            pipelined.open_with(_BEGIN[True, True])
+            session = self._session = KeptPgReadSession(connection, pipelined)
         store._kept_busy = True
         uow = self._uow = UnitOfWork(
             cast(Session, session), store.kek, readonly=True, database=store._database
@@ -427,7 +493,7 @@ class _KeptRead:
         store = self._store
         try:
             self._session.close()
-        except (SQLAlchemyError, sqlite3.Error):
+        except (SQLAlchemyError, sqlite3.Error, store.engine.dialect.loaded_dbapi.Error):
             store._drop_kept()
         finally:
             store._kept_busy = False
@@ -464,25 +530,32 @@ class Store:
         self._kept_writer_busy = False
 
     def keep_reads(self) -> None:
-        """Keep one connection for the calling thread's read-only transactions (on SQLite): the
-        server's event loop, where every read runs. Its transactions then begin and commit on
-        the driver, without checking a connection out of the pool and back for each (see
-        :class:`KeptReadSession`); they are the same transactions (``BEGIN DEFERRED``: one
-        snapshot from the first read on). A read begun inside another read on the same thread,
-        and every read of other threads, take a pooled connection as before. A connection lost
-        or failing is closed and replaced on the next read. No effect on PostgreSQL or an
-        in-memory database (its one connection is everyone's)."""
+        """Keep one connection for the calling thread's read-only transactions: the server's
+        event loop, where every read runs. Its transactions then begin and commit on the driver,
+        without checking a connection out of the pool and back for each (see
+        :class:`KeptReadSession` for SQLite, :class:`KeptPgReadSession` for PostgreSQL); they
+        are the same transactions (one snapshot from the first read on). A read begun inside
+        another read on the same thread, and every read of other threads, take a pooled
+        connection as before. A connection lost or failing is closed and replaced on the next
+        read (a read that lost it is retried by :meth:`run`). No effect on an in-memory database
+        (its one connection is everyone's) or on PostgreSQL through another driver than
+        psycopg."""
         database = self.engine.url.database
-        if self.backend == "sqlite" and database not in (None, "", ":memory:"):
+        file = self.backend == "sqlite" and database not in (None, "", ":memory:")
+        if file or (self.backend == "postgresql" and self.engine.dialect.driver == "psycopg"):
             self._kept_thread = threading.get_ident()
 
     def _usable(self, kept: Connection | None, mode: str) -> Connection:
         """``kept`` (a kept connection) if it can still serve, else (it discarded) a new one
-        begun in ``mode``."""
+        begun in ``mode`` (on PostgreSQL: in autocommit mode, its transactions opened by the
+        store)."""
         if kept is None or kept.invalidated or kept.closed:
             _discard(kept)
             kept = self.engine.connect()
-            kept.execution_options(**{SQLITE_BEGIN: mode})
+            if self.backend == "sqlite":
+                kept.execution_options(**{SQLITE_BEGIN: mode})
+            else:
+                kept.execution_options(isolation_level="AUTOCOMMIT")
         return kept
 
     def _drop_kept_writer(self) -> None:
