@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -275,3 +276,29 @@ def test_server_survives_its_database_connections_being_killed(pg_server: Server
     tags = {t["Key"] for t in iam.list_user_tags(UserName="pg-kill")["Tags"]}
     assert tags == {"k0", "k1", "k2", "k3"}
     assert {u["UserName"] for u in iam.list_users()["Users"]} >= {f"pg-kill-{n}" for n in range(4)}
+
+
+def test_an_idle_server_holds_no_transaction_open(pg_server: Server, database_url: str) -> None:
+    """A read's transaction on the event loop's kept connection ends with the next read's first
+    round trip; when no read follows, the server ends it within a few tenths of a second: an idle
+    server holds no snapshot (nothing "idle in transaction" that would hold back vacuum)."""
+    iam = pg_server.client()
+    iam.create_user(UserName="pg-idle")
+    name = database_url.rsplit("/", 1)[1]
+
+    def open_transactions() -> int:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            row = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND xact_start IS NOT NULL "
+                "AND pid <> pg_backend_pid()",
+                (name,),
+            ).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    for _ in range(3):
+        iam.get_user(UserName="pg-idle")
+    deadline = time.monotonic() + 5
+    while open_transactions() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert open_transactions() == 0

@@ -108,7 +108,7 @@ def _serve(args: argparse.Namespace) -> int:
     from iamd.private_files import make_private_dir, tighten
     from iamd.secrets.ids import RandomIds
     from iamd.secrets.kek import load_kek
-    from iamd.server.app import create_app, settle, warm
+    from iamd.server.app import create_app, end_idle_reads, settle, warm
     from iamd.server.authorizer import Authorizer
     from iamd.server.bootstrap import (
         ADMIN_USER,
@@ -233,6 +233,7 @@ def _serve(args: argparse.Namespace) -> int:
             await super().startup(sockets)
             # Every read runs on this thread (the event loop): one connection kept for them.
             pipeline.store.keep_reads()
+            end_idle_reads(pipeline)
             # Listening: now build what was left for first use (the console, the portal, SCIM,
             # SAML) on a thread of its own (iamd.server.app.warm), beside the first requests.
             if self.started:

@@ -49,6 +49,7 @@ __all__ = [
     "SCIM_PREFIX",
     "IamdApp",
     "create_app",
+    "end_idle_reads",
     "settle",
     "warm",
 ]
@@ -274,6 +275,29 @@ def warm(app: Starlette) -> None:
         if isinstance(route, LazyRoutes):
             route.routes  # noqa: B018  (builds them)
     gc.freeze()
+
+
+IDLE_READ_END = 0.1
+"""Seconds between the event loop's calls of ``Store.end_idle_read`` (:func:`end_idle_reads`)."""
+
+
+def end_idle_reads(pipeline: Pipeline) -> None:
+    """On the event loop (running), from now on: every :data:`IDLE_READ_END` seconds, end the read
+    transaction the kept connection left open if no read has begun since the last time (see
+    ``iamd.store.store.KeptPgReadSession``: on PostgreSQL, a read's transaction ends in the next
+    read's first round trip; this ends it when no read comes). Nothing to do on SQLite."""
+    loop = asyncio.get_running_loop()
+    store = pipeline.store
+
+    def tick() -> None:
+        try:
+            store.end_idle_read()
+        except Exception:  # never stops the ticks (the store drops a connection that fails)
+            log.exception("could not end the read left open on the kept connection")
+        loop.call_later(IDLE_READ_END, tick)
+
+    if store.backend == "postgresql":
+        loop.call_later(IDLE_READ_END, tick)
 
 
 def load_models(pipeline: Pipeline) -> None:

@@ -150,12 +150,16 @@ class Connection(psycopg.Connection[Any]):
         self.deferred = []
         super().close()
 
-    def open_with(self, begin: bytes, lock: bytes | None = None) -> None:
+    def open_with(self, begin: bytes, lock: bytes | None = None, *, commit_first: bool = False) -> None:
         """Open the next transaction with ``begin`` (``BEGIN ISOLATION LEVEL ...``), after
         ``lock`` if given (a statement taking a session-level lock, in a transaction of its own),
-        sent with the next statement. The connection must be in autocommit mode (psycopg sends no
+        sent with the next statement. ``commit_first``: a ``COMMIT`` first, ending the
+        transaction left open on the connection (a read's: see
+        ``iamd.store.store.KeptPgReadSession``; the server runs it, then the rest, in the same
+        part of the pipeline). The connection must be in autocommit mode (psycopg sends no
         ``BEGIN`` of its own)."""
-        self.pending = [begin] if lock is None else [lock, _SYNC, begin]
+        pending = [begin] if lock is None else [lock, _SYNC, begin]
+        self.pending = [b"COMMIT", *pending] if commit_first else pending
 
     def unsent(self) -> bool:
         """Whether the transaction's opening commands are still waiting (no statement ran: no

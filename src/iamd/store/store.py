@@ -283,25 +283,38 @@ class KeptReadSession(ReadSession):
 
 class KeptPgReadSession(ReadSession):
     """A :class:`ReadSession` on the PostgreSQL connection kept for one thread's reads
-    (:meth:`Store.keep_reads`: the server's event loop). The connection stays in autocommit mode
-    (psycopg sends no ``BEGIN`` of its own); each transaction is opened by ``BEGIN ISOLATION
-    LEVEL REPEATABLE READ READ ONLY`` sent with its first statement (as a pooled read's is:
-    :func:`_open_pipelined`) and ended by ``COMMIT`` on the driver. What it spares each read
-    (measured: 409 against 306 µs of CPU for a read of one prepared statement): the pool's
+    (:meth:`Store.keep_reads`: the server's event loop, which waits for each of their round
+    trips). The connection stays in autocommit mode (psycopg sends no ``BEGIN`` of its own).
+    Each transaction is opened by ``BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`` sent with
+    its first statement (as a pooled read's is: :func:`_open_pipelined`). What that spares each
+    read (measured: 409 against 306 µs of CPU for a read of one prepared statement): the pool's
     checkout and check-in, SQLAlchemy's isolation options set and reset on the connection, and
-    its begin and commit machinery for prepared reads.
+    its begin and commit machinery.
+
+    A read whose statements were all prepared (nearly every read on a request's path) is not
+    committed in a round trip of its own: its transaction is *left open*
+    (:attr:`left_open`), read-only with nothing to keep, and ended by a ``COMMIT`` that goes
+    out with the next read's ``BEGIN`` and first statement, in their round trip, so a read
+    takes one round trip fewer. The next read's snapshot is taken by its own first statement,
+    after that ``COMMIT``: it sees every write committed before it, as before. When no read
+    follows, :meth:`Store.end_idle_read` ends it (the server calls it on its loop every
+    :data:`iamd.server.app.IDLE_READ_END` seconds), so a snapshot is never held for long.
 
     Whatever asks for the connection itself (an ORM ``Session``, a Core statement) gets it as a
     pooled read does: SQLAlchemy's transaction begun on it (nothing sent in autocommit mode), the
-    same server transaction, ended by :meth:`commit`. :meth:`close` rolls back whatever is still
-    open, so the kept connection never leaves a block inside a transaction (or its snapshot)."""
+    same server transaction, ended by :meth:`commit` in a round trip of its own. :meth:`close`
+    rolls back a transaction that failed."""
 
-    __slots__ = ("_driver", "_lent")
+    __slots__ = ("_driver", "_lent", "left_open")
 
-    def __init__(self, connection: Connection, driver: PipelinedConnection) -> None:
+    def __init__(self, connection: Connection, driver: PipelinedConnection, *, left_open: bool) -> None:
         super().__init__(connection)
         self._driver = driver
         self._lent = False  # the connection handed out: SQLAlchemy may hold the transaction
+        self.left_open = left_open
+        """Whether the connection's server transaction is a read's left open (to be ended by a
+        ``COMMIT`` before the next ``BEGIN``): the last read's when the block began, this one's
+        once it has ended."""
 
     def begun_driver(self) -> tuple[Connection, Any] | None:
         """For a prepared read: the connection and its driver (the ``BEGIN`` waits on it, sent
@@ -315,12 +328,9 @@ class KeptPgReadSession(ReadSession):
         return super().connection()
 
     def commit(self) -> None:
-        super().commit()  # an ORM session's, SQLAlchemy's transaction: the driver's COMMIT
-        driver = self._driver
-        if driver.unsent():  # no statement ran: no transaction
-            return
-        if driver.info.transaction_status == _INTRANS:  # begun by a prepared read
-            driver.commit()
+        # An ORM session's or SQLAlchemy's transaction: ended by the driver's COMMIT. A prepared
+        # read's: left open (see :meth:`close`).
+        super().commit()
 
     def close(self) -> None:
         try:
@@ -331,9 +341,12 @@ class KeptPgReadSession(ReadSession):
             if not connection.invalidated:
                 if self._lent and connection.in_transaction():
                     connection.rollback()
-                driver.unsent()
-                if driver.info.transaction_status != _IDLE:
-                    driver.rollback()
+                if not driver.unsent():  # (else nothing went out: all is as it was)
+                    # What waited went out: the last read's transaction, if any, is over.
+                    status = driver.info.transaction_status
+                    if status not in (_IDLE, _INTRANS):
+                        driver.rollback()  # failed: ended now
+                    self.left_open = status == _INTRANS  # read-only, nothing to keep: left open
 
 
 def _discard(connection: Connection | None) -> None:
@@ -473,11 +486,15 @@ class _KeptRead:
             session = self._session = KeptReadSession(connection, driver)
         else:
             pipelined = cast("PipelinedConnection", driver)
-            if pipelined.info.transaction_status != _IDLE:  # never carried over (a failed end)
-                pipelined.unsent()
+            pipelined.unsent()
+            status = pipelined.info.transaction_status
+            left_open = store._kept_left_open and status == _INTRANS
+            if status != _IDLE and not left_open:  # never carried over (a failed end)
                 pipelined.rollback()
-            pipelined.open_with(_BEGIN[True, True])
-            session = self._session = KeptPgReadSession(connection, pipelined)
+            # The last read's transaction, left open, ends in the first round trip of this one.
+            pipelined.open_with(_BEGIN[True, True], commit_first=left_open)
+            session = self._session = KeptPgReadSession(connection, pipelined, left_open=left_open)
+        store._kept_reads += 1
         store._kept_busy = True
         uow = self._uow = UnitOfWork(
             cast(Session, session), store.kek, readonly=True, database=store._database
@@ -491,8 +508,10 @@ class _KeptRead:
         """Close the session (its transaction rolled back if still open); a connection that fails
         to, or was lost meanwhile, is dropped (the next read opens another)."""
         store = self._store
+        session = self._session
         try:
-            self._session.close()
+            session.close()
+            store._kept_left_open = isinstance(session, KeptPgReadSession) and session.left_open
         except (SQLAlchemyError, sqlite3.Error, store.engine.dialect.loaded_dbapi.Error):
             store._drop_kept()
         finally:
@@ -522,6 +541,11 @@ class Store:
         self._kept_thread: int | None = None
         self._kept: Connection | None = None
         self._kept_busy = False
+        # PostgreSQL: whether the kept connection's transaction is a read's left open (see
+        # KeptPgReadSession), the reads begun on it, and their count at end_idle_read's last call.
+        self._kept_left_open = False
+        self._kept_reads = 0
+        self._kept_reads_seen = 0
         # The connection kept for the writers (SQLite, a database file: see _KeptWrite), and
         # whether a write is open on it (then a write begun inside it takes a pooled one).
         database = engine.url.database
@@ -564,7 +588,31 @@ class Store:
 
     def _drop_kept(self) -> None:
         connection, self._kept = self._kept, None
+        self._kept_left_open = False
         _discard(connection)
+
+    def end_idle_read(self) -> bool:
+        """End the kept connection's last read transaction if it was left open (PostgreSQL: see
+        :class:`KeptPgReadSession`) and no read has begun on it since this method's last call;
+        True if it did. For the kept connection's thread (the server's event loop) to call now
+        and then: a snapshot is then held for two such intervals at most while the server is
+        idle, and never holds back PostgreSQL's vacuum for long. No effect elsewhere."""
+        seen, self._kept_reads_seen = self._kept_reads_seen, self._kept_reads
+        if (
+            seen != self._kept_reads
+            or not self._kept_left_open
+            or self._kept_busy
+            or self._kept is None
+            or self._kept_thread != threading.get_ident()
+        ):
+            return False
+        self._kept_left_open = False
+        driver = cast("PipelinedConnection", self._kept.connection.driver_connection)
+        try:
+            driver.commit()
+        except self.engine.dialect.loaded_dbapi.Error:
+            self._drop_kept()
+        return True
 
     @property
     def backend(self) -> str:

@@ -70,3 +70,17 @@ def round_trips(trace: str) -> int:
         elif parts[1] == "B" and last == "F":
             trips, last = trips + 1, "B"
     return trips
+
+
+def answered_after(trace: str) -> list[str]:
+    """The client's messages sent before the server's first answer, in a libpq trace (the
+    server answers nothing before a Sync or a Flush: what is listed went out together)."""
+    sent: list[str] = []
+    for line in trace.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 4:
+            continue
+        if parts[1] == "B":
+            break
+        sent.append(parts[4] if len(parts) > 4 else parts[3])
+    return sent

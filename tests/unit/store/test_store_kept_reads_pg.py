@@ -6,13 +6,17 @@ or on another thread on a pooled connection, and a lost connection replaced, the
 
 from __future__ import annotations
 
+import os
+import tempfile
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import psycopg
 import pytest
 from sqlalchemy import bindparam, select, text
+from tests.unit.store.helpers import answered_after, round_trips
 
 from iamd.secrets import SeededIds
 from iamd.store import Store, StoreError, UnitOfWork
@@ -26,6 +30,7 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 IDLE, INTRANS = psycopg.pq.TransactionStatus.IDLE, psycopg.pq.TransactionStatus.INTRANS
 
 _NAMES = Prepared(select(User.name).where(User.account_id == bindparam("account_id")).order_by(User.name))
+_BEGIN = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 _BROKEN = Prepared(select(text("name")).select_from(text("no_such_table")))
 
 
@@ -101,25 +106,108 @@ def test_one_connection_for_the_threads_reads(kept: Store) -> None:
         assert id(driver) not in drivers
 
 
+def _left_open(store: Store) -> bool:
+    return store._kept_left_open
+
+
 @pytest.mark.parametrize("read", sorted(READS))
-def test_the_transaction_ends_with_the_block(kept: Store, ids: SeededIds, read: str) -> None:
+def test_a_transaction_ends_with_its_block_or_with_the_next_reads_first_round_trip(
+    kept: Store, ids: SeededIds, read: str
+) -> None:
+    """An ORM or Core read commits at the end of its block. A read of prepared statements only
+    leaves its transaction open (read-only: nothing to keep), and the next read's first round
+    trip ends it: COMMIT, BEGIN and the first statement go out together; that read's snapshot
+    sees every write committed before it."""
     with kept.transaction(readonly=True) as uow:
         READS[read](uow)
         driver = _driver(uow)
         assert driver.info.transaction_status == INTRANS
-    assert driver.info.transaction_status == IDLE and not driver.pending
+    prepared = read == "prepared"
+    assert driver.info.transaction_status == (INTRANS if prepared else IDLE) and not driver.pending
+    assert _left_open(kept) is prepared
+    with kept.transaction() as writer:  # committed after the read, before the next
+        _user(writer, "carol", ids)
+    fd, name = tempfile.mkstemp(prefix="iamd-test-pgtrace-")
+    try:
+        with kept.transaction(readonly=True) as uow:
+            assert _driver(uow) is driver
+            assert driver.pending[0] == (b"COMMIT" if prepared else _BEGIN)
+            driver.pgconn.trace(fd)
+            assert _prepared_names(uow) == ["carol"]
+            driver.pgconn.untrace()
+            trace = Path(name).read_text()
+            together = " ".join(answered_after(trace))
+            assert _BEGIN.decode() in together and "users.name" in together
+            assert ("COMMIT" in together) is prepared
+            assert round_trips(trace) == 1
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    assert _left_open(kept)
+
+
+@pytest.mark.parametrize("read", sorted(READS))
+def test_a_failed_block_leaves_nothing_open(kept: Store, read: str) -> None:
+    """A block that raises after reading: a read transaction (left open, as after any prepared
+    read); one whose statement failed: rolled back. Either way the next read begins afresh."""
     with pytest.raises(RuntimeError), kept.transaction(readonly=True) as uow:
         READS[read](uow)
+        driver = _driver(uow)
         raise RuntimeError("the work failed")
-    assert driver.info.transaction_status == IDLE and not driver.pending
-    with kept.transaction(readonly=True) as uow:  # nothing read: nothing sent, nothing left
-        assert _driver(uow) is driver
-    assert driver.info.transaction_status == IDLE and not driver.pending
-    # The next read sees a write committed since (no snapshot left open).
-    with kept.transaction() as writer:
-        _user(writer, "carol", ids)
+    assert driver.info.transaction_status == (INTRANS if read == "prepared" else IDLE)
+    assert not driver.pending
+    with pytest.raises(StoreError), kept.transaction(readonly=True) as uow:
+        _BROKEN.rows(uow.session, {})
+    assert driver.info.transaction_status == IDLE and not _left_open(kept)
     with kept.transaction(readonly=True) as uow:
-        assert READS[read](uow) == ["carol"]
+        assert READS[read](uow) == []
+
+
+def test_a_block_that_reads_nothing_changes_nothing(kept: Store) -> None:
+    """Nothing read: nothing sent; a transaction left open by the read before stays so, for the
+    next read that runs a statement to end."""
+    with kept.transaction(readonly=True) as uow:
+        driver = _driver(uow)
+    assert driver.info.transaction_status == IDLE and not driver.pending and not _left_open(kept)
+    with kept.transaction(readonly=True) as uow:
+        _prepared_names(uow)
+    with kept.transaction(readonly=True) as uow:
+        assert driver.pending[0] == b"COMMIT"
+    assert driver.info.transaction_status == INTRANS and not driver.pending and _left_open(kept)
+    with kept.transaction(readonly=True) as uow:
+        _prepared_names(uow)
+    assert driver.info.transaction_status == INTRANS and _left_open(kept)
+
+
+def test_end_idle_read_ends_a_transaction_no_read_followed(kept: Store) -> None:
+    """``end_idle_read`` (the server calls it on its loop every tenth of a second) ends the
+    transaction left open, once a call finds that no read began since the call before: a
+    snapshot is not held while the server is idle."""
+    with kept.transaction(readonly=True) as uow:
+        _prepared_names(uow)
+        driver = _driver(uow)
+    assert not kept.end_idle_read()  # a read began since the last call
+    assert driver.info.transaction_status == INTRANS
+    assert kept.end_idle_read()
+    assert driver.info.transaction_status == IDLE and not _left_open(kept)
+    assert not kept.end_idle_read()  # nothing left open
+    with kept.transaction(readonly=True) as uow:  # then begins afresh
+        assert driver.pending == [_BEGIN]
+        assert _prepared_names(uow) == []
+    # Not from another thread (the kept connection is its thread's), nor during a read.
+    assert not kept.end_idle_read()
+    ended: list[bool] = []
+    thread = threading.Thread(target=lambda: ended.append(kept.end_idle_read()))
+    thread.start()
+    thread.join()
+    assert ended == [False] and driver.info.transaction_status == INTRANS
+    with kept.transaction(readonly=True) as uow:
+        _prepared_names(uow)
+        kept.end_idle_read()
+        assert not kept.end_idle_read()
+        assert driver.info.transaction_status == INTRANS
+    assert kept.end_idle_read()
+    assert driver.info.transaction_status == IDLE
 
 
 def test_writes_are_still_refused(kept: Store, ids: SeededIds) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from tests.unit.store.helpers import pg_driver, queue_free, round_trips
+from tests.unit.store.helpers import answered_after, pg_driver, queue_free, round_trips
 
 from iamd.secrets import SeededIds
 from iamd.store import RetryableError, Store, StoreError, UnitOfWork
@@ -171,20 +171,6 @@ def test_an_executemany_as_the_first_statement_takes_the_lock_and_begins(pg_stor
     assert queue_free(pg_store, ACCOUNT)
 
 
-def _answered_after(trace: str) -> list[str]:
-    """The client's messages sent before the server's first answer, in a libpq trace (the
-    server answers nothing before a Sync or a Flush: what is listed went out together)."""
-    sent: list[str] = []
-    for line in trace.splitlines():
-        parts = line.split("\t")
-        if len(parts) < 4:
-            continue
-        if parts[1] == "B":
-            break
-        sent.append(parts[4] if len(parts) > 4 else parts[3])
-    return sent
-
-
 def test_a_read_only_transactions_begin_goes_out_with_its_first_statement(pg_store: Store) -> None:
     """A read (on the server's event loop, which waits for each round trip) sends its BEGIN with
     its first statement: the server answers nothing before both are sent. The transaction is the
@@ -197,7 +183,7 @@ def test_a_read_only_transactions_begin_goes_out_with_its_first_statement(pg_sto
             driver.pgconn.trace(fd)
             first = uow.accounts.generation(ACCOUNT)
             driver.pgconn.untrace()
-            together = " ".join(_answered_after(Path(name).read_text()))
+            together = " ".join(answered_after(Path(name).read_text()))
             assert "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" in together
             assert "accounts.generation" in together
             with pg_store.transaction() as writer:  # committed while the read is open
