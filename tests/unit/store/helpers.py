@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, select, text
 
+from iamd.secrets import SeededIds
 from iamd.store import Store, UnitOfWork
 from iamd.store.audit import AuditEvent
 from iamd.store.pipelined import Connection as PipelinedConnection
+from iamd.store.prepared import Prepared
+from iamd.store.schema import User
 from iamd.store.store import _queue_key
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
@@ -84,3 +87,29 @@ def answered_after(trace: str) -> list[str]:
             break
         sent.append(parts[4] if len(parts) > 4 else parts[3])
     return sent
+
+
+# The reads of the kept-connection tests (test_store_kept_reads*.py): the account's user names, read
+# by a prepared statement, through the ORM and through Core; and a prepared read that fails.
+_NAMES = Prepared(select(User.name).where(User.account_id == bindparam("account_id")).order_by(User.name))
+BROKEN = Prepared(select(text("name")).select_from(text("no_such_table")))
+
+
+def add_user(uow: UnitOfWork, name: str, ids: SeededIds) -> None:
+    uow.users.create(ACCOUNT, user_id=ids.user_id(), name=name, path="/", created_at=NOW)
+
+
+def orm_names(uow: UnitOfWork) -> list[str]:
+    return list(uow.session.scalars(select(User.name).where(User.account_id == ACCOUNT).order_by(User.name)))
+
+
+def core_names(uow: UnitOfWork) -> list[str]:
+    query = text("SELECT name FROM users WHERE account_id = :a ORDER BY name")
+    return [row[0] for row in uow.session.connection().execute(query, {"a": ACCOUNT})]
+
+
+def prepared_names(uow: UnitOfWork) -> list[str]:
+    return [row[0] for row in _NAMES.rows(uow.session, {"account_id": ACCOUNT})]
+
+
+READS = {"prepared": prepared_names, "orm": orm_names, "core": core_names}

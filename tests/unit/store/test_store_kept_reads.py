@@ -13,19 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, select, text
+from tests.unit.store.helpers import BROKEN, READS, add_user, orm_names, prepared_names
 
 from iamd.secrets import SeededIds
 from iamd.store import Store, StoreError, UnitOfWork, open_store
-from iamd.store.prepared import Prepared
-from iamd.store.schema import Account, User
+from iamd.store.schema import Account
 from iamd.store.store import KeptReadSession, ReadSession
 
 ACCOUNT = "111122223333"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-
-_NAMES = Prepared(select(User.name).where(User.account_id == bindparam("account_id")).order_by(User.name))
-_BROKEN = Prepared(select(text("name")).select_from(text("no_such_table")))
 
 
 @pytest.fixture
@@ -38,30 +34,10 @@ def store(tmp_path: Path) -> Iterator[Store]:
     store.close()
 
 
-def _user(uow: UnitOfWork, name: str, ids: SeededIds) -> None:
-    uow.users.create(ACCOUNT, user_id=ids.user_id(), name=name, path="/", created_at=NOW)
-
-
-def _orm_names(uow: UnitOfWork) -> list[str]:
-    return list(uow.session.scalars(select(User.name).where(User.account_id == ACCOUNT).order_by(User.name)))
-
-
-def _core_names(uow: UnitOfWork) -> list[str]:
-    query = text("SELECT name FROM users WHERE account_id = :a ORDER BY name")
-    return [row[0] for row in uow.session.connection().execute(query, {"a": ACCOUNT})]
-
-
-def _prepared_names(uow: UnitOfWork) -> list[str]:
-    return [row[0] for row in _NAMES.rows(uow.session, {"account_id": ACCOUNT})]
-
-
 def _driver(uow: UnitOfWork) -> sqlite3.Connection:
     session = uow.session
     assert isinstance(session, KeptReadSession)
     return session._driver
-
-
-READS = {"prepared": _prepared_names, "orm": _orm_names, "core": _core_names}
 
 
 @pytest.mark.parametrize("first", sorted(READS))
@@ -70,14 +46,14 @@ def test_reads_of_every_kind_share_one_snapshot(
     store: Store, ids: SeededIds, first: str, second: str
 ) -> None:
     with store.transaction() as uow:
-        _user(uow, "alice", ids)
+        add_user(uow, "alice", ids)
     with store.transaction(readonly=True) as reader:
         assert isinstance(reader.session, KeptReadSession)
         before = READS[first](reader)
         # A write committed while the reader's transaction is open (a pooled connection of its
         # own): no read of the reader's sees it.
         with store.transaction() as writer:
-            _user(writer, "bob", ids)
+            add_user(writer, "bob", ids)
         assert before == READS[second](reader) == READS[first](reader) == ["alice"]
     with store.transaction(readonly=True) as reader:
         assert READS[first](reader) == READS[second](reader) == ["alice", "bob"]
@@ -87,7 +63,7 @@ def test_one_connection_for_the_threads_reads(store: Store) -> None:
     drivers = set()
     for _ in range(3):
         with store.transaction(readonly=True) as uow:
-            _prepared_names(uow)
+            prepared_names(uow)
             drivers.add(id(_driver(uow)))
     assert len(drivers) == 1
     with store.transaction() as uow:  # writers have a connection of their own
@@ -110,20 +86,20 @@ def test_the_transaction_ends_with_the_block(store: Store, ids: SeededIds, read:
     assert not driver.in_transaction
     # The next read sees a write committed since (no snapshot left open).
     with store.transaction() as writer:
-        _user(writer, "carol", ids)
+        add_user(writer, "carol", ids)
     with store.transaction(readonly=True) as uow:
         assert READS[read](uow) == ["carol"]
 
 
 def test_a_read_inside_a_read_takes_a_pooled_connection(store: Store, ids: SeededIds) -> None:
     with store.transaction(readonly=True) as outer:
-        assert _prepared_names(outer) == []
+        assert prepared_names(outer) == []
         with store.transaction() as writer:
-            _user(writer, "alice", ids)
+            add_user(writer, "alice", ids)
         with store.transaction(readonly=True) as inner:
             assert type(inner.session) is ReadSession
-            assert _prepared_names(inner) == ["alice"]
-        assert _prepared_names(outer) == []
+            assert prepared_names(inner) == ["alice"]
+        assert prepared_names(outer) == []
     with store.transaction(readonly=True) as again:
         assert isinstance(again.session, KeptReadSession)
 
@@ -133,7 +109,7 @@ def test_other_threads_take_pooled_connections(store: Store) -> None:
 
     def read() -> None:
         with store.transaction(readonly=True) as uow:
-            _prepared_names(uow)
+            prepared_names(uow)
             kinds.append(type(uow.session))
 
     thread = threading.Thread(target=read)
@@ -144,33 +120,33 @@ def test_other_threads_take_pooled_connections(store: Store) -> None:
 
 def test_writes_are_still_refused(store: Store, ids: SeededIds) -> None:
     with pytest.raises(StoreError), store.transaction(readonly=True) as uow:
-        _prepared_names(uow)
-        _user(uow, "carol", ids)
+        prepared_names(uow)
+        add_user(uow, "carol", ids)
     with store.transaction(readonly=True) as uow:
-        assert _orm_names(uow) == []
+        assert orm_names(uow) == []
         assert not uow.session.new
 
 
 def test_a_failing_statement_leaves_the_connection_usable(store: Store) -> None:
     with pytest.raises(StoreError), store.transaction(readonly=True) as uow:
-        _prepared_names(uow)
+        prepared_names(uow)
         driver = _driver(uow)
-        _BROKEN.rows(uow.session, {})
+        BROKEN.rows(uow.session, {})
     assert not driver.in_transaction
     with store.transaction(readonly=True) as uow:
-        assert _prepared_names(uow) == []
+        assert prepared_names(uow) == []
 
 
 def test_a_lost_connection_is_replaced_and_the_read_retried(store: Store) -> None:
     with store.transaction(readonly=True) as uow:
-        _prepared_names(uow)
+        prepared_names(uow)
         lost = _driver(uow)
     lost.close()  # as if the database had gone away under the kept connection
     attempts: list[sqlite3.Connection] = []
 
     def work(uow: UnitOfWork) -> list[str]:
         attempts.append(_driver(uow))
-        return _prepared_names(uow)
+        return prepared_names(uow)
 
     assert store.run(work, readonly=True) == []
     assert attempts[0] is lost and attempts[-1] is not lost
@@ -188,7 +164,7 @@ def test_no_kept_connection_in_memory() -> None:
 
 def test_close_closes_the_kept_connection(store: Store) -> None:
     with store.transaction(readonly=True) as uow:
-        _prepared_names(uow)
+        prepared_names(uow)
         driver = _driver(uow)
     store.close()
     with pytest.raises(sqlite3.ProgrammingError):

@@ -15,23 +15,26 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import bindparam, select, text
-from tests.unit.store.helpers import answered_after, round_trips
+from sqlalchemy import text
+from tests.unit.store.helpers import (
+    BROKEN,
+    READS,
+    add_user,
+    answered_after,
+    prepared_names,
+    round_trips,
+)
 
 from iamd.secrets import SeededIds
 from iamd.store import Store, StoreError, UnitOfWork
 from iamd.store.pipelined import Connection as PipelinedConnection
-from iamd.store.prepared import Prepared
-from iamd.store.schema import User
 from iamd.store.store import KeptPgReadSession, ReadSession
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 IDLE, INTRANS = psycopg.pq.TransactionStatus.IDLE, psycopg.pq.TransactionStatus.INTRANS
 
-_NAMES = Prepared(select(User.name).where(User.account_id == bindparam("account_id")).order_by(User.name))
 _BEGIN = b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
-_BROKEN = Prepared(select(text("name")).select_from(text("no_such_table")))
 
 
 @pytest.fixture
@@ -43,30 +46,10 @@ def kept(store: Store) -> Iterator[Store]:
     store.close()
 
 
-def _user(uow: UnitOfWork, name: str, ids: SeededIds) -> None:
-    uow.users.create(ACCOUNT, user_id=ids.user_id(), name=name, path="/", created_at=NOW)
-
-
-def _orm_names(uow: UnitOfWork) -> list[str]:
-    return list(uow.session.scalars(select(User.name).where(User.account_id == ACCOUNT).order_by(User.name)))
-
-
-def _core_names(uow: UnitOfWork) -> list[str]:
-    query = text("SELECT name FROM users WHERE account_id = :a ORDER BY name")
-    return [row[0] for row in uow.session.connection().execute(query, {"a": ACCOUNT})]
-
-
-def _prepared_names(uow: UnitOfWork) -> list[str]:
-    return [row[0] for row in _NAMES.rows(uow.session, {"account_id": ACCOUNT})]
-
-
 def _driver(uow: UnitOfWork) -> PipelinedConnection:
     session = uow.session
     assert isinstance(session, KeptPgReadSession)
     return session._driver
-
-
-READS = {"prepared": _prepared_names, "orm": _orm_names, "core": _core_names}
 
 
 @pytest.mark.parametrize("first", sorted(READS))
@@ -75,7 +58,7 @@ def test_reads_of_every_kind_share_one_read_only_snapshot(
     kept: Store, ids: SeededIds, first: str, second: str
 ) -> None:
     with kept.transaction() as uow:
-        _user(uow, "alice", ids)
+        add_user(uow, "alice", ids)
     with kept.transaction(readonly=True) as reader:
         driver = _driver(reader)
         assert driver.pending  # the BEGIN waits for the first statement
@@ -84,7 +67,7 @@ def test_reads_of_every_kind_share_one_read_only_snapshot(
         # A write committed while the reader's transaction is open (a pooled connection of its
         # own): no read of the reader's sees it.
         with kept.transaction() as writer:
-            _user(writer, "bob", ids)
+            add_user(writer, "bob", ids)
         assert before == READS[second](reader) == READS[first](reader) == ["alice"]
         connection = reader.session.connection()
         assert connection.execute(text("SHOW transaction_read_only")).scalar_one() == "on"
@@ -98,7 +81,7 @@ def test_one_connection_for_the_threads_reads(kept: Store) -> None:
     drivers = set()
     for _ in range(3):
         with kept.transaction(readonly=True) as uow:
-            _prepared_names(uow)
+            prepared_names(uow)
             drivers.add(id(_driver(uow)))
     assert len(drivers) == 1
     with kept.transaction() as uow:  # writers have a connection of their own
@@ -126,14 +109,14 @@ def test_a_transaction_ends_with_its_block_or_with_the_next_reads_first_round_tr
     assert driver.info.transaction_status == (INTRANS if prepared else IDLE) and not driver.pending
     assert _left_open(kept) is prepared
     with kept.transaction() as writer:  # committed after the read, before the next
-        _user(writer, "carol", ids)
+        add_user(writer, "carol", ids)
     fd, name = tempfile.mkstemp(prefix="iamd-test-pgtrace-")
     try:
         with kept.transaction(readonly=True) as uow:
             assert _driver(uow) is driver
             assert driver.pending[0] == (b"COMMIT" if prepared else _BEGIN)
             driver.pgconn.trace(fd)
-            assert _prepared_names(uow) == ["carol"]
+            assert prepared_names(uow) == ["carol"]
             driver.pgconn.untrace()
             trace = Path(name).read_text()
             together = " ".join(answered_after(trace))
@@ -157,7 +140,7 @@ def test_a_failed_block_leaves_nothing_open(kept: Store, read: str) -> None:
     assert driver.info.transaction_status == (INTRANS if read == "prepared" else IDLE)
     assert not driver.pending
     with pytest.raises(StoreError), kept.transaction(readonly=True) as uow:
-        _BROKEN.rows(uow.session, {})
+        BROKEN.rows(uow.session, {})
     assert driver.info.transaction_status == IDLE and not _left_open(kept)
     with kept.transaction(readonly=True) as uow:
         assert READS[read](uow) == []
@@ -170,12 +153,12 @@ def test_a_block_that_reads_nothing_changes_nothing(kept: Store) -> None:
         driver = _driver(uow)
     assert driver.info.transaction_status == IDLE and not driver.pending and not _left_open(kept)
     with kept.transaction(readonly=True) as uow:
-        _prepared_names(uow)
+        prepared_names(uow)
     with kept.transaction(readonly=True) as uow:
         assert driver.pending[0] == b"COMMIT"
     assert driver.info.transaction_status == INTRANS and not driver.pending and _left_open(kept)
     with kept.transaction(readonly=True) as uow:
-        _prepared_names(uow)
+        prepared_names(uow)
     assert driver.info.transaction_status == INTRANS and _left_open(kept)
 
 
@@ -184,7 +167,7 @@ def test_end_idle_read_ends_a_transaction_no_read_followed(kept: Store) -> None:
     transaction left open, once a call finds that no read began since the call before: a
     snapshot is not held while the server is idle."""
     with kept.transaction(readonly=True) as uow:
-        _prepared_names(uow)
+        prepared_names(uow)
         driver = _driver(uow)
     assert not kept.end_idle_read()  # a read began since the last call
     assert driver.info.transaction_status == INTRANS
@@ -193,7 +176,7 @@ def test_end_idle_read_ends_a_transaction_no_read_followed(kept: Store) -> None:
     assert not kept.end_idle_read()  # nothing left open
     with kept.transaction(readonly=True) as uow:  # then begins afresh
         assert driver.pending == [_BEGIN]
-        assert _prepared_names(uow) == []
+        assert prepared_names(uow) == []
     # Not from another thread (the kept connection is its thread's), nor during a read.
     assert not kept.end_idle_read()
     ended: list[bool] = []
@@ -202,7 +185,7 @@ def test_end_idle_read_ends_a_transaction_no_read_followed(kept: Store) -> None:
     thread.join()
     assert ended == [False] and driver.info.transaction_status == INTRANS
     with kept.transaction(readonly=True) as uow:
-        _prepared_names(uow)
+        prepared_names(uow)
         kept.end_idle_read()
         assert not kept.end_idle_read()
         assert driver.info.transaction_status == INTRANS
@@ -212,7 +195,7 @@ def test_end_idle_read_ends_a_transaction_no_read_followed(kept: Store) -> None:
 
 def test_writes_are_still_refused(kept: Store, ids: SeededIds) -> None:
     with pytest.raises(StoreError), kept.transaction(readonly=True) as uow:
-        _prepared_names(uow)
+        prepared_names(uow)
         driver = _driver(uow)
         uow.session.connection().execute(
             text(
@@ -223,7 +206,7 @@ def test_writes_are_still_refused(kept: Store, ids: SeededIds) -> None:
         )
     assert driver.info.transaction_status == IDLE
     with kept.transaction(readonly=True) as uow:
-        assert _prepared_names(uow) == []
+        assert prepared_names(uow) == []
 
 
 def test_a_failing_statement_leaves_the_connection_usable(kept: Store) -> None:
@@ -231,28 +214,28 @@ def test_a_failing_statement_leaves_the_connection_usable(kept: Store) -> None:
         with pytest.raises(StoreError), kept.transaction(readonly=True) as uow:
             driver = _driver(uow)
             if not first:
-                _prepared_names(uow)
-            _BROKEN.rows(uow.session, {})
+                prepared_names(uow)
+            BROKEN.rows(uow.session, {})
         assert driver.info.transaction_status == IDLE and not driver.pending
         with kept.transaction(readonly=True) as uow:
             assert _driver(uow) is driver
-            assert _prepared_names(uow) == []
+            assert prepared_names(uow) == []
 
 
 def test_a_read_inside_a_read_and_other_threads_take_pooled_connections(kept: Store, ids: SeededIds) -> None:
     with kept.transaction(readonly=True) as outer:
-        assert _prepared_names(outer) == []
+        assert prepared_names(outer) == []
         with kept.transaction() as writer:
-            _user(writer, "alice", ids)
+            add_user(writer, "alice", ids)
         with kept.transaction(readonly=True) as inner:
             assert type(inner.session) is ReadSession
-            assert _prepared_names(inner) == ["alice"]
-        assert _prepared_names(outer) == []
+            assert prepared_names(inner) == ["alice"]
+        assert prepared_names(outer) == []
     kinds: list[type] = []
 
     def read() -> None:
         with kept.transaction(readonly=True) as uow:
-            _prepared_names(uow)
+            prepared_names(uow)
             kinds.append(type(uow.session))
 
     thread = threading.Thread(target=read)
@@ -265,7 +248,7 @@ def test_a_read_inside_a_read_and_other_threads_take_pooled_connections(kept: St
 
 def test_a_connection_the_server_dropped_is_replaced_and_the_read_retried(kept: Store) -> None:
     with kept.transaction(readonly=True) as uow:
-        _prepared_names(uow)
+        prepared_names(uow)
         lost = _driver(uow)
     with kept.engine.connect() as admin:  # as a restart or an idle timeout would
         admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": lost.info.backend_pid})
@@ -274,7 +257,7 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_read_retried(kept: 
 
     def work(uow: UnitOfWork) -> list[str]:
         attempts.append(_driver(uow))
-        return _prepared_names(uow)
+        return prepared_names(uow)
 
     assert kept.run(work, readonly=True) == []
     assert attempts[0] is lost and attempts[-1] is not lost
@@ -285,7 +268,7 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_read_retried(kept: 
 
 def test_close_closes_the_kept_connection(kept: Store) -> None:
     with kept.transaction(readonly=True) as uow:
-        _prepared_names(uow)
+        prepared_names(uow)
         driver = _driver(uow)
     kept.close()
     assert driver.closed
