@@ -490,7 +490,11 @@ class _KeptRead:
             status = pipelined.info.transaction_status
             left_open = store._kept_left_open and status == _INTRANS
             if status != _IDLE and not left_open:  # never carried over (a failed end)
-                pipelined.rollback()
+                try:
+                    pipelined.rollback()
+                except store.engine.dialect.loaded_dbapi.Error:  # closed or lost: another one
+                    store._drop_kept()
+                    return self.__enter__()
             # The last read's transaction, left open, ends in the first round trip of this one.
             pipelined.open_with(_BEGIN[True, True], commit_first=left_open)
             session = self._session = KeptPgReadSession(connection, pipelined, left_open=left_open)
@@ -597,14 +601,10 @@ class Store:
         True if it did. For the kept connection's thread (the server's event loop) to call now
         and then: a snapshot is then held for two such intervals at most while the server is
         idle, and never holds back PostgreSQL's vacuum for long. No effect elsewhere."""
+        if self._kept_thread != threading.get_ident():
+            return False
         seen, self._kept_reads_seen = self._kept_reads_seen, self._kept_reads
-        if (
-            seen != self._kept_reads
-            or not self._kept_left_open
-            or self._kept_busy
-            or self._kept is None
-            or self._kept_thread != threading.get_ident()
-        ):
+        if seen != self._kept_reads or not self._kept_left_open or self._kept_busy or self._kept is None:
             return False
         self._kept_left_open = False
         driver = cast("PipelinedConnection", self._kept.connection.driver_connection)

@@ -266,6 +266,20 @@ def test_a_connection_the_server_dropped_is_replaced_and_the_read_retried(kept: 
         assert _driver(uow) is attempts[-1]
 
 
+def test_a_connection_closed_under_the_store_is_replaced(kept: Store) -> None:
+    """The kept connection closed on this side (as a failed end would leave it): the next read
+    takes a new one, whether or not a read's transaction was left open on it."""
+    for left_open in (True, False):
+        with kept.transaction(readonly=True) as uow:
+            READS["prepared" if left_open else "core"](uow)
+            closed = _driver(uow)
+        assert kept._kept_left_open is left_open
+        closed.close()
+        with kept.transaction(readonly=True) as uow:
+            assert prepared_names(uow) == []
+            assert _driver(uow) is not closed
+
+
 def test_close_closes_the_kept_connection(kept: Store) -> None:
     with kept.transaction(readonly=True) as uow:
         prepared_names(uow)
