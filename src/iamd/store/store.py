@@ -327,12 +327,9 @@ class KeptPgReadSession(ReadSession):
         self._lent = True
         return super().connection()
 
-    def commit(self) -> None:
-        # An ORM session's or SQLAlchemy's transaction: ended by the driver's COMMIT. A prepared
-        # read's: left open (see :meth:`close`).
-        super().commit()
-
     def close(self) -> None:
+        # (``commit`` is ReadSession's: it ends an ORM session's or SQLAlchemy's transaction by the
+        # driver's COMMIT, and nothing else; a prepared read's is left open here.)
         try:
             if self._session is not None:
                 self._session.close()
