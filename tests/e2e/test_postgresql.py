@@ -59,6 +59,21 @@ def database_url(pg: tuple[Server, str]) -> str:
     return pg[1]
 
 
+def _backends(database_url: str, where: str) -> int:
+    """How many of the database's connections (the server's; this one left out) ``where`` (an SQL
+    condition on ``pg_stat_activity``, evaluated for each: ``pg_terminate_backend(pid)`` ends them)
+    holds for."""
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        row = admin.execute(
+            f"SELECT count(*) FILTER (WHERE {where}) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def test_users_round_trip_on_postgresql(pg_server: Server) -> None:
     iam = pg_server.client()
     iam.create_user(UserName="pg-user", Path="/pg/", Tags=[{"Key": "k", "Value": "v"}])
@@ -248,14 +263,7 @@ def test_server_survives_its_database_connections_being_killed(pg_server: Server
     iam = pg_server.client()
     iam.create_user(UserName="pg-kill")
     iam.get_user(UserName="pg-kill")
-    name = database_url.rsplit("/", 1)[1]
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        killed = admin.execute(
-            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = %s AND pid <> pg_backend_pid()",
-            (name,),
-        ).fetchone()
-    assert killed is not None and killed[0] >= 1
+    assert _backends(database_url, "pg_terminate_backend(pid)") >= 1
     failures: list[str] = []
 
     def work(n: int) -> None:
@@ -284,21 +292,10 @@ def test_an_idle_server_holds_no_transaction_open(pg_server: Server, database_ur
     server holds no snapshot (nothing "idle in transaction" that would hold back vacuum)."""
     iam = pg_server.client()
     iam.create_user(UserName="pg-idle")
-    name = database_url.rsplit("/", 1)[1]
-
-    def open_transactions() -> int:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            row = admin.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND xact_start IS NOT NULL "
-                "AND pid <> pg_backend_pid()",
-                (name,),
-            ).fetchone()
-        assert row is not None
-        return int(row[0])
-
     for _ in range(3):
         iam.get_user(UserName="pg-idle")
+    in_transaction = "xact_start IS NOT NULL"
     deadline = time.monotonic() + 5
-    while open_transactions() and time.monotonic() < deadline:
+    while _backends(database_url, in_transaction) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert open_transactions() == 0
+    assert _backends(database_url, in_transaction) == 0

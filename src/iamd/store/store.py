@@ -483,7 +483,6 @@ class _KeptRead:
             session = self._session = KeptReadSession(connection, driver)
         else:
             pipelined = cast("PipelinedConnection", driver)
-            pipelined.unsent()
             status = pipelined.info.transaction_status
             left_open = store._kept_left_open and status == _INTRANS
             if status != _IDLE and not left_open:  # never carried over (a failed end)
