@@ -215,6 +215,11 @@ class Accounts(Repository):
                 out[wanted] = _PRINCIPAL_GONE if row[2] is None else row[2]
         if principal is not None and principal[1] not in out:  # no account found
             out[principal[1]] = self._principal_generation(*principal)
+        provisional = self._uow.provisional
+        if provisional is not None:  # moved by an earlier write of this transaction, uncommitted
+            mark = self._uow.provisional_mark
+            every = provisional is self._uow.ALL
+            out = {k: mark if every or k in provisional else v for k, v in out.items()}
         seen.update(out)
         return out
 

@@ -132,7 +132,7 @@ class Baselines(Repository):
         The AWS managed policies and the trail are untouched. Each baseline account's generation
         and shared generation go up by one (its users' and roles' own generations come back with
         their rows: every cache key holds the shared one too, which no key has seen)."""
-        self._uow.writable()
+        self._uow.moved_any()
         session = self._session
         statements = _statements()
         connection = session.connection()

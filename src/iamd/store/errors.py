@@ -10,8 +10,11 @@
      ├── InvalidMarker          a pagination marker the store did not issue
      └── RetryableError         the transaction lost a race (serialization failure, deadlock,
           │                     database busy); run it again: Store.run does this for you
-          └── TrailEventRefused a write's trail event failed to insert without a savepoint
-                                (PostgreSQL); Store.run runs it again with one
+          ├── TrailEventRefused a write's trail event failed to insert without a savepoint
+          │                     (PostgreSQL); Store.run runs it again with one
+          └── GroupAborted      the group of writers it ran in failed for another's sake
+                                (PostgreSQL, iamd.store.group_commit); Store.run runs it
+                                again alone
 
 Database driver exceptions (IntegrityError and friends) never leave the store: they are
 translated to one of the above.
@@ -22,6 +25,7 @@ from __future__ import annotations
 __all__ = [
     "AlreadyExists",
     "Conflict",
+    "GroupAborted",
     "InvalidMarker",
     "NotFound",
     "RetryableError",
@@ -58,3 +62,10 @@ class TrailEventRefused(RetryableError):
     """A write's trail event failed to insert in the write's own transaction, where (PostgreSQL)
     no savepoint guarded it: the transaction is lost. Run it again with the events in a
     savepoint (:meth:`iamd.store.Store.run` does), so that the write can go on without them."""
+
+
+class GroupAborted(RetryableError):
+    """The write ran, or was to run, in a group of writers of its account sharing one transaction
+    (:mod:`iamd.store.group_commit`), which failed other than by a race: nothing of it was
+    committed. Run it again alone, at once (:meth:`iamd.store.Store.run` does), as it would have
+    run without the group."""

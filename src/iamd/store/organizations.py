@@ -212,7 +212,7 @@ class Organizations(Repository):
 
     def changed(self, org_id: str) -> None:
         """A decision in any account of the organization may change: bump every member's generation."""
-        self._uow.writable()
+        self._uow.moved_any()
         members = select(OrgMember.account_id).where(OrgMember.organization_id == org_id).scalar_subquery()
         self._session.execute(
             update(Account)

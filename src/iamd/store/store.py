@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 from iamd.secrets.kek import Kek
 from iamd.store.base import translate
 from iamd.store.engine import SQLITE_BEGIN, SQLITE_KEPT, SQLITE_KEPT_WRITER, create_store_engine, upgrade
-from iamd.store.errors import RetryableError, StoreError, TrailEventRefused
+from iamd.store.errors import GroupAborted, RetryableError, StoreError, TrailEventRefused
 from iamd.store.prepared import driver_error
 from iamd.store.unit import UnitOfWork
 
 if TYPE_CHECKING:  # psycopg is imported only by a store on PostgreSQL
+    from iamd.store.group_commit import WriteGroups
     from iamd.store.pipelined import Connection as PipelinedConnection
 
 T = TypeVar("T")
@@ -552,6 +553,10 @@ class Store:
         self._keep_writer = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
         self._kept_writer: Connection | None = None
         self._kept_writer_busy = False
+        # PostgreSQL through psycopg: the queued writers of an account share transactions
+        # (iamd.store.group_commit), made on the first queued write.
+        self._grouping = self.backend == "postgresql" and engine.dialect.driver == "psycopg"
+        self._groups: WriteGroups | None = None
 
     def keep_reads(self) -> None:
         """Keep one connection for the calling thread's read-only transactions: the server's
@@ -739,11 +744,21 @@ class Store:
         attempt queues its retry). The wait before each retry is
         random ("full jitter"), growing exponentially up to 0.1 s. `work` must have no effects
         outside the unit of work, since it may run more than once.
+
+        On PostgreSQL, a serializable writer queued for its account runs in a group with the
+        account's other queued writers of this process: one transaction, committed together
+        (:mod:`iamd.store.group_commit`). `work` may then run on another thread (while this one
+        waits for its outcome); a write it starts runs alone.
         """
         trail_savepoint = False
+        alone = False
         for attempt in range(attempts):
             try:
                 queue = account_id() if callable(account_id) else account_id
+                if queue and self._grouping and serializable and not (readonly or trail_savepoint or alone):
+                    groups = self.write_groups()
+                    if not groups.leading():
+                        return groups.run(queue, work)
                 with self.transaction(
                     readonly=readonly,
                     account_id=queue,
@@ -751,6 +766,11 @@ class Store:
                     serializable=serializable,
                 ) as uow:
                     return work(uow)
+            except GroupAborted:
+                # Not a race of its own: run it again at once, alone (as without groups).
+                if attempt == attempts - 1 or alone:
+                    raise
+                alone = True
             except TrailEventRefused:
                 # Not a race: run it again at once, the trail's events in a savepoint this time.
                 if attempt == attempts - 1 or trail_savepoint:
@@ -761,6 +781,15 @@ class Store:
                     raise
                 time.sleep(random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)))
         raise AssertionError("unreachable")
+
+    def write_groups(self) -> WriteGroups:
+        """The groups of queued writers (PostgreSQL through psycopg: see :meth:`run`)."""
+        groups = self._groups
+        if groups is None:
+            from iamd.store.group_commit import WriteGroups  # (it builds on this module)
+
+            groups = self._groups = WriteGroups(self, self._database)
+        return groups
 
     def migrate(self) -> None:
         """Apply pending migrations (done by :func:`open_store`)."""

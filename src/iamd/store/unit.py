@@ -141,6 +141,16 @@ class UnitOfWork:
         """The accounts whose ``generation`` went up in this transaction, and whether their
         ``shared_generation`` did too."""
         self._changed_principals: set[str] = set()
+        self._moved_any = False
+        self.provisional: frozenset[str] | None = None
+        """Ids (accounts, users, roles) whose generation a write before this unit of work moved
+        in its transaction, not committed yet (the members of a group before this one:
+        :mod:`iamd.store.group_commit`); :data:`ALL`: possibly any. :meth:`Accounts.generations`
+        gives them as values no committed generation holds (:attr:`provisional_mark`), so that
+        what a cache keeps from this transaction is never found under a committed state's key."""
+        self.provisional_mark = -2
+        """The value given for a :attr:`provisional` generation (set with it: unique per unit of
+        work; never a committed one, nor the -1 of a principal that does not exist)."""
         self._scope: tuple[str, ScopedKind, str] | None = None
         self._database = database
         self.generations_seen: dict[str, int] = {}
@@ -208,6 +218,25 @@ class UnitOfWork:
             return False
         self.session.flush()
         return changes() == self._row_changes_before
+
+    ALL: frozenset[str] = frozenset({"*"})
+    """:attr:`provisional` for "any generation may have moved"."""
+
+    def moved_generations(self) -> frozenset[str] | None:
+        """The ids whose generation (the shared one, for an account) this transaction has moved
+        so far: accounts, users, roles; :data:`ALL` when a write moved generations it did not name
+        (:meth:`moved_any`); None when none."""
+        if self._moved_any:
+            return self.ALL
+        moved = {account for account, shared in self._changed_accounts.items() if shared}
+        moved |= self._changed_principals
+        return frozenset(moved) if moved else None
+
+    def moved_any(self) -> None:
+        """Note a write that moves generations :meth:`changed` does not name (every member of an
+        organization, a baseline restored): see :meth:`moved_generations`."""
+        self.writable()
+        self._moved_any = True
 
     @property
     def changed_anything(self) -> bool:
