@@ -79,7 +79,10 @@ class InlinePolicies(Repository):
             row_id, found_name, found_document = found[0]
             if (found_name, found_document) != (name, document):
                 self._uow.changed(account_id)
-                _UPDATE.run(self._session, {"row_id": row_id, "new_name": name, "new_document": document})
+                # (its row read in this snapshot: see Tags.put)
+                _UPDATE.run_deferred(
+                    self._session, {"row_id": row_id, "new_name": name, "new_document": document}
+                )
                 if rows is not None:
                     rows = tuple(
                         (row_id, name_lower, name, document) if row[0] == row_id else row for row in rows

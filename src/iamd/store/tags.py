@@ -171,7 +171,9 @@ class Tags(Repository):
                 )
             elif (row[2], row[3]) != (key, value):
                 self._uow.changed(account_id)
-                _REPLACE.run(self._session, {"row_id": row[0], "new_key": key, "new_value": value})
+                # (its row read in this snapshot: a concurrent change to it fails the commit as a
+                # race; on PostgreSQL it goes out with the next statement or the COMMIT)
+                _REPLACE.run_deferred(self._session, {"row_id": row[0], "new_key": key, "new_value": value})
                 replaced[row[0]] = (row[0], key_lower, key, value)
         if added:
             self._uow.changed(account_id)
