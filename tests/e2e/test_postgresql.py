@@ -213,6 +213,78 @@ def test_writes_sent_again_are_on_the_trail_each_time_on_postgresql(pg_server: S
     assert [p["PolicyArn"] for p in attached] == [arn]
 
 
+def test_changes_refusals_and_failures_at_once_to_one_account_on_postgresql(pg_server: Server) -> None:
+    """Four administrators changing one user's tag and inline policy (writes that queue for the
+    account and commit in groups), a read-only user's TagUser denied, and a call on a user that
+    does not exist, all at once: each gets its own answer, every call is on the trail once, what
+    was refused or failed changed nothing, and what was answered committed."""
+    iam = pg_server.client()
+    iam.create_user(UserName="pg-grouped")
+    iam.create_user(UserName="pg-reader")
+    iam.attach_user_policy(UserName="pg-reader", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    key = iam.create_access_key(UserName="pg-reader")["AccessKey"]
+    reader = pg_server.client(key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    reader.get_user(UserName="pg-grouped")  # the key works (reads are allowed)
+    answered: list[tuple[str, str]] = []  # (request id, value) of each change answered
+    denied: list[str] = []
+    missing: list[str] = []
+    failures: list[str] = []
+
+    def change(n: int) -> None:
+        client = pg_server.client()
+        try:
+            for i in range(8):
+                value = f"v{n}-{i}"
+                answer = client.tag_user(UserName="pg-grouped", Tags=[{"Key": "k", "Value": value}])
+                answered.append((answer["ResponseMetadata"]["RequestId"], value))
+                document = policy(allow("s3:GetObject", f"arn:aws:s3:::{value}/*"))
+                answer = client.put_user_policy(
+                    UserName="pg-grouped", PolicyName="p", PolicyDocument=document
+                )
+                answered.append((answer["ResponseMetadata"]["RequestId"], value))
+        except Exception as exc:  # collected and asserted below
+            failures.append(repr(exc))
+
+    def refused() -> None:
+        try:
+            for i in range(8):
+                try:
+                    reader.tag_user(UserName="pg-grouped", Tags=[{"Key": "k", "Value": f"reader-{i}"}])
+                    failures.append("the read-only user's TagUser was allowed")
+                except ClientError as exc:
+                    assert exc.response["Error"]["Code"] == "AccessDenied", exc.response
+                    denied.append(exc.response["ResponseMetadata"]["RequestId"])
+                try:
+                    iam.tag_user(UserName=f"pg-nobody-{i}", Tags=[{"Key": "k", "Value": "x"}])
+                    failures.append("TagUser on a user that does not exist answered")
+                except ClientError as exc:
+                    assert exc.response["Error"]["Code"] == "NoSuchEntity", exc.response
+                    missing.append(exc.response["ResponseMetadata"]["RequestId"])
+        except Exception as exc:  # collected and asserted below
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=change, args=(n,)) for n in range(4)]
+    threads.append(threading.Thread(target=refused))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    assert len(answered) == 64 and len(denied) == 8 and len(missing) == 8
+    tags = iam.list_user_tags(UserName="pg-grouped")["Tags"]
+    assert len(tags) == 1 and tags[0]["Value"] in {value for _, value in answered}
+    document = iam.get_user_policy(UserName="pg-grouped", PolicyName="p")["PolicyDocument"]
+    assert any(f"arn:aws:s3:::{value}/*" in json.dumps(document) for _, value in answered)
+    events = lookup_all(pg_server, "ResourceName", "pg-grouped")
+    on_trail = [json.loads(e["CloudTrailEvent"])["requestID"] for e in events]
+    sent = [request_id for request_id, _ in answered] + denied
+    assert sorted(r for r in on_trail if r in set(sent)) == sorted(sent)  # each once
+    refusals = [json.loads(e["CloudTrailEvent"]) for e in lookup_all(pg_server, "EventName", "TagUser")]
+    codes = {e["requestID"]: e.get("errorCode") for e in refusals}
+    assert all(codes.get(r) == "AccessDenied" for r in denied)
+    assert all(codes.get(r) == "NoSuchEntityException" for r in missing)
+
+
 def test_trail_chain_under_concurrent_writers_on_postgresql(pg_server: Server, database_url: str) -> None:
     """Eight clients writing at once: every call is on the trail once, the chain verifies, and an
     edit made directly in PostgreSQL is named by `iamd trail verify`."""
