@@ -210,6 +210,7 @@ class WriteGroups:
         if uow.provisional is not None:
             uow.provisional_mark = -next(_PROVISIONAL)
         uow.count_writes(lambda: driver.writes)
+        writes = driver.writes
         try:
             try:
                 member.result = member.work(uow)
@@ -220,7 +221,8 @@ class WriteGroups:
             member.error = error
             if isinstance(error, RetryableError) or not isinstance(error, Exception):
                 return error
-            failure = self._undo(conn, driver, first, savepoint, (deferred, mark, pending))
+            wrote = driver.writes != writes
+            failure = self._undo(conn, driver, first, savepoint, (deferred, mark, pending), wrote=wrote)
             if failure is not None:
                 member.error = None  # (its error may be another's: it runs again alone)
             return failure
@@ -238,12 +240,25 @@ class WriteGroups:
         first: bool,
         savepoint: str,
         before: tuple[list[Any], int, list[bytes]],
+        *,
+        wrote: bool,
     ) -> BaseException | None:
-        """Take a failed member's work back (its error is its answer); what fails the group."""
+        """Take a failed member's work back (its error is its answer); what fails the group.
+        ``wrote``: whether it sent or deferred a statement that may write."""
         deferred, mark, pending = before
         if driver.pending is pending and pending:  # nothing of the transaction went out yet
             driver.deferred = []
             return None
+        if not wrote and driver.info.transaction_status == _INTRANS:
+            # It only read (a refusal: AccessDenied, NoSuchEntity): nothing to take back, and no
+            # round trip to spend on it while the account's writers wait.
+            if first:
+                return None
+            if driver.deferred is deferred:
+                del deferred[mark - 1 :]  # its savepoint, not sent
+                return None
+            if driver.defer(f"RELEASE SAVEPOINT {savepoint}", None):
+                return None
         if first:
             try:
                 driver.rollback()

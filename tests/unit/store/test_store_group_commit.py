@@ -186,3 +186,25 @@ def test_a_write_alone_is_no_group(pg_store: Store) -> None:
     assert pg_store.write_groups().members(ACCOUNT) == 0
     assert queue_free(pg_store, ACCOUNT)
     assert "solo" in _names(pg_store)
+
+
+@pytest.mark.parametrize("position", [0, 1])
+def test_a_member_refused_after_reading_only_leaves_the_transaction_to_the_others(
+    pg_store: Store, position: int
+) -> None:
+    """A refusal that wrote nothing (AccessDenied, NoSuchEntity after the reads) has nothing to
+    take back: the others' work stands, committed together (no rollback spent on it)."""
+    ids = SeededIds(7 + position)
+
+    def read_then_refuse(uow: UnitOfWork) -> Any:
+        prepared_names(uow)
+        raise NotFound("no such user")
+
+    works = [_adding("u0", ids), _adding("u1", ids)]
+    works.insert(position, read_then_refuse)
+    outcomes = _in_one_group(pg_store, works)
+    refused = outcomes.pop(position)
+    assert refused[0] == "error" and isinstance(refused[1], NotFound)
+    assert [kind for kind, _ in outcomes] == ["ok", "ok"]
+    assert outcomes[0][1][1] == outcomes[1][1][1]
+    assert [n for n in _names(pg_store) if n.startswith("u")] == ["u0", "u1"]
