@@ -176,7 +176,9 @@ class WriteGroups:
             failure = failure or error
             raise
         finally:
-            self._close(key, group, len(members))  # a failure stops the group: no newcomers
+            with self._lock:  # a failure stops the group: no newcomers (those in it are answered)
+                if self._open.get(key) is group:
+                    del self._open[key]
             self._answer(members, ran, failure)
 
     def _run_member(
