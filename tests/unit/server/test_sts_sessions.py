@@ -4,6 +4,7 @@ makes of a session (role policies ∩ session policies, principal tags, issue ti
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -124,6 +125,19 @@ def test_a_token_round_trips_and_is_opaque(kek: Kek) -> None:
     token = seal_session(kek, session)
     assert unseal_session(kek, token) == session
     assert "alice" not in token and session.secret_access_key not in token
+
+
+def test_tokens_of_every_size_open_and_earlier_tokens_still_do(kek: Kek) -> None:
+    """Sessions small and large (the compressor's window follows the session's size), and a token
+    sealed as earlier versions sealed them (zlib's defaults): all open to the same session."""
+    tags = tuple((f"k{i}", f"value-{i}" * 20) for i in range(50))
+    for session in (role_session(), role_session(tags=tags, policy=ALLOW_S3, source_identity="alice")):
+        token = seal_session(kek, session)
+        assert unseal_session(kek, token) == session
+        payload = kek.unseal(token, purpose="sts-session")  # format, length, zlib(JSON)
+        body = zlib.compress(zlib.decompress(payload[5 : 5 + int.from_bytes(payload[1:5], "big")]), 6)
+        earlier = kek.seal(payload[:1] + len(body).to_bytes(4, "big") + body, purpose="sts-session")
+        assert unseal_session(kek, earlier) == session
 
 
 def test_a_tampered_token_or_a_foreign_key_does_not_open(kek: Kek) -> None:
