@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
@@ -107,6 +107,9 @@ class UnitOfWork:
     policies, its session's role or user) key on the shared generation and their principal's, so
     a write to one principal leaves every other caller's entries valid.
     """
+
+    ALL: ClassVar[frozenset[str]] = frozenset({"*"})
+    """:attr:`provisional` for "any generation may have moved"."""
 
     def __init__(
         self,
@@ -218,9 +221,6 @@ class UnitOfWork:
             return False
         self.session.flush()
         return changes() == self._row_changes_before
-
-    ALL: frozenset[str] = frozenset({"*"})
-    """:attr:`provisional` for "any generation may have moved"."""
 
     def moved_generations(self) -> frozenset[str] | None:
         """The ids whose generation (the shared one, for an account) this transaction has moved
