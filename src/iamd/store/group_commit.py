@@ -251,24 +251,19 @@ class WriteGroups:
         if driver.pending is pending and pending:  # nothing of the transaction went out yet
             driver.deferred = []
             return None
-        if not wrote and driver.info.transaction_status == _INTRANS:
-            # It only read (a refusal: AccessDenied, NoSuchEntity): nothing to take back, and no
-            # round trip to spend on it while the account's writers wait.
-            if first:
-                return None
-            if driver.deferred is deferred:
-                del deferred[mark - 1 :]  # its savepoint, not sent
-                return None
-            if driver.defer(f"RELEASE SAVEPOINT {savepoint}", None):
-                return None
+        if not first and driver.deferred is deferred:
+            del deferred[mark - 1 :]  # none of its statements went out: forget them, its savepoint too
+            return None
+        # One that only read (a refusal: AccessDenied, NoSuchEntity) has nothing to take back:
+        # no round trip to spend on it while the account's writers wait.
+        only_read = not wrote and driver.info.transaction_status == _INTRANS
+        if only_read and (first or driver.defer(f"RELEASE SAVEPOINT {savepoint}", None)):
+            return None
         if first:
             try:
                 driver.rollback()
             except conn.dialect.loaded_dbapi.Error as error:
                 return StoreError(f"could not roll back a failed write: {error}")
-            return None
-        if driver.deferred is deferred:  # none of its statements went out: forget them
-            del deferred[mark - 1 :]
             return None
         driver.deferred = []
         try:
