@@ -292,8 +292,9 @@ def _token_length(payload_size: int) -> int:
 
 
 def _compress(data: bytes) -> bytes:
-    """zlib at level 6 (what ``zlib.compress`` makes of ``data``, byte for byte where its window
-    held all of it), with a window just large enough for ``data`` and a smaller hash table:
+    """zlib at level 6, as ``zlib.compress`` does it but with a window just large enough for
+    ``data`` and a smaller hash table (not the same bytes: the header names the window; as small
+    for the sessions measured, 135 and 1,062 bytes for 180 bytes and 3 KiB of session):
     ``zlib.compress`` sets up 256 KiB of state for each call, which took 70-80 µs for a
     session of 200 bytes (a tenth of an AssumeRole's CPU), against 7 µs. Any zlib reader opens
     it (the window's size is in its header)."""
