@@ -128,15 +128,21 @@ def test_a_token_round_trips_and_is_opaque(kek: Kek) -> None:
 
 
 def test_tokens_of_every_size_open_and_earlier_tokens_still_do(kek: Kek) -> None:
-    """Sessions small and large (the compressor's window follows the session's size), and a token
-    sealed as earlier versions sealed them (zlib's defaults): all open to the same session."""
+    """A small session is sealed as its JSON, a large one compressed (the compressor's window
+    follows the session's size); a token sealed as earlier versions sealed every session (zlib's
+    defaults) opens too: all to the same session."""
     tags = tuple((f"k{i}", f"value-{i}" * 20) for i in range(50))
-    for session in (role_session(), role_session(tags=tags, policy=ALLOW_S3, source_identity="alice")):
+    small, large = role_session(), role_session(tags=tags, policy=ALLOW_S3, source_identity="alice")
+    for session, kind in ((small, 2), (large, 1)):
         token = seal_session(kek, session)
         assert unseal_session(kek, token) == session
-        payload = kek.unseal(token, purpose="sts-session")  # format, length, zlib(JSON)
-        body = zlib.compress(zlib.decompress(payload[5 : 5 + int.from_bytes(payload[1:5], "big")]), 6)
-        earlier = kek.seal(payload[:1] + len(body).to_bytes(4, "big") + body, purpose="sts-session")
+        payload = kek.unseal(token, purpose="sts-session")  # format, length, body
+        assert payload[0] == kind
+        stored = payload[5 : 5 + int.from_bytes(payload[1:5], "big")]
+        data = json.loads(stored if kind == 2 else zlib.decompress(stored))
+        assert data["k"] == session.access_key_id
+        body = zlib.compress(json.dumps(data).encode(), 6)
+        earlier = kek.seal(b"\x01" + len(body).to_bytes(4, "big") + body, purpose="sts-session")
         assert unseal_session(kek, earlier) == session
 
 
