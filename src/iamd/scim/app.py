@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from iamd.scim import handlers
 from iamd.scim.resources import ScimError
 from iamd.scim.schemas import MAX_BODY
 from iamd.scim.tokens import check_token
+from iamd.secrets.entropy import uuid4
 from iamd.server.limits import declared_length, read_capped
 from iamd.services.identitycenter.identitystore.common import network_allows
 from iamd.store.audit import AuditEvent
@@ -229,8 +229,8 @@ class ScimApp:
         identity = Identity(
             "WebIdentityUser", account_id=token.account_id, access_key_id=token.id, lookup_name="SCIM"
         )
-        request_id = str(uuid.uuid4())
-        event_id = str(uuid.uuid4())
+        request_id = uuid4()
+        event_id = uuid4()
         response: Any = None
         if isinstance(output, dict) and output.get("id"):
             response = {"id": output["id"], "meta": output.get("meta")}

@@ -33,6 +33,8 @@ import secrets
 import string
 from typing import Final, Protocol
 
+from iamd.secrets.entropy import random_bytes
+
 __all__ = [
     "ACCESS_KEY_ID_RE",
     "ACCOUNT_ID_RE",
@@ -151,7 +153,7 @@ class RandomIds(_IdGenerator):
         limit = 256 - 256 % size
         chosen: list[str] = []
         while True:
-            for byte in secrets.token_bytes(length + 8):
+            for byte in random_bytes(length + 8):
                 if byte < limit:
                     chosen.append(alphabet[byte % size])
                     if len(chosen) == length:

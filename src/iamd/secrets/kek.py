@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from iamd.secrets.entropy import random_bytes
+
 __all__ = [
     "ENV_VAR",
     "KEY_FILE_NAME",
@@ -148,7 +150,7 @@ class Kek:
     def _encrypt(self, domain: bytes, plaintext: bytes, context: bytes) -> bytes:
         key = self._keys[0]
         header = bytes([FORMAT_VERSION]) + key.key_id
-        nonce = secrets.token_bytes(_NONCE_SIZE)
+        nonce = random_bytes(_NONCE_SIZE)
         sealed = key.cipher(domain).encrypt(nonce, plaintext, header + domain + context)
         return header + nonce + sealed
 

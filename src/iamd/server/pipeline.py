@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ import iamd.services.organizations as _organizations  # noqa: F401  (registers O
 import iamd.services.rolesanywhere  # noqa: F401  (registers Roles Anywhere)
 import iamd.services.sts as _sts  # noqa: F401  (registers the STS operations)
 from iamd.clock import Clock
+from iamd.secrets.entropy import uuid4
 from iamd.secrets.ids import IdSource
 from iamd.server.authenticators import Authenticated, Authenticators, Credentials
 from iamd.server.authorizer import Authorizer
@@ -219,14 +219,14 @@ class Pipeline:
             names = self.catalog.services_for_signing_name(signing) if signing else []
             if names:
                 model = self.catalog.service(names[0])
-        return protocol_for(model).encode_error(model, error, str(uuid.uuid4()))
+        return protocol_for(model).encode_error(model, error, uuid4())
 
     def handle(
         self, request: HttpRequest, connection: Connection, routed: Routed | None = None
     ) -> HttpResponse:
         """Answer ``request``. ``routed``: ``route(request)``, when the caller already has it (the
         app routes first, to run reads on its event loop and writes on worker threads)."""
-        request_id = str(uuid.uuid4())
+        request_id = uuid4()
         now = self.clock.now()
         routed = routed or self.route(request)
         credentials, ref = routed.credentials, routed.ref

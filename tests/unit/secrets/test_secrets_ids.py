@@ -101,7 +101,7 @@ def test_random_ids_skip_the_bytes_that_would_favour_the_first_characters(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     stream = iter([bytes([250, 251, 255, 3, 249]) + bytes(range(20)), bytes(range(40))])
-    monkeypatch.setattr(ids.secrets, "token_bytes", lambda n: next(stream))
+    monkeypatch.setattr(ids, "random_bytes", lambda n: next(stream))
     # Digits: 250 is the largest multiple of 10 below 256, so 250, 251 and 255 are skipped.
     assert RandomIds()._chars(string.digits, 12) == "3" + "9" + "0123456789"
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from iamd.secrets.entropy import uuid4
 from iamd.services.framework import Caller, RequestInfo
 from iamd.services.sts.tokens import FEDERATED, ROLE, ROOT, Session, unseal_session
 from iamd.store.audit import AuditEvent
@@ -522,7 +522,7 @@ class Recorder:
                 account_id=account_id,
                 lookup_name="root",
             )
-        event_id = str(uuid.uuid4())
+        event_id = uuid4()
         record = sign_in_record(
             identity=identity,
             event_time=at,
@@ -762,7 +762,7 @@ def _event(
 ) -> AuditEvent:
     """One event of a request in ``account``'s trail. ``entity``: the identity whose
     last-accessed data the event feeds (None: it feeds none)."""
-    event_id = str(uuid.uuid4())
+    event_id = uuid4()
     read_only = is_read_only(ref.service_name, ref.name)
     record = api_call_record(
         identity=who,
