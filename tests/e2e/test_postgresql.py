@@ -138,6 +138,54 @@ def test_role_sessions_and_mfa_on_postgresql(pg_server: Server, database_url: st
     assert device.seed not in dump
 
 
+def test_assume_role_reads_the_role_as_it_is_now_on_postgresql(pg_server: Server) -> None:
+    """AssumeRole reads its role ahead, with the caller's key: each call sees the role, its tags
+    and its trust policy as they are at that call, never as an earlier call read them."""
+    iam = pg_server.client()
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:role/pg-ahead"
+    root = f"arn:aws:iam::{ACCOUNT_ID}:root"
+    blue = {"StringEquals": {"aws:ResourceTag/team": "blue"}}
+    trusting = policy(
+        {"Effect": "Allow", "Principal": {"AWS": root}, "Action": "sts:AssumeRole", "Condition": blue}
+    )
+    iam.create_role(
+        RoleName="pg-ahead", AssumeRolePolicyDocument=trusting, Tags=[{"Key": "team", "Value": "blue"}]
+    )
+    iam.create_user(UserName="pg-ahead-user")
+    iam.put_user_policy(
+        UserName="pg-ahead-user", PolicyName="assume", PolicyDocument=policy(allow("sts:AssumeRole", arn))
+    )
+    key = iam.create_access_key(UserName="pg-ahead-user")["AccessKey"]
+    sts = pg_server.client("sts", key["AccessKeyId"], key["SecretAccessKey"])
+
+    def assume() -> str:
+        return str(sts.assume_role(RoleArn=arn, RoleSessionName="ahead")["AssumedRoleUser"]["Arn"])
+
+    assert assume() == f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/pg-ahead/ahead"
+    iam.tag_role(RoleName="pg-ahead", Tags=[{"Key": "team", "Value": "red"}])
+    with pytest.raises(ClientError, match="AccessDenied"):
+        assume()  # the tag the trust policy asks for is gone
+    iam.tag_role(RoleName="pg-ahead", Tags=[{"Key": "team", "Value": "blue"}])
+    assert assume().endswith("/pg-ahead/ahead")
+    stranger = policy(
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::999999999999:root"},
+            "Action": "sts:AssumeRole",
+        }
+    )
+    iam.update_assume_role_policy(RoleName="pg-ahead", PolicyDocument=stranger)
+    with pytest.raises(ClientError, match="AccessDenied"):
+        assume()  # the role no longer trusts this account
+    iam.delete_role(RoleName="pg-ahead")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        assume()
+    iam.create_role(
+        RoleName="pg-ahead", AssumeRolePolicyDocument=trusting, Tags=[{"Key": "team", "Value": "blue"}]
+    )
+    assert assume().endswith("/pg-ahead/ahead")
+
+
 def test_credential_report_on_postgresql(pg_server: Server) -> None:
     iam = pg_server.client()
     iam.create_user(UserName="pg-report")

@@ -289,7 +289,13 @@ class Pipeline:
         registration = handler_for(ref.service_name, ref.name)
         protocol = protocol_for(ref.service_model)
 
+        prefetch = registration.prefetch if registration is not None and ref.known else None
+        if prefetch is not None and protocol_name(ref.service_model) != "query":
+            prefetch = None
+
         def work(uow: UnitOfWork) -> tuple[dict[str, object] | None, Caller]:
+            if prefetch is not None:  # (read ahead with the caller's key, in its round trip)
+                prefetch(uow, request.form_params)
             who: Authenticated = credentials.authenticate(uow, request, ref, now)
             caller, generations = who.caller, who.generations
             if who.access_key:

@@ -160,6 +160,7 @@ class OperationContext:
 
 
 Handler = Callable[[OperationContext, Params], Result]
+Prefetch = Callable[[UnitOfWork, Mapping[str, str]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +181,11 @@ class Registration:
     replayed. A request without it runs as a read (``Pipeline.route``): in a read-only
     transaction, on the server's event loop, its trail event stored by the trail writer as a
     read's is. Its handler must then write nothing (a write would fail the request)."""
+    prefetch: Prefetch | None = None
+    """Given the request's query-protocol parameters (undecoded, unchecked, the caller not yet
+    authenticated), asks the unit of work to read ahead what the handler will read (the
+    store's ``prefetch`` methods): on PostgreSQL that goes out with the caller's key, in the
+    transaction's first round trip. Must not raise, and reads nothing itself."""
 
 
 _HANDLERS: dict[tuple[str, str], Registration] = {}
@@ -193,17 +199,18 @@ def operation(
     waits: bool = False,
     heavy: bool = False,
     reads_without: str | None = None,
+    prefetch: Prefetch | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register ``handler`` as ``service``'s operation ``name`` (botocore's operation name).
     ``waits``: the handler may wait on the network (it is then run off the server's event loop).
     ``heavy``: its cost depends on its input or the account's size (see ``Registration.heavy``).
-    ``reads_without``: see ``Registration.reads_without``."""
+    ``reads_without``, ``prefetch``: see ``Registration``."""
 
     def register(handler: Handler) -> Handler:
         key = (service, name)
         if key in _HANDLERS:
             raise RuntimeError(f"{service}:{name} is registered twice")
-        _HANDLERS[key] = Registration(service, name, handler, readonly, waits, heavy, reads_without)
+        _HANDLERS[key] = Registration(service, name, handler, readonly, waits, heavy, reads_without, prefetch)
         return handler
 
     return register

@@ -33,6 +33,13 @@ on loopback (replayed writes lost 10-16% of their requests/s with it).
 A script of several commands (no parameters) cannot go in a pipeline (it takes the extended query
 protocol, one command per statement): what waits goes first, in a round trip of its own.
 
+A read that knows, before its first statement, a statement it will run later (AssumeRole's role,
+named by the request) sends that one too in the first round trip (:meth:`Connection.prefetch`),
+and takes its result when it runs it (:meth:`Connection.prefetched`): on the event loop, a round
+trip fewer. It is sent after the first statement, in the same transaction and snapshot, so it
+reads what it would have read later, as long as nothing was written in between (a write forgets
+it); the transaction's end forgets it too.
+
 Statements whose results nobody reads wait too (:meth:`Connection.defer`): a write's generation
 bump goes out with the statement after it, and the trail's inserts with the ``COMMIT``
 (:meth:`Connection.commit_deferred`), each in that statement's round trip. An error in a deferred
@@ -42,7 +49,7 @@ statement is raised by the statement it went out with (the server skips what fol
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from contextlib import suppress
 from typing import Any, Final, Self
 
@@ -72,12 +79,51 @@ class Connection(psycopg.Connection[Any]):
     whether they are a sequence of parameter sets for ``executemany``), sent after
     :attr:`pending`, before the next statement or the ``COMMIT``."""
 
+    prefetching: list[tuple[str, Any]]
+    """Statements to send after the next one, in its round trip, their results kept
+    (:meth:`prefetch`)."""
+    _prefetched: dict[Hashable, tuple[psycopg.Cursor[Any], int]]
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.pending = []
         self.deferred = []
+        self.prefetching = []
+        self._prefetched = {}
         self.writes = 0
         self.cursor_factory = Cursor
+
+    def prefetch(self, sql: str, params: Any) -> bool:
+        """Send ``sql`` (a ``SELECT``) after the next statement, in its round trip, and keep its
+        result for :meth:`prefetched`; only where that statement opens the transaction (what
+        opens it waits: :meth:`open_with`). False (nothing queued) otherwise."""
+        if not self.pending or self.deferred:
+            return False
+        self.prefetching.append((sql, params))
+        return True
+
+    def prefetched(self, sql: str, params: Any) -> psycopg.Cursor[Any] | None:
+        """The cursor holding the result of ``sql`` run with ``params``, sent earlier by
+        :meth:`prefetch` in this transaction with nothing written since; None otherwise. Each
+        result is taken once."""
+        if not self._prefetched:
+            return None
+        found = self._prefetched.pop(_hashable(sql, params), None)
+        if found is None or found[1] != self.writes:
+            return None
+        return found[0]
+
+    def _send_prefetching(self) -> None:
+        waiting, self.prefetching = self.prefetching, []
+        for sql, params in waiting:
+            cursor = psycopg.Cursor(self)  # psycopg's own: nothing of ours to send first
+            cursor.execute(sql, params)
+            self._prefetched[_hashable(sql, params)] = (cursor, self.writes)
+
+    def _forget_prefetched(self) -> None:
+        self.prefetching = []
+        if self._prefetched:
+            self._prefetched = {}
 
     def defer(self, sql: str, params: Any, *, many: bool = False) -> bool:
         """Send ``sql`` with the next statement (or the ``COMMIT``) rather than now, when a
@@ -137,6 +183,7 @@ class Connection(psycopg.Connection[Any]):
 
     def commit(self) -> None:
         """psycopg's ``commit``, the deferred statements sent with it."""
+        self._forget_prefetched()
         if self.deferred:
             self.commit_deferred()
         else:
@@ -144,10 +191,12 @@ class Connection(psycopg.Connection[Any]):
 
     def rollback(self) -> None:
         self.deferred = []
+        self._forget_prefetched()
         super().rollback()
 
     def close(self) -> None:
         self.deferred = []
+        self._forget_prefetched()
         super().close()
 
     def open_with(self, begin: bytes, lock: bytes | None = None, *, commit_first: bool = False) -> None:
@@ -160,6 +209,7 @@ class Connection(psycopg.Connection[Any]):
         ``BEGIN`` of its own)."""
         pending = [begin] if lock is None else [lock, _SYNC, begin]
         self.pending = [b"COMMIT", *pending] if commit_first else pending
+        self._forget_prefetched()
 
     def unsent(self) -> bool:
         """Whether the transaction's opening commands are still waiting (no statement ran: no
@@ -167,6 +217,7 @@ class Connection(psycopg.Connection[Any]):
         waiting = bool(self.pending)
         if waiting:
             self.pending = []
+            self.prefetching = []
         return waiting
 
     def send_pending(self, pipeline: psycopg.Pipeline) -> None:
@@ -208,7 +259,13 @@ class Cursor(psycopg.Cursor[Any]):
             # pipeline does not use it. What waits goes first, in a round trip of its own.
             conn.after_pending(lambda: None)
             return super().execute(query, params, prepare=prepare, binary=binary)
-        conn.after_pending(lambda: super(Cursor, self).execute(query, params, prepare=prepare, binary=binary))
+
+        def send() -> None:
+            super(Cursor, self).execute(query, params, prepare=prepare, binary=binary)
+            if conn.prefetching:
+                conn._send_prefetching()
+
+        conn.after_pending(send)
         return self
 
     def executemany(self, query: Query, params_seq: Iterable[Params], *, returning: bool = False) -> None:
@@ -219,3 +276,10 @@ class Cursor(psycopg.Cursor[Any]):
             return
         # (psycopg's executemany rides the pipeline: no Sync of its own)
         conn.after_pending(lambda: super(Cursor, self).executemany(query, params_seq, returning=returning))
+
+
+def _hashable(sql: str, params: Any) -> Hashable:
+    """A statement and its parameters (a mapping or a sequence of plain values) as a key."""
+    if isinstance(params, Mapping):
+        return sql, tuple(sorted(params.items()))
+    return sql, tuple(params or ())

@@ -100,9 +100,27 @@ class Prepared:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}  # per dialect name (SQLite, PostgreSQL): two at most
 
+    def prefetch(self, session: Session, params: Mapping[str, Any]) -> bool:
+        """Where ``session`` is a read on PostgreSQL whose transaction has not begun (its first
+        statement not yet sent): have the statement go out, with ``params``, in the round trip
+        of that first statement, its result kept for :meth:`rows` with the same ``params``
+        (:meth:`iamd.store.pipelined.Connection.prefetch`). True if so; nothing happens
+        otherwise (``rows`` then reads as usual)."""
+        kept = getattr(session, "begun_driver", None)
+        begun = kept() if kept is not None else None
+        if begun is None:
+            return False
+        connection, driver = begun
+        queue = getattr(driver, "prefetch", None)
+        if queue is None:
+            return False
+        compiled, arguments = _bound(self._compiled, _Compiled, self.statement, connection.dialect, params)
+        return bool(queue(compiled.sql, arguments))
+
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row, as tuples of the selected columns' values (converted as SQLAlchemy would),
-        read in ``session``'s transaction (pending changes flushed first)."""
+        read in ``session``'s transaction (pending changes flushed first); a result sent ahead by
+        :meth:`prefetch` is taken instead of reading again."""
         compiled, rows = _execute(self._compiled, _Compiled, self.statement, session, params, _fetchall)
         processors = compiled.processors
         if not processors:
@@ -144,6 +162,16 @@ def _execute(
     SQLAlchemy raises it (:func:`driver_error`)."""
     connection, driver = _begun(session)
     compiled, arguments = _bound(compiled_by_dialect, compile_for, statement, connection.dialect, params)
+    taken = getattr(driver, "prefetched", None)
+    if taken is not None:
+        cursor = taken(compiled.sql, arguments)
+        if cursor is not None:
+            try:
+                return compiled, result(cursor)
+            except connection.dialect.loaded_dbapi.Error as error:
+                raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
+            finally:
+                cursor.close()
     return compiled, _run_on(connection, driver, compiled.sql, arguments, result)
 
 

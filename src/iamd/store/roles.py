@@ -88,6 +88,12 @@ class Roles(Repository):
             refs[boundary] if boundary else None, row[9], row[10],
         )  # fmt: skip
 
+    def prefetch(self, account_id: str, name: str) -> None:
+        """:meth:`find` of this role read ahead, in the first round trip of a read transaction
+        on PostgreSQL that has not begun (AssumeRole: the role its request names, read with the
+        caller's key); nothing otherwise. Never raises for a name that is not a role's."""
+        _FIND.prefetch(self._uow, {"account_id": account_id, "name": name.lower()})
+
     def get(self, account_id: str, name: str) -> RoleRecord:
         return found(self.find(account_id, name), f"role {name}")
 

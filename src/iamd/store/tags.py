@@ -55,6 +55,12 @@ class FindWithTags:
         nothing = [cast(null(), column.type) for column in tag_columns]
         self._with_tags = Prepared(union_all(found.add_columns(*nothing), tags))
 
+    def prefetch(self, uow: UnitOfWork, params: Mapping[str, Any]) -> None:
+        """Have :meth:`row` with these ``params`` read ahead, in the first round trip of a read
+        on PostgreSQL (:meth:`iamd.store.prepared.Prepared.prefetch`); nothing otherwise."""
+        if not uow.database.startswith("sqlite"):
+            self._with_tags.prefetch(uow.session, params)
+
     def row(self, uow: UnitOfWork, account_id: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The resource's row (``found``'s columns), or None."""
         if uow.database.startswith("sqlite"):

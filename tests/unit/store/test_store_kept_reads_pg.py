@@ -28,6 +28,7 @@ from tests.unit.store.helpers import (
 from iamd.secrets import SeededIds
 from iamd.store import Store, StoreError, UnitOfWork
 from iamd.store.pipelined import Connection as PipelinedConnection
+from iamd.store.records import Tag
 from iamd.store.store import KeptPgReadSession, ReadSession
 
 ACCOUNT = "111122223333"  # created by the store fixture (conftest.py)
@@ -286,3 +287,62 @@ def test_close_closes_the_kept_connection(kept: Store) -> None:
         driver = _driver(uow)
     kept.close()
     assert driver.closed
+
+
+def _add_role(uow: UnitOfWork, ids: SeededIds, name: str, tags: dict[str, str]) -> str:
+    role_id = ids.role_id()
+    uow.roles.create(ACCOUNT, role_id=role_id, name=name, path="/", trust_policy="{}", created_at=NOW)
+    uow.tags.put(ACCOUNT, "role", role_id, tags)
+    return role_id
+
+
+def test_a_role_read_ahead_goes_out_with_the_first_statement(kept: Store, ids: SeededIds) -> None:
+    """AssumeRole's read ahead: the role (and its tags) named before the transaction's first
+    statement go out with it, one round trip for both, and the find takes that result; the
+    same record as a find that reads it then. A role that does not exist reads as None."""
+    with kept.transaction() as writer:
+        _add_role(writer, ids, "Deployer", {"team": "blue"})
+    with kept.transaction(readonly=True) as uow:
+        plain = uow.roles.find(ACCOUNT, "deployer")
+        plain_tags = uow.tags.list(ACCOUNT, "role", plain.id) if plain else None
+    assert plain is not None and plain_tags == (Tag("team", "blue"),)
+    for name, expected in (("DEPLOYER", plain), ("nobody", None)):
+        fd, trace_file = tempfile.mkstemp(prefix="iamd-test-pgtrace-")
+        try:
+            with kept.transaction(readonly=True) as uow:
+                driver = _driver(uow)
+                uow.roles.prefetch(ACCOUNT, name)
+                assert driver.prefetching
+                driver.pgconn.trace(fd)
+                assert prepared_names(uow) == []  # the first statement
+                assert uow.roles.find(ACCOUNT, name) == expected
+                if expected is not None:
+                    assert uow.tags.list(ACCOUNT, "role", expected.id) == plain_tags
+                driver.pgconn.untrace()
+                trace = Path(trace_file).read_text()
+                assert round_trips(trace) == 1  # the find and the tags read nothing more
+                assert "roles" in " ".join(answered_after(trace))
+        finally:
+            os.close(fd)
+            os.unlink(trace_file)
+
+
+def test_what_was_read_ahead_serves_its_own_transaction_only(kept: Store, ids: SeededIds) -> None:
+    """A result read ahead and not taken is forgotten when its transaction ends: the next read
+    finds the role as it is then (here: gone). A read ahead asked once the transaction has
+    begun is not queued (nothing would carry it), and the find reads as usual."""
+    with kept.transaction() as writer:
+        role_id = _add_role(writer, ids, "Ephemeral", {})
+    with kept.transaction(readonly=True) as uow:
+        driver = _driver(uow)
+        uow.roles.prefetch(ACCOUNT, "ephemeral")
+        prepared_names(uow)
+        assert driver._prefetched  # sent, kept, not taken
+    with kept.transaction() as writer:
+        writer.roles.delete(role_id)
+    with kept.transaction(readonly=True) as uow:
+        assert not _driver(uow)._prefetched
+        assert uow.roles.find(ACCOUNT, "ephemeral") is None
+        uow.roles.prefetch(ACCOUNT, "ephemeral")  # begun: nothing queued
+        assert not _driver(uow).prefetching
+        assert uow.roles.find(ACCOUNT, "ephemeral") is None

@@ -5,6 +5,7 @@ the source identity."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from iamd.services.framework import OperationContext, operation
@@ -17,6 +18,7 @@ from iamd.services.sts.common import (
     issue,
     parse_role_arn,
     role_arn,
+    role_arn_parts,
     role_duration,
     session_policies,
     session_tags,
@@ -25,6 +27,7 @@ from iamd.services.sts.common import (
 from iamd.services.sts.evaluation import Trust, caller_context, deny, principal_policies
 from iamd.services.sts.mfa import verify_mfa
 from iamd.services.sts.tokens import FEDERATED, ROLE
+from iamd.store.unit import UnitOfWork
 from iamd.wire import AccessDenied
 
 
@@ -46,7 +49,14 @@ def tag_context(tags: dict[str, str], transitive: tuple[str, ...]) -> dict[str, 
     return context
 
 
-@operation("sts", "AssumeRole", reads_without="TokenCode")
+def _read_ahead(uow: UnitOfWork, form: Mapping[str, str]) -> None:
+    """The role the request names, read in the round trip of the caller's key (PostgreSQL)."""
+    named = role_arn_parts(form.get("RoleArn", ""))
+    if named is not None:
+        uow.roles.prefetch(named[0], named[2])
+
+
+@operation("sts", "AssumeRole", reads_without="TokenCode", prefetch=_read_ahead)
 def assume_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     caller = ctx.caller
     refuse_session_kinds(ctx, "AssumeRole", FEDERATED)

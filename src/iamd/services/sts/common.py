@@ -62,12 +62,18 @@ def role_arn(role: RoleRecord) -> str:
     return f"arn:aws:iam::{role.account_id}:role{role.path}{role.name}"
 
 
+def role_arn_parts(arn: str) -> tuple[str, str, str] | None:
+    """(account, path, name) of a role ARN; None if it is not one."""
+    found = _ROLE_ARN.fullmatch(arn)
+    return None if found is None else (found.group(1), found.group(2), found.group(3))
+
+
 def parse_role_arn(arn: str) -> tuple[str, str, str]:
     """(account, path, name) of a role ARN; ValidationError otherwise."""
-    found = _ROLE_ARN.fullmatch(arn)
-    if found is None:
+    parts = role_arn_parts(arn)
+    if parts is None:
         raise ValidationError(f"{arn} is invalid")
-    return found.group(1), found.group(2), found.group(3)
+    return parts
 
 
 def find_role(ctx: OperationContext, arn: str) -> RoleRecord | None:
