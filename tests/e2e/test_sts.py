@@ -434,6 +434,21 @@ def test_trust_conditions_see_the_role_tags(server: Server, admin: Identity, iam
     assert error_of(denied)[:2] == (403, "AccessDenied")
 
 
+def test_identity_policy_conditions_see_the_role_tags(server: Server, iam: Any) -> None:
+    """The caller's own policy may allow sts:AssumeRole only on roles carrying a tag (AWS's
+    aws:ResourceTag for a role): the role's tags are in the request's context whether or not the
+    trust policy names any."""
+    tagged = {"StringEquals": {"aws:ResourceTag/team": "blue"}}
+    gina = make_user(server, iam, "gina", allow("sts:AssumeRole", condition=tagged))
+    role = make_role(iam, "team-role", trust({"AWS": ROOT}), tags={"team": "blue"})
+    gina.sts.assume_role(RoleArn=role["Arn"], RoleSessionName="blue")
+    iam.tag_role(RoleName="team-role", Tags=[{"Key": "team", "Value": "red"}])
+    with pytest.raises(ClientError) as denied:
+        gina.sts.assume_role(RoleArn=role["Arn"], RoleSessionName="red")
+    status, code_, message = error_of(denied)
+    assert (status, code_) == (403, "AccessDenied") and "no identity-based policy allows" in message
+
+
 def test_source_identity_needs_set_source_identity(server: Server, admin: Identity, iam: Any) -> None:
     role = make_role(iam, "no-source-identity", trust({"AWS": ROOT}))
     with pytest.raises(ClientError) as denied:

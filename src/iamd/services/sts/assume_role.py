@@ -118,10 +118,11 @@ def assume_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     if role is None:
         ctx.authorized = True
         raise deny(ctx, caller.principal, "sts:AssumeRole", arn, None, {}, caller.account_id)
-    if "resourcetag" in role.trust_policy.lower():  # spare the read when no condition can use it
-        for tag in ctx.uow.tags.list(role.account_id, "role", role.id):
-            context[f"iam:ResourceTag/{tag.key}"] = tag.value
-            context[f"aws:ResourceTag/{tag.key}"] = tag.value
+    # The role's tags, for conditions on them in the trust policy and in the caller's policies
+    # alike (on PostgreSQL read with the role, in its statement).
+    for tag in ctx.uow.tags.list(role.account_id, "role", role.id):
+        context[f"iam:ResourceTag/{tag.key}"] = tag.value
+        context[f"aws:ResourceTag/{tag.key}"] = tag.value
     policies = principal_policies(ctx.uow, caller)
     target = role_arn(role)
     trust = Trust(caller.principal, policies, target, role.account_id, role.trust_policy, context)
