@@ -292,10 +292,16 @@ class Pipeline:
         prefetch = registration.prefetch if registration is not None and ref.known else None
         if prefetch is not None and protocol_name(ref.service_model) != "query":
             prefetch = None
+        signer = credentials.sigv4
+        hint = (
+            self.authenticators.cached_account(signer.scope.access_key_id)
+            if prefetch is not None and signer is not None
+            else None
+        )
 
         def work(uow: UnitOfWork) -> tuple[dict[str, object] | None, Caller]:
             if prefetch is not None:  # (read ahead with the caller's key, in its round trip)
-                prefetch(uow, request.form_params)
+                prefetch(uow, request.form_params, hint)
             who: Authenticated = credentials.authenticate(uow, request, ref, now)
             caller, generations = who.caller, who.generations
             if who.access_key:

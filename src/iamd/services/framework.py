@@ -160,7 +160,7 @@ class OperationContext:
 
 
 Handler = Callable[[OperationContext, Params], Result]
-Prefetch = Callable[[UnitOfWork, Mapping[str, str]], None]
+Prefetch = Callable[[UnitOfWork, Mapping[str, str], "str | None"], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,9 +183,11 @@ class Registration:
     read's is. Its handler must then write nothing (a write would fail the request)."""
     prefetch: Prefetch | None = None
     """Given the request's query-protocol parameters (undecoded, unchecked, the caller not yet
-    authenticated), asks the unit of work to read ahead what the handler will read (the
-    store's ``prefetch`` methods): on PostgreSQL that goes out with the caller's key, in the
-    transaction's first round trip. Must not raise, and reads nothing itself."""
+    authenticated) and the account its signing key was last seen to belong to (None when not
+    known: a hint, never an authentication), asks the unit of work to read ahead what the
+    handler will read (the store's ``prefetch`` methods): on PostgreSQL that goes out with the
+    caller's key, in the transaction's first round trip. Must not raise, and reads nothing
+    itself; what it names wrongly is read for nothing, never used."""
 
 
 _HANDLERS: dict[tuple[str, str], Registration] = {}

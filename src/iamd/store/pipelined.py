@@ -33,12 +33,13 @@ on loopback (replayed writes lost 10-16% of their requests/s with it).
 A script of several commands (no parameters) cannot go in a pipeline (it takes the extended query
 protocol, one command per statement): what waits goes first, in a round trip of its own.
 
-A read that knows, before its first statement, a statement it will run later (AssumeRole's role,
-named by the request) sends that one too in the first round trip (:meth:`Connection.prefetch`),
-and takes its result when it runs it (:meth:`Connection.prefetched`): on the event loop, a round
-trip fewer. It is sent after the first statement, in the same transaction and snapshot, so it
-reads what it would have read later, as long as nothing was written in between (a write forgets
-it); the transaction's end forgets it too.
+A transaction that knows, before its next statement, a statement it will run later (the user or
+role a request names: AssumeRole's role, TagUser's user) sends that one too in the next round
+trip (:meth:`Connection.prefetch`), and takes its result when it runs it
+(:meth:`Connection.prefetched`): a round trip fewer, on the event loop for a read, in the
+account's queue for a write. It is sent after that statement, in the same transaction and
+snapshot, so it reads what it would have read later, as long as nothing was written in between
+(a write forgets it); the transaction's end forgets it too.
 
 Statements whose results nobody reads wait too (:meth:`Connection.defer`): a write's generation
 bump goes out with the statement after it, and the trail's inserts with the ``COMMIT``
@@ -95,9 +96,10 @@ class Connection(psycopg.Connection[Any]):
 
     def prefetch(self, sql: str, params: Any) -> bool:
         """Send ``sql`` (a ``SELECT``) after the next statement, in its round trip, and keep its
-        result for :meth:`prefetched`; only where that statement opens the transaction (what
-        opens it waits: :meth:`open_with`). False (nothing queued) otherwise."""
-        if not self.pending or self.deferred:
+        result for :meth:`prefetched`: where that statement opens the transaction (what opens
+        it waits: :meth:`open_with`) or runs in an open one. False (nothing queued) otherwise
+        (no transaction to read it in)."""
+        if not self.pending and self.info.transaction_status != _INTRANS:
             return False
         self.prefetching.append((sql, params))
         return True
@@ -252,7 +254,7 @@ class Cursor(psycopg.Cursor[Any]):
         conn: Connection = self._conn  # type: ignore[assignment]  # (a cast is a call: every statement)
         if not (query.__class__ is str and query.startswith("SELECT")):
             conn.writes += 1
-        if not conn.pending and not conn.deferred:
+        if not conn.pending and not conn.deferred and not conn.prefetching:
             return super().execute(query, params, prepare=prepare, binary=binary)
         if not params and ";" in str(query):
             # A script of several commands: only the simple query protocol takes one, and a

@@ -101,16 +101,11 @@ class Prepared:
         self._compiled: dict[str, _Compiled] = {}  # per dialect name (SQLite, PostgreSQL): two at most
 
     def prefetch(self, session: Session, params: Mapping[str, Any]) -> bool:
-        """Where ``session`` is a read on PostgreSQL whose transaction has not begun (its first
-        statement not yet sent): have the statement go out, with ``params``, in the round trip
-        of that first statement, its result kept for :meth:`rows` with the same ``params``
-        (:meth:`iamd.store.pipelined.Connection.prefetch`). True if so; nothing happens
-        otherwise (``rows`` then reads as usual)."""
-        kept = getattr(session, "begun_driver", None)
-        begun = kept() if kept is not None else None
-        if begun is None:
-            return False
-        connection, driver = begun
+        """On PostgreSQL: have the statement go out, with ``params``, in the round trip of
+        ``session``'s next statement, its result kept for :meth:`rows` with the same
+        ``params`` (:meth:`iamd.store.pipelined.Connection.prefetch`). True if so; nothing
+        happens otherwise (``rows`` then reads as usual)."""
+        connection, driver = _begun(session)
         queue = getattr(driver, "prefetch", None)
         if queue is None:
             return False

@@ -89,9 +89,9 @@ class Roles(Repository):
         )  # fmt: skip
 
     def prefetch(self, account_id: str, name: str) -> None:
-        """:meth:`find` of this role read ahead, in the first round trip of a read transaction
-        on PostgreSQL that has not begun (AssumeRole: the role its request names, read with the
-        caller's key); nothing otherwise. Never raises for a name that is not a role's."""
+        """:meth:`find` of this role read ahead, in the round trip of the transaction's next
+        statement, on PostgreSQL (AssumeRole: the role its request names, read with the caller's
+        key); nothing otherwise. Never raises for a name that is not a role's."""
         _FIND.prefetch(self._uow, {"account_id": account_id, "name": name.lower()})
 
     def get(self, account_id: str, name: str) -> RoleRecord:

@@ -56,8 +56,9 @@ class FindWithTags:
         self._with_tags = Prepared(union_all(found.add_columns(*nothing), tags))
 
     def prefetch(self, uow: UnitOfWork, params: Mapping[str, Any]) -> None:
-        """Have :meth:`row` with these ``params`` read ahead, in the first round trip of a read
-        on PostgreSQL (:meth:`iamd.store.prepared.Prepared.prefetch`); nothing otherwise."""
+        """Have :meth:`row` with these ``params`` read ahead, in the round trip of the
+        transaction's next statement, on PostgreSQL (:meth:`iamd.store.prepared.Prepared.prefetch`);
+        nothing otherwise."""
         if not uow.database.startswith("sqlite"):
             self._with_tags.prefetch(uow.session, params)
 

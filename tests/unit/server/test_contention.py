@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import configparser
-import os
-import secrets
-import shutil
-import tempfile
 import threading
-import urllib.parse
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
-import psycopg
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials as BotoCredentials
-from sqlalchemy.engine import make_url
 
-from iamd.catalog import rcp_services
-from iamd.clock import SystemClock
-from iamd.secrets import Kek, SeededIds
-from iamd.server.authorizer import Authorizer
-from iamd.server.bootstrap import bootstrap, write_profile
 from iamd.server.contention import QUEUED_FOR, Contention
 from iamd.server.pipeline import Connection, Pipeline
-from iamd.store import open_store
 from iamd.wire import HttpRequest
 
 ACCOUNT = "111122223333"
@@ -93,51 +75,6 @@ def test_a_queued_write_that_changed_nothing_ends_the_queue() -> None:
 
 
 # -- the pipeline on PostgreSQL: which writes keep their operation's queue ---------------------
-
-
-@pytest.fixture(scope="module")
-def pg_pipeline() -> Iterator[tuple[Pipeline, Callable[[dict[str, str]], HttpRequest]]]:
-    """A pipeline on a new PostgreSQL database (the local test server), bootstrapped, and a signer
-    of IAM query requests as its bootstrap administrator."""
-    maintenance = os.environ.get("IAMD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-    try:
-        admin = psycopg.connect(maintenance, autocommit=True, connect_timeout=3)
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL unreachable: {exc}")
-    name = f"iamd_test_{secrets.token_hex(6)}"
-    with admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    url = make_url(maintenance).set(drivername="postgresql+psycopg", database=name)
-    store = open_store(url.render_as_string(hide_password=False), kek=Kek.generate())
-    data = Path(tempfile.mkdtemp(prefix="iamd-test-contention-"))
-    try:
-        clock = SystemClock()
-        bootstrap(store, SeededIds("contention"), clock.now(), ACCOUNT)
-        write_profile(data, ACCOUNT, "http://127.0.0.1:8080")
-        creds = configparser.ConfigParser()
-        creds.read(data / "credentials")
-        key, secret = creds["iamd"]["aws_access_key_id"], creds["iamd"]["aws_secret_access_key"]
-        pipeline = Pipeline(store, clock, SeededIds("contention-pipeline"), Authorizer(rcp_services()))
-
-        def request(params: dict[str, str]) -> HttpRequest:
-            body = urllib.parse.urlencode({"Version": "2010-05-08", **params}).encode()
-            signing = AWSRequest(
-                "POST",
-                "http://127.0.0.1:8080/",
-                data=body,
-                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-            )
-            SigV4Auth(BotoCredentials(key, secret), "iam", "us-east-1").add_auth(signing)
-            return HttpRequest.build(
-                "POST", "/", "", [("host", "127.0.0.1:8080"), *signing.headers.items()], body
-            )
-
-        yield pipeline, request
-    finally:
-        store.close()
-        shutil.rmtree(data, ignore_errors=True)
-        with psycopg.connect(maintenance, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_on_postgresql_a_queued_replay_ends_its_operations_queue(

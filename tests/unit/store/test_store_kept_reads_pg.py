@@ -329,8 +329,8 @@ def test_a_role_read_ahead_goes_out_with_the_first_statement(kept: Store, ids: S
 
 def test_what_was_read_ahead_serves_its_own_transaction_only(kept: Store, ids: SeededIds) -> None:
     """A result read ahead and not taken is forgotten when its transaction ends: the next read
-    finds the role as it is then (here: gone). A read ahead asked once the transaction has
-    begun is not queued (nothing would carry it), and the find reads as usual."""
+    finds the role as it is then (here: gone). In a transaction already begun, a read ahead goes
+    out with the next statement, in its round trip."""
     with kept.transaction() as writer:
         role_id = _add_role(writer, ids, "Ephemeral", {})
     with kept.transaction(readonly=True) as uow:
@@ -343,6 +343,42 @@ def test_what_was_read_ahead_serves_its_own_transaction_only(kept: Store, ids: S
     with kept.transaction(readonly=True) as uow:
         assert not _driver(uow)._prefetched
         assert uow.roles.find(ACCOUNT, "ephemeral") is None
-        uow.roles.prefetch(ACCOUNT, "ephemeral")  # begun: nothing queued
-        assert not _driver(uow).prefetching
-        assert uow.roles.find(ACCOUNT, "ephemeral") is None
+    with kept.transaction() as writer:
+        _add_role(writer, ids, "Ephemeral", {"k": "v"})
+    fd, trace_file = tempfile.mkstemp(prefix="iamd-test-pgtrace-")
+    try:
+        with kept.transaction(readonly=True) as uow:
+            driver = _driver(uow)
+            prepared_names(uow)  # begun
+            uow.roles.prefetch(ACCOUNT, "ephemeral")
+            assert driver.prefetching
+            driver.pgconn.trace(fd)
+            assert prepared_names(uow) == []
+            found = uow.roles.find(ACCOUNT, "ephemeral")
+            assert found is not None and uow.tags.list(ACCOUNT, "role", found.id) == (Tag("k", "v"),)
+            driver.pgconn.untrace()
+            assert round_trips(Path(trace_file).read_text()) == 1
+    finally:
+        os.close(fd)
+        os.unlink(trace_file)
+
+
+def test_a_write_forgets_what_was_read_ahead(store: Store, ids: SeededIds) -> None:
+    """In a writer's transaction (queued for its account, as a write that lost a race is), a
+    result read ahead and not yet taken when the transaction writes is not used: the find reads
+    again, and sees the write."""
+    if store.backend != "postgresql":
+        pytest.skip("reads ahead only on PostgreSQL")
+    with store.transaction() as writer:
+        role_id = _add_role(writer, ids, "Renamed", {})
+    with store.transaction(account_id=ACCOUNT) as uow:
+        driver = uow.session.connection().connection.driver_connection
+        assert isinstance(driver, PipelinedConnection)
+        uow.roles.prefetch(ACCOUNT, "renamed")
+        assert driver.prefetching
+        prepared_names(uow)  # the lock, BEGIN, this statement and the read ahead: one round trip
+        assert driver._prefetched
+        uow.tags.put(ACCOUNT, "role", role_id, {"after": "write"})
+        found = uow.roles.find(ACCOUNT, "renamed")
+        assert found is not None
+        assert uow.tags.list(ACCOUNT, "role", found.id) == (Tag("after", "write"),)

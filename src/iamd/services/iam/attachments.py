@@ -14,6 +14,8 @@ from iamd.services.iam.lookups import (
     find_policy,
     find_role_authorized,
     refuse_service_linked,
+    role_named_ahead,
+    user_named_ahead,
 )
 from iamd.services.iam.users import find_user_authorized
 from iamd.store.errors import NotFound
@@ -105,7 +107,7 @@ def list_attached(
     )
 
 
-@operation("iam", "AttachUserPolicy")
+@operation("iam", "AttachUserPolicy", prefetch=user_named_ahead)
 def attach_user_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     attach(ctx, "user", params, "UserName")
 
@@ -115,12 +117,12 @@ def attach_group_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     attach(ctx, "group", params, "GroupName")
 
 
-@operation("iam", "AttachRolePolicy")
+@operation("iam", "AttachRolePolicy", prefetch=role_named_ahead)
 def attach_role_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     attach(ctx, "role", params, "RoleName")
 
 
-@operation("iam", "DetachUserPolicy")
+@operation("iam", "DetachUserPolicy", prefetch=user_named_ahead)
 def detach_user_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     detach(ctx, "user", params, "UserName")
 
@@ -130,12 +132,12 @@ def detach_group_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     detach(ctx, "group", params, "GroupName")
 
 
-@operation("iam", "DetachRolePolicy")
+@operation("iam", "DetachRolePolicy", prefetch=role_named_ahead)
 def detach_role_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     detach(ctx, "role", params, "RoleName")
 
 
-@operation("iam", "ListAttachedUserPolicies", readonly=True)
+@operation("iam", "ListAttachedUserPolicies", readonly=True, prefetch=user_named_ahead)
 def list_attached_user_policies(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     return list_attached(ctx, "user", params, "UserName")
 
@@ -145,6 +147,6 @@ def list_attached_group_policies(ctx: OperationContext, params: dict[str, Any]) 
     return list_attached(ctx, "group", params, "GroupName")
 
 
-@operation("iam", "ListAttachedRolePolicies", readonly=True)
+@operation("iam", "ListAttachedRolePolicies", readonly=True, prefetch=role_named_ahead)
 def list_attached_role_policies(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     return list_attached(ctx, "role", params, "RoleName")

@@ -16,6 +16,8 @@ from iamd.services.iam.lookups import (
     find_group_authorized,
     find_role_authorized,
     refuse_service_linked,
+    role_named_ahead,
+    user_named_ahead,
 )
 from iamd.services.iam.users import find_user_authorized
 from iamd.store.records import PrincipalKind
@@ -100,7 +102,7 @@ def list_names(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any
     return page_output(page, "PolicyNames", lambda name: name)
 
 
-@operation("iam", "PutUserPolicy")
+@operation("iam", "PutUserPolicy", prefetch=user_named_ahead)
 def put_user_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     put(ctx, "user", params)
 
@@ -110,12 +112,12 @@ def put_group_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     put(ctx, "group", params)
 
 
-@operation("iam", "PutRolePolicy")
+@operation("iam", "PutRolePolicy", prefetch=role_named_ahead)
 def put_role_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     put(ctx, "role", params)
 
 
-@operation("iam", "GetUserPolicy", readonly=True)
+@operation("iam", "GetUserPolicy", readonly=True, prefetch=user_named_ahead)
 def get_user_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     return get(ctx, "user", params)
 
@@ -125,12 +127,12 @@ def get_group_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str,
     return get(ctx, "group", params)
 
 
-@operation("iam", "GetRolePolicy", readonly=True)
+@operation("iam", "GetRolePolicy", readonly=True, prefetch=role_named_ahead)
 def get_role_policy(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     return get(ctx, "role", params)
 
 
-@operation("iam", "DeleteUserPolicy")
+@operation("iam", "DeleteUserPolicy", prefetch=user_named_ahead)
 def delete_user_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     delete(ctx, "user", params)
 
@@ -140,12 +142,12 @@ def delete_group_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     delete(ctx, "group", params)
 
 
-@operation("iam", "DeleteRolePolicy")
+@operation("iam", "DeleteRolePolicy", prefetch=role_named_ahead)
 def delete_role_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     delete(ctx, "role", params)
 
 
-@operation("iam", "ListUserPolicies", readonly=True)
+@operation("iam", "ListUserPolicies", readonly=True, prefetch=user_named_ahead)
 def list_user_policies(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     return list_names(ctx, "user", params)
 
@@ -155,6 +157,6 @@ def list_group_policies(ctx: OperationContext, params: dict[str, Any]) -> dict[s
     return list_names(ctx, "group", params)
 
 
-@operation("iam", "ListRolePolicies", readonly=True)
+@operation("iam", "ListRolePolicies", readonly=True, prefetch=role_named_ahead)
 def list_role_policies(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     return list_names(ctx, "role", params)

@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Final, TypeVar
 
 from iamd.services.framework import OperationContext
 from iamd.services.iam.common import entity_arn, no_such, parse_policy_arn, policy_arn, resource_tag_context
 from iamd.store.records import GroupRecord, ManagedPolicyRecord, Page, RoleRecord, UserRecord
 from iamd.store.schema import AWS_ACCOUNT
+from iamd.store.unit import UnitOfWork
 from iamd.wire import AccessDenied, ClientError, NoSuchEntity, ValidationError
 
 __all__ = [
@@ -163,6 +164,26 @@ def _just_found(ctx: OperationContext, kind: str, name: str) -> tuple[bool, User
     record = ctx.memo.pop(key)
     assert record is None or isinstance(record, UserRecord | RoleRecord)
     return True, record
+
+
+_LONGEST_NAME: Final = 128
+"""A name read ahead is at most this long (users' and roles' names are 64 at most): a longer
+one is refused by the handler, not read."""
+
+
+def user_named_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
+    """``Registration.prefetch`` of an operation on the user its ``UserName`` names, in the
+    caller's account: the user and its tags read in the round trip of the caller's key."""
+    name = form.get("UserName")
+    if account is not None and name and len(name) <= _LONGEST_NAME:
+        uow.users.prefetch(account, name)
+
+
+def role_named_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
+    """As :func:`user_named_ahead`, for the role its ``RoleName`` names."""
+    name = form.get("RoleName")
+    if account is not None and name and len(name) <= _LONGEST_NAME:
+        uow.roles.prefetch(account, name)
 
 
 def find_user_record(ctx: OperationContext, name: str) -> UserRecord | None:

@@ -34,6 +34,7 @@ from iamd.services.iam.lookups import (
     refuse_identity_center_role,
     refuse_service_linked,
     role_arn,
+    role_named_ahead,
 )
 from iamd.services.iam.service_linked import service_linked_role
 from iamd.store.records import RoleRecord, Tag
@@ -173,7 +174,7 @@ def create_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     return {"Role": render_role(ctx, role, "create", tags=[Tag(k, v) for k, v in tags.items()])}
 
 
-@operation("iam", "GetRole", readonly=True)
+@operation("iam", "GetRole", readonly=True, prefetch=role_named_ahead)
 def get_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     role = find_role_authorized(ctx, "iam:GetRole", params["RoleName"])
     return {"Role": render_role(ctx, role, "get")}
@@ -189,7 +190,7 @@ def list_roles(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     return page_output(page, "Roles", lambda r: render_role(ctx, r, "list"))
 
 
-@operation("iam", "UpdateRole")
+@operation("iam", "UpdateRole", prefetch=role_named_ahead)
 def update_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     role = find_role_authorized(ctx, "iam:UpdateRole", params["RoleName"])
     refuse_identity_center_role(role)
@@ -201,7 +202,7 @@ def update_role(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     return {}
 
 
-@operation("iam", "UpdateRoleDescription")
+@operation("iam", "UpdateRoleDescription", prefetch=role_named_ahead)
 def update_role_description(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     role = find_role_authorized(ctx, "iam:UpdateRoleDescription", params["RoleName"])
     refuse_identity_center_role(role)
@@ -209,7 +210,7 @@ def update_role_description(ctx: OperationContext, params: dict[str, Any]) -> di
     return {"Role": render_role(ctx, role, "description")}
 
 
-@operation("iam", "UpdateAssumeRolePolicy")
+@operation("iam", "UpdateAssumeRolePolicy", prefetch=role_named_ahead)
 def update_assume_role_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     role = find_role_authorized(ctx, "iam:UpdateAssumeRolePolicy", params["RoleName"])
     refuse_service_linked(role)
@@ -242,7 +243,7 @@ def delete_role(ctx: OperationContext, params: dict[str, Any]) -> None:
 # -- tags -----------------------------------------------------------------------------------------
 
 
-@operation("iam", "TagRole")
+@operation("iam", "TagRole", prefetch=role_named_ahead)
 def tag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
     tags = tags_from_params(params)
     role = find_role_authorized(ctx, "iam:TagRole", params["RoleName"], request_tag_context(tags))
@@ -253,7 +254,7 @@ def tag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
         ctx.uow.tags.put(ctx.account_id, "role", role.id, tags)
 
 
-@operation("iam", "UntagRole")
+@operation("iam", "UntagRole", prefetch=role_named_ahead)
 def untag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
     keys = [str(k) for k in params.get("TagKeys") or []]
     role = find_role_authorized(ctx, "iam:UntagRole", params["RoleName"], {"aws:TagKeys": keys})
@@ -262,7 +263,7 @@ def untag_role(ctx: OperationContext, params: dict[str, Any]) -> None:
         ctx.uow.tags.remove(ctx.account_id, "role", role.id, keys)
 
 
-@operation("iam", "ListRoleTags", readonly=True)
+@operation("iam", "ListRoleTags", readonly=True, prefetch=role_named_ahead)
 def list_role_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     role = find_role_authorized(ctx, "iam:ListRoleTags", params["RoleName"])
     marker, max_items = list_params(params)

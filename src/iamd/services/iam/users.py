@@ -18,7 +18,7 @@ from iamd.services.iam.common import (
     tags_from_params,
     tags_output,
 )
-from iamd.services.iam.lookups import find_user_record
+from iamd.services.iam.lookups import find_user_record, user_named_ahead
 from iamd.store.records import Tag, UserRecord
 from iamd.wire import DeleteConflict, EntityAlreadyExists, LimitExceeded, ValidationError
 
@@ -119,7 +119,7 @@ def create_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]
     return {"User": render_user(ctx, user, "create", tags=[Tag(k, v) for k, v in tags.items()])}
 
 
-@operation("iam", "GetUser", readonly=True)
+@operation("iam", "GetUser", readonly=True, prefetch=user_named_ahead)
 def get_user(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     name = params.get("UserName")
     if name is None:
@@ -211,7 +211,7 @@ def _refuse_while_in_use(ctx: OperationContext, user: UserRecord) -> None:
         raise DeleteConflict("Cannot delete entity, must detach all policies first.")
 
 
-@operation("iam", "TagUser")
+@operation("iam", "TagUser", prefetch=user_named_ahead)
 def tag_user(ctx: OperationContext, params: dict[str, Any]) -> None:
     name = params["UserName"]
     user = ctx.uow.users.find(ctx.account_id, name)
@@ -226,7 +226,7 @@ def tag_user(ctx: OperationContext, params: dict[str, Any]) -> None:
         ctx.uow.tags.put(ctx.account_id, "user", user.id, tags)
 
 
-@operation("iam", "UntagUser")
+@operation("iam", "UntagUser", prefetch=user_named_ahead)
 def untag_user(ctx: OperationContext, params: dict[str, Any]) -> None:
     keys = [str(k) for k in params.get("TagKeys") or []]
     user = find_user_authorized(ctx, "iam:UntagUser", params["UserName"], {"aws:TagKeys": keys})
@@ -234,7 +234,7 @@ def untag_user(ctx: OperationContext, params: dict[str, Any]) -> None:
         ctx.uow.tags.remove(ctx.account_id, "user", user.id, keys)
 
 
-@operation("iam", "ListUserTags", readonly=True)
+@operation("iam", "ListUserTags", readonly=True, prefetch=user_named_ahead)
 def list_user_tags(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
     user = find_user_authorized(ctx, "iam:ListUserTags", params["UserName"])
     tags = ctx.uow.tags.list(ctx.account_id, "user", user.id)

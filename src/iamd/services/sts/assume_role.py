@@ -49,7 +49,7 @@ def tag_context(tags: dict[str, str], transitive: tuple[str, ...]) -> dict[str, 
     return context
 
 
-def _read_ahead(uow: UnitOfWork, form: Mapping[str, str]) -> None:
+def _read_ahead(uow: UnitOfWork, form: Mapping[str, str], _account: str | None) -> None:
     """The role the request names, read in the round trip of the caller's key (PostgreSQL)."""
     named = role_arn_parts(form.get("RoleArn", ""))
     if named is not None:
