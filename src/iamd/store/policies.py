@@ -214,6 +214,12 @@ class Policies(Repository):
             return None
         return self._records([row], counts_for or account_id)[0]
 
+    def prefetch(self, account_id: str, name: str) -> None:
+        """:meth:`find` without counts (``counts=False``) of this policy read ahead, in the round
+        trip of the transaction's next statement, on PostgreSQL (Attach*Policy: the policy its
+        request names); nothing otherwise."""
+        _FIND.prefetch(self._session, {"account_id": account_id, "name_lower": name.lower()})
+
     def get(self, account_id: str, name: str, *, counts_for: str | None = None) -> ManagedPolicyRecord:
         return found(self.find(account_id, name, counts_for=counts_for), f"policy {name}")
 
@@ -567,9 +573,11 @@ class Policies(Repository):
                 self._uow.rows_seen[seen_key] = ids
             return False
         self._uow.changed(account_id)
+        # (on PostgreSQL with the COMMIT, in its round trip: no one reads what it returns)
         _ATTACH[kind].run(
             self._session,
             [{"account_id": account_id, "policy_id": policy_id, principal_column(kind).key: principal_id}],
+            defer=True,
         )
         if ids is not None:
             self._uow.rows_seen[seen_key] = ids | {policy_id}

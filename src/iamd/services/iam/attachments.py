@@ -14,7 +14,9 @@ from iamd.services.iam.lookups import (
     find_policy,
     find_role_authorized,
     refuse_service_linked,
+    role_and_policy_ahead,
     role_named_ahead,
+    user_and_policy_ahead,
     user_named_ahead,
 )
 from iamd.services.iam.users import find_user_authorized
@@ -107,7 +109,7 @@ def list_attached(
     )
 
 
-@operation("iam", "AttachUserPolicy", prefetch=user_named_ahead)
+@operation("iam", "AttachUserPolicy", prefetch=user_and_policy_ahead)
 def attach_user_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     attach(ctx, "user", params, "UserName")
 
@@ -117,7 +119,7 @@ def attach_group_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     attach(ctx, "group", params, "GroupName")
 
 
-@operation("iam", "AttachRolePolicy", prefetch=role_named_ahead)
+@operation("iam", "AttachRolePolicy", prefetch=role_and_policy_ahead)
 def attach_role_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     attach(ctx, "role", params, "RoleName")
 

@@ -167,8 +167,9 @@ def _just_found(ctx: OperationContext, kind: str, name: str) -> tuple[bool, User
 
 
 _LONGEST_NAME: Final = 128
-"""A name read ahead is at most this long (users' and roles' names are 64 at most): a longer
-one is refused by the handler, not read."""
+"""A name read ahead is at most this long (users' and roles' names are 64 at most, managed
+policies' 128): a longer one is refused by the handler, not read."""
+_LONGEST_ARN: Final = 2048
 
 
 def user_named_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
@@ -184,6 +185,33 @@ def role_named_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | No
     name = form.get("RoleName")
     if account is not None and name and len(name) <= _LONGEST_NAME:
         uow.roles.prefetch(account, name)
+
+
+def _policy_named_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
+    """The managed policy its ``PolicyArn`` names, as :func:`find_policy` with ``counts=False``
+    reads it: the caller's own or an AWS managed one."""
+    arn = form.get("PolicyArn", "")
+    if account is None or len(arn) > _LONGEST_ARN:
+        return
+    try:
+        owner, name = parse_policy_arn(arn)
+    except ClientError:
+        return
+    owner = AWS_ACCOUNT if owner == "aws" else owner
+    if owner in (AWS_ACCOUNT, account) and len(name) <= _LONGEST_NAME:
+        uow.policies.prefetch(owner, name)
+
+
+def user_and_policy_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
+    """AttachUserPolicy's: the user and the managed policy it names."""
+    user_named_ahead(uow, form, account)
+    _policy_named_ahead(uow, form, account)
+
+
+def role_and_policy_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
+    """AttachRolePolicy's: the role and the managed policy it names."""
+    role_named_ahead(uow, form, account)
+    _policy_named_ahead(uow, form, account)
 
 
 def find_user_record(ctx: OperationContext, name: str) -> UserRecord | None:
