@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
 from iamd.private_files import DIR_MODE, open_private
+from iamd.store.checkpoint import BACKSTOP_PAGES
 from iamd.store.errors import StoreError
 
 if TYPE_CHECKING:
@@ -93,6 +94,9 @@ def _sqlite_engine(url: URL) -> Engine:
             if not memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
                 cursor.execute("PRAGMA synchronous=NORMAL")
+                # Checkpoints are the store's thread's (iamd.store.checkpoint); a writer does one
+                # only past this backstop.
+                cursor.execute(f"PRAGMA wal_autocheckpoint={BACKSTOP_PAGES}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         finally:

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
 
 from sqlalchemy import Connection, Engine
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from iamd.secrets.kek import Kek
 from iamd.store.base import translate
+from iamd.store.checkpoint import Checkpointer
 from iamd.store.engine import SQLITE_BEGIN, SQLITE_KEPT, SQLITE_KEPT_WRITER, create_store_engine, upgrade
 from iamd.store.errors import GroupAborted, RetryableError, StoreError, TrailEventRefused
 from iamd.store.prepared import driver_error
@@ -553,6 +555,8 @@ class Store:
         self._keep_writer = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
         self._kept_writer: Connection | None = None
         self._kept_writer_busy = False
+        # SQLite, a database file: its WAL checkpoints, on a thread of their own.
+        self._checkpointer = Checkpointer(Path(database)) if self._keep_writer and database else None
         # PostgreSQL through psycopg: the queued writers of an account share transactions
         # (iamd.store.group_commit), made on the first queued write.
         self._grouping = self.backend == "postgresql" and engine.dialect.driver == "psycopg"
@@ -659,6 +663,8 @@ class Store:
         """
         if readonly and not self._kept_busy and self._kept_thread == threading.get_ident():
             return _KeptRead(self)
+        if not readonly and self._checkpointer is not None:
+            self._checkpointer.wrote()
         if not readonly and self._keep_writer:
             return _KeptWrite(
                 self,
@@ -796,6 +802,8 @@ class Store:
         upgrade(self.engine)
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self._kept_thread = None
         connection, self._kept = self._kept, None
         if connection is not None:
