@@ -218,7 +218,8 @@ class Policies(Repository):
         """:meth:`find` without counts (``counts=False``) of this policy read ahead, in the round
         trip of the transaction's next statement, on PostgreSQL (Attach*Policy: the policy its
         request names); nothing otherwise."""
-        _FIND.prefetch(self._session, {"account_id": account_id, "name_lower": name.lower()})
+        if not self._uow.database.startswith("sqlite"):  # (a prepared read costs no round trip there)
+            _FIND.prefetch(self._session, {"account_id": account_id, "name_lower": name.lower()})
 
     def get(self, account_id: str, name: str, *, counts_for: str | None = None) -> ManagedPolicyRecord:
         return found(self.find(account_id, name, counts_for=counts_for), f"policy {name}")
