@@ -289,8 +289,11 @@ class Pipeline:
         registration = handler_for(ref.service_name, ref.name)
         protocol = protocol_for(ref.service_model)
 
+        # Reading ahead saves a round trip to PostgreSQL; on SQLite there is none to save.
         prefetch = registration.prefetch if registration is not None and ref.known else None
-        if prefetch is not None and protocol_name(ref.service_model) != "query":
+        if prefetch is not None and (
+            self.store.backend != "postgresql" or protocol_name(ref.service_model) != "query"
+        ):
             prefetch = None
         signer = credentials.sigv4
         hint = (
