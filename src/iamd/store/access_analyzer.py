@@ -31,7 +31,7 @@ class AnalyzerRow(Base):
     __table_args__ = (UniqueConstraint("account_id", "region", "name"),)
 
     arn: Mapped[str] = mapped_column(String(1024), primary_key=True)
-    account_id: Mapped[str] = mapped_column(String(12), index=True)
+    account_id: Mapped[str] = mapped_column(String(12))
     region: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(255))
     type: Mapped[str] = mapped_column(String(64))
@@ -50,7 +50,7 @@ class ArchiveRuleRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     analyzer_arn: Mapped[str] = mapped_column(
-        String(1024), ForeignKey("aa_analyzers.arn", ondelete="CASCADE"), index=True
+        String(1024), ForeignKey("aa_analyzers.arn", ondelete="CASCADE")
     )
     name: Mapped[str] = mapped_column(String(255))
     filter: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -64,7 +64,7 @@ class FindingRow(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     analyzer_arn: Mapped[str] = mapped_column(
-        String(1024), ForeignKey("aa_analyzers.arn", ondelete="CASCADE"), index=True
+        String(1024), ForeignKey("aa_analyzers.arn", ondelete="CASCADE")
     )
     identity: Mapped[str] = mapped_column(String(255))
     """A digest of what identifies the finding (type, resource, principal, actions, condition …)."""

@@ -80,7 +80,7 @@ class SsoPermissionSetRow(Base):
 
     arn: Mapped[str] = mapped_column(String(160), primary_key=True)
     instance_arn: Mapped[str] = mapped_column(
-        String(128), ForeignKey("sso_instances.arn", ondelete="CASCADE"), index=True
+        String(128), ForeignKey("sso_instances.arn", ondelete="CASCADE")
     )
     name: Mapped[str] = mapped_column(String(32))
     description: Mapped[str | None] = mapped_column(String(700))

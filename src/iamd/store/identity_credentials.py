@@ -94,7 +94,7 @@ class IdsMfaDeviceRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     account_id: Mapped[str] = mapped_column(String(12), index=True)
     store_id: Mapped[str] = mapped_column(
-        String(STORE_ID_LENGTH), ForeignKey("ids_stores.id", ondelete="CASCADE"), index=True
+        String(STORE_ID_LENGTH), ForeignKey("ids_stores.id", ondelete="CASCADE")
     )
     user_id: Mapped[str] = mapped_column(
         ENTITY_ID, ForeignKey("ids_users.id", ondelete="CASCADE"), index=True

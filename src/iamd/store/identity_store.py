@@ -99,7 +99,7 @@ class IdsUserRow(Base):
 
     id: Mapped[str] = mapped_column(ENTITY_ID, primary_key=True)
     store_id: Mapped[str] = mapped_column(
-        String(STORE_ID_LENGTH), ForeignKey("ids_stores.id", ondelete="CASCADE"), index=True
+        String(STORE_ID_LENGTH), ForeignKey("ids_stores.id", ondelete="CASCADE")
     )
     account_id: Mapped[str] = mapped_column(String(12), index=True)
     user_name: Mapped[str] = mapped_column(String(128))
@@ -124,7 +124,7 @@ class IdsGroupRow(Base):
 
     id: Mapped[str] = mapped_column(ENTITY_ID, primary_key=True)
     store_id: Mapped[str] = mapped_column(
-        String(STORE_ID_LENGTH), ForeignKey("ids_stores.id", ondelete="CASCADE"), index=True
+        String(STORE_ID_LENGTH), ForeignKey("ids_stores.id", ondelete="CASCADE")
     )
     account_id: Mapped[str] = mapped_column(String(12), index=True)
     display_name: Mapped[str | None] = mapped_column(TEXT)
@@ -143,7 +143,7 @@ class IdsExternalIdRow(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     store_id: Mapped[str] = mapped_column(
-        String(STORE_ID_LENGTH), ForeignKey("ids_stores.id", ondelete="CASCADE"), index=True
+        String(STORE_ID_LENGTH), ForeignKey("ids_stores.id", ondelete="CASCADE")
     )
     account_id: Mapped[str] = mapped_column(String(12), index=True)
     kind: Mapped[str] = mapped_column(String(8))

@@ -10,7 +10,19 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Row, bindparam, delete, exists, func, insert, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import InstrumentedAttribute
 
 from iamd.store.aws_versions import earlier_versions
@@ -457,6 +469,11 @@ class Policies(Repository):
                     for policy_id, p in newer
                 ],
             )
+        if self._session.get_bind().dialect.name == "postgresql":
+            # Statistics for the planner now, as PostgreSQL's documentation advises after a bulk
+            # load (autovacuum may be off, or not come round before the first requests). ANALYZE
+            # counts the rows this transaction inserted; its statistics commit with them.
+            self._session.execute(text("ANALYZE managed_policies, policy_versions"))
         return len(fresh) + len(newer)
 
     def create_version(

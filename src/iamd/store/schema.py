@@ -63,8 +63,13 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), str: String(255)}
 
 
-def _account_fk() -> Mapped[str]:
-    return mapped_column(String(12), ForeignKey("accounts.id"), index=True)
+def _account_fk(*, index: bool = True) -> Mapped[str]:
+    """The row's account. Indexed on its own unless (``index=False``) a unique constraint of the
+    table begins with it: that one's index serves lookups by account too, and a second index on
+    the same column lets PostgreSQL's planner, before it has statistics (a new database, or
+    autovacuum off), pick the narrower one for a lookup by account and name and filter every row
+    of the account (the AWS account's 1,500 managed policies: a quarter of a millisecond)."""
+    return mapped_column(String(12), ForeignKey("accounts.id"), index=index)
 
 
 def _one_principal(name: str = "one_principal") -> CheckConstraint:
@@ -139,7 +144,7 @@ class ManagedPolicy(Base):
     __table_args__ = (UniqueConstraint("account_id", "name_lower"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    account_id: Mapped[str] = _account_fk()
+    account_id: Mapped[str] = _account_fk(index=False)
     name: Mapped[str] = mapped_column(NAME)
     name_lower: Mapped[str] = mapped_column(NAME)
     path: Mapped[str] = mapped_column(PATH)
@@ -167,7 +172,7 @@ class User(Base):
     __table_args__ = (UniqueConstraint("account_id", "name_lower"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    account_id: Mapped[str] = _account_fk()
+    account_id: Mapped[str] = _account_fk(index=False)
     name: Mapped[str] = mapped_column(String(64))
     name_lower: Mapped[str] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(PATH)
@@ -186,7 +191,7 @@ class Group(Base):
     __table_args__ = (UniqueConstraint("account_id", "name_lower"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    account_id: Mapped[str] = _account_fk()
+    account_id: Mapped[str] = _account_fk(index=False)
     name: Mapped[str] = mapped_column(NAME)
     name_lower: Mapped[str] = mapped_column(NAME)
     path: Mapped[str] = mapped_column(PATH)
@@ -206,7 +211,7 @@ class Role(Base):
     __table_args__ = (UniqueConstraint("account_id", "name_lower"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    account_id: Mapped[str] = _account_fk()
+    account_id: Mapped[str] = _account_fk(index=False)
     name: Mapped[str] = mapped_column(String(64))
     name_lower: Mapped[str] = mapped_column(String(64))
     path: Mapped[str] = mapped_column(PATH)
@@ -311,7 +316,7 @@ class MfaDevice(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = _account_fk()
+    account_id: Mapped[str] = _account_fk(index=False)
     serial: Mapped[str] = mapped_column(String(256))
     kind: Mapped[str] = mapped_column(String(16))  # "virtual" | "webauthn" | "hardware"
     user_id: Mapped[str | None] = mapped_column(ID, ForeignKey("users.id"), index=True)
@@ -343,7 +348,7 @@ class InstanceProfile(Base):
     __table_args__ = (UniqueConstraint("account_id", "name_lower"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    account_id: Mapped[str] = _account_fk()
+    account_id: Mapped[str] = _account_fk(index=False)
     name: Mapped[str] = mapped_column(NAME)
     name_lower: Mapped[str] = mapped_column(NAME)
     path: Mapped[str] = mapped_column(PATH)
@@ -363,7 +368,7 @@ class OidcProvider(Base):
     __table_args__ = (UniqueConstraint("account_id", "url_key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = _account_fk()
+    account_id: Mapped[str] = _account_fk(index=False)
     url: Mapped[str] = mapped_column(String(255))
     url_key: Mapped[str] = mapped_column(String(255))  # host/path, as in the provider's ARN
     client_ids: Mapped[list[str]] = mapped_column(JSON)
@@ -376,7 +381,7 @@ class SamlProvider(Base):
     __table_args__ = (UniqueConstraint("account_id", "name_lower"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    account_id: Mapped[str] = _account_fk()
+    account_id: Mapped[str] = _account_fk(index=False)
     name: Mapped[str] = mapped_column(NAME)
     name_lower: Mapped[str] = mapped_column(NAME)
     metadata_document: Mapped[str] = mapped_column(Text)
@@ -426,7 +431,7 @@ class ServerCertificate(Base):
     __table_args__ = (UniqueConstraint("account_id", "name_lower"),)
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
-    account_id: Mapped[str] = _account_fk()
+    account_id: Mapped[str] = _account_fk(index=False)
     name: Mapped[str] = mapped_column(NAME)
     name_lower: Mapped[str] = mapped_column(NAME)
     path: Mapped[str] = mapped_column(PATH)
@@ -508,7 +513,7 @@ class RolesAnywhereSubject(Base):
     __table_args__ = (UniqueConstraint("account_id", "region", "x509_subject"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    account_id: Mapped[str] = _account_fk()
+    account_id: Mapped[str] = _account_fk(index=False)
     region: Mapped[str] = mapped_column(String(32))
     x509_subject: Mapped[str] = mapped_column(String(2048))
     enabled: Mapped[bool] = mapped_column(Boolean)
@@ -549,7 +554,7 @@ class OrganizationalUnit(Base):
     __table_args__ = (UniqueConstraint("organization_id", "parent_id", "name"),)
 
     id: Mapped[str] = mapped_column(String(68), primary_key=True)
-    organization_id: Mapped[str] = mapped_column(ORG_ID, index=True)
+    organization_id: Mapped[str] = mapped_column(ORG_ID)
     parent_id: Mapped[str] = mapped_column(String(68))
     name: Mapped[str] = mapped_column(NAME)
     created_at: Mapped[datetime]
@@ -579,7 +584,7 @@ class OrgPolicy(Base):
     __table_args__ = (UniqueConstraint("organization_id", "policy_type", "name"),)
 
     id: Mapped[str] = mapped_column(ORG_ENTITY, primary_key=True)
-    organization_id: Mapped[str] = mapped_column(ORG_ID, index=True)
+    organization_id: Mapped[str] = mapped_column(ORG_ID)
     policy_type: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(NAME)
     description: Mapped[str] = mapped_column(String(512))
