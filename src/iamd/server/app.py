@@ -29,6 +29,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from iamd.server.inline_writes import InlineWrites
 from iamd.server.lazy_routes import LazyRoutes
 from iamd.server.limits import (
     ANONYMOUS_BODY_LIMIT,
@@ -430,6 +431,8 @@ def create_app(
     """``extra_routes``: served before the AWS pipeline's catch-all (test mode's reset paths)."""
     heavy = anyio.CapacityLimiter(heavy_concurrency)
     writes = WorkerThreads(WRITE_THREADS.get(pipeline.store.backend, WRITE_THREADS_DEFAULT))
+    store = pipeline.store
+    inline = InlineWrites() if store.writes_here else None
 
     async def health(request: Request) -> Response:
         """200 once the server answers. ``trail``: the trail writer's state; an alarm (a spool
@@ -547,7 +550,20 @@ def create_app(
             # (Waits on the network: off the threads that writes take turns on.)
             answer = await run_in_threadpool(pipeline.handle, http_request, connection, routed)
         else:
-            answer = await writes.run(functools.partial(pipeline.handle, http_request, connection, routed))
+            handle = functools.partial(pipeline.handle, http_request, connection, routed)
+            if inline is None or routed.ref is None:
+                answer = await writes.run(handle)
+            else:
+                # SQLite: a light write runs here when no other write is under way
+                # (iamd.server.inline_writes); others queue for a write thread. Both are measured.
+                key = (routed.ref.service_name, routed.ref.operation_model.name)
+                if inline.light(key, len(body)) and store.begin_write_here():
+                    try:
+                        answer = inline.measure(key, handle)
+                    finally:
+                        store.end_write_here()
+                else:
+                    answer = await writes.run(functools.partial(inline.measure, key, handle))
         # Header values must be Latin-1 on the wire; a character beyond it never fails the answer.
         headers = {k: v.encode("latin-1", "replace").decode("latin-1") for k, v in answer.headers}
         await respond(send, answer.status, headers, answer.body)

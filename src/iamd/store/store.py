@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 from iamd.secrets.kek import Kek
 from iamd.store.base import translate
 from iamd.store.checkpoint import Checkpointer
-from iamd.store.engine import SQLITE_BEGIN, SQLITE_KEPT, SQLITE_KEPT_WRITER, create_store_engine, upgrade
+from iamd.store.engine import (
+    BUSY_TIMEOUT_SECONDS,
+    SQLITE_BEGIN,
+    SQLITE_KEPT,
+    SQLITE_KEPT_WRITER,
+    create_store_engine,
+    upgrade,
+)
 from iamd.store.errors import GroupAborted, RetryableError, StoreError, TrailEventRefused
 from iamd.store.prepared import driver_error
 from iamd.store.unit import UnitOfWork
@@ -39,6 +46,8 @@ _INTRANS = 2  # psycopg.pq.TransactionStatus.INTRANS: a transaction open, no err
 DEFAULT_ATTEMPTS = 50
 _BACKOFF_BASE = 0.002  # seconds
 _BACKOFF_CAP = 0.1
+BUSY_TIMEOUT_MS: Final = int(BUSY_TIMEOUT_SECONDS * 1000)
+"""The kept writer's busy timeout, set back after :meth:`Store.begin_write_here`'s BEGIN."""
 
 
 def _queue_key(account_id: str) -> int:
@@ -416,10 +425,12 @@ class _KeptWrite:
             connection = store._kept_writer = store._usable(store._kept_writer, SQLITE_KEPT_WRITER)
             driver = connection.connection.driver_connection
             assert isinstance(driver, sqlite3.Connection)
+            begun, store._write_begun = store._write_begun, False
             try:
-                if driver.in_transaction:  # left open by a failure: never carried over
-                    driver.rollback()
-                driver.execute(KeptWriteSession.BEGIN)
+                if not begun:  # (else begun by Store.begin_write_here on this thread, for this write)
+                    if driver.in_transaction:  # left open by a failure: never carried over
+                        driver.rollback()
+                    driver.execute(KeptWriteSession.BEGIN)
             except sqlite3.Error as error:
                 if "locked" not in str(error) and "busy" not in str(error):
                     store._drop_kept_writer()  # anything but the lock's wait: start afresh
@@ -535,9 +546,8 @@ class Store:
         # than in SQLite's busy handler, which polls with sleeps of up to 100 ms and so gave
         # concurrent writes a tail of hundreds of milliseconds. (Other processes on the same
         # file, such as `iamd root set-password`, still meet the busy handler.)
-        self._writers: AbstractContextManager[Any] = (
-            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
-        )
+        self._writer_lock = threading.RLock() if engine.dialect.name == "sqlite" else None
+        self._writers: AbstractContextManager[Any] = self._writer_lock or nullcontext()
         # Store.keep_reads: the thread whose read-only transactions use one connection kept for
         # it, the connection, and whether one of them is open (a read begun inside another read
         # takes a pooled connection of its own).
@@ -555,6 +565,9 @@ class Store:
         self._keep_writer = engine.dialect.name == "sqlite" and database not in (None, "", ":memory:")
         self._kept_writer: Connection | None = None
         self._kept_writer_busy = False
+        # Whether the kept writer's transaction was begun by begin_write_here for the next write
+        # of the thread that holds the writers' lock.
+        self._write_begun = False
         # SQLite, a database file: its WAL checkpoints, on a thread of their own.
         self._checkpointer = Checkpointer(Path(database)) if self._keep_writer and database else None
         # PostgreSQL through psycopg: the queued writers of an account share transactions
@@ -787,6 +800,73 @@ class Store:
                     raise
                 time.sleep(random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt)))
         raise AssertionError("unreachable")
+
+    @property
+    def writes_here(self) -> bool:
+        """Whether :meth:`begin_write_here` may begin writes (SQLite, a database file)."""
+        return self._keep_writer
+
+    def begin_write_here(self) -> bool:
+        """SQLite (a database file): begin a write's transaction for the calling thread if nothing
+        makes it wait: the store's writers' lock is free, and so is the database's write lock
+        (``BEGIN IMMEDIATE`` without the busy handler: another process may hold it). True: both
+        are now held, the thread's next write (:meth:`transaction`, :meth:`run`) takes the begun
+        transaction, and :meth:`end_write_here` must follow. False: nothing is held (another
+        write is under way, here or in another process; or another backend).
+
+        The server's event loop runs a light write itself this way rather than on a write thread
+        when no other write runs: no thread hand-over, and no contention for Python's interpreter
+        lock between the loop and the write thread at each SQLite call."""
+        lock = self._writer_lock
+        if lock is None or not self._keep_writer or not lock.acquire(blocking=False):
+            return False
+        begun = False
+        driver: sqlite3.Connection | None = None
+        try:
+            if self._kept_writer_busy:  # this thread is inside a write already
+                return False
+            connection = self._kept_writer = self._usable(self._kept_writer, SQLITE_KEPT_WRITER)
+            driver = cast(sqlite3.Connection, connection.connection.driver_connection)
+            assert isinstance(driver, sqlite3.Connection)
+            if driver.in_transaction:  # left open by a failure: never carried over
+                driver.rollback()
+            driver.execute("PRAGMA busy_timeout=0")
+            try:
+                driver.execute(KeptWriteSession.BEGIN)
+                begun = True
+            except sqlite3.Error:  # busy: another process writes; the caller waits elsewhere
+                return False
+            finally:
+                driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            self._write_begun = True
+            return True
+        except (SQLAlchemyError, sqlite3.Error):
+            if begun and driver is not None:
+                with suppress(sqlite3.Error):
+                    driver.rollback()
+            self._drop_kept_writer()
+            return False
+        finally:
+            if not self._write_begun:
+                lock.release()
+
+    def end_write_here(self) -> None:
+        """After :meth:`begin_write_here` returned True: give the writers' lock back, the begun
+        transaction rolled back if no write took it (a request refused before its write)."""
+        lock = self._writer_lock
+        assert lock is not None
+        try:
+            if self._write_begun:
+                self._write_begun = False
+                kept = self._kept_writer
+                driver = None if kept is None else kept.connection.driver_connection
+                if isinstance(driver, sqlite3.Connection) and driver.in_transaction:
+                    try:
+                        driver.rollback()
+                    except sqlite3.Error:
+                        self._drop_kept_writer()
+        finally:
+            lock.release()
 
     def write_groups(self) -> WriteGroups:
         """The groups of queued writers (PostgreSQL through psycopg: see :meth:`run`)."""
