@@ -39,6 +39,7 @@ from iamd.server.limits import (
 )
 from iamd.server.pipeline import Connection, Pipeline
 from iamd.services import oidc_issuer
+from iamd.services.cloudtrail.recording import READS_THE_TRAIL
 from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.unit import UnitOfWork
 from iamd.wire import DEFAULT_SERVICES, HttpRequest, RequestEntityTooLarge
@@ -551,12 +552,14 @@ def create_app(
             answer = await run_in_threadpool(pipeline.handle, http_request, connection, routed)
         else:
             handle = functools.partial(pipeline.handle, http_request, connection, routed)
-            if inline is None or routed.ref is None:
+            key = None if routed.ref is None else (routed.ref.service_name, routed.ref.name)
+            if inline is None or key is None or routed.waits or key in READS_THE_TRAIL:
+                # (Never here: one that may wait on the network, or for the trail's writer,
+                # which needs the writers' lock this loop would hold.)
                 answer = await writes.run(handle)
             else:
                 # SQLite: a light write runs here when no other write is under way
                 # (iamd.server.inline_writes); others queue for a write thread. Both are measured.
-                key = (routed.ref.service_name, routed.ref.operation_model.name)
                 if inline.light(key, len(body)) and store.begin_write_here():
                     try:
                         answer = inline.measure(key, handle)
