@@ -30,7 +30,7 @@ def test_a_locked_database_holds_up_writes_but_not_the_loop(tmp_path: Path) -> N
         def tag() -> None:
             try:
                 outcome["answer"] = iam.tag_user(UserName="alice", Tags=[{"Key": "n", "Value": "locked"}])
-            except Exception as error:  # noqa: BLE001 - reported below
+            except Exception as error:  # reported below
                 outcome["error"] = error
 
         writer = threading.Thread(target=tag)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from iamd.server.inline_writes import BODY_LIMIT, LIGHT_NS, InlineWrites
 
 KEY = ("iam", "TagUser")
@@ -49,8 +51,6 @@ def test_a_run_that_fails_is_measured_too() -> None:
         _spin(3 * LIGHT_NS)
         raise ValueError("refused")
 
-    try:
+    with pytest.raises(ValueError, match="refused"):
         inline.measure(KEY, fail)
-    except ValueError:
-        pass
     assert not inline.light(KEY, 100)

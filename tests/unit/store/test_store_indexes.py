@@ -59,7 +59,9 @@ def test_a_name_is_looked_up_through_the_unique_index_on_a_new_database(db_url: 
         with store.transaction() as uow:
             uow.accounts.create("111122223333", name="main", created_at=NOW)
             for n in range(50):
-                uow.users.create("111122223333", user_id=f"AIDA{n:017d}", name=f"u{n}", path="/", created_at=NOW)
+                uow.users.create(
+                    "111122223333", user_id=f"AIDA{n:017d}", name=f"u{n}", path="/", created_at=NOW
+                )
         for table in ("users", "managed_policies", "roles", "groups"):
             plan = _plan(
                 store,
