@@ -199,3 +199,36 @@ def test_sqlite_concurrent_writers_all_take_the_kept_connection(store: Store, id
     assert len(drivers) == 40 and len(set(drivers)) == 1
     with store.transaction(readonly=True) as uow:
         assert uow.users.count(ACCOUNT) == 40
+
+
+def test_a_batch_insert_stores_every_row_as_given(store: Store, ids: SeededIds) -> None:
+    """75 rows: on SQLite in statements of 32 rows (32, 32, 11), elsewhere an executemany."""
+    from iamd.store.prepared import ROWS_PER_INSERT, PreparedInsert
+    from iamd.store.schema import User
+
+    insert = PreparedInsert(
+        User.__table__, ("id", "account_id", "name", "name_lower", "path", "created_at", "generation")
+    )  # type: ignore[arg-type]
+    rows = [
+        {
+            "id": ids.user_id(),
+            "account_id": ACCOUNT,
+            "name": f"User{n:03d}",
+            "name_lower": f"user{n:03d}",
+            "path": f"/p{n % 3}/",
+            "created_at": NOW.replace(second=n % 60),
+            "generation": 0,
+        }
+        for n in range(2 * ROWS_PER_INSERT + 11)
+    ]
+    with store.transaction() as uow:
+        insert.run(uow.session, rows)
+    with store.transaction(readonly=True) as uow:
+        listed = uow.users.list(ACCOUNT, max_items=1000).items
+    assert [(u.id, u.name, u.path, u.created_at) for u in listed] == [
+        (r["id"], r["name"], r["path"], r["created_at"]) for r in rows
+    ]
+    with pytest.raises(AlreadyExists), store.transaction() as uow:  # one row taken: none stored
+        insert.run(uow.session, [{**rows[0], "id": ids.user_id(), "name": "Other"}, {**rows[1]}])
+    with store.transaction(readonly=True) as uow:
+        assert len(uow.users.list(ACCOUNT, max_items=1000).items) == len(rows)
