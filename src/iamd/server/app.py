@@ -40,6 +40,7 @@ from iamd.server.limits import (
 from iamd.server.pipeline import Connection, Pipeline
 from iamd.services import oidc_issuer
 from iamd.services.cloudtrail.recording import READS_THE_TRAIL
+from iamd.store import Store
 from iamd.store.schema import AWS_ACCOUNT
 from iamd.store.unit import UnitOfWork
 from iamd.wire import DEFAULT_SERVICES, HttpRequest, RequestEntityTooLarge
@@ -78,7 +79,29 @@ for its commit's flush."""
 WRITE_THREADS_DEFAULT = 40
 """(anyio's default number of worker threads, which writes used before.)"""
 
+INLINE_WAIT_SECONDS = 0.02
+"""SQLite: how long a light write waits, on the loop and without holding it up, for the writers'
+lock to come free (the trail's writer storing a batch, another write on a thread) before it
+queues for a write thread instead (:func:`_write_here_soon`)."""
+INLINE_POLL_SECONDS = 0.001
+
 T = TypeVar("T")
+
+
+async def _write_here_soon(store: Store) -> bool:
+    """Whether a write was begun for the loop (:meth:`Store.begin_write_here`), trying again
+    every millisecond for up to :data:`INLINE_WAIT_SECONDS` while another write holds the lock
+    (the loop serves other requests meanwhile). A write queued for a thread whenever the lock is
+    taken would keep the writes on threads under a steady load: each arrives while the one
+    before runs there."""
+    if store.begin_write_here():
+        return True
+    deadline = time.monotonic() + INLINE_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        await asyncio.sleep(INLINE_POLL_SECONDS)
+        if store.begin_write_here():
+            return True
+    return False
 
 
 class _Job:
@@ -560,7 +583,7 @@ def create_app(
             else:
                 # SQLite: a light write runs here when no other write is under way
                 # (iamd.server.inline_writes); others queue for a write thread. Both are measured.
-                if inline.light(key, len(body)) and store.begin_write_here():
+                if inline.light(key, len(body)) and await _write_here_soon(store):
                     try:
                         answer = inline.measure(key, handle)
                     finally:
