@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import InstrumentedAttribute
@@ -11,7 +12,10 @@ from iamd.store.base import Repository, batches, found
 from iamd.store.paging import paginate
 from iamd.store.prepared import Prepared, PreparedInsert, PreparedWrite
 from iamd.store.records import InlinePolicyRecord, Page, PrincipalKind
-from iamd.store.schema import InlinePolicy
+from iamd.store.schema import InlinePolicy, Role, User
+
+if TYPE_CHECKING:
+    from iamd.store.unit import UnitOfWork
 
 _ORDER = (InlinePolicy.name_lower,)
 
@@ -41,6 +45,22 @@ per transaction and principal while nothing is written (:meth:`InlinePolicies._r
 :meth:`InlinePolicies.put` then finds the one it replaces in."""
 _Row = tuple[int, str, str, str]
 """An inline policy as :data:`_DOCUMENTS` reads it: id, name_lower, name, document."""
+
+
+def _documents_named(kind: PrincipalKind, table: type[User] | type[Role]) -> Prepared:
+    principal = select(table.id).where(
+        table.account_id == bindparam("account_id"), table.name_lower == bindparam("name")
+    )
+    columns = (InlinePolicy.id, InlinePolicy.name_lower, InlinePolicy.name, InlinePolicy.document)
+    return Prepared(select(*columns, _column(kind)).where(_column(kind) == principal.scalar_subquery()))
+
+
+_DOCUMENTS_NAMED: dict[str, Prepared] = {
+    "user": _documents_named("user", User),
+    "role": _documents_named("role", Role),
+}
+""":data:`_DOCUMENTS` of the user or role of a name (and each row's principal id): what
+:meth:`InlinePolicies.prefetch` reads ahead, before the principal's id is known."""
 _UPDATE = PreparedWrite(
     update(InlinePolicy)
     .where(InlinePolicy.id == bindparam("row_id"))
@@ -61,6 +81,11 @@ def _seen_key(kind: PrincipalKind, principal_id: str) -> tuple[str, ...]:
 
 
 class InlinePolicies(Repository):
+    def __init__(self, uow: UnitOfWork) -> None:
+        super().__init__(uow)
+        self._named_ahead: dict[str, dict[str, str]] = {}
+        """By kind: the parameters of the principal's inline policies read ahead by name."""
+
     def put(self, account_id: str, kind: PrincipalKind, principal_id: str, name: str, document: str) -> bool:
         """Create or replace (Put{User,Group,Role}Policy). True when created. Prepared
         statements: no ORM object to load, build or flush. The account's generation goes up only
@@ -159,14 +184,32 @@ class InlinePolicies(Repository):
         self._session.delete(row)
         self._session.flush()
 
+    def prefetch(self, kind: PrincipalKind, account_id: str, name: str) -> None:
+        """The inline policies of the user or role of this name read ahead, in the round trip of
+        the transaction's next statement, on PostgreSQL (Put{User,Role}Policy's size check: the
+        principal its request names); nothing otherwise."""
+        if kind in _DOCUMENTS_NAMED and not self._uow.database.startswith("sqlite"):
+            params = {"account_id": account_id, "name": name.lower()}
+            if _DOCUMENTS_NAMED[kind].prefetch(self._session, params):
+                self._named_ahead[kind] = params
+
     def _rows(self, kind: PrincipalKind, principal_id: str) -> tuple[_Row, ...]:
         """The principal's inline policies, read once per transaction while nothing is written
-        (:attr:`iamd.store.unit.UnitOfWork.rows_seen`; :meth:`put` keeps them)."""
+        (:attr:`iamd.store.unit.UnitOfWork.rows_seen`; :meth:`put` keeps them), or taken from
+        those read ahead by its name (:meth:`prefetch`) when they are this principal's."""
         seen = self._uow.rows_seen
         key = _seen_key(kind, principal_id)
         rows: tuple[_Row, ...] | None = seen.get(key)
         if rows is None:
-            rows = seen[key] = tuple(_DOCUMENTS[kind].rows(self._session, {"principal_id": principal_id}))
+            ahead = self._named_ahead.pop(kind, None)
+            taken = None if ahead is None else _DOCUMENTS_NAMED[kind].taken(self._session, ahead)
+            if taken is not None and all(row[4] == principal_id for row in taken):
+                # (none at all: the name's principal has none, or is another; it is this one,
+                # found by that name in this transaction, names being unique in an account)
+                rows = tuple((row[0], row[1], row[2], row[3]) for row in taken)
+            else:
+                rows = tuple(_DOCUMENTS[kind].rows(self._session, {"principal_id": principal_id}))
+            seen[key] = rows
         return rows
 
     def _row(self, kind: PrincipalKind, principal_id: str, name: str) -> InlinePolicy | None:

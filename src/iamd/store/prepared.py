@@ -112,6 +112,18 @@ class Prepared:
         compiled, arguments = _bound(self._compiled, _Compiled, self.statement, connection.dialect, params)
         return bool(queue(compiled.sql, arguments))
 
+    def taken(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]] | None:
+        """:meth:`rows` if :meth:`prefetch` sent the statement ahead with ``params`` (and nothing
+        was written since); None, with nothing run, otherwise."""
+        connection, driver = _begun(session)
+        taken = getattr(driver, "prefetched", None)
+        if taken is None:
+            return None
+        compiled, arguments = _bound(self._compiled, _Compiled, self.statement, connection.dialect, params)
+        if not driver.has_prefetched(compiled.sql, arguments):
+            return None
+        return self.rows(session, params)
+
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row, as tuples of the selected columns' values (converted as SQLAlchemy would),
         read in ``session``'s transaction (pending changes flushed first); a result sent ahead by

@@ -107,15 +107,59 @@ def test_every_operation_that_reads_ahead_takes_what_it_read(
                 assert taken == [], action  # a write alone sends no pipeline: nothing read ahead
             else:
                 table = "roles" if kind == "Role" else "users"
-                # Attach*Policy: the managed policy it names too
-                tables = [table, "managed_policies"] if action.startswith("Attach") else [table]
-                assert [next(t for t in tables if f"from {t}" in sql.lower()) for sql in taken] == tables, (
-                    action,
-                    taken,
-                )
+                # Attach*Policy: the managed policy it names too; Put*Policy: the principal's
+                # inline policies (queued: a read does not put)
+                tables = [table]
+                if action.startswith("Attach"):
+                    tables.append("managed_policies")
+                if action.startswith("Put"):
+                    tables.append("inline_policies")
+                assert [_first_table(sql, tables) for sql in taken] == tables, (action, taken)
             exercised.add(action)
     asked = {op for op in _iam_operations() if handler_for("iam", op).prefetch is not None}  # type: ignore[union-attr]
     assert asked == exercised
+
+
+def _first_table(sql: str, tables: list[str]) -> str:
+    """Which of ``tables`` the statement reads first (its outer ``FROM``)."""
+    found = {t: sql.lower().find(f"from {t}") for t in tables}
+    return min((at, t) for t, at in found.items() if at >= 0)[1]
+
+
+def test_put_role_policy_read_ahead_counts_the_roles_other_policies(
+    pg_pipeline: tuple[Pipeline, Signer], taken: list[str]
+) -> None:
+    """The role's inline policies read ahead by its name are that role's, and only its own: the
+    aggregate size quota counts them, the one replaced left out, as when read by the role's id."""
+    pipeline, request = pg_pipeline
+    for name in ("sized", "other"):
+        _send(pipeline, request, "CreateRole", {"RoleName": name, "AssumeRolePolicyDocument": TRUST})
+    pipeline._contended.lost_race(("iam", "PutRolePolicy"))
+
+    def document(size: int) -> str:
+        padding = "x" * (size - len(POLICY.replace(" ", "")) - 8)
+        return POLICY.replace('"Version"', f'"Id": "{padding}", "Version"', 1)
+
+    big = document(4000)
+    for policy in ("a", "b"):
+        _send(
+            pipeline,
+            request,
+            "PutRolePolicy",
+            {"RoleName": "sized", "PolicyName": policy, "PolicyDocument": big},
+        )
+    _send(pipeline, request, "PutRolePolicy", {"RoleName": "other", "PolicyName": "a", "PolicyDocument": big})
+    del taken[:]
+    # 8,000 characters in the role's two policies: 4,000 more is past the role's 10,240.
+    refused = pipeline.handle(
+        request({"Action": "PutRolePolicy", "RoleName": "sized", "PolicyName": "c", "PolicyDocument": big}),
+        LOOPBACK,
+    )
+    assert refused.status == 409 and b"LimitExceeded" in refused.body
+    assert any("inline_policies" in sql.lower() for sql in taken)
+    # Replacing one of them is within it (the one replaced is left out), as on another role.
+    _send(pipeline, request, "PutRolePolicy", {"RoleName": "sized", "PolicyName": "b", "PolicyDocument": big})
+    _send(pipeline, request, "PutRolePolicy", {"RoleName": "other", "PolicyName": "b", "PolicyDocument": big})
 
 
 def _iam_operations() -> list[str]:

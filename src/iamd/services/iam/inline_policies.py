@@ -16,7 +16,9 @@ from iamd.services.iam.lookups import (
     find_group_authorized,
     find_role_authorized,
     refuse_service_linked,
+    role_and_inline_ahead,
     role_named_ahead,
+    user_and_inline_ahead,
     user_named_ahead,
 )
 from iamd.services.iam.users import find_user_authorized
@@ -102,7 +104,7 @@ def list_names(ctx: OperationContext, kind: PrincipalKind, params: dict[str, Any
     return page_output(page, "PolicyNames", lambda name: name)
 
 
-@operation("iam", "PutUserPolicy", prefetch=user_named_ahead)
+@operation("iam", "PutUserPolicy", prefetch=user_and_inline_ahead)
 def put_user_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     put(ctx, "user", params)
 
@@ -112,7 +114,7 @@ def put_group_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     put(ctx, "group", params)
 
 
-@operation("iam", "PutRolePolicy", prefetch=role_named_ahead)
+@operation("iam", "PutRolePolicy", prefetch=role_and_inline_ahead)
 def put_role_policy(ctx: OperationContext, params: dict[str, Any]) -> None:
     put(ctx, "role", params)
 

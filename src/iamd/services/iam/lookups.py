@@ -187,6 +187,22 @@ def role_named_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | No
         uow.roles.prefetch(account, name)
 
 
+def user_and_inline_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
+    """:func:`user_named_ahead`, and the user's inline policies (PutUserPolicy's size check)."""
+    name = form.get("UserName")
+    if account is not None and name and len(name) <= _LONGEST_NAME:
+        uow.users.prefetch(account, name)
+        uow.inline_policies.prefetch("user", account, name)
+
+
+def role_and_inline_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
+    """:func:`role_named_ahead`, and the role's inline policies (PutRolePolicy's size check)."""
+    name = form.get("RoleName")
+    if account is not None and name and len(name) <= _LONGEST_NAME:
+        uow.roles.prefetch(account, name)
+        uow.inline_policies.prefetch("role", account, name)
+
+
 def _policy_named_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
     """The managed policy its ``PolicyArn`` names, as :func:`find_policy` with ``counts=False``
     reads it: the caller's own or an AWS managed one."""
