@@ -28,12 +28,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
+
+# The repository's root, for tests.unit.signing (after any other checkout's src: see --before).
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 OPERATIONS = (
     "CreateUser",
@@ -87,10 +89,8 @@ def measure(
     (``RetryableError``: lost races). ``traced``: filled with each operation's exchanges with
     PostgreSQL per request, alone and in the threads' run (see ``--trace``). ``pstats_of``: an
     operation whose profile's heaviest functions are printed (stderr)."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
     from sqlalchemy import event
+    from tests.unit.signing import signed_query
 
     from iamd.catalog import rcp_services
     from iamd.clock import SystemClock
@@ -105,7 +105,6 @@ def measure(
     from iamd.store.store import open_store
     from iamd.trail.chain import load_signing_key
     from iamd.trail.writer import SPOOL_FILE_NAME, TrailWriter
-    from iamd.wire import HttpRequest
 
     data = Path(tempfile.mkdtemp(prefix="iamd-bench-writes-profile-"))
     url = database_url or f"sqlite:///{data / 'iamd.db'}"
@@ -150,18 +149,7 @@ def measure(
         store.engine.dispose()
 
     def request(service: str, params: dict[str, str]) -> Any:
-        version = "2011-06-15" if service == "sts" else "2010-05-08"
-        body = urllib.parse.urlencode({"Version": version, **params}).encode()
-        signing = AWSRequest(
-            "POST",
-            "http://127.0.0.1:8080/",
-            data=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-        )
-        SigV4Auth(Credentials(key, secret), service, "us-east-1").add_auth(signing)
-        return HttpRequest.build(
-            "POST", "/", "", [("host", "127.0.0.1:8080"), *signing.headers.items()], body
-        )
+        return signed_query(key, secret, service, params)
 
     def send(prepared: Any) -> None:
         answer = pipeline.handle(prepared, Connection(source_ip="127.0.0.1", secure=False))

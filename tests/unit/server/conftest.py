@@ -7,16 +7,13 @@ import os
 import secrets
 import shutil
 import tempfile
-import urllib.parse
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials as BotoCredentials
 from sqlalchemy.engine import make_url
+from tests.unit.signing import signed_query
 
 from iamd.catalog import rcp_services
 from iamd.clock import SystemClock
@@ -59,18 +56,7 @@ def pg_pipeline() -> Iterator[tuple[Pipeline, Signer]]:
         pipeline = Pipeline(store, clock, SeededIds("contention-pipeline"), Authorizer(rcp_services()))
 
         def request(params: dict[str, str], service: str = "iam") -> HttpRequest:
-            version = "2011-06-15" if service == "sts" else "2010-05-08"
-            body = urllib.parse.urlencode({"Version": version, **params}).encode()
-            signing = AWSRequest(
-                "POST",
-                "http://127.0.0.1:8080/",
-                data=body,
-                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
-            )
-            SigV4Auth(BotoCredentials(key, secret), service, "us-east-1").add_auth(signing)
-            return HttpRequest.build(
-                "POST", "/", "", [("host", "127.0.0.1:8080"), *signing.headers.items()], body
-            )
+            return signed_query(key, secret, service, params)
 
         yield pipeline, request
     finally:

@@ -9,21 +9,17 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from tests.unit.conftest import LOOPBACK, Live
+from tests.unit.signing import signed_query
 
 from iamd.server.authenticators import AccessKey
 from iamd.server.sessions import resolver_for
 from iamd.services.policies import shared_cache
-from iamd.wire import HttpRequest, HttpResponse
+from iamd.wire import HttpResponse
 
 ACCOUNT = "111111111111"
-FORM = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 
 
 def _policy(effect: str, action: str, condition: dict[str, Any] | None = None) -> str:
@@ -51,16 +47,10 @@ TRUST = json.dumps(
 
 class Signer:
     def __init__(self, live: Live, key: str, secret: str, token: str | None = None) -> None:
-        self.live, self.credentials = live, Credentials(key, secret, token)
+        self.live, self.key, self.secret, self.token = live, key, secret, token
 
     def send(self, service: str, action: str, **params: str) -> HttpResponse:
-        version = "2011-06-15" if service == "sts" else "2010-05-08"
-        body = urlencode({"Action": action, "Version": version, **params}).encode()
-        signing = AWSRequest("POST", "http://127.0.0.1:8080/", data=body, headers=dict(FORM))
-        SigV4Auth(self.credentials, service, "us-east-1").add_auth(signing)
-        request = HttpRequest.build(
-            "POST", "/", "", [("host", "127.0.0.1:8080"), *signing.headers.items()], body
-        )
+        request = signed_query(self.key, self.secret, service, {"Action": action, **params}, self.token)
         return self.live.pipeline.handle(request, LOOPBACK)
 
     def ok(self, service: str, action: str, **params: str) -> str:
