@@ -115,13 +115,6 @@ class Connection(psycopg.Connection[Any]):
             return None
         return found[0]
 
-    def has_prefetched(self, sql: str, params: Any) -> bool:
-        """Whether :meth:`prefetched` would give a result for ``sql`` with ``params`` now."""
-        if not self._prefetched:
-            return False
-        found = self._prefetched.get(_hashable(sql, params))
-        return found is not None and found[1] == self.writes
-
     def _send_prefetching(self) -> None:
         waiting, self.prefetching = self.prefetching, []
         for sql, params in waiting:

@@ -120,27 +120,33 @@ class Prepared:
         if taken is None:
             return None
         compiled, arguments = _bound(self._compiled, _Compiled, self.statement, connection.dialect, params)
-        if not driver.has_prefetched(compiled.sql, arguments):
+        cursor = taken(compiled.sql, arguments)
+        if cursor is None:
             return None
-        return self.rows(session, params)
+        return _converted(compiled, _take(connection, driver, cursor, compiled.sql, arguments, _fetchall))
 
     def rows(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row, as tuples of the selected columns' values (converted as SQLAlchemy would),
         read in ``session``'s transaction (pending changes flushed first); a result sent ahead by
         :meth:`prefetch` is taken instead of reading again."""
         compiled, rows = _execute(self._compiled, _Compiled, self.statement, session, params, _fetchall)
-        processors = compiled.processors
-        if not processors:
-            return rows
-        converted: list[tuple[Any, ...]] = []
-        for row in rows:
-            values = list(row)
-            for index, convert in processors:
-                value = values[index]
-                if value is not None:
-                    values[index] = convert(value)
-            converted.append(tuple(values))
-        return converted
+        return _converted(compiled, rows)
+
+
+def _converted(compiled: _Compiled, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``rows`` as read, their converted columns (dates on SQLite) converted."""
+    processors = compiled.processors
+    if not processors:
+        return rows
+    converted: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = list(row)
+        for index, convert in processors:
+            value = values[index]
+            if value is not None:
+                values[index] = convert(value)
+        converted.append(tuple(values))
+    return converted
 
 
 _C = TypeVar("_C", bound="_CompiledWrite")
@@ -173,13 +179,21 @@ def _execute(
     if taken is not None:
         cursor = taken(compiled.sql, arguments)
         if cursor is not None:
-            try:
-                return compiled, result(cursor)
-            except connection.dialect.loaded_dbapi.Error as error:
-                raise driver_error(connection, driver, cursor, error, compiled.sql, arguments) from error
-            finally:
-                cursor.close()
+            return compiled, _take(connection, driver, cursor, compiled.sql, arguments, result)
     return compiled, _run_on(connection, driver, compiled.sql, arguments, result)
+
+
+def _take(
+    connection: Connection, driver: Any, cursor: Any, sql: str, arguments: Any, result: Callable[[Any], _R]
+) -> _R:
+    """``result`` of a cursor sent ahead (:meth:`Prepared.prefetch`), the cursor then closed; a
+    driver's error raised as SQLAlchemy raises it (:func:`driver_error`)."""
+    try:
+        return result(cursor)
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise driver_error(connection, driver, cursor, error, sql, arguments) from error
+    finally:
+        cursor.close()
 
 
 def _run_on(connection: Connection, driver: Any, sql: str, arguments: Any, result: Callable[[Any], _R]) -> _R:

@@ -172,35 +172,39 @@ policies' 128): a longer one is refused by the handler, not read."""
 _LONGEST_ARN: Final = 2048
 
 
+def _named(form: Mapping[str, str], key: str, account: str | None) -> tuple[str, str] | None:
+    """(the caller's account, the name ``form[key]``) when both are there to read ahead by."""
+    name = form.get(key)
+    if account is None or not name or len(name) > _LONGEST_NAME:
+        return None
+    return account, name
+
+
 def user_named_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
     """``Registration.prefetch`` of an operation on the user its ``UserName`` names, in the
     caller's account: the user and its tags read in the round trip of the caller's key."""
-    name = form.get("UserName")
-    if account is not None and name and len(name) <= _LONGEST_NAME:
-        uow.users.prefetch(account, name)
+    if (named := _named(form, "UserName", account)) is not None:
+        uow.users.prefetch(*named)
 
 
 def role_named_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
     """As :func:`user_named_ahead`, for the role its ``RoleName`` names."""
-    name = form.get("RoleName")
-    if account is not None and name and len(name) <= _LONGEST_NAME:
-        uow.roles.prefetch(account, name)
+    if (named := _named(form, "RoleName", account)) is not None:
+        uow.roles.prefetch(*named)
 
 
 def user_and_inline_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
     """:func:`user_named_ahead`, and the user's inline policies (PutUserPolicy's size check)."""
-    name = form.get("UserName")
-    if account is not None and name and len(name) <= _LONGEST_NAME:
-        uow.users.prefetch(account, name)
-        uow.inline_policies.prefetch("user", account, name)
+    if (named := _named(form, "UserName", account)) is not None:
+        uow.users.prefetch(*named)
+        uow.inline_policies.prefetch("user", *named)
 
 
 def role_and_inline_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
     """:func:`role_named_ahead`, and the role's inline policies (PutRolePolicy's size check)."""
-    name = form.get("RoleName")
-    if account is not None and name and len(name) <= _LONGEST_NAME:
-        uow.roles.prefetch(account, name)
-        uow.inline_policies.prefetch("role", account, name)
+    if (named := _named(form, "RoleName", account)) is not None:
+        uow.roles.prefetch(*named)
+        uow.inline_policies.prefetch("role", *named)
 
 
 def _policy_named_ahead(uow: UnitOfWork, form: Mapping[str, str], account: str | None) -> None:
