@@ -469,7 +469,7 @@ class Policies(Repository):
                     for policy_id, p in newer
                 ],
             )
-        if self._session.get_bind().dialect.name == "postgresql":
+        if not self._uow.database.startswith("sqlite"):
             # Statistics for the planner now, as PostgreSQL's documentation advises after a bulk
             # load (autovacuum may be off, or not come round before the first requests). ANALYZE
             # counts the rows this transaction inserted; its statistics commit with them.
